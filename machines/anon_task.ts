@@ -1,0 +1,1066 @@
+/**
+ * A user task touching anonymous THP memory, in the kernel of seed 004 (v3.8-era
+ * mm/memory.c and mm/huge_memory.c): its loads and stores, the page faults they take
+ * (do_huge_pmd_anonymous_page with the huge zero page, do_huge_pmd_wp_page COWing it,
+ * the pte-level do_anonymous_page / do_wp_page), fork (dup_mmap → copy_huge_pmd),
+ * munmap and exit (zap_huge_pmd, zap_pte_range), and split_huge_page_pmd.
+ *
+ * The task runs a program of operations from the scenario. Every state is a program
+ * point; every STEP one atomic step. Spinlocks are held across the steps between
+ * spin_lock and spin_unlock; sleeping locks block the task in the acquiring state.
+ */
+import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import type { TaskChartDef } from '../src/engine/task_chart.ts';
+import type { Actor } from '../src/sched/actor.ts';
+import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
+import { hex } from '../src/memory/pages.ts';
+import {
+  type HugeZeroLocals, getHugeZeroPageStates, hugeZeroActions, hugeZeroGuards, putHugeZeroPageStates,
+} from './huge_zero_page.ts';
+
+export type AnonOp =
+  | { op: 'read'; vpn: number }
+  | { op: 'write'; vpn: number }
+  | { op: 'fork'; child: string }
+  | { op: 'munmap'; start: number; end: number }
+  | { op: 'split'; vpn: number }
+  | { op: 'exit' };
+
+export interface AnonTaskLocals extends HugeZeroLocals {
+  mmName: string;
+  ops: AnonOp[];
+  pc: number;
+  /** The access being made and the fault it takes. */
+  vpn: number;
+  write: boolean;
+  fault: 'none' | 'ok' | 'retry' | 'fallback' | 'SIGSEGV' | 'VM_FAULT_OOM';
+  /** *pmd as read without the lock (orig_pmd). */
+  orig_pmd_state: number;
+  orig_pmd_pfn: number;
+  /** A preallocated page table (pte_alloc_one) not yet used or freed. */
+  pgtable: boolean;
+  new_page: number;
+  /** An extra reference taken on the old page across an unlocked copy. */
+  page: number;
+  orig_pte: number;
+  /** zap / copy cursors over pmd indices. */
+  cursor: number[];
+  ci: number;
+  zapped_pfn: number;
+  zapped_zero: boolean;
+  zap_pages: number[];
+  child: string;
+}
+
+type A = Actor<AnonTaskLocals>;
+
+const step = (kernel: string, t: TransitionDef | TransitionDef[], extra: Partial<StateDef> = {}): StateDef => ({
+  meta: { kernel, ...(extra.meta ?? {}) },
+  on: { STEP: t },
+});
+const final: StateDef = { type: 'final' };
+
+// ---- helpers over the task's current mm ---------------------------------------------------
+
+function mmOf(a: A): MmStruct {
+  const mm = a.k.mmByName(a.l.mmName);
+  if (!mm) throw new Error(`no mm ${a.l.mmName}`);
+  return mm;
+}
+/** The task's mm once it can run in it (a fork child's mm only after dup_mmap()). */
+function runnableMm(a: A): MmStruct | undefined {
+  const mm = a.k.mmByName(a.l.mmName);
+  return mm && !mm.forking ? mm : undefined;
+}
+const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
+const pmdState = (a: A) => pmdKind(mmOf(a).pmd(pmdIndex(a)).state);
+const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
+
+function thpEligible(a: A): boolean {
+  const mm = mmOf(a);
+  const vma = mm.findVma(a.l.vpn);
+  if (!vma) return false;
+  const s = a.k.sysfs.enabled;
+  if (vma.flags & VM.NOHUGEPAGE) return false;
+  if (s === 'never' || (s === 'madvise' && !(vma.flags & VM.HUGEPAGE))) return false;
+  const start = pmdIndex(a) * a.k.HPAGE_PMD_NR;
+  return start >= vma.start && start + a.k.HPAGE_PMD_NR <= vma.end;
+}
+
+/** pmd_same(*pmd, orig_pmd). */
+function pmdSame(a: A): boolean {
+  const p = mmOf(a).pmd(pmdIndex(a));
+  return p.state === a.l.orig_pmd_state && p.pfn === a.l.orig_pmd_pfn;
+}
+
+function lockPtl(a: A, mm: MmStruct = mmOf(a)): void {
+  a.k.spinLock(mm.pageTableLock, a.ix);
+}
+function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
+  a.k.spinUnlock(mm.pageTableLock, a.ix);
+}
+
+/** The reference a just-allocated page carries belongs to the task until mapped. */
+function allocPage(a: A, order: number, zeroed: boolean): number {
+  const pfn = a.k.pages.alloc(order, zeroed, a.ix);
+  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+  return pfn;
+}
+function putPage(a: A, pfn: number): void {
+  a.k.ref('drop', 'page', pfn, a.id, '', a.ix);
+  a.k.pages.put(pfn, a.ix);
+}
+function getPage(a: A, pfn: number): void {
+  a.k.pages.get(pfn, a.ix);
+  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+}
+
+// ---- the function bodies as compound states -------------------------------------------
+
+/** do_huge_pmd_anonymous_page() as posted in seed 004. */
+function doHugePmdAnonymousPage(): StateDef {
+  return {
+    meta: { kernel: 'do_huge_pmd_anonymous_page' },
+    initial: 'route',
+    states: {
+      route: { always: [{ guard: 'readFaultUseZeroPage', target: 'pte_alloc_one' }, { target: 'alloc_hugepage' }] },
+      pte_alloc_one: step('do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
+        { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
+        { actions: 'pteAllocOne', target: 'get_huge_zero_page' },
+      ], { meta: { inject: 'pte_alloc_one' } }),
+      get_huge_zero_page: {
+        ...getHugeZeroPageStates(),
+        onDone: [{ guard: 'noZeroPfn', target: 'zero_fallback' }, { target: 'spin_lock' }],
+      },
+      zero_fallback: step('do_huge_pmd_anonymous_page: pte_free(mm, pgtable); count_vm_event(THP_FAULT_FALLBACK); goto out', {
+        actions: ['pteFree', 'countFaultFallback', 'fallback'], target: 'returned',
+      }),
+      spin_lock: step('do_huge_pmd_anonymous_page: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'set_huge_zero_page',
+      }),
+      set_huge_zero_page: step('set_huge_zero_page(pgtable, mm, vma, haddr, pmd, zero_pfn)', {
+        actions: 'setHugeZeroPage', target: 'spin_unlock',
+      }),
+      spin_unlock: step('do_huge_pmd_anonymous_page: spin_unlock(&mm->page_table_lock); return 0', {
+        actions: ['unlockPtl', 'faultOk'], target: 'returned',
+      }),
+      alloc_hugepage: step('do_huge_pmd_anonymous_page: page = alloc_hugepage_vma(...)', [
+        { guard: 'injectedFailure', actions: ['countFaultFallback', 'fallback'], target: 'returned' },
+        { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'clear_huge_page' },
+      ], { meta: { inject: 'alloc_huge_page' } }),
+      clear_huge_page: step('__do_huge_pmd_anonymous_page: clear_huge_page(page, haddr, HPAGE_PMD_NR)', {
+        actions: 'clearNewHugePage', target: 'pte_alloc_one_w',
+      }),
+      pte_alloc_one_w: step('__do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
+        { guard: 'injectedFailure', actions: ['putNewPage', 'faultOom'], target: 'returned' },
+        { actions: 'pteAllocOne', target: 'spin_lock_w' },
+      ], { meta: { inject: 'pte_alloc_one' } }),
+      spin_lock_w: step('__do_huge_pmd_anonymous_page: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'set_pmd',
+      }),
+      set_pmd: step('__do_huge_pmd_anonymous_page: if (!pmd_none(*pmd)) ... else set_pmd_at()', [
+        { guard: 'pmdPresent', target: 'lost_unlock' },
+        { actions: 'mapNewHugePmd', target: 'spin_unlock' },
+      ]),
+      lost_unlock: step('__do_huge_pmd_anonymous_page: spin_unlock(&mm->page_table_lock)', {
+        actions: 'unlockPtl', target: 'lost_release',
+      }),
+      lost_release: step('__do_huge_pmd_anonymous_page: put_page(page); pte_free(mm, pgtable)', {
+        actions: ['putNewPage', 'pteFree', 'faultOk'], target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** put_huge_zero_page() as a call that returns to `next`. */
+const putHugeZeroPage = (next: string): StateDef => ({ ...putHugeZeroPageStates(), onDone: next });
+
+/** split_huge_page_pmd(): __split_huge_zero_page_pmd for the huge zero pmd (seed 004), __split_huge_pmd otherwise. */
+function splitHugePmd(): StateDef {
+  return {
+    meta: { kernel: 'split_huge_page_pmd' },
+    initial: 'spin_lock',
+    states: {
+      spin_lock: step('split_huge_page_pmd: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'route',
+      }),
+      route: {
+        always: [
+          { guard: 'pmdIsHugeZero', target: 'split_zero' },
+          { guard: 'pmdIsHuge', target: 'split_anon' },
+          { target: 'spin_unlock' },
+        ],
+      },
+      split_zero: step('__split_huge_zero_page_pmd: pmdp_clear_flush; ptes → ZERO_PAGE; pmd_populate', {
+        actions: 'splitHugeZeroPmd', target: 'put_huge_zero_page',
+      }),
+      put_huge_zero_page: putHugeZeroPage('spin_unlock'),
+      split_anon: step('__split_huge_pmd: ptes → each subpage; page_ref_add(page, HPAGE_PMD_NR - 1)', {
+        actions: 'splitAnonHugePmd', target: 'spin_unlock',
+      }),
+      spin_unlock: step('split_huge_page_pmd: spin_unlock(&mm->page_table_lock)', {
+        actions: 'unlockPtl', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** do_huge_pmd_wp_page(): a write to a write-protected huge pmd (the huge zero page, or shared after fork). */
+function doHugePmdWpPage(): StateDef {
+  return {
+    meta: { kernel: 'do_huge_pmd_wp_page' },
+    initial: 'spin_lock',
+    states: {
+      spin_lock: step('do_huge_pmd_wp_page: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'check',
+      }),
+      check: step('do_huge_pmd_wp_page: pmd_same? huge zero? page_mapcount(page) == 1 → reuse; else get_page(page)', [
+        { guard: { not: 'pmdSame' }, actions: ['unlockPtl', 'faultOk'], target: 'returned' },
+        { guard: 'origPmdIsHugeZero', actions: 'unlockPtl', target: 'alloc' },
+        { guard: 'hugePageExclusive', actions: ['reuseHugePmd', 'unlockPtl', 'faultOk'], target: 'returned' },
+        { actions: ['getOrigHugePage', 'unlockPtl'], target: 'alloc' },
+      ]),
+      alloc: step('do_huge_pmd_wp_page: new_page = alloc_hugepage_vma(...)', [
+        { guard: { and: ['injectedFailure', 'origPmdIsHugeZero'] }, actions: 'countFaultFallback', target: 'zero_fallback' },
+        { guard: 'injectedFailure', actions: ['countFaultFallback', 'putOrigHugePage'], target: 'split_fallback' },
+        { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'copy' },
+      ], { meta: { inject: 'alloc_huge_page' } }),
+      copy: step('do_huge_pmd_wp_page: clear_huge_page() for the zero page, copy_user_huge_page() otherwise', {
+        actions: 'copyIntoNewHugePage', target: 'spin_lock2',
+      }),
+      spin_lock2: step('do_huge_pmd_wp_page: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: ['lockPtl', 'putOrigHugePage'], target: 'replace',
+      }),
+      replace: step('do_huge_pmd_wp_page: pmd_same? pmdp_clear_flush; page_add_new_anon_rmap; set_pmd_at', [
+        { guard: { not: 'pmdSame' }, actions: 'unlockPtl', target: 'lost_release' },
+        { guard: 'origPmdIsHugeZero', actions: 'cowHugeZeroPmd', target: 'put_huge_zero_page' },
+        { actions: 'cowHugePmd', target: 'spin_unlock' },
+      ]),
+      put_huge_zero_page: putHugeZeroPage('spin_unlock'),
+      spin_unlock: step('do_huge_pmd_wp_page: spin_unlock(&mm->page_table_lock)', {
+        actions: ['unlockPtl', 'faultOk'], target: 'returned',
+      }),
+      lost_release: step('do_huge_pmd_wp_page: put_page(new_page); goto out', {
+        actions: ['putNewPage', 'faultOk'], target: 'returned',
+      }),
+      zero_fallback: doHugePmdWpZeroPageFallback(),
+      split_fallback: { ...splitHugePmd(), onDone: 'fallback_done' },
+      fallback_done: { always: { actions: 'faultOk', target: 'returned' } },
+      returned: final,
+    },
+    onDone: undefined,
+  };
+}
+
+/** do_huge_pmd_wp_zero_page_fallback(): one new small page, the rest of the range → ZERO_PAGE ptes. */
+function doHugePmdWpZeroPageFallback(): StateDef {
+  return {
+    meta: { kernel: 'do_huge_pmd_wp_zero_page_fallback' },
+    initial: 'alloc_page',
+    onDone: 'returned',
+    states: {
+      alloc_page: step('do_huge_pmd_wp_zero_page_fallback: page = alloc_page_vma(); clear_user_highpage()', [
+        { guard: 'injectedFailure', actions: 'faultOom', target: 'done' },
+        { actions: 'allocNewSmallPage', target: 'spin_lock' },
+      ], { meta: { inject: 'alloc_page' } }),
+      spin_lock: step('do_huge_pmd_wp_zero_page_fallback: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'populate',
+      }),
+      populate: step('do_huge_pmd_wp_zero_page_fallback: pmdp_clear_flush; ptes → ZERO_PAGE and the new page; pmd_populate', [
+        { guard: { not: 'pmdSame' }, actions: ['unlockPtl', 'putNewPage', 'faultOk'], target: 'done' },
+        { actions: 'wpZeroPageFallbackPopulate', target: 'put_huge_zero_page' },
+      ]),
+      put_huge_zero_page: putHugeZeroPage('spin_unlock'),
+      spin_unlock: step('do_huge_pmd_wp_zero_page_fallback: spin_unlock(&mm->page_table_lock)', {
+        actions: ['unlockPtl', 'faultOk'], target: 'done',
+      }),
+      done: final,
+    },
+  };
+}
+
+/** __pte_alloc() then handle_pte_fault(): do_anonymous_page / do_wp_page. */
+function handlePteFault(): StateDef {
+  return {
+    meta: { kernel: 'handle_pte_fault' },
+    initial: 'route',
+    states: {
+      route: {
+        always: [
+          { guard: 'pmdIsNone', target: 'pte_alloc_one' },
+          { guard: 'pmdIsPteTable', target: 'pte_route' },
+          { actions: 'faultOk', target: 'returned' },
+        ],
+      },
+      pte_alloc_one: step('__pte_alloc: new = pte_alloc_one(mm, address)', [
+        { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
+        { actions: 'pteAllocOne', target: 'pte_alloc_lock' },
+      ], { meta: { inject: 'pte_alloc_one' } }),
+      pte_alloc_lock: step('__pte_alloc: spin_lock(&mm->page_table_lock)', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'pte_alloc_populate',
+      }),
+      pte_alloc_populate: step('__pte_alloc: if (!pmd_present(*pmd)) pmd_populate(); else pte_free()', [
+        { guard: 'pmdIsNone', actions: 'pmdPopulate', target: 'pte_alloc_unlock' },
+        { actions: 'pteFree', target: 'pte_alloc_unlock' },
+      ]),
+      pte_alloc_unlock: step('__pte_alloc: spin_unlock(&mm->page_table_lock)', {
+        actions: 'unlockPtl', target: 'route',
+      }),
+      pte_route: {
+        always: [
+          { guard: { and: ['pteIsNone', { not: 'isWrite' }] }, target: 'anon_read_lock' },
+          { guard: 'pteIsNone', target: 'anon_alloc' },
+          { guard: { and: ['isWrite', 'pteReadOnly'] }, actions: 'readOrigPte', target: 'wp_lock' },
+          { actions: 'faultOk', target: 'returned' },
+        ],
+      },
+      // do_anonymous_page, read: map the small ZERO_PAGE
+      anon_read_lock: step('do_anonymous_page: pte_offset_map_lock()', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'anon_read_set',
+      }),
+      anon_read_set: step('do_anonymous_page: if (pte_none) set_pte_at(my_zero_pfn)', [
+        { guard: 'pteIsNone', actions: 'mapZeroPte', target: 'anon_unlock' },
+        { target: 'anon_unlock' },
+      ]),
+      // do_anonymous_page, write: a new zeroed page
+      anon_alloc: step('do_anonymous_page: page = alloc_zeroed_user_highpage_movable()', [
+        { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
+        { actions: 'allocNewSmallPage', target: 'anon_write_lock' },
+      ], { meta: { inject: 'alloc_page' } }),
+      anon_write_lock: step('do_anonymous_page: pte_offset_map_lock()', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'anon_write_set',
+      }),
+      anon_write_set: step('do_anonymous_page: if (!pte_none) release; else page_add_new_anon_rmap; set_pte_at', [
+        { guard: 'pteIsNone', actions: 'mapNewSmallPage', target: 'anon_unlock' },
+        { actions: ['unlockPtl', 'putNewPage', 'faultOk'], target: 'returned' },
+      ]),
+      anon_unlock: step('do_anonymous_page: pte_unmap_unlock()', {
+        actions: ['unlockPtl', 'faultOk'], target: 'returned',
+      }),
+      // do_wp_page
+      wp_lock: step('do_wp_page: pte_offset_map_lock()', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'wp_check',
+      }),
+      wp_check: step('do_wp_page: pte_same? reuse if page_mapcount(old_page) == 1, else get_page(old_page)', [
+        { guard: { not: 'pteSame' }, actions: ['unlockPtl', 'faultOk'], target: 'returned' },
+        { guard: 'origPteIsZeroPage', actions: 'unlockPtl', target: 'wp_alloc' },
+        { guard: 'smallPageExclusive', actions: ['reusePte', 'unlockPtl', 'faultOk'], target: 'returned' },
+        { actions: ['getOrigSmallPage', 'unlockPtl'], target: 'wp_alloc' },
+      ]),
+      wp_alloc: step('do_wp_page: new_page = alloc_page_vma(); cow_user_page()', [
+        { guard: 'injectedFailure', actions: ['putOrigSmallPage', 'faultOom'], target: 'returned' },
+        { actions: ['allocNewSmallPage', 'copyIntoNewSmallPage'], target: 'wp_lock2' },
+      ], { meta: { inject: 'alloc_page' } }),
+      wp_lock2: step('do_wp_page: pte_offset_map_lock()', {
+        guard: 'ptlFree', actions: 'lockPtl', target: 'wp_replace',
+      }),
+      wp_replace: step('do_wp_page: if (pte_same) { page_remove_rmap(old); set_pte_at(new) }', [
+        { guard: 'pteSame', actions: 'cowSmallPage', target: 'wp_unlock' },
+        { actions: 'unlockPtl', target: 'wp_lost' },
+      ]),
+      wp_unlock: step('do_wp_page: pte_unmap_unlock(); page_cache_release(old_page)', {
+        actions: ['unlockPtl', 'putOrigSmallPage', 'faultOk'], target: 'returned',
+      }),
+      wp_lost: step('do_wp_page: page_cache_release(new_page); page_cache_release(old_page)', {
+        actions: ['putNewPage', 'putOrigSmallPage', 'faultOk'], target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** zap_page_range() / exit_mmap(): every pmd in l.cursor. */
+function unmapRange(): StateDef {
+  return {
+    meta: { kernel: 'unmap_vmas → zap_pmd_range' },
+    initial: 'next',
+    states: {
+      next: {
+        always: [
+          { guard: 'cursorDone', target: 'returned' },
+          { guard: 'cursorPmdHuge', target: 'zap_huge_lock' },
+          { guard: 'cursorPmdPteTable', target: 'zap_pte_lock' },
+          { actions: 'cursorAdvance', target: 'next' },
+        ],
+      },
+      zap_huge_lock: step('zap_huge_pmd: spin_lock(&tlb->mm->page_table_lock)', {
+        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'zap_huge_clear',
+      }),
+      zap_huge_clear: step('zap_huge_pmd: orig_pmd = pmdp_get_and_clear(); is_huge_zero_pmd? nr_ptes--', {
+        actions: 'zapHugePmd', target: 'zap_huge_unlock',
+      }),
+      zap_huge_unlock: step('zap_huge_pmd: spin_unlock(&tlb->mm->page_table_lock)', {
+        actions: 'unlockCursorPtl', target: 'zap_huge_put',
+      }),
+      zap_huge_put: {
+        always: [{ guard: 'zappedHugeZero', target: 'put_huge_zero_page' }, { target: 'zap_huge_put_page' }],
+      },
+      put_huge_zero_page: putHugeZeroPage('advance'),
+      zap_huge_put_page: step('zap_huge_pmd: tlb_remove_page(tlb, page)', {
+        actions: 'putZappedHugePage', target: 'advance',
+      }),
+      zap_pte_lock: step('zap_pte_range: pte_offset_map_lock()', {
+        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'zap_ptes',
+      }),
+      zap_ptes: step('zap_pte_range: ptep_get_and_clear_full; page_remove_rmap for each pte', {
+        actions: 'zapPteRange', target: 'zap_pte_unlock',
+      }),
+      zap_pte_unlock: step('zap_pte_range: pte_unmap_unlock()', {
+        actions: 'unlockCursorPtl', target: 'zap_pte_free_pages',
+      }),
+      zap_pte_free_pages: step('tlb_finish_mmu: free_pages_and_swap_cache', {
+        actions: 'putZappedPages', target: 'free_pgtable',
+      }),
+      free_pgtable: step('free_pgtables: pmd_clear; pte_free; mm->nr_ptes--', {
+        actions: 'freePgtable', target: 'advance',
+      }),
+      advance: { always: { actions: 'cursorAdvance', target: 'next' } },
+      returned: final,
+    },
+  };
+}
+
+/** dup_mmap(): copy every pmd of the parent into the child (copy_huge_pmd / copy_pte_range). */
+function dupMmap(): StateDef {
+  return {
+    meta: { kernel: 'dup_mmap → copy_page_range' },
+    initial: 'next',
+    states: {
+      next: {
+        always: [
+          { guard: 'cursorDone', target: 'returned' },
+          { guard: 'cursorPmdHuge', target: 'huge_pte_alloc' },
+          { guard: 'cursorPmdPteTable', target: 'pte_alloc' },
+          { actions: 'cursorAdvance', target: 'next' },
+        ],
+      },
+      huge_pte_alloc: step('copy_huge_pmd: pgtable = pte_alloc_one(dst_mm, addr)', {
+        actions: 'pteAllocOne', target: 'huge_lock_dst',
+      }),
+      huge_lock_dst: step('copy_huge_pmd: spin_lock(&dst_mm->page_table_lock)', {
+        guard: 'childPtlFree', actions: 'lockChildPtl', target: 'huge_lock_src',
+      }),
+      huge_lock_src: step('copy_huge_pmd: spin_lock_nested(&src_mm->page_table_lock)', {
+        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'huge_route',
+      }),
+      huge_route: {
+        always: [
+          { guard: 'cursorPmdHugeZero', target: 'get_huge_zero_page' },
+          { guard: 'cursorPmdHuge', target: 'huge_copy' },
+          { actions: 'pteFree', target: 'unlock_src' },
+        ],
+      },
+      // "get_huge_zero_page() will never allocate a new page here, since we already
+      // have a zero page to copy. It just takes a reference."
+      get_huge_zero_page: { ...getHugeZeroPageStates(), onDone: 'set_zero' },
+      set_zero: step('copy_huge_pmd: set_huge_zero_page(pgtable, dst_mm, vma, addr, dst_pmd, zero_pfn)', {
+        actions: 'copySetHugeZeroPage', target: 'unlock_src',
+      }),
+      huge_copy: step('copy_huge_pmd: get_page; page_dup_rmap; pmdp_set_wrprotect; set_pmd_at(dst)', {
+        actions: 'copyAnonHugePmd', target: 'unlock_src',
+      }),
+      pte_alloc: step('copy_pte_range: pte_alloc_map_lock(dst_mm) → __pte_alloc', {
+        actions: ['pteAllocOne', 'childPmdPopulate'], target: 'pte_lock_dst',
+      }),
+      pte_lock_dst: step('copy_pte_range: spin_lock(dst ptl)', {
+        guard: 'childPtlFree', actions: 'lockChildPtl', target: 'pte_lock_src',
+      }),
+      pte_lock_src: step('copy_pte_range: spin_lock_nested(src ptl)', {
+        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'copy_ptes',
+      }),
+      copy_ptes: step('copy_one_pte for each pte: get_page; page_dup_rmap; ptep_set_wrprotect', {
+        actions: 'copyPtes', target: 'unlock_src',
+      }),
+      unlock_src: step('copy_*: spin_unlock(src ptl)', { actions: 'unlockCursorPtl', target: 'unlock_dst' }),
+      unlock_dst: step('copy_*: spin_unlock(dst ptl)', { actions: 'unlockChildPtl', target: 'advance' }),
+      advance: { always: { actions: 'cursorAdvance', target: 'next' } },
+      returned: final,
+    },
+  };
+}
+
+/** The fault path from do_page_fault: route on the pmd, then one of the handlers. */
+function pageFault(): StateDef {
+  return {
+    meta: { kernel: 'handle_mm_fault' },
+    initial: 'route',
+    onDone: undefined,
+    states: {
+      route: {
+        always: [
+          { guard: 'noVma', actions: 'faultSigsegv', target: 'up_read' },
+          { guard: { and: ['pmdIsNone', 'thpEligible'] }, target: 'do_huge_pmd_anonymous_page' },
+          { guard: { and: ['isWrite', 'pmdIsHugeReadOnly'] }, actions: 'readOrigPmd', target: 'do_huge_pmd_wp_page' },
+          { guard: 'pmdIsHugeAny', actions: 'faultOk', target: 'up_read' },
+          { target: 'handle_pte_fault' },
+        ],
+      },
+      do_huge_pmd_anonymous_page: {
+        ...doHugePmdAnonymousPage(),
+        onDone: [{ guard: 'faultFellBack', target: 'handle_pte_fault' }, { target: 'up_read' }],
+      },
+      do_huge_pmd_wp_page: { ...doHugePmdWpPage(), onDone: 'up_read' },
+      handle_pte_fault: { ...handlePteFault(), onDone: 'up_read' },
+      up_read: step('do_page_fault: up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
+      returned: final,
+    },
+  };
+}
+
+export const anonTaskChart: TaskChartDef<A> = {
+  id: 'anon_task',
+  description: 'A task on anonymous THP memory: loads, stores, page faults, fork, munmap, split, exit',
+  initial: 'next_op',
+  states: {
+    next_op: {
+      always: [
+        { guard: 'noOpsLeft', target: 'done' },
+        { guard: 'opIsAccess', actions: 'beginAccess', target: 'access' },
+        { guard: 'opIs_fork', target: 'fork' },
+        { guard: 'opIs_munmap', target: 'munmap' },
+        { guard: 'opIs_split', target: 'split' },
+        { target: 'exit' },
+      ],
+    },
+    access: step('the load or store itself, or the page fault it takes (do_page_fault: down_read(&mm->mmap_sem))', [
+      { guard: 'accessAllowed', actions: 'doAccess', target: 'op_done' },
+      { guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'page_fault' },
+    ]),
+    page_fault: {
+      ...pageFault(),
+      // VM_FAULT_OOM / SIGSEGV: the task is killed, and do_exit() drops its mm
+      onDone: [{ guard: 'faultKilled', actions: 'killed', target: 'exit' }, { target: 'access' }],
+    },
+    fork: {
+      meta: { kernel: 'do_fork → dup_mm → dup_mmap' },
+      initial: 'down_write',
+      onDone: 'op_done',
+      states: {
+        down_write: step('dup_mmap: down_write(&oldmm->mmap_sem); copy the vmas to the new mm', {
+          guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'createChildMm'], target: 'copy',
+        }),
+        copy: { ...dupMmap(), onDone: 'up_write' },
+        up_write: step('dup_mmap: up_write(&oldmm->mmap_sem); the child runs (wake_up_new_task)', {
+          actions: ['mmapWriteUnlock', 'childRuns'], target: 'returned',
+        }),
+        returned: final,
+      },
+    },
+    munmap: {
+      meta: { kernel: 'do_munmap' },
+      initial: 'down_write',
+      onDone: 'op_done',
+      states: {
+        down_write: step('vm_munmap: down_write(&mm->mmap_sem)', {
+          guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'cursorMunmapRange'], target: 'unmap',
+        }),
+        unmap: { ...unmapRange(), onDone: 'remove_vmas' },
+        remove_vmas: step('do_munmap: detach and free the vmas', { actions: 'removeVmaRange', target: 'up_write' }),
+        up_write: step('vm_munmap: up_write(&mm->mmap_sem)', { actions: 'mmapWriteUnlock', target: 'returned' }),
+        returned: final,
+      },
+    },
+    split: {
+      meta: { kernel: 'split_huge_page_pmd (e.g. from mprotect or MADV_DONTNEED of part of the range)' },
+      initial: 'down_read',
+      onDone: 'op_done',
+      states: {
+        down_read: step('down_read(&mm->mmap_sem)', {
+          guard: 'mmapReadFree', actions: ['mmapReadLock', 'beginSplit'], target: 'split_huge_page_pmd',
+        }),
+        split_huge_page_pmd: { ...splitHugePmd(), onDone: 'up_read' },
+        up_read: step('up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
+        returned: final,
+      },
+    },
+    exit: {
+      meta: { kernel: 'do_exit → mmput' },
+      initial: 'mmput',
+      onDone: 'done',
+      states: {
+        mmput: step('mmput: if (atomic_dec_and_test(&mm->mm_users)) exit_mmap(mm)', [
+          { guard: { and: ['mmExists', 'lastMmUser'] }, actions: ['mmputLast', 'cursorWholeMm'], target: 'exit_mmap' },
+          { guard: 'mmExists', actions: 'mmputNotLast', target: 'returned' },
+        ]),
+        exit_mmap: { ...unmapRange(), onDone: 'exit_mmap_done' },
+        exit_mmap_done: step('exit_mmap: free_pgtables; the mm is gone', {
+          actions: 'exitMmapDone', target: 'returned',
+        }),
+        returned: final,
+      },
+    },
+    op_done: { always: { actions: 'nextOp', target: 'next_op' } },
+    done: final,
+  },
+  guards: {
+    ...hugeZeroGuards,
+    noOpsLeft: (a) => a.l.pc >= a.l.ops.length,
+    opIsAccess: (a) => a.l.ops[a.l.pc]!.op === 'read' || a.l.ops[a.l.pc]!.op === 'write',
+    opIs_fork: (a) => a.l.ops[a.l.pc]!.op === 'fork',
+    opIs_munmap: (a) => a.l.ops[a.l.pc]!.op === 'munmap',
+    opIs_split: (a) => a.l.ops[a.l.pc]!.op === 'split',
+    accessAllowed: (a) => {
+      const mm = runnableMm(a);
+      if (!mm || !mm.findVma(a.l.vpn)) return false;
+      const t = a.k.translate(mm, a.l.vpn);
+      return t !== null && (!a.l.write || t.writable);
+    },
+    mmapReadFree: (a) => {
+      const mm = runnableMm(a);
+      return !!mm && mm.mmapLock.readFree && mm.usersState() === 'live';
+    },
+    mmapWriteFree: (a) => {
+      const mm = runnableMm(a);
+      return !!mm && mm.mmapLock.writeFree && mm.usersState() === 'live';
+    },
+    mmExists: (a) => runnableMm(a) !== undefined,
+    noVma: (a) => !mmOf(a).findVma(a.l.vpn),
+    thpEligible,
+    isWrite: (a) => a.l.write,
+    readFaultUseZeroPage: (a) => !a.l.write && a.k.sysfs.use_zero_page === 1,
+    pmdIsNone: (a) => pmdState(a) === 'none',
+    pmdPresent: (a) => pmdState(a) !== 'none',
+    pmdIsPteTable: (a) => pmdState(a) === 'pte_table',
+    pmdIsHugeAny: (a) => pmdState(a) === 'huge' || pmdState(a) === 'huge_zero',
+    pmdIsHugeReadOnly: (a) => {
+      const p = mmOf(a).pmd(pmdIndex(a));
+      const kind = pmdKind(p.state);
+      return (kind === 'huge' || kind === 'huge_zero') && !p.writable;
+    },
+    pmdIsHugeZero: (a) => a.k.isHugeZeroPfn(mmOf(a).pmd(pmdIndex(a)).pfn) && pmdState(a) !== 'pte_table',
+    pmdIsHuge: (a) => pmdState(a) === 'huge' || pmdState(a) === 'huge_zero',
+    pmdSame,
+    origPmdIsHugeZero: (a) => a.k.isHugeZeroPfn(a.l.orig_pmd_pfn),
+    hugePageExclusive: (a) => a.k.pages.pageMapcount(a.l.orig_pmd_pfn) === 1,
+    noZeroPfn: (a) => a.l.zero_pfn === 0,
+    faultFellBack: (a) => a.l.fault === 'fallback',
+    faultKilled: (a) => a.l.fault === 'SIGSEGV' || a.l.fault === 'VM_FAULT_OOM',
+    ptlFree: (a) => mmOf(a).pageTableLock.free,
+    pteIsNone: (a) => a.k.pte(mmOf(a), a.l.vpn) === PTE_NONE,
+    pteReadOnly: (a) => {
+      const t = a.k.translate(mmOf(a), a.l.vpn);
+      return t !== null && !t.writable;
+    },
+    pteSame: (a) => a.k.pte(mmOf(a), a.l.vpn) === a.l.orig_pte,
+    origPteIsZeroPage: (a) => a.l.orig_pte === a.k.ZERO_PAGE,
+    smallPageExclusive: (a) => a.k.pages.pageMapcount(a.l.orig_pte) === 1 && a.k.pages.compoundHead(a.l.orig_pte) === a.l.orig_pte,
+    cursorDone: (a) => a.l.ci >= a.l.cursor.length,
+    cursorPmdHuge: (a) => {
+      const kind = mmOf(a).kindAt(curPmdIx(a));
+      return kind === 'huge' || kind === 'huge_zero';
+    },
+    cursorPmdHugeZero: (a) => {
+      const p = mmOf(a).pmds.get(curPmdIx(a));
+      return !!p && pmdKind(p.state) !== 'pte_table' && a.k.isHugeZeroPfn(p.pfn);
+    },
+    cursorPmdPteTable: (a) => mmOf(a).kindAt(curPmdIx(a)) === 'pte_table',
+    cursorPtlFree: (a) => mmOf(a).pageTableLock.free,
+    childPtlFree: (a) => a.k.mmByName(a.l.child)!.pageTableLock.free,
+    zappedHugeZero: (a) => a.l.zapped_zero,
+    lastMmUser: (a) => mmOf(a).users === 1,
+  },
+  actions: {
+    ...hugeZeroActions,
+    beginAccess: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'read' | 'write'; vpn: number };
+      a.l.vpn = op.vpn;
+      a.l.write = op.op === 'write';
+      a.l.fault = 'none';
+    },
+    doAccess: (a) => {
+      const mm = mmOf(a);
+      const t = a.k.translate(mm, a.l.vpn)!;
+      if (a.l.write) a.k.write(mm, a.l.vpn, t.pfn, a.ix);
+      else a.k.read(mm, a.l.vpn, t.pfn, a.ix);
+    },
+    nextOp: (a) => {
+      a.l.pc++;
+    },
+    killed: (a) => {
+      a.outcome = a.l.fault;
+    },
+    mmapReadLock: (a) => a.k.mmapReadLock(mmOf(a), a.ix),
+    mmapReadUnlock: (a) => a.k.mmapReadUnlock(mmOf(a), a.ix),
+    mmapWriteLock: (a) => a.k.mmapWriteLock(mmOf(a), a.ix),
+    mmapWriteUnlock: (a) => a.k.mmapWriteUnlock(mmOf(a), a.ix),
+    faultOk: (a) => {
+      if (a.l.fault === 'none' || a.l.fault === 'fallback') a.l.fault = 'ok';
+    },
+    fallback: (a) => {
+      a.l.fault = 'fallback';
+    },
+    faultOom: (a) => {
+      a.l.fault = 'VM_FAULT_OOM';
+      if (a.l.pgtable) a.l.pgtable = false;
+    },
+    faultSigsegv: (a) => {
+      a.l.fault = 'SIGSEGV';
+    },
+    readOrigPmd: (a) => {
+      const p = mmOf(a).pmd(pmdIndex(a));
+      a.l.orig_pmd_state = p.state;
+      a.l.orig_pmd_pfn = p.pfn;
+    },
+    readOrigPte: (a) => {
+      a.l.orig_pte = a.k.pte(mmOf(a), a.l.vpn);
+    },
+    lockPtl: (a) => lockPtl(a),
+    unlockPtl: (a) => unlockPtl(a),
+    pteAllocOne: (a) => {
+      a.l.pgtable = true;
+    },
+    pteFree: (a) => {
+      a.l.pgtable = false;
+    },
+    countFaultFallback: (a) => a.k.count('thp_fault_fallback', 1, a.ix),
+    countFaultAlloc: (a) => a.k.count('thp_fault_alloc', 1, a.ix),
+    setHugeZeroPage: (a) => {
+      // set_huge_zero_page() as posted: no pmd_none() check (see variants/).
+      const mm = mmOf(a);
+      a.k.pmdCmd(mm, pmdIndex(a), 'SET_HUGE_ZERO', a.l.zero_pfn, a.ix);
+      mm.pmd(pmdIndex(a)).writable = false;
+      a.k.ref('move', 'huge_zero_refcount', -1, a.id, 'pmd', a.ix);
+      mm.pmd(pmdIndex(a)).deposited++;
+      a.l.pgtable = false;
+      mm.nr_ptes++;
+    },
+    allocNewHugePage: (a) => {
+      a.l.new_page = allocPage(a, a.k.HPAGE_PMD_ORDER, false);
+    },
+    clearNewHugePage: (a) => {
+      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) a.k.pages.data[a.l.new_page + i] = 0;
+    },
+    putNewPage: (a) => {
+      putPage(a, a.l.new_page);
+      a.l.new_page = -1;
+    },
+    mapNewHugePmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      k.pages.mapPmd(a.l.new_page, a.ix);
+      k.pages.lruAdd(a.l.new_page, a.ix);
+      const p = k.pmdCmd(mm, pmdIndex(a), 'SET_PMD_HUGE', a.l.new_page, a.ix);
+      p.writable = true;
+      p.deposited++;
+      k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
+      mm.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
+      mm.nr_ptes++;
+      a.l.pgtable = false;
+      a.l.new_page = -1;
+    },
+    splitHugeZeroPmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const ix = pmdIndex(a);
+      const base = ix * k.HPAGE_PMD_NR;
+      const p = k.pmdCmd(mm, ix, 'SPLIT_HUGE_ZERO', -1, a.ix);
+      p.deposited--; // pgtable_trans_huge_withdraw: the deposited table becomes the pte table
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) k.setPte(mm, base + i, k.ZERO_PAGE, false, a.ix);
+      k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
+    },
+    splitAnonHugePmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const ix = pmdIndex(a);
+      const base = ix * k.HPAGE_PMD_NR;
+      const old = mm.pmd(ix);
+      const head = old.pfn;
+      const writable = old.writable;
+      const p = k.pmdCmd(mm, ix, 'SPLIT_HUGE', -1, a.ix);
+      p.deposited--;
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+        k.pages.mapPte(head + i, a.ix);
+        k.setPte(mm, base + i, head + i, writable, a.ix);
+      }
+      for (let i = 1; i < k.HPAGE_PMD_NR; i++) k.pages.get(head, a.ix);
+      k.pages.unmapPmd(head, a.ix);
+      k.count('thp_split_pmd', 1, a.ix);
+      k.trace(a.ix, 'thp_split_pmd', `mm=${mm.name} addr=${hex(base * 4096)} pfn=${hex(head)}`);
+    },
+    beginSplit: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'split'; vpn: number };
+      a.l.vpn = op.vpn;
+    },
+    reuseHugePmd: (a) => {
+      mmOf(a).pmd(pmdIndex(a)).writable = true;
+    },
+    getOrigHugePage: (a) => {
+      getPage(a, a.l.orig_pmd_pfn);
+      a.l.page = a.l.orig_pmd_pfn;
+    },
+    putOrigHugePage: (a) => {
+      if (a.l.page >= 0) {
+        putPage(a, a.l.page);
+        a.l.page = -1;
+      }
+    },
+    copyIntoNewHugePage: (a) => {
+      const d = a.k.pages.data;
+      const zero = a.k.isHugeZeroPfn(a.l.orig_pmd_pfn);
+      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) d[a.l.new_page + i] = zero ? 0 : d[a.l.orig_pmd_pfn + i]!;
+    },
+    cowHugeZeroPmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      k.pages.mapPmd(a.l.new_page, a.ix);
+      k.pages.lruAdd(a.l.new_page, a.ix);
+      const p = k.pmdCmd(mm, pmdIndex(a), 'COW_HUGE_ZERO', a.l.new_page, a.ix);
+      p.writable = true;
+      k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
+      k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
+      mm.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
+      a.l.new_page = -1;
+    },
+    cowHugePmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const old = a.l.orig_pmd_pfn;
+      k.pages.mapPmd(a.l.new_page, a.ix);
+      k.pages.lruAdd(a.l.new_page, a.ix);
+      const p = k.pmdCmd(mm, pmdIndex(a), 'COW_HUGE', a.l.new_page, a.ix);
+      p.writable = true;
+      k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
+      k.pages.unmapPmd(old, a.ix);
+      k.pages.put(old, a.ix);
+      a.l.new_page = -1;
+    },
+    wpZeroPageFallbackPopulate: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const ix = pmdIndex(a);
+      const base = ix * k.HPAGE_PMD_NR;
+      const p = k.pmdCmd(mm, ix, 'SPLIT_HUGE_ZERO', -1, a.ix);
+      p.deposited--;
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+        if (base + i === a.l.vpn) {
+          k.pages.mapPte(a.l.new_page, a.ix);
+          k.pages.lruAdd(a.l.new_page, a.ix);
+          k.setPte(mm, base + i, a.l.new_page, true, a.ix);
+          k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
+        } else {
+          k.setPte(mm, base + i, k.ZERO_PAGE, false, a.ix);
+        }
+      }
+      k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
+      mm.rss.MM_ANONPAGES++;
+      a.l.new_page = -1;
+    },
+    pmdPopulate: (a) => {
+      const mm = mmOf(a);
+      a.k.pmdCmd(mm, pmdIndex(a), 'PMD_POPULATE', -1, a.ix);
+      mm.nr_ptes++;
+      a.l.pgtable = false;
+    },
+    mapZeroPte: (a) => {
+      a.k.setPte(mmOf(a), a.l.vpn, a.k.ZERO_PAGE, false, a.ix);
+    },
+    allocNewSmallPage: (a) => {
+      a.l.new_page = allocPage(a, 0, true);
+    },
+    mapNewSmallPage: (a) => {
+      const mm = mmOf(a);
+      a.k.pages.mapPte(a.l.new_page, a.ix);
+      a.k.pages.lruAdd(a.l.new_page, a.ix);
+      a.k.setPte(mm, a.l.vpn, a.l.new_page, true, a.ix);
+      a.k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
+      mm.rss.MM_ANONPAGES++;
+      a.l.new_page = -1;
+    },
+    reusePte: (a) => {
+      a.k.setPte(mmOf(a), a.l.vpn, a.l.orig_pte, true, a.ix);
+    },
+    getOrigSmallPage: (a) => {
+      getPage(a, a.l.orig_pte);
+      a.l.page = a.l.orig_pte;
+    },
+    putOrigSmallPage: (a) => {
+      if (a.l.page >= 0) {
+        putPage(a, a.l.page);
+        a.l.page = -1;
+      }
+    },
+    copyIntoNewSmallPage: (a) => {
+      const d = a.k.pages.data;
+      d[a.l.new_page] = a.l.orig_pte === a.k.ZERO_PAGE ? 0 : d[a.l.orig_pte]!;
+    },
+    cowSmallPage: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const old = a.l.orig_pte;
+      k.pages.mapPte(a.l.new_page, a.ix);
+      k.pages.lruAdd(a.l.new_page, a.ix);
+      k.setPte(mm, a.l.vpn, a.l.new_page, true, a.ix);
+      k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
+      if (old === k.ZERO_PAGE) mm.rss.MM_ANONPAGES++;
+      else {
+        k.pages.unmapPte(old, a.ix);
+        k.pages.put(old, a.ix);
+      }
+      a.l.new_page = -1;
+    },
+    // zap
+    cursorMunmapRange: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'munmap'; start: number; end: number };
+      const n = a.k.HPAGE_PMD_NR;
+      a.l.cursor = [];
+      for (let i = Math.floor(op.start / n); i < Math.ceil(op.end / n); i++) a.l.cursor.push(i);
+      a.l.ci = 0;
+    },
+    cursorWholeMm: (a) => {
+      a.l.cursor = [...mmOf(a).pmds.keys()].sort((x, y) => x - y);
+      a.l.ci = 0;
+    },
+    cursorAdvance: (a) => {
+      a.l.ci++;
+    },
+    lockCursorPtl: (a) => lockPtl(a),
+    unlockCursorPtl: (a) => unlockPtl(a),
+    zapHugePmd: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const ix = curPmdIx(a);
+      const p = mm.pmd(ix);
+      const pfn = p.pfn;
+      const zero = k.isHugeZeroPfn(pfn);
+      k.pmdCmd(mm, ix, 'PMDP_CLEAR', -1, a.ix);
+      p.deposited--;
+      mm.nr_ptes--;
+      a.l.zapped_pfn = pfn;
+      a.l.zapped_zero = zero;
+      if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
+      else {
+        k.pages.unmapPmd(pfn, a.ix);
+        mm.rss.MM_ANONPAGES -= k.HPAGE_PMD_NR;
+        k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
+      }
+    },
+    putZappedHugePage: (a) => {
+      putPage(a, a.l.zapped_pfn);
+    },
+    zapPteRange: (a) => {
+      const mm = mmOf(a);
+      const k = a.k;
+      const ix = curPmdIx(a);
+      const base = ix * k.HPAGE_PMD_NR;
+      const p = mm.pmd(ix);
+      a.l.zap_pages = [];
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+        const pfn = p.ptes![i]!;
+        if (pfn === PTE_NONE) continue;
+        k.setPte(mm, base + i, PTE_NONE, false, a.ix);
+        if (pfn === k.ZERO_PAGE) continue;
+        k.pages.unmapPte(pfn, a.ix);
+        mm.rss.MM_ANONPAGES--;
+        k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
+        a.l.zap_pages.push(pfn);
+      }
+    },
+    putZappedPages: (a) => {
+      for (const pfn of a.l.zap_pages) putPage(a, pfn);
+      a.l.zap_pages = [];
+    },
+    freePgtable: (a) => {
+      const mm = mmOf(a);
+      a.k.pmdCmd(mm, curPmdIx(a), 'PMDP_CLEAR', -1, a.ix);
+      mm.nr_ptes--;
+    },
+    removeVmaRange: (a) => {
+      const mm = mmOf(a);
+      const op = a.l.ops[a.l.pc] as { op: 'munmap'; start: number; end: number };
+      const keep = mm.vmas.flatMap((v) => {
+        if (v.end <= op.start || v.start >= op.end) return [v];
+        const out = [];
+        if (v.start < op.start) out.push({ ...v, end: op.start });
+        if (v.end > op.end) out.push({ ...v, start: op.end, pgoff: v.pgoff + (op.end - v.start) });
+        return out;
+      });
+      mm.vmas.splice(0, mm.vmas.length, ...keep);
+      for (let v = op.start; v < op.end; v++) mm.expected.delete(v);
+    },
+    mmputLast: (a) => {
+      a.k.mmput(mmOf(a), a.ix);
+    },
+    mmputNotLast: (a) => {
+      a.k.mmput(mmOf(a), a.ix);
+    },
+    exitMmapDone: (a) => {
+      const mm = mmOf(a);
+      mm.vmas.length = 0;
+      mm.expected.clear();
+      a.k.exitMmapDone(mm, a.ix);
+    },
+    // fork
+    createChildMm: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'fork'; child: string };
+      const parent = mmOf(a);
+      const child = a.k.createMm(op.child, a.ix);
+      child.users = a.k.mmUsersAtFork.get(op.child) ?? 1;
+      child.forking = true;
+      for (const v of parent.vmas) child.vmas.push({ ...v });
+      for (const [v, t] of parent.expected) child.expected.set(v, t);
+      a.l.child = op.child;
+      a.l.cursor = [...parent.pmds.keys()].sort((x, y) => x - y);
+      a.l.ci = 0;
+    },
+    childRuns: (a) => {
+      a.k.mmByName(a.l.child)!.forking = false;
+    },
+    lockChildPtl: (a) => a.k.spinLock(a.k.mmByName(a.l.child)!.pageTableLock, a.ix),
+    unlockChildPtl: (a) => a.k.spinUnlock(a.k.mmByName(a.l.child)!.pageTableLock, a.ix),
+    copySetHugeZeroPage: (a) => {
+      const child = a.k.mmByName(a.l.child)!;
+      const ix = curPmdIx(a);
+      const p = a.k.pmdCmd(child, ix, 'SET_HUGE_ZERO', a.l.zero_pfn, a.ix);
+      p.writable = false;
+      p.deposited++;
+      a.k.ref('move', 'huge_zero_refcount', -1, a.id, 'pmd', a.ix);
+      child.nr_ptes++;
+      a.l.pgtable = false;
+    },
+    copyAnonHugePmd: (a) => {
+      const k = a.k;
+      const parent = mmOf(a);
+      const child = k.mmByName(a.l.child)!;
+      const ix = curPmdIx(a);
+      const src = parent.pmd(ix);
+      const head = src.pfn;
+      k.pages.get(head, a.ix);
+      k.pages.mapPmd(head, a.ix);
+      k.pmdCmd(parent, ix, 'PMD_WRPROTECT', head, a.ix);
+      src.writable = false;
+      const dst = k.pmdCmd(child, ix, 'SET_PMD_HUGE', head, a.ix);
+      dst.writable = false;
+      dst.deposited++;
+      child.nr_ptes++;
+      child.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
+      a.l.pgtable = false;
+    },
+    childPmdPopulate: (a) => {
+      const child = a.k.mmByName(a.l.child)!;
+      a.k.pmdCmd(child, curPmdIx(a), 'PMD_POPULATE', -1, a.ix);
+      child.nr_ptes++;
+      a.l.pgtable = false;
+    },
+    copyPtes: (a) => {
+      const k = a.k;
+      const parent = mmOf(a);
+      const child = k.mmByName(a.l.child)!;
+      const ix = curPmdIx(a);
+      const base = ix * k.HPAGE_PMD_NR;
+      const src = parent.pmd(ix);
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+        const pfn = src.ptes![i]!;
+        if (pfn === PTE_NONE) continue;
+        if (pfn !== k.ZERO_PAGE) {
+          k.pages.get(pfn, a.ix);
+          k.pages.mapPte(pfn, a.ix);
+          child.rss.MM_ANONPAGES++;
+          if (src.pteWritable![i]) k.setPte(parent, base + i, pfn, false, a.ix);
+        }
+        k.setPte(child, base + i, pfn, false, a.ix);
+      }
+    },
+  },
+};

@@ -1,0 +1,20 @@
+/** The `huge_zero_page_shrinker` actor kind: reclaim calling the huge zero page shrinker (seed 004). */
+import { z } from 'zod';
+import { type ShrinkerLocals, hugeZeroShrinkerChart } from '../../machines/huge_zero_page.ts';
+import type { ActorKind } from '../registry.ts';
+
+export const shrinkerSpecSchema = z.strictObject({
+  id: z.string().min(1),
+  /** How many shrink_slab() passes reclaim makes. */
+  passes: z.number().int().positive().default(1),
+});
+export type ShrinkerSpec = z.output<typeof shrinkerSpecSchema>;
+
+export const hugeZeroShrinkerKind: ActorKind<ShrinkerLocals, ShrinkerSpec> = {
+  kind: 'huge_zero_page_shrinker',
+  description: 'reclaim running shrink_slab() over the huge zero page shrinker: count, then scan',
+  comm: 'kswapd0',
+  chart: hugeZeroShrinkerChart,
+  schema: shrinkerSpecSchema as unknown as z.ZodType<ShrinkerSpec>,
+  locals: (spec) => ({ passes: spec.passes, freeable: 0, zero_pfn: 0 }),
+};

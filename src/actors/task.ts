@@ -1,0 +1,61 @@
+/** The `task` actor kind: a user task running a program of loads, stores, fork, munmap, split and exit. */
+import { z } from 'zod';
+import { type AnonOp, type AnonTaskLocals, anonTaskChart } from '../../machines/anon_task.ts';
+import { pageAddress } from '../scenario/schema.ts';
+import type { ActorKind } from '../registry.ts';
+
+const opSchema = z.union(
+  [
+    z.strictObject({ read: pageAddress }),
+    z.strictObject({ write: pageAddress }),
+    z.strictObject({ fork: z.string().min(1) }),
+    z.strictObject({ munmap: z.strictObject({ start: pageAddress, size: pageAddress }) }),
+    z.strictObject({ split: pageAddress }),
+    z.literal('exit'),
+  ],
+  { error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr} or exit' },
+);
+
+export const taskSpecSchema = z
+  .strictObject({
+    id: z.string().min(1),
+    mm: z.string().min(1),
+    ops: z.array(opSchema).min(1, 'expected at least one operation'),
+  })
+  .refine((t) => t.ops.findIndex((o) => o === 'exit') < 0 || t.ops.indexOf('exit') === t.ops.length - 1, {
+    message: 'exit must be the last operation',
+    path: ['ops'],
+  });
+
+export type TaskSpec = z.output<typeof taskSpecSchema>;
+
+export function toAnonOps(spec: TaskSpec): AnonOp[] {
+  return spec.ops.map((o): AnonOp => {
+    if (o === 'exit') return { op: 'exit' };
+    if ('read' in o) return { op: 'read', vpn: o.read };
+    if ('write' in o) return { op: 'write', vpn: o.write };
+    if ('fork' in o) return { op: 'fork', child: o.fork };
+    if ('munmap' in o) return { op: 'munmap', start: o.munmap.start, end: o.munmap.start + o.munmap.size };
+    return { op: 'split', vpn: o.split };
+  });
+}
+
+export const taskKind: ActorKind<AnonTaskLocals, TaskSpec> = {
+  kind: 'task',
+  description: 'a user task on anonymous memory: loads, stores and the faults they take, fork, munmap, split, exit',
+  comm: 'task',
+  chart: anonTaskChart,
+  schema: taskSpecSchema as unknown as z.ZodType<TaskSpec>,
+  attach(spec, k) {
+    const mm = k.mmByName(spec.mm);
+    if (mm) mm.users++;
+    else k.mmUsersAtFork.set(spec.mm, (k.mmUsersAtFork.get(spec.mm) ?? 0) + 1);
+  },
+  unborn: (a) => a.k.mmByName(a.l.mmName) === undefined,
+  locals: (spec) => ({
+    mmName: spec.mm, ops: toAnonOps(spec), pc: 0,
+    vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
+    new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
+    zap_pages: [], child: '', zero_pfn: 0, zero_page: 0,
+  }),
+};

@@ -1,0 +1,19 @@
+/** Registers the actor kinds, monitors and variants thpsim ships with. */
+import { registerActorKind, registerMonitor, registerVariant } from './registry.ts';
+import { taskKind } from './actors/task.ts';
+import { hugeZeroShrinkerKind } from './actors/huge_zero_shrinker.ts';
+import { pageRefcountMonitor } from './check/page_refcount.ts';
+import { hugeZeroPageMonitor } from './check/huge_zero_page.ts';
+import { frozenPageMonitor } from './check/frozen_page.ts';
+import { locksMonitor } from './check/locks.ts';
+import { dataIntegrityMonitor } from './check/data_integrity.ts';
+import { accountingMonitor } from './check/accounting.ts';
+import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
+
+registerActorKind(taskKind);
+registerActorKind(hugeZeroShrinkerKind);
+for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor]) {
+  registerMonitor(m);
+}
+registerVariant(setHugeZeroPagePmdNoneCheck);
+registerVariant(freeCompoundPageWithOrder);

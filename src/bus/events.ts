@@ -1,0 +1,152 @@
+/**
+ * Everything that crosses the bus. Actors' commands to kernel objects, the objects'
+ * state changes, scheduler steps, kernel-style trace events, vmstat updates and
+ * violations are all BusEvents; monitors, the tracer, the vmstat counters and the
+ * inspector learn what happened only from these.
+ */
+import type { PageEvent } from '../../machines/page.ts';
+import type { PmdEvent } from '../../machines/pmd.ts';
+import type { MmEvent } from '../../machines/mm_struct.ts';
+import type { VmItem } from '../memory/vmstat.ts';
+
+/** Actor index; -1 = the model itself (setup before the run starts). */
+export type ActorIx = number;
+
+export interface StepBusEvent {
+  kind: 'step';
+  step: number;
+  actor: ActorIx;
+  from: string;
+  to: string;
+  fail: boolean;
+}
+
+/** A command a page accepted: one transition of machines/page.ts, with the counts after it. */
+export interface PageBusEvent {
+  kind: 'page';
+  op: PageEvent;
+  pfn: number;
+  actor: ActorIx;
+  refcount: number;
+  mapcount: number;
+}
+
+export interface PmdBusEvent {
+  kind: 'pmd';
+  op: PmdEvent;
+  mm: number;
+  pmd: number;
+  /** pfn the entry points to after the command (-1 for none). */
+  pfn: number;
+  /** pfn it pointed to before (-1 for none). */
+  oldPfn: number;
+  actor: ActorIx;
+}
+
+export interface PteBusEvent {
+  kind: 'pte';
+  op: 'set' | 'clear';
+  mm: number;
+  vpn: number;
+  pfn: number;
+  oldPfn: number;
+  actor: ActorIx;
+}
+
+export interface MmBusEvent {
+  kind: 'mm';
+  op: MmEvent | 'CREATE';
+  mm: number;
+  actor: ActorIx;
+}
+
+export interface LockBusEvent {
+  kind: 'lock';
+  op: 'acquire' | 'release' | 'trylock_failed';
+  lock: string;
+  actor: ActorIx;
+}
+
+/** Lockless atomic operations on a global the seeds reason about (e.g. huge_zero_refcount). */
+export interface AtomicBusEvent {
+  kind: 'atomic';
+  op: string;
+  variable: string;
+  old: number;
+  value: number;
+  actor: ActorIx;
+}
+
+/** Ghost bookkeeping: who holds which reference (for "refcount equals the references that exist"). */
+export interface RefBusEvent {
+  kind: 'ref';
+  op: 'take' | 'drop' | 'move';
+  /** 'page': a struct page's refcount (pfn = any page of it); or a global counter. */
+  counter: 'page' | 'huge_zero_refcount';
+  pfn: number;
+  from: string;
+  to: string;
+  actor: ActorIx;
+}
+
+export interface AccessBusEvent {
+  kind: 'access';
+  op: 'read' | 'write';
+  mm: number;
+  vpn: number;
+  pfn: number;
+  /** The data token read or written (0 = zeroes). */
+  token: number;
+  actor: ActorIx;
+}
+
+export interface VmstatBusEvent {
+  kind: 'vmstat';
+  item: VmItem;
+  delta: number;
+  actor: ActorIx;
+}
+
+/** A kernel-trace-like event, printed as an ftrace line by the tracer. */
+export interface TraceBusEvent {
+  kind: 'trace';
+  event: string;
+  fields: string;
+  actor: ActorIx;
+}
+
+export interface ActorBusEvent {
+  kind: 'actor';
+  op: 'start' | 'exit' | 'sleep' | 'wake';
+  actor: ActorIx;
+  detail: string;
+}
+
+export interface ViolationBusEvent {
+  kind: 'violation';
+  violation: Violation;
+}
+
+/** End of a scheduler step: monitors run their per-step checks here. */
+export interface StepEndBusEvent {
+  kind: 'step_end';
+  step: number;
+  actor: ActorIx;
+}
+
+export type BusEvent =
+  | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
+  | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
+  | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
+
+export interface Violation {
+  /** Invariant or monitor name, e.g. "page-transition", "huge-zero-refcount". */
+  invariant: string;
+  message: string;
+  /** Actor id (e.g. "T1") or "-" when no actor stepped. */
+  actor: string;
+  /** Scheduler step at which it was seen. */
+  step: number;
+  /** The state the actor stepped from. */
+  state: string;
+}

@@ -1,0 +1,53 @@
+/**
+ * "Counters match the state", checked once the system is quiescent (the kernel updates
+ * them in steps of their own, so they may lag within a fault): mm->nr_ptes against the
+ * page tables that exist, MM_ANONPAGES against the anonymous pages mapped, and no page
+ * left allocated that nothing can reach (a leak).
+ */
+import type { MonitorKind } from '../registry.ts';
+import { PTE_NONE, pmdKind } from '../memory/mm.ts';
+
+export const accountingMonitor: MonitorKind = {
+  name: 'accounting',
+  description: 'at quiescence: nr_ptes and rss counters match the page tables; every allocated page is reachable',
+  create({ k, report }) {
+    return {
+      quiescent() {
+        const reachable = new Set<number>([k.ZERO_PAGE]);
+        const markCompound = (head: number) => {
+          for (let i = 0; i < 1 << k.pages.order[head]!; i++) reachable.add(head + i);
+        };
+        if (k.huge_zero_pfn) markCompound(k.huge_zero_pfn);
+        for (const ino of k.inodes) for (const slot of ino.mapping.slots) if (slot >= 0) markCompound(k.pages.compoundHead(slot));
+        for (const mm of k.mms) {
+          let tables = 0;
+          let anon = 0;
+          for (const p of mm.pmds.values()) {
+            const kind = pmdKind(p.state);
+            tables += p.deposited;
+            if (kind === 'pte_table') {
+              tables++;
+              for (const pfn of p.ptes!) {
+                if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
+                anon++;
+                markCompound(k.pages.compoundHead(pfn));
+              }
+            } else if (kind === 'huge') {
+              anon += k.HPAGE_PMD_NR;
+              markCompound(p.pfn);
+            }
+          }
+          if (mm.nr_ptes !== tables) report(`mm ${mm.name}: nr_ptes is ${mm.nr_ptes} but ${tables} page tables exist`);
+          if (mm.rss.MM_ANONPAGES !== anon) report(`mm ${mm.name}: MM_ANONPAGES is ${mm.rss.MM_ANONPAGES} but ${anon} anonymous pages are mapped`);
+        }
+        for (let pfn = 0; pfn < k.pages.nr; pfn++) {
+          if (k.pages.isAllocated(pfn) && !reachable.has(pfn)) {
+            const h = k.pages.compoundHead(pfn);
+            report(`page 0x${pfn.toString(16)}${h !== pfn ? ` (tail of 0x${h.toString(16)})` : ''} is allocated but nothing maps, caches or holds it: leaked`);
+            return;
+          }
+        }
+      },
+    };
+  },
+};

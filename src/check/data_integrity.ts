@@ -1,0 +1,35 @@
+/**
+ * "Every read of a file offset or virtual address returns the last data written there,
+ * or zeroes — never garbage, another offset's data, or a freed page's data." Also: no
+ * store lands in the huge zero page or the ZERO_PAGE, and no access goes to a freed page.
+ */
+import type { MonitorKind } from '../registry.ts';
+import { DATA_GARBAGE } from '../memory/pages.ts';
+
+export const dataIntegrityMonitor: MonitorKind = {
+  name: 'data-integrity',
+  description: 'a load returns the last store to that address (or zeroes); no access to a freed page; no store into a zero page',
+  create({ k, report }) {
+    k.bus.on('access').subscribe((e) => {
+      const mm = k.mms[e.mm]!;
+      const where = `${mm.name}:0x${(e.vpn * 4096).toString(16)}`;
+      if (!k.pages.isAllocated(e.pfn)) {
+        report(`${e.op} of ${where} went to freed page 0x${e.pfn.toString(16)}`, e.actor);
+        return;
+      }
+      if (e.op === 'write') {
+        const h = k.pages.compoundHead(e.pfn);
+        if (e.pfn === k.ZERO_PAGE || (k.huge_zero_pfn !== 0 && h === k.huge_zero_pfn)) {
+          report(`store to ${where} landed in the ${e.pfn === k.ZERO_PAGE ? 'ZERO_PAGE' : 'huge zero page'}`, e.actor);
+        }
+        return;
+      }
+      const want = k.expectedAt(mm, e.vpn);
+      if (e.token !== want) {
+        const got = e.token === DATA_GARBAGE ? 'garbage (uninitialised memory)' : e.token === 0 ? 'zeroes' : `data #${e.token}`;
+        report(`load of ${where} returned ${got}; expected ${want === 0 ? 'zeroes' : `data #${want}`}`, e.actor);
+      }
+    });
+    return {};
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * "refcount and mapcount never negative, and equal to the references that exist."
+ * The references that exist are counted from what the bus says exists: each pte or
+ * huge pmd mapping a page, each page-cache slot holding it, and each reference an actor
+ * holds (ghost bookkeeping published with the get/put). After every step, every page a
+ * step touched is compared; an actor that finishes must hold no page reference.
+ */
+import type { MonitorKind } from '../registry.ts';
+
+export const pageRefcountMonitor: MonitorKind = {
+  name: 'page-refcount',
+  description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
+  create({ k, report }) {
+    const structural = new Map<number, number>(); // head pfn → ptes + pmds + cache slots
+    const held = new Map<number, number>(); // head pfn → references actors (or the zero page global) hold
+    const heldBy = new Map<string, number>(); // holder → references
+    const hugePmd = new Map<string, number>(); // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
+    const touched = new Set<number>();
+    const head = (pfn: number) => k.pages.compoundHead(pfn);
+    const bump = (pfn: number, d: number) => {
+      const h = head(pfn);
+      structural.set(h, (structural.get(h) ?? 0) + d);
+      touched.add(h);
+    };
+    const hold = (holder: string, pfn: number, d: number) => {
+      if (!holder || holder === 'pte' || holder === 'pmd' || holder === 'cache') return;
+      const h = head(pfn);
+      held.set(h, (held.get(h) ?? 0) + d);
+      heldBy.set(holder, (heldBy.get(holder) ?? 0) + d);
+      touched.add(h);
+    };
+    k.bus.events$.subscribe((e) => {
+      switch (e.kind) {
+        case 'page':
+          touched.add(e.pfn);
+          if (e.refcount < 0 || e.mapcount < 0) report(`page ${e.pfn.toString(16)}: ${e.op} left refcount ${e.refcount}, mapcount ${e.mapcount}`);
+          break;
+        case 'pte':
+          if (e.oldPfn >= 0 && e.oldPfn !== k.ZERO_PAGE) bump(e.oldPfn, -1);
+          if (e.pfn >= 0 && e.pfn !== k.ZERO_PAGE) bump(e.pfn, +1);
+          break;
+        case 'pmd': {
+          const key = `${e.mm}:${e.pmd}`;
+          const old = hugePmd.get(key);
+          if (old !== undefined) {
+            bump(old, -1);
+            hugePmd.delete(key);
+          }
+          const installsPage = e.op === 'SET_PMD_HUGE' || e.op === 'COW_HUGE' || e.op === 'COW_HUGE_ZERO' || e.op === 'PMD_WRPROTECT';
+          if (installsPage && e.pfn >= 0) {
+            hugePmd.set(key, e.pfn);
+            bump(e.pfn, +1);
+          }
+          break;
+        }
+        case 'ref':
+          if (e.counter !== 'page') break;
+          if (e.op === 'take') hold(e.to, e.pfn, +1);
+          else if (e.op === 'drop') hold(e.from, e.pfn, -1);
+          else {
+            hold(e.from, e.pfn, -1);
+            hold(e.to, e.pfn, +1);
+          }
+          break;
+      }
+    });
+    const expected = (h: number) => (structural.get(h) ?? 0) + (held.get(h) ?? 0);
+    return {
+      stepEnd() {
+        for (const h of touched) {
+          if (!k.pages.isAllocated(h)) continue;
+          if (k.pages.isFrozen(h)) continue; // a frozen count is 0 by design; its freezer holds the references
+          const real = k.pages.refcount[h]!;
+          const exp = expected(h);
+          if (real !== exp) {
+            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings ${structural.get(h) ?? 0}, held ${exp - (structural.get(h) ?? 0)})`);
+            break;
+          }
+        }
+        touched.clear();
+      },
+      actorExit(a) {
+        const n = heldBy.get(a.id) ?? 0;
+        if (n !== 0) report(`${a.id} finished holding ${n} page reference(s): a leak`, a.ix);
+      },
+    };
+  },
+};

@@ -1,0 +1,344 @@
+/**
+ * The shared memory model of one run: struct pages, mm_structs, inodes and their page
+ * caches, locks, the huge zero page globals, vmstat and sysfs. Kernel steps (the
+ * actions of task charts) call these primitives; each primitive applies one command to
+ * the object's statechart and publishes what changed on the bus.
+ */
+import { Bus } from '../bus/bus.ts';
+import type { ActorIx, Violation } from '../bus/events.ts';
+import type { PmdEvent } from '../../machines/pmd.ts';
+import type { MmEvent } from '../../machines/mm_struct.ts';
+import { DATA_ZERO, PageStore, hex } from './pages.ts';
+import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, pmdKind } from './mm.ts';
+import { Inode } from './address_space.ts';
+import { RwSem, SpinLock } from './locks.ts';
+import { VmStat, type VmItem } from './vmstat.ts';
+import { type Sysfs, defaultSysfs } from './sysfs.ts';
+
+/** Thrown to stop a step the model refused (an illegal command); the run reports it. */
+export class ModelViolation extends Error {
+  constructor(readonly violation: Violation) {
+    super(`${violation.invariant}: ${violation.message}`);
+  }
+}
+
+export interface KernelConfig {
+  hpagePmdNr: number;
+  sysfs?: Sysfs;
+  variants?: Iterable<string>;
+  pageCapacity?: number;
+}
+
+export class Kernel {
+  readonly bus = new Bus();
+  readonly vmstat: VmStat;
+  readonly pages: PageStore;
+  readonly sysfs: Sysfs;
+  readonly HPAGE_PMD_NR: number;
+  readonly HPAGE_PMD_ORDER: number;
+  readonly variants: ReadonlySet<string>;
+  readonly mms: MmStruct[] = [];
+  readonly inodes: Inode[] = [];
+  /** mm_users a forked mm starts with: the scenario tasks that will run in it. */
+  readonly mmUsersAtFork = new Map<string, number>();
+  /** Actor ids by index, for reports. */
+  actorIds: string[] = [];
+  /** Locks each actor holds, by actor index (names, in acquisition order). */
+  held: string[][] = [];
+  /** Page locks: pfn → holder. */
+  readonly pageLockHolder = new Map<number, ActorIx>();
+  /** Simulated time in nanoseconds. */
+  now = 0;
+  /** Current scheduler step (for reports). */
+  step = 0;
+  /** The state the current actor stepped from (for reports). */
+  stepState = '';
+  stepActor: ActorIx = -1;
+  private nextToken = 1;
+
+  /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
+  readonly ZERO_PAGE: number;
+  /** Seed 004: static atomic_t huge_zero_refcount. */
+  huge_zero_refcount = 0;
+  /** Seed 004: static unsigned long huge_zero_pfn (0 = none; pfn 0 is ZERO_PAGE, never huge). */
+  huge_zero_pfn = 0;
+
+  constructor(cfg: KernelConfig) {
+    this.HPAGE_PMD_NR = cfg.hpagePmdNr;
+    this.HPAGE_PMD_ORDER = Math.log2(cfg.hpagePmdNr);
+    if (!Number.isInteger(this.HPAGE_PMD_ORDER) || cfg.hpagePmdNr < 2) {
+      throw new Error(`HPAGE_PMD_NR must be a power of two ≥ 2, not ${cfg.hpagePmdNr}`);
+    }
+    this.sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
+    this.variants = new Set(cfg.variants ?? []);
+    this.vmstat = new VmStat(this.bus);
+    this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
+    this.ZERO_PAGE = this.pages.alloc(0, true, -1);
+    this.pages.setFlag(this.ZERO_PAGE, 'reserved');
+  }
+
+  variant(name: string): boolean {
+    return this.variants.has(name);
+  }
+
+  actorName(a: ActorIx): string {
+    return a < 0 ? '-' : (this.actorIds[a] ?? `#${a}`);
+  }
+
+  /** Records a violation on the bus and stops the current step. */
+  violate(invariant: string, message: string, actor: ActorIx = this.stepActor): never {
+    const violation: Violation = {
+      invariant, message, actor: this.actorName(actor), step: this.step, state: this.stepState,
+    };
+    this.bus.publish({ kind: 'violation', violation });
+    throw new ModelViolation(violation);
+  }
+
+  illegal(object: string, command: string, state: string, actor: ActorIx): never {
+    return this.violate('illegal-transition', `${object}: ${command} is not allowed in state [${state}]`, actor);
+  }
+
+  count(item: VmItem, delta: number, actor: ActorIx): void {
+    this.bus.publish({ kind: 'vmstat', item, delta, actor });
+  }
+
+  trace(actor: ActorIx, event: string, fields: string): void {
+    this.bus.publish({ kind: 'trace', event, fields, actor });
+  }
+
+  newToken(): number {
+    return this.nextToken++;
+  }
+
+  // ---- locks -------------------------------------------------------------------------
+
+  private hold(a: ActorIx, name: string): void {
+    this.held[a]!.push(name);
+    this.bus.publish({ kind: 'lock', op: 'acquire', lock: name, actor: a });
+  }
+
+  private release(a: ActorIx, name: string): void {
+    const h = this.held[a]!;
+    const i = h.lastIndexOf(name);
+    if (i < 0) this.violate('lock-holder', `${this.actorName(a)} releases ${name}, which it does not hold`, a);
+    h.splice(i, 1);
+    this.bus.publish({ kind: 'lock', op: 'release', lock: name, actor: a });
+  }
+
+  spinLock(l: SpinLock, a: ActorIx): void {
+    if (!l.free) this.violate('lock-holder', `spin_lock(${l.name}) while ${this.actorName(l.holder)} holds it`, a);
+    l.holder = a;
+    this.hold(a, l.name);
+  }
+
+  spinUnlock(l: SpinLock, a: ActorIx): void {
+    if (l.holder !== a) this.violate('lock-holder', `spin_unlock(${l.name}) by ${this.actorName(a)}; holder is ${this.actorName(l.holder)}`, a);
+    l.holder = -1;
+    this.release(a, l.name);
+  }
+
+  downRead(s: RwSem, a: ActorIx): void {
+    if (!s.readFree) this.violate('lock-holder', `down_read(${s.name}) while write-held`, a);
+    s.readers.push(a);
+    this.hold(a, `${s.name}:read`);
+  }
+
+  upRead(s: RwSem, a: ActorIx): void {
+    const i = s.readers.indexOf(a);
+    if (i < 0) this.violate('lock-holder', `up_read(${s.name}) by ${this.actorName(a)}, not a reader`, a);
+    s.readers.splice(i, 1);
+    this.release(a, `${s.name}:read`);
+  }
+
+  downWrite(s: RwSem, a: ActorIx): void {
+    if (!s.writeFree) this.violate('lock-holder', `down_write(${s.name}) while held`, a);
+    s.writer = a;
+    this.hold(a, `${s.name}:write`);
+  }
+
+  /** down_write_trylock(): false (and a trylock_failed event) if anyone holds it. */
+  downWriteTrylock(s: RwSem, a: ActorIx): boolean {
+    if (!s.writeFree) {
+      this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: s.name, actor: a });
+      return false;
+    }
+    this.downWrite(s, a);
+    return true;
+  }
+
+  upWrite(s: RwSem, a: ActorIx): void {
+    if (s.writer !== a) this.violate('lock-holder', `up_write(${s.name}) by ${this.actorName(a)}; writer is ${this.actorName(s.writer)}`, a);
+    s.writer = -1;
+    this.release(a, `${s.name}:write`);
+  }
+
+  // mmap_lock: the rwsem plus the mm_struct chart's mmap_lock region.
+  private mmCmd(mm: MmStruct, ev: MmEvent, a: ActorIx): void {
+    const n = MM_CHART.next[MM_CHART.eventIndex[ev] * MM_CHART.nStates + mm.state]!;
+    if (n < 0) this.illegal(`mm ${mm.name}`, ev, Object.values(MM_CHART.value(mm.state)).join(' '), a);
+    mm.state = n;
+    this.bus.publish({ kind: 'mm', op: ev, mm: mm.id, actor: a });
+  }
+
+  mmapReadLock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'DOWN_READ', a); this.downRead(mm.mmapLock, a); }
+  mmapReadUnlock(mm: MmStruct, a: ActorIx): void {
+    this.mmCmd(mm, mm.mmapLock.readers.length === 1 ? 'UP_READ_LAST' : 'UP_READ', a);
+    this.upRead(mm.mmapLock, a);
+  }
+  mmapWriteLock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'DOWN_WRITE', a); this.downWrite(mm.mmapLock, a); }
+  mmapWriteTrylock(mm: MmStruct, a: ActorIx): boolean {
+    if (!mm.mmapLock.writeFree) return this.downWriteTrylock(mm.mmapLock, a);
+    this.mmapWriteLock(mm, a);
+    return true;
+  }
+  mmapWriteUnlock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'UP_WRITE', a); this.upWrite(mm.mmapLock, a); }
+
+  /** mmput(): the last user starts exit_mmap(). Returns true for the last user. */
+  mmput(mm: MmStruct, a: ActorIx): boolean {
+    mm.users--;
+    if (mm.users > 0) return false;
+    this.mmCmd(mm, 'MMPUT_LAST', a);
+    return true;
+  }
+  exitMmapDone(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'EXIT_MMAP_DONE', a); }
+
+  /** lock_page() once the page is unlocked (the acquiring state's guard waits for that). */
+  lockPage(pfn: number, a: ActorIx): void {
+    this.pages.setLocked(pfn, a);
+    this.pageLockHolder.set(pfn, a);
+    this.hold(a, `page_lock(${hex(pfn)})`);
+  }
+
+  trylockPage(pfn: number, a: ActorIx): boolean {
+    if (this.pages.isLocked(pfn)) {
+      this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: `page_lock(${hex(pfn)})`, actor: a });
+      return false;
+    }
+    this.lockPage(pfn, a);
+    return true;
+  }
+
+  unlockPage(pfn: number, a: ActorIx): void {
+    const holder = this.pageLockHolder.get(pfn);
+    if (holder !== undefined && holder !== a) {
+      this.violate('lock-holder', `unlock_page(${hex(pfn)}) by ${this.actorName(a)}; locked by ${this.actorName(holder)}`, a);
+    }
+    this.pages.clearLocked(pfn, a);
+    this.pageLockHolder.delete(pfn);
+    this.release(a, `page_lock(${hex(pfn)})`);
+  }
+
+  // ---- mm_structs and page tables ------------------------------------------------------
+
+  createMm(name: string, a: ActorIx): MmStruct {
+    const mm = new MmStruct(this.mms.length, name);
+    this.mms.push(mm);
+    this.bus.publish({ kind: 'mm', op: 'CREATE', mm: mm.id, actor: a });
+    return mm;
+  }
+
+  mmByName(name: string): MmStruct | undefined {
+    return this.mms.find((m) => m.name === name);
+  }
+
+  createInode(name: string, shmem: boolean, sizePages: number): Inode {
+    const ino = new Inode(this.inodes.length, name, shmem, sizePages);
+    this.inodes.push(ino);
+    return ino;
+  }
+
+  /** One pmd-chart command: the entry's new state, pointing at `pfn` (-1 for none). */
+  pmdCmd(mm: MmStruct, index: number, ev: PmdEvent, pfn: number, a: ActorIx): Pmd {
+    const p = mm.pmd(index);
+    const n = PMD_CHART.next[PMD_CHART.eventIndex[ev] * PMD_CHART.nStates + p.state]!;
+    if (n < 0) {
+      this.illegal(`pmd ${mm.name}:${hex(index * this.HPAGE_PMD_NR * 4096)}`, ev, pmdKind(p.state), a);
+    }
+    const oldPfn = p.pfn;
+    p.state = n;
+    const kind = pmdKind(n);
+    p.pfn = kind === 'huge' || kind === 'huge_zero' ? pfn : -1;
+    if (kind === 'pte_table' && !p.ptes) {
+      p.ptes = new Int32Array(this.HPAGE_PMD_NR).fill(PTE_NONE);
+      p.pteWritable = new Uint8Array(this.HPAGE_PMD_NR);
+    } else if (kind !== 'pte_table') {
+      p.ptes = null;
+      p.pteWritable = null;
+    }
+    this.bus.publish({ kind: 'pmd', op: ev, mm: mm.id, pmd: index, pfn: p.pfn, oldPfn, actor: a });
+    return p;
+  }
+
+  /** set_pte_at / pte_clear on one pte of a pte table. */
+  setPte(mm: MmStruct, vpn: number, pfn: number, writable: boolean, a: ActorIx): void {
+    const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
+    if (!p?.ptes) this.violate('page-table', `set_pte_at ${mm.name}:${hex(vpn * 4096)} without a pte table`, a);
+    const i = vpn % this.HPAGE_PMD_NR;
+    const oldPfn = p.ptes[i]!;
+    p.ptes[i] = pfn;
+    p.pteWritable![i] = writable && pfn !== PTE_NONE ? 1 : 0;
+    this.bus.publish({ kind: 'pte', op: pfn === PTE_NONE ? 'clear' : 'set', mm: mm.id, vpn, pfn, oldPfn, actor: a });
+  }
+
+  pte(mm: MmStruct, vpn: number): number {
+    const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
+    return p?.ptes ? p.ptes[vpn % this.HPAGE_PMD_NR]! : PTE_NONE;
+  }
+
+  /** is_huge_zero_pfn(): compares with the current huge_zero_pfn, as the kernel does. */
+  isHugeZeroPfn(pfn: number): boolean {
+    const zero = this.huge_zero_pfn;
+    return zero !== 0 && pfn === zero;
+  }
+
+  // ---- the huge zero page's atomics (seed 004) ---------------------------------------
+
+  atomic(variable: 'huge_zero_refcount' | 'huge_zero_pfn', op: string, value: number, a: ActorIx): number {
+    const old = this[variable];
+    this[variable] = value;
+    this.bus.publish({ kind: 'atomic', op, variable, old, value, actor: a });
+    return old;
+  }
+
+  /** Ghost bookkeeping of who holds a reference (checked against the real counter). */
+  ref(op: 'take' | 'drop' | 'move', counter: 'page' | 'huge_zero_refcount', pfn: number, from: string, to: string, a: ActorIx): void {
+    this.bus.publish({ kind: 'ref', op, counter, pfn, from, to, actor: a });
+  }
+
+  // ---- memory accesses: what the CPU reads and writes through the page tables ---------
+
+  /** The pfn a vpn translates to (and whether writable), or null if it would fault. */
+  translate(mm: MmStruct, vpn: number): { pfn: number; writable: boolean } | null {
+    const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
+    if (!p) return null;
+    const kind = pmdKind(p.state);
+    if (kind === 'huge' || kind === 'huge_zero') return { pfn: p.pfn + (vpn % this.HPAGE_PMD_NR), writable: p.writable };
+    if (kind === 'pte_table') {
+      const i = vpn % this.HPAGE_PMD_NR;
+      const pfn = p.ptes![i]!;
+      return pfn === PTE_NONE ? null : { pfn, writable: p.pteWritable![i] === 1 };
+    }
+    return null;
+  }
+
+  /** A load: checks it returns what was last written at this address (or zeroes). */
+  read(mm: MmStruct, vpn: number, pfn: number, a: ActorIx): number {
+    const token = this.pages.data[pfn]!;
+    this.bus.publish({ kind: 'access', op: 'read', mm: mm.id, vpn, pfn, token, actor: a });
+    return token;
+  }
+
+  /** A store of a fresh token. */
+  write(mm: MmStruct, vpn: number, pfn: number, a: ActorIx): number {
+    const token = this.newToken();
+    this.pages.data[pfn] = token;
+    mm.expected.set(vpn, token);
+    this.bus.publish({ kind: 'access', op: 'write', mm: mm.id, vpn, pfn, token, actor: a });
+    return token;
+  }
+
+  /** The data a read of vpn must return. */
+  expectedAt(mm: MmStruct, vpn: number): number {
+    return mm.expected.get(vpn) ?? DATA_ZERO;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * mm_struct, its VMAs and page tables. Page tables are kept per PMD: a pmd entry is
+ * none, a pte table, a huge pmd or a huge zero pmd (machines/pmd.ts), and a pte table
+ * holds one pfn (or none) per small page. Virtual addresses are kept as virtual page
+ * numbers (vpn); a PMD covers HPAGE_PMD_NR of them.
+ */
+import { pmdChart } from '../../machines/pmd.ts';
+import { mmChart } from '../../machines/mm_struct.ts';
+import { compileObjectChart } from '../engine/object_chart.ts';
+import { RwSem, SpinLock } from './locks.ts';
+
+export const PMD_CHART = compileObjectChart(pmdChart);
+export const MM_CHART = compileObjectChart(mmChart);
+
+export type PmdKind = 'none' | 'pte_table' | 'huge' | 'huge_zero';
+export const pmdKind = (state: number): PmdKind => PMD_CHART.stateName(state, 'entry') as PmdKind;
+
+/** vm_flags the seeds test. */
+export const VM = {
+  READ: 1 << 0,
+  WRITE: 1 << 1,
+  SHARED: 1 << 3,
+  HUGEPAGE: 1 << 29,
+  NOHUGEPAGE: 1 << 30,
+} as const;
+export type VmFlag = keyof typeof VM;
+
+export interface Vma {
+  /** First and one-past-last vpn. */
+  start: number;
+  end: number;
+  flags: number;
+  /** File offset of `start`, in pages. */
+  pgoff: number;
+  /** Inode id of the mapped file, or -1 for anonymous memory. */
+  file: number;
+}
+
+/** The pte value meaning "no pte". */
+export const PTE_NONE = -1;
+
+export interface Pmd {
+  state: number;
+  /** The huge page (or huge zero page) a huge pmd maps; -1 otherwise. */
+  pfn: number;
+  writable: boolean;
+  ptes: Int32Array | null;
+  pteWritable: Uint8Array | null;
+  /** Page tables deposited under a huge pmd (pgtable_trans_huge_deposit). */
+  deposited: number;
+}
+
+export class MmStruct {
+  /** Packed mm chart state (users × mmap_lock). */
+  state = MM_CHART.initial;
+  readonly mmapLock: RwSem;
+  /** mm->page_table_lock (the seeds predate split pmd locks). */
+  readonly pageTableLock: SpinLock;
+  users = 1;
+  /** dup_mmap() is still copying into this mm: the child task does not run yet. */
+  forking = false;
+  readonly vmas: Vma[] = [];
+  readonly pmds = new Map<number, Pmd>();
+  /** mm->nr_ptes: page-table pages allocated (including ones deposited under huge pmds). */
+  nr_ptes = 0;
+  readonly rss = { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
+  /**
+   * What a read of each vpn must return: the token last written there (absent = never
+   * written = zeroes). Private memory: fork copies it.
+   */
+  readonly expected = new Map<number, number>();
+
+  constructor(readonly id: number, readonly name: string) {
+    this.mmapLock = new RwSem(`mmap_lock(${name})`);
+    this.pageTableLock = new SpinLock(`page_table_lock(${name})`);
+  }
+
+  findVma(vpn: number): Vma | undefined {
+    return this.vmas.find((v) => vpn >= v.start && vpn < v.end);
+  }
+
+  pmd(index: number): Pmd {
+    let p = this.pmds.get(index);
+    if (!p) {
+      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0 };
+      this.pmds.set(index, p);
+    }
+    return p;
+  }
+
+  kindAt(index: number): PmdKind {
+    const p = this.pmds.get(index);
+    return p ? pmdKind(p.state) : 'none';
+  }
+
+  usersState(): string { return MM_CHART.stateName(this.state, 'users'); }
+}

@@ -1,0 +1,329 @@
+/**
+ * The struct page array (mem_map), kept compact: every field is a typed array indexed
+ * by pfn, so 262,144 pages cost tens of bytes each. Every command goes through the page
+ * chart's table (machines/page.ts): an illegal command is reported as an invariant
+ * violation, never applied. Every accepted command is published on the bus.
+ */
+import { type PageEvent, pageChart } from '../../machines/page.ts';
+import { compileObjectChart } from '../engine/object_chart.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { ActorIx } from '../bus/events.ts';
+
+export const PAGE_CHART = compileObjectChart(pageChart);
+const NS = PAGE_CHART.nStates;
+const NEXT = PAGE_CHART.next;
+const EV: Record<PageEvent, number> = PAGE_CHART.eventIndex;
+/** A precomputed "is region R in state S" test on a packed page state. */
+function inState(region: string, name: string): (s: number) => boolean {
+  const ri = PAGE_CHART.regionNames.indexOf(region);
+  const si = PAGE_CHART.regionStates[ri]!.indexOf(name);
+  const radix = PAGE_CHART.radix[ri]!;
+  const len = PAGE_CHART.regionStates[ri]!.length;
+  if (si < 0) throw new Error(`page chart has no state ${region}.${name}`);
+  return (s) => Math.floor(s / radix) % len === si;
+}
+const ALLOCATED = inState('alloc', 'allocated');
+const LOCKED = inState('lock', 'locked');
+const FROZEN = inState('ref', 'frozen');
+const ON_LRU = inState('lru', 'on_lru');
+const UPTODATE = inState('uptodate', 'uptodate');
+const DIRTY = inState('dirty', 'dirty');
+const MAPPED = inState('mapped', 'mapped');
+
+/** Page flags that are plain bits (no lifecycle of their own in the seeds). */
+export const PG = {
+  head: 1 << 0,
+  tail: 1 << 1,
+  active: 1 << 2,
+  unevictable: 1 << 3,
+  swapbacked: 1 << 4,
+  checked: 1 << 5,
+  team: 1 << 6,
+  reserved: 1 << 7,
+} as const;
+export type PageFlag = keyof typeof PG;
+
+/** Data tokens: what a page holds. 0 = zeroes, GARBAGE = whatever was there before; >0 = a write. */
+export const DATA_ZERO = 0;
+export const DATA_GARBAGE = -1;
+
+/** Who reports an illegal command: the kernel records the violation and stops the step. */
+export interface PageOwner {
+  readonly bus: Bus;
+  illegal(object: string, command: string, state: string, actor: ActorIx): never;
+  violate(invariant: string, message: string, actor: ActorIx): never;
+}
+
+export class PageStore {
+  /** Packed page-chart state per pfn. */
+  state: Uint16Array;
+  flags: Uint16Array;
+  refcount: Int32Array;
+  /** Mappings counted on this struct page (ptes of it; on a head, also pmds of the compound). */
+  mapcount: Int32Array;
+  /** compound_mapcount: pmd mappings of a compound page, kept on its head. */
+  pmdMapcount: Int32Array;
+  order: Uint8Array;
+  /** Compound head pfn (a head or order-0 page points to itself). */
+  head: Int32Array;
+  /** address_space id, or -1 (anonymous / none). */
+  mapping: Int32Array;
+  index: Int32Array;
+  data: Int32Array;
+  nr = 0;
+  private readonly freeLists = new Map<number, number[]>();
+
+  constructor(private readonly k: PageOwner, capacity = 1024) {
+    this.state = new Uint16Array(capacity);
+    this.flags = new Uint16Array(capacity);
+    this.refcount = new Int32Array(capacity);
+    this.mapcount = new Int32Array(capacity);
+    this.pmdMapcount = new Int32Array(capacity);
+    this.order = new Uint8Array(capacity);
+    this.head = new Int32Array(capacity);
+    this.mapping = new Int32Array(capacity);
+    this.index = new Int32Array(capacity);
+    this.data = new Int32Array(capacity);
+    this.state.fill(PAGE_CHART.initial);
+  }
+
+  get capacity(): number {
+    return this.state.length;
+  }
+
+  private grow(min: number): void {
+    let cap = this.capacity;
+    while (cap < min) cap *= 2;
+    const g = <T extends Uint16Array | Int32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.state = g(this.state);
+    this.state.fill(PAGE_CHART.initial, this.nr);
+    this.flags = g(this.flags);
+    this.refcount = g(this.refcount);
+    this.mapcount = g(this.mapcount);
+    this.pmdMapcount = g(this.pmdMapcount);
+    this.order = g(this.order);
+    this.head = g(this.head);
+    this.mapping = g(this.mapping);
+    this.index = g(this.index);
+    this.data = g(this.data);
+  }
+
+  /** Applies one page-chart command; an illegal one is a violation. */
+  private cmd(pfn: number, ev: PageEvent, actor: ActorIx): void {
+    const s = this.state[pfn]!;
+    const n = NEXT[EV[ev] * NS + s]!;
+    if (n < 0) this.k.illegal(`page ${hex(pfn)}`, ev, this.describe(pfn), actor);
+    this.state[pfn] = n;
+  }
+
+  private emit(op: PageEvent, pfn: number, actor: ActorIx): void {
+    this.k.bus.publish({ kind: 'page', op, pfn, actor, refcount: this.refcount[pfn]!, mapcount: this.mapcount[pfn]! });
+  }
+
+  // ---- queries -----------------------------------------------------------------------
+
+  isAllocated(pfn: number): boolean { return ALLOCATED(this.state[pfn]!); }
+  isLocked(pfn: number): boolean { return LOCKED(this.state[pfn]!); }
+  isFrozen(pfn: number): boolean { return FROZEN(this.state[pfn]!); }
+  isOnLru(pfn: number): boolean { return ON_LRU(this.state[pfn]!); }
+  isUptodate(pfn: number): boolean { return UPTODATE(this.state[pfn]!); }
+  isDirty(pfn: number): boolean { return DIRTY(this.state[pfn]!); }
+  isMapped(pfn: number): boolean { return MAPPED(this.state[pfn]!); }
+  compoundHead(pfn: number): number { return this.head[pfn]!; }
+  /** page_count(): the head's refcount. */
+  pageCount(pfn: number): number { return this.refcount[this.head[pfn]!]!; }
+  /** page_mapcount(subpage): its pte mappings plus the compound's pmd mappings. */
+  pageMapcount(pfn: number): number {
+    const h = this.head[pfn]!;
+    return h === pfn ? this.mapcount[pfn]! : this.mapcount[pfn]! + this.pmdMapcount[h]!;
+  }
+  testFlag(pfn: number, f: PageFlag): boolean { return (this.flags[pfn]! & PG[f]) !== 0; }
+  setFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! | PG[f]; }
+  clearFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! & ~PG[f]; }
+
+  /** The page's chart state in words, for reports: "allocated locked live on_lru uptodate ...". */
+  describe(pfn: number): string {
+    const s = this.state[pfn]!;
+    const v = PAGE_CHART.value(s);
+    return `${Object.values(v).join(' ')} count=${this.refcount[pfn]} mapcount=${this.mapcount[pfn]}`;
+  }
+
+  // ---- the buddy allocator (alloc_pages / __free_pages) ------------------------------
+
+  /** alloc_pages(order): a fresh page (or compound page) with one reference. */
+  alloc(order: number, zeroed: boolean, actor: ActorIx): number {
+    const n = 1 << order;
+    const list = this.freeLists.get(order);
+    let pfn: number;
+    if (list && list.length) pfn = list.pop()!;
+    else {
+      pfn = Math.ceil(this.nr / n) * n;
+      if (pfn + n > this.capacity) this.grow(pfn + n);
+      // an alignment gap becomes free small pages
+      for (let p = this.nr; p < pfn; p++) this.pushFree(0, p);
+      this.nr = pfn + n;
+    }
+    for (let p = pfn; p < pfn + n; p++) {
+      this.cmd(p, 'ALLOC', actor);
+      this.head[p] = pfn;
+      this.order[p] = 0;
+      this.flags[p] = p === pfn ? (order ? PG.head : 0) : PG.tail;
+      this.mapping[p] = -1;
+      this.index[p] = 0;
+      this.refcount[p] = 0;
+      this.mapcount[p] = 0;
+      this.pmdMapcount[p] = 0;
+      if (zeroed) this.data[p] = DATA_ZERO;
+      else if (this.data[p] === DATA_ZERO) this.data[p] = DATA_GARBAGE;
+      // otherwise: whatever the previous owner left there (stale data stays stale)
+    }
+    this.order[pfn] = order;
+    this.refcount[pfn] = 1;
+    this.emit('ALLOC', pfn, actor);
+    return pfn;
+  }
+
+  private pushFree(order: number, pfn: number): void {
+    let l = this.freeLists.get(order);
+    if (!l) this.freeLists.set(order, (l = []));
+    l.push(pfn);
+  }
+
+  /**
+   * __free_pages(page, order): drops the caller's reference and, if it was the last,
+   * returns the page to the allocator. Freeing a compound page with an order other than
+   * its own (e.g. __free_page() on a huge page) leaks its tail pages: a violation.
+   */
+  freePages(pfn: number, actor: ActorIx, order = this.order[pfn]!): void {
+    if (order !== this.order[pfn]) {
+      const n = (1 << this.order[pfn]!) - (1 << order);
+      this.k.violate('compound-free-order',
+        `__free_pages(${hex(pfn)}, order ${order}) on a compound page of order ${this.order[pfn]}: its ${n} tail pages are leaked`, actor);
+    }
+    this.put(pfn, actor);
+  }
+
+  /**
+   * The last reference is gone: __page_cache_release() takes the page off its LRU, then
+   * it goes back to the allocator. The page chart refuses to free a mapped, locked or
+   * frozen page.
+   */
+  private release(pfn: number, actor: ActorIx): void {
+    const order = this.order[pfn]!;
+    const n = 1 << order;
+    if (this.isOnLru(pfn)) this.isolate(pfn, actor);
+    for (let p = pfn; p < pfn + n; p++) {
+      if (this.isUptodate(p)) this.cmd(p, 'CLEAR_UPTODATE', actor);
+      if (this.isDirty(p)) this.cmd(p, 'CLEAR_DIRTY', actor);
+      this.cmd(p, 'FREE', actor);
+      this.flags[p] = 0;
+    }
+    this.emit('FREE', pfn, actor);
+    this.pushFree(order, pfn);
+  }
+
+  // ---- references -------------------------------------------------------------------
+
+  /** get_page(): on the compound head. */
+  get(pfn: number, actor: ActorIx): void {
+    const h = this.head[pfn]!;
+    this.cmd(h, 'GET', actor);
+    this.refcount[h]!++;
+    this.emit('GET', h, actor);
+  }
+
+  /** put_page(): drops a reference; the last one frees the page. Returns true if freed. */
+  put(pfn: number, actor: ActorIx): boolean {
+    const h = this.head[pfn]!;
+    this.cmd(h, 'PUT', actor);
+    this.refcount[h]!--;
+    this.emit('PUT', h, actor);
+    if (this.refcount[h] === 0) {
+      this.release(h, actor);
+      return true;
+    }
+    return false;
+  }
+
+  /** get_page_unless_zero(): fails on a frozen (or free) page instead of touching it. */
+  getUnlessZero(pfn: number, actor: ActorIx): boolean {
+    const h = this.head[pfn]!;
+    if (this.refcount[h] === 0) return false;
+    this.get(h, actor);
+    return true;
+  }
+
+  /** page_ref_freeze(page, count): atomically count → 0 if the count is exactly `count`. */
+  freeze(pfn: number, count: number, actor: ActorIx): boolean {
+    if (this.refcount[pfn] !== count) return false;
+    this.cmd(pfn, 'FREEZE', actor);
+    this.refcount[pfn] = 0;
+    this.emit('FREEZE', pfn, actor);
+    return true;
+  }
+
+  /** page_ref_unfreeze(page, count). */
+  unfreeze(pfn: number, count: number, actor: ActorIx): void {
+    this.cmd(pfn, 'UNFREEZE', actor);
+    this.refcount[pfn] = count;
+    this.emit('UNFREEZE', pfn, actor);
+  }
+
+  // ---- PG_locked: the lock object itself is in locks.ts; these are its state changes ----
+
+  setLocked(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'LOCK', actor); this.emit('LOCK', pfn, actor); }
+  clearLocked(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'UNLOCK', actor); this.emit('UNLOCK', pfn, actor); }
+
+  // ---- PG_lru, PG_uptodate, PG_dirty -----------------------------------------------------
+
+  lruAdd(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'LRU_ADD', actor); this.emit('LRU_ADD', pfn, actor); }
+  isolate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'ISOLATE', actor); this.emit('ISOLATE', pfn, actor); }
+  setUptodate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'SET_UPTODATE', actor); this.emit('SET_UPTODATE', pfn, actor); }
+  clearUptodate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'CLEAR_UPTODATE', actor); this.emit('CLEAR_UPTODATE', pfn, actor); }
+  setDirty(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'SET_DIRTY', actor); this.emit('SET_DIRTY', pfn, actor); }
+  clearDirty(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'CLEAR_DIRTY', actor); this.emit('CLEAR_DIRTY', pfn, actor); }
+
+  // ---- rmap: page_add_*_rmap / page_remove_rmap -----------------------------------------
+
+  /** A pte now maps this subpage. */
+  mapPte(pfn: number, actor: ActorIx): void { this.mapInc(pfn, actor); }
+  unmapPte(pfn: number, actor: ActorIx): void { this.mapDec(pfn, actor); }
+
+  /** A pmd now maps this compound page (compound_mapcount on the head). */
+  mapPmd(head: number, actor: ActorIx): void {
+    this.pmdMapcount[head]!++;
+    this.mapInc(head, actor);
+  }
+  unmapPmd(head: number, actor: ActorIx): void {
+    this.pmdMapcount[head]!--;
+    this.mapDec(head, actor);
+  }
+
+  private mapInc(pfn: number, actor: ActorIx): void {
+    const ev: PageEvent = this.mapcount[pfn] === 0 ? 'MAP_FIRST' : 'MAP';
+    this.cmd(pfn, ev, actor);
+    this.mapcount[pfn]!++;
+    this.emit(ev, pfn, actor);
+  }
+
+  private mapDec(pfn: number, actor: ActorIx): void {
+    const ev: PageEvent = this.mapcount[pfn] === 1 ? 'UNMAP_LAST' : 'UNMAP';
+    this.cmd(pfn, ev, actor);
+    this.mapcount[pfn]!--;
+    this.emit(ev, pfn, actor);
+  }
+
+  /** Bytes held by the page arrays per page (for the bench). */
+  static bytesPerPage(): number {
+    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4;
+  }
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+

@@ -1,0 +1,51 @@
+/**
+ * /proc/vmstat: the THP event counters and the node/zone page-state items the seeds
+ * update, under the names /proc/vmstat prints. The counters subscribe to the bus: a
+ * kernel step counts an event by publishing it (count_vm_event / __mod_node_page_state).
+ */
+import type { Bus } from '../bus/bus.ts';
+
+export const VM_EVENTS = [
+  'thp_fault_alloc', 'thp_fault_fallback', 'thp_fault_fallback_charge',
+  'thp_collapse_alloc', 'thp_collapse_alloc_failed',
+  'thp_file_alloc', 'thp_file_fallback', 'thp_file_fallback_charge', 'thp_file_mapped',
+  'thp_split_page', 'thp_split_page_failed', 'thp_deferred_split_page', 'thp_split_pmd',
+  'thp_scan_exceed_none_pte', 'thp_scan_exceed_swap_pte', 'thp_scan_exceed_share_pte',
+  'thp_zero_page_alloc', 'thp_zero_page_alloc_failed',
+  'thp_swpout', 'thp_swpout_fallback',
+] as const;
+
+/** Node page-state items (NR_FILE_PAGES → nr_file_pages, NR_SHMEM_THPS → nr_shmem_hugepages, ...). */
+export const VM_NODE_ITEMS = [
+  'nr_file_pages', 'nr_shmem', 'nr_shmem_hugepages', 'nr_isolated_anon', 'nr_isolated_file',
+  'nr_anon_pages', 'nr_anon_transparent_hugepages', 'nr_shmem_freeholes',
+] as const;
+
+export type VmEvent = (typeof VM_EVENTS)[number];
+export type VmNodeItem = (typeof VM_NODE_ITEMS)[number];
+export type VmItem = VmEvent | VmNodeItem;
+
+export const VM_ITEMS: readonly VmItem[] = [...VM_NODE_ITEMS, ...VM_EVENTS];
+
+export class VmStat {
+  readonly counts = new Map<VmItem, number>(VM_ITEMS.map((i) => [i, 0]));
+
+  constructor(bus: Bus) {
+    bus.on('vmstat').subscribe((e) => this.counts.set(e.item, this.counts.get(e.item)! + e.delta));
+  }
+
+  get(item: VmItem): number {
+    return this.counts.get(item)!;
+  }
+
+  /** The counters in /proc/vmstat order and format ("name value" lines). */
+  format(onlyNonZero = false): string {
+    return VM_ITEMS.filter((i) => !onlyNonZero || this.get(i) !== 0)
+      .map((i) => `${i} ${this.get(i)}`)
+      .join('\n');
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+}

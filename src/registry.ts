@@ -1,0 +1,90 @@
+/**
+ * Extension points: actor kinds, invariant monitors and algorithm variants are
+ * registered here, not wired into the scheduler or the CLI. A scenario names the actor
+ * kinds it runs and the variants it selects; every registered monitor checks every run.
+ * A plugin module (a scenario's `plugins:` entry) registers more of each.
+ */
+import type { z } from 'zod';
+import type { TaskChartDef } from './engine/task_chart.ts';
+import type { Actor } from './sched/actor.ts';
+import type { Kernel } from './memory/kernel.ts';
+
+export interface ActorKind<L = any, Spec extends { id: string } = any> {
+  /** The scenario's `kind:` value. */
+  kind: string;
+  description: string;
+  /** Task comm as trace lines print it. */
+  comm: string;
+  chart: TaskChartDef<Actor<L>>;
+  /** Zod schema of this kind's scenario entry (without `kind`); addresses are already vpns. */
+  schema: z.ZodType<Spec>;
+  /** The actor's locals at start. */
+  locals(spec: Spec, k: Kernel): L;
+  /** Never started: e.g. a fork child whose parent died before forking. Not a deadlock. */
+  unborn?(a: Actor<L>): boolean;
+  /** Setup before the run (e.g. mm_users for a task's mm). */
+  attach?(spec: Spec, k: Kernel): void;
+}
+
+export interface MonitorContext {
+  k: Kernel;
+  /** Reports a violation of this monitor's invariant (the run stops after this step). */
+  report(message: string, actor?: number): void;
+  actors: readonly Actor[];
+}
+
+export interface Monitor {
+  /** Checks once the step's events are all in. */
+  stepEnd?(): void;
+  /** Checks when an actor finishes. */
+  actorExit?(a: Actor): void;
+  /** Checks once the whole system is quiescent (no actor can run). */
+  quiescent?(): void;
+}
+
+export interface MonitorKind {
+  /** The invariant's name as violations report it. */
+  name: string;
+  description: string;
+  create(ctx: MonitorContext): Monitor;
+}
+
+export type ChartPatch = (def: TaskChartDef<any>) => TaskChartDef<any>;
+
+export interface Variant {
+  name: string;
+  description: string;
+  /** 'fix': a correction of a finding; 'broken': a deliberately wrong version; 'design': an alternative. */
+  kind: 'fix' | 'broken' | 'design';
+  /** Rewrites of task charts, by chart id. Variants that only switch a kernel branch leave this empty. */
+  charts?: Record<string, ChartPatch>;
+}
+
+const actorKinds = new Map<string, ActorKind>();
+const monitors = new Map<string, MonitorKind>();
+const variants = new Map<string, Variant>();
+
+function add<T extends { name?: string; kind?: string }>(m: Map<string, T>, key: string, v: T, what: string): void {
+  if (m.has(key) && m.get(key) !== v) throw new Error(`${what} '${key}' is already registered`);
+  m.set(key, v);
+}
+
+export function registerActorKind(k: ActorKind): void { add(actorKinds, k.kind, k, 'actor kind'); }
+export function registerMonitor(m: MonitorKind): void { add(monitors, m.name, m, 'monitor'); }
+export function registerVariant(v: Variant): void { add(variants, v.name, v, 'variant'); }
+
+export const getActorKind = (kind: string): ActorKind | undefined => actorKinds.get(kind);
+export const getVariant = (name: string): Variant | undefined => variants.get(name);
+export const allActorKinds = (): ActorKind[] => [...actorKinds.values()];
+export const allMonitors = (): MonitorKind[] => [...monitors.values()];
+export const allVariants = (): Variant[] => [...variants.values()];
+
+/** A chart with the selected variants' patches applied, in the order named. */
+export function patchedChart<L>(def: TaskChartDef<Actor<L>>, variantNames: readonly string[]): TaskChartDef<Actor<L>> {
+  let out = def;
+  for (const n of variantNames) {
+    const patch = variants.get(n)?.charts?.[def.id];
+    if (patch) out = patch(out);
+  }
+  return out;
+}

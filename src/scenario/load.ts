@@ -1,0 +1,98 @@
+/**
+ * Reading a scenario file (YAML or JSON), loading its plugins and validating it. Every
+ * problem becomes one ScenarioError naming the file, the field and what was expected.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { type Scenario, scenarioSchema } from './schema.ts';
+import { getVariant } from '../registry.ts';
+import '../builtins.ts';
+
+export class ScenarioError extends Error {
+  constructor(readonly file: string, readonly field: string, readonly expected: string) {
+    super(`${file}: ${field ? `${field}: ` : ''}${expected}`);
+  }
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** Validates parsed scenario data; `file` names it in errors. */
+export async function validateScenario(data: unknown, file: string): Promise<Scenario> {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioError(file, '', 'expected a mapping with name, mms and actors');
+  }
+  const plugins = (data as { plugins?: unknown }).plugins;
+  if (Array.isArray(plugins)) {
+    for (const [i, p] of plugins.entries()) {
+      if (typeof p !== 'string') throw new ScenarioError(file, `plugins[${i}]`, 'expected a module path');
+      const path = resolve(dirname(file), p);
+      try {
+        await import(pathToFileURL(path).href);
+      } catch (e) {
+        throw new ScenarioError(file, `plugins[${i}]`, `could not load ${p}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  const r = scenarioSchema().safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ScenarioError(file, fieldPath(issue.path), issue.message);
+  }
+  const s = r.data as unknown as Scenario;
+  s.variants.forEach((v, i) => {
+    if (!getVariant(v)) throw new ScenarioError(file, `variants[${i}]`, `unknown variant '${v}'`);
+  });
+  checkReferences(s, file);
+  return s;
+}
+
+/** Cross-field checks a schema cannot express: names that must refer to something. */
+function checkReferences(s: Scenario, file: string): void {
+  const ids = new Set<string>();
+  const mms = new Set(s.mms.map((m) => m.name));
+  const files = new Set(s.files.map((f) => f.name));
+  s.mms.forEach((m, i) =>
+    m.vmas.forEach((v, j) => {
+      if (v.file !== undefined && !files.has(v.file)) {
+        throw new ScenarioError(file, `mms[${i}].vmas[${j}].file`, `no file named '${v.file}' in files`);
+      }
+      if (v.size === 0) throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, 'expected a non-zero size');
+    }),
+  );
+  s.actors.forEach((a, i) => {
+    if (ids.has(a.id)) throw new ScenarioError(file, `actors[${i}].id`, `duplicate actor id '${a.id}'`);
+    ids.add(a.id);
+    const ops = (a as { ops?: { fork?: string }[] }).ops ?? [];
+    for (const op of ops) if (op.fork) mms.add(op.fork);
+  });
+  s.actors.forEach((a, i) => {
+    const mm = (a as { mm?: string }).mm;
+    if (mm !== undefined && !mms.has(mm)) {
+      throw new ScenarioError(file, `actors[${i}].mm`, `no mm named '${mm}' in mms (or created by a fork)`);
+    }
+  });
+}
+
+/** Reads, parses and validates a scenario file. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ScenarioError(path, '', code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
+    throw new ScenarioError(path, '', `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}${where}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return validateScenario(data, path);
+}
+

@@ -1,0 +1,124 @@
+/**
+ * The scenario format (docs/scenarios.md), as Zod schemas. A scenario is data: the
+ * machine (HPAGE_PMD_NR, sysfs), the mm_structs and their VMAs, the actors with their
+ * programs, the variants selected and the failure-injection rates. Addresses are byte
+ * addresses (numbers or "0x..." strings), page aligned; they become page numbers here.
+ */
+import { z } from 'zod';
+import { allActorKinds } from '../registry.ts';
+import { VM } from '../memory/mm.ts';
+
+export const PAGE_SHIFT = 12;
+
+/** A byte address or size, page aligned, as a page number. */
+export const pageAddress = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'expected a hex address like "0x200000"')], {
+    error: 'expected a page-aligned address: a number or a hex string like "0x200000"',
+  })
+  .transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : parseInt(v, 16);
+    if (n % (1 << PAGE_SHIFT) !== 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a page-aligned (4096-byte) address, got ${typeof v === 'number' ? `0x${v.toString(16)}` : v}` });
+      return z.NEVER;
+    }
+    return n >>> PAGE_SHIFT;
+  });
+
+const injectRate = z.number().min(0).max(1);
+
+export const injectSchema = z.strictObject({
+  alloc_huge_page: injectRate.optional(),
+  alloc_page: injectRate.optional(),
+  pte_alloc_one: injectRate.optional(),
+  mem_cgroup_charge: injectRate.optional(),
+  isolate_lru_page: injectRate.optional(),
+  trylock: injectRate.optional(),
+});
+
+export const vmFlagName = z.enum(Object.keys(VM).map((f) => `VM_${f}`) as [string, ...string[]], {
+  error: `expected one of ${Object.keys(VM).map((f) => `VM_${f}`).join(', ')}`,
+});
+
+export const vmaSchema = z.strictObject({
+  start: pageAddress,
+  size: pageAddress,
+  flags: z.array(vmFlagName).default(['VM_READ', 'VM_WRITE']),
+  /** A file (by name in `files:`) mapped at this VMA; omitted = anonymous. */
+  file: z.string().optional(),
+  pgoff: z.number().int().nonnegative().default(0),
+});
+
+export const mmSchema = z.strictObject({
+  name: z.string().min(1),
+  vmas: z.array(vmaSchema).default([]),
+});
+
+export const fileSchema = z.strictObject({
+  name: z.string().min(1),
+  shmem: z.boolean().default(true),
+  size: pageAddress,
+});
+
+export const sysfsSchema = z.strictObject({
+  enabled: z.enum(['always', 'madvise', 'never']).optional(),
+  defrag: z.enum(['always', 'defer', 'defer+madvise', 'madvise', 'never']).optional(),
+  use_zero_page: z.union([z.literal(0), z.literal(1)]).optional(),
+  shmem_enabled: z.enum(['always', 'within_size', 'advise', 'never', 'deny', 'force']).optional(),
+  khugepaged: z
+    .strictObject({
+      pages_to_scan: z.number().int().positive().optional(),
+      scan_sleep_millisecs: z.number().int().nonnegative().optional(),
+      alloc_sleep_millisecs: z.number().int().nonnegative().optional(),
+      max_ptes_none: z.number().int().nonnegative().optional(),
+      max_ptes_swap: z.number().int().nonnegative().optional(),
+      max_ptes_shared: z.number().int().nonnegative().optional(),
+      defrag: z.union([z.literal(0), z.literal(1)]).optional(),
+    })
+    .optional(),
+});
+
+export const verdictSchema = z.enum(['ok', 'violation', 'deadlock', 'liveness', 'step-bound']);
+
+/** The scenario without its actors (their schemas come from the registered actor kinds). */
+export const scenarioBaseSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  hpage_pmd_nr: z
+    .number()
+    .int()
+    .refine((n) => n >= 2 && n <= 512 && (n & (n - 1)) === 0, 'expected a power of two between 2 and 512')
+    .default(512),
+  seed: z.number().int().nonnegative().default(1),
+  max_steps: z.number().int().positive().default(1_000_000),
+  nr_cpus: z.number().int().positive().default(4),
+  variants: z.array(z.string()).default([]),
+  plugins: z.array(z.string()).default([]),
+  inject: injectSchema.default({}),
+  sysfs: sysfsSchema.default({}),
+  files: z.array(fileSchema).default([]),
+  mms: z.array(mmSchema).default([]),
+  actors: z.array(z.unknown()).min(1, 'expected at least one actor'),
+  expect: z
+    .strictObject({ verdict: verdictSchema, invariant: z.string().optional() })
+    .optional(),
+});
+
+export type ScenarioBase = z.output<typeof scenarioBaseSchema>;
+export type ActorSpec = { kind: string; id: string } & Record<string, unknown>;
+export interface Scenario extends Omit<ScenarioBase, 'actors'> {
+  actors: ActorSpec[];
+}
+
+/** The full schema, with one branch per registered actor kind. */
+export function scenarioSchema() {
+  const kinds = allActorKinds();
+  const branches = kinds.map((k) => (k.schema as unknown as z.ZodObject).extend({ kind: z.literal(k.kind) }));
+  const actor =
+    branches.length === 1
+      ? branches[0]!
+      : z.discriminatedUnion('kind', branches as unknown as [z.ZodObject, z.ZodObject], {
+          error: (iss) =>
+            iss.code === 'invalid_union' ? `expected kind to be one of: ${kinds.map((k) => k.kind).join(', ')}` : undefined,
+        });
+  return scenarioBaseSchema.extend({ actors: z.array(actor).min(1, 'expected at least one actor') });
+}

@@ -1,0 +1,357 @@
+/**
+ * One run of a scenario: build the kernel and the actors, then step. The scheduler is
+ * the only source of choice — which runnable actor steps next, and whether a step's
+ * injection point fails — drawn from a seeded generator or read from a recorded
+ * schedule. Monitors check after every step; a violation, a deadlock or the step bound
+ * ends the run. Same scenario + same seed (or schedule) ⇒ the same trace, byte for byte.
+ */
+import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
+import type { Scenario } from '../scenario/schema.ts';
+import { Kernel, ModelViolation } from '../memory/kernel.ts';
+import { defaultSysfs, type Sysfs } from '../memory/sysfs.ts';
+import { VM } from '../memory/mm.ts';
+import {
+  type CNode, type CompiledTaskChart, type StepEvent, compileTaskChart, enabledStep, fireStep,
+} from '../engine/task_chart.ts';
+import { buildTaskMachine } from '../engine/xstate_chart.ts';
+import type { InjectionPoint } from '../engine/chart.ts';
+import { type ActorKind, type Monitor, allMonitors, getActorKind, patchedChart } from '../registry.ts';
+import type { Actor } from './actor.ts';
+import { Rng } from './rng.ts';
+import { TraceHash } from './hash.ts';
+import type { Violation } from '../bus/events.ts';
+import { formatTraceLine } from './trace.ts';
+
+export type Engine = 'fast' | 'xstate';
+export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
+
+/** One scheduler decision, recorded by name so a replay survives unrelated model edits. */
+export interface Decision {
+  actor: string;
+  /** The state the actor stepped from. */
+  state: string;
+  fail?: boolean;
+}
+
+export interface RunOptions {
+  seed?: number;
+  engine?: Engine;
+  /** Replay these decisions instead of drawing from the seed. */
+  schedule?: readonly Decision[];
+  /** Receives each ftrace-like line (only built when given). */
+  trace?: (line: string) => void;
+  maxSteps?: number;
+  /** Record the decisions (on by default; the bench turns it off). */
+  record?: boolean;
+}
+
+export interface ActorResult {
+  id: string;
+  kind: string;
+  /** "ok", or how it ended (SIGSEGV, VM_FAULT_OOM...); "running"/"blocked" if it never finished. */
+  outcome: string;
+  state: string;
+}
+
+export interface RunResult {
+  scenario: string;
+  seed: number;
+  engine: Engine;
+  verdict: Verdict;
+  violations: Violation[];
+  steps: number;
+  /** Simulated time at the end, in ns. */
+  time_ns: number;
+  traceHash: string;
+  schedule: Decision[];
+  actors: ActorResult[];
+  kernel: Kernel;
+  /** Replay: where the recorded schedule could not be followed. */
+  divergence?: string;
+}
+
+interface Runner {
+  actor: Actor<any>;
+  chart: CompiledTaskChart<Actor<any>>;
+  leaf: CNode<Actor<any>>;
+  xactor: AnyActorRef | null;
+  done: boolean;
+}
+
+/** Compiled charts are cached per (definition, variant set). */
+const compiledCache = new WeakMap<object, Map<string, { fast: CompiledTaskChart<any>; machine: AnyStateMachine | null }>>();
+
+function chartFor(kind: ActorKind, variants: readonly string[]) {
+  let byVariants = compiledCache.get(kind.chart);
+  if (!byVariants) compiledCache.set(kind.chart, (byVariants = new Map()));
+  const key = variants.join(',');
+  let c = byVariants.get(key);
+  if (!c) {
+    const def = patchedChart(kind.chart, variants);
+    c = { fast: compileTaskChart(def), machine: null };
+    byVariants.set(key, c);
+  }
+  return c;
+}
+
+export function machineFor(kind: ActorKind, variants: readonly string[]): AnyStateMachine {
+  const c = chartFor(kind, variants);
+  if (!c.machine) c.machine = buildTaskMachine(c.fast.def);
+  return c.machine;
+}
+
+const NS_PER_STEP = 1000;
+
+function sysfsFor(s: Scenario): Sysfs {
+  const d = defaultSysfs(s.hpage_pmd_nr);
+  const o = s.sysfs;
+  return {
+    enabled: o.enabled ?? d.enabled,
+    defrag: o.defrag ?? d.defrag,
+    use_zero_page: o.use_zero_page ?? d.use_zero_page,
+    shmem_enabled: o.shmem_enabled ?? d.shmem_enabled,
+    khugepaged: { ...d.khugepaged, ...(o.khugepaged ?? {}) },
+  };
+}
+
+/** Builds the kernel and its objects from the scenario. */
+export function buildKernel(s: Scenario): Kernel {
+  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), variants: s.variants });
+  for (const f of s.files) k.createInode(f.name, f.shmem, f.size);
+  for (const m of s.mms) {
+    const mm = k.createMm(m.name, -1);
+    mm.users = 0;
+    for (const v of m.vmas) {
+      const flags = v.flags.reduce((acc, f) => acc | VM[f.slice(3) as keyof typeof VM], 0);
+      const file = v.file === undefined ? -1 : k.inodes.find((i) => i.name === v.file)!.id;
+      mm.vmas.push({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
+    }
+  }
+  return k;
+}
+
+export function run(s: Scenario, opts: RunOptions = {}): RunResult {
+  const seed = opts.seed ?? s.seed;
+  const engine = opts.engine ?? 'fast';
+  const maxSteps = opts.maxSteps ?? s.max_steps;
+  const record = opts.record ?? true;
+  const k = buildKernel(s);
+  const rng = new Rng(seed);
+  const hash = new TraceHash();
+  const violations: Violation[] = [];
+  const schedule: Decision[] = [];
+  const inject = s.inject as Partial<Record<InjectionPoint, number>>;
+
+  // actors
+  const runners: Runner[] = [];
+  const actors: Actor<any>[] = [];
+  k.actorIds = s.actors.map((a) => a.id);
+  k.held = s.actors.map(() => []);
+  s.actors.forEach((spec, ix) => {
+    const kind = getActorKind(spec.kind)!;
+    kind.attach?.(spec, k);
+    const actor: Actor<any> = {
+      ix, id: spec.id, pid: 100 + ix, comm: kind.comm, cpu: ix % s.nr_cpus, kind: spec.kind,
+      k, l: kind.locals(spec, k), wakeAt: 0, outcome: null,
+    };
+    actors.push(actor);
+  });
+
+  // the bus: violations are recorded, the tracer prints
+  k.bus.on('violation').subscribe((e) => violations.push(e.violation));
+  if (opts.trace) {
+    const out = opts.trace;
+    k.bus.events$.subscribe((e) => {
+      const line = formatTraceLine(e, k, actors);
+      if (line !== null) out(line);
+    });
+  }
+
+  // monitors
+  const monitors: Monitor[] = allMonitors().map((m) =>
+    m.create({
+      k, actors,
+      report: (message, actor = k.stepActor) => {
+        const violation: Violation = {
+          invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
+        };
+        k.bus.publish({ kind: 'violation', violation });
+      },
+    }),
+  );
+
+  const stepEv: StepEvent = { type: 'STEP', fail: false };
+  const failEv: StepEvent = { type: 'STEP', fail: true };
+
+  s.actors.forEach((spec, ix) => {
+    const kind = getActorKind(spec.kind)!;
+    const c = chartFor(kind, s.variants);
+    const actor = actors[ix]!;
+    const r: Runner = { actor, chart: c.fast, leaf: c.fast.root, xactor: null, done: false };
+    k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
+    if (engine === 'xstate') {
+      const xa = createActor(machineFor(kind, s.variants), { input: { a: actor } });
+      xa.subscribe({ error: () => {} });
+      xa.start();
+      r.xactor = xa;
+      r.leaf = leafOf(r);
+    } else {
+      r.leaf = c.fast.start(actor);
+    }
+    r.done = r.leaf.kind === 'final' && r.leaf.parent === r.chart.root;
+    runners.push(r);
+  });
+
+  function leafOf(r: Runner): CNode<Actor<any>> {
+    const snap = r.xactor!.getSnapshot();
+    if (snap.status === 'error') throw snap.error;
+    const path = statePath(snap.value);
+    const n = r.chart.byPath.get(path);
+    if (!n) throw new Error(`${r.actor.id}: XState is in '${path}', which the compiled chart does not have`);
+    return n;
+  }
+
+  function runnable(r: Runner): boolean {
+    if (r.done || r.actor.wakeAt > k.now) return false;
+    if (r.xactor) return r.xactor.getSnapshot().can(stepEv);
+    return r.leaf.unconditional || enabledStep(r.leaf, r.actor, stepEv) !== null;
+  }
+
+  function exitActor(r: Runner): void {
+    r.done = true;
+    if (r.actor.outcome === null) r.actor.outcome = 'ok';
+    k.bus.publish({ kind: 'actor', op: 'exit', actor: r.actor.ix, detail: r.actor.outcome });
+    for (const m of monitors) m.actorExit?.(r.actor);
+  }
+
+  let verdict: Verdict = 'ok';
+  let divergence: string | undefined;
+  let step = 0;
+  const enabled: Runner[] = [];
+  for (;;) {
+    enabled.length = 0;
+    for (const r of runners) if (runnable(r)) enabled.push(r);
+    if (enabled.length === 0) {
+      const sleepers = runners.filter((r) => !r.done && r.actor.wakeAt > k.now);
+      if (sleepers.length) {
+        // a timer fires: the earliest sleeper wakes (ties: lowest index) — no choice here
+        const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
+        k.now = first.actor.wakeAt;
+        for (const r of sleepers) if (r.actor.wakeAt <= k.now) {
+          r.actor.wakeAt = 0;
+          k.bus.publish({ kind: 'actor', op: 'wake', actor: r.actor.ix, detail: '' });
+        }
+        continue;
+      }
+      for (const r of runners) {
+        if (!r.done && getActorKind(r.actor.kind)!.unborn?.(r.actor)) {
+          r.done = true;
+          r.actor.outcome = 'never-started';
+        }
+      }
+      const stuck = runners.filter((r) => !r.done);
+      if (stuck.length) {
+        verdict = 'deadlock';
+        const who = stuck.map((r) => `${r.actor.id} in ${r.leaf.path} (holding ${k.held[r.actor.ix]!.join(', ') || 'nothing'})`);
+        violations.push({ invariant: 'deadlock', message: `every actor is blocked: ${who.join('; ')}`, actor: '-', step, state: '' });
+      } else {
+        k.stepActor = -1;
+        for (const m of monitors) m.quiescent?.();
+        if (violations.length) verdict = violations.some((v) => v.invariant.startsWith('liveness')) ? 'liveness' : 'violation';
+      }
+      break;
+    }
+    if (step >= maxSteps) {
+      verdict = 'step-bound';
+      break;
+    }
+
+    // choose
+    let r: Runner;
+    let fail = false;
+    if (opts.schedule) {
+      const d = opts.schedule[step];
+      if (!d) {
+        divergence = `the schedule ended after ${step} decisions with actors still runnable`;
+        verdict = 'divergence';
+        break;
+      }
+      const found = enabled.find((x) => x.actor.id === d.actor);
+      if (!found || found.leaf.path !== d.state) {
+        const now = runners.find((x) => x.actor.id === d.actor);
+        divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
+          !now ? 'no such actor' : !found ? `not runnable (in ${now.leaf.path})` : `it is at ${found.leaf.path}`
+        }`;
+        verdict = 'divergence';
+        break;
+      }
+      r = found;
+      fail = d.fail === true;
+    } else {
+      r = enabled.length === 1 ? enabled[0]! : enabled[rng.below(enabled.length)]!;
+      const point = r.leaf.inject;
+      if (point !== undefined) {
+        const p = inject[point];
+        if (p !== undefined && p > 0) fail = rng.float() < p;
+      }
+    }
+
+    // step
+    const from = r.leaf;
+    k.step = step;
+    k.stepActor = r.actor.ix;
+    k.stepState = from.path;
+    if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
+    try {
+      if (r.xactor) {
+        r.xactor.send(fail ? failEv : stepEv);
+        r.leaf = leafOf(r);
+      } else {
+        r.leaf = fireStep(r.chart, from, r.actor, fail ? failEv : stepEv)!;
+      }
+    } catch (e) {
+      if (!(e instanceof ModelViolation)) throw e;
+    }
+    step++;
+    k.now += NS_PER_STEP;
+    hash.word(r.actor.ix);
+    hash.word(from.index);
+    hash.word(r.leaf.index);
+    hash.word(fail ? 1 : 0);
+    k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail });
+    if (violations.length === 0) {
+      k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
+      for (const m of monitors) m.stepEnd?.();
+      if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
+    }
+    if (violations.length) {
+      verdict = 'violation';
+      break;
+    }
+  }
+
+  for (const r of runners) r.xactor?.stop();
+  return {
+    scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
+    traceHash: hash.digest(), schedule, kernel: k, divergence,
+    actors: runners.map((r) => ({
+      id: r.actor.id,
+      kind: r.actor.kind,
+      outcome: r.done ? r.actor.outcome! : runnable(r) ? 'running' : 'blocked',
+      state: r.leaf.path,
+    })),
+  };
+}
+
+/** XState's state value as a dotted path to the active leaf. */
+export function statePath(value: unknown): string {
+  const parts: string[] = [];
+  let v = value;
+  while (v !== null && typeof v === 'object') {
+    const [key, inner] = Object.entries(v as Record<string, unknown>)[0]!;
+    parts.push(key);
+    v = inner;
+  }
+  parts.push(String(v));
+  return parts.join('.');
+}

@@ -1,0 +1,48 @@
+/**
+ * The tracer: bus events as ftrace-like lines,
+ *   <comm>-<pid> [cpu] .... <timestamp>: <event>: <field>=<value> ...
+ * with simulated time. Only built when a run asks for a trace.
+ */
+import type { BusEvent } from '../bus/events.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import { hex } from '../memory/pages.ts';
+import type { Actor } from './actor.ts';
+
+function prefix(k: Kernel, actors: readonly Actor[], ix: number): string {
+  const a = actors[ix];
+  const task = a ? `${a.comm}-${a.pid}` : '<model>-0';
+  const cpu = String(a ? a.cpu : 0).padStart(3, '0');
+  const ts = (k.now / 1e9).toFixed(6);
+  return `${task.padStart(16)} [${cpu}] .... ${ts.padStart(12)}: `;
+}
+
+export function formatTraceLine(e: BusEvent, k: Kernel, actors: readonly Actor[]): string | null {
+  switch (e.kind) {
+    case 'step':
+      return `${prefix(k, actors, e.actor)}thpsim_step: actor=${actors[e.actor]!.id} ${e.from} -> ${e.to}${e.fail ? ' injected=fail' : ''}`;
+    case 'trace':
+      return `${prefix(k, actors, e.actor)}${e.event}: ${e.fields}`;
+    case 'page':
+      return `${prefix(k, actors, e.actor)}page_${e.op.toLowerCase()}: pfn=${hex(e.pfn)} count=${e.refcount} mapcount=${e.mapcount}`;
+    case 'pmd':
+      return `${prefix(k, actors, e.actor)}pmd_${e.op.toLowerCase()}: mm=${k.mms[e.mm]!.name} addr=${hex(e.pmd * k.HPAGE_PMD_NR * 4096)} pfn=${e.pfn < 0 ? 'none' : hex(e.pfn)}`;
+    case 'pte':
+      return `${prefix(k, actors, e.actor)}pte_${e.op}: mm=${k.mms[e.mm]!.name} addr=${hex(e.vpn * 4096)} pfn=${e.pfn < 0 ? 'none' : hex(e.pfn)}`;
+    case 'mm':
+      return `${prefix(k, actors, e.actor)}mm_${e.op.toLowerCase()}: mm=${k.mms[e.mm]!.name}`;
+    case 'lock':
+      return `${prefix(k, actors, e.actor)}lock_${e.op}: ${e.lock}`;
+    case 'atomic':
+      return `${prefix(k, actors, e.actor)}${e.op}: ${e.variable} ${e.variable.endsWith('pfn') ? `${hex(e.old)} -> ${hex(e.value)}` : `${e.old} -> ${e.value}`}`;
+    case 'access':
+      return `${prefix(k, actors, e.actor)}mem_${e.op}: mm=${k.mms[e.mm]!.name} addr=${hex(e.vpn * 4096)} pfn=${hex(e.pfn)} data=${e.token}`;
+    case 'vmstat':
+      return `${prefix(k, actors, e.actor)}count_vm_event: ${e.item} ${e.delta > 0 ? '+' : ''}${e.delta}`;
+    case 'actor':
+      return e.op === 'exit' ? `${prefix(k, actors, e.actor)}sched_process_exit: ${actors[e.actor]!.id} outcome=${e.detail}` : null;
+    case 'violation':
+      return `${prefix(k, actors, actors.findIndex((a) => a.id === e.violation.actor))}thpsim_violation: invariant=${e.violation.invariant} ${e.violation.message}`;
+    default:
+      return null;
+  }
+}
