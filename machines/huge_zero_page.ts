@@ -157,6 +157,8 @@ export const hugeZeroActions: Record<string, TaskAction<A>> = {
 export interface ShrinkerLocals {
   /** shrink_slab() passes left to run. */
   passes: number;
+  /** Simulated time between passes (ns): reclaim runs again later, as kswapd does. */
+  interval_ns: number;
   freeable: number;
   zero_pfn: number;
 }
@@ -231,6 +233,7 @@ export const hugeZeroShrinkerChart: TaskChartDef<S> = {
     },
     nextPass: (a) => {
       a.l.passes--;
+      if (a.l.interval_ns > 0) a.wakeAt = a.k.now + a.l.interval_ns;
     },
   },
 };

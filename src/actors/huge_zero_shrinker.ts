@@ -7,6 +7,8 @@ export const shrinkerSpecSchema = z.strictObject({
   id: z.string().min(1),
   /** How many shrink_slab() passes reclaim makes. */
   passes: z.number().int().positive().default(1),
+  /** Simulated microseconds between passes (each atomic step takes 1 µs). */
+  interval_us: z.number().int().nonnegative().default(0),
 });
 export type ShrinkerSpec = z.output<typeof shrinkerSpecSchema>;
 
@@ -16,5 +18,5 @@ export const hugeZeroShrinkerKind: ActorKind<ShrinkerLocals, ShrinkerSpec> = {
   comm: 'kswapd0',
   chart: hugeZeroShrinkerChart,
   schema: shrinkerSpecSchema as unknown as z.ZodType<ShrinkerSpec>,
-  locals: (spec) => ({ passes: spec.passes, freeable: 0, zero_pfn: 0 }),
+  locals: (spec) => ({ passes: spec.passes, interval_ns: spec.interval_us * 1000, freeable: 0, zero_pfn: 0 }),
 };

@@ -79,6 +79,11 @@ function checkReferences(s: Scenario, file: string): void {
 
 /** Reads, parses and validates a scenario file. */
 export async function loadScenario(path: string): Promise<Scenario> {
+  return validateScenario(await readScenarioData(path), path);
+}
+
+/** Reads and parses a scenario file (YAML or JSON) without validating it. */
+export async function readScenarioData(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -93,6 +98,6 @@ export async function loadScenario(path: string): Promise<Scenario> {
     const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
     throw new ScenarioError(path, '', `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}${where}: ${(e as Error).message.split('\n')[0]}`);
   }
-  return validateScenario(data, path);
+  return data;
 }
 

@@ -1,0 +1,131 @@
+/**
+ * What `thpsim run` prints: a readable summary (like reading /proc/vmstat and a page-table
+ * dump), or the documented JSON result (docs/json.md).
+ */
+import type { RunResult } from '../sched/run.ts';
+import { pmdKind, PTE_NONE } from '../memory/mm.ts';
+import { hex } from '../memory/pages.ts';
+import { isSwapEntry } from '../memory/address_space.ts';
+import type { Kernel } from '../memory/kernel.ts';
+
+export interface PmdSummary {
+  addr: string;
+  kind: string;
+  pfn?: string;
+  writable?: boolean;
+  /** For a pte table: how many ptes map a page, map the ZERO_PAGE, or are none. */
+  ptes?: { present: number; zero_page: number; none: number };
+}
+
+export function pageTables(k: Kernel): Record<string, PmdSummary[]> {
+  const out: Record<string, PmdSummary[]> = {};
+  for (const mm of k.mms) {
+    out[mm.name] = [...mm.pmds.entries()]
+      .sort(([a], [b]) => a - b)
+      .filter(([, p]) => pmdKind(p.state) !== 'none')
+      .map(([ix, p]) => {
+        const kind = pmdKind(p.state);
+        const s: PmdSummary = { addr: hex(ix * k.HPAGE_PMD_NR * 4096), kind };
+        if (kind === 'huge' || kind === 'huge_zero') {
+          s.pfn = hex(p.pfn);
+          s.writable = p.writable;
+        }
+        if (kind === 'pte_table') {
+          let present = 0, zero = 0, none = 0;
+          for (const pfn of p.ptes!) {
+            if (pfn === PTE_NONE) none++;
+            else if (pfn === k.ZERO_PAGE) zero++;
+            else present++;
+          }
+          s.ptes = { present, zero_page: zero, none };
+        }
+        return s;
+      });
+  }
+  return out;
+}
+
+export function pageCache(k: Kernel): Record<string, { nrpages: number; pages: number; holes: number; swap: number; i_size: number }> {
+  const out: Record<string, { nrpages: number; pages: number; holes: number; swap: number; i_size: number }> = {};
+  for (const ino of k.inodes) {
+    let pages = 0, holes = 0, swap = 0;
+    for (const s of ino.mapping.slots) {
+      if (s >= 0) pages++;
+      else if (isSwapEntry(s)) swap++;
+      else holes++;
+    }
+    out[ino.name] = { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size };
+  }
+  return out;
+}
+
+/** The machine-readable result of one run (documented in docs/json.md). */
+export function toJson(r: RunResult, withSchedule: boolean): object {
+  const k = r.kernel;
+  return {
+    thpsim_result: 1,
+    scenario: r.scenario,
+    seed: r.seed,
+    engine: r.engine,
+    hpage_pmd_nr: k.HPAGE_PMD_NR,
+    verdict: r.verdict,
+    steps: r.steps,
+    time_ns: r.time_ns,
+    trace_hash: r.traceHash,
+    violations: r.violations,
+    divergence: r.divergence,
+    actors: r.actors,
+    page_tables: pageTables(k),
+    mm_counters: Object.fromEntries(k.mms.map((m) => [m.name, { nr_ptes: m.nr_ptes, ...m.rss, mm_users: m.users }])),
+    page_cache: pageCache(k),
+    huge_zero_page: { huge_zero_refcount: k.huge_zero_refcount, huge_zero_pfn: hex(k.huge_zero_pfn) },
+    vmstat: k.vmstat.toJSON(),
+    ...(withSchedule ? { schedule: r.schedule } : {}),
+  };
+}
+
+export function summary(r: RunResult): string {
+  const k = r.kernel;
+  const lines: string[] = [];
+  lines.push(`thpsim run: ${r.scenario}  (HPAGE_PMD_NR=${k.HPAGE_PMD_NR}, seed ${r.seed}, engine ${r.engine})`);
+  lines.push(`verdict: ${r.verdict.toUpperCase()} after ${r.steps} steps, ${(r.time_ns / 1e9).toFixed(6)} s simulated; trace ${r.traceHash}`);
+  for (const v of r.violations) {
+    lines.push('');
+    lines.push(`  invariant  ${v.invariant}`);
+    lines.push(`  what       ${v.message}`);
+    lines.push(`  actor      ${v.actor}${v.state ? `, stepping from ${v.state}` : ''}`);
+    lines.push(`  step       ${v.step}`);
+  }
+  if (r.divergence) lines.push(`  replay diverged: ${r.divergence}`);
+  lines.push('');
+  lines.push('actors:');
+  const w = Math.max(...r.actors.map((a) => a.id.length));
+  for (const a of r.actors) {
+    lines.push(`  ${a.id.padEnd(w)}  ${a.kind.padEnd(24)} ${a.outcome}${a.outcome === 'running' || a.outcome === 'blocked' ? ` in ${a.state}` : ''}`);
+  }
+  lines.push('');
+  lines.push('page tables:');
+  for (const [mm, pmds] of Object.entries(pageTables(k))) {
+    const m = k.mmByName(mm)!;
+    lines.push(`  ${mm}: nr_ptes=${m.nr_ptes} MM_ANONPAGES=${m.rss.MM_ANONPAGES} mm_users=${m.users}${pmds.length ? '' : '  (no page tables)'}`);
+    for (const p of pmds) {
+      const detail = p.ptes
+        ? `ptes: ${p.ptes.present} page, ${p.ptes.zero_page} ZERO_PAGE, ${p.ptes.none} none`
+        : `pfn ${p.pfn} ${p.writable ? 'rw' : 'ro'}`;
+      lines.push(`    ${p.addr.padStart(10)}  ${p.kind.padEnd(10)} ${detail}`);
+    }
+  }
+  const cache = pageCache(k);
+  if (Object.keys(cache).length) {
+    lines.push('');
+    lines.push('page cache:');
+    for (const [f, c] of Object.entries(cache)) lines.push(`  ${f}: i_size=${c.i_size} pages=${c.pages} holes=${c.holes} swap=${c.swap}`);
+  }
+  lines.push('');
+  lines.push(`huge zero page: huge_zero_refcount=${k.huge_zero_refcount} huge_zero_pfn=${hex(k.huge_zero_pfn)}`);
+  lines.push('');
+  lines.push('vmstat (non-zero):');
+  const vm = k.vmstat.format(true);
+  lines.push(vm ? vm.split('\n').map((l) => `  ${l}`).join('\n') : '  (none)');
+  return lines.join('\n');
+}
