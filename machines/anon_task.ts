@@ -382,7 +382,7 @@ function unmapRange(): StateDef {
           { guard: 'cursorDone', target: 'returned' },
           { guard: 'cursorPmdHuge', target: 'zap_huge_lock' },
           { guard: 'cursorPmdPteTable', target: 'zap_pte_lock' },
-          { actions: 'cursorAdvance', target: 'next' },
+          { target: 'advance' },
         ],
       },
       zap_huge_lock: step('zap_huge_pmd: spin_lock(&tlb->mm->page_table_lock)', {
@@ -433,7 +433,7 @@ function dupMmap(): StateDef {
           { guard: 'cursorDone', target: 'returned' },
           { guard: 'cursorPmdHuge', target: 'huge_pte_alloc' },
           { guard: 'cursorPmdPteTable', target: 'pte_alloc' },
-          { actions: 'cursorAdvance', target: 'next' },
+          { target: 'advance' },
         ],
       },
       huge_pte_alloc: step('copy_huge_pmd: pgtable = pte_alloc_one(dst_mm, addr)', {

@@ -156,6 +156,11 @@ export function compileTaskChart<A>(def: TaskChartDef<A>): CompiledTaskChart<A> 
     }
     n.always = link(n, transitionList(sdef.always), 'always');
     n.onDone = link(n, transitionList(sdef.onDone), 'onDone');
+    if (n.always.some((t) => t.target === n)) {
+      // XState ends a macrostep when an eventless microstep leaves the snapshot unchanged,
+      // so such a loop would run once there and forever here: route through another state.
+      throw new ChartDefinitionError(`${def.id}: ${n.path}: an 'always' transition may not target its own state`);
+    }
     if (n.always.length && n.kind !== 'atomic') throw new ChartDefinitionError(`${def.id}: ${n.path}: 'always' only on atomic states`);
     if (n.onDone.length && n.kind !== 'compound') throw new ChartDefinitionError(`${def.id}: ${n.path}: 'onDone' only on compound states`);
     if (n.kind === 'atomic' && !n.step.length && !n.always.length) {

@@ -1,0 +1,123 @@
+// The CLI as a user runs it: the bin script, real files, exit codes and output.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const tmp = mkdtempSync(join(tmpdir(), 'thpsim-cli-'));
+
+function thpsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/thpsim.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('thpsim run', () => {
+  it('prints a readable summary of the example and exits 0', () => {
+    const r = thpsim('run', 'examples/zero-page-read-faults.yaml');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^thpsim run: zero-page-read-faults {2}\(HPAGE_PMD_NR=8, seed 1, engine fast\)/);
+    expect(r.out).toMatch(/verdict: OK after \d+ steps/);
+    expect(r.out).toMatch(/vmstat \(non-zero\):\n {2}thp_/);
+    expect(r.err).toBe('');
+  });
+
+  it('--json is the documented result; same seed ⇒ same trace hash, another seed ⇒ another', () => {
+    const a = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--seed', '5').out);
+    const b = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--seed', '5').out);
+    const c = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--seed', '6').out);
+    expect(a.thpsim_result).toBe(1);
+    expect(a.verdict).toBe('ok');
+    expect(a.trace_hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.trace_hash).toBe(a.trace_hash);
+    expect(c.trace_hash).not.toBe(a.trace_hash);
+    for (const key of ['actors', 'page_tables', 'mm_counters', 'page_cache', 'vmstat', 'violations', 'huge_zero_page']) {
+      expect(a).toHaveProperty(key);
+    }
+    expect(a.vmstat).toHaveProperty('thp_zero_page_alloc');
+    expect(a.actors.map((x: { id: string }) => x.id)).toEqual(['A1', 'A2', 'B1', 'C1', 'kswapd']);
+  });
+
+  it('--trace prints ftrace-shaped lines', () => {
+    const r = thpsim('run', 'examples/zero-page-read-faults.yaml', '--trace');
+    const lines = r.out.split('\n').filter((l) => l.includes('thpsim_step'));
+    expect(lines.length).toBeGreaterThan(50);
+    for (const l of lines.slice(0, 20)) expect(l).toMatch(/^ *[\w-]+-\d+ \[\d{3}\] \.\.\.\. +\d+\.\d{6}: thpsim_step: actor=\w+ /);
+    expect(r.out).toMatch(/atomic_inc_not_zero: huge_zero_refcount \d+ -> \d+|cmpxchg: huge_zero_pfn 0x0 -> 0x/);
+  });
+
+  it('a violation exits 1, says which invariant, actor, step and state, and the replay file reproduces it', () => {
+    const replay = join(tmp, 'cex.json');
+    const r = thpsim('run', 'examples/zero-page-as-posted.yaml', '--seed', '1', '--save-replay', replay);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/verdict: VIOLATION/);
+    expect(r.out).toMatch(/invariant {2}illegal-transition/);
+    expect(r.out).toMatch(/actor {6}T\d, stepping from page_fault\./);
+    const saved = JSON.parse(readFileSync(replay, 'utf8'));
+    expect(saved.decisions.length).toBeGreaterThan(5);
+    expect(saved.decisions[0]).toHaveProperty('state');
+    const first = JSON.parse(thpsim('run', 'examples/zero-page-as-posted.yaml', '--seed', '1', '--json').out);
+    const again = thpsim('run', '--replay', replay, '--json');
+    expect(again.code).toBe(1);
+    const j = JSON.parse(again.out);
+    expect(j.trace_hash).toBe(first.trace_hash);
+    expect(j.violations).toEqual(first.violations);
+  });
+
+  it('the xstate engine gives the same trace as the compiled one', () => {
+    const a = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--engine', 'xstate').out);
+    const b = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json').out);
+    expect(a.engine).toBe('xstate');
+    expect(a.trace_hash).toBe(b.trace_hash);
+  });
+
+  it('a malformed scenario gets one line naming the file, the field and what was expected, exit 2', () => {
+    const f = join(tmp, 'bad.yaml');
+    writeFileSync(f, 'name: bad\nhpage_pmd_nr: 8\nmms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]\nactors:\n  - { kind: task, id: T1, mm: m, ops: [{ read: "0x123" }] }\n');
+    const r = thpsim('run', f);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^thpsim: ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: actors\\[0\\]\\.ops\\[0\\]`));
+    expect(r.err).not.toMatch(/\n\s+at /);
+
+    const g = join(tmp, 'bad2.yaml');
+    writeFileSync(g, 'name: bad2\nhpage_pmd_nr: 6\nactors: [{ kind: huge_zero_page_shrinker, id: s }]\n');
+    const r2 = thpsim('run', g);
+    expect(r2.code).toBe(2);
+    expect(r2.err.trim()).toBe(`thpsim: ${g}: hpage_pmd_nr: expected a power of two between 2 and 512`);
+
+    const h = join(tmp, 'bad3.yaml');
+    writeFileSync(h, 'name: bad3\nactors: [{ kind: khugepaged2, id: s }]\n');
+    const r3 = thpsim('run', h);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toMatch(/actors\[0\](\.kind)?: expected kind to be one of: task, huge_zero_page_shrinker/);
+
+    const y = join(tmp, 'bad4.yaml');
+    writeFileSync(y, 'name: [unclosed\n');
+    const r4 = thpsim('run', y);
+    expect(r4.code).toBe(2);
+    expect(r4.err).toMatch(/bad4\.yaml: not valid YAML \(line \d+\)/);
+  });
+
+  it('a missing file, a bad option and a missing argument are one-line errors, exit 2', () => {
+    const r = thpsim('run', 'examples/no-such-scenario.yaml');
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe('thpsim: examples/no-such-scenario.yaml: no such file');
+    const s = thpsim('run', 'examples/zero-page-read-faults.yaml', '--seed', 'abc');
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(/expected a non-negative integer seed, got 'abc'/);
+    const t = thpsim('run');
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/expected a scenario file/);
+  });
+
+  it('thpsim list shows the registered actor kinds, variants and monitors', () => {
+    const r = thpsim('list');
+    expect(r.code).toBe(0);
+    for (const name of ['task', 'huge_zero_page_shrinker', 'set_huge_zero_page_pmd_none_check', 'free_compound_page_with_order', 'page-refcount', 'data-integrity']) {
+      expect(r.out).toContain(name);
+    }
+  });
+});
