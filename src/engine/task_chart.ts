@@ -171,10 +171,16 @@ export function compileTaskChart<A>(def: TaskChartDef<A>): CompiledTaskChart<A> 
 
   const chart: CompiledTaskChart<A> = {
     def, id: def.id, root, nodes, byPath,
+    // XState computes an actor's initial macrostep before the actor runs and defers the
+    // custom actions taken in it until start(): start-up guards do not see start-up
+    // actions. The compiled form does the same, so both engines agree.
     start: (a) => {
       let leaf = root.initial!;
       while (leaf.kind === 'compound') leaf = leaf.initial!;
-      return settleFrom(chart, leaf, a, START_EVENT);
+      const deferred: TaskAction<A>[] = [];
+      leaf = settleFrom(chart, leaf, a, START_EVENT, deferred);
+      for (const act of deferred) act(a, START_EVENT);
+      return leaf;
     },
   };
   return chart;
@@ -206,21 +212,29 @@ export function fireStep<A>(chart: CompiledTaskChart<A>, leaf: CNode<A>, a: A, e
   return settleFrom(chart, next, a, ev);
 }
 
-function settleFrom<A>(chart: CompiledTaskChart<A>, leaf: CNode<A>, a: A, ev: StepEvent): CNode<A> {
-  for (;;) {
+/** Longest eventless chain one step may take before we call the chart non-settling. */
+const MAX_EVENTLESS = 100_000;
+
+function settleFrom<A>(
+  chart: CompiledTaskChart<A>, leaf: CNode<A>, a: A, ev: StepEvent, deferred?: TaskAction<A>[],
+): CNode<A> {
+  for (let n = 0; ; n++) {
+    if (n > MAX_EVENTLESS) {
+      throw new ChartDefinitionError(`${chart.id}: eventless transitions from ${leaf.path} never settle`);
+    }
+    let t: CTransition<A> | null;
     if (leaf.kind === 'final') {
       const parent = leaf.parent!;
       if (parent === chart.root) return leaf;
-      const t = firstEnabled(parent.onDone, a, ev);
-      if (!t) return leaf;
-      for (const act of t.actions) act(a, ev);
-      leaf = t.target;
-      while (leaf.kind === 'compound') leaf = leaf.initial!;
-      continue;
+      t = firstEnabled(parent.onDone, a, ev);
+    } else {
+      t = firstEnabled(leaf.always, a, ev);
     }
-    const t = firstEnabled(leaf.always, a, ev);
     if (!t) return leaf;
-    for (const act of t.actions) act(a, ev);
+    for (const act of t.actions) {
+      if (deferred) deferred.push(act);
+      else act(a, ev);
+    }
     leaf = t.target;
     while (leaf.kind === 'compound') leaf = leaf.initial!;
   }

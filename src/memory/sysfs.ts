@@ -35,8 +35,8 @@ export function defaultSysfs(hpagePmdNr: number): Sysfs {
       scan_sleep_millisecs: 10000,
       alloc_sleep_millisecs: 60000,
       max_ptes_none: hpagePmdNr - 1,
-      max_ptes_swap: hpagePmdNr / 8,
-      max_ptes_shared: hpagePmdNr / 2,
+      max_ptes_swap: Math.floor(hpagePmdNr / 8),
+      max_ptes_shared: Math.floor(hpagePmdNr / 2),
       defrag: 1,
     },
   };
