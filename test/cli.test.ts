@@ -18,7 +18,8 @@ describe('thpsim run', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^thpsim run: zero-page-read-faults {2}\(HPAGE_PMD_NR=8, seed 1, engine fast\)/);
     expect(r.out).toMatch(/verdict: OK after \d+ steps/);
-    expect(r.out).toMatch(/vmstat \(non-zero\):\n {2}thp_/);
+    expect(r.out).toMatch(/vmstat \(non-zero\):\n( {2}\w+ -?\d+\n)+/);
+    expect(r.out).toMatch(/\n {2}thp_zero_page_alloc 1\n/);
     expect(r.err).toBe('');
   });
 

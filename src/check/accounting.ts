@@ -1,15 +1,17 @@
 /**
  * "Counters match the state", checked once the system is quiescent (the kernel updates
  * them in steps of their own, so they may lag within a fault): mm->nr_ptes against the
- * page tables that exist, MM_ANONPAGES against the anonymous pages mapped, and no page
- * left allocated that nothing can reach (a leak).
+ * page tables that exist, MM_ANONPAGES against the anonymous pages mapped, the LRU
+ * counters against the pages on each list, and no page left allocated that nothing can
+ * reach (a leak).
  */
 import type { MonitorKind } from '../registry.ts';
 import { PTE_NONE, pmdKind } from '../memory/mm.ts';
+import { LRU_LISTS } from '../memory/pages.ts';
 
 export const accountingMonitor: MonitorKind = {
   name: 'accounting',
-  description: 'at quiescence: nr_ptes and rss counters match the page tables; every allocated page is reachable',
+  description: 'at quiescence: nr_ptes, rss and LRU counters match the state; every allocated page is reachable',
   create({ k, report }) {
     return {
       quiescent() {
@@ -39,6 +41,14 @@ export const accountingMonitor: MonitorKind = {
           }
           if (mm.nr_ptes !== tables) report(`mm ${mm.name}: nr_ptes is ${mm.nr_ptes} but ${tables} page tables exist`);
           if (mm.rss.MM_ANONPAGES !== anon) report(`mm ${mm.name}: MM_ANONPAGES is ${mm.rss.MM_ANONPAGES} but ${anon} anonymous pages are mapped`);
+        }
+        const onList = LRU_LISTS.map(() => 0);
+        for (let pfn = 0; pfn < k.pages.nr; pfn++) {
+          const l = k.pages.lru[pfn]!;
+          if (l >= 0) onList[l]! += 1 << k.pages.order[pfn]!;
+        }
+        for (const [i, item] of LRU_LISTS.entries()) {
+          if (k.vmstat.get(item) !== onList[i]) report(`${item} is ${k.vmstat.get(item)} but ${onList[i]} pages are on that LRU list`);
         }
         for (let pfn = 0; pfn < k.pages.nr; pfn++) {
           if (k.pages.isAllocated(pfn) && !reachable.has(pfn)) {

@@ -70,6 +70,8 @@ export class PageStore {
   mapping: Int32Array;
   index: Int32Array;
   data: Int32Array;
+  /** Which LRU list the page is on (index into LRU_LISTS), or -1. */
+  lru: Int8Array;
   nr = 0;
   private readonly freeLists = new Map<number, number[]>();
 
@@ -84,6 +86,7 @@ export class PageStore {
     this.mapping = new Int32Array(capacity);
     this.index = new Int32Array(capacity);
     this.data = new Int32Array(capacity);
+    this.lru = new Int8Array(capacity).fill(-1);
     this.state.fill(PAGE_CHART.initial);
   }
 
@@ -110,6 +113,9 @@ export class PageStore {
     this.mapping = g(this.mapping);
     this.index = g(this.index);
     this.data = g(this.data);
+    const lru = new Int8Array(cap).fill(-1);
+    lru.set(this.lru);
+    this.lru = lru;
   }
 
   /** Applies one page-chart command; an illegal one is a violation. */
@@ -280,8 +286,22 @@ export class PageStore {
 
   // ---- PG_lru, PG_uptodate, PG_dirty -----------------------------------------------------
 
-  lruAdd(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'LRU_ADD', actor); this.emit('LRU_ADD', pfn, actor); }
-  isolate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'ISOLATE', actor); this.emit('ISOLATE', pfn, actor); }
+  /** lru_cache_add(): onto the list page_lru() picks from PG_swapbacked, PG_active, PG_unevictable. */
+  lruAdd(pfn: number, actor: ActorIx): void {
+    this.cmd(pfn, 'LRU_ADD', actor);
+    const list = this.testFlag(pfn, 'unevictable') ? 4 : (this.testFlag(pfn, 'swapbacked') ? 0 : 2) + (this.testFlag(pfn, 'active') ? 1 : 0);
+    this.lru[pfn] = list;
+    this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[list]!, delta: this.nrPages(pfn), actor });
+    this.emit('LRU_ADD', pfn, actor);
+  }
+  /** isolate_lru_page() / del_page_from_lru_list(). */
+  isolate(pfn: number, actor: ActorIx): void {
+    this.cmd(pfn, 'ISOLATE', actor);
+    this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[this.lru[pfn]!]!, delta: -this.nrPages(pfn), actor });
+    this.lru[pfn] = -1;
+    this.emit('ISOLATE', pfn, actor);
+  }
+  private nrPages(pfn: number): number { return 1 << this.order[pfn]!; }
   setUptodate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'SET_UPTODATE', actor); this.emit('SET_UPTODATE', pfn, actor); }
   clearUptodate(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'CLEAR_UPTODATE', actor); this.emit('CLEAR_UPTODATE', pfn, actor); }
   setDirty(pfn: number, actor: ActorIx): void { this.cmd(pfn, 'SET_DIRTY', actor); this.emit('SET_DIRTY', pfn, actor); }
@@ -319,9 +339,12 @@ export class PageStore {
 
   /** Bytes held by the page arrays per page (for the bench). */
   static bytesPerPage(): number {
-    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4;
+    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4 + 1;
   }
 }
+
+/** The LRU lists (enum lru_list), as their /proc/vmstat counters. */
+export const LRU_LISTS = ['nr_inactive_anon', 'nr_active_anon', 'nr_inactive_file', 'nr_active_file', 'nr_unevictable'] as const;
 
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
