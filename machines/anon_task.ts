@@ -100,6 +100,21 @@ function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
   a.k.spinUnlock(mm.pageTableLock, a.ix);
 }
 
+/**
+ * What the child must read in one PMD range: the parent's data at the moment that range
+ * is copied (and write-protected) under both page table locks — a store by another
+ * thread of the parent before that moment is part of the child's snapshot.
+ */
+function forkSnapshot(a: A, ix: number): void {
+  const parent = mmOf(a);
+  const child = a.k.mmByName(a.l.child)!;
+  const base = ix * a.k.HPAGE_PMD_NR;
+  for (let v = base; v < base + a.k.HPAGE_PMD_NR; v++) {
+    const t = parent.expected.get(v);
+    if (t !== undefined) child.expected.set(v, t);
+  }
+}
+
 /** The reference a just-allocated page carries belongs to the task until mapped. */
 function allocPage(a: A, order: number, zeroed: boolean): number {
   const pfn = a.k.pages.alloc(order, zeroed, a.ix);
@@ -1000,7 +1015,6 @@ export const anonTaskChart: TaskChartDef<A> = {
       child.users = a.k.mmUsersAtFork.get(op.child) ?? 1;
       child.forking = true;
       for (const v of parent.vmas) child.vmas.push({ ...v });
-      for (const [v, t] of parent.expected) child.expected.set(v, t);
       a.l.child = op.child;
       a.l.cursor = [...parent.pmds.keys()].sort((x, y) => x - y);
       a.l.ci = 0;
@@ -1019,6 +1033,7 @@ export const anonTaskChart: TaskChartDef<A> = {
       a.k.ref('move', 'huge_zero_refcount', -1, a.id, 'pmd', a.ix);
       child.nr_ptes++;
       a.l.pgtable = false;
+      forkSnapshot(a, ix);
     },
     copyAnonHugePmd: (a) => {
       const k = a.k;
@@ -1037,6 +1052,7 @@ export const anonTaskChart: TaskChartDef<A> = {
       child.nr_ptes++;
       child.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
       a.l.pgtable = false;
+      forkSnapshot(a, ix);
     },
     childPmdPopulate: (a) => {
       const child = a.k.mmByName(a.l.child)!;
@@ -1062,6 +1078,7 @@ export const anonTaskChart: TaskChartDef<A> = {
         }
         k.setPte(child, base + i, pfn, false, a.ix);
       }
+      forkSnapshot(a, ix);
     },
   },
 };
