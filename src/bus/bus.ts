@@ -1,24 +1,35 @@
 /**
- * The RxJS event bus. One synchronous Subject per run: a publish reaches every
- * subscriber before publish() returns, so a monitor's verdict on a step is in before
- * the scheduler picks the next one.
+ * The RxJS event bus. Synchronous Subjects: a publish reaches every subscriber before
+ * publish() returns, so a monitor's verdict on a step is in before the scheduler picks
+ * the next one. One Subject per event kind, plus one for everything, so a subscriber
+ * pays only for the kinds it watches.
  */
-import { Subject, type Observable, filter } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import type { BusEvent } from './events.ts';
 
+type Kind = BusEvent['kind'];
+
 export class Bus {
-  private readonly subject = new Subject<BusEvent>();
-  readonly events$: Observable<BusEvent> = this.subject.asObservable();
+  private readonly all = new Subject<BusEvent>();
+  private readonly byKind = new Map<Kind, Subject<BusEvent>>();
+  /** Every event, of every kind (the tracer, the inspector). */
+  readonly events$: Observable<BusEvent> = this.all.asObservable();
 
   publish(ev: BusEvent): void {
-    this.subject.next(ev);
+    const s = this.byKind.get(ev.kind);
+    if (s !== undefined) s.next(ev);
+    if (this.all.observed) this.all.next(ev);
   }
 
-  on<K extends BusEvent['kind']>(kind: K): Observable<Extract<BusEvent, { kind: K }>> {
-    return this.events$.pipe(filter((e): e is Extract<BusEvent, { kind: K }> => e.kind === kind));
+  /** The events of one kind. */
+  on<K extends Kind>(kind: K): Observable<Extract<BusEvent, { kind: K }>> {
+    let s = this.byKind.get(kind);
+    if (!s) this.byKind.set(kind, (s = new Subject<BusEvent>()));
+    return s.asObservable() as Observable<Extract<BusEvent, { kind: K }>>;
   }
 
   complete(): void {
-    this.subject.complete();
+    this.all.complete();
+    for (const s of this.byKind.values()) s.complete();
   }
 }

@@ -7,22 +7,31 @@
  *  - nobody finishes holding a reference.
  */
 import type { MonitorKind } from '../registry.ts';
+import type { BusEvent } from '../bus/events.ts';
 
 export const hugeZeroPageMonitor: MonitorKind = {
   name: 'huge-zero-refcount',
   description: 'huge_zero_refcount equals the pmds mapping the huge zero page + callers holding it + the shrinker; freed only by the shrinker, never while mapped',
   create({ k, report, actors }) {
     const holders = new Map<string, number>();
+    let references = 0; // the sum over holders
     const zeroPmds = new Map<string, number>(); // `${mm}:${pmd}` → pfn
+    const mappedBy = new Map<number, number>(); // pfn → huge zero pmds mapping it
     let changed = false;
     let published = 0;
-    const mappedCount = (pfn: number) => [...zeroPmds.values()].filter((p) => p === pfn).length;
-    k.bus.events$.subscribe((e) => {
+    const mappedCount = (pfn: number) => mappedBy.get(pfn) ?? 0;
+    const onEvent = (e: BusEvent) => {
       switch (e.kind) {
         case 'ref':
           if (e.counter !== 'huge_zero_refcount') return;
-          if (e.from) holders.set(e.from, (holders.get(e.from) ?? 0) - 1);
-          if (e.to) holders.set(e.to, (holders.get(e.to) ?? 0) + 1);
+          if (e.from) {
+            holders.set(e.from, (holders.get(e.from) ?? 0) - 1);
+            references--;
+          }
+          if (e.to) {
+            holders.set(e.to, (holders.get(e.to) ?? 0) + 1);
+            references++;
+          }
           changed = true;
           break;
         case 'atomic':
@@ -30,10 +39,17 @@ export const hugeZeroPageMonitor: MonitorKind = {
           changed = true;
           break;
         case 'pmd': {
-          const key = `${e.mm}:${e.pmd}`;
-          if (e.op === 'SET_HUGE_ZERO') zeroPmds.set(key, e.pfn);
-          else zeroPmds.delete(key);
-          changed = true;
+          if (e.op === 'SET_HUGE_ZERO') {
+            zeroPmds.set(`${e.mm}:${e.pmd}`, e.pfn);
+            mappedBy.set(e.pfn, mappedCount(e.pfn) + 1);
+          } else if (e.op === 'PMDP_CLEAR' || e.op === 'SPLIT_HUGE_ZERO' || e.op === 'COW_HUGE_ZERO') {
+            const key = `${e.mm}:${e.pmd}`;
+            const pfn = zeroPmds.get(key);
+            if (pfn !== undefined) {
+              zeroPmds.delete(key);
+              mappedBy.set(pfn, mappedCount(pfn) - 1);
+            }
+          }
           break;
         }
         case 'page':
@@ -46,13 +62,13 @@ export const hugeZeroPageMonitor: MonitorKind = {
           }
           break;
       }
-    });
+    };
+    for (const kind of ['ref', 'atomic', 'pmd', 'page'] as const) k.bus.on(kind).subscribe(onEvent);
     return {
       stepEnd() {
         if (!changed) return;
         changed = false;
-        let expected = 0;
-        for (const v of holders.values()) expected += v;
+        const expected = references;
         if (k.huge_zero_refcount !== expected) {
           const who = [...holders].filter(([, v]) => v).map(([h, v]) => `${h}×${v}`).join(', ') || 'nobody';
           report(`huge_zero_refcount is ${k.huge_zero_refcount} but ${expected} references exist (${who})`);

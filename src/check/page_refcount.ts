@@ -6,6 +6,7 @@
  * step touched is compared; an actor that finishes must hold no page reference.
  */
 import type { MonitorKind } from '../registry.ts';
+import type { BusEvent } from '../bus/events.ts';
 
 export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
@@ -29,7 +30,7 @@ export const pageRefcountMonitor: MonitorKind = {
       heldBy.set(holder, (heldBy.get(holder) ?? 0) + d);
       touched.add(h);
     };
-    k.bus.events$.subscribe((e) => {
+    const onEvent = (e: BusEvent) => {
       switch (e.kind) {
         case 'page':
           touched.add(e.pfn);
@@ -63,7 +64,8 @@ export const pageRefcountMonitor: MonitorKind = {
           }
           break;
       }
-    });
+    };
+    for (const kind of ['page', 'pte', 'pmd', 'ref'] as const) k.bus.on(kind).subscribe(onEvent);
     const expected = (h: number) => (structural.get(h) ?? 0) + (held.get(h) ?? 0);
     return {
       stepEnd() {

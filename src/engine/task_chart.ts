@@ -57,8 +57,6 @@ export interface CNode<A> {
   always: CTransition<A>[];
   onDone: CTransition<A>[];
   meta: StateMeta;
-  /** Some STEP transition from here has no guard and no injection point: always runnable. */
-  unconditional: boolean;
   inject: InjectionPoint | undefined;
 }
 
@@ -101,7 +99,7 @@ export function compileTaskChart<A>(def: TaskChartDef<A>): CompiledTaskChart<A> 
     const kind = sdef?.type === 'final' ? 'final' : hasChildren ? 'compound' : 'atomic';
     const node: CNode<A> = {
       index: nodes.length, path, name, parent, kind, initial: null, children: new Map(),
-      step: [], always: [], onDone: [], meta: sdef?.meta ?? {}, unconditional: false,
+      step: [], always: [], onDone: [], meta: sdef?.meta ?? {},
       inject: sdef?.meta?.inject,
     };
     nodes.push(node);
@@ -166,7 +164,6 @@ export function compileTaskChart<A>(def: TaskChartDef<A>): CompiledTaskChart<A> 
     if (n.kind === 'atomic' && !n.step.length && !n.always.length) {
       throw new ChartDefinitionError(`${def.id}: ${n.path}: atomic state with no way out (make it final)`);
     }
-    n.unconditional = !n.inject && n.step.some((t) => t.guard === null);
   }
 
   const chart: CompiledTaskChart<A> = {
@@ -205,7 +202,11 @@ export function enabledStep<A>(leaf: CNode<A>, a: A, ev: StepEvent): CTransition
 /** Runs one atomic step; returns the leaf the actor rests in afterwards. */
 export function fireStep<A>(chart: CompiledTaskChart<A>, leaf: CNode<A>, a: A, ev: StepEvent): CNode<A> | null {
   const t = enabledStep(leaf, a, ev);
-  if (!t) return null;
+  return t ? takeStep(chart, t, a, ev) : null;
+}
+
+/** Takes a STEP transition already found enabled (by enabledStep with the same event). */
+export function takeStep<A>(chart: CompiledTaskChart<A>, t: CTransition<A>, a: A, ev: StepEvent): CNode<A> {
   for (const act of t.actions) act(a, ev);
   let next = t.target;
   while (next.kind === 'compound') next = next.initial!;

@@ -38,6 +38,7 @@ export class Kernel {
   readonly HPAGE_PMD_ORDER: number;
   readonly variants: ReadonlySet<string>;
   readonly mms: MmStruct[] = [];
+  private readonly mmsByName = new Map<string, MmStruct>();
   readonly inodes: Inode[] = [];
   /** mm_users a forked mm starts with: the scenario tasks that will run in it. */
   readonly mmUsersAtFork = new Map<string, number>();
@@ -233,12 +234,13 @@ export class Kernel {
   createMm(name: string, a: ActorIx): MmStruct {
     const mm = new MmStruct(this.mms.length, name);
     this.mms.push(mm);
+    this.mmsByName.set(name, mm);
     this.bus.publish({ kind: 'mm', op: 'CREATE', mm: mm.id, actor: a });
     return mm;
   }
 
   mmByName(name: string): MmStruct | undefined {
-    return this.mms.find((m) => m.name === name);
+    return this.mmsByName.get(name);
   }
 
   createInode(name: string, shmem: boolean, sizePages: number): Inode {

@@ -13,7 +13,9 @@ export const PMD_CHART = compileObjectChart(pmdChart);
 export const MM_CHART = compileObjectChart(mmChart);
 
 export type PmdKind = 'none' | 'pte_table' | 'huge' | 'huge_zero';
-export const pmdKind = (state: number): PmdKind => PMD_CHART.stateName(state, 'entry') as PmdKind;
+const PMD_KINDS = Array.from({ length: PMD_CHART.nStates }, (_, s) => PMD_CHART.stateName(s, 'entry') as PmdKind);
+export const pmdKind = (state: number): PmdKind => PMD_KINDS[state]!;
+const MM_USERS = Array.from({ length: MM_CHART.nStates }, (_, s) => MM_CHART.stateName(s, 'users'));
 
 /** vm_flags the seeds test. */
 export const VM = {
@@ -76,7 +78,8 @@ export class MmStruct {
   }
 
   findVma(vpn: number): Vma | undefined {
-    return this.vmas.find((v) => vpn >= v.start && vpn < v.end);
+    for (const v of this.vmas) if (vpn >= v.start && vpn < v.end) return v;
+    return undefined;
   }
 
   pmd(index: number): Pmd {
@@ -93,5 +96,5 @@ export class MmStruct {
     return p ? pmdKind(p.state) : 'none';
   }
 
-  usersState(): string { return MM_CHART.stateName(this.state, 'users'); }
+  usersState(): string { return MM_USERS[this.state]!; }
 }

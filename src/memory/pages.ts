@@ -173,20 +173,27 @@ export class PageStore {
       for (let p = this.nr; p < pfn; p++) this.pushFree(0, p);
       this.nr = pfn + n;
     }
+    const alloc = EV.ALLOC * NS;
+    const state = this.state;
+    const data = this.data;
     for (let p = pfn; p < pfn + n; p++) {
-      this.cmd(p, 'ALLOC', actor);
-      this.head[p] = pfn;
-      this.order[p] = 0;
-      this.flags[p] = p === pfn ? (order ? PG.head : 0) : PG.tail;
-      this.mapping[p] = -1;
-      this.index[p] = 0;
-      this.refcount[p] = 0;
-      this.mapcount[p] = 0;
-      this.pmdMapcount[p] = 0;
-      if (zeroed) this.data[p] = DATA_ZERO;
-      else if (this.data[p] === DATA_ZERO) this.data[p] = DATA_GARBAGE;
+      const next = NEXT[alloc + state[p]!]!;
+      if (next < 0) this.k.illegal(`page ${hex(p)}`, 'ALLOC', this.describe(p), actor);
+      state[p] = next;
+      if (zeroed) data[p] = DATA_ZERO;
+      else if (data[p] === DATA_ZERO) data[p] = DATA_GARBAGE;
       // otherwise: whatever the previous owner left there (stale data stays stale)
     }
+    const end = pfn + n;
+    this.head.fill(pfn, pfn, end);
+    this.order.fill(0, pfn, end);
+    this.flags.fill(PG.tail, pfn, end);
+    this.flags[pfn] = order ? PG.head : 0;
+    this.mapping.fill(-1, pfn, end);
+    this.index.fill(0, pfn, end);
+    this.refcount.fill(0, pfn, end);
+    this.mapcount.fill(0, pfn, end);
+    this.pmdMapcount.fill(0, pfn, end);
     this.order[pfn] = order;
     this.refcount[pfn] = 1;
     this.emit('ALLOC', pfn, actor);
@@ -222,12 +229,16 @@ export class PageStore {
     const order = this.order[pfn]!;
     const n = 1 << order;
     if (this.isOnLru(pfn)) this.isolate(pfn, actor);
+    const free = EV.FREE * NS;
+    const state = this.state;
     for (let p = pfn; p < pfn + n; p++) {
       if (this.isUptodate(p)) this.cmd(p, 'CLEAR_UPTODATE', actor);
       if (this.isDirty(p)) this.cmd(p, 'CLEAR_DIRTY', actor);
-      this.cmd(p, 'FREE', actor);
-      this.flags[p] = 0;
+      const next = NEXT[free + state[p]!]!;
+      if (next < 0) this.k.illegal(`page ${hex(p)}`, 'FREE', this.describe(p), actor);
+      state[p] = next;
     }
+    this.flags.fill(0, pfn, pfn + n);
     this.emit('FREE', pfn, actor);
     this.pushFree(order, pfn);
   }

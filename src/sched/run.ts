@@ -11,7 +11,7 @@ import { Kernel, ModelViolation } from '../memory/kernel.ts';
 import { defaultSysfs, type Sysfs } from '../memory/sysfs.ts';
 import { VM } from '../memory/mm.ts';
 import {
-  type CNode, type CompiledTaskChart, type StepEvent, compileTaskChart, enabledStep, fireStep,
+  type CNode, type CTransition, type CompiledTaskChart, type StepEvent, compileTaskChart, enabledStep, fireStep, takeStep,
 } from '../engine/task_chart.ts';
 import { buildTaskMachine } from '../engine/xstate_chart.ts';
 import type { InjectionPoint } from '../engine/chart.ts';
@@ -72,6 +72,8 @@ export interface RunResult {
 
 interface Runner {
   actor: Actor<any>;
+  /** The STEP transition runnable() found enabled (fast engine), reused by the step. */
+  next: CTransition<Actor<any>> | null;
   chart: CompiledTaskChart<Actor<any>>;
   leaf: CNode<Actor<any>>;
   xactor: AnyActorRef | null;
@@ -187,7 +189,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     const kind = getActorKind(spec.kind)!;
     const c = chartFor(kind, s.variants);
     const actor = actors[ix]!;
-    const r: Runner = { actor, chart: c.fast, leaf: c.fast.root, xactor: null, done: false };
+    const r: Runner = { actor, next: null, chart: c.fast, leaf: c.fast.root, xactor: null, done: false };
     k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
     if (engine === 'xstate') {
       const xa = createActor(machineFor(kind, s.variants), { input: { a: actor } });
@@ -214,11 +216,13 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   function runnable(r: Runner): boolean {
     if (r.done || r.actor.wakeAt > k.now) return false;
     if (r.xactor) return r.xactor.getSnapshot().can(stepEv);
-    return r.leaf.unconditional || enabledStep(r.leaf, r.actor, stepEv) !== null;
+    r.next = enabledStep(r.leaf, r.actor, stepEv);
+    return r.next !== null;
   }
 
   function exitActor(r: Runner): void {
     r.done = true;
+    live.splice(live.indexOf(r), 1);
     if (r.actor.outcome === null) r.actor.outcome = 'ok';
     k.bus.publish({ kind: 'actor', op: 'exit', actor: r.actor.ix, detail: r.actor.outcome });
     for (const m of monitors) m.actorExit?.(r.actor);
@@ -227,32 +231,82 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   let verdict: Verdict = 'ok';
   let divergence: string | undefined;
   let step = 0;
-  const enabled: Runner[] = [];
+  const byId = new Map(runners.map((r) => [r.actor.id, r]));
+  // Candidates for the next step: the actors not finished. A uniformly random enabled
+  // actor is drawn by rejection from a shrinking pool (a lazily shuffled permutation),
+  // so a step costs about (actors / enabled actors) guard checks, not one per actor.
+  // (the draw reorders `live` in place: deterministic, and no per-step copy)
+  const live: Runner[] = runners.filter((x) => !x.done);
   for (;;) {
-    enabled.length = 0;
-    for (const r of runners) if (runnable(r)) enabled.push(r);
-    if (enabled.length === 0) {
-      const sleepers = runners.filter((r) => !r.done && r.actor.wakeAt > k.now);
+    let r: Runner | null = null;
+    let fail = false;
+    if (step >= maxSteps) {
+      if (runners.some((x) => runnable(x))) {
+        verdict = 'step-bound';
+        break;
+      }
+    }
+    if (opts.schedule) {
+      const d = opts.schedule[step];
+      if (d) {
+        const found = byId.get(d.actor);
+        if (!found || !runnable(found) || found.leaf.path !== d.state) {
+          divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
+            !found ? 'no such actor' : !runnable(found) ? `not runnable (in ${found.leaf.path})` : `it is at ${found.leaf.path}`
+          }`;
+          verdict = 'divergence';
+          break;
+        }
+        r = found;
+        fail = d.fail === true;
+      } else if (runners.some((x) => runnable(x))) {
+        divergence = `the schedule ended after ${step} decisions with actors still runnable`;
+        verdict = 'divergence';
+        break;
+      }
+    } else {
+      let n = live.length;
+      while (n > 0) {
+        const i = n === 1 ? 0 : rng.below(n);
+        const x = live[i]!;
+        if (runnable(x)) {
+          r = x;
+          break;
+        }
+        live[i] = live[n - 1]!;
+        live[n - 1] = x;
+        n--;
+      }
+      if (r) {
+        const point = r.leaf.inject;
+        if (point !== undefined) {
+          const p = inject[point];
+          if (p !== undefined && p > 0) fail = rng.float() < p;
+        }
+      }
+    }
+    if (r === null) {
+      const sleepers = runners.filter((x) => !x.done && x.actor.wakeAt > k.now);
       if (sleepers.length) {
         // a timer fires: the earliest sleeper wakes (ties: lowest index) — no choice here
         const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
         k.now = first.actor.wakeAt;
-        for (const r of sleepers) if (r.actor.wakeAt <= k.now) {
-          r.actor.wakeAt = 0;
-          k.bus.publish({ kind: 'actor', op: 'wake', actor: r.actor.ix, detail: '' });
+        for (const x of sleepers) if (x.actor.wakeAt <= k.now) {
+          x.actor.wakeAt = 0;
+          k.bus.publish({ kind: 'actor', op: 'wake', actor: x.actor.ix, detail: '' });
         }
         continue;
       }
-      for (const r of runners) {
-        if (!r.done && getActorKind(r.actor.kind)!.unborn?.(r.actor)) {
-          r.done = true;
-          r.actor.outcome = 'never-started';
+      for (const x of runners) {
+        if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
+          x.done = true;
+          x.actor.outcome = 'never-started';
         }
       }
-      const stuck = runners.filter((r) => !r.done);
+      const stuck = runners.filter((x) => !x.done);
       if (stuck.length) {
         verdict = 'deadlock';
-        const who = stuck.map((r) => `${r.actor.id} in ${r.leaf.path} (holding ${k.held[r.actor.ix]!.join(', ') || 'nothing'})`);
+        const who = stuck.map((x) => `${x.actor.id} in ${x.leaf.path} (holding ${k.held[x.actor.ix]!.join(', ') || 'nothing'})`);
         violations.push({ invariant: 'deadlock', message: `every actor is blocked: ${who.join('; ')}`, actor: '-', step, state: '' });
       } else {
         k.stepActor = -1;
@@ -260,40 +314,6 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         if (violations.length) verdict = violations.some((v) => v.invariant.startsWith('liveness')) ? 'liveness' : 'violation';
       }
       break;
-    }
-    if (step >= maxSteps) {
-      verdict = 'step-bound';
-      break;
-    }
-
-    // choose
-    let r: Runner;
-    let fail = false;
-    if (opts.schedule) {
-      const d = opts.schedule[step];
-      if (!d) {
-        divergence = `the schedule ended after ${step} decisions with actors still runnable`;
-        verdict = 'divergence';
-        break;
-      }
-      const found = enabled.find((x) => x.actor.id === d.actor);
-      if (!found || found.leaf.path !== d.state) {
-        const now = runners.find((x) => x.actor.id === d.actor);
-        divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
-          !now ? 'no such actor' : !found ? `not runnable (in ${now.leaf.path})` : `it is at ${found.leaf.path}`
-        }`;
-        verdict = 'divergence';
-        break;
-      }
-      r = found;
-      fail = d.fail === true;
-    } else {
-      r = enabled.length === 1 ? enabled[0]! : enabled[rng.below(enabled.length)]!;
-      const point = r.leaf.inject;
-      if (point !== undefined) {
-        const p = inject[point];
-        if (p !== undefined && p > 0) fail = rng.float() < p;
-      }
     }
 
     // step
@@ -307,7 +327,9 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         r.xactor.send(fail ? failEv : stepEv);
         r.leaf = leafOf(r);
       } else {
-        r.leaf = fireStep(r.chart, from, r.actor, fail ? failEv : stepEv)!;
+        r.leaf = fail
+          ? fireStep(r.chart, from, r.actor, failEv)!
+          : takeStep(r.chart, r.next!, r.actor, stepEv);
       }
     } catch (e) {
       if (!(e instanceof ModelViolation)) throw e;
