@@ -1,6 +1,6 @@
 /**
  * The plain-function baseline for the engine benchmark: the same kernel steps as
- * machines/anon_task.ts and machines/huge_zero_page.ts (with the two seed-004 fixes),
+ * machines/task.ts and machines/huge_zero_page.ts (with the two seed-004 fixes),
  * hand-written as a switch over program points, over plain objects and typed arrays —
  * no XState, no compiled charts, no bus, no monitors, no ghost reference bookkeeping, no
  * trace hash, no lock-name bookkeeping.

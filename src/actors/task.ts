@@ -1,6 +1,6 @@
 /** The `task` actor kind: a user task running a program of loads, stores, fork, munmap, split and exit. */
 import { z } from 'zod';
-import { type AnonOp, type AnonTaskLocals, anonTaskChart } from '../../machines/anon_task.ts';
+import { type TaskOp, type TaskLocals, taskChart } from '../../machines/task.ts';
 import { pageAddress } from '../scenario/schema.ts';
 import type { ActorKind } from '../registry.ts';
 
@@ -29,8 +29,8 @@ export const taskSpecSchema = z
 
 export type TaskSpec = z.output<typeof taskSpecSchema>;
 
-export function toAnonOps(spec: TaskSpec): AnonOp[] {
-  return spec.ops.map((o): AnonOp => {
+export function toTaskOps(spec: TaskSpec): TaskOp[] {
+  return spec.ops.map((o): TaskOp => {
     if (o === 'exit') return { op: 'exit' };
     if ('read' in o) return { op: 'read', vpn: o.read };
     if ('write' in o) return { op: 'write', vpn: o.write };
@@ -40,11 +40,11 @@ export function toAnonOps(spec: TaskSpec): AnonOp[] {
   });
 }
 
-export const taskKind: ActorKind<AnonTaskLocals, TaskSpec> = {
+export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
   kind: 'task',
   description: 'a user task on anonymous memory: loads, stores and the faults they take, fork, munmap, split, exit',
   comm: 'task',
-  chart: anonTaskChart,
+  chart: taskChart,
   schema: taskSpecSchema as unknown as z.ZodType<TaskSpec>,
   attach(spec, k) {
     const mm = k.mmByName(spec.mm);
@@ -53,7 +53,7 @@ export const taskKind: ActorKind<AnonTaskLocals, TaskSpec> = {
   },
   unborn: (a) => a.k.mmByName(a.l.mmName) === undefined,
   locals: (spec) => ({
-    mmName: spec.mm, ops: toAnonOps(spec), pc: 0,
+    mmName: spec.mm, ops: toTaskOps(spec), pc: 0,
     vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
     new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
     zap_pages: [], child: '', zero_pfn: 0, zero_page: 0,

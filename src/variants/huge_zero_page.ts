@@ -18,7 +18,7 @@ export const setHugeZeroPagePmdNoneCheck: Variant = {
   kind: 'fix',
   description: 'set_huge_zero_page() returns false if !pmd_none(*pmd); the loser frees its page table and puts its reference',
   charts: {
-    anon_task: (def) =>
+    task: (def) =>
       patchStates(def, 'page_fault.do_huge_pmd_anonymous_page', (states) => ({
         ...states,
         set_huge_zero_page: {

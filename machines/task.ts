@@ -18,7 +18,7 @@ import {
   type HugeZeroLocals, getHugeZeroPageStates, hugeZeroActions, hugeZeroGuards, putHugeZeroPageStates,
 } from './huge_zero_page.ts';
 
-export type AnonOp =
+export type TaskOp =
   | { op: 'read'; vpn: number }
   | { op: 'write'; vpn: number }
   | { op: 'fork'; child: string }
@@ -26,9 +26,9 @@ export type AnonOp =
   | { op: 'split'; vpn: number }
   | { op: 'exit' };
 
-export interface AnonTaskLocals extends HugeZeroLocals {
+export interface TaskLocals extends HugeZeroLocals {
   mmName: string;
-  ops: AnonOp[];
+  ops: TaskOp[];
   pc: number;
   /** The access being made and the fault it takes. */
   vpn: number;
@@ -52,7 +52,7 @@ export interface AnonTaskLocals extends HugeZeroLocals {
   child: string;
 }
 
-type A = Actor<AnonTaskLocals>;
+type A = Actor<TaskLocals>;
 
 const step = (kernel: string, t: TransitionDef | TransitionDef[], extra: Partial<StateDef> = {}): StateDef => ({
   meta: { kernel, ...(extra.meta ?? {}) },
@@ -525,8 +525,8 @@ function pageFault(): StateDef {
   };
 }
 
-export const anonTaskChart: TaskChartDef<A> = {
-  id: 'anon_task',
+export const taskChart: TaskChartDef<A> = {
+  id: 'task',
   description: 'A task on anonymous THP memory: loads, stores, page faults, fork, munmap, split, exit',
   initial: 'next_op',
   states: {
