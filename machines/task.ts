@@ -10,10 +10,15 @@
  * spin_lock and spin_unlock; sleeping locks block the task in the acquiring state.
  */
 import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
-import type { TaskChartDef } from '../src/engine/task_chart.ts';
+import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
+import {
+  type ShmemLocals, getPageRef, putPageRef, shmemFaultActions, shmemFaultGuards, shmemFaultStates,
+  shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
+  unmapActions, unmapGuards, unmapMappingRangeStates, zapFileRange,
+} from './shmem.ts';
 import {
   type HugeZeroLocals, getHugeZeroPageStates, hugeZeroActions, hugeZeroGuards, putHugeZeroPageStates,
 } from './huge_zero_page.ts';
@@ -24,16 +29,20 @@ export type TaskOp =
   | { op: 'fork'; child: string }
   | { op: 'munmap'; start: number; end: number }
   | { op: 'split'; vpn: number }
+  | { op: 'pread'; ino: number; index: number }
+  | { op: 'pwrite'; ino: number; index: number }
+  | { op: 'truncate'; ino: number; size: number }
+  | { op: 'punch'; ino: number; start: number; end: number }
   | { op: 'exit' };
 
-export interface TaskLocals extends HugeZeroLocals {
+export interface TaskLocals extends HugeZeroLocals, ShmemLocals {
   mmName: string;
   ops: TaskOp[];
   pc: number;
   /** The access being made and the fault it takes. */
   vpn: number;
   write: boolean;
-  fault: 'none' | 'ok' | 'retry' | 'fallback' | 'SIGSEGV' | 'VM_FAULT_OOM';
+  fault: 'none' | 'ok' | 'retry' | 'fallback' | 'SIGSEGV' | 'SIGBUS' | 'VM_FAULT_OOM';
   /** *pmd as read without the lock (orig_pmd). */
   orig_pmd_state: number;
   orig_pmd_pfn: number;
@@ -122,14 +131,6 @@ function allocPage(a: A, order: number, zeroed: boolean): number {
   a.k.ref('take', 'page', pfn, '', a.id, a.ix);
   return pfn;
 }
-function putPage(a: A, pfn: number): void {
-  a.k.ref('drop', 'page', pfn, a.id, '', a.ix);
-  a.k.pages.put(pfn, a.ix);
-}
-function getPage(a: A, pfn: number): void {
-  a.k.pages.get(pfn, a.ix);
-  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
-}
 
 // ---- the function bodies as compound states -------------------------------------------
 
@@ -204,6 +205,7 @@ function splitHugePmd(): StateDef {
       route: {
         always: [
           { guard: 'pmdIsHugeZero', target: 'split_zero' },
+          { guard: { and: ['pmdIsHuge', 'vmaIsFile'] }, target: 'split_file' },
           { guard: 'pmdIsHuge', target: 'split_anon' },
           { target: 'spin_unlock' },
         ],
@@ -212,6 +214,9 @@ function splitHugePmd(): StateDef {
         actions: 'splitHugeZeroPmd', target: 'put_huge_zero_page',
       }),
       put_huge_zero_page: putHugeZeroPage('spin_unlock'),
+      split_file: step('__split_huge_pmd_locked on a file THP: pmdp_huge_clear_flush; page_remove_rmap; put_page', {
+        actions: 'splitFileHugePmd', target: 'spin_unlock',
+      }),
       split_anon: step('__split_huge_pmd: ptes → each subpage; page_ref_add(page, HPAGE_PMD_NR - 1)', {
         actions: 'splitAnonHugePmd', target: 'spin_unlock',
       }),
@@ -507,6 +512,8 @@ function pageFault(): StateDef {
       route: {
         always: [
           { guard: 'noVma', actions: 'faultSigsegv', target: 'up_read' },
+          { guard: { and: ['vmaIsFile', 'pmdIsHugeAny'] }, actions: 'faultOk', target: 'up_read' },
+          { guard: 'vmaIsFile', actions: 'beginShmemFault', target: 'shmem_fault' },
           { guard: { and: ['pmdIsNone', 'thpEligible'] }, target: 'do_huge_pmd_anonymous_page' },
           { guard: { and: ['isWrite', 'pmdIsHugeReadOnly'] }, actions: 'readOrigPmd', target: 'do_huge_pmd_wp_page' },
           { guard: 'pmdIsHugeAny', actions: 'faultOk', target: 'up_read' },
@@ -519,6 +526,7 @@ function pageFault(): StateDef {
       },
       do_huge_pmd_wp_page: { ...doHugePmdWpPage(), onDone: 'up_read' },
       handle_pte_fault: { ...handlePteFault(), onDone: 'up_read' },
+      shmem_fault: { ...shmemFaultStates(), onDone: 'up_read' },
       up_read: step('do_page_fault: up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
       returned: final,
     },
@@ -537,8 +545,69 @@ export const taskChart: TaskChartDef<A> = {
         { guard: 'opIs_fork', target: 'fork' },
         { guard: 'opIs_munmap', target: 'munmap' },
         { guard: 'opIs_split', target: 'split' },
+        { guard: 'opIs_pread', actions: 'beginPread', target: 'pread' },
+        { guard: 'opIs_pwrite', actions: 'beginPwrite', target: 'pwrite' },
+        { guard: 'opIs_truncate', target: 'truncate' },
+        { guard: 'opIs_punch', actions: 'beginPunch', target: 'punch' },
         { target: 'exit' },
       ],
+    },
+    pread: {
+      meta: { kernel: 'shmem_file_read_iter' },
+      initial: 'getpage',
+      onDone: 'op_done',
+      states: {
+        getpage: { ...shmemGetpageStates(), onDone: 'route' },
+        route: {
+          always: [
+            { guard: 'gpGotPage', target: 'unlock_page' },
+            { guard: 'gpHoleRead', actions: 'readHole', target: 'returned' },
+            { target: 'returned' },
+          ],
+        },
+        unlock_page: step('shmem_file_read_iter: if (page) unlock_page(page)', { actions: 'preadUnlock', target: 'copy' }),
+        copy: step('shmem_file_read_iter: copy_page_to_iter(page, ...); put_page(page)', {
+          actions: 'preadCopyPut', target: 'returned',
+        }),
+        returned: final,
+      },
+    },
+    pwrite: {
+      meta: { kernel: 'generic_perform_write → shmem_write_begin / shmem_write_end' },
+      initial: 'getpage',
+      onDone: 'op_done',
+      states: {
+        getpage: { ...shmemGetpageStates(), onDone: 'route' },
+        route: { always: [{ guard: 'gpGotPage', target: 'copy' }, { target: 'returned' }] },
+        copy: step('generic_perform_write: iov_iter_copy_from_user_atomic(page, ...)', { actions: 'pwriteCopy', target: 'write_end' }),
+        write_end: step('shmem_write_end: i_size_write if extended; SetPageUptodate; set_page_dirty; unlock_page; put_page', {
+          actions: 'pwriteEnd', target: 'returned',
+        }),
+        returned: final,
+      },
+    },
+    truncate: {
+      meta: { kernel: 'shmem_setattr (ftruncate shrinking the file)' },
+      initial: 'i_size_write',
+      onDone: 'op_done',
+      states: {
+        i_size_write: step('shmem_setattr: i_size_write(inode, newsize); unmap_mapping_range(holebegin...)', {
+          actions: 'truncateSetSize', target: 'unmap',
+        }),
+        unmap: { ...unmapMappingRangeStates(), onDone: 'undo' },
+        undo: { ...shmemUndoRangeStates(), onDone: 'returned' },
+        returned: final,
+      },
+    },
+    punch: {
+      meta: { kernel: 'shmem_fallocate(FALLOC_FL_PUNCH_HOLE)' },
+      initial: 'unmap',
+      onDone: 'op_done',
+      states: {
+        unmap: { ...unmapMappingRangeStates(), onDone: 'undo' },
+        undo: { ...shmemUndoRangeStates(), onDone: 'returned' },
+        returned: final,
+      },
     },
     access: step('the load or store itself, or the page fault it takes (do_page_fault: down_read(&mm->mmap_sem))', [
       { guard: 'accessAllowed', actions: 'doAccess', target: 'op_done' },
@@ -617,6 +686,17 @@ export const taskChart: TaskChartDef<A> = {
     opIs_fork: (a) => a.l.ops[a.l.pc]!.op === 'fork',
     opIs_munmap: (a) => a.l.ops[a.l.pc]!.op === 'munmap',
     opIs_split: (a) => a.l.ops[a.l.pc]!.op === 'split',
+    opIs_pread: (a) => a.l.ops[a.l.pc]!.op === 'pread',
+    opIs_pwrite: (a) => a.l.ops[a.l.pc]!.op === 'pwrite',
+    opIs_truncate: (a) => a.l.ops[a.l.pc]!.op === 'truncate',
+    opIs_punch: (a) => a.l.ops[a.l.pc]!.op === 'punch',
+    vmaIsFile: (a) => (mmOf(a).findVma(a.l.vpn)?.file ?? -1) >= 0,
+    gpGotPage: (a) => a.l.gp_page >= 0,
+    gpHoleRead: (a) => a.l.gp_err === 'hole',
+    ...shmemGetpageGuards,
+    ...(shmemFaultGuards as Record<string, TaskGuard<A>>),
+    ...unmapGuards,
+    ...undoGuards,
     accessAllowed: (a) => {
       const mm = runnableMm(a);
       if (!mm || !mm.findVma(a.l.vpn)) return false;
@@ -652,7 +732,7 @@ export const taskChart: TaskChartDef<A> = {
     hugePageExclusive: (a) => a.k.pages.pageMapcount(a.l.orig_pmd_pfn) === 1,
     noZeroPfn: (a) => a.l.zero_pfn === 0,
     faultFellBack: (a) => a.l.fault === 'fallback',
-    faultKilled: (a) => a.l.fault === 'SIGSEGV' || a.l.fault === 'VM_FAULT_OOM',
+    faultKilled: (a) => a.l.fault === 'SIGSEGV' || a.l.fault === 'SIGBUS' || a.l.fault === 'VM_FAULT_OOM',
     ptlFree: (a) => mmOf(a).pageTableLock.free,
     pteIsNone: (a) => a.k.pte(mmOf(a), a.l.vpn) === PTE_NONE,
     pteReadOnly: (a) => {
@@ -679,6 +759,67 @@ export const taskChart: TaskChartDef<A> = {
   },
   actions: {
     ...hugeZeroActions,
+    ...shmemGetpageActions,
+    ...(shmemFaultActions as Record<string, TaskAction<A>>),
+    ...unmapActions,
+    ...undoActions,
+    beginShmemFault: (a) => {
+      const f = a.k.fileOffset(mmOf(a), a.l.vpn)!;
+      a.l.gp_ino = f.ino.id;
+      a.l.gp_index = f.index;
+      a.l.gp_sgp = 'fault';
+      a.l.gp_err = '';
+      a.l.gp_page = -1;
+    },
+    beginPread: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'pread'; ino: number; index: number };
+      Object.assign(a.l, { gp_ino: op.ino, gp_index: op.index, gp_sgp: 'read', gp_err: '', gp_page: -1 });
+    },
+    beginPwrite: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'pwrite'; ino: number; index: number };
+      Object.assign(a.l, { gp_ino: op.ino, gp_index: op.index, gp_sgp: 'write', gp_err: '', gp_page: -1 });
+    },
+    readHole: (a) => {
+      a.k.fileRead(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, -1, a.ix);
+    },
+    preadUnlock: (a) => a.k.unlockPage(a.k.pages.compoundHead(a.l.gp_page), a.ix),
+    preadCopyPut: (a) => {
+      a.k.fileRead(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);
+      putPageRef(a, a.l.gp_page);
+      a.l.gp_page = -1;
+    },
+    pwriteCopy: (a) => {
+      a.k.fileWrite(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);
+    },
+    pwriteEnd: (a) => {
+      const k = a.k;
+      const inode = k.inodes[a.l.gp_ino]!;
+      if (a.l.gp_index >= inode.i_size) inode.i_size = a.l.gp_index + 1;
+      const h = k.pages.compoundHead(a.l.gp_page);
+      k.pages.setUptodate(h, a.ix);
+      k.pages.setDirty(h, a.ix);
+      k.unlockPage(h, a.ix);
+      putPageRef(a, a.l.gp_page);
+      a.l.gp_page = -1;
+    },
+    truncateSetSize: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'truncate'; ino: number; size: number };
+      const inode = a.k.inodes[op.ino]!;
+      const old = Math.max(inode.i_size, inode.mapping.slots.length);
+      inode.i_size = Math.min(inode.i_size, op.size);
+      for (const i of [...inode.expected.keys()]) if (i >= op.size) inode.expected.delete(i);
+      Object.assign(a.l, {
+        um_ino: op.ino, um_start: op.size, um_end: old,
+        ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate',
+      });
+    },
+    beginPunch: (a) => {
+      const op = a.l.ops[a.l.pc] as { op: 'punch'; ino: number; start: number; end: number };
+      Object.assign(a.l, {
+        um_ino: op.ino, um_start: op.start, um_end: op.end,
+        ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_began: a.k.step, ur_op: 'punch',
+      });
+    },
     beginAccess: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'read' | 'write'; vpn: number };
       a.l.vpn = op.vpn;
@@ -749,7 +890,7 @@ export const taskChart: TaskChartDef<A> = {
       for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) a.k.pages.data[a.l.new_page + i] = 0;
     },
     putNewPage: (a) => {
-      putPage(a, a.l.new_page);
+      putPageRef(a, a.l.new_page);
       a.l.new_page = -1;
     },
     mapNewHugePmd: (a) => {
@@ -795,6 +936,10 @@ export const taskChart: TaskChartDef<A> = {
       k.count('thp_split_pmd', 1, a.ix);
       k.trace(a.ix, 'thp_split_pmd', `mm=${mm.name} addr=${hex(base * 4096)} pfn=${hex(head)}`);
     },
+    splitFileHugePmd: (a) => {
+      const f = a.k.fileOffset(mmOf(a), a.l.vpn)!;
+      zapFileRange(a, mmOf(a), pmdIndex(a), f.ino.id, 0, Number.MAX_SAFE_INTEGER);
+    },
     beginSplit: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'split'; vpn: number };
       a.l.vpn = op.vpn;
@@ -803,12 +948,12 @@ export const taskChart: TaskChartDef<A> = {
       mmOf(a).pmd(pmdIndex(a)).writable = true;
     },
     getOrigHugePage: (a) => {
-      getPage(a, a.l.orig_pmd_pfn);
+      getPageRef(a, a.l.orig_pmd_pfn);
       a.l.page = a.l.orig_pmd_pfn;
     },
     putOrigHugePage: (a) => {
       if (a.l.page >= 0) {
-        putPage(a, a.l.page);
+        putPageRef(a, a.l.page);
         a.l.page = -1;
       }
     },
@@ -888,12 +1033,12 @@ export const taskChart: TaskChartDef<A> = {
       a.k.setPte(mmOf(a), a.l.vpn, a.l.orig_pte, true, a.ix);
     },
     getOrigSmallPage: (a) => {
-      getPage(a, a.l.orig_pte);
+      getPageRef(a, a.l.orig_pte);
       a.l.page = a.l.orig_pte;
     },
     putOrigSmallPage: (a) => {
       if (a.l.page >= 0) {
-        putPage(a, a.l.page);
+        putPageRef(a, a.l.page);
         a.l.page = -1;
       }
     },
@@ -941,19 +1086,23 @@ export const taskChart: TaskChartDef<A> = {
       const pfn = p.pfn;
       const zero = k.isHugeZeroPfn(pfn);
       k.pmdCmd(mm, ix, 'PMDP_CLEAR', -1, a.ix);
-      p.deposited--;
-      mm.nr_ptes--;
+      if (p.deposited > 0) {
+        // zap_deposited_table: anonymous and huge zero pmds carry a deposited page table
+        p.deposited--;
+        mm.nr_ptes--;
+      }
       a.l.zapped_pfn = pfn;
       a.l.zapped_zero = zero;
       if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
       else {
         k.pages.unmapPmd(pfn, a.ix);
-        mm.rss.MM_ANONPAGES -= k.HPAGE_PMD_NR;
+        if (k.pages.mapping[pfn]! >= 0) mm.rss.MM_SHMEMPAGES -= k.HPAGE_PMD_NR;
+        else mm.rss.MM_ANONPAGES -= k.HPAGE_PMD_NR;
         k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
       }
     },
     putZappedHugePage: (a) => {
-      putPage(a, a.l.zapped_pfn);
+      putPageRef(a, a.l.zapped_pfn);
     },
     zapPteRange: (a) => {
       const mm = mmOf(a);
@@ -968,13 +1117,14 @@ export const taskChart: TaskChartDef<A> = {
         k.setPte(mm, base + i, PTE_NONE, false, a.ix);
         if (pfn === k.ZERO_PAGE) continue;
         k.pages.unmapPte(pfn, a.ix);
-        mm.rss.MM_ANONPAGES--;
+        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) mm.rss.MM_SHMEMPAGES--;
+        else mm.rss.MM_ANONPAGES--;
         k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
         a.l.zap_pages.push(pfn);
       }
     },
     putZappedPages: (a) => {
-      for (const pfn of a.l.zap_pages) putPage(a, pfn);
+      for (const pfn of a.l.zap_pages) putPageRef(a, pfn);
       a.l.zap_pages = [];
     },
     freePgtable: (a) => {
@@ -1016,7 +1166,11 @@ export const taskChart: TaskChartDef<A> = {
       child.forking = true;
       for (const v of parent.vmas) child.vmas.push({ ...v });
       a.l.child = op.child;
-      a.l.cursor = [...parent.pmds.keys()].sort((x, y) => x - y);
+      // copy_page_range: shared file mappings are not copied; the child faults them in
+      const n = a.k.HPAGE_PMD_NR;
+      a.l.cursor = [...parent.pmds.keys()]
+        .filter((ix) => (parent.findVma(ix * n)?.file ?? -1) < 0)
+        .sort((x, y) => x - y);
       a.l.ci = 0;
     },
     childRuns: (a) => {

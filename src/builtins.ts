@@ -2,6 +2,7 @@
 import { registerActorKind, registerMonitor, registerVariant } from './registry.ts';
 import { taskKind } from './actors/task.ts';
 import { hugeZeroShrinkerKind } from './actors/huge_zero_shrinker.ts';
+import { shmemReclaimKind } from './actors/shmem_reclaim.ts';
 import { pageRefcountMonitor } from './check/page_refcount.ts';
 import { hugeZeroPageMonitor } from './check/huge_zero_page.ts';
 import { frozenPageMonitor } from './check/frozen_page.ts';
@@ -12,6 +13,7 @@ import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './varian
 
 registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
+registerActorKind(shmemReclaimKind);
 for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor]) {
   registerMonitor(m);
 }

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { type TaskOp, type TaskLocals, taskChart } from '../../machines/task.ts';
 import { pageAddress } from '../scenario/schema.ts';
+import { shmemLocalsInit } from '../../machines/shmem.ts';
+import type { Kernel } from '../memory/kernel.ts';
 import type { ActorKind } from '../registry.ts';
 
 const opSchema = z.union(
@@ -11,9 +13,16 @@ const opSchema = z.union(
     z.strictObject({ fork: z.string().min(1) }),
     z.strictObject({ munmap: z.strictObject({ start: pageAddress, size: pageAddress }) }),
     z.strictObject({ split: pageAddress }),
+    z.strictObject({ pread: z.strictObject({ file: z.string(), offset: pageAddress }) }),
+    z.strictObject({ pwrite: z.strictObject({ file: z.string(), offset: pageAddress }) }),
+    z.strictObject({ truncate: z.strictObject({ file: z.string(), size: pageAddress }) }),
+    z.strictObject({ punch: z.strictObject({ file: z.string(), offset: pageAddress, size: pageAddress }) }),
     z.literal('exit'),
   ],
-  { error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr} or exit' },
+  {
+    error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr}, '
+      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}} or exit',
+  },
 );
 
 export const taskSpecSchema = z
@@ -29,13 +38,18 @@ export const taskSpecSchema = z
 
 export type TaskSpec = z.output<typeof taskSpecSchema>;
 
-export function toTaskOps(spec: TaskSpec): TaskOp[] {
+export function toTaskOps(spec: TaskSpec, k: Kernel): TaskOp[] {
+  const file = (name: string) => k.inodeByName(name)!.id;
   return spec.ops.map((o): TaskOp => {
     if (o === 'exit') return { op: 'exit' };
     if ('read' in o) return { op: 'read', vpn: o.read };
     if ('write' in o) return { op: 'write', vpn: o.write };
     if ('fork' in o) return { op: 'fork', child: o.fork };
     if ('munmap' in o) return { op: 'munmap', start: o.munmap.start, end: o.munmap.start + o.munmap.size };
+    if ('pread' in o) return { op: 'pread', ino: file(o.pread.file), index: o.pread.offset };
+    if ('pwrite' in o) return { op: 'pwrite', ino: file(o.pwrite.file), index: o.pwrite.offset };
+    if ('truncate' in o) return { op: 'truncate', ino: file(o.truncate.file), size: o.truncate.size };
+    if ('punch' in o) return { op: 'punch', ino: file(o.punch.file), start: o.punch.offset, end: o.punch.offset + o.punch.size };
     return { op: 'split', vpn: o.split };
   });
 }
@@ -52,8 +66,9 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
     else k.mmUsersAtFork.set(spec.mm, (k.mmUsersAtFork.get(spec.mm) ?? 0) + 1);
   },
   unborn: (a) => a.k.mmByName(a.l.mmName) === undefined,
-  locals: (spec) => ({
-    mmName: spec.mm, ops: toTaskOps(spec), pc: 0,
+  locals: (spec, k) => ({
+    ...shmemLocalsInit(),
+    mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0,
     vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
     new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
     zap_pages: [], child: '', zero_pfn: 0, zero_page: 0,

@@ -92,11 +92,38 @@ export interface RefBusEvent {
 export interface AccessBusEvent {
   kind: 'access';
   op: 'read' | 'write';
+  /** The mm accessed through, or -1 for file I/O (read(2)/write(2)). */
   mm: number;
   vpn: number;
+  /** The file and page offset accessed (-1: anonymous memory). */
+  ino: number;
+  index: number;
+  /** The page read or written; -1 when read(2) found a hole (zeroes). */
   pfn: number;
   /** The data token read or written (0 = zeroes). */
   token: number;
+  actor: ActorIx;
+}
+
+/** A page-cache slot changed: a page (pfn ≥ 0), a hole (-1) or a swap entry (≤ -2). */
+export interface CacheBusEvent {
+  kind: 'cache';
+  ino: number;
+  index: number;
+  old: number;
+  value: number;
+  actor: ActorIx;
+}
+
+/** A truncation or hole punch returned (shmem_setattr / shmem_fallocate). */
+export interface TruncateBusEvent {
+  kind: 'truncate';
+  op: 'truncate' | 'punch';
+  ino: number;
+  start: number;
+  end: number;
+  /** The step at which it began. */
+  began: number;
   actor: ActorIx;
 }
 
@@ -136,6 +163,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
+  | CacheBusEvent | TruncateBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -11,7 +11,7 @@ import { LRU_LISTS } from '../memory/pages.ts';
 
 export const accountingMonitor: MonitorKind = {
   name: 'accounting',
-  description: 'at quiescence: nr_ptes, rss and LRU counters match the state; every allocated page is reachable',
+  description: 'at quiescence: nr_ptes, rss, LRU, shmem and page-cache counters match the state; every allocated page is reachable',
   create({ k, report }) {
     return {
       quiescent() {
@@ -24,6 +24,8 @@ export const accountingMonitor: MonitorKind = {
         for (const mm of k.mms) {
           let tables = 0;
           let anon = 0;
+          let shmem = 0;
+          const isFile = (pfn: number) => k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0;
           for (const p of mm.pmds.values()) {
             const kind = pmdKind(p.state);
             tables += p.deposited;
@@ -31,16 +33,38 @@ export const accountingMonitor: MonitorKind = {
               tables++;
               for (const pfn of p.ptes!) {
                 if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
-                anon++;
+                if (isFile(pfn)) shmem++;
+                else anon++;
                 markCompound(k.pages.compoundHead(pfn));
               }
             } else if (kind === 'huge') {
-              anon += k.HPAGE_PMD_NR;
+              if (isFile(p.pfn)) shmem += k.HPAGE_PMD_NR;
+              else anon += k.HPAGE_PMD_NR;
               markCompound(p.pfn);
             }
           }
           if (mm.nr_ptes !== tables) report(`mm ${mm.name}: nr_ptes is ${mm.nr_ptes} but ${tables} page tables exist`);
           if (mm.rss.MM_ANONPAGES !== anon) report(`mm ${mm.name}: MM_ANONPAGES is ${mm.rss.MM_ANONPAGES} but ${anon} anonymous pages are mapped`);
+          if (mm.rss.MM_SHMEMPAGES !== shmem) report(`mm ${mm.name}: MM_SHMEMPAGES is ${mm.rss.MM_SHMEMPAGES} but ${shmem} shmem pages are mapped`);
+        }
+        // shmem: info->alloced and info->swapped, NR_FILE_PAGES, NR_SHMEM, NR_SHMEM_THPS
+        let filePages = 0;
+        let hugePages = 0;
+        for (const ino of k.inodes) {
+          let pages = 0;
+          let swapped = 0;
+          for (const slot of ino.mapping.slots) {
+            if (slot >= 0) {
+              pages++;
+              if (k.pages.order[slot]! > 0) hugePages++;
+            } else if (slot <= -2) swapped++;
+          }
+          filePages += pages;
+          if (ino.swapped !== swapped) report(`${ino.name}: info->swapped is ${ino.swapped} but ${swapped} swap entries are in the page cache`);
+          if (ino.alloced !== pages + swapped) report(`${ino.name}: info->alloced is ${ino.alloced} but ${pages} pages + ${swapped} swap entries are in the page cache`);
+        }
+        for (const [item, want] of [['nr_file_pages', filePages], ['nr_shmem', filePages], ['nr_shmem_hugepages', hugePages]] as const) {
+          if (k.vmstat.get(item) !== want) report(`${item} is ${k.vmstat.get(item)} but the page cache holds ${want}`);
         }
         const onList = LRU_LISTS.map(() => 0);
         for (let pfn = 0; pfn < k.pages.nr; pfn++) {

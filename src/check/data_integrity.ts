@@ -11,8 +11,15 @@ export const dataIntegrityMonitor: MonitorKind = {
   description: 'a load returns the last store to that address (or zeroes); no access to a freed page; no store into a zero page',
   create({ k, report }) {
     k.bus.on('access').subscribe((e) => {
-      const mm = k.mms[e.mm]!;
-      const where = `${mm.name}:0x${(e.vpn * 4096).toString(16)}`;
+      const mm = e.mm >= 0 ? k.mms[e.mm]! : null;
+      const file = e.ino >= 0 ? `${k.inodes[e.ino]!.name}[${e.index}]` : '';
+      const where = mm ? `${mm.name}:0x${(e.vpn * 4096).toString(16)}${file ? ` (${file})` : ''}` : file;
+      if (e.pfn < 0) {
+        // read(2) of a hole
+        const want = k.expectedAt(mm, e.vpn, e.ino, e.index);
+        if (want !== 0) report(`read of ${where} found a hole; expected data #${want}`, e.actor);
+        return;
+      }
       if (!k.pages.isAllocated(e.pfn)) {
         report(`${e.op} of ${where} went to freed page 0x${e.pfn.toString(16)}`, e.actor);
         return;
@@ -24,7 +31,7 @@ export const dataIntegrityMonitor: MonitorKind = {
         }
         return;
       }
-      const want = k.expectedAt(mm, e.vpn);
+      const want = k.expectedAt(mm, e.vpn, e.ino, e.index);
       if (e.token !== want) {
         const got = e.token === DATA_GARBAGE ? 'garbage (uninitialised memory)' : e.token === 0 ? 'zeroes' : `data #${e.token}`;
         report(`load of ${where} returned ${got}; expected ${want === 0 ? 'zeroes' : `data #${want}`}`, e.actor);

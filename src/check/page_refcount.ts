@@ -54,6 +54,10 @@ export const pageRefcountMonitor: MonitorKind = {
           }
           break;
         }
+        case 'cache':
+          if (e.old >= 0) bump(e.old, -1);
+          if (e.value >= 0) bump(e.value, +1);
+          break;
         case 'ref':
           if (e.counter !== 'page') break;
           if (e.op === 'take') hold(e.to, e.pfn, +1);
@@ -65,7 +69,7 @@ export const pageRefcountMonitor: MonitorKind = {
           break;
       }
     };
-    for (const kind of ['page', 'pte', 'pmd', 'ref'] as const) k.bus.on(kind).subscribe(onEvent);
+    for (const kind of ['page', 'pte', 'pmd', 'ref', 'cache'] as const) k.bus.on(kind).subscribe(onEvent);
     const expected = (h: number) => (structural.get(h) ?? 0) + (held.get(h) ?? 0);
     return {
       stepEnd() {

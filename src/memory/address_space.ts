@@ -55,6 +55,8 @@ export class Inode {
   alloced = 0;
   swapped = 0;
   readonly mapping: AddressSpace;
+  /** What a read of each page offset must return: the token last written (absent = zeroes). */
+  readonly expected = new Map<number, number>();
 
   constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number) {
     this.i_size = sizePages;

@@ -10,7 +10,7 @@ import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
 import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, pmdKind } from './mm.ts';
-import { Inode } from './address_space.ts';
+import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
@@ -256,6 +256,12 @@ export class Kernel {
     if (n < 0) {
       this.illegal(`pmd ${mm.name}:${hex(index * this.HPAGE_PMD_NR * 4096)}`, ev, pmdKind(p.state), a);
     }
+    if (ev === 'PMDP_CLEAR' && p.ptes) {
+      const present = p.ptes.reduce((c, v) => (v !== PTE_NONE ? c + 1 : c), 0);
+      if (present) {
+        this.violate('page-table', `pmd ${mm.name}:${hex(index * this.HPAGE_PMD_NR * 4096)}: a pte table is freed with ${present} present pte(s): their mappings are lost`, a);
+      }
+    }
     const oldPfn = p.pfn;
     p.state = n;
     const kind = pmdKind(n);
@@ -302,6 +308,52 @@ export class Kernel {
     return old;
   }
 
+  // ---- the page cache and swap -------------------------------------------------------
+
+  /** Swap slots: offset → the data token written out (swap_writepage). */
+  readonly swapSlots = new Map<number, number>();
+  private nextSwapOffset = 0;
+
+  /**
+   * One page-cache slot changes (radix_tree_insert / replace_slot / delete). A slot
+   * holding a page (or a subpage of a huge page) holds one reference on its head.
+   */
+  cacheSet(ino: Inode, index: number, value: number, a: ActorIx): void {
+    const m = ino.mapping;
+    if (index >= m.slots.length) {
+      const grown = new Int32Array(Math.max(index + 1, m.slots.length * 2)).fill(SLOT_HOLE);
+      grown.set(m.slots);
+      m.slots = grown;
+    }
+    const old = m.slots[index]!;
+    m.slots[index] = value;
+    if (old >= 0) m.nrpages--;
+    if (value >= 0) m.nrpages++;
+    this.bus.publish({ kind: 'cache', ino: ino.id, index, old, value, actor: a });
+  }
+
+  /** get_swap_page + swap_writepage: the data goes out to a new swap slot. */
+  swapOut(token: number): number {
+    const off = this.nextSwapOffset++;
+    this.swapSlots.set(off, token);
+    return swapEntry(off);
+  }
+
+  /** swap_readpage: the data a swap entry holds. */
+  swapData(entry: number): number {
+    if (!isSwapEntry(entry)) throw new Error(`not a swap entry: ${entry}`);
+    return this.swapSlots.get(swapOffset(entry)) ?? DATA_ZERO;
+  }
+
+  /** swap_free. */
+  swapFree(entry: number): void {
+    this.swapSlots.delete(swapOffset(entry));
+  }
+
+  inodeByName(name: string): Inode | undefined {
+    return this.inodes.find((i) => i.name === name);
+  }
+
   /** Ghost bookkeeping of who holds a reference (checked against the real counter). */
   ref(op: 'take' | 'drop' | 'move', counter: 'page' | 'huge_zero_refcount', pfn: number, from: string, to: string, a: ActorIx): void {
     this.bus.publish({ kind: 'ref', op, counter, pfn, from, to, actor: a });
@@ -323,24 +375,55 @@ export class Kernel {
     return null;
   }
 
-  /** A load: checks it returns what was last written at this address (or zeroes). */
+  /** The file page a vpn maps, if its VMA maps a file. */
+  fileOffset(mm: MmStruct, vpn: number): { ino: Inode; index: number } | null {
+    const vma = mm.findVma(vpn);
+    if (!vma || vma.file < 0) return null;
+    return { ino: this.inodes[vma.file]!, index: vma.pgoff + (vpn - vma.start) };
+  }
+
+  /** A load through a mapping: checked against what was last stored (or zeroes). */
   read(mm: MmStruct, vpn: number, pfn: number, a: ActorIx): number {
     const token = this.pages.data[pfn]!;
-    this.bus.publish({ kind: 'access', op: 'read', mm: mm.id, vpn, pfn, token, actor: a });
+    const f = this.fileOffset(mm, vpn);
+    this.bus.publish({
+      kind: 'access', op: 'read', mm: mm.id, vpn, ino: f ? f.ino.id : -1, index: f ? f.index : -1, pfn, token, actor: a,
+    });
     return token;
   }
 
-  /** A store of a fresh token. */
+  /** A store of a fresh token through a mapping. */
   write(mm: MmStruct, vpn: number, pfn: number, a: ActorIx): number {
     const token = this.newToken();
     this.pages.data[pfn] = token;
-    mm.expected.set(vpn, token);
-    this.bus.publish({ kind: 'access', op: 'write', mm: mm.id, vpn, pfn, token, actor: a });
+    const f = this.fileOffset(mm, vpn);
+    if (f) f.ino.expected.set(f.index, token);
+    else mm.expected.set(vpn, token);
+    this.bus.publish({
+      kind: 'access', op: 'write', mm: mm.id, vpn, ino: f ? f.ino.id : -1, index: f ? f.index : -1, pfn, token, actor: a,
+    });
     return token;
   }
 
-  /** The data a read of vpn must return. */
-  expectedAt(mm: MmStruct, vpn: number): number {
-    return mm.expected.get(vpn) ?? DATA_ZERO;
+  /** read(2) of one page offset: pfn -1 when it found a hole. */
+  fileRead(ino: Inode, index: number, pfn: number, a: ActorIx): number {
+    const token = pfn < 0 ? DATA_ZERO : this.pages.data[pfn]!;
+    this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
+    return token;
+  }
+
+  /** write(2) of one page offset into a (locked, cached) page. */
+  fileWrite(ino: Inode, index: number, pfn: number, a: ActorIx): number {
+    const token = this.newToken();
+    this.pages.data[pfn] = token;
+    ino.expected.set(index, token);
+    this.bus.publish({ kind: 'access', op: 'write', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
+    return token;
+  }
+
+  /** The data a read must return (an access event's file offset, or the mm's anonymous vpn). */
+  expectedAt(mm: MmStruct | null, vpn: number, ino = -1, index = -1): number {
+    if (ino >= 0) return this.inodes[ino]!.expected.get(index) ?? DATA_ZERO;
+    return mm!.expected.get(vpn) ?? DATA_ZERO;
   }
 }

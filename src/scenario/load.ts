@@ -66,8 +66,21 @@ function checkReferences(s: Scenario, file: string): void {
   s.actors.forEach((a, i) => {
     if (ids.has(a.id)) throw new ScenarioError(file, `actors[${i}].id`, `duplicate actor id '${a.id}'`);
     ids.add(a.id);
-    const ops = (a as { ops?: { fork?: string }[] }).ops ?? [];
-    for (const op of ops) if (op.fork) mms.add(op.fork);
+    const ops = (a as { ops?: Record<string, unknown>[] }).ops ?? [];
+    ops.forEach((op, j) => {
+      if (typeof op !== 'object') return;
+      if (typeof op.fork === 'string') mms.add(op.fork);
+      for (const [name, arg] of Object.entries(op)) {
+        const f = (arg as { file?: string } | null)?.file;
+        if (f !== undefined && !files.has(f)) {
+          throw new ScenarioError(file, `actors[${i}].ops[${j}].${name}.file`, `no file named '${f}' in files`);
+        }
+      }
+    });
+    const targets = (a as { targets?: { file: string }[] }).targets ?? [];
+    targets.forEach((t, j) => {
+      if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
+    });
   });
   s.actors.forEach((a, i) => {
     const mm = (a as { mm?: string }).mm;

@@ -1,0 +1,775 @@
+/**
+ * shmem/tmpfs as the seeds' kernels run it (v4.8-era mm/shmem.c, mm/memory.c,
+ * mm/truncate.c): shmem_getpage_gfp() finding, swapping in or instantiating a page,
+ * the shmem fault mapping it by pte or (a huge page) by pmd, read(2)/write(2) through
+ * the page cache, truncation and hole punch (shmem_undo_range with
+ * unmap_mapping_range), and shmem swap-out by reclaim (shmem_writepage).
+ *
+ * These are compound states that task charts embed as calls, with their locals in
+ * ShmemLocals.
+ */
+import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
+import type { Actor } from '../src/sched/actor.ts';
+import type { Kernel } from '../src/memory/kernel.ts';
+import type { Inode } from '../src/memory/address_space.ts';
+import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
+import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
+import { hex } from '../src/memory/pages.ts';
+
+/** Which caller shmem_getpage_gfp() serves (enum sgp_type). */
+export type Sgp = 'read' | 'write' | 'fault' | 'nohuge';
+
+export interface ShmemLocals {
+  // shmem_getpage_gfp(inode, index, &page, sgp)
+  gp_ino: number;
+  gp_index: number;
+  gp_sgp: Sgp;
+  /** The page found or made (a subpage pfn as the slot holds it), locked and with a reference; -1 if none. */
+  gp_page: number;
+  gp_err: '' | 'EINVAL' | 'ENOMEM' | 'hole';
+  gp_entry: number;
+  gp_new: number;
+  // unmap_mapping_range(mapping, start, end)
+  um_ino: number;
+  um_start: number;
+  um_end: number;
+  /** [mm id, pmd index] pairs still to zap. */
+  um_todo: number[];
+  // shmem_undo_range(inode, start, end)
+  ur_ino: number;
+  ur_start: number;
+  ur_end: number;
+  ur_index: number;
+  ur_page: number;
+  ur_began: number;
+  ur_op: 'truncate' | 'punch';
+}
+
+type A = Actor<ShmemLocals>;
+
+/** The locals' values before any call. */
+export function shmemLocalsInit(): ShmemLocals {
+  return {
+    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1,
+    um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
+    ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate',
+  };
+}
+
+const step = (kernel: string, t: TransitionDef | TransitionDef[], inject?: StateDef['meta']): StateDef => ({
+  meta: { kernel, ...(inject ?? {}) },
+  on: { STEP: t },
+});
+const final: StateDef = { type: 'final' };
+
+// ---- helpers -----------------------------------------------------------------------------
+
+const ino = (a: A, id: number): Inode => a.k.inodes[id]!;
+const slotOf = (a: A, id: number, index: number): number => ino(a, id).mapping.lookup(index);
+
+/** The head of the page a slot value points at. */
+const headOf = (k: Kernel, pfn: number) => k.pages.compoundHead(pfn);
+
+/** page_mapping(page) == mapping && page->index covers `index`. */
+function stillCached(k: Kernel, pfn: number, inodeId: number, index: number): boolean {
+  const h = headOf(k, pfn);
+  if (k.pages.mapping[h] !== inodeId) return false;
+  const nr = 1 << k.pages.order[h]!;
+  return index >= k.pages.index[h]! && index < k.pages.index[h]! + nr;
+}
+
+/** The anon-ref bookkeeping every page reference taken by an actor carries. */
+export function getPageRef(a: Actor, pfn: number): void {
+  a.k.pages.get(pfn, a.ix);
+  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+}
+export function putPageRef(a: Actor, pfn: number): void {
+  a.k.ref('drop', 'page', pfn, a.id, '', a.ix);
+  a.k.pages.put(pfn, a.ix);
+}
+
+/** Inserts a page into the page cache (shmem_add_to_page_cache), under the tree lock. */
+export function addToPageCache(a: Actor, inode: Inode, index: number, pfn: number): void {
+  const k = a.k;
+  k.pages.mapping[pfn] = inode.id;
+  k.pages.index[pfn] = index;
+  k.pages.get(pfn, a.ix); // the page cache's reference
+  k.cacheSet(inode, index, pfn, a.ix);
+  k.count('nr_file_pages', 1, a.ix);
+  k.count('nr_shmem', 1, a.ix);
+}
+
+/** VMAs mapping file `inodeId` at page offsets overlapping [start, end): [mm, first vpn, last vpn + 1]. */
+export function fileMappings(k: Kernel, inodeId: number, start: number, end: number): [MmStruct, number, number][] {
+  const out: [MmStruct, number, number][] = [];
+  for (const mm of k.mms) {
+    if (mm.usersState() === 'exited') continue;
+    for (const v of mm.vmas) {
+      if (v.file !== inodeId) continue;
+      const lo = Math.max(start, v.pgoff);
+      const hi = Math.min(end, v.pgoff + (v.end - v.start));
+      if (lo < hi) out.push([mm, v.start + (lo - v.pgoff), v.start + (hi - v.pgoff)]);
+    }
+  }
+  return out;
+}
+
+// ---- shmem_getpage_gfp ---------------------------------------------------------------------
+
+/** shmem_getpage_gfp(): returns through `returned` with l.gp_page locked and referenced, or l.gp_err. */
+export function shmemGetpageStates(): StateDef {
+  const ready = 'gpSlotNotFrozen';
+  return {
+    meta: { kernel: 'shmem_getpage_gfp' },
+    initial: 'find_lock_entry',
+    states: {
+      // find_get_entry() retries while page_cache_get_speculative() fails on a frozen
+      // page: the task spins, i.e. cannot progress until the page is unfrozen or replaced.
+      find_lock_entry: step('shmem_getpage_gfp: page = find_lock_entry(mapping, index) (find_get_entry under RCU)', [
+        { guard: { and: [ready, 'gpBeyondEof'] }, actions: 'gpEinval', target: 'returned' },
+        { guard: { and: [ready, 'gpSlotIsPage'] }, actions: 'gpGetSlotPage', target: 'lock_page' },
+        { guard: { and: [ready, 'gpSlotIsSwap'] }, actions: 'gpNoteSwapEntry', target: 'swapin_alloc' },
+        { guard: { and: [ready, 'gpReadHole'] }, actions: 'gpHole', target: 'returned' },
+        { guard: ready, target: 'alloc' },
+      ]),
+      lock_page: step('find_lock_entry: lock_page(page)', {
+        guard: 'gpPageUnlocked', actions: 'gpLockPage', target: 'check_mapping',
+      }),
+      check_mapping: {
+        always: [
+          // "Has the page been truncated?" — unlock, put, and look again
+          { guard: 'gpPageTruncated', actions: 'gpUnlockPutPage', target: 'find_lock_entry' },
+          { target: 'returned' },
+        ],
+      },
+      alloc: step('shmem_getpage_gfp: page = shmem_alloc_page(gfp, info, index); __SetPageLocked', [
+        { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
+        { actions: 'gpAllocPage', target: 'charge' },
+      ], { inject: 'alloc_page' }),
+      charge: step('shmem_getpage_gfp: mem_cgroup_try_charge(page, ...)', [
+        { guard: 'injectedFailure', actions: ['gpFreeNewPage', 'gpEnomem'], target: 'returned' },
+        { target: 'tree_lock' },
+      ], { inject: 'mem_cgroup_charge' }),
+      tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'add_to_page_cache',
+      }),
+      add_to_page_cache: step('shmem_add_to_page_cache: radix_tree_insert; nrpages++; NR_FILE_PAGES, NR_SHMEM; spin_unlock_irq', [
+        { guard: 'gpSlotIsHole', actions: ['gpAddNewPage', 'gpUnlockTree'], target: 'lru_add' },
+        // -EEXIST: somebody else instantiated it; free ours and look again
+        { actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'find_lock_entry' },
+      ]),
+      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++', {
+        actions: 'gpLruAddAlloced', target: 'clear',
+      }),
+      clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(page); SetPageUptodate(page)', {
+        actions: 'gpClearUptodate', target: 'returned',
+      }),
+      swapin_alloc: step('shmem_getpage_gfp: page = shmem_swapin(swap, gfp, info, index); swap_readpage; lock_page', [
+        { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
+        { actions: 'gpSwapinReadPage', target: 'swapin_tree_lock' },
+      ], { inject: 'alloc_page' }),
+      swapin_tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'swapin_replace',
+      }),
+      swapin_replace: step('shmem_add_to_page_cache: replace the swap entry (shmem_confirm_swap); info->swapped--; swap_free', [
+        { guard: 'gpSlotIsOurSwapEntry', actions: ['gpReplaceSwapEntry', 'gpUnlockTree'], target: 'swapin_lru' },
+        { actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'find_lock_entry' },
+      ]),
+      swapin_lru: step('shmem_getpage_gfp: lru_cache_add_anon(page)', {
+        actions: 'gpSwapinLruAdd', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
+  gpSlotNotFrozen: (a) => {
+    const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
+    return v < 0 || !a.k.pages.isFrozen(headOf(a.k, v));
+  },
+  gpBeyondEof: (a) => a.l.gp_sgp !== 'write' && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
+  gpSlotIsPage: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) >= 0,
+  gpSlotIsSwap: (a) => isSwapEntry(slotOf(a, a.l.gp_ino, a.l.gp_index)),
+  gpSlotIsHole: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) === SLOT_HOLE,
+  gpSlotIsOurSwapEntry: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) === a.l.gp_entry,
+  gpReadHole: (a) => a.l.gp_sgp === 'read',
+  gpPageUnlocked: (a) => !a.k.pages.isLocked(headOf(a.k, a.l.gp_page)),
+  gpPageTruncated: (a) => !stillCached(a.k, a.l.gp_page, a.l.gp_ino, a.l.gp_index),
+  gpTreeLockFree: (a) => ino(a, a.l.gp_ino).mapping.treeLock.free,
+};
+
+export const shmemGetpageActions: Record<string, TaskAction<A>> = {
+  gpEinval: (a) => {
+    a.l.gp_page = -1;
+    a.l.gp_err = 'EINVAL';
+  },
+  gpEnomem: (a) => {
+    a.l.gp_page = -1;
+    a.l.gp_err = 'ENOMEM';
+  },
+  gpHole: (a) => {
+    a.l.gp_page = -1;
+    a.l.gp_err = 'hole';
+  },
+  gpGetSlotPage: (a) => {
+    a.l.gp_page = slotOf(a, a.l.gp_ino, a.l.gp_index);
+    getPageRef(a, a.l.gp_page);
+  },
+  gpNoteSwapEntry: (a) => {
+    a.l.gp_entry = slotOf(a, a.l.gp_ino, a.l.gp_index);
+  },
+  gpLockPage: (a) => a.k.lockPage(headOf(a.k, a.l.gp_page), a.ix),
+  gpUnlockPutPage: (a) => {
+    a.k.unlockPage(headOf(a.k, a.l.gp_page), a.ix);
+    putPageRef(a, a.l.gp_page);
+    a.l.gp_page = -1;
+  },
+  gpAllocPage: (a) => {
+    const pfn = a.k.pages.alloc(0, false, a.ix);
+    a.k.pages.setFlag(pfn, 'swapbacked');
+    a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+    a.k.lockPage(pfn, a.ix); // __SetPageLocked on the new page
+    a.l.gp_new = pfn;
+  },
+  gpFreeNewPage: (a) => {
+    a.k.unlockPage(a.l.gp_new, a.ix);
+    putPageRef(a, a.l.gp_new);
+    a.l.gp_new = -1;
+  },
+  gpLockTree: (a) => a.k.spinLock(ino(a, a.l.gp_ino).mapping.treeLock, a.ix),
+  gpUnlockTree: (a) => a.k.spinUnlock(ino(a, a.l.gp_ino).mapping.treeLock, a.ix),
+  gpAddNewPage: (a) => {
+    addToPageCache(a, ino(a, a.l.gp_ino), a.l.gp_index, a.l.gp_new);
+    a.l.gp_page = a.l.gp_new;
+    a.l.gp_new = -1;
+  },
+  gpLruAddAlloced: (a) => {
+    a.k.pages.lruAdd(a.l.gp_page, a.ix);
+    ino(a, a.l.gp_ino).alloced++;
+  },
+  gpClearUptodate: (a) => {
+    if (a.l.gp_sgp !== 'write') a.k.pages.data[a.l.gp_page] = 0;
+    a.k.pages.setUptodate(a.l.gp_page, a.ix);
+    a.l.gp_err = '';
+  },
+  gpSwapinReadPage: (a) => {
+    const pfn = a.k.pages.alloc(0, false, a.ix);
+    a.k.pages.setFlag(pfn, 'swapbacked');
+    a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+    a.k.pages.data[pfn] = a.k.swapData(a.l.gp_entry);
+    a.k.lockPage(pfn, a.ix);
+    a.l.gp_new = pfn;
+  },
+  gpReplaceSwapEntry: (a) => {
+    const inode = ino(a, a.l.gp_ino);
+    const pfn = a.l.gp_new;
+    a.k.pages.mapping[pfn] = inode.id;
+    a.k.pages.index[pfn] = a.l.gp_index;
+    a.k.pages.get(pfn, a.ix);
+    a.k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
+    a.k.count('nr_file_pages', 1, a.ix);
+    a.k.count('nr_shmem', 1, a.ix);
+    inode.swapped--;
+    a.k.swapFree(a.l.gp_entry);
+    a.k.pages.setUptodate(pfn, a.ix);
+    a.l.gp_page = pfn;
+    a.l.gp_new = -1;
+  },
+  gpSwapinLruAdd: (a) => {
+    a.k.pages.lruAdd(a.l.gp_page, a.ix);
+    a.l.gp_err = '';
+  },
+};
+
+// ---- unmap_mapping_range -------------------------------------------------------------------
+
+/**
+ * unmap_mapping_range(mapping, start, len): under i_mmap_lock_read, every VMA mapping
+ * the range has its ptes zapped, one pmd at a time under the page table lock; a huge
+ * pmd mapping a file THP is split, which for file pages simply clears it.
+ */
+export function unmapMappingRangeStates(): StateDef {
+  return {
+    meta: { kernel: 'unmap_mapping_range' },
+    initial: 'i_mmap_lock',
+    states: {
+      i_mmap_lock: step('unmap_mapping_range: i_mmap_lock_read(mapping)', {
+        guard: 'umImmapReadFree', actions: ['umImmapLock', 'umCollect'], target: 'next',
+      }),
+      next: { always: [{ guard: 'umDone', target: 'i_mmap_unlock' }, { target: 'zap' }] },
+      zap: step('zap_page_range_single → zap_pmd_range/zap_pte_range under the page table lock', {
+        guard: 'umPtlFree', actions: 'umZapOne', target: 'next',
+      }),
+      i_mmap_unlock: step('unmap_mapping_range: i_mmap_unlock_read(mapping)', {
+        actions: 'umImmapUnlock', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+export const unmapGuards: Record<string, TaskGuard<A>> = {
+  umImmapReadFree: (a) => ino(a, a.l.um_ino).mapping.iMmap.readFree,
+  umDone: (a) => a.l.um_todo.length === 0,
+  umPtlFree: (a) => a.k.mms[a.l.um_todo[0]!]!.pageTableLock.free,
+};
+
+export const unmapActions: Record<string, TaskAction<A>> = {
+  umImmapLock: (a) => a.k.downRead(ino(a, a.l.um_ino).mapping.iMmap, a.ix),
+  umImmapUnlock: (a) => a.k.upRead(ino(a, a.l.um_ino).mapping.iMmap, a.ix),
+  umCollect: (a) => {
+    const k = a.k;
+    a.l.um_todo = [];
+    for (const [mm, lo, hi] of fileMappings(k, a.l.um_ino, a.l.um_start, a.l.um_end)) {
+      for (let p = Math.floor(lo / k.HPAGE_PMD_NR); p <= Math.floor((hi - 1) / k.HPAGE_PMD_NR); p++) {
+        if (mm.kindAt(p) !== 'none') a.l.um_todo.push(mm.id, p);
+      }
+    }
+  },
+  umZapOne: (a) => {
+    const k = a.k;
+    const [mmId, p] = a.l.um_todo.splice(0, 2) as [number, number];
+    const mm = k.mms[mmId]!;
+    k.spinLock(mm.pageTableLock, a.ix);
+    zapFileRange(a, mm, p, a.l.um_ino, a.l.um_start, a.l.um_end);
+    k.spinUnlock(mm.pageTableLock, a.ix);
+  },
+};
+
+/** Zaps what pmd `p` of `mm` maps of file pages [start, end); the page table lock is held. */
+export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number, start: number, end: number): void {
+  const k = a.k;
+  const pmd = mm.pmds.get(p);
+  if (!pmd) return;
+  const kind = pmdKind(pmd.state);
+  const base = p * k.HPAGE_PMD_NR;
+  const off = (vpn: number) => k.fileOffset(mm, vpn);
+  if (kind === 'huge') {
+    const f = off(base);
+    if (!f || f.ino.id !== inodeId) return;
+    if (f.index + k.HPAGE_PMD_NR <= start || f.index >= end) return;
+    // __split_huge_pmd on a file THP (or zap_huge_pmd): clear the pmd, drop the mapping
+    const head = pmd.pfn;
+    k.pmdCmd(mm, p, 'PMDP_CLEAR', -1, a.ix);
+    k.pages.unmapPmd(head, a.ix);
+    mm.rss.MM_SHMEMPAGES -= k.HPAGE_PMD_NR;
+    k.ref('move', 'page', head, 'pmd', a.id, a.ix);
+    putPageRef(a, head);
+    return;
+  }
+  if (kind !== 'pte_table') return;
+  for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+    const vpn = base + i;
+    const pfn = pmd.ptes![i]!;
+    if (pfn === PTE_NONE) continue;
+    const f = off(vpn);
+    if (!f || f.ino.id !== inodeId || f.index < start || f.index >= end) continue;
+    k.setPte(mm, vpn, PTE_NONE, false, a.ix);
+    k.pages.unmapPte(pfn, a.ix);
+    mm.rss.MM_SHMEMPAGES--;
+    k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
+    putPageRef(a, pfn);
+  }
+}
+
+// ---- shmem_undo_range (truncate, hole punch) -----------------------------------------------
+
+/**
+ * shmem_undo_range(inode, start, end): each page of the range is looked up (with a
+ * reference; a frozen page is retried), locked, and — still in this file — unmapped and
+ * deleted from the page cache; swap entries are freed. A huge page wholly inside the
+ * range goes; one straddling its edge has the covered subpages zeroed (v4.8).
+ */
+export function shmemUndoRangeStates(): StateDef {
+  return {
+    meta: { kernel: 'shmem_undo_range' },
+    initial: 'next',
+    states: {
+      next: {
+        always: [
+          { guard: 'urDone', actions: 'urRecalc', target: 'returned' },
+          { guard: 'urSlotHole', actions: 'urAdvance', target: 'skip' },
+          { target: 'lookup' },
+        ],
+      },
+      skip: { always: { target: 'next' } },
+      lookup: step('shmem_undo_range: find_get_entries (RCU; get_page_unless_zero, retried while frozen)', [
+        { guard: { and: ['urSlotNotFrozen', 'urSlotIsSwap'] }, target: 'free_swap_lock' },
+        { guard: { and: ['urSlotNotFrozen', 'urSlotIsPage'] }, actions: 'urGetPage', target: 'lock_page' },
+        { guard: 'urSlotNotFrozen', actions: 'urAdvance', target: 'next' },
+      ]),
+      free_swap_lock: step('shmem_free_swap: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'urTreeLockFree', actions: 'urLockTree', target: 'free_swap',
+      }),
+      free_swap: step('shmem_free_swap: radix_tree_delete_item(swap entry); free_swap_and_cache; info->swapped--', {
+        actions: ['urFreeSwap', 'urUnlockTree', 'urAdvance'], target: 'next',
+      }),
+      lock_page: step('shmem_undo_range: lock_page(page)', {
+        guard: 'urPageUnlocked', actions: 'urLockPage', target: 'route',
+      }),
+      route: {
+        always: [
+          { guard: 'urPageGone', actions: ['urUnlockPutPage', 'urAdvance'], target: 'next' },
+          { guard: 'urHugeStraddles', actions: ['urZeroSubpages', 'urUnlockPutPage', 'urAdvanceHuge'], target: 'next' },
+          { actions: 'urBeginUnmap', target: 'unmap' },
+        ],
+      },
+      unmap: { ...unmapMappingRangeStates(), onDone: 'delete_lock' },
+      delete_lock: step('truncate_inode_page → delete_from_page_cache: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'urTreeLockFree', actions: 'urLockTree', target: 'delete',
+      }),
+      delete: step('__delete_from_page_cache: slots cleared; page->mapping = NULL; NR_FILE_PAGES, NR_SHMEM', {
+        actions: ['urDeleteFromPageCache', 'urUnlockTree'], target: 'unlock',
+      }),
+      unlock: step('shmem_undo_range: unlock_page(page); put_page (pagevec_release)', {
+        actions: ['urUnlockPutPage', 'urAdvanceHuge'], target: 'next',
+      }),
+      returned: final,
+    },
+  };
+}
+
+const urSlot = (a: A) => slotOf(a, a.l.ur_ino, a.l.ur_index);
+
+export const undoGuards: Record<string, TaskGuard<A>> = {
+  urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.slots.length),
+  urSlotHole: (a) => urSlot(a) === SLOT_HOLE,
+  urSlotNotFrozen: (a) => urSlot(a) < 0 || !a.k.pages.isFrozen(headOf(a.k, urSlot(a))),
+  urSlotIsSwap: (a) => isSwapEntry(urSlot(a)),
+  urSlotIsPage: (a) => urSlot(a) >= 0,
+  urTreeLockFree: (a) => ino(a, a.l.ur_ino).mapping.treeLock.free,
+  urPageUnlocked: (a) => !a.k.pages.isLocked(headOf(a.k, a.l.ur_page)),
+  urPageGone: (a) => !stillCached(a.k, a.l.ur_page, a.l.ur_ino, a.l.ur_index),
+  urHugeStraddles: (a) => {
+    const k = a.k;
+    const h = headOf(k, a.l.ur_page);
+    if (k.pages.order[h] === 0) return false;
+    const first = k.pages.index[h]!;
+    return first < a.l.ur_start || first + k.HPAGE_PMD_NR > a.l.ur_end;
+  },
+};
+
+export const undoActions: Record<string, TaskAction<A>> = {
+  urAdvance: (a) => {
+    a.l.ur_index++;
+  },
+  urAdvanceHuge: (a) => {
+    const k = a.k;
+    const h = a.l.ur_page >= 0 ? headOf(k, a.l.ur_page) : -1;
+    if (h >= 0 && k.pages.order[h]! > 0) a.l.ur_index = Math.max(a.l.ur_index + 1, k.pages.index[h]! + k.HPAGE_PMD_NR);
+    else a.l.ur_index++;
+    a.l.ur_page = -1;
+  },
+  urGetPage: (a) => {
+    a.l.ur_page = urSlot(a);
+    getPageRef(a, a.l.ur_page);
+  },
+  urLockTree: (a) => a.k.spinLock(ino(a, a.l.ur_ino).mapping.treeLock, a.ix),
+  urUnlockTree: (a) => a.k.spinUnlock(ino(a, a.l.ur_ino).mapping.treeLock, a.ix),
+  urFreeSwap: (a) => {
+    const inode = ino(a, a.l.ur_ino);
+    const entry = urSlot(a);
+    if (!isSwapEntry(entry)) return; // swapped in meanwhile: left to the page path on the next pass
+    a.k.cacheSet(inode, a.l.ur_index, SLOT_HOLE, a.ix);
+    a.k.swapFree(entry);
+    inode.swapped--;
+    inode.alloced--;
+  },
+  urLockPage: (a) => a.k.lockPage(headOf(a.k, a.l.ur_page), a.ix),
+  urUnlockPutPage: (a) => {
+    a.k.unlockPage(headOf(a.k, a.l.ur_page), a.ix);
+    putPageRef(a, a.l.ur_page);
+  },
+  urZeroSubpages: (a) => {
+    // "Partial THP: zero out the covered subpages" (clear_highpage); they stay cached
+    const k = a.k;
+    const h = headOf(k, a.l.ur_page);
+    const first = k.pages.index[h]!;
+    const inode = ino(a, a.l.ur_ino);
+    for (let i = Math.max(first, a.l.ur_start); i < Math.min(first + k.HPAGE_PMD_NR, a.l.ur_end); i++) {
+      k.pages.data[h + (i - first)] = 0;
+      inode.expected.delete(i);
+    }
+  },
+  urBeginUnmap: (a) => {
+    const k = a.k;
+    const h = headOf(k, a.l.ur_page);
+    a.l.um_ino = a.l.ur_ino;
+    a.l.um_start = k.pages.index[h]!;
+    a.l.um_end = a.l.um_start + (1 << k.pages.order[h]!);
+  },
+  urDeleteFromPageCache: (a) => {
+    const k = a.k;
+    const inode = ino(a, a.l.ur_ino);
+    const h = headOf(k, a.l.ur_page);
+    const nr = 1 << k.pages.order[h]!;
+    const first = k.pages.index[h]!;
+    if (k.pages.isMapped(h)) k.violate('truncate', `page ${hex(h)} is still mapped when deleted from the page cache`);
+    for (let i = 0; i < nr; i++) {
+      k.cacheSet(inode, first + i, SLOT_HOLE, a.ix);
+      k.pages.put(h, a.ix); // the page cache's reference for that slot
+      inode.expected.delete(first + i);
+    }
+    k.pages.mapping[h] = -1;
+    k.count('nr_file_pages', -nr, a.ix);
+    k.count('nr_shmem', -nr, a.ix);
+    if (nr > 1) k.count('nr_shmem_hugepages', -1, a.ix);
+    inode.alloced -= nr;
+  },
+  urRecalc: (a) => {
+    a.k.bus.publish({
+      kind: 'truncate', op: a.l.ur_op, ino: a.l.ur_ino, start: a.l.ur_start, end: a.l.ur_end, began: a.l.ur_began, actor: a.ix,
+    });
+  },
+};
+
+// ---- the shmem fault -----------------------------------------------------------------------
+
+/**
+ * do_read_fault / do_shared_fault → __do_fault → shmem_fault (shmem_getpage_gfp) →
+ * alloc_set_pte: a huge page maps by pmd (do_set_pmd) where the pmd is none and the
+ * VMA covers the aligned range; otherwise its subpage maps by pte. unlock_page after.
+ */
+export function shmemFaultStates(): StateDef {
+  return {
+    meta: { kernel: 'do_shared_fault → shmem_fault → alloc_set_pte' },
+    initial: 'getpage',
+    states: {
+      getpage: { ...shmemGetpageStates(), onDone: 'route' },
+      route: {
+        always: [
+          { guard: 'sfNoPage', actions: 'sfFailed', target: 'returned' },
+          { guard: 'sfCanMapPmd', target: 'pmd_lock' },
+          { guard: 'sfPmdIsHuge', actions: ['sfUnlockPutPage', 'sfRetry'], target: 'returned' },
+          { guard: 'sfPmdIsNone', target: 'pte_alloc_one' },
+          { target: 'pte_lock' },
+        ],
+      },
+      pmd_lock: step('do_set_pmd: ptl = pmd_lock(vma->vm_mm, pmd)', {
+        guard: 'sfPtlFree', actions: 'sfLockPtl', target: 'set_pmd',
+      }),
+      set_pmd: step('do_set_pmd: if (pmd_none) { page_add_file_rmap(page, true); set_pmd_at(); count THP_FILE_MAPPED }', [
+        { guard: 'sfPmdIsNone', actions: ['sfMapPmd', 'sfUnlockPtl'], target: 'unlock_page' },
+        { actions: ['sfUnlockPtl', 'sfUnlockPutPage', 'sfRetry'], target: 'returned' },
+      ]),
+      pte_alloc_one: step('pte_alloc_one_map: pte_alloc_one(); pmd_populate under the page table lock', [
+        { guard: 'injectedFailure', actions: ['sfUnlockPutPage', 'sfOom'], target: 'returned' },
+        { guard: { and: ['sfPtlFree', 'sfPmdIsNone'] }, actions: 'sfPmdPopulate', target: 'pte_lock' },
+        { guard: 'sfPtlFree', target: 'route' },
+      ], { inject: 'pte_alloc_one' }),
+      pte_lock: step('alloc_set_pte: pte_offset_map_lock()', {
+        guard: 'sfPtlFree', actions: 'sfLockPtl', target: 'set_pte',
+      }),
+      set_pte: step('alloc_set_pte: if (pte_none) { page_add_file_rmap(page); set_pte_at() }', [
+        { guard: { and: ['sfPmdIsPteTable', 'sfPteNone'] }, actions: ['sfMapPte', 'sfUnlockPtl'], target: 'unlock_page' },
+        { actions: ['sfUnlockPtl', 'sfUnlockPutPage', 'sfRetry'], target: 'returned' },
+      ]),
+      unlock_page: step('__do_fault / do_shared_fault: unlock_page(vmf->page)', {
+        actions: ['sfUnlockPage', 'sfOk'], target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** The locals a shmem fault reads from its task: which mm and vpn, and whether a write. */
+export interface ShmemFaultTask extends ShmemLocals {
+  mmName: string;
+  vpn: number;
+  write: boolean;
+  fault: 'none' | 'ok' | 'retry' | 'fallback' | 'SIGSEGV' | 'SIGBUS' | 'VM_FAULT_OOM';
+}
+
+type F = Actor<ShmemFaultTask>;
+const fmm = (a: F) => a.k.mmByName(a.l.mmName)!;
+const fpmd = (a: F) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
+const fkind = (a: F) => fmm(a).kindAt(fpmd(a));
+
+export const shmemFaultGuards: Record<string, TaskGuard<F>> = {
+  sfNoPage: (a) => a.l.gp_page < 0,
+  sfCanMapPmd: (a) => {
+    const k = a.k;
+    const h = headOf(k, a.l.gp_page);
+    if (k.pages.order[h] === 0 || fkind(a) !== 'none') return false;
+    const mm = fmm(a);
+    const base = fpmd(a) * k.HPAGE_PMD_NR;
+    const vma = mm.findVma(a.l.vpn)!;
+    // the whole aligned range is in the VMA and maps exactly this huge page
+    return base >= vma.start && base + k.HPAGE_PMD_NR <= vma.end && vma.pgoff + (base - vma.start) === k.pages.index[h];
+  },
+  sfPmdIsHuge: (a) => fkind(a) === 'huge',
+  sfPmdIsNone: (a) => fkind(a) === 'none',
+  sfPmdIsPteTable: (a) => fkind(a) === 'pte_table',
+  sfPtlFree: (a) => fmm(a).pageTableLock.free,
+  sfPteNone: (a) => a.k.pte(fmm(a), a.l.vpn) === PTE_NONE,
+};
+
+export const shmemFaultActions: Record<string, TaskAction<F>> = {
+  sfFailed: (a) => {
+    a.l.fault = a.l.gp_err === 'ENOMEM' ? 'VM_FAULT_OOM' : 'SIGBUS';
+  },
+  sfRetry: (a) => {
+    a.l.fault = 'ok';
+  },
+  sfOk: (a) => {
+    a.l.fault = 'ok';
+  },
+  sfOom: (a) => {
+    a.l.fault = 'VM_FAULT_OOM';
+  },
+  sfLockPtl: (a) => a.k.spinLock(fmm(a).pageTableLock, a.ix),
+  sfUnlockPtl: (a) => a.k.spinUnlock(fmm(a).pageTableLock, a.ix),
+  sfUnlockPutPage: (a) => {
+    a.k.unlockPage(headOf(a.k, a.l.gp_page), a.ix);
+    putPageRef(a, a.l.gp_page);
+    a.l.gp_page = -1;
+  },
+  sfUnlockPage: (a) => {
+    a.k.unlockPage(headOf(a.k, a.l.gp_page), a.ix);
+    a.l.gp_page = -1;
+  },
+  sfMapPmd: (a) => {
+    const k = a.k;
+    const mm = fmm(a);
+    const h = headOf(k, a.l.gp_page);
+    k.pages.mapPmd(h, a.ix);
+    const p = k.pmdCmd(mm, fpmd(a), 'SET_PMD_HUGE', h, a.ix);
+    const vma = mm.findVma(a.l.vpn)!;
+    p.writable = (vma.flags & VM.WRITE) !== 0;
+    mm.rss.MM_SHMEMPAGES += k.HPAGE_PMD_NR;
+    k.ref('move', 'page', h, a.id, 'pmd', a.ix);
+    k.count('thp_file_mapped', 1, a.ix);
+  },
+  sfPmdPopulate: (a) => {
+    const mm = fmm(a);
+    a.k.pmdCmd(mm, fpmd(a), 'PMD_POPULATE', -1, a.ix);
+    mm.nr_ptes++;
+  },
+  sfMapPte: (a) => {
+    const k = a.k;
+    const mm = fmm(a);
+    const vma = mm.findVma(a.l.vpn)!;
+    // the subpage for this offset (a huge page's slot holds its subpage)
+    const pfn = a.l.gp_page;
+    k.pages.mapPte(pfn, a.ix);
+    k.setPte(mm, a.l.vpn, pfn, (vma.flags & VM.WRITE) !== 0, a.ix);
+    mm.rss.MM_SHMEMPAGES++;
+    k.ref('move', 'page', pfn, a.id, 'pte', a.ix);
+  },
+};
+
+// ---- shmem reclaim: shrink_page_list → shmem_writepage ------------------------------------
+
+export interface ShmemReclaimLocals extends ShmemLocals {
+  /** The file pages to try to swap out, as [inode id, index] pairs, in order. */
+  targets: number[];
+  page: number;
+}
+
+type R = Actor<ShmemReclaimLocals>;
+const rIno = (a: R) => a.k.inodes[a.l.targets[0]!]!;
+const rIndex = (a: R) => a.l.targets[1]!;
+
+/**
+ * Reclaim swapping shmem pages out: isolate_lru_page, trylock_page, try_to_unmap,
+ * shmem_writepage (the page-cache slot becomes a swap entry), and the last put.
+ */
+export const shmemReclaimChart: TaskChartDef<R> = {
+  id: 'shmem_reclaim',
+  description: 'shrink_page_list() on shmem pages: isolate, trylock, try_to_unmap, shmem_writepage, free',
+  initial: 'next',
+  states: {
+    next: {
+      always: [
+        { guard: 'srDone', target: 'done' },
+        { target: 'isolate' },
+      ],
+    },
+    isolate: step('shrink_inactive_list: isolate_lru_page(page) (a small shmem page on the LRU)', [
+      { guard: { and: ['srSlotIsSmallPage', 'srOnLru', { not: 'injectedFailure' }] }, actions: 'srIsolate', target: 'trylock' },
+      { actions: 'srSkip', target: 'next' },
+    ], { inject: 'isolate_lru_page' }),
+    trylock: step('shrink_page_list: trylock_page(page)', [
+      { guard: 'srTrylock', actions: 'srLock', target: 'unmap' },
+      { actions: 'srPutback', target: 'next' },
+    ]),
+    unmap: {
+      ...unmapMappingRangeStates(),
+      meta: { kernel: 'try_to_unmap(page, TTU_UNMAP)' },
+      onDone: 'writepage_lock',
+    },
+    writepage_lock: step('shmem_writepage → shmem_delete_from_page_cache: spin_lock_irq(&mapping->tree_lock)', {
+      guard: 'srTreeLockFree', actions: 'srLockTree', target: 'writepage',
+    }),
+    writepage: step('shmem_writepage: info->swapped++; the slot becomes the swap entry; put_page; swap_writepage', [
+      { guard: 'srStillCached', actions: ['srWritepage', 'srUnlockTree'], target: 'free' },
+      { actions: ['srUnlockTree', 'srUnlockPutback'], target: 'next' },
+    ]),
+    free: step('shrink_page_list: unlock_page; __remove_mapping; free the page', {
+      actions: 'srFree', target: 'next',
+    }),
+    done: final,
+  },
+  guards: {
+    injectedFailure: (_a, ev) => ev.fail === true,
+    srDone: (a) => a.l.targets.length === 0,
+    srSlotIsSmallPage: (a) => {
+      const v = rIno(a).mapping.lookup(rIndex(a));
+      return v >= 0 && a.k.pages.order[headOf(a.k, v)] === 0 && !a.k.pages.isFrozen(v);
+    },
+    srOnLru: (a) => a.k.pages.isOnLru(rIno(a).mapping.lookup(rIndex(a))),
+    srTrylock: (a) => !a.k.pages.isLocked(a.l.page),
+    srTreeLockFree: (a) => rIno(a).mapping.treeLock.free,
+    srStillCached: (a) => rIno(a).mapping.lookup(rIndex(a)) === a.l.page && !a.k.pages.isMapped(a.l.page),
+    ...(unmapGuards as unknown as Record<string, TaskGuard<R>>),
+  },
+  actions: {
+    srSkip: (a) => {
+      a.l.targets.splice(0, 2);
+    },
+    srIsolate: (a) => {
+      a.l.page = rIno(a).mapping.lookup(rIndex(a));
+      a.k.pages.isolate(a.l.page, a.ix);
+      getPageRef(a, a.l.page); // isolate_lru_page's reference
+    },
+    srLock: (a) => {
+      a.k.lockPage(a.l.page, a.ix);
+      a.l.um_ino = rIno(a).id;
+      a.l.um_start = rIndex(a);
+      a.l.um_end = rIndex(a) + 1;
+    },
+    srPutback: (a) => {
+      a.k.pages.lruAdd(a.l.page, a.ix);
+      putPageRef(a, a.l.page);
+      a.l.targets.splice(0, 2);
+    },
+    srUnlockPutback: (a) => {
+      a.k.unlockPage(a.l.page, a.ix);
+      a.k.pages.lruAdd(a.l.page, a.ix);
+      putPageRef(a, a.l.page);
+      a.l.targets.splice(0, 2);
+    },
+    srLockTree: (a) => a.k.spinLock(rIno(a).mapping.treeLock, a.ix),
+    srUnlockTree: (a) => a.k.spinUnlock(rIno(a).mapping.treeLock, a.ix),
+    srWritepage: (a) => {
+      const k = a.k;
+      const inode = rIno(a);
+      const entry = k.swapOut(k.pages.data[a.l.page]!);
+      inode.swapped++;
+      k.cacheSet(inode, rIndex(a), entry, a.ix);
+      k.pages.mapping[a.l.page] = -1;
+      k.count('nr_file_pages', -1, a.ix);
+      k.count('nr_shmem', -1, a.ix);
+      k.pages.put(a.l.page, a.ix); // the page cache's reference
+    },
+    srFree: (a) => {
+      a.k.unlockPage(a.l.page, a.ix);
+      putPageRef(a, a.l.page);
+      a.l.page = -1;
+      a.l.targets.splice(0, 2);
+    },
+    ...(unmapActions as unknown as Record<string, TaskAction<R>>),
+  },
+};
