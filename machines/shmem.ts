@@ -30,6 +30,8 @@ export interface ShmemLocals {
   gp_err: '' | 'EINVAL' | 'ENOMEM' | 'hole';
   gp_entry: number;
   gp_new: number;
+  /** The step at which the lookup found the page (read(2) copies later). */
+  gp_found_at: number;
   // unmap_mapping_range(mapping, start, end)
   um_ino: number;
   um_start: number;
@@ -51,7 +53,7 @@ type A = Actor<ShmemLocals>;
 /** The locals' values before any call. */
 export function shmemLocalsInit(): ShmemLocals {
   return {
-    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1,
+    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_found_at: 0,
     um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
     ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate',
   };
@@ -215,6 +217,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   },
   gpGetSlotPage: (a) => {
     a.l.gp_page = slotOf(a, a.l.gp_ino, a.l.gp_index);
+    a.l.gp_found_at = a.k.step;
     getPageRef(a, a.l.gp_page);
   },
   gpNoteSwapEntry: (a) => {
@@ -476,6 +479,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
     a.k.swapFree(entry);
     inode.swapped--;
     inode.alloced--;
+    inode.setExpected(a.l.ur_index, 0, a.k.step);
   },
   urLockPage: (a) => a.k.lockPage(headOf(a.k, a.l.ur_page), a.ix),
   urUnlockPutPage: (a) => {
@@ -490,7 +494,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
     const inode = ino(a, a.l.ur_ino);
     for (let i = Math.max(first, a.l.ur_start); i < Math.min(first + k.HPAGE_PMD_NR, a.l.ur_end); i++) {
       k.pages.data[h + (i - first)] = 0;
-      inode.expected.delete(i);
+      inode.setExpected(i, 0, k.step);
     }
   },
   urBeginUnmap: (a) => {
@@ -510,7 +514,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
     for (let i = 0; i < nr; i++) {
       k.cacheSet(inode, first + i, SLOT_HOLE, a.ix);
       k.pages.put(h, a.ix); // the page cache's reference for that slot
-      inode.expected.delete(first + i);
+      inode.setExpected(first + i, 0, k.step);
     }
     k.pages.mapping[h] = -1;
     k.count('nr_file_pages', -nr, a.ix);

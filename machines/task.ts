@@ -784,7 +784,10 @@ export const taskChart: TaskChartDef<A> = {
     },
     preadUnlock: (a) => a.k.unlockPage(a.k.pages.compoundHead(a.l.gp_page), a.ix),
     preadCopyPut: (a) => {
-      a.k.fileRead(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);
+      // "We must evaluate after, since reads (unlike writes) are called without i_mutex
+      // protection against truncate": past the new i_size, nothing is read
+      const inode = a.k.inodes[a.l.gp_ino]!;
+      if (a.l.gp_index < inode.i_size) a.k.fileRead(inode, a.l.gp_index, a.l.gp_page, a.ix, a.l.gp_found_at);
       putPageRef(a, a.l.gp_page);
       a.l.gp_page = -1;
     },
@@ -807,7 +810,7 @@ export const taskChart: TaskChartDef<A> = {
       const inode = a.k.inodes[op.ino]!;
       const old = Math.max(inode.i_size, inode.mapping.slots.length);
       inode.i_size = Math.min(inode.i_size, op.size);
-      for (const i of [...inode.expected.keys()]) if (i >= op.size) inode.expected.delete(i);
+      for (const i of [...inode.expected.keys()]) if (i >= op.size) inode.setExpected(i, 0, a.k.step);
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.size, um_end: old,
         ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate',

@@ -102,6 +102,11 @@ export interface AccessBusEvent {
   pfn: number;
   /** The data token read or written (0 = zeroes). */
   token: number;
+  /**
+   * read(2) is not atomic: it finds the page at step `since`, then copies. Whatever the
+   * offset held at some moment since then is a valid answer.
+   */
+  since?: number;
   actor: ActorIx;
 }
 

@@ -397,7 +397,7 @@ export class Kernel {
     const token = this.newToken();
     this.pages.data[pfn] = token;
     const f = this.fileOffset(mm, vpn);
-    if (f) f.ino.expected.set(f.index, token);
+    if (f) f.ino.setExpected(f.index, token, this.step);
     else mm.expected.set(vpn, token);
     this.bus.publish({
       kind: 'access', op: 'write', mm: mm.id, vpn, ino: f ? f.ino.id : -1, index: f ? f.index : -1, pfn, token, actor: a,
@@ -405,10 +405,10 @@ export class Kernel {
     return token;
   }
 
-  /** read(2) of one page offset: pfn -1 when it found a hole. */
-  fileRead(ino: Inode, index: number, pfn: number, a: ActorIx): number {
+  /** read(2) of one page offset: pfn -1 when it found a hole; atStart: what the offset held when the page was found. */
+  fileRead(ino: Inode, index: number, pfn: number, a: ActorIx, since?: number): number {
     const token = pfn < 0 ? DATA_ZERO : this.pages.data[pfn]!;
-    this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
+    this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, since, actor: a });
     return token;
   }
 
@@ -416,7 +416,7 @@ export class Kernel {
   fileWrite(ino: Inode, index: number, pfn: number, a: ActorIx): number {
     const token = this.newToken();
     this.pages.data[pfn] = token;
-    ino.expected.set(index, token);
+    ino.setExpected(index, token, this.step);
     this.bus.publish({ kind: 'access', op: 'write', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
     return token;
   }

@@ -34,8 +34,17 @@ export function formatTraceLine(e: BusEvent, k: Kernel, actors: readonly Actor[]
       return `${prefix(k, actors, e.actor)}lock_${e.op}: ${e.lock}`;
     case 'atomic':
       return `${prefix(k, actors, e.actor)}${e.op}: ${e.variable} ${e.variable.endsWith('pfn') ? `${hex(e.old)} -> ${hex(e.value)}` : `${e.old} -> ${e.value}`}`;
-    case 'access':
-      return `${prefix(k, actors, e.actor)}mem_${e.op}: mm=${k.mms[e.mm]!.name} addr=${hex(e.vpn * 4096)} pfn=${hex(e.pfn)} data=${e.token}`;
+    case 'access': {
+      const file = e.ino >= 0 ? ` file=${k.inodes[e.ino]!.name} index=${e.index}` : '';
+      const where = e.mm >= 0 ? `mm=${k.mms[e.mm]!.name} addr=${hex(e.vpn * 4096)}${file}` : file.slice(1);
+      return `${prefix(k, actors, e.actor)}${e.mm >= 0 ? 'mem' : 'file'}_${e.op}: ${where} pfn=${e.pfn < 0 ? 'hole' : hex(e.pfn)} data=${e.token}`;
+    }
+    case 'cache': {
+      const v = (x: number) => (x >= 0 ? hex(x) : x === -1 ? 'hole' : `swap:${-2 - x}`);
+      return `${prefix(k, actors, e.actor)}mm_filemap_${e.value === -1 ? 'delete_from' : 'add_to'}_page_cache: file=${k.inodes[e.ino]!.name} index=${e.index} ${v(e.old)} -> ${v(e.value)}`;
+    }
+    case 'truncate':
+      return `${prefix(k, actors, e.actor)}shmem_${e.op}: file=${k.inodes[e.ino]!.name} start=${e.start} end=${e.end}`;
     case 'vmstat':
       return `${prefix(k, actors, e.actor)}count_vm_event: ${e.item} ${e.delta > 0 ? '+' : ''}${e.delta}`;
     case 'actor':
