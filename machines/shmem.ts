@@ -98,6 +98,7 @@ export function addToPageCache(a: Actor, inode: Inode, index: number, pfn: numbe
   k.pages.index[pfn] = index;
   k.pages.get(pfn, a.ix); // the page cache's reference
   k.cacheSet(inode, index, pfn, a.ix);
+  inode.mapping.nrpages++;
   k.count('nr_file_pages', 1, a.ix);
   k.count('nr_shmem', 1, a.ix);
 }
@@ -272,6 +273,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.k.pages.index[pfn] = a.l.gp_index;
     a.k.pages.get(pfn, a.ix);
     a.k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
+    inode.mapping.nrpages++;
     a.k.count('nr_file_pages', 1, a.ix);
     a.k.count('nr_shmem', 1, a.ix);
     inode.swapped--;
@@ -517,6 +519,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
       inode.setExpected(first + i, 0, k.step);
     }
     k.pages.mapping[h] = -1;
+    inode.mapping.nrpages -= nr;
     k.count('nr_file_pages', -nr, a.ix);
     k.count('nr_shmem', -nr, a.ix);
     if (nr > 1) k.count('nr_shmem_hugepages', -1, a.ix);
@@ -763,6 +766,7 @@ export const shmemReclaimChart: TaskChartDef<R> = {
       const entry = k.swapOut(k.pages.data[a.l.page]!);
       inode.swapped++;
       k.cacheSet(inode, rIndex(a), entry, a.ix);
+      inode.mapping.nrpages--;
       k.pages.mapping[a.l.page] = -1;
       k.count('nr_file_pages', -1, a.ix);
       k.count('nr_shmem', -1, a.ix);

@@ -60,6 +60,7 @@ export const accountingMonitor: MonitorKind = {
             } else if (slot <= -2) swapped++;
           }
           filePages += pages;
+          if (ino.mapping.nrpages !== pages) report(`${ino.name}: mapping->nrpages is ${ino.mapping.nrpages} but ${pages} pages are in the page cache`);
           if (ino.swapped !== swapped) report(`${ino.name}: info->swapped is ${ino.swapped} but ${swapped} swap entries are in the page cache`);
           if (ino.alloced !== pages + swapped) report(`${ino.name}: info->alloced is ${ino.alloced} but ${pages} pages + ${swapped} swap entries are in the page cache`);
         }

@@ -317,6 +317,7 @@ export class Kernel {
   /**
    * One page-cache slot changes (radix_tree_insert / replace_slot / delete). A slot
    * holding a page (or a subpage of a huge page) holds one reference on its head.
+   * mapping->nrpages is the callers' to update, where the kernel code does.
    */
   cacheSet(ino: Inode, index: number, value: number, a: ActorIx): void {
     const m = ino.mapping;
@@ -327,8 +328,6 @@ export class Kernel {
     }
     const old = m.slots[index]!;
     m.slots[index] = value;
-    if (old >= 0) m.nrpages--;
-    if (value >= 0) m.nrpages++;
     this.bus.publish({ kind: 'cache', ino: ino.id, index, old, value, actor: a });
   }
 
