@@ -3,19 +3,25 @@ import { registerActorKind, registerMonitor, registerVariant } from './registry.
 import { taskKind } from './actors/task.ts';
 import { hugeZeroShrinkerKind } from './actors/huge_zero_shrinker.ts';
 import { shmemReclaimKind } from './actors/shmem_reclaim.ts';
+import { khugepagedKind } from './actors/khugepaged.ts';
 import { pageRefcountMonitor } from './check/page_refcount.ts';
 import { hugeZeroPageMonitor } from './check/huge_zero_page.ts';
 import { frozenPageMonitor } from './check/frozen_page.ts';
 import { locksMonitor } from './check/locks.ts';
 import { dataIntegrityMonitor } from './check/data_integrity.ts';
 import { accountingMonitor } from './check/accounting.ts';
+import { truncationMonitor } from './check/truncation.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
+import { collapseShmemClearHoles, collapseShmemRollbackNrpages } from './variants/collapse_shmem.ts';
 
 registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
 registerActorKind(shmemReclaimKind);
-for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor]) {
+registerActorKind(khugepagedKind);
+for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor]) {
   registerMonitor(m);
 }
 registerVariant(setHugeZeroPagePmdNoneCheck);
 registerVariant(freeCompoundPageWithOrder);
+registerVariant(collapseShmemClearHoles);
+registerVariant(collapseShmemRollbackNrpages);

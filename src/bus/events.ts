@@ -120,6 +120,15 @@ export interface CacheBusEvent {
   actor: ActorIx;
 }
 
+/** khugepaged finished one khugepaged_scan_shmem() (and collapse_shmem(), if it ran). */
+export interface ScanBusEvent {
+  kind: 'scan';
+  result: string;
+  ino: number;
+  start: number;
+  actor: ActorIx;
+}
+
 /** A truncation or hole punch returned (shmem_setattr / shmem_fallocate). */
 export interface TruncateBusEvent {
   kind: 'truncate';
@@ -168,7 +177,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent
+  | CacheBusEvent | TruncateBusEvent | ScanBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -17,7 +17,7 @@
  */
 
 /** A guard reference: a named guard, or (object charts) a state-in test. */
-export type GuardRef = string | { in: string } | { not: GuardRef } | { and: GuardRef[] };
+export type GuardRef = string | { in: string } | { not: GuardRef } | { and: GuardRef[] } | { or: GuardRef[] };
 
 export interface TransitionDef {
   /** Sibling state name. Omitted only for object-chart self transitions. */
@@ -74,7 +74,7 @@ export function guardNames(g: GuardRef | undefined, out: Set<string> = new Set()
   if (typeof g === 'string') out.add(g);
   else if ('in' in g) return out;
   else if ('not' in g) guardNames(g.not, out);
-  else for (const x of g.and) guardNames(x, out);
+  else for (const x of 'and' in g ? g.and : g.or) guardNames(x, out);
   return out;
 }
 

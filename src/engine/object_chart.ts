@@ -80,6 +80,7 @@ export function compileObjectChart<E extends string>(def: ObjectChartDef<E>): Co
       return digit(s, ri) === si;
     }
     if ('not' in g) return !evalGuard(g.not, s);
+    if ('or' in g) return g.or.some((x) => evalGuard(x, s));
     return g.and.every((x) => evalGuard(x, s));
   };
 

@@ -87,6 +87,10 @@ function resolveGuard<A>(def: TaskChartDef<A>, g: GuardRef | undefined, where: s
     const parts = g.and.map((x) => resolveGuard(def, x, where)!);
     return (a, ev) => parts.every((p) => p(a, ev));
   }
+  if ('or' in g) {
+    const parts = g.or.map((x) => resolveGuard(def, x, where)!);
+    return (a, ev) => parts.some((p) => p(a, ev));
+  }
   throw new ChartDefinitionError(`${def.id}: ${where}: state-in guards are for object charts`);
 }
 

@@ -3,7 +3,7 @@
  * statechart users see (inspector, Mermaid/SCXML export, Stately) and the one
  * `--engine xstate` executes; the compiled forms are derived from the same definition.
  */
-import { and, not, setup, stateIn, type AnyStateMachine } from 'xstate';
+import { and, not, or, setup, stateIn, type AnyStateMachine } from 'xstate';
 import { type GuardRef, type StateDef, type Transitions, actionList, transitionList } from './chart.ts';
 import type { ObjectChartDef } from './object_chart.ts';
 import type { StepEvent, TaskChartDef } from './task_chart.ts';
@@ -13,7 +13,7 @@ export interface TaskMachineContext<A> {
   a: A;
 }
 
-type XGuard = string | ReturnType<typeof stateIn> | ReturnType<typeof not> | ReturnType<typeof and>;
+type XGuard = string | ReturnType<typeof stateIn> | ReturnType<typeof not> | ReturnType<typeof and> | ReturnType<typeof or>;
 
 function xGuard(g: GuardRef | undefined): XGuard | undefined {
   if (g === undefined) return undefined;
@@ -23,6 +23,7 @@ function xGuard(g: GuardRef | undefined): XGuard | undefined {
     return stateIn({ [region!]: state! });
   }
   if ('not' in g) return not(xGuard(g.not) as never);
+  if ('or' in g) return or(g.or.map((x) => xGuard(x)) as never);
   return and(g.and.map((x) => xGuard(x)) as never);
 }
 

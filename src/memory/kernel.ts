@@ -59,6 +59,8 @@ export class Kernel {
 
   /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
   readonly ZERO_PAGE: number;
+  /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
+  readonly khugepaged = { full_scans: 0, pages_collapsed: 0 };
   /** Seed 004: static atomic_t huge_zero_refcount. */
   huge_zero_refcount = 0;
   /** Seed 004: static unsigned long huge_zero_pfn (0 = none; pfn 0 is ZERO_PAGE, never huge). */

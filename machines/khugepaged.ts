@@ -1,0 +1,751 @@
+/**
+ * Seed 000 (khugepaged: add support of collapse for tmpfs/shmem pages): the khugepaged
+ * thread (khugepaged_do_scan → khugepaged_scan_mm_slot), hugepage_vma_check with the
+ * shmem alignment rule, khugepaged_scan_shmem (the lockless RCU walk),
+ * collapse_shmem (every step of the diff, success and rollback) and
+ * retract_page_tables (down_write_trylock of mmap_sem).
+ */
+import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import type { TaskChartDef } from '../src/engine/task_chart.ts';
+import type { Actor } from '../src/sched/actor.ts';
+import type { Inode } from '../src/memory/address_space.ts';
+import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
+import { type MmStruct, type Vma, VM } from '../src/memory/mm.ts';
+import { hex } from '../src/memory/pages.ts';
+import {
+  type ShmemLocals, getPageRef, putPageRef, shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates,
+  unmapActions, unmapGuards, unmapMappingRangeStates,
+} from './shmem.ts';
+
+/** enum scan_result, as seed 000 knows it (names from ../shared/conventions.md). */
+export type ScanResult =
+  | 'SCAN_FAIL' | 'SCAN_SUCCEED' | 'SCAN_EXCEED_NONE_PTE' | 'SCAN_EXCEED_SWAP_PTE' | 'SCAN_PAGE_COMPOUND'
+  | 'SCAN_PAGE_LRU' | 'SCAN_PAGE_COUNT' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_DEL_PAGE_LRU'
+  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_CGROUP_CHARGE_FAIL';
+
+/** The trace strings mm_khugepaged_scan_file prints for them. */
+export const SCAN_STRINGS: Record<ScanResult, string> = {
+  SCAN_FAIL: 'failed', SCAN_SUCCEED: 'succeeded', SCAN_EXCEED_NONE_PTE: 'exceed_none_pte',
+  SCAN_EXCEED_SWAP_PTE: 'exceed_swap_pte', SCAN_PAGE_COMPOUND: 'page_compound', SCAN_PAGE_LRU: 'page_not_in_lru',
+  SCAN_PAGE_COUNT: 'not_suitable_page_count', SCAN_PAGE_LOCK: 'page_locked', SCAN_TRUNCATED: 'truncated',
+  SCAN_DEL_PAGE_LRU: 'could_not_delete_page_from_lru', SCAN_ALLOC_HUGE_PAGE_FAIL: 'alloc_huge_page_failed',
+  SCAN_CGROUP_CHARGE_FAIL: 'ccgroup_charge_failed',
+};
+
+export interface KhugepagedLocals extends ShmemLocals {
+  /** Stop after this many full scans of the mm_slot list. */
+  full_scans_target: number;
+  /** khugepaged_scan: the mm_slot (index into the kernel's mms) and address. */
+  slot: number;
+  address: number;
+  progress: number;
+  alloc_failed: boolean;
+  /** The VMA being scanned: [start, end) of its hugepage-aligned part. */
+  hstart: number;
+  hend: number;
+  // khugepaged_scan_shmem
+  sc_ino: number;
+  sc_start: number;
+  sc_index: number;
+  sc_present: number;
+  sc_swap: number;
+  sc_pfn: number;
+  result: ScanResult;
+  // collapse_shmem
+  cs_new: number;
+  cs_index: number;
+  cs_nr_none: number;
+  /** pagelist: the old pages, frozen and replaced, in index order. */
+  cs_list: number[];
+  cs_page: number;
+  /** The next present slot the radix-tree iterator stands on. */
+  cs_iter: number;
+  // retract_page_tables: [mm id, pmd index] pairs still to try
+  rt_todo: number[];
+}
+
+type K = Actor<KhugepagedLocals>;
+
+const step = (kernel: string, t: TransitionDef | TransitionDef[], meta?: StateDef['meta']): StateDef => ({
+  meta: { kernel, ...(meta ?? {}) },
+  on: { STEP: t },
+});
+const final: StateDef = { type: 'final' };
+
+const mmOf = (a: K): MmStruct => a.k.mms[a.l.slot]!;
+const inoOf = (a: K): Inode => a.k.inodes[a.l.sc_ino]!;
+const slot = (a: K, i: number) => inoOf(a).mapping.lookup(i);
+const NR = (a: K) => a.k.HPAGE_PMD_NR;
+const end = (a: K) => a.l.sc_start + NR(a);
+
+/** hugepage_vma_check() with the seed's shmem rule, and shmem_huge_enabled(). */
+export function khugepagedVmaCheck(a: Actor, vma: Vma): boolean {
+  const k = a.k;
+  if ((!(vma.flags & VM.HUGEPAGE) && k.sysfs.enabled !== 'always') || vma.flags & VM.NOHUGEPAGE) return false;
+  if (vma.file < 0) return false; // anonymous collapse (khugepaged_scan_pmd) is not in the seeds
+  const ino = k.inodes[vma.file]!;
+  if (!ino.shmem) return false;
+  if ((vma.start - vma.pgoff) % k.HPAGE_PMD_NR !== 0) return false;
+  return shmemHugeEnabled(a, vma, ino);
+}
+
+function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode): boolean {
+  const k = a.k;
+  switch (k.sysfs.shmem_enabled) {
+    case 'force': case 'always': return true;
+    case 'deny': case 'never': return false;
+    case 'advise': return (vma.flags & VM.HUGEPAGE) !== 0;
+    case 'within_size': {
+      const off = Math.ceil(vma.pgoff / k.HPAGE_PMD_NR) * k.HPAGE_PMD_NR;
+      return ino.i_size >= k.HPAGE_PMD_NR && ino.i_size >= off;
+    }
+  }
+}
+
+/** khugepaged_scan_shmem(): the lockless walk, one present slot per step. */
+function khugepagedScanShmem(): StateDef {
+  return {
+    meta: { kernel: 'khugepaged_scan_shmem' },
+    initial: 'rcu_walk',
+    states: {
+      rcu_walk: step('khugepaged_scan_shmem: radix_tree_for_each_slot under rcu_read_lock (one slot)', {
+        actions: 'scanNextSlot', target: 'rcu_route',
+      }),
+      rcu_route: {
+        always: [
+          { guard: 'scanWalkOver', target: 'scan_end' },
+          { target: 'rcu_walk' },
+        ],
+      },
+      scan_end: {
+        always: [
+          { guard: 'scanTooFewPresent', actions: 'scanExceedNone', target: 'returned' },
+          { guard: 'scanSucceeded', target: 'collapse_shmem' },
+          { target: 'returned' },
+        ],
+      },
+      collapse_shmem: { ...collapseShmem(), onDone: 'returned' },
+      returned: final,
+    },
+  };
+}
+
+/** collapse_shmem() as posted. */
+function collapseShmem(): StateDef {
+  return {
+    meta: { kernel: 'collapse_shmem' },
+    initial: 'alloc',
+    states: {
+      alloc: step('collapse_shmem: new_page = khugepaged_alloc_page(hpage, gfp, node)', [
+        { guard: 'injectedFailure', actions: 'csAllocFailed', target: 'returned' },
+        { actions: 'csAlloc', target: 'charge' },
+      ], { inject: 'alloc_huge_page' }),
+      charge: step('collapse_shmem: mem_cgroup_try_charge(new_page, mm, gfp, &memcg, true)', [
+        { guard: 'injectedFailure', actions: 'csChargeFailed', target: 'returned' },
+        { target: 'setup' },
+      ], { inject: 'mem_cgroup_charge' }),
+      setup: step('collapse_shmem: new_page->index, ->mapping; __SetPageSwapBacked; __SetPageLocked; page_ref_freeze(new_page, 1)', {
+        actions: 'csSetupNewPage', target: 'tree_lock',
+      }),
+      tree_lock: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'csTreeFree', actions: 'csLockTree', target: 'walk',
+      }),
+      walk: {
+        always: [
+          { guard: 'csHolesBefore', target: 'fill_holes' },
+          { guard: 'csWalkDone', target: 'post_loop' },
+          { target: 'slot' },
+        ],
+      },
+      fill_holes: step('collapse_shmem: shmem_charge(mapping->host, n); radix_tree_insert(new_page + (index % HPAGE_PMD_NR)) for each hole', {
+        actions: 'csFillHoles', target: 'walk',
+      }),
+      slot: step('collapse_shmem: page = radix_tree_deref_slot_protected(); swap entry or !PageUptodate → shmem_getpage; else trylock_page + get_page', [
+        { guard: 'csSlotNeedsGetpage', actions: ['csUnlockTree', 'csBeginGetpage'], target: 'getpage' },
+        { guard: 'csTrylock', actions: 'csTrylockGet', target: 'check' },
+        { actions: 'csPageLocked', target: 'tree_unlock_final' },
+      ]),
+      getpage: { ...shmemGetpageStates(), onDone: 'getpage_done' },
+      getpage_done: {
+        always: [
+          { guard: 'csGetpageFailed', actions: 'csFail', target: 'tree_unlocked' },
+          { target: 'relock_tree' },
+        ],
+      },
+      relock_tree: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'csTreeFree', actions: ['csLockTree', 'csTakeGetpagePage'], target: 'check',
+      }),
+      check: {
+        always: [
+          { guard: 'csVmBugOnPage', actions: 'csVmBugOn', target: 'truncated' },
+          { guard: 'csPageTruncated', target: 'truncated' },
+          { target: 'unlock_tree' },
+        ],
+      },
+      truncated: step('collapse_shmem: result = SCAN_TRUNCATED; out_unlock: unlock_page(page); put_page(page); break', {
+        actions: ['csTruncated', 'csUnlockPutPage'], target: 'tree_unlock_final',
+      }),
+      unlock_tree: step('collapse_shmem: spin_unlock_irq(&mapping->tree_lock)', {
+        actions: 'csUnlockTree', target: 'isolate',
+      }),
+      isolate: step('collapse_shmem: isolate_lru_page(page)', [
+        { guard: { or: ['injectedFailure', 'csPageNotOnLru'] }, actions: 'csDelPageLru', target: 'isolate_failed' },
+        { actions: 'csIsolate', target: 'unmap_route' },
+      ], { inject: 'isolate_lru_page' }),
+      isolate_failed: step('collapse_shmem: out_isolate_failed: unlock_page(page); put_page(page)', {
+        actions: 'csUnlockPutPage', target: 'tree_unlocked',
+      }),
+      unmap_route: {
+        always: [{ guard: 'csPageMapped', actions: 'csBeginUnmap', target: 'unmap' }, { target: 'relock2' }],
+      },
+      unmap: { ...unmapMappingRangeStates(), onDone: 'relock2' },
+      relock2: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock); VM_BUG_ON_PAGE(page_mapped(page))', {
+        guard: 'csTreeFree', actions: ['csLockTree', 'csAssertUnmapped'], target: 'freeze',
+      }),
+      freeze: step('collapse_shmem: page_ref_freeze(page, 3); list_add_tail; radix_tree_replace_slot(new_page + (index % HPAGE_PMD_NR))', [
+        { guard: 'csCountIs3', actions: 'csFreezeReplace', target: 'walk' },
+        { actions: 'csPageCount', target: 'out_lru' },
+      ]),
+      out_lru: step('collapse_shmem: out_lru: spin_unlock_irq(&mapping->tree_lock); putback_lru_page(page)', {
+        actions: ['csUnlockTree', 'csPutback'], target: 'isolate_failed',
+      }),
+      post_loop: {
+        always: [{ guard: 'csTailHoles', target: 'fill_tail' }, { target: 'tree_unlock_final' }],
+      },
+      fill_tail: step('collapse_shmem: shmem_charge(mapping->host, end - index); radix_tree_insert for the holes at the end', {
+        actions: 'csFillHoles', target: 'tree_unlock_final',
+      }),
+      tree_unlock_final: step('collapse_shmem: tree_locked: spin_unlock_irq(&mapping->tree_lock)', {
+        actions: 'csUnlockTree', target: 'tree_unlocked',
+      }),
+      tree_unlocked: {
+        always: [{ guard: 'scanSucceeded', target: 'copy_next' }, { target: 'rollback_uncharge' }],
+      },
+      // success
+      copy_next: { always: [{ guard: 'csListEmpty', target: 'counters' }, { target: 'copy_one' }] },
+      copy_one: step('collapse_shmem: copy_highpage; unlock_page; page_ref_unfreeze(page, 1); page->mapping = NULL; put_page(page)', {
+        actions: 'csCopyFreeOne', target: 'copy_next',
+      }),
+      counters: step('collapse_shmem: __inc_zone_page_state(NR_SHMEM_THPS); NR_FILE_PAGES, NR_SHMEM += nr_none', {
+        actions: 'csCounters', target: 'retract_page_tables',
+      }),
+      retract_page_tables: { ...retractPageTables(), onDone: 'set_uptodate' },
+      set_uptodate: step('collapse_shmem: set_page_dirty(new_page); SetPageUptodate(new_page)', {
+        actions: 'csSetUptodate', target: 'unfreeze',
+      }),
+      unfreeze: step('collapse_shmem: page_ref_unfreeze(new_page, HPAGE_PMD_NR)', {
+        actions: 'csUnfreezeNew', target: 'lru_add',
+      }),
+      lru_add: step('collapse_shmem: mem_cgroup_commit_charge; lru_cache_add_anon(new_page)', {
+        actions: 'csLruAddNew', target: 'unlock_new',
+      }),
+      unlock_new: step('collapse_shmem: unlock_page(new_page); *hpage = NULL', {
+        actions: 'csUnlockNew', target: 'returned',
+      }),
+      // rollback
+      rollback_uncharge: step('collapse_shmem: shmem_uncharge(mapping->host, nr_none)', {
+        actions: 'csUncharge', target: 'rb_lock',
+      }),
+      rb_lock: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'csTreeFree', actions: ['csLockTree', 'csRbBegin'], target: 'rb_next',
+      }),
+      rb_next: {
+        always: [
+          { guard: 'csRbOver', target: 'rb_end' },
+          { guard: { and: ['csRbIsHole', 'csNoneLeft'] }, target: 'rb_end' },
+          { guard: 'csRbIsHole', target: 'rb_hole' },
+          { target: 'rb_page' },
+        ],
+      },
+      rb_hole: step('collapse_shmem: /* Put holes back where they were */ radix_tree_replace_slot(slot, NULL); nr_none--', {
+        actions: 'csRbHole', target: 'rb_next',
+      }),
+      rb_page: step('collapse_shmem: list_del; page_ref_unfreeze(page, 2); radix_tree_replace_slot(slot, page); spin_unlock_irq', {
+        actions: ['csRbRestorePage', 'csUnlockTree'], target: 'rb_putback',
+      }),
+      rb_putback: step('collapse_shmem: putback_lru_page(page)', { actions: 'csPutback', target: 'rb_unlock_page' }),
+      rb_unlock_page: step('collapse_shmem: unlock_page(page)', { actions: 'csRbUnlockPage', target: 'rb_relock' }),
+      rb_relock: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock)', {
+        guard: 'csTreeFree', actions: ['csLockTree', 'csRbIter'], target: 'rb_next',
+      }),
+      rb_end: step('collapse_shmem: VM_BUG_ON(nr_none); spin_unlock_irq(&mapping->tree_lock)', {
+        actions: ['csRbAssertNoneLeft', 'csUnlockTree'], target: 'rb_new',
+      }),
+      rb_new: step('collapse_shmem: page_ref_unfreeze(new_page, 1); mem_cgroup_cancel_charge; unlock_page(new_page); new_page->mapping = NULL', {
+        actions: 'csRbReleaseNew', target: 'free_new',
+      }),
+      free_new: step('khugepaged: put_page(new_page) (the caller frees the unused huge page)', {
+        actions: 'csFreeNew', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** retract_page_tables(mapping, pgoff) as posted. */
+function retractPageTables(): StateDef {
+  return {
+    meta: { kernel: 'retract_page_tables' },
+    initial: 'i_mmap_lock',
+    states: {
+      i_mmap_lock: step('retract_page_tables: i_mmap_lock_write(mapping); vma_interval_tree_foreach', {
+        guard: 'rtImmapWriteFree', actions: ['rtImmapLock', 'rtCollect'], target: 'next',
+      }),
+      next: { always: [{ guard: 'rtDone', target: 'i_mmap_unlock' }, { target: 'trylock' }] },
+      trylock: step('retract_page_tables: down_write_trylock(&vma->vm_mm->mmap_sem)', [
+        { guard: 'rtTrylock', actions: 'rtMmapWriteLock', target: 'pmd_lock' },
+        { actions: 'rtTrylockFailed', target: 'next' },
+      ]),
+      pmd_lock: step('retract_page_tables: ptl = pmd_lock(vma->vm_mm, pmd)', {
+        guard: 'rtPtlFree', actions: 'rtLockPtl', target: 'collapse_flush',
+      }),
+      collapse_flush: step('retract_page_tables: /* assume page table is clear */ _pmd = pmdp_collapse_flush(vma, addr, pmd)', {
+        actions: 'rtCollapseFlush', target: 'unlock_ptl',
+      }),
+      unlock_ptl: step('retract_page_tables: spin_unlock(ptl)', { actions: 'rtUnlockPtl', target: 'up_write' }),
+      up_write: step('retract_page_tables: up_write(&mm->mmap_sem); atomic_long_dec(&mm->nr_ptes); pte_free', {
+        actions: 'rtUpWriteFree', target: 'next',
+      }),
+      i_mmap_unlock: step('retract_page_tables: i_mmap_unlock_write(mapping)', {
+        actions: 'rtImmapUnlock', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+export const khugepagedChart: TaskChartDef<K> = {
+  id: 'khugepaged',
+  description: 'khugepaged: scan mm_slots, khugepaged_scan_shmem, collapse_shmem, retract_page_tables',
+  initial: 'do_scan',
+  states: {
+    do_scan: { always: { actions: 'beginPass', target: 'scan_mm_slot' } },
+    scan_mm_slot: {
+      always: [
+        { guard: 'passDone', target: 'sleep' },
+        { guard: 'slotsWrapped', actions: 'fullScan', target: 'wrapped' },
+        { guard: 'slotMmGone', actions: 'nextSlot', target: 'next_slot' },
+        { target: 'down_read' },
+      ],
+    },
+    wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
+    next_slot: { always: { target: 'scan_mm_slot' } },
+    down_read: step('khugepaged_scan_mm_slot: down_read(&mm->mmap_sem)', {
+      guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'find_vma',
+    }),
+    find_vma: {
+      always: [
+        { guard: 'haveVma', target: 'up_read_for_file' },
+        { target: 'mm_done' },
+      ],
+    },
+    up_read_for_file: step('khugepaged_scan_mm_slot: get_file; pgoff = linear_page_index(vma, address); up_read(&mm->mmap_sem)', {
+      actions: 'beginScanShmem', target: 'scan_shmem',
+    }),
+    scan_shmem: { ...khugepagedScanShmem(), onDone: 'after_file' },
+    after_file: { always: { actions: 'afterFile', target: 'scan_mm_slot' } },
+    mm_done: step('khugepaged_scan_mm_slot: up_read(&mm->mmap_sem); move to the next mm_slot', {
+      actions: ['mmapReadUnlock', 'nextSlot'], target: 'scan_mm_slot',
+    }),
+    sleep: step('khugepaged_wait_work: wait scan_sleep_millisecs (alloc_sleep_millisecs after an allocation failure)', {
+      actions: 'sleepAfterPass', target: 'do_scan',
+    }),
+    done: final,
+  },
+  guards: {
+    injectedFailure: (_a, ev) => ev.fail === true,
+    passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan,
+    slotsWrapped: (a) => a.l.slot >= a.k.mms.length,
+    allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
+    slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
+    mmapReadFree: (a) => mmOf(a).mmapLock.readFree,
+    haveVma: (a) => findVma(a) !== null,
+    scanWalkOver: (a) => a.l.result !== 'SCAN_SUCCEED' || a.l.sc_index >= end(a),
+    scanTooFewPresent: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.sc_present < NR(a) - a.k.sysfs.khugepaged.max_ptes_none,
+    scanSucceeded: (a) => a.l.result === 'SCAN_SUCCEED',
+    // collapse_shmem
+    csTreeFree: (a) => inoOf(a).mapping.treeLock.free,
+    csHolesBefore: (a) => Math.min(a.l.cs_iter, end(a)) > a.l.cs_index,
+    csWalkDone: (a) => a.l.cs_index >= end(a),
+    csSlotNeedsGetpage: (a) => {
+      const v = slot(a, a.l.cs_index);
+      return isSwapEntry(v) || (v >= 0 && !a.k.pages.isUptodate(a.k.pages.compoundHead(v)));
+    },
+    csTrylock: (a) => !a.k.pages.isLocked(a.k.pages.compoundHead(slot(a, a.l.cs_index))),
+    csGetpageFailed: (a) => a.l.gp_page < 0,
+    csVmBugOnPage: (a) => {
+      const k = a.k;
+      const h = k.pages.compoundHead(a.l.cs_page);
+      return !k.pages.isLocked(h) || !k.pages.isUptodate(h) || k.pages.order[h]! > 0;
+    },
+    csPageTruncated: (a) => a.k.pages.mapping[a.k.pages.compoundHead(a.l.cs_page)] !== a.l.sc_ino,
+    csPageNotOnLru: (a) => !a.k.pages.isOnLru(a.l.cs_page),
+    csPageMapped: (a) => a.k.pages.isMapped(a.l.cs_page),
+    csCountIs3: (a) => a.k.pages.refcount[a.l.cs_page] === 3,
+    csTailHoles: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.cs_index < end(a),
+    csListEmpty: (a) => a.l.cs_list.length === 0,
+    csRbOver: (a) => a.l.cs_iter >= end(a),
+    csRbIsHole: (a) => a.l.cs_list.length === 0 || a.l.cs_iter < a.k.pages.index[a.l.cs_list[0]!]!,
+    csNoneLeft: (a) => a.l.cs_nr_none === 0,
+    // retract_page_tables
+    rtImmapWriteFree: (a) => inoOf(a).mapping.iMmap.writeFree,
+    rtDone: (a) => a.l.rt_todo.length === 0,
+    rtTrylock: (a) => a.k.mms[a.l.rt_todo[0]!]!.mmapLock.writeFree,
+    rtPtlFree: (a) => a.k.mms[a.l.rt_todo[0]!]!.pageTableLock.free,
+    ...(shmemGetpageGuards as Record<string, never>),
+    ...(unmapGuards as Record<string, never>),
+  },
+  actions: {
+    ...(shmemGetpageActions as Record<string, never>),
+    ...(unmapActions as Record<string, never>),
+    beginPass: (a) => {
+      a.l.progress = 0;
+      a.l.alloc_failed = false;
+    },
+    fullScan: (a) => {
+      a.k.khugepaged.full_scans++;
+      a.l.slot = 0;
+      a.l.address = 0;
+    },
+    nextSlot: (a) => {
+      a.l.slot++;
+      a.l.address = 0;
+    },
+    mmapReadLock: (a) => a.k.mmapReadLock(mmOf(a), a.ix),
+    mmapReadUnlock: (a) => a.k.mmapReadUnlock(mmOf(a), a.ix),
+    beginScanShmem: (a) => {
+      const vma = findVma(a)!;
+      const k = a.k;
+      a.l.address = Math.max(a.l.address, a.l.hstart);
+      a.k.mmapReadUnlock(mmOf(a), a.ix);
+      a.l.sc_ino = vma.file;
+      a.l.sc_start = vma.pgoff + (a.l.address - vma.start);
+      a.l.sc_index = a.l.sc_start;
+      a.l.sc_present = 0;
+      a.l.sc_swap = 0;
+      a.l.sc_pfn = -1;
+      a.l.result = 'SCAN_SUCCEED';
+      if (a.l.sc_start % k.HPAGE_PMD_NR !== 0) k.violate('khugepaged', `VM_BUG_ON(start & (HPAGE_PMD_NR - 1)): start ${a.l.sc_start}`);
+    },
+    afterFile: (a) => {
+      traceScanFile(a);
+      a.l.address += NR(a);
+      a.l.progress += NR(a);
+    },
+    sleepAfterPass: (a) => {
+      const ms = a.l.alloc_failed ? a.k.sysfs.khugepaged.alloc_sleep_millisecs : a.k.sysfs.khugepaged.scan_sleep_millisecs;
+      a.wakeAt = a.k.now + ms * 1_000_000;
+    },
+    scanNextSlot: (a) => {
+      const k = a.k;
+      const m = inoOf(a).mapping;
+      const e = end(a);
+      let i = a.l.sc_index;
+      while (i < e && m.lookup(i) === SLOT_HOLE) i++;
+      a.l.sc_index = i + 1;
+      if (i >= e) return;
+      const v = m.lookup(i);
+      if (isSwapEntry(v)) {
+        if (++a.l.sc_swap > k.sysfs.khugepaged.max_ptes_swap) {
+          a.l.result = 'SCAN_EXCEED_SWAP_PTE';
+          k.count('thp_scan_exceed_swap_pte', 1, a.ix);
+        }
+        return;
+      }
+      a.l.sc_pfn = v;
+      const h = k.pages.compoundHead(v);
+      if (k.pages.order[h]! > 0) a.l.result = 'SCAN_PAGE_COMPOUND';
+      else if (!k.pages.isOnLru(v)) a.l.result = 'SCAN_PAGE_LRU';
+      else if (k.pages.pageCount(v) !== 1 + k.pages.pageMapcount(v)) a.l.result = 'SCAN_PAGE_COUNT';
+      else a.l.sc_present++;
+    },
+    scanExceedNone: (a) => {
+      a.l.result = 'SCAN_EXCEED_NONE_PTE';
+      a.k.count('thp_scan_exceed_none_pte', 1, a.ix);
+    },
+    // collapse_shmem
+    csAllocFailed: (a) => {
+      a.l.result = 'SCAN_ALLOC_HUGE_PAGE_FAIL';
+      a.l.alloc_failed = true;
+      a.k.count('thp_collapse_alloc_failed', 1, a.ix);
+    },
+    csAlloc: (a) => {
+      a.l.cs_new = a.k.pages.alloc(a.k.HPAGE_PMD_ORDER, false, a.ix);
+      a.k.ref('take', 'page', a.l.cs_new, '', a.id, a.ix);
+      a.k.count('thp_collapse_alloc', 1, a.ix);
+    },
+    csChargeFailed: (a) => {
+      a.l.result = 'SCAN_CGROUP_CHARGE_FAIL';
+      putPageRef(a, a.l.cs_new);
+      a.l.cs_new = -1;
+    },
+    csSetupNewPage: (a) => {
+      const k = a.k;
+      const p = a.l.cs_new;
+      k.pages.index[p] = a.l.sc_start;
+      k.pages.mapping[p] = a.l.sc_ino;
+      k.pages.setFlag(p, 'swapbacked');
+      k.lockPage(p, a.ix);
+      if (!k.pages.freeze(p, 1, a.ix)) k.violate('collapse_shmem', 'BUG_ON(!page_ref_freeze(new_page, 1))');
+      a.l.cs_index = a.l.sc_start;
+      a.l.cs_nr_none = 0;
+      a.l.cs_list = [];
+      a.l.cs_page = -1;
+      a.l.result = 'SCAN_SUCCEED';
+      setIter(a);
+    },
+    csLockTree: (a) => a.k.spinLock(inoOf(a).mapping.treeLock, a.ix),
+    csUnlockTree: (a) => a.k.spinUnlock(inoOf(a).mapping.treeLock, a.ix),
+    csFillHoles: (a) => {
+      const k = a.k;
+      const ino = inoOf(a);
+      const to = Math.min(a.l.cs_iter, end(a));
+      const n = to - a.l.cs_index;
+      // shmem_charge(): info->alloced += n; mapping->nrpages += n
+      ino.alloced += n;
+      ino.mapping.nrpages += n;
+      a.l.cs_nr_none += n;
+      for (; a.l.cs_index < to; a.l.cs_index++) {
+        k.cacheSet(ino, a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
+      }
+    },
+    csBeginGetpage: (a) => {
+      Object.assign(a.l, { gp_ino: a.l.sc_ino, gp_index: a.l.cs_index, gp_sgp: 'nohuge', gp_err: '', gp_page: -1 });
+    },
+    csTakeGetpagePage: (a) => {
+      a.l.cs_page = a.l.gp_page;
+    },
+    csTrylockGet: (a) => {
+      const pfn = slot(a, a.l.cs_index);
+      a.k.lockPage(a.k.pages.compoundHead(pfn), a.ix);
+      getPageRef(a, pfn);
+      a.l.cs_page = pfn;
+    },
+    csPageLocked: (a) => {
+      a.l.result = 'SCAN_PAGE_LOCK';
+    },
+    csFail: (a) => {
+      a.l.result = 'SCAN_FAIL';
+    },
+    csVmBugOn: (a) => {
+      const k = a.k;
+      const h = k.pages.compoundHead(a.l.cs_page);
+      const what = !k.pages.isLocked(h) ? '!PageLocked' : !k.pages.isUptodate(h) ? '!PageUptodate' : 'PageTransCompound';
+      k.violate('collapse_shmem', `VM_BUG_ON_PAGE(${what}(page)) for page ${hex(a.l.cs_page)} at index ${a.l.cs_index}`);
+    },
+    csTruncated: (a) => {
+      a.l.result = 'SCAN_TRUNCATED';
+    },
+    csUnlockPutPage: (a) => {
+      a.k.unlockPage(a.k.pages.compoundHead(a.l.cs_page), a.ix);
+      putPageRef(a, a.l.cs_page);
+      a.l.cs_page = -1;
+    },
+    csDelPageLru: (a) => {
+      a.l.result = 'SCAN_DEL_PAGE_LRU';
+    },
+    csIsolate: (a) => {
+      a.k.pages.isolate(a.l.cs_page, a.ix);
+      getPageRef(a, a.l.cs_page); // isolate_lru_page takes a reference
+    },
+    csBeginUnmap: (a) => {
+      a.l.um_ino = a.l.sc_ino;
+      a.l.um_start = a.l.cs_index;
+      a.l.um_end = a.l.cs_index + 1;
+    },
+    csAssertUnmapped: (a) => {
+      if (a.k.pages.isMapped(a.l.cs_page)) {
+        a.k.violate('collapse_shmem', `VM_BUG_ON_PAGE(page_mapped(page)) for page ${hex(a.l.cs_page)} at index ${a.l.cs_index}`);
+      }
+    },
+    csFreezeReplace: (a) => {
+      const k = a.k;
+      k.pages.freeze(a.l.cs_page, 3, a.ix);
+      a.l.cs_list.push(a.l.cs_page);
+      k.cacheSet(inoOf(a), a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
+      a.l.cs_index++;
+      a.l.cs_page = -1;
+      setIter(a);
+    },
+    csPageCount: (a) => {
+      a.l.result = 'SCAN_PAGE_COUNT';
+    },
+    csPutback: (a) => {
+      // putback_lru_page: back on the LRU, and the isolation reference dropped
+      const pfn = a.l.cs_page;
+      a.k.pages.lruAdd(pfn, a.ix);
+      putPageRef(a, pfn);
+    },
+    csCopyFreeOne: (a) => {
+      const k = a.k;
+      const page = a.l.cs_list.shift()!;
+      const sub = a.l.cs_new + (k.pages.index[page]! % k.HPAGE_PMD_NR);
+      if (k.variant('collapse_shmem_clear_holes')) clearHolesBefore(a, k.pages.index[page]!);
+      k.pages.data[sub] = k.pages.data[page]!;
+      k.unlockPage(page, a.ix);
+      k.pages.unfreeze(page, 1, a.ix);
+      k.ref('drop', 'page', page, a.id, '', a.ix); // pin + isolation: one reference is left
+      k.pages.mapping[page] = -1;
+      k.pages.clearFlag(page, 'active');
+      k.pages.clearFlag(page, 'unevictable');
+      putPageRef(a, page);
+    },
+    csCounters: (a) => {
+      const k = a.k;
+      if (k.variant('collapse_shmem_clear_holes')) clearHolesBefore(a, end(a));
+      k.count('nr_shmem_hugepages', 1, a.ix);
+      if (a.l.cs_nr_none) {
+        k.count('nr_file_pages', a.l.cs_nr_none, a.ix);
+        k.count('nr_shmem', a.l.cs_nr_none, a.ix);
+      }
+    },
+    csSetUptodate: (a) => {
+      a.k.pages.setDirty(a.l.cs_new, a.ix);
+      a.k.pages.setUptodate(a.l.cs_new, a.ix);
+    },
+    csUnfreezeNew: (a) => {
+      a.k.pages.unfreeze(a.l.cs_new, a.k.HPAGE_PMD_NR, a.ix);
+      a.k.ref('drop', 'page', a.l.cs_new, a.id, '', a.ix); // the page cache's slots hold the references now
+    },
+    csLruAddNew: (a) => a.k.pages.lruAdd(a.l.cs_new, a.ix),
+    csUnlockNew: (a) => {
+      a.k.unlockPage(a.l.cs_new, a.ix);
+      a.k.khugepaged.pages_collapsed++;
+      a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${mmOf(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
+      a.l.cs_new = -1;
+    },
+    csUncharge: (a) => {
+      // shmem_uncharge(): info->alloced -= nr_none (nrpages is left to the caller: the seed forgets it)
+      const ino = inoOf(a);
+      ino.alloced -= a.l.cs_nr_none;
+      if (a.k.variant('collapse_shmem_rollback_nrpages')) ino.mapping.nrpages -= a.l.cs_nr_none;
+    },
+    csRbBegin: (a) => {
+      a.l.cs_index = a.l.sc_start;
+      setIter(a);
+    },
+    csRbHole: (a) => {
+      a.k.cacheSet(inoOf(a), a.l.cs_iter, SLOT_HOLE, a.ix);
+      a.l.cs_nr_none--;
+      a.l.cs_index = a.l.cs_iter + 1;
+      setIter(a);
+    },
+    csRbRestorePage: (a) => {
+      const k = a.k;
+      const page = a.l.cs_list.shift()!;
+      if (k.pages.index[page] !== a.l.cs_iter) {
+        k.violate('collapse_shmem', `VM_BUG_ON_PAGE(page->index != iter.index): ${k.pages.index[page]} vs ${a.l.cs_iter}`);
+      }
+      k.pages.unfreeze(page, 2, a.ix);
+      k.ref('drop', 'page', page, a.id, '', a.ix); // the pin is not given back: cache + isolation remain
+      k.cacheSet(inoOf(a), a.l.cs_iter, page, a.ix);
+      a.l.cs_page = page;
+      a.l.cs_index = a.l.cs_iter + 1;
+    },
+    csRbUnlockPage: (a) => {
+      a.k.unlockPage(a.l.cs_page, a.ix);
+      a.l.cs_page = -1;
+    },
+    csRbIter: (a) => setIter(a),
+    csRbAssertNoneLeft: (a) => {
+      if (a.l.cs_nr_none !== 0) a.k.violate('collapse_shmem', `VM_BUG_ON(nr_none): ${a.l.cs_nr_none} holes not restored`);
+    },
+    csRbReleaseNew: (a) => {
+      const k = a.k;
+      k.pages.unfreeze(a.l.cs_new, 1, a.ix);
+      k.unlockPage(a.l.cs_new, a.ix);
+      k.pages.mapping[a.l.cs_new] = -1;
+    },
+    csFreeNew: (a) => {
+      putPageRef(a, a.l.cs_new);
+      a.l.cs_new = -1;
+    },
+    // retract_page_tables
+    rtImmapLock: (a) => a.k.downWrite(inoOf(a).mapping.iMmap, a.ix),
+    rtImmapUnlock: (a) => a.k.upWrite(inoOf(a).mapping.iMmap, a.ix),
+    rtCollect: (a) => {
+      const k = a.k;
+      a.l.rt_todo = [];
+      for (const mm of k.mms) {
+        if (mm.usersState() === 'exited') continue;
+        for (const v of mm.vmas) {
+          if (v.file !== a.l.sc_ino) continue;
+          if (a.l.sc_start < v.pgoff || a.l.sc_start >= v.pgoff + (v.end - v.start)) continue;
+          const addr = v.start + (a.l.sc_start - v.pgoff);
+          if (addr % k.HPAGE_PMD_NR !== 0) continue;
+          if (v.end < addr + k.HPAGE_PMD_NR) continue;
+          const p = addr / k.HPAGE_PMD_NR;
+          if (mm.kindAt(p) !== 'pte_table') continue; // mm_find_pmd: present and not huge
+          a.l.rt_todo.push(mm.id, p);
+        }
+      }
+    },
+    rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo[0]!]!, a.ix),
+    rtTrylockFailed: (a) => {
+      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      a.k.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: mm.mmapLock.name, actor: a.ix });
+      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
+      a.l.rt_todo.splice(0, 2);
+    },
+    rtLockPtl: (a) => a.k.spinLock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtCollapseFlush: (a) => {
+      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      a.k.pmdCmd(mm, a.l.rt_todo[1]!, 'PMDP_CLEAR', -1, a.ix);
+    },
+    rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtUpWriteFree: (a) => {
+      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      a.k.mmapWriteUnlock(mm, a.ix);
+      mm.nr_ptes--;
+      a.l.rt_todo.splice(0, 2);
+    },
+  },
+};
+
+/** The next present slot at or after cs_index (the radix-tree iterator), or `end`. */
+function setIter(a: K): void {
+  const m = inoOf(a).mapping;
+  const e = end(a);
+  let i = a.l.cs_index;
+  while (i < e && m.lookup(i) === SLOT_HOLE) i++;
+  // during the walk, slots already replaced by new subpages are behind cs_index
+  a.l.cs_iter = i;
+}
+
+/** Variant collapse_shmem_clear_holes: clear_highpage() every hole subpage up to `upto`. */
+function clearHolesBefore(a: K, upto: number): void {
+  const k = a.k;
+  const filled = new Set(a.l.cs_list.map((p) => k.pages.index[p]!));
+  for (let i = a.l.sc_start; i < upto; i++) {
+    const sub = a.l.cs_new + (i % k.HPAGE_PMD_NR);
+    if (!filled.has(i) && k.pages.data[sub] === -1) k.pages.data[sub] = 0;
+  }
+}
+
+/** The next VMA of the current mm that khugepaged may collapse in, with address in its aligned range. */
+function findVma(a: K): Vma | null {
+  const mm = mmOf(a);
+  const n = a.k.HPAGE_PMD_NR;
+  const vmas = [...mm.vmas].sort((x, y) => x.start - y.start);
+  for (const v of vmas) {
+    if (v.end <= a.l.address) continue;
+    if (!khugepagedVmaCheck(a, v)) continue;
+    const hstart = Math.ceil(v.start / n) * n;
+    const hend = Math.floor(v.end / n) * n;
+    if (hstart >= hend) continue;
+    if (Math.max(a.l.address, hstart) >= hend) continue;
+    a.l.hstart = hstart;
+    a.l.hend = hend;
+    return v;
+  }
+  return null;
+}
+
+function traceScanFile(a: K): void {
+  a.k.trace(
+    a.ix,
+    'mm_khugepaged_scan_file',
+    `mm=${mmOf(a).name} pfn=${a.l.sc_pfn < 0 ? '-1' : hex(a.l.sc_pfn)} filename=${inoOf(a).name} present=${a.l.sc_present} swap=${a.l.sc_swap} result=${SCAN_STRINGS[a.l.result]}`,
+  );
+  a.k.bus.publish({ kind: 'scan', result: a.l.result, ino: a.l.sc_ino, start: a.l.sc_start, actor: a.ix });
+}
