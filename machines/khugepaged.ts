@@ -147,8 +147,8 @@ function collapseShmem(): StateDef {
       setup: step('collapse_shmem: new_page->index, ->mapping; __SetPageSwapBacked; __SetPageLocked; page_ref_freeze(new_page, 1)', {
         actions: 'csSetupNewPage', target: 'tree_lock',
       }),
-      tree_lock: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock)', {
-        guard: 'csTreeFree', actions: 'csLockTree', target: 'walk',
+      tree_lock: step('collapse_shmem: spin_lock_irq(&mapping->tree_lock); radix_tree_for_each_slot from start', {
+        guard: 'csTreeFree', actions: ['csLockTree', 'csRbIter'], target: 'walk',
       }),
       walk: {
         always: [
@@ -492,7 +492,6 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.cs_list = [];
       a.l.cs_page = -1;
       a.l.result = 'SCAN_SUCCEED';
-      setIter(a);
     },
     csLockTree: (a) => a.k.spinLock(inoOf(a).mapping.treeLock, a.ix),
     csUnlockTree: (a) => a.k.spinUnlock(inoOf(a).mapping.treeLock, a.ix),

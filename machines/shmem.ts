@@ -32,6 +32,8 @@ export interface ShmemLocals {
   gp_new: number;
   /** The step at which the lookup found the page (read(2) copies later). */
   gp_found_at: number;
+  /** This call instantiated the page (alloced in shmem_getpage_gfp). */
+  gp_alloced: boolean;
   // unmap_mapping_range(mapping, start, end)
   um_ino: number;
   um_start: number;
@@ -46,6 +48,8 @@ export interface ShmemLocals {
   ur_page: number;
   ur_began: number;
   ur_op: 'truncate' | 'punch';
+  /** This pass found something to remove (truncation restarts until a pass finds nothing). */
+  ur_found: boolean;
 }
 
 type A = Actor<ShmemLocals>;
@@ -53,9 +57,9 @@ type A = Actor<ShmemLocals>;
 /** The locals' values before any call. */
 export function shmemLocalsInit(): ShmemLocals {
   return {
-    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_found_at: 0,
+    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_found_at: 0, gp_alloced: false,
     um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
-    ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate',
+    ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate', ur_found: false,
   };
 }
 
@@ -143,9 +147,20 @@ export function shmemGetpageStates(): StateDef {
         always: [
           // "Has the page been truncated?" — unlock, put, and look again
           { guard: 'gpPageTruncated', actions: 'gpUnlockPutPage', target: 'find_lock_entry' },
+          { target: 'eof_check' },
+        ],
+      },
+      // "Perhaps the file has been truncated since we checked" (sgp <= SGP_CACHE)
+      eof_check: {
+        always: [
+          { guard: { and: ['gpTruncatedSince', 'gpAlloced'] }, target: 'eof_delete' },
+          { guard: 'gpTruncatedSince', actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
           { target: 'returned' },
         ],
       },
+      eof_delete: step('shmem_getpage_gfp: ClearPageDirty; delete_from_page_cache(page); shmem_recalc_inode; -EINVAL', {
+        guard: 'gpTreeLockFree', actions: ['gpDeleteAlloced', 'gpUnlockPutPage', 'gpEinval'], target: 'returned',
+      }),
       alloc: step('shmem_getpage_gfp: page = shmem_alloc_page(gfp, info, index); __SetPageLocked', [
         { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
         { actions: 'gpAllocPage', target: 'charge' },
@@ -166,7 +181,7 @@ export function shmemGetpageStates(): StateDef {
         actions: 'gpLruAddAlloced', target: 'clear',
       }),
       clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(page); SetPageUptodate(page)', {
-        actions: 'gpClearUptodate', target: 'returned',
+        actions: 'gpClearUptodate', target: 'eof_check',
       }),
       swapin_alloc: step('shmem_getpage_gfp: page = shmem_swapin(swap, gfp, info, index); swap_readpage; lock_page', [
         { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
@@ -180,7 +195,7 @@ export function shmemGetpageStates(): StateDef {
         { actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'find_lock_entry' },
       ]),
       swapin_lru: step('shmem_getpage_gfp: lru_cache_add_anon(page)', {
-        actions: 'gpSwapinLruAdd', target: 'returned',
+        actions: 'gpSwapinLruAdd', target: 'eof_check',
       }),
       returned: final,
     },
@@ -201,6 +216,8 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   gpPageUnlocked: (a) => !a.k.pages.isLocked(headOf(a.k, a.l.gp_page)),
   gpPageTruncated: (a) => !stillCached(a.k, a.l.gp_page, a.l.gp_ino, a.l.gp_index),
   gpTreeLockFree: (a) => ino(a, a.l.gp_ino).mapping.treeLock.free,
+  gpTruncatedSince: (a) => (a.l.gp_sgp === 'read' || a.l.gp_sgp === 'fault') && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
+  gpAlloced: (a) => a.l.gp_alloced,
 };
 
 export const shmemGetpageActions: Record<string, TaskAction<A>> = {
@@ -217,6 +234,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_err = 'hole';
   },
   gpGetSlotPage: (a) => {
+    a.l.gp_alloced = false;
     a.l.gp_page = slotOf(a, a.l.gp_ino, a.l.gp_index);
     a.l.gp_found_at = a.k.step;
     getPageRef(a, a.l.gp_page);
@@ -245,6 +263,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   gpLockTree: (a) => a.k.spinLock(ino(a, a.l.gp_ino).mapping.treeLock, a.ix),
   gpUnlockTree: (a) => a.k.spinUnlock(ino(a, a.l.gp_ino).mapping.treeLock, a.ix),
   gpAddNewPage: (a) => {
+    a.l.gp_alloced = true;
     addToPageCache(a, ino(a, a.l.gp_ino), a.l.gp_index, a.l.gp_new);
     a.l.gp_page = a.l.gp_new;
     a.l.gp_new = -1;
@@ -279,8 +298,23 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     inode.swapped--;
     a.k.swapFree(a.l.gp_entry);
     a.k.pages.setUptodate(pfn, a.ix);
+    a.l.gp_alloced = false;
     a.l.gp_page = pfn;
     a.l.gp_new = -1;
+  },
+  gpDeleteAlloced: (a) => {
+    const k = a.k;
+    const inode = ino(a, a.l.gp_ino);
+    const pfn = a.l.gp_page;
+    k.spinLock(inode.mapping.treeLock, a.ix);
+    k.cacheSet(inode, a.l.gp_index, SLOT_HOLE, a.ix);
+    inode.mapping.nrpages--;
+    k.pages.mapping[pfn] = -1;
+    k.count('nr_file_pages', -1, a.ix);
+    k.count('nr_shmem', -1, a.ix);
+    k.spinUnlock(inode.mapping.treeLock, a.ix);
+    k.pages.put(pfn, a.ix); // the page cache's reference
+    inode.alloced--; // shmem_recalc_inode
   },
   gpSwapinLruAdd: (a) => {
     a.k.pages.lruAdd(a.l.gp_page, a.ix);
@@ -382,10 +416,12 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
 // ---- shmem_undo_range (truncate, hole punch) -----------------------------------------------
 
 /**
- * shmem_undo_range(inode, start, end): each page of the range is looked up (with a
- * reference; a frozen page is retried), locked, and — still in this file — unmapped and
- * deleted from the page cache; swap entries are freed. A huge page wholly inside the
- * range goes; one straddling its edge has the covered subpages zeroed (v4.8).
+ * shmem_undo_range(inode, start, end), its second ("more careful") pass: each page of
+ * the range is looked up (with a reference; a frozen page is retried), locked, and —
+ * still in this file — unmapped and deleted from the page cache; swap entries are freed.
+ * A huge page wholly inside the range goes; one straddling its edge has the covered
+ * subpages zeroed (v4.8). "If all gone or hole-punch, we're done. But if truncating,
+ * restart to make sure all gone."
  */
 export function shmemUndoRangeStates(): StateDef {
   return {
@@ -394,6 +430,7 @@ export function shmemUndoRangeStates(): StateDef {
     states: {
       next: {
         always: [
+          { guard: { and: ['urDone', 'urRestart'] }, actions: 'urRestartPass', target: 'skip' },
           { guard: 'urDone', actions: 'urRecalc', target: 'returned' },
           { guard: 'urSlotHole', actions: 'urAdvance', target: 'skip' },
           { target: 'lookup' },
@@ -439,6 +476,7 @@ export function shmemUndoRangeStates(): StateDef {
 const urSlot = (a: A) => slotOf(a, a.l.ur_ino, a.l.ur_index);
 
 export const undoGuards: Record<string, TaskGuard<A>> = {
+  urRestart: (a) => a.l.ur_op === 'truncate' && a.l.ur_found,
   urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.slots.length),
   urSlotHole: (a) => urSlot(a) === SLOT_HOLE,
   urSlotNotFrozen: (a) => urSlot(a) < 0 || !a.k.pages.isFrozen(headOf(a.k, urSlot(a))),
@@ -457,6 +495,10 @@ export const undoGuards: Record<string, TaskGuard<A>> = {
 };
 
 export const undoActions: Record<string, TaskAction<A>> = {
+  urRestartPass: (a) => {
+    a.l.ur_index = a.l.ur_start;
+    a.l.ur_found = false;
+  },
   urAdvance: (a) => {
     a.l.ur_index++;
   },
@@ -468,6 +510,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
     a.l.ur_page = -1;
   },
   urGetPage: (a) => {
+    a.l.ur_found = true;
     a.l.ur_page = urSlot(a);
     getPageRef(a, a.l.ur_page);
   },
@@ -476,6 +519,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
   urFreeSwap: (a) => {
     const inode = ino(a, a.l.ur_ino);
     const entry = urSlot(a);
+    a.l.ur_found = true;
     if (!isSwapEntry(entry)) return; // swapped in meanwhile: left to the page path on the next pass
     a.k.cacheSet(inode, a.l.ur_index, SLOT_HOLE, a.ix);
     a.k.swapFree(entry);
@@ -498,6 +542,9 @@ export const undoActions: Record<string, TaskAction<A>> = {
       k.pages.data[h + (i - first)] = 0;
       inode.setExpected(i, 0, k.step);
     }
+    // "Partial thp truncate due 'start' in middle of THP: don't need to look on these
+    // pages again on !pvec.nr restart" (start++ per tail page)
+    if (first < a.l.ur_start) a.l.ur_start = Math.min(first + k.HPAGE_PMD_NR, a.l.ur_end);
   },
   urBeginUnmap: (a) => {
     const k = a.k;

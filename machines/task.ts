@@ -810,17 +810,16 @@ export const taskChart: TaskChartDef<A> = {
       const inode = a.k.inodes[op.ino]!;
       const old = Math.max(inode.i_size, inode.mapping.slots.length);
       inode.i_size = Math.min(inode.i_size, op.size);
-      for (const i of [...inode.expected.keys()]) if (i >= op.size) inode.setExpected(i, 0, a.k.step);
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.size, um_end: old,
-        ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate',
+        ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate', ur_found: false,
       });
     },
     beginPunch: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'punch'; ino: number; start: number; end: number };
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.start, um_end: op.end,
-        ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_began: a.k.step, ur_op: 'punch',
+        ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_began: a.k.step, ur_op: 'punch', ur_found: false,
       });
     },
     beginAccess: (a) => {

@@ -3,6 +3,10 @@
  * fixed it (Hugh Dickins' "huge tmpfs" fixes, Nov 2018). The default runs the seed as posted.
  */
 import type { Variant } from '../registry.ts';
+import { patchStates } from '../engine/patch.ts';
+import { transitionList } from '../engine/chart.ts';
+import type { Actor } from '../sched/actor.ts';
+import type { KhugepagedLocals } from '../../machines/khugepaged.ts';
 
 /**
  * Finding: the new huge page is allocated without __GFP_ZERO and collapse_shmem() only
@@ -26,4 +30,36 @@ export const collapseShmemRollbackNrpages: Variant = {
   name: 'collapse_shmem_rollback_nrpages',
   kind: 'fix',
   description: 'collapse_shmem() rollback subtracts the restored holes from mapping->nrpages',
+};
+
+/**
+ * Finding: khugepaged_scan_shmem() saw pages, but by the time collapse_shmem() walks the
+ * extent a truncation has emptied it; the walk fills every hole and builds a huge page
+ * wholly beyond i_size (truncation invariant: "refill an emptied extent"). Fix: at the
+ * start of the walk, stop with SCAN_TRUNCATED if no entry is left in the extent
+ * ("mm/khugepaged: collapse_shmem() stop if punched or truncated").
+ */
+export const collapseShmemStopIfTruncated: Variant = {
+  name: 'collapse_shmem_stop_if_truncated',
+  kind: 'fix',
+  description: 'collapse_shmem() gives up with SCAN_TRUNCATED when the extent has been emptied before its walk',
+  charts: {
+    khugepaged: (def) =>
+      patchStates(def, 'scan_shmem.collapse_shmem', (states) => ({
+        ...states,
+        walk: {
+          ...states.walk,
+          always: [
+            { guard: 'csExtentEmptied', actions: 'csTruncated', target: 'tree_unlock_final' },
+            ...transitionList(states.walk!.always),
+          ],
+        },
+      }), {
+        guards: {
+          // "Stop if extent has been truncated or hole-punched, and is now completely empty."
+          csExtentEmptied: (a: Actor<KhugepagedLocals>) =>
+            a.l.cs_index === a.l.sc_start && a.l.cs_iter >= a.l.sc_start + a.k.HPAGE_PMD_NR,
+        },
+      }),
+  },
 };
