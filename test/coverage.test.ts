@@ -31,6 +31,9 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'pread.getpage.add_to_page_cache': 'idem',
     'pread.getpage.lru_add': 'idem',
     'pread.getpage.clear': 'idem',
+    'pread.getpage.eof_delete': 'idem',
+    // SGP_WRITE may instantiate beyond i_size (write_end extends it): no recheck
+    'pwrite.getpage.eof_delete': 'the i_size recheck is for sgp <= SGP_CACHE',
     // mapping by pmd needs a huge page in the page cache: only khugepaged makes one
     'page_fault.shmem_fault.pmd_lock': 'no huge page in these fixtures',
     'page_fault.shmem_fault.set_pmd': 'idem',
