@@ -111,6 +111,12 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// `thpsim run --trace | head`: a closed pipe ends the output, not with a stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 process.exitCode = await main(process.argv.slice(2)).catch((e: Error) => {
   process.stderr.write(`thpsim: internal error: ${e.message}\n`);
   return 3;

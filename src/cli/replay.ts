@@ -3,7 +3,7 @@
  * `thpsim run --replay FILE` to reproduce it byte for byte (docs/replay.md).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ScenarioError, validateScenario } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -29,7 +29,8 @@ export interface Replay {
 export async function writeReplay(path: string, scenarioFile: string, raw: unknown, r: RunResult): Promise<void> {
   const body = {
     thpsim_replay: 1,
-    scenario_file: resolve(scenarioFile),
+    // relative to the replay file, so a replay kept beside its scenario works in any clone
+    scenario_file: relative(dirname(resolve(path)), resolve(scenarioFile)),
     scenario: raw,
     seed: r.seed,
     engine: r.engine,
@@ -53,6 +54,6 @@ export async function readReplay(path: string): Promise<Replay> {
     const i = r.error.issues[0]!;
     throw new ScenarioError(path, i.path.join('.'), i.message);
   }
-  const scenario = await validateScenario(r.data.scenario, r.data.scenario_file);
+  const scenario = await validateScenario(r.data.scenario, resolve(dirname(path), r.data.scenario_file));
   return { scenario, seed: r.data.seed, decisions: r.data.decisions };
 }
