@@ -58,6 +58,8 @@ export interface KhugepagedLocals extends ShmemLocals {
   /** pagelist: the old pages, frozen and replaced, in index order. */
   cs_list: number[];
   cs_page: number;
+  /** Which subpages of the new page received an old page's data (the rest stood for holes). */
+  cs_copied: Uint8Array;
   /** The next present slot the radix-tree iterator stands on. */
   cs_iter: number;
   // retract_page_tables: [mm id, pmd index] pairs still to try
@@ -490,6 +492,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.cs_index = a.l.sc_start;
       a.l.cs_nr_none = 0;
       a.l.cs_list = [];
+      a.l.cs_copied = new Uint8Array(k.HPAGE_PMD_NR);
       a.l.cs_page = -1;
       a.l.result = 'SCAN_SUCCEED';
     },
@@ -579,8 +582,8 @@ export const khugepagedChart: TaskChartDef<K> = {
       const k = a.k;
       const page = a.l.cs_list.shift()!;
       const sub = a.l.cs_new + (k.pages.index[page]! % k.HPAGE_PMD_NR);
-      if (k.variant('collapse_shmem_clear_holes')) clearHolesBefore(a, k.pages.index[page]!);
       k.pages.data[sub] = k.pages.data[page]!;
+      a.l.cs_copied[sub - a.l.cs_new] = 1;
       k.unlockPage(page, a.ix);
       k.pages.unfreeze(page, 1, a.ix);
       k.ref('drop', 'page', page, a.id, '', a.ix); // pin + isolation: one reference is left
@@ -591,7 +594,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
     csCounters: (a) => {
       const k = a.k;
-      if (k.variant('collapse_shmem_clear_holes')) clearHolesBefore(a, end(a));
+      if (k.variant('collapse_shmem_clear_holes')) clearHoles(a);
       k.count('nr_shmem_hugepages', 1, a.ix);
       if (a.l.cs_nr_none) {
         k.count('nr_file_pages', a.l.cs_nr_none, a.ix);
@@ -711,14 +714,14 @@ function setIter(a: K): void {
   a.l.cs_iter = i;
 }
 
-/** Variant collapse_shmem_clear_holes: clear_highpage() every hole subpage up to `upto`. */
-function clearHolesBefore(a: K, upto: number): void {
+/**
+ * Variant collapse_shmem_clear_holes: clear_highpage() every subpage that stood for a
+ * hole (mainline clears them in the copy loop; the new page is frozen and locked
+ * throughout, so doing it once before it is exposed is the same to every other CPU).
+ */
+function clearHoles(a: K): void {
   const k = a.k;
-  const filled = new Set(a.l.cs_list.map((p) => k.pages.index[p]!));
-  for (let i = a.l.sc_start; i < upto; i++) {
-    const sub = a.l.cs_new + (i % k.HPAGE_PMD_NR);
-    if (!filled.has(i) && k.pages.data[sub] === -1) k.pages.data[sub] = 0;
-  }
+  for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied[i]) k.pages.data[a.l.cs_new + i] = 0;
 }
 
 /** The next VMA of the current mm that khugepaged may collapse in, with address in its aligned range. */

@@ -21,6 +21,11 @@ export class Bus {
     if (this.all.observed) this.all.next(ev);
   }
 
+  /** Whether anyone would receive an event of this kind (so callers can skip building it). */
+  wants(kind: Kind): boolean {
+    return this.all.observed || (this.byKind.get(kind)?.observed ?? false);
+  }
+
   /** The events of one kind. */
   on<K extends Kind>(kind: K): Observable<Extract<BusEvent, { kind: K }>> {
     let s = this.byKind.get(kind);

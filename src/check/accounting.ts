@@ -15,9 +15,10 @@ export const accountingMonitor: MonitorKind = {
   create({ k, report }) {
     return {
       quiescent() {
-        const reachable = new Set<number>([k.ZERO_PAGE]);
+        const reachable = new Uint8Array(k.pages.nr);
+        reachable[k.ZERO_PAGE] = 1;
         const markCompound = (head: number) => {
-          for (let i = 0; i < 1 << k.pages.order[head]!; i++) reachable.add(head + i);
+          reachable.fill(1, head, head + (1 << k.pages.order[head]!));
         };
         if (k.huge_zero_pfn) markCompound(k.huge_zero_pfn);
         for (const ino of k.inodes) for (const slot of ino.mapping.slots) if (slot >= 0) markCompound(k.pages.compoundHead(slot));
@@ -76,7 +77,7 @@ export const accountingMonitor: MonitorKind = {
           if (k.vmstat.get(item) !== onList[i]) report(`${item} is ${k.vmstat.get(item)} but ${onList[i]} pages are on that LRU list`);
         }
         for (let pfn = 0; pfn < k.pages.nr; pfn++) {
-          if (k.pages.isAllocated(pfn) && !reachable.has(pfn)) {
+          if (!reachable[pfn] && k.pages.isAllocated(pfn)) {
             const h = k.pages.compoundHead(pfn);
             report(`page 0x${pfn.toString(16)}${h !== pfn ? ` (tail of 0x${h.toString(16)})` : ''} is allocated but nothing maps, caches or holds it: leaked`);
             return;

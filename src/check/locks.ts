@@ -8,7 +8,7 @@ export const locksMonitor: MonitorKind = {
   create({ k, report }) {
     return {
       actorExit(a) {
-        const h = k.held[a.ix]!;
+        const h = k.heldBy(a.ix);
         if (h.length) report(`${a.id} finished holding ${h.join(', ')}`, a.ix);
       },
     };

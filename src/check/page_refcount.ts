@@ -12,28 +12,59 @@ export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
   description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
   create({ k, report }) {
-    const structural = new Map<number, number>(); // head pfn → ptes + pmds + cache slots
-    const held = new Map<number, number>(); // head pfn → references actors (or the zero page global) hold
+    // per head pfn: references from ptes + pmds + cache slots, and references actors (or the
+    // huge zero page global) hold; grown with the page array
+    let structural = new Int32Array(1024);
+    let held = new Int32Array(1024);
+    const fit = (pfn: number) => {
+      if (pfn < structural.length) return;
+      let n = structural.length;
+      while (n <= pfn) n *= 2;
+      const s2 = new Int32Array(n);
+      s2.set(structural);
+      structural = s2;
+      const h2 = new Int32Array(n);
+      h2.set(held);
+      held = h2;
+    };
     const heldBy = new Map<string, number>(); // holder → references
     const hugePmd = new Map<string, number>(); // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
-    const touched = new Set<number>();
+    // pages touched by the current step (deduplicated by `seen`, which holds the round number)
+    const touched: number[] = [];
+    let seen = new Uint32Array(1024);
+    let round = 1;
+    const touch = (h: number) => {
+      if (h >= seen.length) {
+        let n = seen.length;
+        while (n <= h) n *= 2;
+        const b = new Uint32Array(n);
+        b.set(seen);
+        seen = b;
+      }
+      if (seen[h] !== round) {
+        seen[h] = round;
+        touched.push(h);
+      }
+    };
     const head = (pfn: number) => k.pages.compoundHead(pfn);
     const bump = (pfn: number, d: number) => {
       const h = head(pfn);
-      structural.set(h, (structural.get(h) ?? 0) + d);
-      touched.add(h);
+      fit(h);
+      structural[h]! += d;
+      touch(h);
     };
     const hold = (holder: string, pfn: number, d: number) => {
       if (!holder || holder === 'pte' || holder === 'pmd' || holder === 'cache') return;
       const h = head(pfn);
-      held.set(h, (held.get(h) ?? 0) + d);
+      fit(h);
+      held[h]! += d;
       heldBy.set(holder, (heldBy.get(holder) ?? 0) + d);
-      touched.add(h);
+      touch(h);
     };
     const onEvent = (e: BusEvent) => {
       switch (e.kind) {
         case 'page':
-          touched.add(e.pfn);
+          touch(e.pfn);
           if (e.refcount < 0 || e.mapcount < 0) report(`page ${e.pfn.toString(16)}: ${e.op} left refcount ${e.refcount}, mapcount ${e.mapcount}`);
           break;
         case 'pte':
@@ -70,7 +101,7 @@ export const pageRefcountMonitor: MonitorKind = {
       }
     };
     for (const kind of ['page', 'pte', 'pmd', 'ref', 'cache'] as const) k.bus.on(kind).subscribe(onEvent);
-    const expected = (h: number) => (structural.get(h) ?? 0) + (held.get(h) ?? 0);
+    const expected = (h: number) => (h < structural.length ? structural[h]! + held[h]! : 0);
     return {
       stepEnd() {
         for (const h of touched) {
@@ -79,11 +110,12 @@ export const pageRefcountMonitor: MonitorKind = {
           const real = k.pages.refcount[h]!;
           const exp = expected(h);
           if (real !== exp) {
-            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings ${structural.get(h) ?? 0}, held ${exp - (structural.get(h) ?? 0)})`);
+            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings and cache ${structural[h] ?? 0}, held ${held[h] ?? 0})`);
             break;
           }
         }
-        touched.clear();
+        touched.length = 0;
+        round++;
       },
       actorExit(a) {
         const n = heldBy.get(a.id) ?? 0;

@@ -28,9 +28,17 @@ export const truncationMonitor: MonitorKind = {
   name: 'truncation',
   description: 'after truncate/punch returns nothing remains in the range (cached or mapped); no page wholly beyond i_size',
   create({ k, report }) {
-    const insertedAt = new Map<string, number>(); // `${ino}:${index}` → step the slot was last filled
+    // per inode, per index: the step the slot was last filled
+    const insertedAt: Int32Array[] = [];
     k.bus.on('cache').subscribe((e) => {
-      if (e.value !== -1) insertedAt.set(`${e.ino}:${e.index}`, k.step);
+      if (e.value === -1) return;
+      let a = insertedAt[e.ino];
+      if (!a || a.length <= e.index) {
+        const b = new Int32Array(Math.max(e.index + 1, (a?.length ?? 0) * 2, 64)).fill(-1);
+        if (a) b.set(a);
+        insertedAt[e.ino] = a = b;
+      }
+      a[e.index] = k.step;
     });
     k.bus.on('truncate').subscribe((e) => {
       const ino = k.inodes[e.ino]!;
@@ -42,7 +50,7 @@ export const truncationMonitor: MonitorKind = {
           const v = ino.mapping.slots[i]!;
           if (v === -1) continue;
           if (v >= 0 && k.pages.order[k.pages.compoundHead(v)]! > 0) continue; // a zeroed part of a huge page
-          if ((insertedAt.get(`${e.ino}:${i}`) ?? -1) < e.began) {
+          if ((insertedAt[e.ino]?.[i] ?? -1) < e.began) {
             report(`${ino.name}: hole punch of [${e.start}, ${e.end}) returned with index ${i} still in the page cache`, e.actor);
             return;
           }

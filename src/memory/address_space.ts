@@ -64,6 +64,7 @@ export class Inode {
   setExpected(index: number, token: number, step: number): void {
     if (token === 0) this.expected.delete(index);
     else this.expected.set(index, token);
+    if (step < 0) return; // before the run: no read can span it
     let h = this.history.get(index);
     if (!h) this.history.set(index, (h = []));
     h.push(step, token);

@@ -15,6 +15,11 @@ import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
 
+/** A held-lock key as lockdep would name it: page locks are keyed by pfn. */
+function lockName(key: string | number): string {
+  return typeof key === 'number' ? `page_lock(${hex(key)})` : key;
+}
+
 /** Thrown to stop a step the model refused (an illegal command); the run reports it. */
 export class ModelViolation extends Error {
   constructor(readonly violation: Violation) {
@@ -44,8 +49,11 @@ export class Kernel {
   readonly mmUsersAtFork = new Map<string, number>();
   /** Actor ids by index, for reports. */
   actorIds: string[] = [];
-  /** Locks each actor holds, by actor index (names, in acquisition order). */
-  held: string[][] = [];
+  /**
+   * Locks each actor holds, by actor index: key → how many times. A key is a lock's name,
+   * or for a page lock the pfn itself (named only when reported).
+   */
+  held: Map<string | number, number>[] = [];
   /** Page locks: pfn → holder. */
   readonly pageLockHolder = new Map<number, ActorIx>();
   /** Simulated time in nanoseconds. */
@@ -115,17 +123,30 @@ export class Kernel {
 
   // ---- locks -------------------------------------------------------------------------
 
-  private hold(a: ActorIx, name: string): void {
-    this.held[a]!.push(name);
-    this.bus.publish({ kind: 'lock', op: 'acquire', lock: name, actor: a });
+  /** Names the actors of a run (by index) and gives each an empty set of held locks. */
+  setActors(ids: string[]): void {
+    this.actorIds = ids;
+    this.held = ids.map(() => new Map());
   }
 
-  private release(a: ActorIx, name: string): void {
+  /** The locks an actor holds, for reports. */
+  heldBy(a: ActorIx): string[] {
+    return [...this.held[a]!.keys()].map(lockName);
+  }
+
+  private hold(a: ActorIx, key: string | number): void {
     const h = this.held[a]!;
-    const i = h.lastIndexOf(name);
-    if (i < 0) this.violate('lock-holder', `${this.actorName(a)} releases ${name}, which it does not hold`, a);
-    h.splice(i, 1);
-    this.bus.publish({ kind: 'lock', op: 'release', lock: name, actor: a });
+    h.set(key, (h.get(key) ?? 0) + 1);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: lockName(key), actor: a });
+  }
+
+  private release(a: ActorIx, key: string | number): void {
+    const h = this.held[a]!;
+    const n = h.get(key);
+    if (n === undefined) this.violate('lock-holder', `${this.actorName(a)} releases ${lockName(key)}, which it does not hold`, a);
+    if (n === 1) h.delete(key);
+    else h.set(key, n - 1);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: lockName(key), actor: a });
   }
 
   spinLock(l: SpinLock, a: ActorIx): void {
@@ -209,7 +230,7 @@ export class Kernel {
   lockPage(pfn: number, a: ActorIx): void {
     this.pages.setLocked(pfn, a);
     this.pageLockHolder.set(pfn, a);
-    this.hold(a, `page_lock(${hex(pfn)})`);
+    this.hold(a, pfn);
   }
 
   trylockPage(pfn: number, a: ActorIx): boolean {
@@ -228,7 +249,7 @@ export class Kernel {
     }
     this.pages.clearLocked(pfn, a);
     this.pageLockHolder.delete(pfn);
-    this.release(a, `page_lock(${hex(pfn)})`);
+    this.release(a, pfn);
   }
 
   // ---- mm_structs and page tables ------------------------------------------------------

@@ -57,6 +57,8 @@ export const fileSchema = z.strictObject({
   name: z.string().min(1),
   shmem: z.boolean().default(true),
   size: pageAddress,
+  /** Every page already written (as if the file had been filled before the run), each with its own data. */
+  populated: z.boolean().default(false),
 });
 
 export const sysfsSchema = z.strictObject({
