@@ -40,7 +40,10 @@ export interface KhugepagedLocals extends ShmemLocals {
   address: number;
   progress: number;
   alloc_failed: boolean;
-  /** The VMA being scanned: [start, end) of its hugepage-aligned part. */
+  /** The VMA being scanned (as find_vma found it under mmap_sem): its file, pgoff and start, and [hstart, hend). */
+  vma_file: number;
+  vma_pgoff: number;
+  vma_start: number;
   hstart: number;
   hend: number;
   // khugepaged_scan_shmem
@@ -154,6 +157,8 @@ function collapseShmem(): StateDef {
       }),
       walk: {
         always: [
+          // radix_tree_for_each_slot found no further entry at all: the loop ends
+          { guard: 'csNoMoreEntries', target: 'post_loop' },
           { guard: 'csHolesBefore', target: 'fill_holes' },
           { guard: 'csWalkDone', target: 'post_loop' },
           { target: 'slot' },
@@ -337,7 +342,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     }),
     find_vma: {
       always: [
-        { guard: 'haveVma', target: 'up_read_for_file' },
+        { guard: 'haveVma', actions: 'noteVma', target: 'up_read_for_file' },
         { target: 'mm_done' },
       ],
     },
@@ -361,12 +366,14 @@ export const khugepagedChart: TaskChartDef<K> = {
     allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
     slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
     mmapReadFree: (a) => mmOf(a).mmapLock.readFree,
-    haveVma: (a) => findVma(a) !== null,
+    // khugepaged_test_exit(mm) after down_read: an exiting mm has no vma to scan
+    haveVma: (a) => mmOf(a).usersState() === 'live' && findVma(a) !== null,
     scanWalkOver: (a) => a.l.result !== 'SCAN_SUCCEED' || a.l.sc_index >= end(a),
     scanTooFewPresent: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.sc_present < NR(a) - a.k.sysfs.khugepaged.max_ptes_none,
     scanSucceeded: (a) => a.l.result === 'SCAN_SUCCEED',
     // collapse_shmem
     csTreeFree: (a) => inoOf(a).mapping.treeLock.free,
+    csNoMoreEntries: (a) => a.l.cs_iter === NO_ENTRY,
     csHolesBefore: (a) => Math.min(a.l.cs_iter, end(a)) > a.l.cs_index,
     csWalkDone: (a) => a.l.cs_index >= end(a),
     csSlotNeedsGetpage: (a) => {
@@ -415,13 +422,20 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
     mmapReadLock: (a) => a.k.mmapReadLock(mmOf(a), a.ix),
     mmapReadUnlock: (a) => a.k.mmapReadUnlock(mmOf(a), a.ix),
+    noteVma: (a) => {
+      const f = findVma(a)!;
+      a.l.vma_file = f.vma.file;
+      a.l.vma_pgoff = f.vma.pgoff;
+      a.l.vma_start = f.vma.start;
+      a.l.hstart = f.hstart;
+      a.l.hend = f.hend;
+    },
     beginScanShmem: (a) => {
-      const vma = findVma(a)!;
       const k = a.k;
       a.l.address = Math.max(a.l.address, a.l.hstart);
       a.k.mmapReadUnlock(mmOf(a), a.ix);
-      a.l.sc_ino = vma.file;
-      a.l.sc_start = vma.pgoff + (a.l.address - vma.start);
+      a.l.sc_ino = a.l.vma_file;
+      a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);
       a.l.sc_index = a.l.sc_start;
       a.l.sc_present = 0;
       a.l.sc_swap = 0;
@@ -704,14 +718,19 @@ export const khugepagedChart: TaskChartDef<K> = {
   },
 };
 
-/** The next present slot at or after cs_index (the radix-tree iterator), or `end`. */
+/** The radix-tree iterator found no entry at or after the index. */
+const NO_ENTRY = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The next present slot at or after cs_index — radix_tree_for_each_slot is not bounded
+ * by `end`: it stops at the first entry beyond it, or finds none at all (NO_ENTRY).
+ */
 function setIter(a: K): void {
   const m = inoOf(a).mapping;
-  const e = end(a);
+  const n = m.slots.length;
   let i = a.l.cs_index;
-  while (i < e && m.lookup(i) === SLOT_HOLE) i++;
-  // during the walk, slots already replaced by new subpages are behind cs_index
-  a.l.cs_iter = i;
+  while (i < n && m.lookup(i) === SLOT_HOLE) i++;
+  a.l.cs_iter = i < n ? i : NO_ENTRY;
 }
 
 /**
@@ -725,7 +744,7 @@ function clearHoles(a: K): void {
 }
 
 /** The next VMA of the current mm that khugepaged may collapse in, with address in its aligned range. */
-function findVma(a: K): Vma | null {
+function findVma(a: K): { vma: Vma; hstart: number; hend: number } | null {
   const mm = mmOf(a);
   const n = a.k.HPAGE_PMD_NR;
   const vmas = [...mm.vmas].sort((x, y) => x.start - y.start);
@@ -736,9 +755,7 @@ function findVma(a: K): Vma | null {
     const hend = Math.floor(v.end / n) * n;
     if (hstart >= hend) continue;
     if (Math.max(a.l.address, hstart) >= hend) continue;
-    a.l.hstart = hstart;
-    a.l.hend = hend;
-    return v;
+    return { vma: v, hstart, hend };
   }
   return null;
 }

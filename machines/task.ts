@@ -58,6 +58,8 @@ export interface TaskLocals extends HugeZeroLocals, ShmemLocals {
   zapped_pfn: number;
   zapped_zero: boolean;
   zap_pages: number[];
+  /** The pte table zap_pte_range found *pmd pointing to (pte_offset_map_lock reads it before locking). */
+  zap_table: Int32Array | null;
   child: string;
 }
 
@@ -402,7 +404,7 @@ function unmapRange(): StateDef {
         always: [
           { guard: 'cursorDone', target: 'returned' },
           { guard: 'cursorPmdHuge', target: 'zap_huge_lock' },
-          { guard: 'cursorPmdPteTable', target: 'zap_pte_lock' },
+          { guard: 'cursorPmdPteTable', actions: 'zapNoteTable', target: 'zap_pte_lock' },
           { target: 'advance' },
         ],
       },
@@ -434,8 +436,8 @@ function unmapRange(): StateDef {
       zap_pte_free_pages: step('tlb_finish_mmu: free_pages_and_swap_cache', {
         actions: 'putZappedPages', target: 'free_pgtable',
       }),
-      free_pgtable: step('free_pgtables: pmd_clear; pte_free; mm->nr_ptes--', {
-        actions: 'freePgtable', target: 'advance',
+      free_pgtable: step('free_pgtables: unlink_file_vma (i_mmap_lock_write); pmd_clear; pte_free; mm->nr_ptes--', {
+        guard: 'unlinkFileVmaFree', actions: 'freePgtable', target: 'advance',
       }),
       advance: { always: { actions: 'cursorAdvance', target: 'next' } },
       returned: final,
@@ -665,10 +667,18 @@ export const taskChart: TaskChartDef<A> = {
       initial: 'mmput',
       onDone: 'done',
       states: {
-        mmput: step('mmput: if (atomic_dec_and_test(&mm->mm_users)) exit_mmap(mm)', [
-          { guard: { and: ['mmExists', 'lastMmUser'] }, actions: ['mmputLast', 'cursorWholeMm'], target: 'exit_mmap' },
+        mmput: step('mmput: if (atomic_dec_and_test(&mm->mm_users)) __mmput(mm)', [
+          { guard: { and: ['mmExists', 'lastMmUser'] }, actions: ['mmputLast', 'cursorWholeMm'], target: 'khugepaged_exit' },
           { guard: 'mmExists', actions: 'mmputNotLast', target: 'returned' },
         ]),
+        // __khugepaged_exit: "Stop here (after we return all pagetables will be destroyed)
+        // until khugepaged has finished working on the pagetables under the mmap_sem."
+        khugepaged_exit: step('__khugepaged_exit: down_write(&mm->mmap_sem)', {
+          guard: 'mmapWriteFreeExiting', actions: 'mmapWriteLockExiting', target: 'khugepaged_exit_up',
+        }),
+        khugepaged_exit_up: step('__khugepaged_exit: up_write(&mm->mmap_sem)', {
+          actions: 'mmapWriteUnlockExiting', target: 'exit_mmap',
+        }),
         exit_mmap: { ...unmapRange(), onDone: 'exit_mmap_done' },
         exit_mmap_done: step('exit_mmap: free_pgtables; the mm is gone', {
           actions: 'exitMmapDone', target: 'returned',
@@ -712,6 +722,7 @@ export const taskChart: TaskChartDef<A> = {
       return !!mm && mm.mmapLock.writeFree && mm.usersState() === 'live';
     },
     mmExists: (a) => runnableMm(a) !== undefined,
+    mmapWriteFreeExiting: (a) => mmOf(a).mmapLock.writeFree,
     noVma: (a) => !mmOf(a).findVma(a.l.vpn),
     thpEligible,
     isWrite: (a) => a.l.write,
@@ -755,6 +766,11 @@ export const taskChart: TaskChartDef<A> = {
     cursorPtlFree: (a) => mmOf(a).pageTableLock.free,
     childPtlFree: (a) => a.k.mmByName(a.l.child)!.pageTableLock.free,
     zappedHugeZero: (a) => a.l.zapped_zero,
+    // unlink_file_vma() needs the file's i_mmap_rwsem for write (retract_page_tables holds it)
+    unlinkFileVmaFree: (a) => {
+      const f = mmOf(a).findVma(curPmdIx(a) * a.k.HPAGE_PMD_NR)?.file ?? -1;
+      return f < 0 || a.k.inodes[f]!.mapping.iMmap.writeFree;
+    },
     lastMmUser: (a) => mmOf(a).users === 1,
   },
   actions: {
@@ -1106,12 +1122,19 @@ export const taskChart: TaskChartDef<A> = {
     putZappedHugePage: (a) => {
       putPageRef(a, a.l.zapped_pfn);
     },
+    zapNoteTable: (a) => {
+      a.l.zap_table = mmOf(a).pmd(curPmdIx(a)).ptes;
+    },
     zapPteRange: (a) => {
       const mm = mmOf(a);
       const k = a.k;
       const ix = curPmdIx(a);
       const base = ix * k.HPAGE_PMD_NR;
       const p = mm.pmd(ix);
+      if (p.ptes !== a.l.zap_table) {
+        // exit_mmap() runs without mmap_lock: *pmd was read, then cleared and its table freed
+        k.violate('page-table', `zap_pte_range ${mm.name}:${hex(base * 4096)}: the pte table *pmd pointed to was freed under it (pmd is now ${pmdKind(p.state)}): "BUG: Bad page map"`);
+      }
       a.l.zap_pages = [];
       for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
         const pfn = p.ptes![i]!;
@@ -1130,7 +1153,9 @@ export const taskChart: TaskChartDef<A> = {
       a.l.zap_pages = [];
     },
     freePgtable: (a) => {
+      // free_pgd_range skips a pmd that is already none (retract_page_tables got there first)
       const mm = mmOf(a);
+      if (mm.kindAt(curPmdIx(a)) !== 'pte_table') return;
       a.k.pmdCmd(mm, curPmdIx(a), 'PMDP_CLEAR', -1, a.ix);
       mm.nr_ptes--;
     },
@@ -1147,6 +1172,8 @@ export const taskChart: TaskChartDef<A> = {
       mm.vmas.splice(0, mm.vmas.length, ...keep);
       for (let v = op.start; v < op.end; v++) mm.expected.delete(v);
     },
+    mmapWriteLockExiting: (a) => a.k.mmapWriteLock(mmOf(a), a.ix),
+    mmapWriteUnlockExiting: (a) => a.k.mmapWriteUnlock(mmOf(a), a.ix),
     mmputLast: (a) => {
       a.k.mmput(mmOf(a), a.ix);
     },

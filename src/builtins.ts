@@ -12,7 +12,7 @@ import { dataIntegrityMonitor } from './check/data_integrity.ts';
 import { accountingMonitor } from './check/accounting.ts';
 import { truncationMonitor } from './check/truncation.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
-import { collapseShmemClearHoles, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated } from './variants/collapse_shmem.ts';
+import { collapseShmemClearHoles, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, retractPageTablesTestExit } from './variants/collapse_shmem.ts';
 
 registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
@@ -26,3 +26,4 @@ registerVariant(freeCompoundPageWithOrder);
 registerVariant(collapseShmemClearHoles);
 registerVariant(collapseShmemRollbackNrpages);
 registerVariant(collapseShmemStopIfTruncated);
+registerVariant(retractPageTablesTestExit);

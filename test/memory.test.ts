@@ -27,8 +27,7 @@ let k: Kernel;
 let published: Violation[];
 beforeEach(() => {
   k = new Kernel({ hpagePmdNr: 8 });
-  k.actorIds = ['T1', 'T2'];
-  k.held = [[], []];
+  k.setActors(['T1', 'T2']);
   published = [];
   k.bus.on('violation').subscribe((e) => published.push(e.violation));
 });
@@ -214,11 +213,11 @@ describe('page locks', () => {
     k.lockPage(p, T1);
     expect(k.pages.isLocked(p)).toBe(true);
     expect(k.pageLockHolder.get(p)).toBe(T1);
-    expect(k.held[T1]).toEqual([`page_lock(${hex(p)})`]);
+    expect(k.heldBy(T1)).toEqual([`page_lock(${hex(p)})`]);
     expect(k.trylockPage(p, T2)).toBe(false);
     k.unlockPage(p, T1);
     expect(k.pages.isLocked(p)).toBe(false);
-    expect(k.held[T1]).toEqual([]);
+    expect(k.heldBy(T1)).toEqual([]);
     expect(k.trylockPage(p, T2)).toBe(true);
     expect(k.pageLockHolder.get(p)).toBe(T2);
   });

@@ -215,18 +215,18 @@ describe('mm_struct chart', () => {
   it('illegal: UP_WRITE when unlocked', () => h.illegal([], 'UP_WRITE'));
   it('illegal: UP_WRITE when read-locked', () => h.illegal(['DOWN_READ'], 'UP_WRITE'));
   it('illegal: DOWN_WRITE when read-locked', () => h.illegal(['DOWN_READ'], 'DOWN_WRITE'));
-  it('illegal: MMPUT_LAST while mmap_lock is held', () => {
-    h.illegal(['DOWN_READ'], 'MMPUT_LAST');
-    h.illegal(['DOWN_WRITE'], 'MMPUT_LAST');
+  it('legal: MMPUT_LAST while khugepaged holds mmap_lock for read (exit_mmap runs without it)', () => {
+    h.legal(['DOWN_READ'], 'MMPUT_LAST', { users: 'exiting', mmap_lock: 'read_locked' });
+    h.legal(['DOWN_WRITE'], 'MMPUT_LAST', { users: 'exiting', mmap_lock: 'write_locked' });
   });
 
-  it('life: MMPUT_LAST → exiting → EXIT_MMAP_DONE → exited; no locking once not live', () => {
+  it('life: MMPUT_LAST → exiting → EXIT_MMAP_DONE → exited; mm_count holders may still take mmap_lock', () => {
     h.legal([], 'MMPUT_LAST', { users: 'exiting' });
     h.legal(['MMPUT_LAST'], 'EXIT_MMAP_DONE', { users: 'exited', mmap_lock: 'unlocked' });
     h.illegal([], 'EXIT_MMAP_DONE');
     h.illegal(['MMPUT_LAST'], 'MMPUT_LAST');
-    h.illegal(['MMPUT_LAST'], 'DOWN_READ');
-    h.illegal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'DOWN_WRITE');
+    h.legal(['MMPUT_LAST'], 'DOWN_WRITE', { users: 'exiting', mmap_lock: 'write_locked' });
+    h.legal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'DOWN_READ', { users: 'exited', mmap_lock: 'read_locked' });
     h.illegal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'MMPUT_LAST');
     h.illegal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'EXIT_MMAP_DONE');
   });

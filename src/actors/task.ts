@@ -71,6 +71,6 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
     mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0,
     vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
     new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
-    zap_pages: [], child: '', zero_pfn: 0, zero_page: 0,
+    zap_pages: [], zap_table: null, child: '', zero_pfn: 0, zero_page: 0,
   }),
 };

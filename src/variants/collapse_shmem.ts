@@ -63,3 +63,45 @@ export const collapseShmemStopIfTruncated: Variant = {
       }),
   },
 };
+
+/**
+ * Finding: retract_page_tables() takes mmap_sem with down_write_trylock(), but exit_mmap()
+ * runs without mmap_sem: the trylock succeeds on an exiting mm, and retract clears *pmd
+ * and frees the page table while zap_pte_range() has already read *pmd and is about to
+ * walk that table (page-table: "BUG: Bad page map"). Fix: after the trylock, skip an mm
+ * whose users are gone ("khugepaged: retract_page_tables() remember to test exit").
+ */
+export const retractPageTablesTestExit: Variant = {
+  name: 'retract_page_tables_test_exit',
+  kind: 'fix',
+  description: 'retract_page_tables() skips an mm that khugepaged_test_exit() says is exiting',
+  charts: {
+    khugepaged: (def) =>
+      patchStates(def, 'scan_shmem.collapse_shmem.retract_page_tables', (states) => ({
+        ...states,
+        trylock: {
+          ...states.trylock,
+          on: {
+            STEP: transitionList(states.trylock!.on!.STEP).map((t) => (t.target === 'pmd_lock' ? { ...t, target: 'test_exit' } : t)),
+          },
+        },
+        test_exit: {
+          meta: { kernel: 'retract_page_tables: if (!khugepaged_test_exit(mm)) ... else up_write' },
+          always: [
+            { guard: 'rtMmExiting', actions: 'rtUpWriteSkip', target: 'next' },
+            { target: 'pmd_lock' },
+          ],
+        },
+      }), {
+        guards: {
+          rtMmExiting: (a: Actor<KhugepagedLocals>) => a.k.mms[a.l.rt_todo[0]!]!.usersState() !== 'live',
+        },
+        actions: {
+          rtUpWriteSkip: (a: Actor<KhugepagedLocals>) => {
+            a.k.mmapWriteUnlock(a.k.mms[a.l.rt_todo[0]!]!, a.ix);
+            a.l.rt_todo.splice(0, 2);
+          },
+        },
+      }),
+  },
+};
