@@ -39,7 +39,12 @@ export interface KhugepagedLocals extends ShmemLocals {
   slot: number;
   address: number;
   progress: number;
+  /** khugepaged_do_scan: times this pass came round to the head of the mm_slot list. */
+  pass_through_head: number;
+  /** *hpage is an error: the last huge page allocation failed (khugepaged_prealloc_page). */
   alloc_failed: boolean;
+  /** khugepaged_prealloc_page's `wait`: it already slept alloc_sleep_millisecs this pass. */
+  alloc_waited: boolean;
   /** The VMA being scanned (as find_vma found it under mmap_sem): its file, pgoff and start, and [hstart, hend). */
   vma_file: number;
   vma_pgoff: number;
@@ -330,12 +335,19 @@ export const khugepagedChart: TaskChartDef<K> = {
     scan_mm_slot: {
       always: [
         { guard: 'passDone', target: 'sleep' },
+        // khugepaged_prealloc_page: after a failed allocation, sleep alloc_sleep_millisecs
+        // once in this pass; a second failure ends the pass
+        { guard: { and: ['allocFailed', 'allocWaited'] }, target: 'sleep' },
+        { guard: 'allocFailed', target: 'alloc_sleep' },
         { guard: 'slotsWrapped', actions: 'fullScan', target: 'wrapped' },
         { guard: 'slotMmGone', actions: 'nextSlot', target: 'next_slot' },
         { target: 'down_read' },
       ],
     },
     wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
+    alloc_sleep: step('khugepaged_prealloc_page → khugepaged_alloc_sleep: wait alloc_sleep_millisecs', {
+      actions: 'allocSleep', target: 'scan_mm_slot',
+    }),
     next_slot: { always: { target: 'scan_mm_slot' } },
     down_read: step('khugepaged_scan_mm_slot: down_read(&mm->mmap_sem)', {
       guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'find_vma',
@@ -354,14 +366,17 @@ export const khugepagedChart: TaskChartDef<K> = {
     mm_done: step('khugepaged_scan_mm_slot: up_read(&mm->mmap_sem); move to the next mm_slot', {
       actions: ['mmapReadUnlock', 'nextSlot'], target: 'scan_mm_slot',
     }),
-    sleep: step('khugepaged_wait_work: wait scan_sleep_millisecs (alloc_sleep_millisecs after an allocation failure)', {
+    sleep: step('khugepaged_wait_work: wait scan_sleep_millisecs', {
       actions: 'sleepAfterPass', target: 'do_scan',
     }),
     done: final,
   },
   guards: {
     injectedFailure: (_a, ev) => ev.fail === true,
-    passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan,
+    // khugepaged_do_scan: "while (progress < pages)", and only while pass_through_head < 2
+    passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan || a.l.pass_through_head >= 2,
+    allocFailed: (a) => a.l.alloc_failed,
+    allocWaited: (a) => a.l.alloc_waited,
     slotsWrapped: (a) => a.l.slot >= a.k.mms.length,
     allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
     slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
@@ -409,12 +424,19 @@ export const khugepagedChart: TaskChartDef<K> = {
     ...(unmapActions as Record<string, never>),
     beginPass: (a) => {
       a.l.progress = 0;
-      a.l.alloc_failed = false;
+      a.l.alloc_waited = false;
+      a.l.pass_through_head = a.l.slot === 0 && a.l.address === 0 ? 1 : 0;
     },
     fullScan: (a) => {
       a.k.khugepaged.full_scans++;
       a.l.slot = 0;
       a.l.address = 0;
+      a.l.pass_through_head++;
+    },
+    allocSleep: (a) => {
+      a.l.alloc_failed = false;
+      a.l.alloc_waited = true;
+      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.alloc_sleep_millisecs * 1_000_000;
     },
     nextSlot: (a) => {
       a.l.slot++;
@@ -449,8 +471,8 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.progress += NR(a);
     },
     sleepAfterPass: (a) => {
-      const ms = a.l.alloc_failed ? a.k.sysfs.khugepaged.alloc_sleep_millisecs : a.k.sysfs.khugepaged.scan_sleep_millisecs;
-      a.wakeAt = a.k.now + ms * 1_000_000;
+      a.l.alloc_failed = false;
+      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.scan_sleep_millisecs * 1_000_000;
     },
     scanNextSlot: (a) => {
       const k = a.k;

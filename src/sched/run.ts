@@ -251,6 +251,21 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     return r.next !== null;
   }
 
+  /** No actor can run: the earliest timer fires (ties: lowest index) — no choice here. */
+  function fireTimers(): boolean {
+    const sleepers = runners.filter((x) => !x.done && x.actor.wakeAt > k.now);
+    if (!sleepers.length) return false;
+    const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
+    k.now = first.actor.wakeAt;
+    for (const x of sleepers) {
+      if (x.actor.wakeAt <= k.now) {
+        x.actor.wakeAt = 0;
+        k.bus.publish({ kind: 'actor', op: 'wake', actor: x.actor.ix, detail: '' });
+      }
+    }
+    return true;
+  }
+
   function exitActor(r: Runner): void {
     r.done = true;
     live.splice(live.indexOf(r), 1);
@@ -281,6 +296,11 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       const d = opts.schedule[step];
       if (d) {
         const found = byId.get(d.actor);
+        if (found && !runnable(found) && found.actor.wakeAt > k.now && !runners.some((x) => runnable(x))) {
+          // as when the schedule was recorded: nobody can run, so the earliest timer fires
+          fireTimers();
+          continue;
+        }
         if (!found || !runnable(found) || found.leaf.path !== d.state) {
           divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
             !found ? 'no such actor' : !runnable(found) ? `not runnable (in ${found.leaf.path})` : `it is at ${found.leaf.path}`
@@ -317,17 +337,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       }
     }
     if (r === null) {
-      const sleepers = runners.filter((x) => !x.done && x.actor.wakeAt > k.now);
-      if (sleepers.length) {
-        // a timer fires: the earliest sleeper wakes (ties: lowest index) — no choice here
-        const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
-        k.now = first.actor.wakeAt;
-        for (const x of sleepers) if (x.actor.wakeAt <= k.now) {
-          x.actor.wakeAt = 0;
-          k.bus.publish({ kind: 'actor', op: 'wake', actor: x.actor.ix, detail: '' });
-        }
-        continue;
-      }
+      if (fireTimers()) continue;
       for (const x of runners) {
         if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
           x.done = true;
