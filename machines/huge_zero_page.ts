@@ -98,8 +98,7 @@ export const hugeZeroGuards: Record<string, TaskGuard<A>> = {
  */
 export function freeHugeZeroPage(a: Actor, pfn: number): void {
   const order = a.k.variant('free_compound_page_with_order') ? a.k.HPAGE_PMD_ORDER : 0;
-  a.k.ref('drop', 'page', pfn, a.id, '', a.ix);
-  a.k.pages.freePages(pfn, a.ix, order);
+  a.k.pages.freePages(pfn, a.ix, order, a.id);
 }
 
 export const hugeZeroActions: Record<string, TaskAction<A>> = {
@@ -119,8 +118,7 @@ export const hugeZeroActions: Record<string, TaskAction<A>> = {
     a.k.count('thp_zero_page_alloc_failed', 1, a.ix);
   },
   allocHugeZeroPage: (a) => {
-    a.l.zero_page = a.k.pages.alloc(a.k.HPAGE_PMD_ORDER, true, a.ix);
-    a.k.ref('take', 'page', a.l.zero_page, '', a.id, a.ix);
+    a.l.zero_page = a.k.pages.alloc(a.k.HPAGE_PMD_ORDER, true, a.ix, a.id);
   },
   cmpxchgHugeZeroPfnWon: (a) => {
     a.k.atomic('huge_zero_pfn', 'cmpxchg', a.l.zero_page, a.ix);

@@ -508,8 +508,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.k.count('thp_collapse_alloc_failed', 1, a.ix);
     },
     csAlloc: (a) => {
-      a.l.cs_new = a.k.pages.alloc(a.k.HPAGE_PMD_ORDER, false, a.ix);
-      a.k.ref('take', 'page', a.l.cs_new, '', a.id, a.ix);
+      a.l.cs_new = a.k.pages.alloc(a.k.HPAGE_PMD_ORDER, false, a.ix, a.id);
       a.k.count('thp_collapse_alloc', 1, a.ix);
     },
     csChargeFailed: (a) => {

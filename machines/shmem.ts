@@ -87,12 +87,10 @@ function stillCached(k: Kernel, pfn: number, inodeId: number, index: number): bo
 
 /** The anon-ref bookkeeping every page reference taken by an actor carries. */
 export function getPageRef(a: Actor, pfn: number): void {
-  a.k.pages.get(pfn, a.ix);
-  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
+  a.k.pages.get(pfn, a.ix, a.id);
 }
 export function putPageRef(a: Actor, pfn: number): void {
-  a.k.ref('drop', 'page', pfn, a.id, '', a.ix);
-  a.k.pages.put(pfn, a.ix);
+  a.k.pages.put(pfn, a.ix, a.id);
 }
 
 /** Inserts a page into the page cache (shmem_add_to_page_cache), under the tree lock. */
@@ -249,9 +247,8 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_page = -1;
   },
   gpAllocPage: (a) => {
-    const pfn = a.k.pages.alloc(0, false, a.ix);
+    const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
     a.k.pages.setFlag(pfn, 'swapbacked');
-    a.k.ref('take', 'page', pfn, '', a.id, a.ix);
     a.k.lockPage(pfn, a.ix); // __SetPageLocked on the new page
     a.l.gp_new = pfn;
   },
@@ -278,9 +275,8 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_err = '';
   },
   gpSwapinReadPage: (a) => {
-    const pfn = a.k.pages.alloc(0, false, a.ix);
+    const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
     a.k.pages.setFlag(pfn, 'swapbacked');
-    a.k.ref('take', 'page', pfn, '', a.id, a.ix);
     a.k.pages.data[pfn] = a.k.swapData(a.l.gp_entry);
     a.k.lockPage(pfn, a.ix);
     a.l.gp_new = pfn;

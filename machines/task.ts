@@ -128,9 +128,8 @@ function forkSnapshot(a: A, ix: number): void {
 
 /** The reference a just-allocated page carries belongs to the task until mapped. */
 function allocPage(a: A, order: number, zeroed: boolean): number {
-  const pfn = a.k.pages.alloc(order, zeroed, a.ix);
+  const pfn = a.k.pages.alloc(order, zeroed, a.ix, a.id);
   a.k.pages.setFlag(pfn, 'swapbacked'); // anonymous: __SetPageSwapBacked in page_add_new_anon_rmap
-  a.k.ref('take', 'page', pfn, '', a.id, a.ix);
   return pfn;
 }
 

@@ -29,6 +29,11 @@ export interface PageBusEvent {
   actor: ActorIx;
   refcount: number;
   mapcount: number;
+  /**
+   * For ALLOC, GET and PUT: who takes or drops the reference — an actor id, or a holder
+   * such as 'huge_zero_pfn'; '' for a reference a mapping or the page cache owns.
+   */
+  holder: string;
 }
 
 export interface PmdBusEvent {

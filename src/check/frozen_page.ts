@@ -5,14 +5,24 @@ export const frozenPageMonitor: MonitorKind = {
   name: 'frozen-page',
   description: 'a page frozen by page_ref_freeze() is touched only by its freezer until page_ref_unfreeze()',
   create({ k, report }) {
-    const freezer = new Map<number, number>();
+    // freezer[pfn] = actor index + 1 while the page is frozen, 0 otherwise
+    let freezer = new Int32Array(1024);
     k.bus.on('page').subscribe((e) => {
-      if (e.op === 'FREEZE') freezer.set(e.pfn, e.actor);
-      else if (freezer.has(e.pfn)) {
-        const f = freezer.get(e.pfn)!;
-        if (e.actor !== f) report(`page 0x${e.pfn.toString(16)} frozen by ${k.actorName(f)} was touched (${e.op}) by ${k.actorName(e.actor)}`, e.actor);
-        if (e.op === 'UNFREEZE') freezer.delete(e.pfn);
+      if (e.pfn >= freezer.length) {
+        let n = freezer.length;
+        while (n <= e.pfn) n *= 2;
+        const b = new Int32Array(n);
+        b.set(freezer);
+        freezer = b;
       }
+      if (e.op === 'FREEZE') {
+        freezer[e.pfn] = e.actor + 1;
+        return;
+      }
+      const f = freezer[e.pfn]! - 1;
+      if (f < 0) return;
+      if (e.actor !== f) report(`page 0x${e.pfn.toString(16)} frozen by ${k.actorName(f)} was touched (${e.op}) by ${k.actorName(e.actor)}`, e.actor);
+      if (e.op === 'UNFREEZE') freezer[e.pfn] = 0;
     });
     return {};
   },

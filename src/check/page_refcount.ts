@@ -65,6 +65,10 @@ export const pageRefcountMonitor: MonitorKind = {
       switch (e.kind) {
         case 'page':
           touch(e.pfn);
+          if (e.holder) {
+            if (e.op === 'GET' || e.op === 'ALLOC') hold(e.holder, e.pfn, +1);
+            else if (e.op === 'PUT') hold(e.holder, e.pfn, -1);
+          }
           if (e.refcount < 0 || e.mapcount < 0) report(`page ${e.pfn.toString(16)}: ${e.op} left refcount ${e.refcount}, mapcount ${e.mapcount}`);
           break;
         case 'pte':

@@ -126,8 +126,8 @@ export class PageStore {
     this.state[pfn] = n;
   }
 
-  private emit(op: PageEvent, pfn: number, actor: ActorIx): void {
-    this.k.bus.publish({ kind: 'page', op, pfn, actor, refcount: this.refcount[pfn]!, mapcount: this.mapcount[pfn]! });
+  private emit(op: PageEvent, pfn: number, actor: ActorIx, holder = ''): void {
+    this.k.bus.publish({ kind: 'page', op, pfn, actor, refcount: this.refcount[pfn]!, mapcount: this.mapcount[pfn]!, holder });
   }
 
   // ---- queries -----------------------------------------------------------------------
@@ -160,8 +160,8 @@ export class PageStore {
 
   // ---- the buddy allocator (alloc_pages / __free_pages) ------------------------------
 
-  /** alloc_pages(order): a fresh page (or compound page) with one reference. */
-  alloc(order: number, zeroed: boolean, actor: ActorIx): number {
+  /** alloc_pages(order): a fresh page (or compound page) with one reference, held by `holder`. */
+  alloc(order: number, zeroed: boolean, actor: ActorIx, holder = ''): number {
     const n = 1 << order;
     const list = this.freeLists.get(order);
     let pfn: number;
@@ -196,7 +196,7 @@ export class PageStore {
     this.pmdMapcount.fill(0, pfn, end);
     this.order[pfn] = order;
     this.refcount[pfn] = 1;
-    this.emit('ALLOC', pfn, actor);
+    this.emit('ALLOC', pfn, actor, holder);
     return pfn;
   }
 
@@ -211,13 +211,13 @@ export class PageStore {
    * returns the page to the allocator. Freeing a compound page with an order other than
    * its own (e.g. __free_page() on a huge page) leaks its tail pages: a violation.
    */
-  freePages(pfn: number, actor: ActorIx, order = this.order[pfn]!): void {
+  freePages(pfn: number, actor: ActorIx, order = this.order[pfn]!, holder = ''): void {
     if (order !== this.order[pfn]) {
       const n = (1 << this.order[pfn]!) - (1 << order);
       this.k.violate('compound-free-order',
         `__free_pages(${hex(pfn)}, order ${order}) on a compound page of order ${this.order[pfn]}: its ${n} tail pages are leaked`, actor);
     }
-    this.put(pfn, actor);
+    this.put(pfn, actor, holder);
   }
 
   /**
@@ -245,20 +245,20 @@ export class PageStore {
 
   // ---- references -------------------------------------------------------------------
 
-  /** get_page(): on the compound head. */
-  get(pfn: number, actor: ActorIx): void {
+  /** get_page(): on the compound head; `holder` keeps the reference ('' for a mapping or cache slot). */
+  get(pfn: number, actor: ActorIx, holder = ''): void {
     const h = this.head[pfn]!;
     this.cmd(h, 'GET', actor);
     this.refcount[h]!++;
-    this.emit('GET', h, actor);
+    this.emit('GET', h, actor, holder);
   }
 
-  /** put_page(): drops a reference; the last one frees the page. Returns true if freed. */
-  put(pfn: number, actor: ActorIx): boolean {
+  /** put_page(): drops `holder`'s reference; the last one frees the page. Returns true if freed. */
+  put(pfn: number, actor: ActorIx, holder = ''): boolean {
     const h = this.head[pfn]!;
     this.cmd(h, 'PUT', actor);
     this.refcount[h]!--;
-    this.emit('PUT', h, actor);
+    this.emit('PUT', h, actor, holder);
     if (this.refcount[h] === 0) {
       this.release(h, actor);
       return true;
