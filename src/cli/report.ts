@@ -55,6 +55,12 @@ export function pageCache(k: Kernel): Record<string, { nrpages: number; pages: n
       else holes++;
     }
     out[ino.name] = { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size };
+    // huge pages in the cache, by their first index
+    const huge: number[] = [];
+    ino.mapping.slots.forEach((v, i) => {
+      if (v >= 0 && k.pages.order[v]! > 0) huge.push(i);
+    });
+    (out[ino.name] as Record<string, unknown>).huge = huge;
   }
   return out;
 }
@@ -79,6 +85,7 @@ export function toJson(r: RunResult, withSchedule: boolean): object {
     mm_counters: Object.fromEntries(k.mms.map((m) => [m.name, { nr_ptes: m.nr_ptes, ...m.rss, mm_users: m.users }])),
     page_cache: pageCache(k),
     huge_zero_page: { huge_zero_refcount: k.huge_zero_refcount, huge_zero_pfn: hex(k.huge_zero_pfn) },
+    khugepaged: { ...k.khugepaged },
     vmstat: k.vmstat.toJSON(),
     ...(withSchedule ? { schedule: r.schedule } : {}),
   };
@@ -119,10 +126,16 @@ export function summary(r: RunResult): string {
   if (Object.keys(cache).length) {
     lines.push('');
     lines.push('page cache:');
-    for (const [f, c] of Object.entries(cache)) lines.push(`  ${f}: i_size=${c.i_size} pages=${c.pages} holes=${c.holes} swap=${c.swap}`);
+    for (const [f, c] of Object.entries(cache)) {
+      const huge = (c as { huge?: number[] }).huge ?? [];
+      lines.push(`  ${f}: i_size=${c.i_size} nrpages=${c.nrpages} pages=${c.pages} holes=${c.holes} swap=${c.swap}${huge.length ? ` huge pages at ${huge.join(', ')}` : ''}`);
+    }
   }
   lines.push('');
   lines.push(`huge zero page: huge_zero_refcount=${k.huge_zero_refcount} huge_zero_pfn=${hex(k.huge_zero_pfn)}`);
+  if (r.actors.some((a) => a.kind === 'khugepaged')) {
+    lines.push(`khugepaged: full_scans=${k.khugepaged.full_scans} pages_collapsed=${k.khugepaged.pages_collapsed}`);
+  }
   lines.push('');
   lines.push('vmstat (non-zero):');
   const vm = k.vmstat.format(true);
