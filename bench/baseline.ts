@@ -190,6 +190,7 @@ const L = {
   EXIT_MMPUT: 78, EXIT_MMAP_DONE: 79,
   SH_COUNT: 80, SH_SCAN: 81, SH_XCHG: 82, SH_FREE: 83,
   DONE: 84,
+  EXIT_KHUGEPAGED_EXIT: 85, EXIT_KHUGEPAGED_EXIT_UP: 86,
 } as const;
 
 const PF = 'page_fault.';
@@ -230,6 +231,7 @@ for (const [k, v] of Object.entries({
   EXIT_MMPUT: 'exit.mmput', EXIT_MMAP_DONE: 'exit.exit_mmap_done',
   SH_COUNT: 'count', SH_SCAN: 'scan', SH_XCHG: 'xchgPfn', SH_FREE: 'free',
   DONE: 'done',
+  EXIT_KHUGEPAGED_EXIT: 'exit.khugepaged_exit', EXIT_KHUGEPAGED_EXIT_UP: 'exit.khugepaged_exit_up',
 } satisfies Record<keyof typeof L, string>)) NAMES[L[k as keyof typeof L]] = v;
 
 // call sites of get_huge_zero_page / put_huge_zero_page / unmapRange
@@ -631,6 +633,8 @@ export function runBaseline(s: Scenario, seed: number, record = false): Baseline
         return mmapReadFree(runnableMm(t));
       case L.EXIT_MMPUT:
         return runnableMm(t) !== null;
+      case L.EXIT_KHUGEPAGED_EXIT:
+        return t.mm!.writer < 0 && t.mm!.readers === 0;
       case L.DONE:
         return false;
       default:
@@ -1264,11 +1268,19 @@ export function runBaseline(s: Scenario, seed: number, record = false): Baseline
           t.cursor = [...mm.pmds.keys()].sort((x, y) => x - y);
           t.ci = 0;
           t.zap = ZAP_EXIT;
-          zapNext(t);
+          t.st = L.EXIT_KHUGEPAGED_EXIT; // __khugepaged_exit: down_write; up_write
         } else {
           mm.users--;
           t.st = L.DONE;
         }
+        return;
+      case L.EXIT_KHUGEPAGED_EXIT:
+        mm.writer = t.ix;
+        t.st = L.EXIT_KHUGEPAGED_EXIT_UP;
+        return;
+      case L.EXIT_KHUGEPAGED_EXIT_UP:
+        mm.writer = -1;
+        zapNext(t);
         return;
       case L.EXIT_MMAP_DONE:
         mm.vmas.length = 0;

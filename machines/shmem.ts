@@ -54,15 +54,6 @@ export interface ShmemLocals {
 
 type A = Actor<ShmemLocals>;
 
-/** The locals' values before any call. */
-export function shmemLocalsInit(): ShmemLocals {
-  return {
-    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_found_at: 0, gp_alloced: false,
-    um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
-    ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate', ur_found: false,
-  };
-}
-
 const step = (kernel: string, t: TransitionDef | TransitionDef[], inject?: StateDef['meta']): StateDef => ({
   meta: { kernel, ...(inject ?? {}) },
   on: { STEP: t },
