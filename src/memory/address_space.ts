@@ -48,6 +48,31 @@ export class AddressSpace {
   }
 }
 
+/** Data tokens by page offset in a typed array (0 = zeroes), with a Map's get/set/delete. */
+export class OffsetTokens {
+  private a = new Int32Array(64);
+
+  get(index: number): number | undefined {
+    const v = index < this.a.length ? this.a[index]! : 0;
+    return v === 0 ? undefined : v;
+  }
+
+  set(index: number, token: number): void {
+    if (index >= this.a.length) {
+      let n = this.a.length;
+      while (n <= index) n *= 2;
+      const b = new Int32Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[index] = token;
+  }
+
+  delete(index: number): void {
+    if (index < this.a.length) this.a[index] = 0;
+  }
+}
+
 export class Inode {
   /** i_size in pages. */
   i_size: number;
@@ -56,7 +81,7 @@ export class Inode {
   swapped = 0;
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */
-  readonly expected = new Map<number, number>();
+  readonly expected = new OffsetTokens();
   /** Recent changes of `expected` per offset, [step, token], for reads that span steps. */
   private readonly history = new Map<number, number[]>();
 

@@ -15,9 +15,9 @@ import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
 
-/** A held-lock key as lockdep would name it: page locks are keyed by pfn. */
-function lockName(key: string | number): string {
-  return typeof key === 'number' ? `page_lock(${hex(key)})` : key;
+/** A page lock as lockdep would name it. */
+function lockName(pfn: number): string {
+  return `page_lock(${hex(pfn)})`;
 }
 
 /** Thrown to stop a step the model refused (an illegal command); the run reports it. */
@@ -49,11 +49,8 @@ export class Kernel {
   readonly mmUsersAtFork = new Map<string, number>();
   /** Actor ids by index, for reports. */
   actorIds: string[] = [];
-  /**
-   * Locks each actor holds, by actor index: key → how many times. A key is a lock's name,
-   * or for a page lock the pfn itself (named only when reported).
-   */
-  held: Map<string | number, number>[] = [];
+  /** Locks each actor holds (but page locks: see pageLockHolder), by actor index: name → how many times. */
+  held: Map<string, number>[] = [];
   /** Page locks: pfn → holder. */
   readonly pageLockHolder = new Map<number, ActorIx>();
   /** Simulated time in nanoseconds. */
@@ -131,22 +128,23 @@ export class Kernel {
 
   /** The locks an actor holds, for reports. */
   heldBy(a: ActorIx): string[] {
-    return [...this.held[a]!.keys()].map(lockName);
+    const pageLocks = [...this.pageLockHolder].filter(([, h]) => h === a).map(([pfn]) => lockName(pfn));
+    return [...this.held[a]!.keys(), ...pageLocks];
   }
 
-  private hold(a: ActorIx, key: string | number): void {
+  private hold(a: ActorIx, name: string): void {
     const h = this.held[a]!;
-    h.set(key, (h.get(key) ?? 0) + 1);
-    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: lockName(key), actor: a });
+    h.set(name, (h.get(name) ?? 0) + 1);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: name, actor: a });
   }
 
-  private release(a: ActorIx, key: string | number): void {
+  private release(a: ActorIx, name: string): void {
     const h = this.held[a]!;
-    const n = h.get(key);
-    if (n === undefined) this.violate('lock-holder', `${this.actorName(a)} releases ${lockName(key)}, which it does not hold`, a);
-    if (n === 1) h.delete(key);
-    else h.set(key, n - 1);
-    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: lockName(key), actor: a });
+    const n = h.get(name);
+    if (n === undefined) this.violate('lock-holder', `${this.actorName(a)} releases ${name}, which it does not hold`, a);
+    if (n === 1) h.delete(name);
+    else h.set(name, n - 1);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: name, actor: a });
   }
 
   spinLock(l: SpinLock, a: ActorIx): void {
@@ -229,13 +227,14 @@ export class Kernel {
   /** lock_page() once the page is unlocked (the acquiring state's guard waits for that). */
   lockPage(pfn: number, a: ActorIx): void {
     this.pages.setLocked(pfn, a);
+    // page locks are tracked by pageLockHolder alone (hundreds can be held at once by collapse_shmem)
     this.pageLockHolder.set(pfn, a);
-    this.hold(a, pfn);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a });
   }
 
   trylockPage(pfn: number, a: ActorIx): boolean {
     if (this.pages.isLocked(pfn)) {
-      this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: `page_lock(${hex(pfn)})`, actor: a });
+      this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: lockName(pfn), actor: a });
       return false;
     }
     this.lockPage(pfn, a);
@@ -249,7 +248,7 @@ export class Kernel {
     }
     this.pages.clearLocked(pfn, a);
     this.pageLockHolder.delete(pfn);
-    this.release(a, pfn);
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: lockName(pfn), actor: a });
   }
 
   // ---- mm_structs and page tables ------------------------------------------------------
