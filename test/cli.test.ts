@@ -93,7 +93,13 @@ describe('thpsim run', () => {
     writeFileSync(h, 'name: bad3\nactors: [{ kind: khugepaged2, id: s }]\n');
     const r3 = thpsim('run', h);
     expect(r3.code).toBe(2);
-    expect(r3.err).toMatch(/actors\[0\](\.kind)?: expected kind to be one of: task, huge_zero_page_shrinker/);
+    expect(r3.err).toMatch(/actors\[0\](\.kind)?: expected kind to be one of: task, huge_zero_page_shrinker, shmem_reclaim, khugepaged/);
+
+    const x = join(tmp, 'bad5.yaml');
+    writeFileSync(x, 'name: bad5\nhpage_pmd_nr: 8\nsysfs: { khugepaged: { max_ptes_none: 8 } }\nactors: [{ kind: khugepaged, id: k }]\n');
+    const r5 = thpsim('run', x);
+    expect(r5.code).toBe(2);
+    expect(r5.err.trim()).toBe(`thpsim: ${x}: sysfs.khugepaged.max_ptes_none: more than HPAGE_PMD_NR - 1 (7) is invalid`);
 
     const y = join(tmp, 'bad4.yaml');
     writeFileSync(y, 'name: [unclosed\n');

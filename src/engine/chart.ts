@@ -68,16 +68,6 @@ export function actionList(a: string | readonly string[] | undefined): string[] 
   return typeof a === 'string' ? [a] : [...a];
 }
 
-/** Collects every guard name a guard reference uses. */
-export function guardNames(g: GuardRef | undefined, out: Set<string> = new Set()): Set<string> {
-  if (g === undefined) return out;
-  if (typeof g === 'string') out.add(g);
-  else if ('in' in g) return out;
-  else if ('not' in g) guardNames(g.not, out);
-  else for (const x of 'and' in g ? g.and : g.or) guardNames(x, out);
-  return out;
-}
-
 /** Walks a state tree, calling fn with each state's dotted path. */
 export function walkStates(
   states: Record<string, StateDef>,

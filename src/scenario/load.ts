@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type Scenario, scenarioSchema } from './schema.ts';
 import { getVariant } from '../registry.ts';
+import { type Sysfs, checkSysfs, defaultSysfs } from '../memory/sysfs.ts';
 import '../builtins.ts';
 
 export class ScenarioError extends Error {
@@ -47,6 +48,12 @@ export async function validateScenario(data: unknown, file: string): Promise<Sce
     if (!getVariant(v)) throw new ScenarioError(file, `variants[${i}]`, `unknown variant '${v}'`);
   });
   checkReferences(s, file);
+  const sysfs = { ...defaultSysfs(s.hpage_pmd_nr), ...s.sysfs, khugepaged: { ...defaultSysfs(s.hpage_pmd_nr).khugepaged, ...s.sysfs.khugepaged } } as Sysfs;
+  const bad = checkSysfs(sysfs, s.hpage_pmd_nr);
+  if (bad) {
+    const [field, ...rest] = bad.split(': ');
+    throw new ScenarioError(file, `sysfs.${field!.replace('/', '.')}`, rest.join(': '));
+  }
   return s;
 }
 
