@@ -410,9 +410,11 @@ function unmapRange(): StateDef {
       zap_huge_lock: step('zap_huge_pmd: spin_lock(&tlb->mm->page_table_lock)', {
         guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'zap_huge_clear',
       }),
-      zap_huge_clear: step('zap_huge_pmd: orig_pmd = pmdp_get_and_clear(); is_huge_zero_pmd? nr_ptes--', {
-        actions: 'zapHugePmd', target: 'zap_huge_unlock',
-      }),
+      zap_huge_clear: step('zap_huge_pmd: __pmd_trans_huge_lock still huge? orig_pmd = pmdp_get_and_clear(); is_huge_zero_pmd? nr_ptes--', [
+        { guard: 'cursorPmdHuge', actions: 'zapHugePmd', target: 'zap_huge_unlock' },
+        // no longer huge (a racing unmap_mapping_range cleared it): zap_pmd_range looks again
+        { actions: 'unlockCursorPtl', target: 'next' },
+      ]),
       zap_huge_unlock: step('zap_huge_pmd: spin_unlock(&tlb->mm->page_table_lock)', {
         actions: 'unlockCursorPtl', target: 'zap_huge_put',
       }),
