@@ -5,7 +5,7 @@
  * collapse_shmem (every step of the diff, success and rollback) and
  * retract_page_tables (down_write_trylock of mmap_sem).
  */
-import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskChartDef } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
@@ -76,11 +76,6 @@ export interface KhugepagedLocals extends ShmemLocals {
 
 type K = Actor<KhugepagedLocals>;
 
-const step = (kernel: string, t: TransitionDef | TransitionDef[], meta?: StateDef['meta']): StateDef => ({
-  meta: { kernel, ...(meta ?? {}) },
-  on: { STEP: t },
-});
-const final: StateDef = { type: 'final' };
 
 const mmOf = (a: K): MmStruct => a.k.mms[a.l.slot]!;
 const inoOf = (a: K): Inode => a.k.inodes[a.l.sc_ino]!;

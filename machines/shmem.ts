@@ -8,7 +8,7 @@
  * These are compound states that task charts embed as calls, with their locals in
  * ShmemLocals.
  */
-import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
@@ -54,11 +54,6 @@ export interface ShmemLocals {
 
 type A = Actor<ShmemLocals>;
 
-const step = (kernel: string, t: TransitionDef | TransitionDef[], inject?: StateDef['meta']): StateDef => ({
-  meta: { kernel, ...(inject ?? {}) },
-  on: { STEP: t },
-});
-const final: StateDef = { type: 'final' };
 
 // ---- helpers -----------------------------------------------------------------------------
 

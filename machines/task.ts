@@ -9,7 +9,7 @@
  * point; every STEP one atomic step. Spinlocks are held across the steps between
  * spin_lock and spin_unlock; sleeping locks block the task in the acquiring state.
  */
-import type { StateDef, TransitionDef } from '../src/engine/chart.ts';
+import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
@@ -65,11 +65,6 @@ export interface TaskLocals extends HugeZeroLocals, ShmemLocals {
 
 type A = Actor<TaskLocals>;
 
-const step = (kernel: string, t: TransitionDef | TransitionDef[], extra: Partial<StateDef> = {}): StateDef => ({
-  meta: { kernel, ...(extra.meta ?? {}) },
-  on: { STEP: t },
-});
-const final: StateDef = { type: 'final' };
 
 // ---- helpers over the task's current mm ---------------------------------------------------
 
@@ -145,7 +140,7 @@ function doHugePmdAnonymousPage(): StateDef {
       pte_alloc_one: step('do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'pteAllocOne', target: 'get_huge_zero_page' },
-      ], { meta: { inject: 'pte_alloc_one' } }),
+      ], { inject: 'pte_alloc_one' }),
       get_huge_zero_page: {
         ...getHugeZeroPageStates(),
         onDone: [{ guard: 'noZeroPfn', target: 'zero_fallback' }, { target: 'spin_lock' }],
@@ -165,14 +160,14 @@ function doHugePmdAnonymousPage(): StateDef {
       alloc_hugepage: step('do_huge_pmd_anonymous_page: page = alloc_hugepage_vma(...)', [
         { guard: 'injectedFailure', actions: ['countFaultFallback', 'fallback'], target: 'returned' },
         { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'clear_huge_page' },
-      ], { meta: { inject: 'alloc_huge_page' } }),
+      ], { inject: 'alloc_huge_page' }),
       clear_huge_page: step('__do_huge_pmd_anonymous_page: clear_huge_page(page, haddr, HPAGE_PMD_NR)', {
         actions: 'clearNewHugePage', target: 'pte_alloc_one_w',
       }),
       pte_alloc_one_w: step('__do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
         { guard: 'injectedFailure', actions: ['putNewPage', 'faultOom'], target: 'returned' },
         { actions: 'pteAllocOne', target: 'spin_lock_w' },
-      ], { meta: { inject: 'pte_alloc_one' } }),
+      ], { inject: 'pte_alloc_one' }),
       spin_lock_w: step('__do_huge_pmd_anonymous_page: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'set_pmd',
       }),
@@ -248,7 +243,7 @@ function doHugePmdWpPage(): StateDef {
         { guard: { and: ['injectedFailure', 'origPmdIsHugeZero'] }, actions: 'countFaultFallback', target: 'zero_fallback' },
         { guard: 'injectedFailure', actions: ['countFaultFallback', 'putOrigHugePage'], target: 'split_fallback' },
         { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'copy' },
-      ], { meta: { inject: 'alloc_huge_page' } }),
+      ], { inject: 'alloc_huge_page' }),
       copy: step('do_huge_pmd_wp_page: clear_huge_page() for the zero page, copy_user_huge_page() otherwise', {
         actions: 'copyIntoNewHugePage', target: 'spin_lock2',
       }),
@@ -286,7 +281,7 @@ function doHugePmdWpZeroPageFallback(): StateDef {
       alloc_page: step('do_huge_pmd_wp_zero_page_fallback: page = alloc_page_vma(); clear_user_highpage()', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'done' },
         { actions: 'allocNewSmallPage', target: 'spin_lock' },
-      ], { meta: { inject: 'alloc_page' } }),
+      ], { inject: 'alloc_page' }),
       spin_lock: step('do_huge_pmd_wp_zero_page_fallback: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'populate',
       }),
@@ -319,7 +314,7 @@ function handlePteFault(): StateDef {
       pte_alloc_one: step('__pte_alloc: new = pte_alloc_one(mm, address)', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'pteAllocOne', target: 'pte_alloc_lock' },
-      ], { meta: { inject: 'pte_alloc_one' } }),
+      ], { inject: 'pte_alloc_one' }),
       pte_alloc_lock: step('__pte_alloc: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'pte_alloc_populate',
       }),
@@ -350,7 +345,7 @@ function handlePteFault(): StateDef {
       anon_alloc: step('do_anonymous_page: page = alloc_zeroed_user_highpage_movable()', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'allocNewSmallPage', target: 'anon_write_lock' },
-      ], { meta: { inject: 'alloc_page' } }),
+      ], { inject: 'alloc_page' }),
       anon_write_lock: step('do_anonymous_page: pte_offset_map_lock()', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'anon_write_set',
       }),
@@ -374,7 +369,7 @@ function handlePteFault(): StateDef {
       wp_alloc: step('do_wp_page: new_page = alloc_page_vma(); cow_user_page()', [
         { guard: 'injectedFailure', actions: ['putOrigSmallPage', 'faultOom'], target: 'returned' },
         { actions: ['allocNewSmallPage', 'copyIntoNewSmallPage'], target: 'wp_lock2' },
-      ], { meta: { inject: 'alloc_page' } }),
+      ], { inject: 'alloc_page' }),
       wp_lock2: step('do_wp_page: pte_offset_map_lock()', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'wp_replace',
       }),

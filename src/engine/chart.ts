@@ -68,6 +68,17 @@ export function actionList(a: string | readonly string[] | undefined): string[] 
   return typeof a === 'string' ? [a] : [...a];
 }
 
+/**
+ * A program point whose STEP is one atomic step of the kernel function named in
+ * `kernel` (the line it models); `meta` adds e.g. an injection point.
+ */
+export function step(kernel: string, t: TransitionDef | readonly TransitionDef[], meta: StateMeta = {}): StateDef {
+  return { meta: { kernel, ...meta }, on: { STEP: t as Transitions } };
+}
+
+/** A final state: the function returns (its compound state's onDone is taken). */
+export const final: StateDef = { type: 'final' };
+
 /** Walks a state tree, calling fn with each state's dotted path. */
 export function walkStates(
   states: Record<string, StateDef>,
