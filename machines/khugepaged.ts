@@ -10,7 +10,8 @@ import type { TaskChartDef } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
 import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
-import { type MmStruct, type Vma, VM } from '../src/memory/mm.ts';
+import { type MmStruct, type Vma, PTE_NONE, VM } from '../src/memory/mm.ts';
+import type { Kernel } from '../src/memory/kernel.ts';
 import { hex } from '../src/memory/pages.ts';
 import {
   type ShmemLocals, getPageRef, putPageRef, shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates,
@@ -21,7 +22,7 @@ import {
 export type ScanResult =
   | 'SCAN_FAIL' | 'SCAN_SUCCEED' | 'SCAN_EXCEED_NONE_PTE' | 'SCAN_EXCEED_SWAP_PTE' | 'SCAN_PAGE_COMPOUND'
   | 'SCAN_PAGE_LRU' | 'SCAN_PAGE_COUNT' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_DEL_PAGE_LRU'
-  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_CGROUP_CHARGE_FAIL';
+  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_CGROUP_CHARGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE';
 
 /** The trace strings mm_khugepaged_scan_file prints for them. */
 export const SCAN_STRINGS: Record<ScanResult, string> = {
@@ -29,7 +30,7 @@ export const SCAN_STRINGS: Record<ScanResult, string> = {
   SCAN_EXCEED_SWAP_PTE: 'exceed_swap_pte', SCAN_PAGE_COMPOUND: 'page_compound', SCAN_PAGE_LRU: 'page_not_in_lru',
   SCAN_PAGE_COUNT: 'not_suitable_page_count', SCAN_PAGE_LOCK: 'page_locked', SCAN_TRUNCATED: 'truncated',
   SCAN_DEL_PAGE_LRU: 'could_not_delete_page_from_lru', SCAN_ALLOC_HUGE_PAGE_FAIL: 'alloc_huge_page_failed',
-  SCAN_CGROUP_CHARGE_FAIL: 'ccgroup_charge_failed',
+  SCAN_CGROUP_CHARGE_FAIL: 'ccgroup_charge_failed', SCAN_PTE_MAPPED_HUGEPAGE: 'pte_mapped_hugepage',
 };
 
 export interface KhugepagedLocals extends ShmemLocals {
@@ -70,8 +71,14 @@ export interface KhugepagedLocals extends ShmemLocals {
   cs_copied: Uint8Array;
   /** The next present slot the radix-tree iterator stands on. */
   cs_iter: number;
-  // retract_page_tables: [mm id, pmd index] pairs still to try
+  // retract_page_tables: [mm id, pmd index] pairs still to try, and the huge page (hpage) to map
   rt_todo: number[];
+  rt_hpage: number;
+  /** Seed 003 retry: the scan found this extent already a huge page, to retract for (design a). */
+  sc_compound: number;
+  /** Seed 003 design b (per-PMD): the pmd indexes still to try in the current mm. */
+  cp_todo: number[];
+  cp_hpage: number;
 }
 
 type K = Actor<KhugepagedLocals>;
@@ -126,10 +133,13 @@ function khugepagedScanShmem(): StateDef {
         always: [
           { guard: 'scanTooFewPresent', actions: 'scanExceedNone', target: 'returned' },
           { guard: 'scanSucceeded', target: 'collapse_shmem' },
+          { guard: 'scanPteMappedHugepage', actions: 'beginRetractCompound', target: 'retract_page_tables' },
           { target: 'returned' },
         ],
       },
       collapse_shmem: { ...collapseShmem(), onDone: 'returned' },
+      // seed 003 (design a): retract the page tables that map this huge page by ptes
+      retract_page_tables: { ...retractPageTables(), onDone: 'returned' },
       returned: final,
     },
   };
@@ -289,6 +299,50 @@ function collapseShmem(): StateDef {
   };
 }
 
+/**
+ * khugepaged_collapse_pte_mapped_thps(mm_slot) → collapse_pte_mapped_thp(mm, haddr) for
+ * every pmd retract_page_tables could not take: under mmap_sem for write (trylock), the
+ * huge page found and locked, prepare_pmd_for_collapse, the pte table freed.
+ */
+function collapsePteMappedThps(): StateDef {
+  return {
+    meta: { kernel: 'khugepaged_collapse_pte_mapped_thps' },
+    initial: 'trylock',
+    states: {
+      trylock: step('khugepaged_collapse_pte_mapped_thps: if (!down_write_trylock(&mm->mmap_sem)) return', [
+        { guard: 'cpTrylock', actions: 'cpBegin', target: 'next' },
+        { target: 'returned' },
+      ]),
+      next: {
+        always: [
+          { guard: 'cpDone', target: 'up_write' },
+          { guard: 'cpNoHugePage', actions: 'cpSkip', target: 'skip' },
+          { target: 'find_lock_page' },
+        ],
+      },
+      skip: { always: { target: 'next' } },
+      find_lock_page: step('collapse_pte_mapped_thp: hpage = find_lock_page(vma->vm_file->f_mapping, linear_page_index(vma, haddr))', {
+        guard: 'cpPageUnlocked', actions: 'cpGetLock', target: 'pmd_lock',
+      }),
+      pmd_lock: step('collapse_pte_mapped_thp: pte_offset_map_lock / pmd_lock', {
+        guard: 'cpPtlFree', actions: 'cpLockPtl', target: 'prepare',
+      }),
+      prepare: step('collapse_pte_mapped_thp: every pte maps hpage + i? page_remove_rmap; page_ref_sub; add_mm_counter; pmdp_collapse_flush', [
+        { guard: 'cpCollapsible', actions: ['cpCollapse', 'cpUnlockPtl'], target: 'drop' },
+        // "a subpage replaced behind the THP's back": fall back, leave the pte table
+        { actions: ['cpAbort', 'cpUnlockPtl'], target: 'drop' },
+      ]),
+      drop: step('collapse_pte_mapped_thp: unlock_page(hpage); put_page(hpage)', {
+        actions: 'cpDrop', target: 'next',
+      }),
+      up_write: step('khugepaged_collapse_pte_mapped_thps: up_write(&mm->mmap_sem)', {
+        actions: 'cpUpWrite', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
 /** retract_page_tables(mapping, pgoff) as posted. */
 function retractPageTables(): StateDef {
   return {
@@ -306,8 +360,12 @@ function retractPageTables(): StateDef {
       pmd_lock: step('retract_page_tables: ptl = pmd_lock(vma->vm_mm, pmd)', {
         guard: 'rtPtlFree', actions: 'rtLockPtl', target: 'collapse_flush',
       }),
-      collapse_flush: step('retract_page_tables: /* assume page table is clear */ _pmd = pmdp_collapse_flush(vma, addr, pmd)', {
-        actions: 'rtCollapseFlush', target: 'unlock_ptl',
+      collapse_flush: step('retract_page_tables: prepare_pmd_for_collapse (seed 003; as posted in seed 000: "assume page table is clear"); pmdp_collapse_flush', [
+        { guard: 'rtPrepareFails', actions: ['rtUnlockPtlAbort'], target: 'abort_up_write' },
+        { actions: 'rtCollapseFlush', target: 'unlock_ptl' },
+      ]),
+      abort_up_write: step('retract_page_tables: !prepare_pmd_for_collapse: spin_unlock(ptl); up_write(&mm->mmap_sem); continue', {
+        actions: 'rtAbortUpWrite', target: 'next',
       }),
       unlock_ptl: step('retract_page_tables: spin_unlock(ptl)', { actions: 'rtUnlockPtl', target: 'up_write' }),
       up_write: step('retract_page_tables: up_write(&mm->mmap_sem); atomic_long_dec(&mm->nr_ptes); pte_free', {
@@ -336,9 +394,12 @@ export const khugepagedChart: TaskChartDef<K> = {
         { guard: 'allocFailed', target: 'alloc_sleep' },
         { guard: 'slotsWrapped', actions: 'fullScan', target: 'wrapped' },
         { guard: 'slotMmGone', actions: 'nextSlot', target: 'next_slot' },
+        { guard: 'hasPtePmdRetry', target: 'collapse_pte_mapped_thps' },
         { target: 'down_read' },
       ],
     },
+    // seed 003, design b (per-PMD retry, as the reviewer asks; mainline's per-mm list)
+    collapse_pte_mapped_thps: { ...collapsePteMappedThps(), onDone: 'down_read' },
     wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
     alloc_sleep: step('khugepaged_prealloc_page → khugepaged_alloc_sleep: wait alloc_sleep_millisecs', {
       actions: 'allocSleep', target: 'scan_mm_slot',
@@ -381,6 +442,18 @@ export const khugepagedChart: TaskChartDef<K> = {
     scanWalkOver: (a) => a.l.result !== 'SCAN_SUCCEED' || a.l.sc_index >= end(a),
     scanTooFewPresent: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.sc_present < NR(a) - a.k.sysfs.khugepaged.max_ptes_none,
     scanSucceeded: (a) => a.l.result === 'SCAN_SUCCEED',
+    hasPtePmdRetry: (a) => a.k.variant('pte_mapped_thp_retry_per_pmd') && mmOf(a).ptePmdRetry.size > 0,
+    cpTrylock: (a) => mmOf(a).mmapLock.writeFree,
+    cpDone: (a) => a.l.cp_todo.length === 0,
+    cpNoHugePage: (a) => cpHugePage(a) < 0,
+    cpPageUnlocked: (a) => !a.k.pages.isLocked(cpHugePage(a)),
+    cpPtlFree: (a) => mmOf(a).pageTableLock.free,
+    cpCollapsible: (a) => {
+      const mm = mmOf(a);
+      const p = a.l.cp_todo[0]!;
+      return mm.kindAt(p) === 'pte_table' && ptesMapOnly(a, mm, p, a.l.cp_hpage);
+    },
+    scanPteMappedHugepage: (a) => a.l.result === 'SCAN_PTE_MAPPED_HUGEPAGE',
     // collapse_shmem
     csTreeFree: (a) => inoOf(a).mapping.treeLock.free,
     csNoMoreEntries: (a) => a.l.cs_iter === NO_ENTRY,
@@ -411,6 +484,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     rtDone: (a) => a.l.rt_todo.length === 0,
     rtTrylock: (a) => a.k.mms[a.l.rt_todo[0]!]!.mmapLock.writeFree,
     rtPtlFree: (a) => a.k.mms[a.l.rt_todo[0]!]!.pageTableLock.free,
+    rtPrepareFails: (a) => !ptesMapOnly(a, a.k.mms[a.l.rt_todo[0]!]!, a.l.rt_todo[1]!, a.l.rt_hpage),
     ...(shmemGetpageGuards as Record<string, never>),
     ...(unmapGuards as Record<string, never>),
   },
@@ -457,6 +531,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.sc_present = 0;
       a.l.sc_swap = 0;
       a.l.sc_pfn = -1;
+      a.l.sc_compound = -1;
       a.l.result = 'SCAN_SUCCEED';
       if (a.l.sc_start % k.HPAGE_PMD_NR !== 0) k.violate('khugepaged', `VM_BUG_ON(start & (HPAGE_PMD_NR - 1)): start ${a.l.sc_start}`);
     },
@@ -487,7 +562,13 @@ export const khugepagedChart: TaskChartDef<K> = {
       }
       a.l.sc_pfn = v;
       const h = k.pages.compoundHead(v);
-      if (k.pages.order[h]! > 0) a.l.result = 'SCAN_PAGE_COMPOUND';
+      if (k.pages.order[h]! > 0) {
+        // seed 003, design a: "if (collapse_pmd || test_and_clear_bit(AS_COLLAPSE_PMD, &mapping->flags))"
+        if (k.variant('pte_mapped_thp_retry_as_flag') && (a.l.sc_compound >= 0 || inoOf(a).mapping.flags.delete('AS_COLLAPSE_PMD'))) {
+          a.l.sc_compound = h;
+          a.l.result = 'SCAN_PTE_MAPPED_HUGEPAGE';
+        } else a.l.result = 'SCAN_PAGE_COMPOUND';
+      }
       else if (!k.pages.isOnLru(v)) a.l.result = 'SCAN_PAGE_LRU';
       else if (k.pages.pageCount(v) !== 1 + k.pages.pageMapcount(v)) a.l.result = 'SCAN_PAGE_COUNT';
       else a.l.sc_present++;
@@ -624,6 +705,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
     csCounters: (a) => {
       const k = a.k;
+      a.l.rt_hpage = a.l.cs_new;
       if (k.variant('collapse_shmem_clear_holes')) clearHoles(a);
       k.count('nr_shmem_hugepages', 1, a.ix);
       if (a.l.cs_nr_none) {
@@ -715,6 +797,9 @@ export const khugepagedChart: TaskChartDef<K> = {
     rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo[0]!]!, a.ix),
     rtTrylockFailed: (a) => {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      // seed 003: remember to retry — design a: one flag per address_space; design b: this pmd
+      if (a.k.variant('pte_mapped_thp_retry_as_flag')) inoOf(a).mapping.flags.add('AS_COLLAPSE_PMD');
+      if (a.k.variant('pte_mapped_thp_retry_per_pmd')) mm.ptePmdRetry.add(a.l.rt_todo[1]!);
       a.k.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: mm.mmapLock.name, actor: a.ix });
       a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
       a.l.rt_todo.splice(0, 2);
@@ -722,7 +807,49 @@ export const khugepagedChart: TaskChartDef<K> = {
     rtLockPtl: (a) => a.k.spinLock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
     rtCollapseFlush: (a) => {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
-      a.k.pmdCmd(mm, a.l.rt_todo[1]!, 'PMDP_CLEAR', -1, a.ix);
+      prepareAndFlush(a, mm, a.l.rt_todo[1]!);
+    },
+    rtUnlockPtlAbort: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtAbortUpWrite: (a) => {
+      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} prepare_pmd_for_collapse failed: a pte maps another page`);
+      a.k.mmapWriteUnlock(mm, a.ix);
+      a.l.rt_todo.splice(0, 2);
+    },
+    cpBegin: (a) => {
+      const mm = mmOf(a);
+      a.k.mmapWriteLock(mm, a.ix);
+      a.l.cp_todo = [...mm.ptePmdRetry].sort((x, y) => x - y);
+      mm.ptePmdRetry.clear();
+    },
+    cpSkip: (a) => {
+      a.l.cp_todo.shift();
+    },
+    cpGetLock: (a) => {
+      a.l.cp_hpage = cpHugePage(a);
+      getPageRef(a, a.l.cp_hpage);
+      a.k.lockPage(a.l.cp_hpage, a.ix);
+    },
+    cpLockPtl: (a) => a.k.spinLock(mmOf(a).pageTableLock, a.ix),
+    cpUnlockPtl: (a) => a.k.spinUnlock(mmOf(a).pageTableLock, a.ix),
+    cpCollapse: (a) => {
+      const mm = mmOf(a);
+      prepareAndFlush(a, mm, a.l.cp_todo[0]!);
+      mm.nr_ptes--;
+      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mm.name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} pte table retracted`);
+    },
+    cpAbort: (a) => {
+      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mmOf(a).name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} fallback: a pte maps another page`);
+    },
+    cpDrop: (a) => {
+      a.k.unlockPage(a.l.cp_hpage, a.ix);
+      putPageRef(a, a.l.cp_hpage);
+      a.l.cp_hpage = -1;
+      a.l.cp_todo.shift();
+    },
+    cpUpWrite: (a) => a.k.mmapWriteUnlock(mmOf(a), a.ix),
+    beginRetractCompound: (a) => {
+      a.l.rt_hpage = a.l.sc_compound;
     },
     rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
     rtUpWriteFree: (a) => {
@@ -733,6 +860,64 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
   },
 };
+
+/**
+ * prepare_pmd_for_collapse (seed 003) step 1: every present pte of the range maps the
+ * matching subpage of hpage. Without a retry design selected (seed 000 as posted) the
+ * page table is assumed clear, and the pmd chart refuses to free one that is not.
+ */
+function ptesMapOnly(a: K, mm: MmStruct, pmdIx: number, hpage: number): boolean {
+  const k = a.k;
+  if (!retryDesign(k)) return true;
+  const ptes = mm.pmds.get(pmdIx)?.ptes;
+  if (!ptes) return true;
+  for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+    const pfn = ptes[i]!;
+    if (pfn !== PTE_NONE && pfn !== hpage + i) return false;
+  }
+  return true;
+}
+
+const retryDesign = (k: Kernel) => k.variant('pte_mapped_thp_retry_as_flag') || k.variant('pte_mapped_thp_retry_per_pmd');
+
+/**
+ * prepare_pmd_for_collapse steps 2-3 (page_remove_rmap for each pte, page_ref_sub(hpage,
+ * count), add_mm_counter(-count)), then pmdp_collapse_flush: the pte table goes. The
+ * page table lock is held.
+ */
+export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number): void {
+  const k = a.k;
+  const p = mm.pmds.get(pmdIx)!;
+  if (retryDesign(k) && p.ptes) {
+    const base = pmdIx * k.HPAGE_PMD_NR;
+    let count = 0;
+    let head = -1;
+    for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
+      const pfn = p.ptes[i]!;
+      if (pfn === PTE_NONE) continue;
+      k.setPte(mm, base + i, PTE_NONE, false, a.ix);
+      k.pages.unmapPte(pfn, a.ix);
+      head = k.pages.compoundHead(pfn);
+      count++;
+    }
+    for (let i = 0; i < count; i++) k.pages.put(head, a.ix); // page_ref_sub(hpage, count)
+    mm.rss.MM_SHMEMPAGES -= count;
+  }
+  k.pmdCmd(mm, pmdIx, 'PMDP_CLEAR', -1, a.ix);
+}
+
+/** The huge page the page cache holds at the file offset pmd cp_todo[0] maps, or -1. */
+function cpHugePage(a: K): number {
+  const k = a.k;
+  const mm = mmOf(a);
+  const vpn = a.l.cp_todo[0]! * k.HPAGE_PMD_NR;
+  const f = k.fileOffset(mm, vpn);
+  if (!f || mm.kindAt(a.l.cp_todo[0]!) !== 'pte_table') return -1;
+  const v = f.ino.mapping.lookup(f.index);
+  if (v < 0) return -1;
+  const h = k.pages.compoundHead(v);
+  return h === v && k.pages.order[h] === k.HPAGE_PMD_ORDER && k.pages.index[h] === f.index ? h : -1;
+}
 
 /** The radix-tree iterator found no entry at or after the index. */
 const NO_ENTRY = Number.MAX_SAFE_INTEGER;

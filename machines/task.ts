@@ -33,6 +33,7 @@ export type TaskOp =
   | { op: 'pwrite'; ino: number; index: number }
   | { op: 'truncate'; ino: number; size: number }
   | { op: 'punch'; ino: number; start: number; end: number }
+  | { op: 'replace_page'; vpn: number }
   | { op: 'exit' };
 
 export interface TaskLocals extends HugeZeroLocals, ShmemLocals {
@@ -547,6 +548,7 @@ export const taskChart: TaskChartDef<A> = {
         { guard: 'opIs_pwrite', actions: 'beginPwrite', target: 'pwrite' },
         { guard: 'opIs_truncate', target: 'truncate' },
         { guard: 'opIs_punch', actions: 'beginPunch', target: 'punch' },
+        { guard: 'opIs_replace_page', target: 'replace_page' },
         { target: 'exit' },
       ],
     },
@@ -594,6 +596,25 @@ export const taskChart: TaskChartDef<A> = {
         }),
         unmap: { ...unmapMappingRangeStates(), onDone: 'undo' },
         undo: { ...shmemUndoRangeStates(), onDone: 'returned' },
+        returned: final,
+      },
+    },
+    // uprobe_write_opcode → __replace_page: the pte now maps a private copy of the file page
+    replace_page: {
+      meta: { kernel: 'uprobe_write_opcode → __replace_page' },
+      initial: 'down_read',
+      onDone: 'op_done',
+      states: {
+        down_read: step('uprobe_write_opcode: down_read(&mm->mmap_sem) (held by the caller)', {
+          guard: 'mmapReadFree', actions: ['mmapReadLock', 'beginReplace'], target: 'ptl_lock',
+        }),
+        ptl_lock: step('__replace_page: page_vma_mapped_walk → pte lock', {
+          guard: 'ptlFree', actions: 'lockPtl', target: 'replace',
+        }),
+        replace: step('__replace_page: ptep_clear_flush; set_pte_at(new anon page); page_remove_rmap(old); put_page(old)', {
+          actions: ['replacePage', 'unlockPtl'], target: 'up_read',
+        }),
+        up_read: step('up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
         returned: final,
       },
     },
@@ -696,6 +717,7 @@ export const taskChart: TaskChartDef<A> = {
     opIs_pwrite: (a) => a.l.ops[a.l.pc]!.op === 'pwrite',
     opIs_truncate: (a) => a.l.ops[a.l.pc]!.op === 'truncate',
     opIs_punch: (a) => a.l.ops[a.l.pc]!.op === 'punch',
+    opIs_replace_page: (a) => a.l.ops[a.l.pc]!.op === 'replace_page',
     vmaIsFile: (a) => (mmOf(a).findVma(a.l.vpn)?.file ?? -1) >= 0,
     gpGotPage: (a) => a.l.gp_page >= 0,
     gpHoleRead: (a) => a.l.gp_err === 'hole',
@@ -826,6 +848,30 @@ export const taskChart: TaskChartDef<A> = {
         um_ino: op.ino, um_start: op.size, um_end: old,
         ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate', ur_found: false,
       });
+    },
+    beginReplace: (a) => {
+      a.l.vpn = (a.l.ops[a.l.pc] as { op: 'replace_page'; vpn: number }).vpn;
+    },
+    replacePage: (a) => {
+      const k = a.k;
+      const mm = mmOf(a);
+      const old = k.pte(mm, a.l.vpn);
+      // only a pte-mapped file page is replaced here (a pmd-mapped one would be split first)
+      if (old === PTE_NONE || old === k.ZERO_PAGE || k.pages.mapping[k.pages.compoundHead(old)]! < 0) return;
+      const copy = k.pages.alloc(0, false, a.ix, a.id);
+      k.pages.setFlag(copy, 'swapbacked');
+      k.pages.data[copy] = k.pages.data[old]!;
+      k.pages.mapPte(copy, a.ix);
+      k.pages.lruAdd(copy, a.ix);
+      k.setPte(mm, a.l.vpn, copy, false, a.ix);
+      k.ref('move', 'page', copy, a.id, 'pte', a.ix);
+      mm.replaced.add(a.l.vpn);
+      mm.expected.set(a.l.vpn, k.pages.data[copy]!);
+      k.pages.unmapPte(old, a.ix);
+      k.pages.put(old, a.ix); // the old mapping's reference
+      mm.rss.MM_SHMEMPAGES--;
+      mm.rss.MM_ANONPAGES++;
+      k.trace(a.ix, 'uprobe_replace_page', `mm=${mm.name} addr=${hex(a.l.vpn * 4096)} old=${hex(old)} new=${hex(copy)}`);
     },
     beginPunch: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'punch'; ino: number; start: number; end: number };

@@ -11,14 +11,17 @@ import { locksMonitor } from './check/locks.ts';
 import { dataIntegrityMonitor } from './check/data_integrity.ts';
 import { accountingMonitor } from './check/accounting.ts';
 import { truncationMonitor } from './check/truncation.ts';
+import { livenessPmdMappedMonitor } from './check/liveness.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
-import { collapseShmemClearHoles, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, retractPageTablesTestExit } from './variants/collapse_shmem.ts';
+import {
+  collapseShmemClearHoles, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
+} from './variants/collapse_shmem.ts';
 
 registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
 registerActorKind(shmemReclaimKind);
 registerActorKind(khugepagedKind);
-for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor]) {
+for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor]) {
   registerMonitor(m);
 }
 registerVariant(setHugeZeroPagePmdNoneCheck);
@@ -27,3 +30,5 @@ registerVariant(collapseShmemClearHoles);
 registerVariant(collapseShmemRollbackNrpages);
 registerVariant(collapseShmemStopIfTruncated);
 registerVariant(retractPageTablesTestExit);
+registerVariant(ptemappedRetryAsFlag);
+registerVariant(ptemappedRetryPerPmd);

@@ -8,7 +8,10 @@ import { run } from '../src/sched/run.ts';
 import { getActorKind, patchedChart } from '../src/registry.ts';
 import { compileTaskChart } from '../src/engine/task_chart.ts';
 
-const FIXTURES = ['test/fixtures/zero-page-all-paths.yaml', 'test/fixtures/shmem-all-paths.yaml', 'test/fixtures/collapse-all-paths.yaml'];
+const FIXTURES = [
+  'test/fixtures/zero-page-all-paths.yaml', 'test/fixtures/shmem-all-paths.yaml', 'test/fixtures/collapse-all-paths.yaml',
+  'test/fixtures/pte-mapped-thp-as_flag-all-paths.yaml', 'test/fixtures/pte-mapped-thp-per_pmd-all-paths.yaml',
+];
 const SEEDS = 700;
 
 const UNREACHABLE: Record<string, Record<string, string>> = {
@@ -60,6 +63,8 @@ it('every step of every task chart is reached by some schedule, and every schedu
     for (const a of s.actors) charts.set(a.kind, s.variants);
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = run(s, { seed });
+      // design a (the seed's per-mapping flag) loses ranges: its liveness failures are a finding, not a bug
+      if (r.verdict === 'liveness' && s.variants.includes('pte_mapped_thp_retry_as_flag')) continue;
       if (r.verdict !== 'ok') throw new Error(`${f} seed ${seed}: ${r.verdict} ${JSON.stringify(r.violations)}`);
       for (const d of r.schedule) seen.add(`${s.actors.find((a) => a.id === d.actor)!.kind}:${d.state}`);
     }

@@ -25,6 +25,6 @@ export const khugepagedKind: ActorKind<KhugepagedLocals, KhugepagedSpec> = {
     slot: 0, address: 0, progress: 0, pass_through_head: 0, alloc_failed: false, alloc_waited: false, vma_file: -1, vma_pgoff: 0, vma_start: 0, hstart: 0, hend: 0,
     sc_ino: -1, sc_start: 0, sc_index: 0, sc_present: 0, sc_swap: 0, sc_pfn: -1, result: 'SCAN_SUCCEED',
     cs_new: -1, cs_index: 0, cs_nr_none: 0, cs_list: [], cs_page: -1, cs_iter: 0, cs_copied: new Uint8Array(0),
-    rt_todo: [],
+    rt_todo: [], rt_hpage: -1, sc_compound: -1, cp_todo: [], cp_hpage: -1,
   }),
 };

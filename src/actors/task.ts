@@ -16,11 +16,12 @@ const opSchema = z.union(
     z.strictObject({ pwrite: z.strictObject({ file: z.string(), offset: pageAddress }) }),
     z.strictObject({ truncate: z.strictObject({ file: z.string(), size: pageAddress }) }),
     z.strictObject({ punch: z.strictObject({ file: z.string(), offset: pageAddress, size: pageAddress }) }),
+    z.strictObject({ uprobe: pageAddress }),
     z.literal('exit'),
   ],
   {
     error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr}, '
-      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}} or exit',
+      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}}, {uprobe: addr} or exit',
   },
 );
 
@@ -39,7 +40,9 @@ export type TaskSpec = z.output<typeof taskSpecSchema>;
 
 export function toTaskOps(spec: TaskSpec, k: Kernel): TaskOp[] {
   const file = (name: string) => k.inodeByName(name)!.id;
-  return spec.ops.map((o): TaskOp => {
+  return spec.ops.flatMap((o): TaskOp | TaskOp[] => {
+    // uprobe: fault the page in (a load), then __replace_page it
+    if (typeof o === 'object' && 'uprobe' in o) return [{ op: 'read', vpn: o.uprobe }, { op: 'replace_page', vpn: o.uprobe }];
     if (o === 'exit') return { op: 'exit' };
     if ('read' in o) return { op: 'read', vpn: o.read };
     if ('write' in o) return { op: 'write', vpn: o.write };

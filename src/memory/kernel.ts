@@ -120,6 +120,9 @@ export class Kernel {
 
   // ---- locks -------------------------------------------------------------------------
 
+  /** The scenario asks for the liveness checks at quiescence. */
+  liveness = false;
+
   /** Names the actors of a run (by index) and gives each an empty set of held locks. */
   setActors(ids: string[]): void {
     this.actorIds = ids;
@@ -399,7 +402,7 @@ export class Kernel {
   /** The file page a vpn maps, if its VMA maps a file. */
   fileOffset(mm: MmStruct, vpn: number): { ino: Inode; index: number } | null {
     const vma = mm.findVma(vpn);
-    if (!vma || vma.file < 0) return null;
+    if (!vma || vma.file < 0 || mm.replaced.has(vpn)) return null;
     return { ino: this.inodes[vma.file]!, index: vma.pgoff + (vpn - vma.start) };
   }
 

@@ -61,6 +61,10 @@ export class MmStruct {
   users = 1;
   /** dup_mmap() is still copying into this mm: the child task does not run yet. */
   forking = false;
+  /** Seed 003 design b: pmds whose page table retract_page_tables could not take (mainline: mm_slot->pte_mapped_thp). */
+  readonly ptePmdRetry = new Set<number>();
+  /** File vpns whose pte now maps a private page (uprobe's __replace_page): reads follow this mm, not the file. */
+  readonly replaced = new Set<number>();
   readonly vmas: Vma[] = [];
   readonly pmds = new Map<number, Pmd>();
   /** mm->nr_ptes: page-table pages allocated (including ones deposited under huge pmds). */

@@ -100,6 +100,8 @@ export const scenarioBaseSchema = z.strictObject({
   files: z.array(fileSchema).default([]),
   mms: z.array(mmSchema).default([]),
   actors: z.array(z.unknown()).min(1, 'expected at least one actor'),
+  /** Check the liveness properties at quiescence (e.g. every collapsed extent ends up pmd-mapped). */
+  liveness: z.boolean().default(false),
   expect: z
     .strictObject({ verdict: verdictSchema, invariant: z.string().optional() })
     .optional(),

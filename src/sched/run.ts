@@ -121,6 +121,7 @@ function sysfsFor(s: Scenario): Sysfs {
 /** Builds the kernel and its objects from the scenario. */
 export function buildKernel(s: Scenario): Kernel {
   const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), variants: s.variants });
+  k.liveness = s.liveness;
   for (const f of s.files) k.createInode(f.name, f.shmem, f.size);
   for (const m of s.mms) {
     const mm = k.createMm(m.name, -1);

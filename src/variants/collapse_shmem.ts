@@ -105,3 +105,25 @@ export const retractPageTablesTestExit: Variant = {
       }),
   },
 };
+
+/**
+ * Seed 003 as posted: when retract_page_tables() cannot take mmap_sem, set one
+ * AS_COLLAPSE_PMD flag on the address_space; the next khugepaged_scan_file() that finds
+ * the extent already huge tests and clears it and retracts that extent's page tables.
+ */
+export const ptemappedRetryAsFlag: Variant = {
+  name: 'pte_mapped_thp_retry_as_flag',
+  kind: 'design',
+  description: 'seed 003 as posted: retry pte-mapped THPs through one AS_COLLAPSE_PMD flag per address_space',
+};
+
+/**
+ * The design the reviewer asks for (mainline: a per-mm list of addresses): remember each
+ * pmd retract_page_tables() could not take, and collapse_pte_mapped_thp() each of them
+ * when khugepaged next visits that mm.
+ */
+export const ptemappedRetryPerPmd: Variant = {
+  name: 'pte_mapped_thp_retry_per_pmd',
+  kind: 'design',
+  description: 'per-PMD retry: remember each pmd retract_page_tables could not take; collapse_pte_mapped_thp it later',
+};
