@@ -6,7 +6,7 @@
  * retract_page_tables (down_write_trylock of mmap_sem).
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
-import type { TaskChartDef } from '../src/engine/task_chart.ts';
+import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
 import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
@@ -33,26 +33,12 @@ export const SCAN_STRINGS: Record<ScanResult, string> = {
   SCAN_CGROUP_CHARGE_FAIL: 'ccgroup_charge_failed', SCAN_PTE_MAPPED_HUGEPAGE: 'pte_mapped_hugepage',
 };
 
-export interface KhugepagedLocals extends ShmemLocals {
-  /** Stop after this many full scans of the mm_slot list. */
-  full_scans_target: number;
-  /** khugepaged_scan: the mm_slot (index into the kernel's mms) and address. */
-  slot: number;
-  address: number;
-  progress: number;
-  /** khugepaged_do_scan: times this pass came round to the head of the mm_slot list. */
-  pass_through_head: number;
-  /** *hpage is an error: the last huge page allocation failed (khugepaged_prealloc_page). */
-  alloc_failed: boolean;
-  /** khugepaged_prealloc_page's `wait`: it already slept alloc_sleep_millisecs this pass. */
-  alloc_waited: boolean;
-  /** The VMA being scanned (as find_vma found it under mmap_sem): its file, pgoff and start, and [hstart, hend). */
-  vma_file: number;
-  vma_pgoff: number;
-  vma_start: number;
-  hstart: number;
-  hend: number;
-  // khugepaged_scan_shmem
+/** The locals of one collapse context (khugepaged, or a MADV_COLLAPSE caller): scan, collapse, retract. */
+export interface CollapseLocals extends ShmemLocals {
+  /** The mm this context works for (traces), and whether it is khugepaged (cc->is_khugepaged). */
+  cc_mm: number;
+  cc_khugepaged: boolean;
+  // khugepaged_scan_shmem / hpage_collapse_scan_file
   sc_ino: number;
   sc_start: number;
   sc_index: number;
@@ -60,6 +46,8 @@ export interface KhugepagedLocals extends ShmemLocals {
   sc_swap: number;
   sc_pfn: number;
   result: ScanResult;
+  /** Seed 003 retry: the scan found this extent already a huge page, to retract for (design a). */
+  sc_compound: number;
   // collapse_shmem
   cs_new: number;
   cs_index: number;
@@ -74,21 +62,42 @@ export interface KhugepagedLocals extends ShmemLocals {
   // retract_page_tables: [mm id, pmd index] pairs still to try, and the huge page (hpage) to map
   rt_todo: number[];
   rt_hpage: number;
-  /** Seed 003 retry: the scan found this extent already a huge page, to retract for (design a). */
-  sc_compound: number;
+  /** *hpage is an error: the last huge page allocation failed (khugepaged_prealloc_page). */
+  alloc_failed: boolean;
+}
+
+export interface KhugepagedLocals extends CollapseLocals {
+  /** Stop after this many full scans of the mm_slot list. */
+  full_scans_target: number;
+  /** khugepaged_scan: the mm_slot (index into the kernel's mms) and address. */
+  slot: number;
+  address: number;
+  progress: number;
+  /** khugepaged_do_scan: times this pass came round to the head of the mm_slot list. */
+  pass_through_head: number;
+  /** khugepaged_prealloc_page's `wait`: it already slept alloc_sleep_millisecs this pass. */
+  alloc_waited: boolean;
+  /** The VMA being scanned (as find_vma found it under mmap_sem): its file, pgoff and start, and [hstart, hend). */
+  vma_file: number;
+  vma_pgoff: number;
+  vma_start: number;
+  hstart: number;
+  hend: number;
   /** Seed 003 design b (per-PMD): the pmd indexes still to try in the current mm. */
   cp_todo: number[];
   cp_hpage: number;
 }
 
 type K = Actor<KhugepagedLocals>;
+type C = Actor<CollapseLocals>;
 
 
 const mmOf = (a: K): MmStruct => a.k.mms[a.l.slot]!;
-const inoOf = (a: K): Inode => a.k.inodes[a.l.sc_ino]!;
-const slot = (a: K, i: number) => inoOf(a).mapping.lookup(i);
-const NR = (a: K) => a.k.HPAGE_PMD_NR;
-const end = (a: K) => a.l.sc_start + NR(a);
+const inoOf = (a: C): Inode => a.k.inodes[a.l.sc_ino]!;
+const slot = (a: C, i: number) => inoOf(a).mapping.lookup(i);
+const NR = (a: C) => a.k.HPAGE_PMD_NR;
+const end = (a: C) => a.l.sc_start + NR(a);
+const ccMm = (a: C): MmStruct => a.k.mms[a.l.cc_mm]!;
 
 /** hugepage_vma_check() with the seed's shmem rule, and shmem_huge_enabled(). */
 export function khugepagedVmaCheck(a: Actor, vma: Vma): boolean {
@@ -379,81 +388,19 @@ function retractPageTables(): StateDef {
   };
 }
 
-export const khugepagedChart: TaskChartDef<K> = {
-  id: 'khugepaged',
-  description: 'khugepaged: scan mm_slots, khugepaged_scan_shmem, collapse_shmem, retract_page_tables',
-  initial: 'do_scan',
-  states: {
-    do_scan: { always: { actions: 'beginPass', target: 'scan_mm_slot' } },
-    scan_mm_slot: {
-      always: [
-        { guard: 'passDone', target: 'sleep' },
-        // khugepaged_prealloc_page: after a failed allocation, sleep alloc_sleep_millisecs
-        // once in this pass; a second failure ends the pass
-        { guard: { and: ['allocFailed', 'allocWaited'] }, target: 'sleep' },
-        { guard: 'allocFailed', target: 'alloc_sleep' },
-        { guard: 'slotsWrapped', actions: 'fullScan', target: 'wrapped' },
-        { guard: 'slotMmGone', actions: 'nextSlot', target: 'next_slot' },
-        { guard: 'hasPtePmdRetry', target: 'collapse_pte_mapped_thps' },
-        { target: 'down_read' },
-      ],
-    },
-    // seed 003, design b (per-PMD retry, as the reviewer asks; mainline's per-mm list)
-    collapse_pte_mapped_thps: { ...collapsePteMappedThps(), onDone: 'down_read' },
-    wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
-    alloc_sleep: step('khugepaged_prealloc_page → khugepaged_alloc_sleep: wait alloc_sleep_millisecs', {
-      actions: 'allocSleep', target: 'scan_mm_slot',
-    }),
-    next_slot: { always: { target: 'scan_mm_slot' } },
-    down_read: step('khugepaged_scan_mm_slot: down_read(&mm->mmap_sem)', {
-      guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'find_vma',
-    }),
-    find_vma: {
-      always: [
-        { guard: 'haveVma', actions: 'noteVma', target: 'up_read_for_file' },
-        { target: 'mm_done' },
-      ],
-    },
-    up_read_for_file: step('khugepaged_scan_mm_slot: get_file; pgoff = linear_page_index(vma, address); up_read(&mm->mmap_sem)', {
-      actions: 'beginScanShmem', target: 'scan_shmem',
-    }),
-    scan_shmem: { ...khugepagedScanShmem(), onDone: 'after_file' },
-    after_file: { always: { actions: 'afterFile', target: 'scan_mm_slot' } },
-    mm_done: step('khugepaged_scan_mm_slot: up_read(&mm->mmap_sem); move to the next mm_slot', {
-      actions: ['mmapReadUnlock', 'nextSlot'], target: 'scan_mm_slot',
-    }),
-    sleep: step('khugepaged_wait_work: wait scan_sleep_millisecs', {
-      actions: 'sleepAfterPass', target: 'do_scan',
-    }),
-    done: final,
-  },
-  guards: {
+/** The guards of khugepaged_scan_shmem / collapse_shmem / retract_page_tables, for every collapse context. */
+export const collapseGuards: Record<string, TaskGuard<C>> = {
+    ...(shmemGetpageGuards as Record<string, never>),
+    ...(unmapGuards as Record<string, never>),
+  
     injectedFailure: (_a, ev) => ev.fail === true,
     // khugepaged_do_scan: "while (progress < pages)", and only while pass_through_head < 2
-    passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan || a.l.pass_through_head >= 2,
-    allocFailed: (a) => a.l.alloc_failed,
-    allocWaited: (a) => a.l.alloc_waited,
-    slotsWrapped: (a) => a.l.slot >= a.k.mms.length,
-    allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
-    slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
-    mmapReadFree: (a) => mmOf(a).mmapLock.readFree,
-    // khugepaged_test_exit(mm) after down_read: an exiting mm has no vma to scan
-    haveVma: (a) => mmOf(a).usersState() === 'live' && findVma(a) !== null,
     scanWalkOver: (a) => a.l.result !== 'SCAN_SUCCEED' || a.l.sc_index >= end(a),
-    scanTooFewPresent: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.sc_present < NR(a) - a.k.sysfs.khugepaged.max_ptes_none,
+    // max_ptes_none binds khugepaged only (MADV_COLLAPSE: cc->is_khugepaged is false)
+    scanTooFewPresent: (a) => a.l.cc_khugepaged && a.l.result === 'SCAN_SUCCEED' && a.l.sc_present < NR(a) - a.k.sysfs.khugepaged.max_ptes_none,
     scanSucceeded: (a) => a.l.result === 'SCAN_SUCCEED',
-    hasPtePmdRetry: (a) => a.k.variant('pte_mapped_thp_retry_per_pmd') && mmOf(a).ptePmdRetry.size > 0,
-    cpTrylock: (a) => mmOf(a).mmapLock.writeFree,
-    cpDone: (a) => a.l.cp_todo.length === 0,
-    cpNoHugePage: (a) => cpHugePage(a) < 0,
-    cpPageUnlocked: (a) => !a.k.pages.isLocked(cpHugePage(a)),
-    cpPtlFree: (a) => mmOf(a).pageTableLock.free,
-    cpCollapsible: (a) => {
-      const mm = mmOf(a);
-      const p = a.l.cp_todo[0]!;
-      return mm.kindAt(p) === 'pte_table' && ptesMapOnly(a, mm, p, a.l.cp_hpage);
-    },
-    scanPteMappedHugepage: (a) => a.l.result === 'SCAN_PTE_MAPPED_HUGEPAGE',
+    // design a: khugepaged's scan retracts the extent itself; a MADV_COLLAPSE caller goes on to collapse_pte_mapped_thp
+    scanPteMappedHugepage: (a) => a.l.cc_khugepaged && a.l.result === 'SCAN_PTE_MAPPED_HUGEPAGE',
     // collapse_shmem
     csTreeFree: (a) => inoOf(a).mapping.treeLock.free,
     csNoMoreEntries: (a) => a.l.cs_iter === NO_ENTRY,
@@ -485,65 +432,12 @@ export const khugepagedChart: TaskChartDef<K> = {
     rtTrylock: (a) => a.k.mms[a.l.rt_todo[0]!]!.mmapLock.writeFree,
     rtPtlFree: (a) => a.k.mms[a.l.rt_todo[0]!]!.pageTableLock.free,
     rtPrepareFails: (a) => !ptesMapOnly(a, a.k.mms[a.l.rt_todo[0]!]!, a.l.rt_todo[1]!, a.l.rt_hpage),
-    ...(shmemGetpageGuards as Record<string, never>),
-    ...(unmapGuards as Record<string, never>),
-  },
-  actions: {
+};
+
+/** Their actions. */
+export const collapseActions: Record<string, TaskAction<C>> = {
     ...(shmemGetpageActions as Record<string, never>),
     ...(unmapActions as Record<string, never>),
-    beginPass: (a) => {
-      a.l.progress = 0;
-      a.l.alloc_waited = false;
-      a.l.pass_through_head = a.l.slot === 0 && a.l.address === 0 ? 1 : 0;
-    },
-    fullScan: (a) => {
-      a.k.khugepaged.full_scans++;
-      a.l.slot = 0;
-      a.l.address = 0;
-      a.l.pass_through_head++;
-    },
-    allocSleep: (a) => {
-      a.l.alloc_failed = false;
-      a.l.alloc_waited = true;
-      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.alloc_sleep_millisecs * 1_000_000;
-    },
-    nextSlot: (a) => {
-      a.l.slot++;
-      a.l.address = 0;
-    },
-    mmapReadLock: (a) => a.k.mmapReadLock(mmOf(a), a.ix),
-    mmapReadUnlock: (a) => a.k.mmapReadUnlock(mmOf(a), a.ix),
-    noteVma: (a) => {
-      const f = findVma(a)!;
-      a.l.vma_file = f.vma.file;
-      a.l.vma_pgoff = f.vma.pgoff;
-      a.l.vma_start = f.vma.start;
-      a.l.hstart = f.hstart;
-      a.l.hend = f.hend;
-    },
-    beginScanShmem: (a) => {
-      const k = a.k;
-      a.l.address = Math.max(a.l.address, a.l.hstart);
-      a.k.mmapReadUnlock(mmOf(a), a.ix);
-      a.l.sc_ino = a.l.vma_file;
-      a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);
-      a.l.sc_index = a.l.sc_start;
-      a.l.sc_present = 0;
-      a.l.sc_swap = 0;
-      a.l.sc_pfn = -1;
-      a.l.sc_compound = -1;
-      a.l.result = 'SCAN_SUCCEED';
-      if (a.l.sc_start % k.HPAGE_PMD_NR !== 0) k.violate('khugepaged', `VM_BUG_ON(start & (HPAGE_PMD_NR - 1)): start ${a.l.sc_start}`);
-    },
-    afterFile: (a) => {
-      traceScanFile(a);
-      a.l.address += NR(a);
-      a.l.progress += NR(a);
-    },
-    sleepAfterPass: (a) => {
-      a.l.alloc_failed = false;
-      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.scan_sleep_millisecs * 1_000_000;
-    },
     scanNextSlot: (a) => {
       const k = a.k;
       const m = inoOf(a).mapping;
@@ -554,7 +448,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       if (i >= e) return;
       const v = m.lookup(i);
       if (isSwapEntry(v)) {
-        if (++a.l.sc_swap > k.sysfs.khugepaged.max_ptes_swap) {
+        if (++a.l.sc_swap > k.sysfs.khugepaged.max_ptes_swap && a.l.cc_khugepaged) {
           a.l.result = 'SCAN_EXCEED_SWAP_PTE';
           k.count('thp_scan_exceed_swap_pte', 1, a.ix);
         }
@@ -562,7 +456,11 @@ export const khugepagedChart: TaskChartDef<K> = {
       }
       a.l.sc_pfn = v;
       const h = k.pages.compoundHead(v);
-      if (k.pages.order[h]! > 0) {
+      if (k.pages.order[h]! > 0 && !a.l.cc_khugepaged) {
+        // MADV_COLLAPSE (seed 002): "Maybe PMD-mapped" — let collapse_pte_mapped_thp() look
+        a.l.sc_compound = h;
+        a.l.result = k.pages.order[h] === k.HPAGE_PMD_ORDER && k.pages.index[h] === a.l.sc_start ? 'SCAN_PTE_MAPPED_HUGEPAGE' : 'SCAN_PAGE_COMPOUND';
+      } else if (k.pages.order[h]! > 0) {
         // seed 003, design a: "if (collapse_pmd || test_and_clear_bit(AS_COLLAPSE_PMD, &mapping->flags))"
         if (k.variant('pte_mapped_thp_retry_as_flag') && (a.l.sc_compound >= 0 || inoOf(a).mapping.flags.delete('AS_COLLAPSE_PMD'))) {
           a.l.sc_compound = h;
@@ -725,7 +623,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     csUnlockNew: (a) => {
       a.k.unlockPage(a.l.cs_new, a.ix);
       a.k.khugepaged.pages_collapsed++;
-      a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${mmOf(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
+      a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${ccMm(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
       a.l.cs_new = -1;
     },
     csUncharge: (a) => {
@@ -816,6 +714,147 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.k.mmapWriteUnlock(mm, a.ix);
       a.l.rt_todo.splice(0, 2);
     },
+    beginRetractCompound: (a) => {
+      a.l.rt_hpage = a.l.sc_compound;
+    },
+    rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtUpWriteFree: (a) => {
+      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      a.k.mmapWriteUnlock(mm, a.ix);
+      mm.nr_ptes--;
+      a.l.rt_todo.splice(0, 2);
+    },
+  
+};
+
+export const khugepagedChart: TaskChartDef<K> = {
+  id: 'khugepaged',
+  description: 'khugepaged: scan mm_slots, khugepaged_scan_shmem, collapse_shmem, retract_page_tables',
+  initial: 'do_scan',
+  states: {
+    do_scan: { always: { actions: 'beginPass', target: 'scan_mm_slot' } },
+    scan_mm_slot: {
+      always: [
+        { guard: 'passDone', target: 'sleep' },
+        // khugepaged_prealloc_page: after a failed allocation, sleep alloc_sleep_millisecs
+        // once in this pass; a second failure ends the pass
+        { guard: { and: ['allocFailed', 'allocWaited'] }, target: 'sleep' },
+        { guard: 'allocFailed', target: 'alloc_sleep' },
+        { guard: 'slotsWrapped', actions: 'fullScan', target: 'wrapped' },
+        { guard: 'slotMmGone', actions: 'nextSlot', target: 'next_slot' },
+        { guard: 'hasPtePmdRetry', target: 'collapse_pte_mapped_thps' },
+        { target: 'down_read' },
+      ],
+    },
+    // seed 003, design b (per-PMD retry, as the reviewer asks; mainline's per-mm list)
+    collapse_pte_mapped_thps: { ...collapsePteMappedThps(), onDone: 'down_read' },
+    wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
+    alloc_sleep: step('khugepaged_prealloc_page → khugepaged_alloc_sleep: wait alloc_sleep_millisecs', {
+      actions: 'allocSleep', target: 'scan_mm_slot',
+    }),
+    next_slot: { always: { target: 'scan_mm_slot' } },
+    down_read: step('khugepaged_scan_mm_slot: down_read(&mm->mmap_sem)', {
+      guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'find_vma',
+    }),
+    find_vma: {
+      always: [
+        { guard: 'haveVma', actions: 'noteVma', target: 'up_read_for_file' },
+        { target: 'mm_done' },
+      ],
+    },
+    up_read_for_file: step('khugepaged_scan_mm_slot: get_file; pgoff = linear_page_index(vma, address); up_read(&mm->mmap_sem)', {
+      actions: 'beginScanShmem', target: 'scan_shmem',
+    }),
+    scan_shmem: { ...khugepagedScanShmem(), onDone: 'after_file' },
+    after_file: { always: { actions: 'afterFile', target: 'scan_mm_slot' } },
+    mm_done: step('khugepaged_scan_mm_slot: up_read(&mm->mmap_sem); move to the next mm_slot', {
+      actions: ['mmapReadUnlock', 'nextSlot'], target: 'scan_mm_slot',
+    }),
+    sleep: step('khugepaged_wait_work: wait scan_sleep_millisecs', {
+      actions: 'sleepAfterPass', target: 'do_scan',
+    }),
+    done: final,
+  },
+  guards: {
+    ...collapseGuards,
+    passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan || a.l.pass_through_head >= 2,
+    allocFailed: (a) => a.l.alloc_failed,
+    allocWaited: (a) => a.l.alloc_waited,
+    slotsWrapped: (a) => a.l.slot >= a.k.mms.length,
+    allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
+    slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
+    mmapReadFree: (a) => mmOf(a).mmapLock.readFree,
+    // khugepaged_test_exit(mm) after down_read: an exiting mm has no vma to scan
+    haveVma: (a) => mmOf(a).usersState() === 'live' && findVma(a) !== null,
+    hasPtePmdRetry: (a) => a.k.variant('pte_mapped_thp_retry_per_pmd') && mmOf(a).ptePmdRetry.size > 0,
+    cpTrylock: (a) => mmOf(a).mmapLock.writeFree,
+    cpDone: (a) => a.l.cp_todo.length === 0,
+    cpNoHugePage: (a) => cpHugePage(a) < 0,
+    cpPageUnlocked: (a) => !a.k.pages.isLocked(cpHugePage(a)),
+    cpPtlFree: (a) => mmOf(a).pageTableLock.free,
+    cpCollapsible: (a) => {
+      const mm = mmOf(a);
+      const p = a.l.cp_todo[0]!;
+      return mm.kindAt(p) === 'pte_table' && ptesMapOnly(a, mm, p, a.l.cp_hpage);
+    },
+  },
+  actions: {
+    ...collapseActions,
+    beginPass: (a) => {
+      a.l.progress = 0;
+      a.l.alloc_waited = false;
+      a.l.pass_through_head = a.l.slot === 0 && a.l.address === 0 ? 1 : 0;
+    },
+    fullScan: (a) => {
+      a.k.khugepaged.full_scans++;
+      a.l.slot = 0;
+      a.l.address = 0;
+      a.l.pass_through_head++;
+    },
+    allocSleep: (a) => {
+      a.l.alloc_failed = false;
+      a.l.alloc_waited = true;
+      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.alloc_sleep_millisecs * 1_000_000;
+    },
+    nextSlot: (a) => {
+      a.l.slot++;
+      a.l.address = 0;
+    },
+    mmapReadLock: (a) => a.k.mmapReadLock(mmOf(a), a.ix),
+    mmapReadUnlock: (a) => a.k.mmapReadUnlock(mmOf(a), a.ix),
+    noteVma: (a) => {
+      const f = findVma(a)!;
+      a.l.vma_file = f.vma.file;
+      a.l.vma_pgoff = f.vma.pgoff;
+      a.l.vma_start = f.vma.start;
+      a.l.hstart = f.hstart;
+      a.l.hend = f.hend;
+    },
+    beginScanShmem: (a) => {
+      const k = a.k;
+      a.l.address = Math.max(a.l.address, a.l.hstart);
+      a.k.mmapReadUnlock(mmOf(a), a.ix);
+      a.l.cc_mm = a.l.slot;
+      a.l.cc_khugepaged = true;
+      a.l.sc_ino = a.l.vma_file;
+      a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);
+      a.l.sc_index = a.l.sc_start;
+      a.l.sc_present = 0;
+      a.l.sc_swap = 0;
+      a.l.sc_pfn = -1;
+      a.l.sc_compound = -1;
+      a.l.result = 'SCAN_SUCCEED';
+      if (a.l.sc_start % k.HPAGE_PMD_NR !== 0) k.violate('khugepaged', `VM_BUG_ON(start & (HPAGE_PMD_NR - 1)): start ${a.l.sc_start}`);
+    },
+    afterFile: (a) => {
+      traceScanFile(a);
+      a.l.address += NR(a);
+      a.l.progress += NR(a);
+    },
+    sleepAfterPass: (a) => {
+      a.l.alloc_failed = false;
+      a.wakeAt = a.k.now + a.k.sysfs.khugepaged.scan_sleep_millisecs * 1_000_000;
+    },
     cpBegin: (a) => {
       const mm = mmOf(a);
       a.k.mmapWriteLock(mm, a.ix);
@@ -848,16 +887,6 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.cp_todo.shift();
     },
     cpUpWrite: (a) => a.k.mmapWriteUnlock(mmOf(a), a.ix),
-    beginRetractCompound: (a) => {
-      a.l.rt_hpage = a.l.sc_compound;
-    },
-    rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
-    rtUpWriteFree: (a) => {
-      const mm = a.k.mms[a.l.rt_todo[0]!]!;
-      a.k.mmapWriteUnlock(mm, a.ix);
-      mm.nr_ptes--;
-      a.l.rt_todo.splice(0, 2);
-    },
   },
 };
 
@@ -866,7 +895,7 @@ export const khugepagedChart: TaskChartDef<K> = {
  * matching subpage of hpage. Without a retry design selected (seed 000 as posted) the
  * page table is assumed clear, and the pmd chart refuses to free one that is not.
  */
-function ptesMapOnly(a: K, mm: MmStruct, pmdIx: number, hpage: number): boolean {
+function ptesMapOnly(a: C, mm: MmStruct, pmdIx: number, hpage: number): boolean {
   const k = a.k;
   if (!retryDesign(k)) return true;
   const ptes = mm.pmds.get(pmdIx)?.ptes;
@@ -926,7 +955,7 @@ const NO_ENTRY = Number.MAX_SAFE_INTEGER;
  * The next present slot at or after cs_index — radix_tree_for_each_slot is not bounded
  * by `end`: it stops at the first entry beyond it, or finds none at all (NO_ENTRY).
  */
-function setIter(a: K): void {
+function setIter(a: C): void {
   const m = inoOf(a).mapping;
   const n = m.slots.length;
   let i = a.l.cs_index;
@@ -939,7 +968,7 @@ function setIter(a: K): void {
  * hole (mainline clears them in the copy loop; the new page is frozen and locked
  * throughout, so doing it once before it is exposed is the same to every other CPU).
  */
-function clearHoles(a: K): void {
+function clearHoles(a: C): void {
   const k = a.k;
   for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied[i]) k.pages.data[a.l.cs_new + i] = 0;
 }
@@ -961,11 +990,11 @@ function findVma(a: K): { vma: Vma; hstart: number; hend: number } | null {
   return null;
 }
 
-function traceScanFile(a: K): void {
+function traceScanFile(a: C): void {
   a.k.trace(
     a.ix,
     'mm_khugepaged_scan_file',
-    `mm=${mmOf(a).name} pfn=${a.l.sc_pfn < 0 ? '-1' : hex(a.l.sc_pfn)} filename=${inoOf(a).name} present=${a.l.sc_present} swap=${a.l.sc_swap} result=${SCAN_STRINGS[a.l.result]}`,
+    `mm=${ccMm(a).name} pfn=${a.l.sc_pfn < 0 ? '-1' : hex(a.l.sc_pfn)} filename=${inoOf(a).name} present=${a.l.sc_present} swap=${a.l.sc_swap} result=${SCAN_STRINGS[a.l.result]}`,
   );
   a.k.bus.publish({ kind: 'scan', result: a.l.result, ino: a.l.sc_ino, start: a.l.sc_start, actor: a.ix });
 }
