@@ -22,7 +22,8 @@ import {
 export type ScanResult =
   | 'SCAN_FAIL' | 'SCAN_SUCCEED' | 'SCAN_EXCEED_NONE_PTE' | 'SCAN_EXCEED_SWAP_PTE' | 'SCAN_PAGE_COMPOUND'
   | 'SCAN_PAGE_LRU' | 'SCAN_PAGE_COUNT' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_DEL_PAGE_LRU'
-  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_CGROUP_CHARGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE';
+  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_CGROUP_CHARGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE'
+  | 'SCAN_PMD_MAPPED' | 'SCAN_PAGE_NULL' | 'SCAN_VMA_CHECK';
 
 /** The trace strings mm_khugepaged_scan_file prints for them. */
 export const SCAN_STRINGS: Record<ScanResult, string> = {
@@ -31,6 +32,7 @@ export const SCAN_STRINGS: Record<ScanResult, string> = {
   SCAN_PAGE_COUNT: 'not_suitable_page_count', SCAN_PAGE_LOCK: 'page_locked', SCAN_TRUNCATED: 'truncated',
   SCAN_DEL_PAGE_LRU: 'could_not_delete_page_from_lru', SCAN_ALLOC_HUGE_PAGE_FAIL: 'alloc_huge_page_failed',
   SCAN_CGROUP_CHARGE_FAIL: 'ccgroup_charge_failed', SCAN_PTE_MAPPED_HUGEPAGE: 'pte_mapped_hugepage',
+  SCAN_PMD_MAPPED: 'page_pmd_mapped', SCAN_PAGE_NULL: 'page_null', SCAN_VMA_CHECK: 'vma_check_failed',
 };
 
 /** The locals of one collapse context (khugepaged, or a MADV_COLLAPSE caller): scan, collapse, retract. */
@@ -124,7 +126,7 @@ function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode): boolean {
 }
 
 /** khugepaged_scan_shmem(): the lockless walk, one present slot per step. */
-function khugepagedScanShmem(): StateDef {
+export function khugepagedScanShmem(): StateDef {
   return {
     meta: { kernel: 'khugepaged_scan_shmem' },
     initial: 'rcu_walk',
@@ -203,11 +205,16 @@ function collapseShmem(): StateDef {
       }),
       check: {
         always: [
+          // variant collapse_shmem_compound_check: "if (PageTransCompound(page)) { result = SCAN_PAGE_COMPOUND; goto out_unlock; }"
+          { guard: 'csCompoundChecked', target: 'compound' },
           { guard: 'csVmBugOnPage', actions: 'csVmBugOn', target: 'truncated' },
           { guard: 'csPageTruncated', target: 'truncated' },
           { target: 'unlock_tree' },
         ],
       },
+      compound: step('collapse_shmem: result = SCAN_PAGE_COMPOUND; out_unlock: unlock_page(page); put_page(page); break', {
+        actions: ['csPageCompound', 'csUnlockPutPage'], target: 'tree_unlock_final',
+      }),
       truncated: step('collapse_shmem: result = SCAN_TRUNCATED; out_unlock: unlock_page(page); put_page(page); break', {
         actions: ['csTruncated', 'csUnlockPutPage'], target: 'tree_unlock_final',
       }),
@@ -412,6 +419,7 @@ export const collapseGuards: Record<string, TaskGuard<C>> = {
     },
     csTrylock: (a) => !a.k.pages.isLocked(a.k.pages.compoundHead(slot(a, a.l.cs_index))),
     csGetpageFailed: (a) => a.l.gp_page < 0,
+    csCompoundChecked: (a) => a.k.variant('collapse_shmem_compound_check') && a.k.pages.order[a.k.pages.compoundHead(a.l.cs_page)]! > 0,
     csVmBugOnPage: (a) => {
       const k = a.k;
       const h = k.pages.compoundHead(a.l.cs_page);
@@ -544,6 +552,9 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const what = !k.pages.isLocked(h) ? '!PageLocked' : !k.pages.isUptodate(h) ? '!PageUptodate' : 'PageTransCompound';
       k.violate('collapse_shmem', `VM_BUG_ON_PAGE(${what}(page)) for page ${hex(a.l.cs_page)} at index ${a.l.cs_index}`);
     },
+    csPageCompound: (a) => {
+      a.l.result = 'SCAN_PAGE_COMPOUND';
+    },
     csTruncated: (a) => {
       a.l.result = 'SCAN_TRUNCATED';
     },
@@ -624,6 +635,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       a.k.unlockPage(a.l.cs_new, a.ix);
       a.k.khugepaged.pages_collapsed++;
       a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${ccMm(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
+      // "If MADV_COLLAPSE, adjust result to call collapse_pte_mapped_thp()" (seed 002)
+      if (!a.l.cc_khugepaged) a.l.result = 'SCAN_PTE_MAPPED_HUGEPAGE';
       a.l.cs_new = -1;
     },
     csUncharge: (a) => {
@@ -873,7 +886,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     cpUnlockPtl: (a) => a.k.spinUnlock(mmOf(a).pageTableLock, a.ix),
     cpCollapse: (a) => {
       const mm = mmOf(a);
-      prepareAndFlush(a, mm, a.l.cp_todo[0]!);
+      prepareAndFlush(a, mm, a.l.cp_todo[0]!, true);
       mm.nr_ptes--;
       a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mm.name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} pte table retracted`);
     },
@@ -914,10 +927,10 @@ const retryDesign = (k: Kernel) => k.variant('pte_mapped_thp_retry_as_flag') || 
  * count), add_mm_counter(-count)), then pmdp_collapse_flush: the pte table goes. The
  * page table lock is held.
  */
-export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number): void {
+export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number, removePtes = retryDesign(a.k)): void {
   const k = a.k;
   const p = mm.pmds.get(pmdIx)!;
-  if (retryDesign(k) && p.ptes) {
+  if (removePtes && p.ptes) {
     const base = pmdIx * k.HPAGE_PMD_NR;
     let count = 0;
     let head = -1;

@@ -14,7 +14,7 @@ import { truncationMonitor } from './check/truncation.ts';
 import { livenessPmdMappedMonitor } from './check/liveness.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
-  collapseShmemClearHoles, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
+  collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
 } from './variants/collapse_shmem.ts';
 
 registerActorKind(taskKind);
@@ -32,3 +32,4 @@ registerVariant(collapseShmemStopIfTruncated);
 registerVariant(retractPageTablesTestExit);
 registerVariant(ptemappedRetryAsFlag);
 registerVariant(ptemappedRetryPerPmd);
+registerVariant(collapseShmemCompoundCheck);

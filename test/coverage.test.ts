@@ -11,11 +11,29 @@ import { compileTaskChart } from '../src/engine/task_chart.ts';
 const FIXTURES = [
   'test/fixtures/zero-page-all-paths.yaml', 'test/fixtures/shmem-all-paths.yaml', 'test/fixtures/collapse-all-paths.yaml',
   'test/fixtures/pte-mapped-thp-as_flag-all-paths.yaml', 'test/fixtures/pte-mapped-thp-per_pmd-all-paths.yaml',
+  'test/fixtures/madvise-collapse-all-paths.yaml',
 ];
+
+/** The collapse context a MADV_COLLAPSE caller shares with khugepaged, embedded in the task chart. */
+const MC = 'madvise_collapse.scan_file';
+const madviseUnreachable: Record<string, string> = {
+  [`${MC}.collapse_shmem.getpage.eof_delete`]: 'the i_size recheck is for sgp <= SGP_CACHE',
+  [`${MC}.collapse_shmem.truncated`]: 'unreachable with this shmem_getpage',
+  ...Object.fromEntries(['alloc', 'charge', 'tree_lock', 'add_to_page_cache', 'lru_add', 'clear'].map((st) => [
+    `${MC}.collapse_shmem.getpage.${st}`, 'a narrow swap-in vs punch race, not reached here',
+  ])),
+  // prepare_pmd_for_collapse fails only with a seed-003 retry design selected
+  [`${MC}.collapse_shmem.retract_page_tables.abort_up_write`]: 'no retry design in the MADV_COLLAPSE fixture',
+  // seed 003 design a: the retract from the scan is khugepaged's (cc->is_khugepaged)
+  ...Object.fromEntries(['i_mmap_lock', 'trylock', 'pmd_lock', 'collapse_flush', 'abort_up_write', 'unlock_ptl', 'up_write', 'i_mmap_unlock'].map((st) => [
+    `${MC}.retract_page_tables.${st}`, 'only khugepaged retracts from its scan',
+  ])),
+};
 const SEEDS = 700;
 
 const UNREACHABLE: Record<string, Record<string, string>> = {
   task: {
+    ...madviseUnreachable,
     // copy_huge_pmd: "get_huge_zero_page() will never allocate a new page here, since we
     // already have a zero page to copy. It just takes a reference." (seed 004)
     'fork.copy.get_huge_zero_page.alloc': 'the parent maps the huge zero page: the count is not zero',

@@ -17,11 +17,12 @@ const opSchema = z.union(
     z.strictObject({ truncate: z.strictObject({ file: z.string(), size: pageAddress }) }),
     z.strictObject({ punch: z.strictObject({ file: z.string(), offset: pageAddress, size: pageAddress }) }),
     z.strictObject({ uprobe: pageAddress }),
+    z.strictObject({ madvise_collapse: z.strictObject({ start: pageAddress, size: pageAddress }) }),
     z.literal('exit'),
   ],
   {
     error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr}, '
-      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}}, {uprobe: addr} or exit',
+      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}}, {uprobe: addr}, {madvise_collapse: {start, size}} or exit',
   },
 );
 
@@ -51,6 +52,7 @@ export function toTaskOps(spec: TaskSpec, k: Kernel): TaskOp[] {
     if ('pread' in o) return { op: 'pread', ino: file(o.pread.file), index: o.pread.offset };
     if ('pwrite' in o) return { op: 'pwrite', ino: file(o.pwrite.file), index: o.pwrite.offset };
     if ('truncate' in o) return { op: 'truncate', ino: file(o.truncate.file), size: o.truncate.size };
+    if ('madvise_collapse' in o) return { op: 'madvise_collapse', start: o.madvise_collapse.start, end: o.madvise_collapse.start + o.madvise_collapse.size };
     if ('punch' in o) return { op: 'punch', ino: file(o.punch.file), start: o.punch.offset, end: o.punch.offset + o.punch.size };
     return { op: 'split', vpn: o.split };
   });
@@ -79,6 +81,10 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
       gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_found_at: 0, gp_alloced: false,
       um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
       ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_began: 0, ur_op: 'truncate', ur_found: false,
+      cc_mm: -1, cc_khugepaged: false, sc_ino: -1, sc_start: 0, sc_index: 0, sc_present: 0, sc_swap: 0, sc_pfn: -1,
+      result: 'SCAN_SUCCEED', sc_compound: -1, cs_new: -1, cs_index: 0, cs_nr_none: 0, cs_list: [], cs_page: -1,
+      cs_copied: new Uint8Array(0), cs_iter: 0, rt_todo: [], rt_hpage: -1, alloc_failed: false,
+      mc_start: 0, mc_end: 0, mc_hstart: 0, mc_hend: 0, mc_addr: 0, mc_thps: 0, mc_last_fail: '', mc_locked: false, mc_hpage: -1,
     };
     return l;
   },

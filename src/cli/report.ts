@@ -109,6 +109,7 @@ export function summary(r: RunResult): string {
   const w = Math.max(...r.actors.map((a) => a.id.length));
   for (const a of r.actors) {
     lines.push(`  ${a.id.padEnd(w)}  ${a.kind.padEnd(24)} ${a.outcome}${a.outcome === 'running' || a.outcome === 'blocked' ? ` in ${a.state}` : ''}`);
+    for (const res of a.results) lines.push(`  ${''.padEnd(w)}    ${res}`);
   }
   lines.push('');
   lines.push('page tables:');

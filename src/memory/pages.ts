@@ -120,6 +120,7 @@ export class PageStore {
 
   /** Applies one page-chart command; an illegal one is a violation. */
   private cmd(pfn: number, ev: PageEvent, actor: ActorIx): void {
+    if (!(pfn >= 0 && pfn < this.nr)) this.k.violate('bad-pfn', `${ev} on pfn ${pfn}, outside mem_map`, actor);
     const s = this.state[pfn]!;
     const n = NEXT[EV[ev] * NS + s]!;
     if (n < 0) this.k.illegal(`page ${hex(pfn)}`, ev, this.describe(pfn), actor);

@@ -19,6 +19,8 @@ export interface Actor<L = unknown> {
   readonly l: L;
   /** Asleep until this simulated time (ns); 0 = not sleeping. */
   wakeAt: number;
+  /** What its system calls returned, as strace would print them (e.g. madvise(...) = -1 EAGAIN). */
+  results: string[];
   /** How the actor ended ("ok", "SIGSEGV", "VM_FAULT_OOM", a madvise errno...), once it has. */
   outcome: string | null;
 }

@@ -53,6 +53,8 @@ export interface ActorResult {
   /** "ok", or how it ended (SIGSEGV, VM_FAULT_OOM...); "running"/"blocked" if it never finished. */
   outcome: string;
   state: string;
+  /** System call results (madvise...), in order. */
+  results: string[];
 }
 
 export interface RunResult {
@@ -184,7 +186,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     kind.attach?.(spec, k);
     const actor: Actor<any> = {
       ix, id: spec.id, pid: 100 + ix, comm: kind.comm, cpu: ix % s.nr_cpus, kind: spec.kind,
-      k, l: kind.locals(spec, k), wakeAt: 0, outcome: null,
+      k, l: kind.locals(spec, k), wakeAt: 0, outcome: null, results: [],
     };
     actors.push(actor);
   });
@@ -401,6 +403,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       kind: r.actor.kind,
       outcome: r.done ? r.actor.outcome! : runnable(r) ? 'running' : 'blocked',
       state: r.leaf.path,
+      results: r.actor.results,
     })),
   };
 }

@@ -127,3 +127,15 @@ export const ptemappedRetryPerPmd: Variant = {
   kind: 'design',
   description: 'per-PMD retry: remember each pmd retract_page_tables could not take; collapse_pte_mapped_thp it later',
 };
+
+/**
+ * Finding: a second collapse context (MADV_COLLAPSE, seed 002) racing on the same extent
+ * can find the other's new huge page in the slot it trylocks; collapse_shmem as posted
+ * has VM_BUG_ON_PAGE(PageTransCompound(page)). Fix: give up with SCAN_PAGE_COMPOUND
+ * ("mm/khugepaged: collapse_shmem() do not crash on Compound"; seed 002 relies on it).
+ */
+export const collapseShmemCompoundCheck: Variant = {
+  name: 'collapse_shmem_compound_check',
+  kind: 'fix',
+  description: 'collapse_shmem() returns SCAN_PAGE_COMPOUND for a compound page in the extent instead of VM_BUG_ON',
+};
