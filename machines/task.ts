@@ -582,7 +582,7 @@ function madviseCollapse(): StateDef {
       }),
       vma_check: {
         always: [
-          { guard: 'mcVmaUnsuitable', actions: 'mcEinvalVma', target: 'up_read' },
+          { guard: 'mcVmaUnsuitable', actions: 'mcEinvalVma', target: 'finish' },
           { target: 'next' },
         ],
       },

@@ -38,6 +38,8 @@ export interface RunOptions {
   engine?: Engine;
   /** Replay these decisions instead of drawing from the seed. */
   schedule?: readonly Decision[];
+  /** When the schedule runs out, go on drawing from the seed (a forced prefix) instead of stopping. */
+  continueAfterSchedule?: boolean;
   /** Receives each ftrace-like line (only built when given). */
   trace?: (line: string) => void;
   maxSteps?: number;
@@ -295,7 +297,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         break;
       }
     }
-    if (opts.schedule) {
+    if (opts.schedule && (step < opts.schedule.length || !opts.continueAfterSchedule)) {
       const d = opts.schedule[step];
       if (d) {
         const found = byId.get(d.actor);
