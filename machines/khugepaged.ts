@@ -107,8 +107,9 @@ export function khugepagedVmaCheck(a: Actor, vma: Vma): boolean {
   if ((!(vma.flags & VM.HUGEPAGE) && k.sysfs.enabled !== 'always') || vma.flags & VM.NOHUGEPAGE) return false;
   if (vma.file < 0) return false; // anonymous collapse (khugepaged_scan_pmd) is not in the seeds
   const ino = k.inodes[vma.file]!;
-  if (!ino.shmem) return false;
   if ((vma.start - vma.pgoff) % k.HPAGE_PMD_NR !== 0) return false;
+  // a regular file: file_thp_enabled() — CONFIG_READ_ONLY_THP_FOR_FS, VM_EXEC, not open for write
+  if (!ino.shmem) return (vma.flags & VM.EXEC) !== 0;
   return shmemHugeEnabled(a, vma, ino);
 }
 
@@ -178,6 +179,9 @@ function collapseShmem(): StateDef {
       }),
       walk: {
         always: [
+          // a regular file (collapse_file !is_shmem, READ_ONLY_THP_FOR_FS): every index in turn; a hole is read in
+          { guard: { and: ['csRegularFile', 'csWalkDone'] }, target: 'post_loop' },
+          { guard: { and: ['csRegularFile', 'csHoleHere'] }, target: 'readahead' },
           // radix_tree_for_each_slot found no further entry at all: the loop ends
           { guard: 'csNoMoreEntries', target: 'post_loop' },
           { guard: 'csHolesBefore', target: 'fill_holes' },
@@ -185,6 +189,10 @@ function collapseShmem(): StateDef {
           { target: 'slot' },
         ],
       },
+      readahead: step('collapse_file (!is_shmem): spin_unlock; page_cache_sync_readahead; page = find_lock_page(mapping, index)', [
+        { guard: 'injectedFailure', actions: ['csUnlockTree', 'csFail'], target: 'tree_unlocked' },
+        { actions: ['csUnlockTree', 'csReadahead'], target: 'relock_tree' },
+      ], { inject: 'alloc_page' }),
       fill_holes: step('collapse_shmem: shmem_charge(mapping->host, n); radix_tree_insert(new_page + (index % HPAGE_PMD_NR)) for each hole', {
         actions: 'csFillHoles', target: 'walk',
       }),
@@ -411,6 +419,8 @@ export const collapseGuards: Record<string, TaskGuard<C>> = {
     // collapse_shmem
     csTreeFree: (a) => inoOf(a).mapping.treeLock.free,
     csNoMoreEntries: (a) => a.l.cs_iter === NO_ENTRY,
+    csRegularFile: (a) => !inoOf(a).shmem,
+    csHoleHere: (a) => slot(a, a.l.cs_index) === SLOT_HOLE,
     csHolesBefore: (a) => Math.min(a.l.cs_iter, end(a)) > a.l.cs_index,
     csWalkDone: (a) => a.l.cs_index >= end(a),
     csSlotNeedsGetpage: (a) => {
@@ -503,7 +513,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const p = a.l.cs_new;
       k.pages.index[p] = a.l.sc_start;
       k.pages.mapping[p] = a.l.sc_ino;
-      k.pages.setFlag(p, 'swapbacked');
+      if (inoOf(a).shmem) k.pages.setFlag(p, 'swapbacked'); // "if (is_shmem) __SetPageSwapBacked(new_page)"
       k.lockPage(p, a.ix);
       if (!k.pages.freeze(p, 1, a.ix)) k.violate('collapse_shmem', 'BUG_ON(!page_ref_freeze(new_page, 1))');
       a.l.cs_index = a.l.sc_start;
@@ -527,6 +537,25 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       for (; a.l.cs_index < to; a.l.cs_index++) {
         k.cacheSet(ino, a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
       }
+    },
+    csReadahead: (a) => {
+      // the read-in page (->readpage: the data on disk), in the page cache and on the LRU, locked, with our reference
+      const k = a.k;
+      const ino = inoOf(a);
+      const pfn = k.pages.alloc(0, false, a.ix, a.id);
+      k.pages.data[pfn] = ino.expected.get(a.l.cs_index) ?? 0;
+      k.spinLock(ino.mapping.treeLock, a.ix);
+      k.pages.mapping[pfn] = ino.id;
+      k.pages.index[pfn] = a.l.cs_index;
+      k.pages.get(pfn, a.ix); // the page cache's reference
+      k.cacheSet(ino, a.l.cs_index, pfn, a.ix);
+      ino.mapping.nrpages++;
+      k.count('nr_file_pages', 1, a.ix);
+      k.spinUnlock(ino.mapping.treeLock, a.ix);
+      k.pages.lruAdd(pfn, a.ix);
+      k.pages.setUptodate(pfn, a.ix);
+      k.lockPage(pfn, a.ix);
+      a.l.gp_page = pfn;
     },
     csBeginGetpage: (a) => {
       Object.assign(a.l, { gp_ino: a.l.sc_ino, gp_index: a.l.cs_index, gp_sgp: 'nohuge', gp_err: '', gp_page: -1 });
@@ -616,7 +645,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const k = a.k;
       a.l.rt_hpage = a.l.cs_new;
       if (k.variant('collapse_shmem_clear_holes')) clearHoles(a);
-      k.count('nr_shmem_hugepages', 1, a.ix);
+      // NR_SHMEM_THPS, or NR_FILE_THPS for a regular file
+      k.count(inoOf(a).shmem ? 'nr_shmem_hugepages' : 'nr_file_hugepages', 1, a.ix);
       if (a.l.cs_nr_none) {
         k.count('nr_file_pages', a.l.cs_nr_none, a.ix);
         k.count('nr_shmem', a.l.cs_nr_none, a.ix);
@@ -943,7 +973,7 @@ export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number, removePte
       count++;
     }
     for (let i = 0; i < count; i++) k.pages.put(head, a.ix); // page_ref_sub(hpage, count)
-    mm.rss.MM_SHMEMPAGES -= count;
+    if (count) mm.rss[k.mmCounterFile(head)] -= count;
   }
   k.pmdCmd(mm, pmdIx, 'PMDP_CLEAR', -1, a.ix);
 }

@@ -186,6 +186,47 @@ export function shmemGetpageStates(): StateDef {
   };
 }
 
+/**
+ * filemap_fault() for a regular (non-shmem) file: find_get_page, or on a miss
+ * page_cache_sync_readahead → a new page read from disk (->readpage) and
+ * add_to_page_cache_lru; then lock_page and the mapping check. Regular files are only
+ * mapped read-only here (READ_ONLY_THP_FOR_FS text): no writes, no swap.
+ */
+export function filemapGetpageStates(): StateDef {
+  const ready = 'gpSlotNotFrozen';
+  return {
+    meta: { kernel: 'filemap_fault' },
+    initial: 'find_get_page',
+    states: {
+      find_get_page: step('filemap_fault: page = find_get_page(mapping, offset)', [
+        { guard: { and: [ready, 'gpBeyondEof'] }, actions: 'gpEinval', target: 'returned' },
+        { guard: { and: [ready, 'gpSlotIsPage'] }, actions: 'gpGetSlotPage', target: 'lock_page' },
+        { guard: ready, target: 'readahead' },
+      ]),
+      readahead: step('filemap_fault: page_cache_sync_readahead → __page_cache_alloc; ->readpage (the data from disk); __SetPageLocked', [
+        { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
+        { actions: 'fmReadPage', target: 'add_to_page_cache' },
+      ], { inject: 'alloc_page' }),
+      add_to_page_cache: step('add_to_page_cache_lru: insert under the tree lock; nrpages++; NR_FILE_PAGES; lru_cache_add', [
+        { guard: { and: ['gpTreeLockFree', 'gpSlotIsHole'] }, actions: 'fmAddToPageCache', target: 'returned' },
+        // -EEXIST: somebody else read it in
+        { guard: 'gpTreeLockFree', actions: 'gpFreeNewPage', target: 'find_get_page' },
+      ]),
+      lock_page: step('filemap_fault: lock_page_or_retry(page)', {
+        guard: 'gpPageUnlocked', actions: 'gpLockPage', target: 'check_mapping',
+      }),
+      check_mapping: {
+        always: [
+          // "Did it get truncated?"
+          { guard: 'gpPageTruncated', actions: 'gpUnlockPutPage', target: 'find_get_page' },
+          { target: 'returned' },
+        ],
+      },
+      returned: final,
+    },
+  };
+}
+
 export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   gpSlotNotFrozen: (a) => {
     const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
@@ -298,6 +339,31 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     k.pages.put(pfn, a.ix); // the page cache's reference
     inode.alloced--; // shmem_recalc_inode
   },
+  fmReadPage: (a) => {
+    // ->readpage: the page holds what the file holds on disk (read-only files: what was written before)
+    const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
+    a.k.pages.data[pfn] = ino(a, a.l.gp_ino).expected.get(a.l.gp_index) ?? 0;
+    a.k.lockPage(pfn, a.ix);
+    a.l.gp_new = pfn;
+  },
+  fmAddToPageCache: (a) => {
+    const k = a.k;
+    const inode = ino(a, a.l.gp_ino);
+    const pfn = a.l.gp_new;
+    k.spinLock(inode.mapping.treeLock, a.ix);
+    k.pages.mapping[pfn] = inode.id;
+    k.pages.index[pfn] = a.l.gp_index;
+    k.pages.get(pfn, a.ix); // the page cache's reference
+    k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
+    inode.mapping.nrpages++;
+    k.count('nr_file_pages', 1, a.ix);
+    k.spinUnlock(inode.mapping.treeLock, a.ix);
+    k.pages.lruAdd(pfn, a.ix);
+    k.pages.setUptodate(pfn, a.ix);
+    a.l.gp_page = pfn;
+    a.l.gp_new = -1;
+    a.l.gp_err = '';
+  },
   gpSwapinLruAdd: (a) => {
     a.k.pages.lruAdd(a.l.gp_page, a.ix);
     a.l.gp_err = '';
@@ -375,7 +441,7 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
     const head = pmd.pfn;
     k.pmdCmd(mm, p, 'PMDP_CLEAR', -1, a.ix);
     k.pages.unmapPmd(head, a.ix);
-    mm.rss.MM_SHMEMPAGES -= k.HPAGE_PMD_NR;
+    mm.rss[k.mmCounterFile(head)] -= k.HPAGE_PMD_NR;
     k.ref('move', 'page', head, 'pmd', a.id, a.ix);
     putPageRef(a, head);
     return;
@@ -389,7 +455,7 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
     if (!f || f.ino.id !== inodeId || f.index < start || f.index >= end) continue;
     k.setPte(mm, vpn, PTE_NONE, false, a.ix);
     k.pages.unmapPte(pfn, a.ix);
-    mm.rss.MM_SHMEMPAGES--;
+    mm.rss[k.mmCounterFile(pfn)]--;
     k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
     putPageRef(a, pfn);
   }
@@ -568,12 +634,12 @@ export const undoActions: Record<string, TaskAction<A>> = {
  * alloc_set_pte: a huge page maps by pmd (do_set_pmd) where the pmd is none and the
  * VMA covers the aligned range; otherwise its subpage maps by pte. unlock_page after.
  */
-export function shmemFaultStates(): StateDef {
+export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kernel = 'do_shared_fault → shmem_fault → alloc_set_pte'): StateDef {
   return {
-    meta: { kernel: 'do_shared_fault → shmem_fault → alloc_set_pte' },
+    meta: { kernel },
     initial: 'getpage',
     states: {
-      getpage: { ...shmemGetpageStates(), onDone: 'route' },
+      getpage: { ...getpage, onDone: 'route' },
       route: {
         always: [
           { guard: 'sfNoPage', actions: 'sfFailed', target: 'returned' },
@@ -674,7 +740,7 @@ export const shmemFaultActions: Record<string, TaskAction<F>> = {
     const p = k.pmdCmd(mm, fpmd(a), 'SET_PMD_HUGE', h, a.ix);
     const vma = mm.findVma(a.l.vpn)!;
     p.writable = (vma.flags & VM.WRITE) !== 0;
-    mm.rss.MM_SHMEMPAGES += k.HPAGE_PMD_NR;
+    mm.rss[k.mmCounterFile(h)] += k.HPAGE_PMD_NR;
     k.ref('move', 'page', h, a.id, 'pmd', a.ix);
     k.count('thp_file_mapped', 1, a.ix);
   },
@@ -691,7 +757,7 @@ export const shmemFaultActions: Record<string, TaskAction<F>> = {
     const pfn = a.l.gp_page;
     k.pages.mapPte(pfn, a.ix);
     k.setPte(mm, a.l.vpn, pfn, (vma.flags & VM.WRITE) !== 0, a.ix);
-    mm.rss.MM_SHMEMPAGES++;
+    mm.rss[k.mmCounterFile(pfn)]++;
     k.ref('move', 'page', pfn, a.id, 'pte', a.ix);
   },
 };

@@ -16,7 +16,7 @@ import type { Actor } from '../src/sched/actor.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import {
-  getPageRef, putPageRef, shmemFaultActions, shmemFaultGuards, shmemFaultStates,
+  filemapGetpageStates, getPageRef, putPageRef, shmemFaultActions, shmemFaultGuards, shmemFaultStates,
   shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
   unmapActions, unmapGuards, unmapMappingRangeStates, zapFileRange,
 } from './shmem.ts';
@@ -527,8 +527,11 @@ function pageFault(): StateDef {
       route: {
         always: [
           { guard: 'noVma', actions: 'faultSigsegv', target: 'up_read' },
+          // bad_area: a store to a VMA without VM_WRITE (a read-only file mapping)
+          { guard: { and: ['isWrite', 'vmaNotWritable'] }, actions: 'faultSigsegv', target: 'up_read' },
           { guard: { and: ['vmaIsFile', 'pmdIsHugeAny'] }, actions: 'faultOk', target: 'up_read' },
-          { guard: 'vmaIsFile', actions: 'beginShmemFault', target: 'shmem_fault' },
+          { guard: { and: ['vmaIsFile', 'vmaIsShmem'] }, actions: 'beginShmemFault', target: 'shmem_fault' },
+          { guard: 'vmaIsFile', actions: 'beginShmemFault', target: 'filemap_fault' },
           { guard: { and: ['pmdIsNone', 'thpEligible'] }, target: 'do_huge_pmd_anonymous_page' },
           { guard: { and: ['isWrite', 'pmdIsHugeReadOnly'] }, actions: 'readOrigPmd', target: 'do_huge_pmd_wp_page' },
           { guard: 'pmdIsHugeAny', actions: 'faultOk', target: 'up_read' },
@@ -542,6 +545,7 @@ function pageFault(): StateDef {
       do_huge_pmd_wp_page: { ...doHugePmdWpPage(), onDone: 'up_read' },
       handle_pte_fault: { ...handlePteFault(), onDone: 'up_read' },
       shmem_fault: { ...shmemFaultStates(), onDone: 'up_read' },
+      filemap_fault: { ...shmemFaultStates(filemapGetpageStates(), 'do_read_fault → filemap_fault → alloc_set_pte'), onDone: 'up_read' },
       up_read: step('do_page_fault: up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
       returned: final,
     },
@@ -718,7 +722,7 @@ function setHugePmd(a: A): void {
   k.pages.mapPmd(h, a.ix);
   const p = k.pmdCmd(mm, mcPmdIx(a), 'SET_PMD_HUGE', h, a.ix);
   p.writable = ((mm.findVma(a.l.mc_addr)?.flags ?? 0) & VMF.WRITE) !== 0;
-  mm.rss.MM_SHMEMPAGES += k.HPAGE_PMD_NR;
+  mm.rss[k.mmCounterFile(h)] += k.HPAGE_PMD_NR;
   k.count('thp_file_mapped', 1, a.ix);
   a.l.result = 'SCAN_SUCCEED';
 }
@@ -824,11 +828,14 @@ export const taskChart: TaskChartDef<A> = {
       ],
     },
     pread: {
-      meta: { kernel: 'shmem_file_read_iter' },
-      initial: 'getpage',
+      meta: { kernel: 'shmem_file_read_iter / filemap_read' },
+      initial: 'which',
       onDone: 'op_done',
       states: {
+        which: { always: [{ guard: 'gpRegularFile', target: 'getpage_file' }, { target: 'getpage' }] },
         getpage: { ...shmemGetpageStates(), onDone: 'route' },
+        // filemap_read: a page not cached is read in (page_cache_sync_readahead)
+        getpage_file: { ...filemapGetpageStates(), onDone: 'route' },
         route: {
           always: [
             { guard: 'gpGotPage', target: 'unlock_page' },
@@ -994,7 +1001,10 @@ export const taskChart: TaskChartDef<A> = {
     ...(collapseGuards as unknown as Record<string, TaskGuard<A>>),
     ...madviseGuards,
     vmaIsFile: (a) => (mmOf(a).findVma(a.l.vpn)?.file ?? -1) >= 0,
+    vmaIsShmem: (a) => a.k.inodes[mmOf(a).findVma(a.l.vpn)!.file]!.shmem,
+    vmaNotWritable: (a) => !((mmOf(a).findVma(a.l.vpn)?.flags ?? VM.WRITE) & VM.WRITE),
     gpGotPage: (a) => a.l.gp_page >= 0,
+    gpRegularFile: (a) => !a.k.inodes[a.l.gp_ino]!.shmem,
     gpHoleRead: (a) => a.l.gp_err === 'hole',
     ...shmemGetpageGuards,
     ...(shmemFaultGuards as Record<string, TaskGuard<A>>),
@@ -1144,9 +1154,9 @@ export const taskChart: TaskChartDef<A> = {
       k.ref('move', 'page', copy, a.id, 'pte', a.ix);
       mm.replaced.add(a.l.vpn);
       mm.expected.set(a.l.vpn, k.pages.data[copy]!);
+      mm.rss[k.mmCounterFile(old)]--;
       k.pages.unmapPte(old, a.ix);
       k.pages.put(old, a.ix); // the old mapping's reference
-      mm.rss.MM_SHMEMPAGES--;
       mm.rss.MM_ANONPAGES++;
       k.trace(a.ix, 'uprobe_replace_page', `mm=${mm.name} addr=${hex(a.l.vpn * 4096)} old=${hex(old)} new=${hex(copy)}`);
     },
@@ -1433,7 +1443,7 @@ export const taskChart: TaskChartDef<A> = {
       if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
       else {
         k.pages.unmapPmd(pfn, a.ix);
-        if (k.pages.mapping[pfn]! >= 0) mm.rss.MM_SHMEMPAGES -= k.HPAGE_PMD_NR;
+        if (k.pages.mapping[pfn]! >= 0) mm.rss[k.mmCounterFile(pfn)] -= k.HPAGE_PMD_NR;
         else mm.rss.MM_ANONPAGES -= k.HPAGE_PMD_NR;
         k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
       }
@@ -1461,7 +1471,7 @@ export const taskChart: TaskChartDef<A> = {
         k.setPte(mm, base + i, PTE_NONE, false, a.ix);
         if (pfn === k.ZERO_PAGE) continue;
         k.pages.unmapPte(pfn, a.ix);
-        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) mm.rss.MM_SHMEMPAGES--;
+        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) mm.rss[k.mmCounterFile(pfn)]--;
         else mm.rss.MM_ANONPAGES--;
         k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
         a.l.zap_pages.push(pfn);

@@ -11,7 +11,7 @@ import { compileTaskChart } from '../src/engine/task_chart.ts';
 const FIXTURES = [
   'test/fixtures/zero-page-all-paths.yaml', 'test/fixtures/shmem-all-paths.yaml', 'test/fixtures/collapse-all-paths.yaml',
   'test/fixtures/pte-mapped-thp-as_flag-all-paths.yaml', 'test/fixtures/pte-mapped-thp-per_pmd-all-paths.yaml',
-  'test/fixtures/madvise-collapse-all-paths.yaml',
+  'test/fixtures/madvise-collapse-all-paths.yaml', 'test/fixtures/file-collapse-all-paths.yaml',
 ];
 
 /** The collapse context a MADV_COLLAPSE caller shares with khugepaged, embedded in the task chart. */

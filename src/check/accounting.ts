@@ -26,7 +26,12 @@ export const accountingMonitor: MonitorKind = {
           let tables = 0;
           let anon = 0;
           let shmem = 0;
+          let file = 0;
           const isFile = (pfn: number) => k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0;
+          const count = (pfn: number, n: number) => {
+            if (k.mmCounterFile(pfn) === 'MM_SHMEMPAGES') shmem += n;
+            else file += n;
+          };
           for (const p of mm.pmds.values()) {
             const kind = pmdKind(p.state);
             tables += p.deposited;
@@ -34,12 +39,12 @@ export const accountingMonitor: MonitorKind = {
               tables++;
               for (const pfn of p.ptes!) {
                 if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
-                if (isFile(pfn)) shmem++;
+                if (isFile(pfn)) count(pfn, 1);
                 else anon++;
                 markCompound(k.pages.compoundHead(pfn));
               }
             } else if (kind === 'huge') {
-              if (isFile(p.pfn)) shmem += k.HPAGE_PMD_NR;
+              if (isFile(p.pfn)) count(p.pfn, k.HPAGE_PMD_NR);
               else anon += k.HPAGE_PMD_NR;
               markCompound(p.pfn);
             }
@@ -47,25 +52,34 @@ export const accountingMonitor: MonitorKind = {
           if (mm.nr_ptes !== tables) report(`mm ${mm.name}: nr_ptes is ${mm.nr_ptes} but ${tables} page tables exist`);
           if (mm.rss.MM_ANONPAGES !== anon) report(`mm ${mm.name}: MM_ANONPAGES is ${mm.rss.MM_ANONPAGES} but ${anon} anonymous pages are mapped`);
           if (mm.rss.MM_SHMEMPAGES !== shmem) report(`mm ${mm.name}: MM_SHMEMPAGES is ${mm.rss.MM_SHMEMPAGES} but ${shmem} shmem pages are mapped`);
+          if (mm.rss.MM_FILEPAGES !== file) report(`mm ${mm.name}: MM_FILEPAGES is ${mm.rss.MM_FILEPAGES} but ${file} file pages are mapped`);
         }
-        // shmem: info->alloced and info->swapped, NR_FILE_PAGES, NR_SHMEM, NR_SHMEM_THPS
+        // shmem: info->alloced and info->swapped; NR_FILE_PAGES, NR_SHMEM, NR_SHMEM_THPS, NR_FILE_THPS
         let filePages = 0;
-        let hugePages = 0;
+        let shmemPages = 0;
+        let shmemHuge = 0;
+        let fileHuge = 0;
         for (const ino of k.inodes) {
           let pages = 0;
           let swapped = 0;
+          let huge = 0;
           for (const slot of ino.mapping.slots) {
             if (slot >= 0) {
               pages++;
-              if (k.pages.order[slot]! > 0) hugePages++;
+              if (k.pages.order[slot]! > 0) huge++;
             } else if (slot <= -2) swapped++;
           }
           filePages += pages;
+          if (ino.shmem) {
+            shmemPages += pages;
+            shmemHuge += huge;
+          } else fileHuge += huge;
           if (ino.mapping.nrpages !== pages) report(`${ino.name}: mapping->nrpages is ${ino.mapping.nrpages} but ${pages} pages are in the page cache`);
+          if (!ino.shmem) continue;
           if (ino.swapped !== swapped) report(`${ino.name}: info->swapped is ${ino.swapped} but ${swapped} swap entries are in the page cache`);
           if (ino.alloced !== pages + swapped) report(`${ino.name}: info->alloced is ${ino.alloced} but ${pages} pages + ${swapped} swap entries are in the page cache`);
         }
-        for (const [item, want] of [['nr_file_pages', filePages], ['nr_shmem', filePages], ['nr_shmem_hugepages', hugePages]] as const) {
+        for (const [item, want] of [['nr_file_pages', filePages], ['nr_shmem', shmemPages], ['nr_shmem_hugepages', shmemHuge], ['nr_file_hugepages', fileHuge]] as const) {
           if (k.vmstat.get(item) !== want) report(`${item} is ${k.vmstat.get(item)} but the page cache holds ${want}`);
         }
         const onList = LRU_LISTS.map(() => 0);

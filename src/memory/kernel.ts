@@ -399,6 +399,11 @@ export class Kernel {
     return null;
   }
 
+  /** mm_counter_file(page): shmem pages (PG_swapbacked) count as MM_SHMEMPAGES, other file pages as MM_FILEPAGES. */
+  mmCounterFile(pfn: number): 'MM_SHMEMPAGES' | 'MM_FILEPAGES' {
+    return this.pages.testFlag(this.pages.compoundHead(pfn), 'swapbacked') ? 'MM_SHMEMPAGES' : 'MM_FILEPAGES';
+  }
+
   /** The file page a vpn maps, if its VMA maps a file. */
   fileOffset(mm: MmStruct, vpn: number): { ino: Inode; index: number } | null {
     const vma = mm.findVma(vpn);

@@ -21,6 +21,7 @@ const MM_USERS = Array.from({ length: MM_CHART.nStates }, (_, s) => MM_CHART.sta
 export const VM = {
   READ: 1 << 0,
   WRITE: 1 << 1,
+  EXEC: 1 << 2,
   SHARED: 1 << 3,
   HUGEPAGE: 1 << 29,
   NOHUGEPAGE: 1 << 30,

@@ -18,7 +18,7 @@ export const VM_EVENTS = [
 /** Node page-state items (NR_FILE_PAGES → nr_file_pages, NR_SHMEM_THPS → nr_shmem_hugepages, ...). */
 export const VM_NODE_ITEMS = [
   'nr_inactive_anon', 'nr_active_anon', 'nr_inactive_file', 'nr_active_file', 'nr_unevictable',
-  'nr_file_pages', 'nr_shmem', 'nr_shmem_hugepages', 'nr_isolated_anon', 'nr_isolated_file',
+  'nr_file_pages', 'nr_shmem', 'nr_shmem_hugepages', 'nr_file_hugepages', 'nr_isolated_anon', 'nr_isolated_file',
   'nr_anon_pages', 'nr_anon_transparent_hugepages', 'nr_shmem_freeholes',
 ] as const;
 

@@ -62,10 +62,18 @@ function checkReferences(s: Scenario, file: string): void {
   const ids = new Set<string>();
   const mms = new Set(s.mms.map((m) => m.name));
   const files = new Set(s.files.map((f) => f.name));
+  // regular (non-shmem) files are modelled as READ_ONLY_THP_FOR_FS text: read-only, never written
+  const regular = new Set(s.files.filter((f) => !f.shmem).map((f) => f.name));
+  s.files.forEach((f, i) => {
+    if (f.shmem && !f.cached) throw new ScenarioError(file, `files[${i}].cached`, 'a shmem file has no backing store: its populated pages are always cached');
+  });
   s.mms.forEach((m, i) =>
     m.vmas.forEach((v, j) => {
       if (v.file !== undefined && !files.has(v.file)) {
         throw new ScenarioError(file, `mms[${i}].vmas[${j}].file`, `no file named '${v.file}' in files`);
+      }
+      if (v.file !== undefined && regular.has(v.file) && v.flags.includes('VM_WRITE')) {
+        throw new ScenarioError(file, `mms[${i}].vmas[${j}].flags`, `'${v.file}' is a regular file: only read-only mappings (READ_ONLY_THP_FOR_FS) are modelled, without VM_WRITE`);
       }
       if (v.size === 0) throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, 'expected a non-zero size');
     }),
@@ -82,11 +90,15 @@ function checkReferences(s: Scenario, file: string): void {
         if (f !== undefined && !files.has(f)) {
           throw new ScenarioError(file, `actors[${i}].ops[${j}].${name}.file`, `no file named '${f}' in files`);
         }
+        if (f !== undefined && regular.has(f) && name !== 'pread') {
+          throw new ScenarioError(file, `actors[${i}].ops[${j}].${name}.file`, `'${f}' is a regular file: only read(2) is modelled for it`);
+        }
       }
     });
     const targets = (a as { targets?: { file: string }[] }).targets ?? [];
     targets.forEach((t, j) => {
       if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
+      if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });
   s.actors.forEach((a, i) => {

@@ -59,6 +59,8 @@ export const fileSchema = z.strictObject({
   size: pageAddress,
   /** Every page already written (as if the file had been filled before the run), each with its own data. */
   populated: z.boolean().default(false),
+  /** With `populated`: whether its pages start in the page cache (a regular file may start cold, on disk only). */
+  cached: z.boolean().default(true),
 });
 
 export const sysfsSchema = z.strictObject({

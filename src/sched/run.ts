@@ -148,9 +148,14 @@ export function populateFiles(k: Kernel, s: Scenario): void {
   for (const f of s.files) {
     if (!f.populated) continue;
     const ino = k.inodeByName(f.name)!;
+    if (!f.cached && !ino.shmem) {
+      // on disk only: a read fault or collapse_file's readahead brings each page in
+      for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken(), -1);
+      continue;
+    }
     for (let index = 0; index < f.size; index++) {
       const pfn = k.pages.alloc(0, false, -1); // its one reference is the page cache's
-      k.pages.setFlag(pfn, 'swapbacked');
+      if (ino.shmem) k.pages.setFlag(pfn, 'swapbacked');
       k.pages.mapping[pfn] = ino.id;
       k.pages.index[pfn] = index;
       const token = k.newToken();
@@ -161,9 +166,11 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.cacheSet(ino, index, pfn, -1);
     }
     ino.mapping.nrpages += f.size;
-    ino.alloced += f.size;
     k.count('nr_file_pages', f.size, -1);
-    k.count('nr_shmem', f.size, -1);
+    if (ino.shmem) {
+      ino.alloced += f.size;
+      k.count('nr_shmem', f.size, -1);
+    }
   }
 }
 
