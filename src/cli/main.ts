@@ -7,7 +7,10 @@ import { Command, InvalidArgumentError, CommanderError } from 'commander';
 import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Engine, run } from '../sched/run.ts';
 import { summary, toJson } from './report.ts';
-import { readReplay, writeReplay } from './replay.ts';
+import { readReplay, writeDecisions, writeReplay } from './replay.ts';
+import { type Counterexample, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
+import { mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 
 const intArg = (what: string) => (v: string) => {
@@ -60,6 +63,81 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
   return r.verdict === 'ok' ? 0 : 1;
 }
 
+interface ExploreFlags {
+  strategy: Strategy;
+  schedules: number;
+  seed?: number;
+  maxSteps?: number;
+  depth: number;
+  out: string;
+  json?: boolean;
+  stopOnFirst?: boolean;
+  shrink: number;
+}
+
+function exploreSummary(r: ExploreResult, files: string[], secs: number): string {
+  const out: string[] = [];
+  out.push(`${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces, ${(r.schedules / Math.max(secs, 1e-3)).toFixed(0)} schedules/s`);
+  out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push('outcomes:');
+  for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
+  r.counterexamples.forEach((c, i) => {
+    out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
+    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches, minimised to ${c.minimised.steps} / ${c.minimised.switches}`);
+    if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`);
+  });
+  return out.join('\n');
+}
+
+async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
+  const raw = await readScenarioData(file);
+  const scenario = await validateScenario(raw, file);
+  const files: string[] = [];
+  const pending: Promise<void>[] = [];
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  const t0 = performance.now();
+  let lastReport = t0;
+  const tty = process.stderr.isTTY === true;
+  const write = (c: Counterexample) => {
+    const name = join(o.out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${o.strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
+    files.push(name);
+    pending.push(
+      mkdir(o.out, { recursive: true }).then(() =>
+        writeDecisions(name, file, raw, { seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions }),
+      ),
+    );
+  };
+  const r = await exploreAsync(scenario, {
+    strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
+    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, signal: ac.signal,
+    onCounterexample: write,
+    onProgress: (done, res) => {
+      const now = performance.now();
+      if (now - lastReport < (tty ? 200 : 5000) && done !== o.schedules) return;
+      lastReport = now;
+      const rate = done / ((now - t0) / 1000);
+      const eta = (o.schedules - done) / Math.max(rate, 1e-9);
+      const line = `explore: ${done}/${o.schedules} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${res.counterexamples.length} counterexamples`;
+      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  process.removeListener('SIGINT', onInt);
+  await Promise.all(pending);
+  const secs = (performance.now() - t0) / 1000;
+  if (o.json) {
+    const body = {
+      ...r,
+      counterexamples: r.counterexamples.map((c, i) => ({ ...c, decisions: c.decisions.length, replay_file: files[i] })),
+    };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else process.stdout.write(`${exploreSummary(r, files, secs)}\n`);
+  return r.counterexamples.length ? 1 : ac.signal.aborted ? 130 : 0;
+}
+
 function listCommand(): void {
   const out: string[] = ['actor kinds:'];
   for (const k of allActorKinds()) out.push(`  ${k.kind.padEnd(26)} ${k.description}`);
@@ -93,6 +171,25 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
     .action(async (file: string | undefined, o: RunFlags) => {
       code = await runCommand(file, o);
+    });
+  program
+    .command('explore')
+    .description('run many schedules of a scenario under a search strategy; write each violation as a minimised replay file')
+    .argument('<scenario>', 'scenario file (.yaml, .yml or .json)')
+    .option('--strategy <s>', 'random (uniform among runnable actors) or pct (probabilistic concurrency testing)', (v) => {
+      if (v !== 'random' && v !== 'pct') throw new InvalidArgumentError(`expected random or pct, got '${v}'`);
+      return v;
+    }, 'random')
+    .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)
+    .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
+    .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
+    .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
+    .option('--stop-on-first', 'stop at the first counterexample')
+    .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, o: ExploreFlags) => {
+      code = await exploreCommand(file, o);
     });
   program
     .command('list')

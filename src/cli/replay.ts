@@ -27,6 +27,18 @@ export interface Replay {
 }
 
 export async function writeReplay(path: string, scenarioFile: string, raw: unknown, r: RunResult): Promise<void> {
+  await writeDecisions(path, scenarioFile, raw, {
+    seed: r.seed, engine: r.engine, verdict: r.verdict, violation: r.violations[0], decisions: r.schedule,
+  });
+}
+
+/** A replay file from decisions alone (the explorer's minimised counterexamples). */
+export async function writeDecisions(
+  path: string,
+  scenarioFile: string,
+  raw: unknown,
+  r: { seed: number; engine: string; verdict: string; violation: unknown; decisions: readonly Decision[] },
+): Promise<void> {
   const body = {
     thpsim_replay: 1,
     // relative to the replay file, so a replay kept beside its scenario works in any clone
@@ -35,8 +47,8 @@ export async function writeReplay(path: string, scenarioFile: string, raw: unkno
     seed: r.seed,
     engine: r.engine,
     verdict: r.verdict,
-    violation: r.violations[0],
-    decisions: r.schedule,
+    violation: r.violation,
+    decisions: r.decisions,
   };
   await writeFile(path, `${JSON.stringify(body, null, 1)}\n`);
 }

@@ -47,6 +47,24 @@ export interface RunOptions {
   record?: boolean;
   /** Only these monitors (by invariant name); default all registered. For measuring what checking costs. */
   monitors?: readonly string[];
+  /**
+   * How the next actor is chosen when no schedule is replayed: 'random' (uniform among the
+   * runnable actors, the default), 'pct' (probabilistic concurrency testing: random distinct
+   * priorities, the highest-priority runnable actor steps, and at d-1 random change points
+   * the running actor drops below all others), or 'guided' (follow `guide`, leniently).
+   */
+  strategy?: 'random' | 'pct' | 'guided';
+  /** PCT: bug depth d (d-1 priority change points). */
+  pctDepth?: number;
+  /** PCT: the number of steps change points are drawn from (the explorer passes the longest run seen). */
+  pctSteps?: number;
+  /**
+   * Guided: at step i take guide[i] if that actor is runnable (injecting its failure if it
+   * asks for one and the step has an injection point); otherwise, and once the guide runs
+   * out, keep running the actor that stepped last, else the lowest-numbered runnable one.
+   * No randomness: the minimiser's interpreter for candidate schedules.
+   */
+  guide?: readonly Decision[];
 }
 
 export interface ActorResult {
@@ -295,6 +313,28 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   // so a step costs about (actors / enabled actors) guard checks, not one per actor.
   // (the draw reorders `live` in place: deterministic, and no per-step copy)
   const live: Runner[] = runners.filter((x) => !x.done);
+  const strategy = opts.strategy ?? 'random';
+  // PCT (Burckhardt et al., ASPLOS 2010): priorities d..d+n-1 in random order; change point
+  // i (1 <= i < d) at a random step lowers the actor running then to priority d-i.
+  const pctDepth = Math.max(1, opts.pctDepth ?? 3);
+  const priority: number[] = [];
+  const changeAt = new Map<number, number>();
+  let pctFairAt = 0;
+  if (strategy === 'pct' && !opts.schedule) {
+    const order = runners.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.forEach((ix, rank) => (priority[ix] = pctDepth + rank));
+    const span = Math.max(1, opts.pctSteps ?? Math.min(maxSteps, 1000));
+    for (let i = 1; i < pctDepth; i++) changeAt.set(rng.below(span), pctDepth - i);
+    // Strict priorities are unfair: a retry loop (get_huge_zero_page's cmpxchg failing
+    // while the shrinker sits between its cmpxchg and xchg) spins forever if the loop has
+    // the higher priority. As in Coyote, the run turns fair (uniform random) after a while.
+    pctFairAt = 4 * span;
+  }
+  let last: Runner | null = null;
   for (;;) {
     let r: Runner | null = null;
     let fail = false;
@@ -326,6 +366,43 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         divergence = `the schedule ended after ${step} decisions with actors still runnable`;
         verdict = 'divergence';
         break;
+      }
+    } else if (strategy === 'guided') {
+      const d = opts.guide?.[step];
+      const want = d ? byId.get(d.actor) : undefined;
+      if (want && runnable(want)) {
+        r = want;
+        fail = d!.fail === true && want.leaf.inject !== undefined;
+      } else if (last && runnable(last)) r = last;
+      else r = runners.find((x) => runnable(x)) ?? null;
+    } else if (strategy === 'pct' && step < pctFairAt) {
+      let best = -1;
+      for (const x of live) {
+        if (priority[x.actor.ix]! > best && runnable(x)) {
+          best = priority[x.actor.ix]!;
+          r = x;
+        }
+      }
+      if (r) {
+        const lowered = changeAt.get(step);
+        if (lowered !== undefined) {
+          // the change point falls here: the chosen actor drops below every other, and
+          // the choice is made again
+          priority[r.actor.ix] = lowered;
+          r = null;
+          best = -1;
+          for (const x of live) {
+            if (priority[x.actor.ix]! > best && runnable(x)) {
+              best = priority[x.actor.ix]!;
+              r = x;
+            }
+          }
+        }
+        const point = r!.leaf.inject;
+        if (point !== undefined) {
+          const p = inject[point];
+          if (p !== undefined && p > 0) fail = rng.float() < p;
+        }
       }
     } else {
       let n = live.length;
@@ -370,6 +447,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     }
 
     // step
+    last = r;
     const from = r.leaf;
     k.step = step;
     k.stepActor = r.actor.ix;

@@ -1,0 +1,209 @@
+/**
+ * The schedule explorer: many runs of one scenario under a search strategy, every
+ * invariant on, each violation kept as a minimised, replayable counterexample.
+ *
+ *   explore(scenario, { strategy: 'pct', schedules: 10_000 })
+ *
+ * Schedule i of a run with base seed S is run(scenario, seed S + i): the schedule set
+ * is a function of (scenario, strategy, seed, schedules), nothing else.
+ */
+import type { Scenario } from '../scenario/schema.ts';
+import { type Decision, type RunResult, type Verdict, run } from '../sched/run.ts';
+import type { Violation } from '../bus/events.ts';
+
+export type Strategy = 'random' | 'pct';
+
+export interface ExploreOptions {
+  strategy?: Strategy;
+  /** Number of schedules (default 1000). */
+  schedules?: number;
+  /** Base seed (default the scenario's). */
+  seed?: number;
+  /** Step bound per schedule (default the scenario's max_steps). */
+  maxSteps?: number;
+  /** PCT bug depth d (default 3). */
+  depth?: number;
+  /** Stop after the first counterexample. */
+  stopOnFirst?: boolean;
+  /** Minimise counterexamples (default on); at most this many candidate runs each. */
+  shrinkBudget?: number;
+  /** Called after every schedule with the number done (progress display; may return true to stop). */
+  onProgress?: (done: number, result: ExploreResult) => boolean | void;
+  /** Called with each counterexample as soon as it is minimised (so it is kept if the run is stopped). */
+  onCounterexample?: (c: Counterexample) => void;
+}
+
+export interface Counterexample {
+  verdict: Verdict;
+  violation: Violation;
+  /** The seed of the schedule that found it. */
+  seed: number;
+  /** Steps and context switches as found, and after minimisation. */
+  found: { steps: number; switches: number };
+  minimised: { steps: number; switches: number };
+  /** The minimised decisions: `thpsim run --replay` reproduces them. */
+  decisions: Decision[];
+}
+
+export interface ExploreResult {
+  scenario: string;
+  strategy: Strategy;
+  seed: number;
+  schedules: number;
+  /** Distinct traces (by trace hash) among the schedules run. */
+  distinctTraces: number;
+  verdicts: Record<string, number>;
+  /** Violations by invariant, counted per schedule. */
+  violations: Record<string, number>;
+  /** Actor outcomes and system-call results across schedules: "actor: outcome" -> count. */
+  outcomes: Record<string, number>;
+  /** One minimised counterexample per (verdict, invariant), the first found. */
+  counterexamples: Counterexample[];
+  /** Stopped early (stopOnFirst, or onProgress asked to). */
+  stopped: boolean;
+}
+
+export function contextSwitches(d: readonly Decision[]): number {
+  let n = 0;
+  for (let i = 1; i < d.length; i++) if (d[i]!.actor !== d[i - 1]!.actor) n++;
+  return n;
+}
+
+function keyOf(r: RunResult): string {
+  return `${r.verdict}:${r.violations[0]?.invariant ?? ''}`;
+}
+
+/**
+ * Shrink a failing schedule: candidates are the decision list with chunks removed
+ * (halves down to single decisions) and with a context switch undone (the decision after
+ * it given to the actor before it), each run by the lenient 'guided' interpreter. A
+ * candidate is kept when it ends in the same verdict on the same invariant with fewer
+ * steps, or as many steps and fewer context switches. Deterministic.
+ */
+export function minimise(s: Scenario, found: RunResult, opts: { budget?: number } = {}): RunResult {
+  const key = keyOf(found);
+  let best = found;
+  let budget = opts.budget ?? 2000;
+  const better = (r: RunResult) =>
+    keyOf(r) === key &&
+    (r.steps < best.steps || (r.steps === best.steps && contextSwitches(r.schedule) < contextSwitches(best.schedule)));
+  const attempt = (guide: Decision[]): boolean => {
+    if (budget <= 0) return false;
+    budget--;
+    // a candidate is only kept if shorter: bound it by the best so far (a guided
+    // candidate that spins in a retry loop stops there)
+    const r = run(s, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps });
+    if (!better(r)) return false;
+    best = r;
+    return true;
+  };
+  let improved = true;
+  while (improved && budget > 0) {
+    improved = false;
+    // remove chunks, largest first
+    for (let size = best.schedule.length >> 1; size >= 1 && budget > 0; size >>= 1) {
+      for (let at = 0; at + size <= best.schedule.length && budget > 0; ) {
+        const cur = best.schedule;
+        if (attempt([...cur.slice(0, at), ...cur.slice(at + size)])) improved = true;
+        else at += size;
+      }
+    }
+    // undo context switches
+    for (let i = 1; i < best.schedule.length && budget > 0; i++) {
+      const cur = best.schedule;
+      if (cur[i]!.actor === cur[i - 1]!.actor) continue;
+      const cand = cur.slice();
+      cand[i] = { actor: cur[i - 1]!.actor, state: '' };
+      if (attempt(cand)) improved = true;
+    }
+  }
+  return best;
+}
+
+/** One schedule after another; explore() and exploreAsync() drive it. */
+class Explorer {
+  readonly res: ExploreResult;
+  private readonly hashes = new Set<string>();
+  private readonly seen = new Set<string>();
+  /** PCT draws its change points from the steps of the longest run so far. */
+  private longest = 0;
+  private readonly base: number;
+  readonly total: number;
+
+  constructor(
+    private readonly s: Scenario,
+    private readonly o: ExploreOptions,
+  ) {
+    this.base = o.seed ?? s.seed;
+    this.total = o.schedules ?? 1000;
+    this.res = {
+      scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0,
+      verdicts: {}, violations: {}, outcomes: {}, counterexamples: [], stopped: false,
+    };
+  }
+
+  /** Run the next schedule; false when the explorer is done. */
+  next(): boolean {
+    const { s, o, res } = this;
+    if (res.stopped || res.schedules >= this.total) return false;
+    const seed = (this.base + res.schedules) >>> 0;
+    const r = run(s, {
+      seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth,
+      pctSteps: this.longest || undefined,
+    });
+    this.longest = Math.max(this.longest, r.steps);
+    res.schedules++;
+    this.hashes.add(r.traceHash);
+    res.distinctTraces = this.hashes.size;
+    res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
+    for (const inv of new Set(r.violations.map((v) => v.invariant))) res.violations[inv] = (res.violations[inv] ?? 0) + 1;
+    for (const a of r.actors) {
+      const k = `${a.id}: ${[a.outcome, ...a.results].join(' ')}`;
+      res.outcomes[k] = (res.outcomes[k] ?? 0) + 1;
+    }
+    if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
+      this.seen.add(keyOf(r));
+      // a step-bound run is not shortened: its length is the finding
+      const m = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? r : minimise(s, r, { budget: o.shrinkBudget });
+      const c: Counterexample = {
+        verdict: r.verdict,
+        violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
+        seed,
+        found: { steps: r.steps, switches: contextSwitches(r.schedule) },
+        minimised: { steps: m.steps, switches: contextSwitches(m.schedule) },
+        decisions: m.schedule,
+      };
+      res.counterexamples.push(c);
+      o.onCounterexample?.(c);
+      if (o.stopOnFirst) res.stopped = true;
+    }
+    if (o.onProgress?.(res.schedules, res)) res.stopped = true;
+    return !res.stopped && res.schedules < this.total;
+  }
+}
+
+export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
+  const e = new Explorer(s, o);
+  while (e.next());
+  return e.res;
+}
+
+/**
+ * As explore(), giving the event loop a turn every few milliseconds so a SIGINT handler
+ * (or anything else) can set `o.signal` and stop the search between schedules.
+ */
+export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: AbortSignal } = {}): Promise<ExploreResult> {
+  const e = new Explorer(s, o);
+  for (;;) {
+    const until = performance.now() + 20;
+    let more = true;
+    while (more && performance.now() < until) more = e.next();
+    if (!more) break;
+    await new Promise((r) => setImmediate(r));
+    if (o.signal?.aborted) {
+      e.res.stopped = true;
+      break;
+    }
+  }
+  return e.res;
+}
