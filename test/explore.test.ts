@@ -1,0 +1,157 @@
+// The schedule explorer: random and PCT find the seeded defects, counterexamples are
+// minimised and replay byte for byte, a correct scenario survives, and the CLI as a user runs it.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario } from '../src/scenario/load.ts';
+import { contextSwitches, explore, exploreAsync } from '../src/explore/explore.ts';
+import { run } from '../src/sched/run.ts';
+
+const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
+const asPosted = await loadScenario('examples/zero-page-as-posted.yaml');
+const correct = await loadScenario('examples/zero-page-read-faults.yaml');
+const holes = await loadScenario('examples/collapse-shmem-as-posted-holes.yaml');
+
+describe('explore()', () => {
+  for (const strategy of ['random', 'pct'] as const) {
+    it(`${strategy}: finds the seeded defects, minimises them, and the replay reproduces the minimised run`, () => {
+      for (const [s, invariant] of [
+        [asPosted, 'compound-free-order'],
+        [holes, 'data-integrity'],
+      ] as const) {
+        const r = explore(s, { strategy, schedules: 300 });
+        const c = r.counterexamples.find((x) => x.violation.invariant === invariant);
+        expect(c, `${strategy} on ${s.name}`).toBeDefined();
+        expect(c!.verdict).toBe('violation');
+        expect(c!.minimised.steps).toBe(c!.decisions.length);
+        expect(c!.minimised.steps).toBeLessThanOrEqual(c!.found.steps);
+        expect(c!.minimised.switches).toBe(contextSwitches(c!.decisions));
+        const a = run(s, { seed: c!.seed, schedule: c!.decisions });
+        const b = run(s, { seed: c!.seed, schedule: c!.decisions });
+        expect(a.verdict).toBe('violation');
+        expect(a.violations[0]!.invariant).toBe(invariant);
+        expect(a.steps).toBe(c!.minimised.steps);
+        expect(b.traceHash).toBe(a.traceHash);
+        expect(r.violations[invariant]).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  it('random: the broken shrinker is caught, and minimisation shortens it', () => {
+    const r = explore(broken, { strategy: 'random', schedules: 200 });
+    const c = r.counterexamples.find((x) => x.violation.invariant === 'huge-zero-refcount')!;
+    expect(c).toBeDefined();
+    expect(c.minimised.steps + c.minimised.switches).toBeLessThan(c.found.steps + c.found.switches);
+  });
+
+  it('a correct scenario: no counterexample over 500 random and 500 PCT schedules', () => {
+    for (const strategy of ['random', 'pct'] as const) {
+      const r = explore(correct, { strategy, schedules: 500 });
+      expect(r.counterexamples).toEqual([]);
+      expect(r.verdicts).toEqual({ ok: 500 });
+      expect(r.distinctTraces).toBeGreaterThan(100);
+      expect(r.outcomes['kswapd: ok']).toBe(500);
+    }
+  });
+
+  it('is deterministic: same scenario, strategy and seed give the same result', () => {
+    const a = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });
+    const b = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });
+    const c = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 8 });
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
+  });
+
+  it('PCT at depth 1 never preempts: fixed priorities, far fewer context switches than random', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = run(correct, { seed, strategy: 'pct', pctDepth: 1 });
+      expect(r.verdict).toBe('ok');
+      // far fewer switches than a uniformly random schedule of the same scenario
+      const rnd = run(correct, { seed });
+      expect(contextSwitches(r.schedule)).toBeLessThan(contextSwitches(rnd.schedule));
+    }
+  });
+
+  it('PCT turns fair after a while: the get_huge_zero_page retry loop does not spin to the step bound', () => {
+    const r = explore(broken, { strategy: 'pct', schedules: 400, shrinkBudget: 0 });
+    expect(r.verdicts['step-bound']).toBeUndefined();
+  });
+
+  it('guided runs follow a recorded schedule exactly, and fall back to the last actor when a step is not runnable', () => {
+    const rec = run(asPosted, { seed: 3 });
+    const g = run(asPosted, { seed: 999, strategy: 'guided', guide: rec.schedule });
+    expect(g.traceHash).toBe(rec.traceHash);
+    const empty = run(correct, { strategy: 'guided', guide: [] });
+    expect(empty.verdict).toBe('ok');
+    // with no guide: run each actor to its end (or its block) in turn
+    expect(contextSwitches(empty.schedule)).toBeLessThan(contextSwitches(run(correct, {}).schedule));
+  });
+
+  it('stopOnFirst and an aborted exploreAsync stop between schedules, keeping what was found', async () => {
+    const r = explore(asPosted, { strategy: 'random', schedules: 1000, stopOnFirst: true });
+    expect(r.stopped).toBe(true);
+    expect(r.counterexamples).toHaveLength(1);
+    expect(r.schedules).toBeLessThan(1000);
+    const ac = new AbortController();
+    const found: unknown[] = [];
+    const p = exploreAsync(asPosted, {
+      strategy: 'pct', schedules: 1_000_000, signal: ac.signal, onCounterexample: (c) => found.push(c),
+      onProgress: (n) => { if (n === 500) ac.abort(); },
+    });
+    const a = await p;
+    expect(a.stopped).toBe(true);
+    expect(a.schedules).toBeGreaterThanOrEqual(500);
+    expect(a.schedules).toBeLessThan(1_000_000);
+    expect(a.counterexamples).toEqual(found);
+  });
+});
+
+describe('thpsim explore', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'thpsim-explore-'));
+  const thpsim = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['bin/thpsim.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('writes each counterexample as a replay file that thpsim run --replay reproduces, and exits 1', () => {
+    const out = join(tmp, 'cx');
+    const r = thpsim('explore', 'examples/zero-page-as-posted.yaml', '--strategy', 'pct', '--schedules', '200', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^zero-page-as-posted: pct, 200 schedules from seed 1, \d+ distinct traces/);
+    expect(r.out).toMatch(/counterexample: violation compound-free-order/);
+    expect(r.out).toMatch(/minimised to \d+ \/ \d+/);
+    expect(r.err).toMatch(/explore: 200\/200 schedules/); // not a TTY: plain lines
+    const files = readdirSync(out);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const rp = JSON.parse(readFileSync(join(out, f), 'utf8'));
+      const again = thpsim('run', '--replay', join(out, f), '--json');
+      const res = JSON.parse(again.out);
+      expect(again.code).toBe(1);
+      expect(res.verdict).toBe(rp.verdict);
+      expect(res.violations[0].invariant).toBe(rp.violation.invariant);
+      expect(res.steps).toBe(rp.decisions.length);
+    }
+  });
+
+  it('a correct scenario exits 0 with --json', () => {
+    const r = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--schedules', '100', '--json', '--out', join(tmp, 'none'));
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.schedules).toBe(100);
+    expect(j.verdicts).toEqual({ ok: 100 });
+    expect(j.counterexamples).toEqual([]);
+  });
+
+  it('a bad option or file is one clear line and exit 2', () => {
+    const a = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'dfs-please');
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/expected random or pct, got 'dfs-please'/);
+    const b = thpsim('explore', join(tmp, 'missing.yaml'));
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/^thpsim: .*missing\.yaml.*\n$/);
+    expect(b.err).not.toMatch(/at .*\.ts:\d+/);
+  });
+});
