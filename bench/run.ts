@@ -5,6 +5,9 @@
  * with --expose-gc, bench/memory.ts); (c) peak RSS; (d) khugepaged collapsing a 1 GiB shmem
  * file end to end (a child process, bench/khugepaged.ts).
  *
+ * (e) the explorer: schedules/s (random, PCT) on race scenarios at HPAGE_PMD_NR=8, and time
+ * to the first counterexample on the seeded defects, median over 20 base seeds.
+ *
  * Options: --mms N (250) --threads N (4) --hpage N (512) --passes N (2000) --seed N (1)
  *          --runs N (5) --no-scaling (skip the smaller workloads) --no-memory
  */
@@ -32,6 +35,7 @@ const { values: opt } = parseArgs({
     'no-scaling': { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'no-khugepaged': { type: 'boolean', default: false },
+    'no-explore': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(opt.runs));
@@ -250,6 +254,55 @@ if (!opt['no-khugepaged']) {
   );
   console.log('  total = populating the 262,144 pages (setup, every monitor on) + khugepaged\'s full scan; the goal is for the latter');
   console.log(`  (median of ${kh.ms.length} after a warm-up; trace hash ${kh.traceHash})`);
+  console.log();
+}
+
+// ---- (e) the explorer ---------------------------------------------------------------------------
+
+if (!opt['no-explore']) {
+  const { loadScenario } = await import('../src/scenario/load.ts');
+  const { explore } = await import('../src/explore/explore.ts');
+  console.log('(e) the schedule explorer');
+  const rows: string[][] = [];
+  for (const f of ['zero-page-read-faults', 'collapse-shmem-vs-truncate']) {
+    const s = await loadScenario(join(here, '..', 'examples', `${f}.yaml`));
+    for (const strategy of ['random', 'pct'] as const) {
+      const rates: number[] = [];
+      let steps = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const t = performance.now();
+        const r = explore(s, { strategy, schedules: 2000, seed: 1 + i * 2000 });
+        rates.push(r.schedules / ((performance.now() - t) / 1000));
+        steps = Object.values(r.verdicts).reduce((a, b) => a + b, 0);
+      }
+      rows.push([f, `${s.hpage_pmd_nr}`, strategy, fmt(steps), fmt(median(rates)), `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`]);
+    }
+  }
+  table(['scenario', 'HPAGE_PMD_NR', 'strategy', 'schedules', 'schedules/s', 'min–max'], rows, [false, true, false, true, true, true]);
+  console.log(`  (median of ${RUNS} runs of 2,000 schedules each, every monitor on)`);
+  const rows2: string[][] = [];
+  for (const [f, inv] of [['zero-page-as-posted', 'illegal-transition'], ['collapse-shmem-as-posted-holes', 'data-integrity'], ['madvise-collapse-as-posted-compound', 'collapse_shmem']] as const) {
+    const s = await loadScenario(join(here, '..', 'examples', `${f}.yaml`));
+    for (const strategy of ['random', 'pct'] as const) {
+      const ms: number[] = [];
+      const counts: number[] = [];
+      let missed = 0;
+      for (let seed = 1; seed <= 20; seed++) {
+        const t = performance.now();
+        let n = 0;
+        const r = explore(s, {
+          strategy, schedules: 20_000, seed: seed * 100_003, shrinkBudget: 0,
+          onProgress: (_, res) => ((n = res.schedules), (res.violations[inv] ?? 0) > 0),
+        });
+        if (!r.violations[inv]) missed++;
+        ms.push(performance.now() - t);
+        counts.push(n);
+      }
+      rows2.push([f, inv, strategy, fmt(median(counts)), fmt(median(ms), 1), missed ? `${missed}/20 not within 20,000` : '']);
+    }
+  }
+  table(['scenario (seeded defect)', 'invariant', 'strategy', 'schedules to first', 'ms to first', ''], rows2, [false, false, false, true, true, false]);
+  console.log('  (median over 20 base seeds; the time to find it, not to minimise it; goal: PCT ≤ 1 s median)');
   console.log();
 }
 
