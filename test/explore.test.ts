@@ -56,6 +56,22 @@ describe('explore()', () => {
     }
   });
 
+  it('reports coverage in chart terms: the steps some schedule took, and the ones none did', () => {
+    const r = explore(correct, { strategy: 'random', schedules: 300 });
+    expect(Object.keys(r.coverage)).toEqual(['huge_zero_page_shrinker', 'task']);
+    const shrinker = r.coverage.huge_zero_page_shrinker!;
+    expect(shrinker.missed).toEqual([]);
+    expect(shrinker.reached).toBe(shrinker.steps);
+    const task = r.coverage.task!;
+    expect(task.reached + task.missed.length).toBe(task.steps);
+    // copy_huge_pmd's get_huge_zero_page never allocates (the parent maps the zero page)
+    expect(task.missed).toContain('fork.copy.get_huge_zero_page.alloc');
+    expect(task.missed).not.toContain('page_fault.do_huge_pmd_anonymous_page.set_huge_zero_page');
+    // one schedule reaches less than 300
+    const one = explore(correct, { strategy: 'random', schedules: 1 });
+    expect(one.coverage.task!.reached).toBeLessThan(task.reached);
+  });
+
   it('is deterministic: same scenario, strategy and seed give the same result', () => {
     const a = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });
     const b = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });

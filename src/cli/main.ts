@@ -73,15 +73,21 @@ interface ExploreFlags {
   json?: boolean;
   stopOnFirst?: boolean;
   shrink: number;
+  coverage?: boolean;
 }
 
-function exploreSummary(r: ExploreResult, files: string[], secs: number): string {
+function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
   const out: string[] = [];
   out.push(`${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces, ${(r.schedules / Math.max(secs, 1e-3)).toFixed(0)} schedules/s`);
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('outcomes:');
   for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
+  out.push('coverage (atomic steps taken by some schedule):');
+  for (const [kind, c] of Object.entries(r.coverage)) {
+    out.push(`  ${kind.padEnd(24)} ${c.reached}/${c.steps}${c.missed.length ? (full ? '' : '   (--coverage lists the rest)') : ''}`);
+    if (full) for (const m of c.missed) out.push(`    never: ${m}`);
+  }
   r.counterexamples.forEach((c, i) => {
     out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
     out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches, minimised to ${c.minimised.steps} / ${c.minimised.switches}`);
@@ -134,7 +140,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
       counterexamples: r.counterexamples.map((c, i) => ({ ...c, decisions: c.decisions.length, replay_file: files[i] })),
     };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  } else process.stdout.write(`${exploreSummary(r, files, secs)}\n`);
+  } else process.stdout.write(`${exploreSummary(r, files, secs, o.coverage === true)}\n`);
   return r.counterexamples.length ? 1 : ac.signal.aborted ? 130 : 0;
 }
 
@@ -187,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
     .option('--stop-on-first', 'stop at the first counterexample')
     .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
+    .option('--coverage', 'list every atomic step no schedule took')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, o: ExploreFlags) => {
       code = await exploreCommand(file, o);

@@ -10,6 +10,8 @@
 import type { Scenario } from '../scenario/schema.ts';
 import { type Decision, type RunResult, type Verdict, run } from '../sched/run.ts';
 import type { Violation } from '../bus/events.ts';
+import { getActorKind, patchedChart } from '../registry.ts';
+import { compileTaskChart } from '../engine/task_chart.ts';
 
 export type Strategy = 'random' | 'pct';
 
@@ -61,6 +63,11 @@ export interface ExploreResult {
   counterexamples: Counterexample[];
   /** Stopped early (stopOnFirst, or onProgress asked to). */
   stopped: boolean;
+  /**
+   * Per actor kind in the scenario: how many of its chart's atomic steps some schedule
+   * took, and the ones none did (by state path, as in the trace and the machines/ charts).
+   */
+  coverage: Record<string, { reached: number; steps: number; missed: string[] }>;
 }
 
 export function contextSwitches(d: readonly Decision[]): number {
@@ -138,8 +145,25 @@ class Explorer {
     this.total = o.schedules ?? 1000;
     this.res = {
       scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0,
-      verdicts: {}, violations: {}, outcomes: {}, counterexamples: [], stopped: false,
+      verdicts: {}, violations: {}, outcomes: {}, counterexamples: [], stopped: false, coverage: {},
     };
+    for (const a of s.actors) this.kindOf.set(a.id, a.kind);
+  }
+
+  private readonly kindOf = new Map<string, string>();
+  private readonly stepped = new Set<string>();
+
+  /** Fill in the coverage from the states stepped from. */
+  finish(): ExploreResult {
+    const cov: ExploreResult['coverage'] = {};
+    for (const kind of [...new Set(this.kindOf.values())].sort()) {
+      const c = compileTaskChart(patchedChart(getActorKind(kind)!.chart, this.s.variants));
+      const steps = c.nodes.filter((n) => n.kind === 'atomic' && n.step.length).map((n) => n.path);
+      const missed = steps.filter((p) => !this.stepped.has(`${kind}:${p}`));
+      cov[kind] = { reached: steps.length - missed.length, steps: steps.length, missed };
+    }
+    this.res.coverage = cov;
+    return this.res;
   }
 
   /** Run the next schedule; false when the explorer is done. */
@@ -152,6 +176,7 @@ class Explorer {
       pctSteps: this.longest || undefined,
     });
     this.longest = Math.max(this.longest, r.steps);
+    for (const d of r.schedule) this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
     res.schedules++;
     this.hashes.add(r.traceHash);
     res.distinctTraces = this.hashes.size;
@@ -185,7 +210,7 @@ class Explorer {
 export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
   const e = new Explorer(s, o);
   while (e.next());
-  return e.res;
+  return e.finish();
 }
 
 /**
@@ -205,5 +230,5 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
       break;
     }
   }
-  return e.res;
+  return e.finish();
 }
