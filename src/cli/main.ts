@@ -74,11 +74,17 @@ interface ExploreFlags {
   stopOnFirst?: boolean;
   shrink: number;
   coverage?: boolean;
+  maxStates: number;
 }
 
 function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
   const out: string[] = [];
-  out.push(`${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces, ${(r.schedules / Math.max(secs, 1e-3)).toFixed(0)} schedules/s`);
+  out.push(r.strategy === 'dfs'
+    ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces`
+    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces, ${(r.schedules / Math.max(secs, 1e-3)).toFixed(0)} schedules/s`);
+  if (r.strategy === 'dfs') {
+    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
+  }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('outcomes:');
@@ -118,15 +124,17 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   };
   const r = await exploreAsync(scenario, {
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
-    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, signal: ac.signal,
+    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, signal: ac.signal, maxStates: o.maxStates,
     onCounterexample: write,
     onProgress: (done, res) => {
       const now = performance.now();
-      if (now - lastReport < (tty ? 200 : 5000) && done !== o.schedules) return;
+      if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== o.schedules)) return;
       lastReport = now;
       const rate = done / ((now - t0) / 1000);
       const eta = (o.schedules - done) / Math.max(rate, 1e-9);
-      const line = `explore: ${done}/${o.schedules} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${res.counterexamples.length} counterexamples`;
+      const line = o.strategy === 'dfs'
+        ? `explore: dfs ${res.states} states, ${done} nodes (${rate.toFixed(0)}/s), ${res.schedules} complete schedules, ${res.counterexamples.length} counterexamples`
+        : `explore: ${done}/${o.schedules} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${res.counterexamples.length} counterexamples`;
       process.stderr.write(tty ? `\r${line}` : `${line}\n`);
     },
   });
@@ -182,13 +190,14 @@ export async function main(argv: string[]): Promise<number> {
     .command('explore')
     .description('run many schedules of a scenario under a search strategy; write each violation as a minimised replay file')
     .argument('<scenario>', 'scenario file (.yaml, .yml or .json)')
-    .option('--strategy <s>', 'random (uniform among runnable actors) or pct (probabilistic concurrency testing)', (v) => {
-      if (v !== 'random' && v !== 'pct') throw new InvalidArgumentError(`expected random or pct, got '${v}'`);
+    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing) or dfs (every interleaving, visited states pruned)', (v) => {
+      if (v !== 'random' && v !== 'pct' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct or dfs, got '${v}'`);
       return v;
     }, 'random')
     .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)
     .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
     .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
     .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
     .option('--stop-on-first', 'stop at the first counterexample')

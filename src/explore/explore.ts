@@ -13,7 +13,7 @@ import type { Violation } from '../bus/events.ts';
 import { getActorKind, patchedChart } from '../registry.ts';
 import { compileTaskChart } from '../engine/task_chart.ts';
 
-export type Strategy = 'random' | 'pct';
+export type Strategy = 'random' | 'pct' | 'dfs';
 
 export interface ExploreOptions {
   strategy?: Strategy;
@@ -25,6 +25,8 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** PCT bug depth d (default 3). */
   depth?: number;
+  /** dfs: stop after this many distinct states (default 1,000,000). */
+  maxStates?: number;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
   /** Minimise counterexamples (default on); at most this many candidate runs each. */
@@ -63,6 +65,10 @@ export interface ExploreResult {
   counterexamples: Counterexample[];
   /** Stopped early (stopOnFirst, or onProgress asked to). */
   stopped: boolean;
+  /** dfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
+  states?: number;
+  nodes?: number;
+  complete?: boolean;
   /**
    * Per actor kind in the scenario: how many of its chart's atomic steps some schedule
    * took, and the ones none did (by state path, as in the trace and the machines/ charts).
@@ -166,9 +172,14 @@ class Explorer {
     return this.res;
   }
 
-  /** Run the next schedule; false when the explorer is done. */
+  /** dfs: the prefixes still to expand, and the states seen. */
+  private readonly stack: Decision[][] = [[]];
+  private readonly visited = new Set<string>();
+
+  /** Run the next schedule (dfs: expand the next search node); false when the explorer is done. */
   next(): boolean {
     const { s, o, res } = this;
+    if (res.strategy === 'dfs') return this.dfsNext();
     if (res.stopped || res.schedules >= this.total) return false;
     const seed = (this.base + res.schedules) >>> 0;
     const r = run(s, {
@@ -176,8 +187,46 @@ class Explorer {
       pctSteps: this.longest || undefined,
     });
     this.longest = Math.max(this.longest, r.steps);
-    for (const d of r.schedule) this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
+    this.record(r);
+    if (o.onProgress?.(res.schedules, res)) res.stopped = true;
+    return !res.stopped && res.schedules < this.total;
+  }
+
+  /**
+   * Depth-first search over every decision (which runnable actor steps, and whether an
+   * injectable failure fires), re-running the scenario from the start along each prefix.
+   * A prefix whose model state was already reached is not expanded again.
+   */
+  private dfsNext(): boolean {
+    const { s, o, res } = this;
+    const maxStates = o.maxStates ?? 1_000_000;
+    const prefix = this.stack.pop();
+    if (prefix === undefined || res.stopped || this.visited.size >= maxStates) {
+      res.complete = prefix === undefined && !res.stopped;
+      return false;
+    }
+    res.nodes = (res.nodes ?? 0) + 1;
+    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps });
+    if (r.frontier === undefined) {
+      // the run ended on its own: a complete schedule (or a violation along this prefix)
+      this.record(r);
+    } else if (prefix.length && (this.stepped.add(`${this.kindOf.get(prefix.at(-1)!.actor)}:${prefix.at(-1)!.state}`), false)) {
+      // (coverage of the step that led here)
+    } else if (!this.visited.has(r.stateHash!)) {
+      this.visited.add(r.stateHash!);
+      for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push([...prefix, r.frontier[i]!]);
+    }
+    res.states = this.visited.size;
+    if (o.onProgress?.(res.nodes, res)) res.stopped = true;
+    res.complete = this.stack.length === 0 && !res.stopped;
+    return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
+  }
+
+  private record(r: RunResult): void {
+    const { s, o, res } = this;
+    const seed = r.seed;
     res.schedules++;
+    for (const d of r.schedule) this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
     this.hashes.add(r.traceHash);
     res.distinctTraces = this.hashes.size;
     res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
@@ -202,8 +251,6 @@ class Explorer {
       o.onCounterexample?.(c);
       if (o.stopOnFirst) res.stopped = true;
     }
-    if (o.onProgress?.(res.schedules, res)) res.stopped = true;
-    return !res.stopped && res.schedules < this.total;
   }
 }
 

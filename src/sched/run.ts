@@ -21,6 +21,7 @@ import { Rng } from './rng.ts';
 import { TraceHash } from './hash.ts';
 import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from './trace.ts';
+import { StateHasher } from '../explore/state_hash.ts';
 
 export type Engine = 'fast' | 'xstate';
 export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
@@ -65,6 +66,12 @@ export interface RunOptions {
    * No randomness: the minimiser's interpreter for candidate schedules.
    */
   guide?: readonly Decision[];
+  /**
+   * With `schedule`: when it runs out and some actor can still step, stop there and return
+   * the choices open at that point (`frontier`) and a hash of the whole model state
+   * (`stateHash`) — one node of the explorer's depth-first search.
+   */
+  frontier?: boolean;
 }
 
 export interface ActorResult {
@@ -92,6 +99,9 @@ export interface RunResult {
   kernel: Kernel;
   /** Replay: where the recorded schedule could not be followed. */
   divergence?: string;
+  /** With `frontier`: the decisions open where the schedule ended (none: the run went on to its end). */
+  frontier?: Decision[];
+  stateHash?: string;
 }
 
 interface Runner {
@@ -335,6 +345,8 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     pctFairAt = 4 * span;
   }
   let last: Runner | null = null;
+  let frontier: Decision[] | undefined;
+  let stateHash: string | undefined;
   for (;;) {
     let r: Runner | null = null;
     let fail = false;
@@ -362,6 +374,27 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         }
         r = found;
         fail = d.fail === true;
+      } else if (opts.frontier && runners.some((x) => runnable(x))) {
+        frontier = [];
+        for (const x of runners) {
+          if (!runnable(x)) continue;
+          frontier.push({ actor: x.actor.id, state: x.leaf.path });
+          const point = x.leaf.inject;
+          const p = point === undefined ? undefined : inject[point];
+          if (p !== undefined && p > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
+        }
+        const sh = new StateHasher();
+        sh.value(k);
+        for (const x of runners) {
+          sh.num(x.leaf.index);
+          sh.value(x.actor.l);
+          sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
+          sh.value(x.actor.outcome);
+          sh.value(x.actor.results);
+          sh.value(x.done);
+        }
+        stateHash = sh.digest();
+        break;
       } else if (runners.some((x) => runnable(x))) {
         divergence = `the schedule ended after ${step} decisions with actors still runnable`;
         verdict = 'divergence';
@@ -484,7 +517,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   for (const r of runners) r.xactor?.stop();
   return {
     scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
-    traceHash: hash.digest(), schedule, kernel: k, divergence,
+    traceHash: hash.digest(), schedule, kernel: k, divergence, frontier, stateHash,
     actors: runners.map((r) => ({
       id: r.actor.id,
       kind: r.actor.kind,
