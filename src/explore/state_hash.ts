@@ -70,9 +70,14 @@ export class StateHasher {
     this.seen.set(o, this.seen.size);
     if (ArrayBuffer.isView(o)) {
       const a = o as unknown as ArrayLike<number>;
+      // page arrays are allocated with room to grow: the zeros at the end are skipped
+      // (the length is hashed, so this loses nothing)
+      let end = a.length;
+      while (end > 0 && a[end - 1] === 0) end--;
       this.h.word(8);
       this.h.word(a.length);
-      for (let i = 0; i < a.length; i++) this.h.word(a[i]! | 0);
+      this.h.word(end);
+      for (let i = 0; i < end; i++) this.h.word(a[i]! | 0);
     } else if (Array.isArray(o)) {
       this.h.word(9);
       this.h.word(o.length);
