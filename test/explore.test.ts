@@ -2,11 +2,11 @@
 // minimised and replay byte for byte, a correct scenario survives, and the CLI as a user runs it.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.ts';
-import { contextSwitches, explore, exploreAsync } from '../src/explore/explore.ts';
+import { contextSwitches, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
@@ -124,6 +124,27 @@ describe('explore()', () => {
   });
 });
 
+describe('shards', () => {
+  it('n shards cover the schedule set without overlap, and their merge is the single run', () => {
+    for (const strategy of ['random', 'pct'] as const) {
+      const one = explore(holes, { strategy, schedules: 600 });
+      const parts = [0, 1, 2].map((index) => explore(holes, { strategy, schedules: 600, shard: { index, count: 3 } }));
+      expect(parts.map((p) => p.schedules)).toEqual([200, 200, 200]);
+      const merged = mergeResults(parts);
+      const { shard: _a, ...m } = merged;
+      const { shard: _b, ...o } = one;
+      expect(JSON.stringify(m)).toBe(JSON.stringify(o));
+      expect(one.counterexamples.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses to merge different explorations', () => {
+    const a = explore(holes, { strategy: 'random', schedules: 10 });
+    const b = explore(holes, { strategy: 'pct', schedules: 10 });
+    expect(() => mergeResults([a, b])).toThrow(/cannot merge/);
+  });
+});
+
 describe('dfs', () => {
   it('searches a small correct configuration completely and finds nothing, reporting the state count', async () => {
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
@@ -204,6 +225,40 @@ describe('thpsim explore', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^dfs: \d+ distinct states, \d+ search nodes, \d+ states\/s — complete/m);
   });
+
+  it('--workers 2 and --shard i/n + thpsim merge give the single-process result', () => {
+    const E = 'examples/collapse-shmem-as-posted-holes.yaml';
+    const canon = (out: string) => {
+      const j = JSON.parse(out);
+      delete j.shard;
+      for (const c of j.counterexamples) delete c.replay_file;
+      return j;
+    };
+    const one = thpsim('explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--out', join(tmp, 'w1'));
+    const two = thpsim('explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--workers', '2', '--out', join(tmp, 'w2'));
+    expect(one.code).toBe(1);
+    expect(two.code).toBe(1);
+    expect(canon(two.out)).toEqual(canon(one.out));
+    expect(readdirSync(join(tmp, 'w2')).length).toBe(canon(one.out).counterexamples.length);
+    const parts = [0, 1].map((i) => {
+      const f = join(tmp, `shard${i}.json`);
+      const r = spawnSync(process.execPath, ['bin/thpsim.js', 'explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--out', join(tmp, 'sh'),
+        '--shard', 'env/2'], { encoding: 'utf8', env: { ...process.env, JOB_COMPLETION_INDEX: String(i) } });
+      writeFileSync(f, r.stdout);
+      expect(JSON.parse(r.stdout).schedules).toBe(200);
+      return f;
+    });
+    const merged = thpsim('merge', ...parts, '--json');
+    expect(canon(merged.out)).toEqual(canon(one.out));
+    const text = thpsim('merge', ...parts);
+    expect(text.out).toMatch(/^collapse-shmem-as-posted-holes: pct, 400 schedules/);
+    const bad = thpsim('explore', E, '--shard', '3/2');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/expected i\/n with 0 <= i < n, got '3\/2'/);
+    const notResult = thpsim('merge', 'examples/zero-page-read-faults.yaml');
+    expect(notResult.code).toBe(2);
+    expect(notResult.err).toMatch(/zero-page-read-faults\.yaml.*not a thpsim explore --json result/);
+  }, 60_000);
 
   it('a correct scenario exits 0 with --json', () => {
     const r = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--schedules', '100', '--json', '--out', join(tmp, 'none'));

@@ -8,8 +8,9 @@ import { ScenarioError, readScenarioData, validateScenario } from '../scenario/l
 import { type Engine, run } from '../sched/run.ts';
 import { summary, toJson } from './report.ts';
 import { readReplay, writeDecisions, writeReplay } from './replay.ts';
-import { type Counterexample, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
-import { mkdir } from 'node:fs/promises';
+import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync, mergeResults } from '../explore/explore.ts';
+import { mkdir, readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 
@@ -75,13 +76,15 @@ interface ExploreFlags {
   shrink: number;
   coverage?: boolean;
   maxStates: number;
+  workers: number;
+  shard?: { index: number; count: number };
 }
 
 function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
   const out: string[] = [];
   out.push(r.strategy === 'dfs'
     ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces`
-    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces, ${(r.schedules / Math.max(secs, 1e-3)).toFixed(0)} schedules/s`);
+    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
   if (r.strategy === 'dfs') {
     out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
   }
@@ -102,9 +105,31 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
   return out.join('\n');
 }
 
+function replayName(out: string, file: string, strategy: string, c: Counterexample): string {
+  return join(out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
+}
+
+/** --shard i/n (i may be the word env: Kubernetes' JOB_COMPLETION_INDEX). */
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+|env)\/(\d+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected i/n (0 <= i < n), e.g. 0/4 or env/4, got '${v}'`);
+  const count = Number(m[2]);
+  let index: number;
+  if (m[1] === 'env') {
+    const e = process.env.JOB_COMPLETION_INDEX;
+    if (e === undefined || !/^\d+$/.test(e)) throw new InvalidArgumentError(`--shard env/${count}: JOB_COMPLETION_INDEX is not set to an index`);
+    index = Number(e);
+  } else index = Number(m[1]);
+  if (count < 1 || index >= count) throw new InvalidArgumentError(`expected i/n with 0 <= i < n, got '${v}'`);
+  return { index, count };
+}
+
 async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const raw = await readScenarioData(file);
   const scenario = await validateScenario(raw, file);
+  if (o.strategy === 'dfs' && (o.workers > 1 || o.shard)) {
+    throw new ScenarioError('thpsim explore', '--strategy dfs', 'dfs runs in one process (--workers and --shard are for random and pct)');
+  }
   const files: string[] = [];
   const pending: Promise<void>[] = [];
   const ac = new AbortController();
@@ -114,7 +139,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   let lastReport = t0;
   const tty = process.stderr.isTTY === true;
   const write = (c: Counterexample) => {
-    const name = join(o.out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${o.strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
+    const name = replayName(o.out, file, o.strategy, c);
     files.push(name);
     pending.push(
       mkdir(o.out, { recursive: true }).then(() =>
@@ -122,34 +147,88 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
       ),
     );
   };
-  const r = await exploreAsync(scenario, {
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const mine = Math.ceil(Math.max(0, o.schedules - shard.index) / shard.count);
+  const progress = (done: number, states?: number, found = 0) => {
+    const now = performance.now();
+    if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== mine)) return;
+    lastReport = now;
+    const rate = done / ((now - t0) / 1000);
+    const eta = (mine - done) / Math.max(rate, 1e-9);
+    const line = o.strategy === 'dfs'
+      ? `explore: dfs ${states} states, ${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
+      : `explore: ${done}/${mine} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${found} counterexamples`;
+    process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+  };
+  const options: ExploreOptions = {
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
-    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, signal: ac.signal, maxStates: o.maxStates,
-    onCounterexample: write,
-    onProgress: (done, res) => {
-      const now = performance.now();
-      if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== o.schedules)) return;
-      lastReport = now;
-      const rate = done / ((now - t0) / 1000);
-      const eta = (o.schedules - done) / Math.max(rate, 1e-9);
-      const line = o.strategy === 'dfs'
-        ? `explore: dfs ${res.states} states, ${done} nodes (${rate.toFixed(0)}/s), ${res.schedules} complete schedules, ${res.counterexamples.length} counterexamples`
-        : `explore: ${done}/${o.schedules} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${res.counterexamples.length} counterexamples`;
-      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
-    },
-  });
+    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard,
+  };
+  let r: ExploreResult;
+  if (o.workers > 1) {
+    // worker w of W in shard i/n runs shard i + w*n of n*W: the same schedule set, split finer
+    let done = 0;
+    const parts = await Promise.all(
+      Array.from({ length: o.workers }, (_, w) =>
+        new Promise<ExploreResult>((resolveResult, reject) => {
+          const worker = new Worker(new URL('../explore/worker.js', import.meta.url), {
+            workerData: { raw, file, options: { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * o.workers } } },
+          });
+          ac.signal.addEventListener('abort', () => worker.postMessage('stop'));
+          worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
+            if (m.kind === 'progress') {
+              if (m.done) progress((done += m.done));
+            } else resolveResult(m.result!);
+          });
+          worker.on('error', reject);
+        }),
+      ),
+    );
+    r = mergeResults(parts);
+    if (o.shard) r.shard = o.shard;
+    for (const c of r.counterexamples) write(c);
+  } else {
+    r = await exploreAsync(scenario, {
+      ...options, signal: ac.signal, onCounterexample: write,
+      onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
+    });
+  }
   if (tty) process.stderr.write('\n');
   process.removeListener('SIGINT', onInt);
   await Promise.all(pending);
   const secs = (performance.now() - t0) / 1000;
   if (o.json) {
-    const body = {
-      ...r,
-      counterexamples: r.counterexamples.map((c, i) => ({ ...c, decisions: c.decisions.length, replay_file: files[i] })),
-    };
+    const body = { ...r, counterexamples: r.counterexamples.map((c, i) => ({ ...c, replay_file: files[i] })) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else process.stdout.write(`${exploreSummary(r, files, secs, o.coverage === true)}\n`);
   return r.counterexamples.length ? 1 : ac.signal.aborted ? 130 : 0;
+}
+
+async function mergeCommand(inputs: string[], o: { json?: boolean; coverage?: boolean }): Promise<number> {
+  const parts: ExploreResult[] = [];
+  for (const f of inputs) {
+    let data: ExploreResult;
+    try {
+      data = JSON.parse(await readFile(f, 'utf8'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ScenarioError(f, '', code === 'ENOENT' ? 'no such file' : `not a thpsim explore --json result: ${(e as Error).message}`);
+    }
+    for (const key of ['scenario', 'strategy', 'seed', 'schedules', 'traceHashes', 'verdicts', 'outcomes', 'counterexamples', 'coverage'] as const) {
+      if (data === null || typeof data !== 'object' || !(key in data)) throw new ScenarioError(f, key, 'expected a thpsim explore --json result with this field');
+    }
+    parts.push(data);
+  }
+  let r: ExploreResult;
+  try {
+    r = mergeResults(parts);
+  } catch (e) {
+    throw new ScenarioError(inputs.join(', '), '', (e as Error).message);
+  }
+  const files = r.counterexamples.map((c) => (c as Counterexample & { replay_file?: string }).replay_file ?? '');
+  if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else process.stdout.write(`${exploreSummary(r, files, 0, o.coverage === true)}\n`);
+  return r.counterexamples.length ? 1 : 0;
 }
 
 function listCommand(): void {
@@ -203,9 +282,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('--stop-on-first', 'stop at the first counterexample')
     .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
     .option('--coverage', 'list every atomic step no schedule took')
-    .option('--json', 'print the result as JSON')
+    .option('--workers <n>', 'worker threads (random and pct); the result is the same as with one', intArg('number of workers'), 1)
+    .option('--shard <i/n>', 'run only schedules j with j mod n = i (i may be env: JOB_COMPLETION_INDEX); combine the --json results with thpsim merge', parseShard)
+    .option('--json', 'print the result as JSON (thpsim merge combines shards\' results)')
     .action(async (file: string, o: ExploreFlags) => {
       code = await exploreCommand(file, o);
+    });
+  program
+    .command('merge')
+    .description('combine the --json results of the shards of one exploration')
+    .argument('<results...>', 'thpsim explore --json output files')
+    .option('--coverage', 'list every atomic step no schedule took')
+    .option('--json', 'print the merged result as JSON')
+    .action(async (inputs: string[], o: { json?: boolean; coverage?: boolean }) => {
+      code = await mergeCommand(inputs, o);
     });
   program
     .command('list')

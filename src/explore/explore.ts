@@ -25,6 +25,11 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** PCT bug depth d (default 3). */
   depth?: number;
+  /**
+   * Run only the schedules i with i mod count = index (random and pct): n processes with
+   * shards 0/n..n-1/n cover the schedule set without overlap; mergeResults() combines them.
+   */
+  shard?: { index: number; count: number };
   /** dfs: stop after this many distinct states (default 1,000,000). */
   maxStates?: number;
   /** Stop after the first counterexample. */
@@ -54,8 +59,11 @@ export interface ExploreResult {
   strategy: Strategy;
   seed: number;
   schedules: number;
-  /** Distinct traces (by trace hash) among the schedules run. */
+  /** Distinct traces (by trace hash) among the schedules run, and the hashes (sorted; for merging). */
   distinctTraces: number;
+  traceHashes: string[];
+  /** The schedule set split over processes: this result's part. */
+  shard?: { index: number; count: number };
   verdicts: Record<string, number>;
   /** Violations by invariant, counted per schedule. */
   violations: Record<string, number>;
@@ -138,8 +146,14 @@ class Explorer {
   readonly res: ExploreResult;
   private readonly hashes = new Set<string>();
   private readonly seen = new Set<string>();
-  /** PCT draws its change points from the steps of the longest run so far. */
-  private longest = 0;
+  /**
+   * PCT draws its change points from [0, span): the longest of ten uniformly random runs
+   * (seeds base..base+9), the same in every shard, so schedule i depends on i alone.
+   */
+  private pctSpan = 0;
+  /** The next global schedule index this shard runs. */
+  private index: number;
+  private readonly shardCount: number;
   private readonly base: number;
   readonly total: number;
 
@@ -149,8 +163,16 @@ class Explorer {
   ) {
     this.base = o.seed ?? s.seed;
     this.total = o.schedules ?? 1000;
+    const shard = o.shard ?? { index: 0, count: 1 };
+    this.index = shard.index;
+    this.shardCount = shard.count;
+    if ((o.strategy ?? 'random') === 'pct') {
+      for (let i = 0; i < 10; i++) {
+        this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, record: false }).steps);
+      }
+    }
     this.res = {
-      scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0,
+      scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0, traceHashes: [], shard: o.shard,
       verdicts: {}, violations: {}, outcomes: {}, counterexamples: [], stopped: false, coverage: {},
     };
     for (const a of s.actors) this.kindOf.set(a.id, a.kind);
@@ -169,6 +191,12 @@ class Explorer {
       cov[kind] = { reached: steps.length - missed.length, steps: steps.length, missed };
     }
     this.res.coverage = cov;
+    this.res.traceHashes = [...this.hashes].sort();
+    // counts in key order, as mergeResults() gives them
+    const sorted = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.res.verdicts = sorted(this.res.verdicts);
+    this.res.violations = sorted(this.res.violations);
+    this.res.outcomes = sorted(this.res.outcomes);
     return this.res;
   }
 
@@ -180,16 +208,16 @@ class Explorer {
   next(): boolean {
     const { s, o, res } = this;
     if (res.strategy === 'dfs') return this.dfsNext();
-    if (res.stopped || res.schedules >= this.total) return false;
-    const seed = (this.base + res.schedules) >>> 0;
+    if (res.stopped || this.index >= this.total) return false;
+    const seed = (this.base + this.index) >>> 0;
+    this.index += this.shardCount;
     const r = run(s, {
       seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth,
-      pctSteps: this.longest || undefined,
+      pctSteps: this.pctSpan || undefined,
     });
-    this.longest = Math.max(this.longest, r.steps);
     this.record(r);
     if (o.onProgress?.(res.schedules, res)) res.stopped = true;
-    return !res.stopped && res.schedules < this.total;
+    return !res.stopped && this.index < this.total;
   }
 
   /**
@@ -278,4 +306,47 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
     }
   }
   return e.finish();
+}
+
+/**
+ * Combine the results of the shards of one exploration (same scenario, strategy, seed and
+ * schedule count): the same content a single process would have produced — counts
+ * summed, traces united, a step covered if any shard took it, and per (verdict,
+ * invariant) the counterexample of the lowest-numbered schedule, in schedule order.
+ */
+export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
+  if (!parts.length) throw new Error('nothing to merge');
+  const first = parts[0]!;
+  for (const p of parts) {
+    if (p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
+      throw new Error(`cannot merge ${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.scenario}/${first.strategy}/seed ${first.seed}`);
+    }
+    if (p.strategy === 'dfs') throw new Error('dfs results are not sharded');
+  }
+  const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const p of parts) for (const [k, v] of Object.entries(pick(p))) out[k] = (out[k] ?? 0) + v;
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  };
+  const hashes = new Set(parts.flatMap((p) => p.traceHashes));
+  const byKey = new Map<string, Counterexample>();
+  for (const c of parts.flatMap((p) => p.counterexamples).sort((a, b) => a.seed - b.seed)) {
+    const key = `${c.verdict}:${c.violation.invariant}`;
+    if (!byKey.has(key)) byKey.set(key, c);
+  }
+  const coverage: ExploreResult['coverage'] = {};
+  for (const kind of Object.keys(first.coverage)) {
+    const missed = first.coverage[kind]!.missed.filter((m) => parts.every((p) => p.coverage[kind]?.missed.includes(m)));
+    const steps = first.coverage[kind]!.steps;
+    coverage[kind] = { reached: steps - missed.length, steps, missed };
+  }
+  return {
+    scenario: first.scenario, strategy: first.strategy, seed: first.seed,
+    schedules: parts.reduce((n, p) => n + p.schedules, 0),
+    distinctTraces: hashes.size, traceHashes: [...hashes].sort(),
+    verdicts: sum((p) => p.verdicts), violations: sum((p) => p.violations), outcomes: sum((p) => p.outcomes),
+    counterexamples: [...byKey.values()],
+    stopped: parts.some((p) => p.stopped),
+    coverage,
+  };
 }

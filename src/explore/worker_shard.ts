@@ -1,0 +1,29 @@
+/**
+ * One shard of an exploration in a worker thread: the scenario (as validated data), the
+ * options and the shard come in workerData; the result goes back in a message. A 'stop'
+ * message ends it between schedules, keeping what it found.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { validateScenario } from '../scenario/load.ts';
+import { type ExploreOptions, exploreAsync } from './explore.ts';
+
+const { raw, file, options } = workerData as { raw: unknown; file: string; options: ExploreOptions };
+const ac = new AbortController();
+parentPort!.on('message', (m) => {
+  if (m === 'stop') ac.abort();
+});
+const scenario = await validateScenario(raw, file);
+let lastReport = 0;
+const result = await exploreAsync(scenario, {
+  ...options,
+  signal: ac.signal,
+  onProgress: (done) => {
+    if (done - lastReport >= 100) {
+      parentPort!.postMessage({ kind: 'progress', done: done - lastReport });
+      lastReport = done;
+    }
+  },
+});
+parentPort!.postMessage({ kind: 'progress', done: result.schedules - lastReport });
+parentPort!.postMessage({ kind: 'result', result });
+parentPort!.close();
