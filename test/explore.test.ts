@@ -1,7 +1,7 @@
 // The schedule explorer: random and PCT find the seeded defects, counterexamples are
 // minimised and replay byte for byte, a correct scenario survives, and the CLI as a user runs it.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,6 +258,25 @@ describe('thpsim explore', () => {
     const notResult = thpsim('merge', 'examples/zero-page-read-faults.yaml');
     expect(notResult.code).toBe(2);
     expect(notResult.err).toMatch(/zero-page-read-faults\.yaml.*not a thpsim explore --json result/);
+  }, 60_000);
+
+  it('Ctrl-C stops cleanly: the summary so far, and every counterexample already written', async () => {
+    const out = join(tmp, 'int');
+    const child = spawn(process.execPath, ['bin/thpsim.js', 'explore', 'examples/zero-page-as-posted.yaml', '--strategy', 'pct',
+      '--schedules', '100000000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(1); // counterexamples were found before the interrupt
+    expect(stdout).toMatch(/^zero-page-as-posted: pct, \d+ schedules from seed 1 \(stopped early\)/);
+    const n = Number(/pct, (\d+) schedules/.exec(stdout)![1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(100000000);
+    const files = readdirSync(out);
+    expect(files.length).toBe((stdout.match(/^counterexample:/gm) ?? []).length);
+    expect(files.length).toBeGreaterThan(0);
   }, 60_000);
 
   it('a correct scenario exits 0 with --json', () => {

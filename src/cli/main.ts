@@ -11,6 +11,7 @@ import { readReplay, writeDecisions, writeReplay } from './replay.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync, mergeResults } from '../explore/explore.ts';
 import { mkdir, readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { Presets, SingleBar } from 'cli-progress';
 import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 
@@ -149,7 +150,21 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   };
   const shard = o.shard ?? { index: 0, count: 1 };
   const mine = Math.ceil(Math.max(0, o.schedules - shard.index) / shard.count);
+  // on a terminal a progress bar (random, pct) or a line redrawn in place (dfs);
+  // otherwise a plain line every 5 s
+  const bar = tty && o.strategy !== 'dfs'
+    ? new SingleBar({
+      stream: process.stderr,
+      format: 'explore [{bar}] {value}/{total} schedules | {rate}/s | eta {eta_formatted} | {found} counterexamples',
+      hideCursor: true, etaBuffer: 200,
+    }, Presets.shades_classic)
+    : null;
+  bar?.start(mine, 0, { rate: 0, found: 0 });
   const progress = (done: number, states?: number, found = 0) => {
+    if (bar) {
+      bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(0), found });
+      return;
+    }
     const now = performance.now();
     if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== mine)) return;
     lastReport = now;
@@ -177,7 +192,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
           ac.signal.addEventListener('abort', () => worker.postMessage('stop'));
           worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
             if (m.kind === 'progress') {
-              if (m.done) progress((done += m.done));
+              if (m.done) progress((done += m.done), undefined, 0);
             } else resolveResult(m.result!);
           });
           worker.on('error', reject);
@@ -193,7 +208,8 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
       onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
     });
   }
-  if (tty) process.stderr.write('\n');
+  if (bar) bar.stop();
+  else if (tty) process.stderr.write('\n');
   process.removeListener('SIGINT', onInt);
   await Promise.all(pending);
   const secs = (performance.now() - t0) / 1000;
