@@ -570,6 +570,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       a.l.cs_page = pfn;
     },
     csPageLocked: (a) => {
+      a.k.trylockPageFailed(a.k.pages.compoundHead(slot(a, a.l.cs_index)), a.ix);
       a.l.result = 'SCAN_PAGE_LOCK';
     },
     csFail: (a) => {

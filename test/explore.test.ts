@@ -72,6 +72,18 @@ describe('explore()', () => {
     expect(one.coverage.task!.reached).toBeLessThan(task.reached);
   });
 
+  it('reports the SCAN_* results and the trylock contention reached across schedules', async () => {
+    const s = await loadScenario('examples/madvise-collapse-vs-khugepaged.yaml');
+    const r = explore(s, { strategy: 'random', schedules: 300 });
+    expect(r.scanResults.SCAN_SUCCEED).toBeGreaterThan(0);
+    expect(r.scanResults.SCAN_PAGE_LOCK).toBeGreaterThan(0);
+    // a SCAN_PAGE_LOCK is a failed trylock_page: the contention report has it
+    expect(r.contention.page_lock).toBeGreaterThan(0);
+    expect(Object.keys(r.contention).every((k) => /^[a-z_]+$/.test(k))).toBe(true);
+    // the zero-page scenario has no khugepaged: no SCAN_* results
+    expect(explore(correct, { schedules: 50 }).scanResults).toEqual({});
+  });
+
   it('is deterministic: same scenario, strategy and seed give the same result', () => {
     const a = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });
     const b = explore(asPosted, { strategy: 'pct', schedules: 100, seed: 7 });

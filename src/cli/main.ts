@@ -93,6 +93,8 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push('outcomes:');
   for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
+  if (Object.keys(r.scanResults).length) out.push(`SCAN_* results: ${Object.entries(r.scanResults).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(`trylock contention (schedules): ${Object.entries(r.contention).map(([k, v]) => `${k} ${v}`).join(', ') || 'never'}`);
   out.push('coverage (atomic steps taken by some schedule):');
   for (const [kind, c] of Object.entries(r.coverage)) {
     out.push(`  ${kind.padEnd(24)} ${c.reached}/${c.steps}${c.missed.length ? (full ? '' : '   (--coverage lists the rest)') : ''}`);
@@ -230,7 +232,7 @@ async function mergeCommand(inputs: string[], o: { json?: boolean; coverage?: bo
       const code = (e as NodeJS.ErrnoException).code;
       throw new ScenarioError(f, '', code === 'ENOENT' ? 'no such file' : `not a thpsim explore --json result: ${(e as Error).message}`);
     }
-    for (const key of ['scenario', 'strategy', 'seed', 'schedules', 'traceHashes', 'verdicts', 'outcomes', 'counterexamples', 'coverage'] as const) {
+    for (const key of ['scenario', 'strategy', 'seed', 'schedules', 'traceHashes', 'verdicts', 'outcomes', 'scanResults', 'contention', 'counterexamples', 'coverage'] as const) {
       if (data === null || typeof data !== 'object' || !(key in data)) throw new ScenarioError(f, key, 'expected a thpsim explore --json result with this field');
     }
     parts.push(data);

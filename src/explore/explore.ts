@@ -69,6 +69,10 @@ export interface ExploreResult {
   violations: Record<string, number>;
   /** Actor outcomes and system-call results across schedules: "actor: outcome" -> count. */
   outcomes: Record<string, number>;
+  /** SCAN_* results (khugepaged_scan_shmem / collapse_shmem, MADV_COLLAPSE) across schedules: result -> count. */
+  scanResults: Record<string, number>;
+  /** Lock contention reached: lock kind -> schedules in which a trylock on it failed. */
+  contention: Record<string, number>;
   /** One minimised counterexample per (verdict, invariant), the first found. */
   counterexamples: Counterexample[];
   /** Stopped early (stopOnFirst, or onProgress asked to). */
@@ -173,7 +177,7 @@ class Explorer {
     }
     this.res = {
       scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0, traceHashes: [], shard: o.shard,
-      verdicts: {}, violations: {}, outcomes: {}, counterexamples: [], stopped: false, coverage: {},
+      verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, counterexamples: [], stopped: false, coverage: {},
     };
     for (const a of s.actors) this.kindOf.set(a.id, a.kind);
   }
@@ -197,6 +201,8 @@ class Explorer {
     this.res.verdicts = sorted(this.res.verdicts);
     this.res.violations = sorted(this.res.violations);
     this.res.outcomes = sorted(this.res.outcomes);
+    this.res.scanResults = sorted(this.res.scanResults);
+    this.res.contention = sorted(this.res.contention);
     return this.res;
   }
 
@@ -212,7 +218,7 @@ class Explorer {
     const seed = (this.base + this.index) >>> 0;
     this.index += this.shardCount;
     const r = run(s, {
-      seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth,
+      seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, collect: true,
       pctSteps: this.pctSpan || undefined,
     });
     this.record(r);
@@ -234,7 +240,7 @@ class Explorer {
       return false;
     }
     res.nodes = (res.nodes ?? 0) + 1;
-    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps });
+    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true });
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
       this.record(r);
@@ -263,6 +269,8 @@ class Explorer {
       const k = `${a.id}: ${[a.outcome, ...a.results].join(' ')}`;
       res.outcomes[k] = (res.outcomes[k] ?? 0) + 1;
     }
+    for (const x of r.scans ?? []) res.scanResults[x] = (res.scanResults[x] ?? 0) + 1;
+    for (const x of r.contended ?? []) res.contention[x] = (res.contention[x] ?? 0) + 1;
     if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
@@ -345,6 +353,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     schedules: parts.reduce((n, p) => n + p.schedules, 0),
     distinctTraces: hashes.size, traceHashes: [...hashes].sort(),
     verdicts: sum((p) => p.verdicts), violations: sum((p) => p.violations), outcomes: sum((p) => p.outcomes),
+    scanResults: sum((p) => p.scanResults), contention: sum((p) => p.contention),
     counterexamples: [...byKey.values()],
     stopped: parts.some((p) => p.stopped),
     coverage,

@@ -235,6 +235,11 @@ export class Kernel {
     if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a });
   }
 
+  /** A trylock_page() that a chart's guard found failing (the guard decides, this reports it). */
+  trylockPageFailed(pfn: number, a: ActorIx): void {
+    this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: lockName(pfn), actor: a });
+  }
+
   trylockPage(pfn: number, a: ActorIx): boolean {
     if (this.pages.isLocked(pfn)) {
       this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: lockName(pfn), actor: a });

@@ -72,6 +72,8 @@ export interface RunOptions {
    * (`stateHash`) — one node of the explorer's depth-first search.
    */
   frontier?: boolean;
+  /** Collect the SCAN_* results and the locks whose trylock failed (the explorer's distributions). */
+  collect?: boolean;
 }
 
 export interface ActorResult {
@@ -102,6 +104,10 @@ export interface RunResult {
   /** With `frontier`: the decisions open where the schedule ended (none: the run went on to its end). */
   frontier?: Decision[];
   stateHash?: string;
+  /** With `collect`: every SCAN_* result khugepaged or a MADV_COLLAPSE caller reported, in order. */
+  scans?: string[];
+  /** With `collect`: the locks (by kind, e.g. mmap_lock, page_lock) some trylock failed on. */
+  contended?: string[];
 }
 
 interface Runner {
@@ -235,6 +241,17 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     k.bus.events$.subscribe((e) => {
       const line = formatTraceLine(e, k, actors);
       if (line !== null) out(line);
+    });
+  }
+
+  let scans: string[] | undefined;
+  let contended: Set<string> | undefined;
+  if (opts.collect) {
+    const sc: string[] = (scans = []);
+    const ct = (contended = new Set<string>());
+    k.bus.on('scan').subscribe((e) => sc.push(e.result));
+    k.bus.on('lock').subscribe((e) => {
+      if (e.op === 'trylock_failed') ct.add(e.lock.replace(/\(.*$/, ''));
     });
   }
 
@@ -518,6 +535,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   return {
     scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
     traceHash: hash.digest(), schedule, kernel: k, divergence, frontier, stateHash,
+    scans, contended: contended && [...contended].sort(),
     actors: runners.map((r) => ({
       id: r.actor.id,
       kind: r.actor.kind,
