@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.ts';
-import { contextSwitches, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
+import { contextSwitches, counterexampleScenario, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
@@ -28,8 +28,8 @@ describe('explore()', () => {
         expect(c!.minimised.steps).toBe(c!.decisions.length);
         expect(c!.minimised.steps).toBeLessThanOrEqual(c!.found.steps);
         expect(c!.minimised.switches).toBe(contextSwitches(c!.decisions));
-        const a = run(s, { seed: c!.seed, schedule: c!.decisions });
-        const b = run(s, { seed: c!.seed, schedule: c!.decisions });
+        const a = run(counterexampleScenario(s, c!), { seed: c!.seed, schedule: c!.decisions });
+        const b = run(counterexampleScenario(s, c!), { seed: c!.seed, schedule: c!.decisions });
         expect(a.verdict).toBe('violation');
         expect(a.violations[0]!.invariant).toBe(invariant);
         expect(a.steps).toBe(c!.minimised.steps);
@@ -38,6 +38,20 @@ describe('explore()', () => {
       }
     });
   }
+
+  it('minimisation drops the actors a violation does not need', () => {
+    const r = explore(asPosted, { strategy: 'pct', schedules: 300 });
+    const c = r.counterexamples.find((x) => x.violation.invariant === 'illegal-transition')!;
+    // the set_huge_zero_page overwrite needs the two threads of mm1, not the exiting T3
+    expect(c.removedActors).toContain('T3');
+    expect(c.decisions.every((d) => d.actor === 'T1' || d.actor === 'T2' || !c.removedActors.includes(d.actor))).toBe(true);
+    const small = counterexampleScenario(asPosted, c);
+    expect(small.actors.map((a) => a.id)).not.toContain('T3');
+    const a = run(small, { seed: c.seed, schedule: c.decisions });
+    expect(a.violations[0]!.invariant).toBe('illegal-transition');
+    // without minimisation nothing is dropped
+    expect(explore(asPosted, { strategy: 'pct', schedules: 300, shrinkBudget: 0 }).counterexamples.every((x) => x.removedActors.length === 0)).toBe(true);
+  });
 
   it('random: the broken shrinker is caught, and minimisation shortens it', () => {
     const r = explore(broken, { strategy: 'random', schedules: 200 });
@@ -179,7 +193,7 @@ describe('dfs', () => {
     expect(r.complete).toBe(true);
     expect(r.counterexamples.map((c) => c.violation.invariant).sort()).toEqual(['compound-free-order', 'illegal-transition']);
     for (const c of r.counterexamples) {
-      const a = run(s, { seed: c.seed, schedule: c.decisions });
+      const a = run(counterexampleScenario(s, c), { seed: c.seed, schedule: c.decisions });
       expect(a.violations[0]!.invariant).toBe(c.violation.invariant);
       expect(a.steps).toBe(c.decisions.length);
     }

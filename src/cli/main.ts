@@ -102,10 +102,17 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
   }
   r.counterexamples.forEach((c, i) => {
     out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
-    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches, minimised to ${c.minimised.steps} / ${c.minimised.switches}`);
+    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches, minimised to ${c.minimised.steps} / ${c.minimised.switches}${c.removedActors.length ? `, without ${c.removedActors.join(', ')}` : ''}`);
     if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`);
   });
   return out.join('\n');
+}
+
+/** The scenario data as given, less the actors a minimised counterexample does without. */
+function withoutActors(raw: unknown, removed: readonly string[]): unknown {
+  if (!removed.length) return raw;
+  const r = raw as { actors: { id?: string }[] };
+  return { ...r, actors: r.actors.filter((a) => !removed.includes(String(a.id))) };
 }
 
 function replayName(out: string, file: string, strategy: string, c: Counterexample): string {
@@ -146,7 +153,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
     files.push(name);
     pending.push(
       mkdir(o.out, { recursive: true }).then(() =>
-        writeDecisions(name, file, raw, { seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions }),
+        writeDecisions(name, file, withoutActors(raw, c.removedActors), { seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions }),
       ),
     );
   };

@@ -50,8 +50,15 @@ export interface Counterexample {
   /** Steps and context switches as found, and after minimisation. */
   found: { steps: number; switches: number };
   minimised: { steps: number; switches: number };
-  /** The minimised decisions: `thpsim run --replay` reproduces them. */
+  /** The minimised decisions: `thpsim run --replay` reproduces them (on the scenario without removedActors). */
   decisions: Decision[];
+  /** Actors minimisation found the violation does not need: the replay's scenario leaves them out. */
+  removedActors: string[];
+}
+
+/** The scenario a counterexample's decisions replay on. */
+export function counterexampleScenario(s: Scenario, c: Counterexample): Scenario {
+  return c.removedActors.length ? { ...s, actors: s.actors.filter((a) => !c.removedActors.includes(a.id)) } : s;
 }
 
 export interface ExploreResult {
@@ -105,8 +112,14 @@ function keyOf(r: RunResult): string {
  * candidate is kept when it ends in the same verdict on the same invariant with fewer
  * steps, or as many steps and fewer context switches. Deterministic.
  */
-export function minimise(s: Scenario, found: RunResult, opts: { budget?: number } = {}): RunResult {
+export function minimise(
+  s: Scenario,
+  found: RunResult,
+  opts: { budget?: number } = {},
+): { run: RunResult; scenario: Scenario; removedActors: string[] } {
   const key = keyOf(found);
+  let scen = s;
+  const removedActors: string[] = [];
   let best = found;
   let budget = opts.budget ?? 2000;
   const better = (r: RunResult) =>
@@ -117,7 +130,7 @@ export function minimise(s: Scenario, found: RunResult, opts: { budget?: number 
     budget--;
     // a candidate is only kept if shorter: bound it by the best so far (a guided
     // candidate that spins in a retry loop stops there)
-    const r = run(s, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps });
+    const r = run(scen, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps });
     if (!better(r)) return false;
     best = r;
     return true;
@@ -141,8 +154,26 @@ export function minimise(s: Scenario, found: RunResult, opts: { budget?: number 
       cand[i] = { actor: cur[i - 1]!.actor, state: '' };
       if (attempt(cand)) improved = true;
     }
+    // fewer actors: drop one (and its decisions); kept if the same invariant still breaks
+    // in no more steps
+    for (const id of scen.actors.map((a) => a.id)) {
+      if (budget <= 0 || scen.actors.length <= 1) break;
+      budget--;
+      const cand: Scenario = { ...scen, actors: scen.actors.filter((a) => a.id !== id) };
+      let r: RunResult;
+      try {
+        r = run(cand, { seed: found.seed, strategy: 'guided', guide: best.schedule.filter((d) => d.actor !== id), maxSteps: best.steps });
+      } catch {
+        continue; // another actor needs this one (the scenario does not stand without it)
+      }
+      if (keyOf(r) !== key || r.steps > best.steps) continue;
+      scen = cand;
+      removedActors.push(id);
+      best = r;
+      improved = true;
+    }
   }
-  return best;
+  return { run: best, scenario: scen, removedActors };
 }
 
 /** One schedule after another; explore() and exploreAsync() drive it. */
@@ -274,7 +305,8 @@ class Explorer {
     if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
-      const m = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? r : minimise(s, r, { budget: o.shrinkBudget });
+      const mm = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? null : minimise(s, r, { budget: o.shrinkBudget });
+      const m = mm ? mm.run : r;
       const c: Counterexample = {
         verdict: r.verdict,
         violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
@@ -282,6 +314,7 @@ class Explorer {
         found: { steps: r.steps, switches: contextSwitches(r.schedule) },
         minimised: { steps: m.steps, switches: contextSwitches(m.schedule) },
         decisions: m.schedule,
+        removedActors: mm ? mm.removedActors : [],
       };
       res.counterexamples.push(c);
       o.onCounterexample?.(c);
