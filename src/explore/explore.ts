@@ -95,6 +95,11 @@ export interface ExploreResult {
   coverage: Record<string, { reached: number; steps: number; missed: string[] }>;
 }
 
+/** Counts listed in key order, so a result's JSON does not depend on discovery order. */
+function inKeyOrder(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export function contextSwitches(d: readonly Decision[]): number {
   let n = 0;
   for (let i = 1; i < d.length; i++) if (d[i]!.actor !== d[i - 1]!.actor) n++;
@@ -228,12 +233,11 @@ class Explorer {
     this.res.coverage = cov;
     this.res.traceHashes = [...this.hashes].sort();
     // counts in key order, as mergeResults() gives them
-    const sorted = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    this.res.verdicts = sorted(this.res.verdicts);
-    this.res.violations = sorted(this.res.violations);
-    this.res.outcomes = sorted(this.res.outcomes);
-    this.res.scanResults = sorted(this.res.scanResults);
-    this.res.contention = sorted(this.res.contention);
+    this.res.verdicts = inKeyOrder(this.res.verdicts);
+    this.res.violations = inKeyOrder(this.res.violations);
+    this.res.outcomes = inKeyOrder(this.res.outcomes);
+    this.res.scanResults = inKeyOrder(this.res.scanResults);
+    this.res.contention = inKeyOrder(this.res.contention);
     return this.res;
   }
 
@@ -275,11 +279,13 @@ class Explorer {
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
       this.record(r);
-    } else if (prefix.length && (this.stepped.add(`${this.kindOf.get(prefix.at(-1)!.actor)}:${prefix.at(-1)!.state}`), false)) {
-      // (coverage of the step that led here)
-    } else if (!this.visited.has(r.stateHash!)) {
-      this.visited.add(r.stateHash!);
-      for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push([...prefix, r.frontier[i]!]);
+    } else {
+      // the step that led here counts as covered even if the state it reached is pruned
+      if (prefix.length) this.markStepped(prefix[prefix.length - 1]!);
+      if (!this.visited.has(r.stateHash!)) {
+        this.visited.add(r.stateHash!);
+        for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push([...prefix, r.frontier[i]!]);
+      }
     }
     res.states = this.visited.size;
     if (o.onProgress?.(res.nodes, res)) res.stopped = true;
@@ -287,11 +293,15 @@ class Explorer {
     return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
   }
 
+  private markStepped(d: Decision): void {
+    this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
+  }
+
   private record(r: RunResult): void {
     const { s, o, res } = this;
     const seed = r.seed;
     res.schedules++;
-    for (const d of r.schedule) this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
+    for (const d of r.schedule) this.markStepped(d);
     this.hashes.add(r.traceHash);
     res.distinctTraces = this.hashes.size;
     res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
@@ -329,16 +339,18 @@ export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
   return e.finish();
 }
 
+/** Schedules (dfs: search nodes) between two turns of the event loop: a few ms of work. */
+const SCHEDULES_PER_TURN = 16;
+
 /**
- * As explore(), giving the event loop a turn every few milliseconds so a SIGINT handler
+ * As explore(), giving the event loop a turn every few schedules so a SIGINT handler
  * (or anything else) can set `o.signal` and stop the search between schedules.
  */
 export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: AbortSignal } = {}): Promise<ExploreResult> {
   const e = new Explorer(s, o);
   for (;;) {
-    const until = performance.now() + 20;
     let more = true;
-    while (more && performance.now() < until) more = e.next();
+    for (let i = 0; more && i < SCHEDULES_PER_TURN; i++) more = e.next();
     if (!more) break;
     await new Promise((r) => setImmediate(r));
     if (o.signal?.aborted) {
@@ -367,7 +379,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
     const out: Record<string, number> = {};
     for (const p of parts) for (const [k, v] of Object.entries(pick(p))) out[k] = (out[k] ?? 0) + v;
-    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return inKeyOrder(out);
   };
   const hashes = new Set(parts.flatMap((p) => p.traceHashes));
   const byKey = new Map<string, Counterexample>();

@@ -361,6 +361,47 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     // the higher priority. As in Coyote, the run turns fair (uniform random) after a while.
     pctFairAt = 4 * span;
   }
+  /** The scenario's failure rate at the step an actor is at (0: no injection point there). */
+  function injectRate(x: Runner): number {
+    const point = x.leaf.inject;
+    return point === undefined ? 0 : (inject[point] ?? 0);
+  }
+
+  /** A uniformly random runnable actor (see `live` above). */
+  function uniformChoice(): Runner | null {
+    let n = live.length;
+    while (n > 0) {
+      const i = n === 1 ? 0 : rng.below(n);
+      const x = live[i]!;
+      if (runnable(x)) return x;
+      live[i] = live[n - 1]!;
+      live[n - 1] = x;
+      n--;
+    }
+    return null;
+  }
+
+  function highestPriority(): Runner | null {
+    let best = -1;
+    let r: Runner | null = null;
+    for (const x of live) {
+      if (priority[x.actor.ix]! > best && runnable(x)) {
+        best = priority[x.actor.ix]!;
+        r = x;
+      }
+    }
+    return r;
+  }
+
+  /** PCT: the highest-priority runnable actor; at a change point it drops below every other first. */
+  function pctChoice(): Runner | null {
+    const r = highestPriority();
+    const lowered = changeAt.get(step);
+    if (r === null || lowered === undefined) return r;
+    priority[r.actor.ix] = lowered;
+    return highestPriority();
+  }
+
   let last: Runner | null = null;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
@@ -396,9 +437,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         for (const x of runners) {
           if (!runnable(x)) continue;
           frontier.push({ actor: x.actor.id, state: x.leaf.path });
-          const point = x.leaf.inject;
-          const p = point === undefined ? undefined : inject[point];
-          if (p !== undefined && p > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
+          if (injectRate(x) > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
         }
         const sh = new StateHasher();
         sh.value(k);
@@ -425,54 +464,11 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         fail = d!.fail === true && want.leaf.inject !== undefined;
       } else if (last && runnable(last)) r = last;
       else r = runners.find((x) => runnable(x)) ?? null;
-    } else if (strategy === 'pct' && step < pctFairAt) {
-      let best = -1;
-      for (const x of live) {
-        if (priority[x.actor.ix]! > best && runnable(x)) {
-          best = priority[x.actor.ix]!;
-          r = x;
-        }
-      }
-      if (r) {
-        const lowered = changeAt.get(step);
-        if (lowered !== undefined) {
-          // the change point falls here: the chosen actor drops below every other, and
-          // the choice is made again
-          priority[r.actor.ix] = lowered;
-          r = null;
-          best = -1;
-          for (const x of live) {
-            if (priority[x.actor.ix]! > best && runnable(x)) {
-              best = priority[x.actor.ix]!;
-              r = x;
-            }
-          }
-        }
-        const point = r!.leaf.inject;
-        if (point !== undefined) {
-          const p = inject[point];
-          if (p !== undefined && p > 0) fail = rng.float() < p;
-        }
-      }
     } else {
-      let n = live.length;
-      while (n > 0) {
-        const i = n === 1 ? 0 : rng.below(n);
-        const x = live[i]!;
-        if (runnable(x)) {
-          r = x;
-          break;
-        }
-        live[i] = live[n - 1]!;
-        live[n - 1] = x;
-        n--;
-      }
+      r = strategy === 'pct' && step < pctFairAt ? pctChoice() : uniformChoice();
       if (r) {
-        const point = r.leaf.inject;
-        if (point !== undefined) {
-          const p = inject[point];
-          if (p !== undefined && p > 0) fail = rng.float() < p;
-        }
+        const p = injectRate(r);
+        if (p > 0) fail = rng.float() < p;
       }
     }
     if (r === null) {
