@@ -74,6 +74,16 @@ export interface RunOptions {
   frontier?: boolean;
   /** Collect the SCAN_* results and the locks whose trylock failed (the explorer's distributions). */
   collect?: boolean;
+  /**
+   * Called once the kernel, the actors and the bus exist, before the files are populated:
+   * an observer (the inspector's recorder, an exporter) subscribes to k.bus here.
+   */
+  observe?: (k: Kernel, actors: readonly Actor[]) => void;
+  /**
+   * Called with every actor's current chart state (leaf path): once when all actors have
+   * started (step 0), then after each step (its number counted from 1), after the monitors.
+   */
+  onStep?: (step: number, states: readonly string[]) => void;
 }
 
 export interface ActorResult {
@@ -268,6 +278,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     }),
   );
 
+  opts.observe?.(k, actors);
   populateFiles(k, s);
 
   const stepEv: StepEvent = { type: 'STEP', fail: false };
@@ -402,6 +413,10 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     return highestPriority();
   }
 
+  const onStep = opts.onStep;
+  const leaves = (): string[] => runners.map((x) => x.leaf.path);
+  onStep?.(0, leaves());
+
   let last: Runner | null = null;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
@@ -521,6 +536,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       for (const m of monitors) m.stepEnd?.();
       if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
     }
+    onStep?.(step, leaves());
     if (violations.length) {
       verdict = 'violation';
       break;
