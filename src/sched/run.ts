@@ -5,7 +5,8 @@
  * schedule. Monitors check after every step; a violation, a deadlock or the step bound
  * ends the run. Same scenario + same seed (or schedule) ⇒ the same trace, byte for byte.
  */
-import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
+import { createActor, type AnyActorRef, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
+type InspectionObserver = Observer<InspectionEvent> | ((ev: InspectionEvent) => void);
 import type { Scenario } from '../scenario/schema.ts';
 import { Kernel, ModelViolation } from '../memory/kernel.ts';
 import { defaultSysfs, type Sysfs } from '../memory/sysfs.ts';
@@ -84,6 +85,8 @@ export interface RunOptions {
    * started (step 0), then after each step (its number counted from 1), after the monitors.
    */
   onStep?: (step: number, states: readonly string[]) => void;
+  /** With engine 'xstate': XState's inspection callback for every actor (e.g. @statelyai/inspect's inspector.inspect). */
+  inspect?: InspectionObserver;
 }
 
 export interface ActorResult {
@@ -291,7 +294,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     const r: Runner = { actor, next: null, chart: c.fast, leaf: c.fast.root, xactor: null, done: false };
     k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
     if (engine === 'xstate') {
-      const xa = createActor(machineFor(kind, s.variants), { input: { a: actor } });
+      const xa = createActor(machineFor(kind, s.variants), { input: { a: actor }, id: spec.id, inspect: opts.inspect });
       xa.subscribe({ error: () => {} });
       xa.start();
       r.xactor = xa;
