@@ -147,6 +147,26 @@ describe('explore()', () => {
     expect(a.schedules).toBeGreaterThanOrEqual(500);
     expect(a.schedules).toBeLessThan(1_000_000);
     expect(a.counterexamples).toEqual(found);
+    expect(r.stopReason).toBe('counterexample');
+    expect(a.stopReason).toBe('interrupted');
+  });
+
+  it('a time budget decides how many schedules run, never which: the result is a prefix of the unbounded one', () => {
+    // a clock that advances 1 ms each time it is read: the budget runs out after a known number of reads
+    for (const strategy of ['random', 'dfs'] as const) {
+      let t = 0;
+      const clock = () => t++;
+      const s = strategy === 'dfs' ? correct : asPosted;
+      const bounded = explore(s, { strategy, schedules: 200, maxStates: 200, timeBudgetMs: 30, clock, shrinkBudget: 0 });
+      expect(bounded.stopped).toBe(true);
+      expect(bounded.stopReason).toBe('time budget');
+      const n = strategy === 'dfs' ? bounded.nodes! : bounded.schedules;
+      expect(n).toBe(29); // one read sets the deadline, 29 let a schedule start, the 30th ends it
+      expect(bounded.complete ?? false).toBe(false);
+      const full = explore(s, { strategy, schedules: strategy === 'dfs' ? 200 : bounded.schedules, maxStates: 200, shrinkBudget: 0 });
+      if (strategy === 'random') expect(bounded.traceHashes).toEqual(full.traceHashes);
+      else expect(full.states!).toBeGreaterThan(bounded.states!);
+    }
   });
 });
 
@@ -296,7 +316,7 @@ describe('thpsim explore', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(1); // counterexamples were found before the interrupt
-    expect(stdout).toMatch(/^zero-page-as-posted: pct, \d+ schedules from seed 1 \(stopped early\)/);
+    expect(stdout).toMatch(/^zero-page-as-posted: pct, \d+ schedules from seed 1 \(stopped early: interrupted\)/);
     const n = Number(/pct, (\d+) schedules/.exec(stdout)![1]);
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(100000000);
@@ -312,6 +332,15 @@ describe('thpsim explore', () => {
     expect(j.schedules).toBe(100);
     expect(j.verdicts).toEqual({ ok: 100 });
     expect(j.counterexamples).toEqual([]);
+  });
+
+  it('--time-budget stops a long exploration and says so; exit 0 when nothing was found', () => {
+    const r = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--schedules', '100000000', '--time-budget', '1s', '--out', join(tmp, 'budget'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^zero-page-read-faults: random, \d+ schedules from seed 1 \(stopped early: time budget\)/);
+    const bad = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--time-budget', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/expected a duration such as 90s, 5m or 1h, got 'soon'/);
   });
 
   it('a bad option or file is one clear line and exit 2', () => {

@@ -79,13 +79,23 @@ interface ExploreFlags {
   maxStates: number;
   workers: number;
   shard?: { index: number; count: number };
+  timeBudget?: number;
 }
+
+/** --time-budget: 90, 90s, 5m or 1h → ms. */
+function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected a duration such as 90s, 5m or 1h, got '${v}'`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+const stopped = (r: ExploreResult) => (r.stopped ? ` (stopped early: ${r.stopReason ?? 'interrupted'})` : '');
 
 function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
   const out: string[] = [];
   out.push(r.strategy === 'dfs'
-    ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces`
-    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${r.stopped ? ' (stopped early)' : ''}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
+    ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
+    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
   if (r.strategy === 'dfs') {
     out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
   }
@@ -186,7 +196,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   };
   const options: ExploreOptions = {
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
-    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard,
+    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard, timeBudgetMs: o.timeBudget,
   };
   let r: ExploreResult;
   if (o.workers > 1) {
@@ -301,6 +311,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)
     .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
     .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--time-budget <duration>', 'stop starting schedules after this long (90s, 5m, 1h); the summary says so', parseDuration)
     .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
     .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')

@@ -34,6 +34,14 @@ export interface ExploreOptions {
   maxStates?: number;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
+  /**
+   * Stop starting schedules (dfs: search nodes) once this many ms have passed. What was
+   * run is still a prefix of the schedule set (dfs: of the search order): the budget
+   * decides how many, never which.
+   */
+  timeBudgetMs?: number;
+  /** The clock the time budget is read from, in ms (default performance.now; tests pass their own). */
+  clock?: () => number;
   /** Minimise counterexamples (default on); at most this many candidate runs each. */
   shrinkBudget?: number;
   /** Called after every schedule with the number done (progress display; may return true to stop). */
@@ -82,8 +90,10 @@ export interface ExploreResult {
   contention: Record<string, number>;
   /** One minimised counterexample per (verdict, invariant), the first found. */
   counterexamples: Counterexample[];
-  /** Stopped early (stopOnFirst, or onProgress asked to). */
+  /** Stopped early (stopOnFirst, the time budget, or onProgress asked to). */
   stopped: boolean;
+  /** Why it stopped early: 'counterexample' (stopOnFirst), 'time budget' or 'interrupted'. */
+  stopReason?: string;
   /** dfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
   states?: number;
   nodes?: number;
@@ -196,6 +206,8 @@ class Explorer {
   private readonly shardCount: number;
   private readonly base: number;
   readonly total: number;
+  private readonly clock: () => number;
+  private readonly deadline: number;
 
   constructor(
     private readonly s: Scenario,
@@ -206,6 +218,8 @@ class Explorer {
     const shard = o.shard ?? { index: 0, count: 1 };
     this.index = shard.index;
     this.shardCount = shard.count;
+    this.clock = o.clock ?? (() => performance.now());
+    this.deadline = o.timeBudgetMs === undefined ? Infinity : this.clock() + o.timeBudgetMs;
     if ((o.strategy ?? 'random') === 'pct') {
       for (let i = 0; i < 10; i++) {
         this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, record: false }).steps);
@@ -245,11 +259,25 @@ class Explorer {
   private readonly stack: Decision[][] = [[]];
   private readonly visited = new Set<string>();
 
+  /** Stop early, saying why (the first reason given is kept). */
+  stop(reason: string): void {
+    if (!this.res.stopped) this.res.stopReason = reason;
+    this.res.stopped = true;
+  }
+
+  /** Out of time: checked before each schedule, so the last one started always finishes. */
+  private overBudget(): boolean {
+    if (this.deadline === Infinity || this.clock() < this.deadline) return false;
+    this.stop('time budget');
+    return true;
+  }
+
   /** Run the next schedule (dfs: expand the next search node); false when the explorer is done. */
   next(): boolean {
     const { s, o, res } = this;
+    if (res.stopped || this.overBudget()) return false;
     if (res.strategy === 'dfs') return this.dfsNext();
-    if (res.stopped || this.index >= this.total) return false;
+    if (this.index >= this.total) return false;
     const seed = (this.base + this.index) >>> 0;
     this.index += this.shardCount;
     const r = run(s, {
@@ -257,7 +285,7 @@ class Explorer {
       pctSteps: this.pctSpan || undefined,
     });
     this.record(r);
-    if (o.onProgress?.(res.schedules, res)) res.stopped = true;
+    if (o.onProgress?.(res.schedules, res)) this.stop('interrupted');
     return !res.stopped && this.index < this.total;
   }
 
@@ -288,7 +316,7 @@ class Explorer {
       }
     }
     res.states = this.visited.size;
-    if (o.onProgress?.(res.nodes, res)) res.stopped = true;
+    if (o.onProgress?.(res.nodes, res)) this.stop('interrupted');
     res.complete = this.stack.length === 0 && !res.stopped;
     return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
   }
@@ -328,7 +356,7 @@ class Explorer {
       };
       res.counterexamples.push(c);
       o.onCounterexample?.(c);
-      if (o.stopOnFirst) res.stopped = true;
+      if (o.stopOnFirst) this.stop('counterexample');
     }
   }
 }
@@ -354,7 +382,7 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
     if (!more) break;
     await new Promise((r) => setImmediate(r));
     if (o.signal?.aborted) {
-      e.res.stopped = true;
+      e.stop('interrupted');
       break;
     }
   }
@@ -401,6 +429,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     scanResults: sum((p) => p.scanResults), contention: sum((p) => p.contention),
     counterexamples: [...byKey.values()],
     stopped: parts.some((p) => p.stopped),
+    stopReason: parts.find((p) => p.stopped)?.stopReason,
     coverage,
   };
 }
