@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { Presets, SingleBar } from 'cli-progress';
 import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
+import { registerExport } from './export.ts';
 
 const intArg = (what: string) => (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer ${what}, got '${v}'`);
@@ -337,6 +338,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('list')
     .description('list the registered actor kinds, variants and invariant monitors')
     .action(() => listCommand());
+  registerExport(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -1,0 +1,94 @@
+/**
+ * `thpsim export`: a statechart as Mermaid / SCXML / JSON, a run as a Perfetto trace or
+ * as the ftrace-like lines `thpsim run --trace` prints (docs/exports.md).
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { CHART_FORMATS, type ChartFormat, exportChart } from '../export/chart.ts';
+import { chartByName, namedCharts } from '../export/machines.ts';
+import { perfettoJson, perfettoTrace } from '../export/perfetto.ts';
+import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { type Decision, run } from '../sched/run.ts';
+import { readReplay } from './replay.ts';
+
+const TRACE_FORMATS = ['perfetto', 'ftrace'] as const;
+type TraceFormat = (typeof TRACE_FORMATS)[number];
+
+const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
+  if (!values.includes(v as T)) throw new InvalidArgumentError(`expected ${values.join(', ')}; got '${v}'`);
+  return v as T;
+};
+
+async function emit(text: string, file: string | undefined): Promise<void> {
+  if (!file) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    await writeFile(file, text);
+  } catch (e) {
+    throw new ScenarioError(file, '', `cannot write: ${(e as Error).message}`);
+  }
+}
+
+async function chartCommand(machine: string, o: { format: ChartFormat; output?: string }): Promise<number> {
+  const src = chartByName(machine);
+  if (!src) {
+    throw new ScenarioError('thpsim export chart', '<machine>', `expected one of ${namedCharts().map((c) => c.name).join(', ')}; got '${machine}'`);
+  }
+  await emit(exportChart(src, o.format), o.output);
+  return 0;
+}
+
+/** A scenario file, or a replay file (its scenario and recorded schedule). */
+async function readRunInput(file: string, seed: number | undefined): Promise<{ scenario: Scenario; seed: number; schedule?: Decision[] }> {
+  const raw = await readScenarioData(file);
+  if (raw !== null && typeof raw === 'object' && 'thpsim_replay' in raw) {
+    if (seed !== undefined) throw new ScenarioError(file, '--seed', 'a replay file fixes the schedule; expected no --seed');
+    const rp = await readReplay(file);
+    return { scenario: rp.scenario, seed: rp.seed, schedule: rp.decisions };
+  }
+  const scenario = await validateScenario(raw, file);
+  return { scenario, seed: seed ?? scenario.seed };
+}
+
+async function traceCommand(file: string, o: { format: TraceFormat; output?: string; seed?: number }): Promise<number> {
+  const input = await readRunInput(file, o.seed);
+  if (o.format === 'perfetto') {
+    const { trace } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule });
+    await emit(perfettoJson(trace), o.output);
+  } else {
+    const lines: string[] = [];
+    run(input.scenario, { seed: input.seed, schedule: input.schedule, trace: (l) => lines.push(l) });
+    await emit(lines.length ? `${lines.join('\n')}\n` : '', o.output);
+  }
+  return 0;
+}
+
+/** Registers `export chart` and `export trace`; `setCode` receives the exit status. */
+export function registerExport(program: Command, setCode: (code: number) => void): void {
+  const exp = program.command('export').description('write a statechart (Mermaid, SCXML, JSON) or a run\'s trace (Perfetto, ftrace)');
+  exp
+    .command('chart')
+    .description('write a statechart: an object chart (page, pmd, mm_struct) or an actor kind\'s task chart')
+    .argument('<machine>', 'page, pmd, mm_struct, or an actor kind (a wrong name lists them all)')
+    .requiredOption('--format <format>', `${CHART_FORMATS.join(', ')}`, oneOf(CHART_FORMATS))
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .action(async (machine: string, o: { format: ChartFormat; output?: string }) => {
+      setCode(await chartCommand(machine, o));
+    });
+  exp
+    .command('trace')
+    .description('run a scenario (or replay a replay file) and write its trace: Perfetto JSON (ui.perfetto.dev) or ftrace-like lines')
+    .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
+    .requiredOption('--format <format>', `${TRACE_FORMATS.join(', ')}`, oneOf(TRACE_FORMATS))
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer seed, got '${v}'`);
+      return Number(v);
+    })
+    .action(async (file: string, o: { format: TraceFormat; output?: string; seed?: number }) => {
+      setCode(await traceCommand(file, o));
+    });
+}
