@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { Presets, SingleBar } from 'cli-progress';
 import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
+import { registerInspect } from './inspect.ts';
 import { registerExport } from './export.ts';
 
 const intArg = (what: string) => (v: string) => {
@@ -338,6 +339,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('list')
     .description('list the registered actor kinds, variants and invariant monitors')
     .action(() => listCommand());
+  registerInspect(program, (c) => (code = c));
   registerExport(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });

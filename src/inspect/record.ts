@@ -1,0 +1,231 @@
+/**
+ * Records one run for the inspector: after every step, each actor's chart state, the
+ * memory map of the extents in play (every page-cache slot of every file, every pte of
+ * every VMA) and the bus events of that step as ftrace-like text. Frame n is the model
+ * after n steps (frame 0: after setup); the events of frame n are those of step n-1.
+ *
+ * Kept compact for runs of a few thousand steps: state paths by index into a per-actor
+ * table, and memory cells as deltas (frame 0 holds every cell, later frames only the
+ * cells that changed). The page draws frame n by replaying the deltas.
+ */
+import type { Scenario } from '../scenario/schema.ts';
+import { type Decision, type RunResult, type Verdict, run } from '../sched/run.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import type { Actor } from '../sched/actor.ts';
+import type { Violation } from '../bus/events.ts';
+import { formatTraceLine } from '../sched/trace.ts';
+import { PTE_NONE, pmdKind } from '../memory/mm.ts';
+import { isSwapEntry, swapOffset } from '../memory/address_space.ts';
+
+/** What a page-cache slot or a pte shows of the struct page behind it. */
+export interface PageCell {
+  pfn: number;
+  /** Packed page-chart state (machines/page.ts; decoded with the chart's radix). */
+  st: number;
+  /** A tail page: its head's state (PG_locked, PG_uptodate, the frozen count live on the head). */
+  hst?: number;
+  /** PG_* bits that are plain flags (src/memory/pages.ts PG). */
+  fl: number;
+  /** page_count() (the compound head's) and page_mapcount() of this subpage. */
+  ref: number;
+  map: number;
+  /** Compound head and its order (0: a small page). */
+  head: number;
+  order: number;
+  /** Data token the page holds (0: zeroes, -1: uninitialised garbage). */
+  data: number;
+  /** Actor holding PG_locked, if any. */
+  locker?: string;
+}
+
+export type Cell =
+  | { t: 'hole' }
+  | { t: 'swap'; off: number }
+  | ({ t: 'page' } & PageCell)
+  | { t: 'pte_none'; pmd: 'none' | 'pte_table' }
+  | ({ t: 'pte'; pmd: 'pte_table' | 'huge' | 'huge_zero'; w: boolean } & PageCell)
+  | { t: 'mm'; st: number };
+
+export interface FileExtent { key: string; name: string; shmem: boolean; slots: number }
+export interface VmaExtent { start: number; end: number; file: string | null; pgoff: number }
+export interface MmExtent { key: string; name: string; vmas: VmaExtent[] }
+
+export interface Recording {
+  scenario: string;
+  description: string;
+  seed: number;
+  verdict: Verdict;
+  hpagePmdNr: number;
+  steps: number;
+  /** chart: the actor kind whose chart (with the scenario's variants) it runs. */
+  actors: { id: string; kind: string; comm: string; chart: string; outcome: string }[];
+  /** Per actor, the state paths it was in; frames[n].s[a] indexes this. */
+  paths: string[][];
+  /** Per frame: every actor's state (index into paths[a]). */
+  states: number[][];
+  /** Per frame n ≥ 1: the step that led to it — actor index, from, to, injected failure. */
+  moves: ([number, string, string, boolean] | null)[];
+  /** Per frame: the locks each actor holds, for the actors whose set changed. */
+  held: Record<number, string[]>[];
+  files: FileExtent[];
+  mms: MmExtent[];
+  /** Per frame: cells by key ("f<ino>:<index>", "m<mm>:<vpn>", "mm<mm>"), all at frame 0, then what changed. */
+  cells: Record<string, Cell>[];
+  /** [frame, actor index (-1: the model), ftrace-like text]. */
+  events: [number, number, string][];
+  violations: (Violation & { frame: number })[];
+  divergence?: string;
+}
+
+/** Extents wider than this are cut (the inspector is for small, explained runs). */
+export const MAX_CELLS_PER_EXTENT = 4096;
+
+function pageCell(k: Kernel, pfn: number): PageCell {
+  const p = k.pages;
+  const head = p.compoundHead(pfn);
+  const locker = k.pageLockHolder.get(pfn);
+  return {
+    pfn, st: p.state[pfn]!, fl: p.flags[pfn]!, ref: p.pageCount(pfn), map: p.pageMapcount(pfn),
+    head, order: p.order[head]!, data: p.data[pfn]!,
+    ...(head !== pfn ? { hst: p.state[head]! } : {}),
+    ...(locker !== undefined ? { locker: k.actorName(locker) } : {}),
+  };
+}
+
+function fileCells(k: Kernel, out: Map<string, Cell>): void {
+  for (const ino of k.inodes) {
+    const slots = ino.mapping.slots;
+    const n = Math.min(slots.length, MAX_CELLS_PER_EXTENT);
+    for (let i = 0; i < n; i++) {
+      const v = slots[i]!;
+      out.set(`f${ino.id}:${i}`, v >= 0 ? { t: 'page', ...pageCell(k, v) } : isSwapEntry(v) ? { t: 'swap', off: swapOffset(v) } : { t: 'hole' });
+    }
+  }
+}
+
+function mmCells(k: Kernel, out: Map<string, Cell>): void {
+  const nr = k.HPAGE_PMD_NR;
+  for (const mm of k.mms) {
+    out.set(`mm${mm.id}`, { t: 'mm', st: mm.state });
+    let n = 0;
+    for (const v of mm.vmas) {
+      for (let vpn = v.start; vpn < v.end && n < MAX_CELLS_PER_EXTENT; vpn++, n++) {
+        const pmd = mm.pmds.get(Math.floor(vpn / nr));
+        const kind = pmd ? pmdKind(pmd.state) : 'none';
+        let c: Cell;
+        if (kind === 'huge' || kind === 'huge_zero') {
+          c = { t: 'pte', pmd: kind, w: pmd!.writable, ...pageCell(k, pmd!.pfn + (vpn % nr)) };
+        } else if (kind === 'pte_table') {
+          const pfn = pmd!.ptes![vpn % nr]!;
+          c = pfn === PTE_NONE ? { t: 'pte_none', pmd: kind } : { t: 'pte', pmd: kind, w: pmd!.pteWritable![vpn % nr] === 1, ...pageCell(k, pfn) };
+        } else c = { t: 'pte_none', pmd: 'none' };
+        out.set(`m${mm.id}:${vpn}`, c);
+      }
+    }
+  }
+}
+
+/** Bus events that can change what a memory cell shows. */
+const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access']);
+
+/** ftrace's "<comm>-<pid> [cpu] .... <ts>: " prefix: the timeline shows step and actor instead. */
+const PREFIX = /^.*?\[\d+\] \.\.\.\. +[\d.]+: /;
+
+export interface RecordOptions {
+  seed?: number;
+  schedule?: readonly Decision[];
+  maxSteps?: number;
+}
+
+export function record(scenario: Scenario, opts: RecordOptions = {}): Recording {
+  const paths: string[][] = scenario.actors.map(() => []);
+  const pathIx: Map<string, number>[] = scenario.actors.map(() => new Map());
+  const states: number[][] = [];
+  const steps: Recording['moves'] = [];
+  const held: Record<number, string[]>[] = [];
+  const cells: Record<string, Cell>[] = [];
+  const events: Recording['events'] = [];
+  let k!: Kernel;
+  let actors!: readonly Actor[];
+  let frame = 0;
+  let memoryDirty = true;
+  let last = new Map<string, string>();
+  let lastHeld: string[] = [];
+
+  const snapshotCells = (): Record<string, Cell> => {
+    const now = new Map<string, Cell>();
+    fileCells(k, now);
+    mmCells(k, now);
+    const delta: Record<string, Cell> = {};
+    const enc = new Map<string, string>();
+    for (const [key, c] of now) {
+      const s = JSON.stringify(c);
+      enc.set(key, s);
+      if (last.get(key) !== s) delta[key] = c;
+    }
+    last = enc;
+    return delta;
+  };
+
+  const r: RunResult = run(scenario, {
+    seed: opts.seed, schedule: opts.schedule, maxSteps: opts.maxSteps,
+    observe: (kernel, as) => {
+      k = kernel;
+      actors = as;
+      k.bus.events$.subscribe((e) => {
+        if (MEMORY_EVENTS.has(e.kind)) memoryDirty = true;
+        if (e.kind === 'step') steps[frame + 1] = [e.actor, e.from, e.to, e.fail];
+        const line = formatTraceLine(e, k, actors);
+        if (line === null) return;
+        const actor = e.kind === 'violation' ? actors.findIndex((a) => a.id === e.violation.actor) : e.actor;
+        events.push([states.length === 0 ? 0 : frame + 1, actor, line.replace(PREFIX, '')]);
+      });
+    },
+    onStep: (n, leaves) => {
+      frame = n;
+      states[n] = leaves.map((p, a) => {
+        let i = pathIx[a]!.get(p);
+        if (i === undefined) {
+          i = paths[a]!.length;
+          paths[a]!.push(p);
+          pathIx[a]!.set(p, i);
+        }
+        return i;
+      });
+      cells[n] = memoryDirty ? snapshotCells() : {};
+      memoryDirty = false;
+      const h: Record<number, string[]> = {};
+      actors.forEach((a) => {
+        const locks = k.heldBy(a.ix).sort();
+        const s = locks.join('\n');
+        if (s !== (lastHeld[a.ix] ?? '')) h[a.ix] = locks;
+        lastHeld[a.ix] = s;
+      });
+      held[n] = h;
+    },
+  });
+
+  const nFrames = states.length;
+  // events published after the last frame (violations found at quiescence) belong to it
+  for (const e of events) if (e[0] >= nFrames) e[0] = nFrames - 1;
+  steps[0] = null;
+  return {
+    scenario: r.scenario,
+    description: scenario.description ?? '',
+    seed: r.seed,
+    verdict: r.verdict,
+    hpagePmdNr: k.HPAGE_PMD_NR,
+    steps: r.steps,
+    actors: actors.map((a, i) => ({ id: a.id, kind: a.kind, comm: a.comm, chart: a.kind, outcome: r.actors[i]!.outcome })),
+    paths, states, moves: steps, held,
+    files: k.inodes.map((ino) => ({ key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.slots.length, MAX_CELLS_PER_EXTENT) })),
+    mms: k.mms.map((mm) => ({
+      key: `m${mm.id}`, name: mm.name,
+      vmas: mm.vmas.map((v) => ({ start: v.start, end: v.end, file: v.file < 0 ? null : k.inodes[v.file]!.name, pgoff: v.pgoff })),
+    })),
+    cells,
+    events,
+    violations: r.violations.map((v) => ({ ...v, frame: Math.min(v.step + 1, nFrames - 1) })),
+    divergence: r.divergence,
+  };
+}
