@@ -212,12 +212,11 @@ export function toMermaid(m: ChartModel, opts: MermaidOptions = {}): string {
       const fn = functionName(s);
       const open = (s.type === 'compound' || s.type === 'parallel') && level < maxDepth;
       const label = `${s.name}${fn ? ` · ${fn}()` : ''}${s.type === 'compound' && !open ? ' …' : ''}`;
-      out.push(`${ind(d)}state "${mtext(label)}" as ${mid(s.path)}`);
       if (open) {
-        out.push(`${ind(d)}state ${mid(s.path)} {`);
+        out.push(`${ind(d)}state "${mtext(label)}" as ${mid(s.path)} {`);
         block(s.states, s.initial, s.path, d + 1, level + 1);
         out.push(`${ind(d)}}`);
-      }
+      } else out.push(`${ind(d)}state "${mtext(label)}" as ${mid(s.path)}`);
       if (s.type === 'final') out.push(`${ind(d)}${mid(s.path)} --> [*]`);
     }
     for (const s of states) {
@@ -233,12 +232,10 @@ export function toMermaid(m: ChartModel, opts: MermaidOptions = {}): string {
   } else if (m.type === 'parallel') {
     // object charts: the regions run in parallel inside the object
     out.push(`  [*] --> ${mid(m.id)}`);
-    out.push(`  state "${mtext(m.id)}" as ${mid(m.id)}`);
-    out.push(`  state ${mid(m.id)} {`);
+    out.push(`  state "${mtext(m.id)}" as ${mid(m.id)} {`);
     m.states.forEach((r, i) => {
       if (i > 0) out.push('    --');
-      out.push(`    state "${mtext(r.name)}" as ${mid(r.path)}`);
-      out.push(`    state ${mid(r.path)} {`);
+      out.push(`    state "${mtext(r.name)}" as ${mid(r.path)} {`);
       block(r.states, r.initial, r.path, 3, 2);
       out.push('    }');
     });
