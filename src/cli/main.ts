@@ -16,6 +16,7 @@ import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 import { registerInspect } from './inspect.ts';
 import { registerExport } from './export.ts';
+import { statelyInspector } from '../inspect/stately.ts';
 
 const intArg = (what: string) => (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer ${what}, got '${v}'`);
@@ -31,6 +32,7 @@ interface RunFlags {
   saveReplay?: string;
   maxSteps?: number;
   schedule?: boolean;
+  stately?: string | true;
 }
 
 async function runCommand(file: string | undefined, o: RunFlags): Promise<number> {
@@ -47,8 +49,11 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
     seed = o.seed ?? scenario.seed;
   }
   const lines: string[] = [];
+  // the Stately inspector shows XState actors: --stately runs the xstate engine
+  const stately = o.stately === undefined ? undefined : statelyInspector(o.stately === true ? undefined : o.stately);
+  if (stately) process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
   const r = run(scenario, {
-    seed, engine: o.engine, schedule: decisions, maxSteps: o.maxSteps,
+    seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect,
     trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,
   });
   if (o.saveReplay && !o.replay) await writeReplay(o.saveReplay, scenarioFile, raw, r);
@@ -64,6 +69,9 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
       );
     }
   }
+  await stately?.stop().catch((e: Error) => {
+    throw new ScenarioError('thpsim run', '--stately', e.message);
+  });
   return r.verdict === 'ok' ? 0 : 1;
 }
 
@@ -149,8 +157,8 @@ function parseShard(v: string): { index: number; count: number } {
 async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const raw = await readScenarioData(file);
   const scenario = await validateScenario(raw, file);
-  if (o.strategy === 'dfs' && (o.workers > 1 || o.shard)) {
-    throw new ScenarioError('thpsim explore', '--strategy dfs', 'dfs runs in one process (--workers and --shard are for random and pct)');
+  if ((o.strategy === 'dfs' || o.strategy === 'coverage') && (o.workers > 1 || o.shard)) {
+    throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs in one process: each schedule depends on the ones before it (--workers and --shard are for random and pct)`);
   }
   const files: string[] = [];
   const pending: Promise<void>[] = [];
@@ -299,6 +307,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--replay <file>', 'replay a recorded schedule instead of drawing from the seed')
     .option('--save-replay <file>', 'write this run\'s scenario and schedule as a replay file')
     .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--stately [url]', 'show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL; runs the xstate engine')
     .action(async (file: string | undefined, o: RunFlags) => {
       code = await runCommand(file, o);
     });
@@ -306,8 +315,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('explore')
     .description('run many schedules of a scenario under a search strategy; write each violation as a minimised replay file')
     .argument('<scenario>', 'scenario file (.yaml, .yml or .json)')
-    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing) or dfs (every interleaving, visited states pruned)', (v) => {
-      if (v !== 'random' && v !== 'pct' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct or dfs, got '${v}'`);
+    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing), coverage (steered toward the steps not yet taken) or dfs (every interleaving, visited states pruned)', (v) => {
+      if (v !== 'random' && v !== 'pct' && v !== 'coverage' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct, coverage or dfs, got '${v}'`);
       return v;
     }, 'random')
     .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)

@@ -12,8 +12,9 @@ import { type Decision, type RunResult, type Verdict, run } from '../sched/run.t
 import type { Violation } from '../bus/events.ts';
 import { getActorKind, patchedChart } from '../registry.ts';
 import { compileTaskChart } from '../engine/task_chart.ts';
+import { Rng } from '../sched/rng.ts';
 
-export type Strategy = 'random' | 'pct' | 'dfs';
+export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
 export interface ExploreOptions {
   strategy?: Strategy;
@@ -220,7 +221,7 @@ class Explorer {
     this.shardCount = shard.count;
     this.clock = o.clock ?? (() => performance.now());
     this.deadline = o.timeBudgetMs === undefined ? Infinity : this.clock() + o.timeBudgetMs;
-    if ((o.strategy ?? 'random') === 'pct') {
+    if ((o.strategy ?? 'random') === 'pct' || o.strategy === 'coverage') {
       for (let i = 0; i < 10; i++) {
         this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, record: false }).steps);
       }
@@ -280,10 +281,12 @@ class Explorer {
     if (this.index >= this.total) return false;
     const seed = (this.base + this.index) >>> 0;
     this.index += this.shardCount;
-    const r = run(s, {
-      seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, collect: true,
-      pctSteps: this.pctSpan || undefined,
-    });
+    const r = res.strategy === 'coverage'
+      ? this.coverageRun(seed)
+      : run(s, {
+        seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, collect: true,
+        pctSteps: this.pctSpan || undefined,
+      });
     this.record(r);
     if (o.onProgress?.(res.schedules, res)) this.stop('interrupted');
     return !res.stopped && this.index < this.total;
@@ -321,15 +324,83 @@ class Explorer {
     return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
   }
 
-  private markStepped(d: Decision): void {
-    this.stepped.add(`${this.kindOf.get(d.actor)}:${d.state}`);
+  /** coverage: per step (kind:state), the first schedule that took it and at which decision. */
+  private readonly reachedBy = new Map<string, { schedule: Decision[]; at: number; tries: number }>();
+  /** coverage: per actor kind, each step's possible next steps (chart successors), by state path. */
+  private successors?: Map<string, Map<string, string[]>>;
+
+  /**
+   * The coverage strategy steers toward the steps no schedule has taken yet. A step X
+   * never taken is behind a gateway: a step Y that was taken and whose transitions can
+   * lead to X (a guard went the other way: a lock was free, a page not yet frozen, a pmd
+   * still none). Every other schedule replays the first schedule that reached a gateway up
+   * to a random point before it and goes on uniformly at random from there, so the
+   * interleaving before Y changes, and with it what Y's guards see; gateways are taken in
+   * turn, the least tried first. The rest start afresh as PCT at depth 1 to 4 (alone, PCT
+   * reaches more than uniform random). Schedule i depends on the schedules before it, so
+   * this strategy runs in one process.
+   */
+  private coverageRun(seed: number): RunResult {
+    const { s, o } = this;
+    const rng = new Rng(seed ^ 0x2545f491);
+    const gateways: { schedule: Decision[]; at: number; tries: number }[] = [];
+    if (rng.below(2) !== 0) {
+      for (const [kind, succ] of this.chartSuccessors()) {
+        for (const [from, next] of succ) {
+          const by = this.reachedBy.get(`${kind}:${from}`);
+          if (by && next.some((x) => !this.stepped.has(`${kind}:${x}`))) gateways.push(by);
+        }
+      }
+    }
+    if (!gateways.length) {
+      return run(s, { seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps, collect: true });
+    }
+    const least = Math.min(...gateways.map((g) => g.tries));
+    const fewest = gateways.filter((g) => g.tries === least);
+    const g = fewest[rng.below(fewest.length)]!;
+    g.tries++;
+    const prefix = g.schedule.slice(0, rng.below(g.at + 1));
+    return run(s, { seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps, collect: true });
+  }
+
+  /** Each atomic step's possible next atomic steps: its STEP targets entered (initial states, eventless routing). */
+  private chartSuccessors(): Map<string, Map<string, string[]>> {
+    if (this.successors) return this.successors;
+    this.successors = new Map();
+    for (const kind of new Set(this.kindOf.values())) {
+      const c = compileTaskChart(patchedChart(getActorKind(kind)!.chart, this.s.variants));
+      type N = (typeof c.nodes)[number];
+      const leaves = (n: N, seen: Set<N>, out: Set<string>): void => {
+        if (seen.has(n)) return;
+        seen.add(n);
+        while (n.initial) n = n.initial;
+        if (n.step.length) out.add(n.path);
+        for (const t of n.always) leaves(t.target, seen, out);
+        if (n.kind === 'final') for (let p = n.parent; p; p = p.parent) for (const t of p.onDone) leaves(t.target, seen, out);
+      };
+      const succ = new Map<string, string[]>();
+      for (const n of c.nodes) {
+        if (n.kind !== 'atomic' || !n.step.length) continue;
+        const out = new Set<string>();
+        for (const t of n.step) leaves(t.target, new Set(), out);
+        succ.set(n.path, [...out]);
+      }
+      this.successors.set(kind, succ);
+    }
+    return this.successors;
+  }
+
+  private markStepped(d: Decision, schedule?: Decision[], at = 0): void {
+    const key = `${this.kindOf.get(d.actor)}:${d.state}`;
+    this.stepped.add(key);
+    if (schedule && !this.reachedBy.has(key)) this.reachedBy.set(key, { schedule, at, tries: 0 });
   }
 
   private record(r: RunResult): void {
     const { s, o, res } = this;
     const seed = r.seed;
     res.schedules++;
-    for (const d of r.schedule) this.markStepped(d);
+    r.schedule.forEach((d, i) => this.markStepped(d, res.strategy === 'coverage' ? r.schedule : undefined, i));
     this.hashes.add(r.traceHash);
     res.distinctTraces = this.hashes.size;
     res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
@@ -402,7 +473,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     if (p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
       throw new Error(`cannot merge ${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.scenario}/${first.strategy}/seed ${first.seed}`);
     }
-    if (p.strategy === 'dfs') throw new Error('dfs results are not sharded');
+    if (p.strategy === 'dfs' || p.strategy === 'coverage') throw new Error(`${p.strategy} results are not sharded`);
   }
   const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
     const out: Record<string, number> = {};
