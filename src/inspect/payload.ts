@@ -58,11 +58,15 @@ function rounded(l: ChartLayout): ChartLayout {
   };
 }
 
+/** Layouts by chart definition (patchedChart returns the same object when no variant patches it). */
+const layouts = new WeakMap<object, Promise<ChartLayout>>();
+
 export async function buildPayload(scenario: Scenario, run: Recording): Promise<Payload> {
   const charts: Record<string, ChartLayout> = {};
   for (const kind of new Set(run.actors.map((a) => a.kind))) {
     const def = patchedChart(getActorKind(kind)!.chart, scenario.variants);
-    charts[kind] = rounded(await layoutTaskChart(def));
+    if (!layouts.has(def)) layouts.set(def, layoutTaskChart(def).then(rounded));
+    charts[kind] = await layouts.get(def)!;
   }
   const [page, pmd, mm] = await Promise.all([PAGE_CHART, PMD_CHART, MM_CHART].map((c) => layoutObjectChart(c.def)));
   return {

@@ -250,14 +250,38 @@ function highlight(v, paths, move) {
   }
   if (move) {
     const [from, to] = move;
-    const within = (p, path) => path === p || path.startsWith(`${p}.`);
     const was = v.nodes.get(from);
     if (was && from !== to) { was.g.classList.add('was'); marked.push(was.g); }
-    for (const { g, e } of v.edges) {
-      if (within(e.from, from) && within(e.to, to)) { g.classList.add('taken'); marked.push(g); }
-    }
+    for (const g of takenEdges(v, from, to)) { g.classList.add('taken'); marked.push(g); }
   }
   v.marked = marked;
+}
+
+const within = (p, path) => path === p || path.startsWith(`${p}.`);
+
+/**
+ * The edges one step took from `from` to `to`: a STEP edge out of `from` (or out of an
+ * ancestor, as enabledStep looks up the tree), then any always / onDone edges taken in
+ * the same step — the shortest such chain, found breadth-first.
+ */
+function takenEdges(v, from, to) {
+  const seen = new Set();
+  let level = v.edges.filter(({ e }) => e.kind === 'step' && within(e.from, from)).map((x) => [x]);
+  for (let depth = 0; depth < 24 && level.length; depth++) {
+    const hit = level.find((chain) => within(chain[chain.length - 1].e.to, to));
+    if (hit) return hit.map((x) => x.g);
+    const next = [];
+    for (const chain of level) {
+      const at = chain[chain.length - 1].e.to;
+      if (seen.has(at)) continue;
+      seen.add(at);
+      for (const x of v.edges) {
+        if ((x.e.kind === 'always' || x.e.kind === 'onDone') && (within(at, x.e.from) || within(x.e.from, at))) next.push([...chain, x]);
+      }
+    }
+    level = next;
+  }
+  return [];
 }
 
 // ---- rendering --------------------------------------------------------------------------

@@ -1,0 +1,271 @@
+// thpsim inspect: the page in a real headless browser (Debian chromium, never a
+// downloaded one), the server's loopback-only rule, and the command as a user runs it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { loadScenario } from '../src/scenario/load.ts';
+import { readReplay } from '../src/cli/replay.ts';
+import { type Cell, type Recording, record } from '../src/inspect/record.ts';
+import { buildPayload } from '../src/inspect/payload.ts';
+import { type InspectServer, isLoopback, startServer } from '../src/inspect/server.ts';
+import { PAGE_CHART } from '../src/memory/pages.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+
+function thpsim(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/thpsim.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('the inspector refuses anything but loopback', () => {
+  it('isLoopback: 127.0.0.0/8, ::1 and localhost only', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopback(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', '203.0.113.7', '::ffff:10.0.0.1', 'example.com', '128.0.0.1', ''])
+      expect(isLoopback(h), h).toBe(false);
+  });
+
+  it('startServer will not bind a non-loopback address', async () => {
+    await expect(startServer('{}', '0.0.0.0', 0)).rejects.toThrow(/not a loopback address/);
+  });
+
+  it('thpsim inspect --host 0.0.0.0 (or an external address): one-line error, exit 2, nothing served', () => {
+    for (const host of ['0.0.0.0', '203.0.113.7', '::']) {
+      const r = thpsim('inspect', 'examples/collapse-shmem-vs-truncate.yaml', '--host', host);
+      expect(r.code, host).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(new RegExp(`^thpsim: thpsim inspect: --host: ${host.replace(/\./g, '\\.')} is not a loopback address.*\\n$`));
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  }, 30_000);
+
+  it('a scenario error is one line and exit 2 too', () => {
+    const r = thpsim('inspect', 'examples/no-such-file.yaml');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('thpsim: examples/no-such-file.yaml: no such file\n');
+  }, 30_000);
+});
+
+describe('thpsim inspect as a user runs it', () => {
+  it('prints the URL, serves the page and the run, and stops cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'thpsim-inspect-'));
+    const file = join(dir, 'khugepaged-only.yaml');
+    // khugepaged alone over a populated shmem extent: a small chart, so a quick start
+    writeFileSync(file, `name: khugepaged-only
+hpage_pmd_nr: 4
+sysfs: { shmem_enabled: always }
+files: [{ name: f, size: 0x4000, populated: true }]
+mms:
+  - name: m1
+    vmas: [{ start: 0x0, size: 0x4000, file: f, flags: [VM_READ, VM_WRITE, VM_SHARED, VM_HUGEPAGE] }]
+actors:
+  - { kind: khugepaged, id: khugepaged, full_scans: 1 }
+`);
+    const child = spawn(process.execPath, ['bin/thpsim.js', 'inspect', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code} before printing a URL: ${err}`)));
+    });
+    expect(out).toMatch(/^thpsim inspect: khugepaged-only \(seed \d+\): ok after \d+ steps\n/);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    const api = await (await fetch(`${url}api/run`)).json();
+    expect(api.run.scenario).toBe('khugepaged-only');
+    expect(Object.keys(api.charts)).toEqual(['khugepaged']);
+    expect((await fetch(`${url}../package.json`)).status).toBe(404);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    expect(err).toBe('');
+  }, 60_000);
+});
+
+/** The first frame at which some file page shows a frozen refcount (collapse_shmem's page_ref_freeze). */
+function firstFrozen(rec: Recording): { frame: number; key: string } {
+  const cur = new Map<string, Cell>();
+  for (let f = 0; f < rec.cells.length; f++) {
+    for (const [k, c] of Object.entries(rec.cells[f]!)) cur.set(k, c);
+    for (const [k, c] of cur) {
+      if (k.startsWith('f') && c.t === 'page' && PAGE_CHART.stateName(c.hst ?? c.st, 'ref') === 'frozen') return { frame: f, key: k };
+    }
+  }
+  throw new Error('no page is ever frozen in this run');
+}
+
+describe('the inspector page in headless chromium', () => {
+  let browser: Browser;
+  let page: Page;
+  const servers: InspectServer[] = [];
+  let ok: { url: string; rec: Recording };
+  let bad: { url: string; rec: Recording };
+
+  const serve = async (rec: Recording, scenario: Parameters<typeof buildPayload>[0]) => {
+    const s = await startServer(JSON.stringify(await buildPayload(scenario, rec)), '127.0.0.1', 0);
+    servers.push(s);
+    return s.url;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) — the test never downloads a browser`);
+    }
+    const scenario = await loadScenario('examples/collapse-shmem-vs-truncate.yaml');
+    const rec = record(scenario);
+    ok = { rec, url: await serve(rec, scenario) };
+    const rp = await readReplay('examples/collapse-shmem-as-posted-holes.replay.json');
+    const rec2 = record(rp.scenario, { seed: rp.seed, schedule: rp.decisions });
+    bad = { rec: rec2, url: await serve(rec2, rp.scenario) };
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // fully offline: every request goes to the inspector's own server
+    await page.route('**/*', (route) => {
+      const u = route.request().url();
+      return u.startsWith('http://127.0.0.1:') || u.startsWith('data:') ? route.continue() : route.abort();
+    });
+    (page as Page & { errors?: string[] }).errors = errors;
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  const frameNow = async () => Number(await page.getAttribute('[data-testid=position]', 'data-frame'));
+  const activeState = (actor: string) => page.getAttribute(`[data-testid=chart-${actor}] .state.active`, 'data-path');
+  const cellClass = async (testid: string) => (await page.getAttribute(`[data-testid=${testid}]`, 'class'))!.split(' ');
+  const expectedState = (rec: Recording, frame: number, actor: string) => {
+    const a = rec.actors.findIndex((x) => x.id === actor);
+    return rec.paths[a]![rec.states[frame]![a]!]!;
+  };
+
+  it('draws every actor\'s chart and the object charts, steps forward and back, marks a page frozen during collapse', async () => {
+    const { rec, url } = ok;
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    expect(await page.textContent('[data-testid=verdict]')).toBe('ok');
+    for (const id of ['T1', 'T2', 'khugepaged', 'page', 'pmd', 'mm_struct']) {
+      expect(await page.locator(`[data-testid=chart-${id}] .state`).count(), id).toBeGreaterThan(3);
+    }
+    // the task chart nests: compound states hold their children
+    expect(await page.locator('[data-testid=chart-T1] .state.compound').count()).toBeGreaterThan(10);
+    expect(await frameNow()).toBe(0);
+
+    // step forward until khugepaged moves, then back: its highlighted state changes and returns
+    const k = rec.actors.findIndex((a) => a.id === 'khugepaged');
+    const moves = rec.moves.findIndex((m) => m !== null && m[0] === k);
+    const start = expectedState(rec, 0, 'khugepaged');
+    expect(await activeState('khugepaged')).toBe(start);
+    for (let f = 1; f <= moves; f++) await page.click('[data-testid=step-fwd]');
+    expect(await frameNow()).toBe(moves);
+    const after = expectedState(rec, moves, 'khugepaged');
+    expect(after).not.toBe(start);
+    expect(await activeState('khugepaged')).toBe(after);
+    expect(await page.textContent('[data-testid=state-khugepaged]')).toBe(after);
+    expect(await page.locator('[data-testid=chart-khugepaged] .edge.taken').count()).toBeGreaterThan(0);
+    await page.click('[data-testid=step-back]');
+    expect(await frameNow()).toBe(moves - 1);
+    expect(await activeState('khugepaged')).toBe(start);
+    await page.keyboard.press('ArrowRight');
+    expect(await activeState('khugepaged')).toBe(after);
+
+    // jump to the step before collapse_shmem freezes a page: not frozen; one step on: frozen; back: not
+    const { frame: fz, key } = firstFrozen(rec);
+    const [, index] = key.slice(1).split(':');
+    const cell = `cell-f-${rec.files[0]!.name}-${index}`;
+    await page.fill('[data-testid=jump-input]', String(fz - 2));
+    await page.click('[data-testid=jump-go]');
+    expect(await frameNow()).toBe(fz - 1);
+    expect(await cellClass(cell)).not.toContain('frozen');
+    await page.click('[data-testid=step-fwd]');
+    expect(await frameNow()).toBe(fz);
+    expect(await cellClass(cell)).toContain('frozen');
+    expect(await page.getAttribute(`[data-testid=${cell}]`, 'title')).toMatch(/refcount 0 \(frozen by page_ref_freeze\)/);
+    // the page chart shows the selected page: its ref region is in `frozen`
+    await page.click(`[data-testid=${cell}]`);
+    expect(await page.locator('[data-testid=chart-page] .state.active[data-path="ref.frozen"]').count()).toBe(1);
+    await page.click('[data-testid=step-back]');
+    expect(await cellClass(cell)).not.toContain('frozen');
+    expect(await page.locator('[data-testid=chart-page] .state.active[data-path="ref.live"]').count()).toBe(1);
+    await page.click('[data-testid=step-fwd]');
+
+    // the legend names the colours
+    const legend = await page.textContent('[data-testid=legend]');
+    for (const w of ['locked', 'frozen', 'isolated', 'uptodate', 'dirty', 'compound', 'team', 'swapped', 'hole', 'pmd-mapped']) expect(legend).toContain(w);
+
+    // the timeline: this step's events are current, and filtering by actor hides the others'
+    const nowRows = page.locator('[data-testid=timeline] .ev.now');
+    expect(await nowRows.count()).toBeGreaterThan(0);
+    expect(await nowRows.first().getAttribute('data-frame')).toBe(String(fz));
+    const kRows = page.locator(`[data-testid=timeline] .ev[data-actor="${k}"]`);
+    expect(await kRows.count()).toBeGreaterThan(10);
+    await page.uncheck('[data-testid=filter-khugepaged]');
+    expect(await page.locator(`[data-testid=timeline] .ev[data-actor="${k}"]:visible`).count()).toBe(0);
+    expect(await page.locator('[data-testid=timeline] .ev[data-actor="0"]:visible').count()).toBeGreaterThan(0);
+    await page.check('[data-testid=filter-khugepaged]');
+
+    // play advances, pause stops
+    await page.selectOption('#speed', '30');
+    await page.click('[data-testid=play]');
+    await page.waitForFunction((f) => Number(document.querySelector('[data-testid=position]')!.getAttribute('data-frame')) > f + 2, fz);
+    await page.click('[data-testid=play]');
+    const paused = await frameNow();
+    await page.waitForTimeout(150);
+    expect(await frameNow()).toBe(paused);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.fill('[data-testid=jump-input]', String(fz - 1));
+    await page.click('[data-testid=jump-go]');
+    await page.screenshot({ path: join(ARTIFACTS, 'inspect.png'), fullPage: true });
+  }, 60_000);
+
+  it('a counterexample replay: the violating step is marked and explained', async () => {
+    const { rec, url } = bad;
+    const v = rec.violations[0]!;
+    expect(rec.verdict).toBe('violation');
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid=verdict]')).toBe('violation');
+    const box = page.locator('[data-testid=violation]');
+    expect(await box.isVisible()).toBe(true);
+    const text = await box.textContent();
+    expect(text).toContain('counterexample');
+    expect(text).toContain(v.invariant);
+    expect(text).toContain(`At step ${v.step}, while ${v.actor} stepped from ${v.state}`);
+    expect(await page.textContent('[data-testid=violation-message]')).toBe(v.message);
+    // the invariant's own description, from its monitor
+    expect(text).toMatch(/The invariant: .*(read|load)/);
+    expect(await page.getAttribute('[data-testid=violation-marker]', 'data-frame')).toBe(String(v.frame));
+    expect(await frameNow()).toBe(0);
+    await page.keyboard.press('v');
+    expect(await frameNow()).toBe(v.frame);
+    await page.click('[data-testid=step-first]');
+    await page.click('[data-testid=goto-violation]');
+    expect(await frameNow()).toBe(v.frame);
+    expect(await cellClass('position')).toContain('at-violation');
+    expect(await page.textContent('[data-testid=position]')).toContain(`after step ${v.step}`);
+    expect(await page.locator('[data-testid=timeline] .ev.violation.now').count()).toBe(1);
+    await page.click('[data-testid=step-back]');
+    expect(await cellClass('position')).not.toContain('at-violation');
+    await page.click('[data-testid=step-fwd]');
+    await page.screenshot({ path: join(ARTIFACTS, 'inspect-counterexample.png'), fullPage: true });
+  }, 60_000);
+});
