@@ -250,7 +250,10 @@ export function perfettoTrace(s: Scenario, opts: PerfettoOptions = {}): { trace:
   return { trace: { traceEvents: out.map((p) => p.ev), displayTimeUnit: 'ns' }, result };
 }
 
-/** One event per line: small diffs between runs, and still one JSON document. */
+/**
+ * One event per line: small diffs between runs, and still one JSON document.
+ * displayTimeUnit first: Perfetto's importer counts it as "too late" after the events.
+ */
 export function perfettoJson(t: PerfettoTrace): string {
-  return `{"traceEvents":[\n${t.traceEvents.map((e) => JSON.stringify(e)).join(',\n')}\n],\n"displayTimeUnit":"${t.displayTimeUnit}"}\n`;
+  return `{"displayTimeUnit":"${t.displayTimeUnit}","traceEvents":[\n${t.traceEvents.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`;
 }
