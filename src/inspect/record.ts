@@ -14,7 +14,7 @@ import type { Kernel } from '../memory/kernel.ts';
 import type { Actor } from '../sched/actor.ts';
 import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from '../sched/trace.ts';
-import { PTE_NONE, pmdKind } from '../memory/mm.ts';
+import { PTE_NONE, type Vma, pmdKind } from '../memory/mm.ts';
 import { isSwapEntry, swapOffset } from '../memory/address_space.ts';
 
 /** What a page-cache slot or a pte shows of the struct page behind it. */
@@ -44,7 +44,9 @@ export type Cell =
   | ({ t: 'page' } & PageCell)
   | { t: 'pte_none'; pmd: 'none' | 'pte_table' }
   | ({ t: 'pte'; pmd: 'pte_table' | 'huge' | 'huge_zero'; w: boolean } & PageCell)
-  | { t: 'mm'; st: number };
+  | { t: 'mm'; st: number }
+  /** Not there at this frame: an mm not forked yet, a VMA unmapped or gone with exit_mmap. */
+  | { t: 'absent' };
 
 export interface FileExtent { key: string; name: string; shmem: boolean; slots: number }
 export interface VmaExtent { start: number; end: number; file: string | null; pgoff: number }
@@ -125,6 +127,21 @@ function mmCells(k: Kernel, out: Map<string, Cell>): void {
   }
 }
 
+/**
+ * The address ranges some VMA covered at some frame, as disjoint runs (a VMA split by
+ * mprotect or madvise shows once), each named by the VMA covering its start.
+ */
+function extents(vmas: Vma[]): { start: number; end: number; file: number; pgoff: number }[] {
+  const sorted = [...vmas].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: { start: number; end: number; file: number; pgoff: number }[] = [];
+  for (const v of sorted) {
+    const last = out[out.length - 1];
+    if (last && v.start < last.end) last.end = Math.max(last.end, v.end);
+    else out.push({ start: v.start, end: v.end, file: v.file, pgoff: v.pgoff });
+  }
+  return out;
+}
+
 /** Bus events that can change what a memory cell shows. */
 const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access']);
 
@@ -151,6 +168,8 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
   let memoryDirty = true;
   let last = new Map<string, string>();
   let lastHeld: string[] = [];
+  /** Every VMA each mm had at some frame (exit_mmap empties the list by the end). */
+  const vmasSeen = new Map<number, Map<string, Vma>>();
 
   const snapshotCells = (): Record<string, Cell> => {
     const now = new Map<string, Cell>();
@@ -163,7 +182,13 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
       enc.set(key, s);
       if (last.get(key) !== s) delta[key] = c;
     }
+    for (const key of last.keys()) if (!now.has(key)) delta[key] = { t: 'absent' };
     last = enc;
+    for (const mm of k.mms) {
+      let seen = vmasSeen.get(mm.id);
+      if (!seen) vmasSeen.set(mm.id, (seen = new Map()));
+      for (const v of mm.vmas) seen.set(`${v.start}:${v.end}:${v.file}:${v.pgoff}`, v);
+    }
     return delta;
   };
 
@@ -221,7 +246,7 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
     files: k.inodes.map((ino) => ({ key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.slots.length, MAX_CELLS_PER_EXTENT) })),
     mms: k.mms.map((mm) => ({
       key: `m${mm.id}`, name: mm.name,
-      vmas: mm.vmas.map((v) => ({ start: v.start, end: v.end, file: v.file < 0 ? null : k.inodes[v.file]!.name, pgoff: v.pgoff })),
+      vmas: extents([...(vmasSeen.get(mm.id)?.values() ?? [])]).map((v) => ({ ...v, file: v.file < 0 ? null : k.inodes[v.file]!.name })),
     })),
     cells,
     events,

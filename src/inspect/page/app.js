@@ -57,6 +57,7 @@ function pgFlags(fl) {
 
 /** The classes, badge letters and tooltip of one memory cell. */
 function describeCell(key, c, where) {
+  if (c.t === 'absent') return { cls: ['absent'], badges: '', label: '', title: `${where}: not there at this step (mm not forked yet, VMA unmapped, or the mm exited)` };
   if (c.t === 'hole') return { cls: ['hole'], badges: '', label: '', title: `${where}: hole — no page; a read returns zeroes` };
   if (c.t === 'swap') return { cls: ['swapped'], badges: 'S', label: `s${c.off}`, title: `${where}: swap entry (swap offset ${c.off}) — the page is in swap` };
   if (c.t === 'pte_none') {
@@ -311,6 +312,7 @@ const LEGEND = [
   ['none', 'pte_none', 'no pte (or no page table)'],
   ['page freed', 'freed', 'points to a page back in the allocator'],
   ['page changed', 'changed', 'changed by this step'],
+  ['absent', 'absent', 'not there at this step: an mm not forked yet, a VMA unmapped or gone with exit_mmap'],
 ];
 
 function renderLegend() {
@@ -459,8 +461,7 @@ function renderViolation() {
 
 function showCells(cells, changed) {
   for (const [key, d] of cellEls) {
-    const c = cells.get(key);
-    if (!c) continue;
+    const c = cells.get(key) ?? { t: 'absent' };
     const info = describeCell(key, c, d.dataset.where);
     d.className = ['cell', ...info.cls, changed.has(key) ? 'changed' : '', key === selectedPage ? 'selected' : '', key === selectedPte ? 'selected-pte' : ''].filter(Boolean).join(' ');
     d.title = info.title;
@@ -482,14 +483,14 @@ function showObjects(cells) {
   }
   const mv = objectViews.pmd;
   const pte = selectedPte && cells.get(selectedPte);
-  if (pte) {
+  if (pte && pte.t !== 'absent') {
     highlight(mv, [`entry.${pte.pmd}`]);
     mv.caption.textContent = `${cellEls.get(selectedPte).dataset.where.replace(/ .*/, '')}'s pmd`;
   } else highlight(mv, []);
   const sv = objectViews.mm_struct;
   const mmKey = selectedPte ? `mm${selectedPte.slice(1, selectedPte.indexOf(':'))}` : R.mms.length ? `mm${R.mms[0].key.slice(1)}` : null;
   const mm = mmKey && cells.get(mmKey);
-  if (mm) {
+  if (mm && mm.t === 'mm') {
     highlight(sv, Object.entries(decode(P.decode.mm_struct, mm.st)).map(([r, st]) => `${r}.${st}`));
     sv.caption.textContent = R.mms.find((m) => `mm${m.key.slice(1)}` === mmKey)?.name ?? '';
   } else highlight(sv, []);
