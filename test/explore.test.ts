@@ -223,9 +223,18 @@ describe('dfs', () => {
     // the threads keep their huge zero pmds to the end, so the count never drops back to
     // one: the complete search proves the shrinker can never free the page here
     expect(r.coverage.huge_zero_page_shrinker!.missed).toEqual(['scan', 'xchgPfn', 'free']);
+    // sleep sets (on by default) run fewer steps and still visit every state: without
+    // them the same states, the same coverage, more nodes
+    const all = explore(s, { strategy: 'dfs', sleepSets: false });
+    expect(all.complete).toBe(true);
+    expect(all.states).toBe(r.states);
+    expect(all.coverage).toEqual(r.coverage);
+    expect(all.slept ?? 0).toBe(0);
+    expect(r.slept).toBeGreaterThan(0);
+    expect(r.nodes!).toBeLessThan(all.nodes! * 0.8);
     // deterministic: the same count again
     expect(explore(s, { strategy: 'dfs' }).states).toBe(r.states);
-  });
+  }, 60_000);
 
   it('finds both of seed 004\'s findings in the as-posted configuration, and the replays reproduce them', async () => {
     const s = await loadScenario('test/fixtures/zero-page-dfs-as-posted.yaml');
@@ -289,7 +298,12 @@ describe('thpsim explore', () => {
   it('dfs on the command line: complete, with the state count', () => {
     const r = thpsim('explore', 'test/fixtures/zero-page-dfs-fixed.yaml', '--strategy', 'dfs');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^dfs: \d+ distinct states, \d+ search nodes, \d+ states\/s — complete/m);
+    expect(r.out).toMatch(/^dfs: \d+ distinct states, \d+ search nodes \(\d+ steps not run: sleep sets\), \d+ states\/s — complete/m);
+    const off = thpsim('explore', 'test/fixtures/zero-page-dfs-fixed.yaml', '--strategy', 'dfs', '--no-sleep-sets');
+    expect(off.code).toBe(0);
+    expect(off.out).toMatch(/^dfs: \d+ distinct states, \d+ search nodes, \d+ states\/s — complete/m);
+    const states = (out: string) => /^dfs: (\d+) distinct states/m.exec(out)![1];
+    expect(states(off.out)).toBe(states(r.out));
   });
 
   it('--workers 2 and --shard i/n + thpsim merge give the single-process result', () => {

@@ -90,6 +90,7 @@ interface ExploreFlags {
   workers: number;
   shard?: { index: number; count: number };
   timeBudget?: number;
+  sleepSets: boolean;
 }
 
 /** --time-budget: 90, 90s, 5m or 1h → ms. */
@@ -107,7 +108,7 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
     ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
     : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
   if (r.strategy === 'dfs') {
-    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
+    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
   }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -207,6 +208,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const options: ExploreOptions = {
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
     stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard, timeBudgetMs: o.timeBudget,
+    sleepSets: o.sleepSets,
   };
   let r: ExploreResult;
   if (o.workers > 1) {
@@ -323,6 +325,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
     .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
     .option('--time-budget <duration>', 'stop starting schedules after this long (90s, 5m, 1h); the summary says so', parseDuration)
+    .option('--no-sleep-sets', 'dfs: run every step at every state (sleep sets skip the steps an independent reordering already ran)')
     .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
     .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')

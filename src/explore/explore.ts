@@ -13,6 +13,7 @@ import type { Violation } from '../bus/events.ts';
 import { getActorKind, patchedChart } from '../registry.ts';
 import { compileTaskChart } from '../engine/task_chart.ts';
 import { Rng } from '../sched/rng.ts';
+import { type Footprint, independent } from './footprint.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -33,6 +34,13 @@ export interface ExploreOptions {
   shard?: { index: number; count: number };
   /** dfs: stop after this many distinct states (default 1,000,000). */
   maxStates?: number;
+  /**
+   * dfs: sleep sets (default on): after a step t has been explored from a state, a sibling
+   * step independent of t (observed footprints: neither writes what the other reads or
+   * writes) does not explore t again, since both orders reach the same state. Every
+   * reachable state is still visited; fewer transitions are run.
+   */
+  sleepSets?: boolean;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
   /**
@@ -98,6 +106,8 @@ export interface ExploreResult {
   /** dfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
   states?: number;
   nodes?: number;
+  /** dfs with sleep sets: transitions not run because an independent reordering of them had been. */
+  slept?: number;
   complete?: boolean;
   /**
    * Per actor kind in the scenario: how many of its chart's atomic steps some schedule
@@ -192,6 +202,27 @@ export function minimise(
   return { run: best, scenario: scen, removedActors };
 }
 
+/** A step asleep at a dfs node: explored already in an order that reaches the same state. */
+interface Sleeper {
+  key: string;
+  decision: Decision;
+  fp: Footprint;
+}
+
+/** The children of one dfs node: the node's sleep set, and the steps explored from it so far. */
+interface DfsSiblings {
+  sleep: Sleeper[];
+  done: Sleeper[];
+}
+
+interface DfsNode {
+  prefix: Decision[];
+  siblings: DfsSiblings | null;
+}
+
+/** A decision as sleep sets name transitions: the actor, and whether its failure is injected. */
+const decisionKey = (d: Decision) => (d.fail ? `${d.actor}!` : d.actor);
+
 /** One schedule after another; explore() and exploreAsync() drive it. */
 class Explorer {
   readonly res: ExploreResult;
@@ -256,9 +287,9 @@ class Explorer {
     return this.res;
   }
 
-  /** dfs: the prefixes still to expand, and the states seen. */
-  private readonly stack: Decision[][] = [[]];
-  private readonly visited = new Set<string>();
+  /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
+  private readonly stack: DfsNode[] = [{ prefix: [], siblings: null }];
+  private readonly visited = new Map<string, Set<string>>();
 
   /** Stop early, saying why (the first reason given is kept). */
   stop(reason: string): void {
@@ -295,28 +326,50 @@ class Explorer {
   /**
    * Depth-first search over every decision (which runnable actor steps, and whether an
    * injectable failure fires), re-running the scenario from the start along each prefix.
-   * A prefix whose model state was already reached is not expanded again.
+   * A prefix whose model state was already reached is not expanded again, and with sleep
+   * sets (Godefroid) a step is not run where an independent reordering of it already was.
+   * State caching with sleep sets: a state reached again with a smaller sleep set explores
+   * the steps that were asleep then and are awake now, and keeps the intersection.
    */
   private dfsNext(): boolean {
     const { s, o, res } = this;
     const maxStates = o.maxStates ?? 1_000_000;
-    const prefix = this.stack.pop();
-    if (prefix === undefined || res.stopped || this.visited.size >= maxStates) {
-      res.complete = prefix === undefined && !res.stopped;
+    const sleepSets = o.sleepSets ?? true;
+    const node = this.stack.pop();
+    if (node === undefined || res.stopped || this.visited.size >= maxStates) {
+      res.complete = node === undefined && !res.stopped;
       return false;
     }
+    const { prefix, siblings } = node;
     res.nodes = (res.nodes ?? 0) + 1;
-    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true });
+    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: sleepSets && prefix.length > 0 });
+    // the step that led here: asleep in the siblings explored after it, if independent of theirs
+    let sleep: Sleeper[] = [];
+    if (siblings && r.footprint) {
+      const t = prefix[prefix.length - 1]!;
+      sleep = [...siblings.sleep, ...siblings.done].filter((x) => x.decision.actor !== t.actor && independent(x.fp, r.footprint!));
+      siblings.done.push({ key: decisionKey(t), decision: t, fp: r.footprint });
+    }
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
       this.record(r);
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
       if (prefix.length) this.markStepped(prefix[prefix.length - 1]!);
-      if (!this.visited.has(r.stateHash!)) {
-        this.visited.add(r.stateHash!);
-        for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push([...prefix, r.frontier[i]!]);
+      const asleep = new Set(sleep.map((x) => x.key));
+      const before = this.visited.get(r.stateHash!);
+      let todo: Decision[];
+      if (before === undefined) {
+        this.visited.set(r.stateHash!, asleep);
+        todo = r.frontier.filter((d) => !asleep.has(decisionKey(d)));
+      } else {
+        // asleep then, awake now: not yet explored from this state
+        todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
+        for (const key of before) if (!asleep.has(key)) before.delete(key);
       }
+      res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
+      const group: DfsSiblings = { sleep, done: [] };
+      for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ prefix: [...prefix, todo[i]!], siblings: group });
     }
     res.states = this.visited.size;
     if (o.onProgress?.(res.nodes, res)) this.stop('interrupted');

@@ -22,6 +22,7 @@ import { Rng } from './rng.ts';
 import { TraceHash } from './hash.ts';
 import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from './trace.ts';
+import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.ts';
 import { StateHasher } from '../explore/state_hash.ts';
 
 export type Engine = 'fast' | 'xstate';
@@ -85,6 +86,11 @@ export interface RunOptions {
    * started (step 0), then after each step (its number counted from 1), after the monitors.
    */
   onStep?: (step: number, states: readonly string[]) => void;
+  /**
+   * With `schedule` (fast engine): record the footprint of the schedule's last decision —
+   * what that step read and wrote of the model (the dfs's sleep sets compare them).
+   */
+  footprint?: boolean;
   /** With engine 'xstate': XState's inspection callback for every actor (e.g. @statelyai/inspect's inspector.inspect). */
   inspect?: InspectionObserver;
 }
@@ -121,6 +127,8 @@ export interface RunResult {
   scans?: string[];
   /** With `collect`: the locks (by kind, e.g. mmap_lock, page_lock) some trylock failed on. */
   contended?: string[];
+  /** With `footprint`: what the schedule's last step read and wrote. */
+  footprint?: Footprint;
 }
 
 interface Runner {
@@ -419,6 +427,10 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   const onStep = opts.onStep;
   const leaves = (): string[] => runners.map((x) => x.leaf.path);
   onStep?.(0, leaves());
+  // the objects as the run starts are named the same in every run: footprints compare
+  const trackAt = opts.footprint && opts.schedule && engine === 'fast' ? opts.schedule.length - 1 : -1;
+  const names = trackAt >= 0 ? new ObjectNames([k, ...actors.map((a) => a.l), actors]) : null;
+  let footprint: Footprint | undefined;
 
   let last: Runner | null = null;
   let frontier: Decision[] | undefined;
@@ -521,6 +533,12 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       if (r.xactor) {
         r.xactor.send(fail ? failEv : stepEv);
         r.leaf = leafOf(r);
+      } else if (step === trackAt) {
+        // the same step on a recording view of the model; the guards are evaluated again
+        // through it, since what decides whether a step can run is part of what it reads
+        const t = new FootprintTracker(names!, k);
+        footprint = t.fp;
+        r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
       } else {
         r.leaf = fail
           ? fireStep(r.chart, from, r.actor, failEv)!
@@ -550,7 +568,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   return {
     scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
     traceHash: hash.digest(), schedule, kernel: k, divergence, frontier, stateHash,
-    scans, contended: contended && [...contended].sort(),
+    scans, contended: contended && [...contended].sort(), footprint,
     actors: runners.map((r) => ({
       id: r.actor.id,
       kind: r.actor.kind,
