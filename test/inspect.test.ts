@@ -111,6 +111,7 @@ describe('the inspector page in headless chromium', () => {
   const servers: InspectServer[] = [];
   let ok: { url: string; rec: Recording };
   let bad: { url: string; rec: Recording };
+  const elsewhere: string[] = [];
 
   const serve = async (rec: Recording, scenario: Parameters<typeof buildPayload>[0]) => {
     const s = await startServer(JSON.stringify(await buildPayload(scenario, rec)), '127.0.0.1', 0);
@@ -138,7 +139,9 @@ describe('the inspector page in headless chromium', () => {
     // fully offline: every request goes to the inspector's own server
     await page.route('**/*', (route) => {
       const u = route.request().url();
-      return u.startsWith('http://127.0.0.1:') || u.startsWith('data:') ? route.continue() : route.abort();
+      if (u.startsWith('http://127.0.0.1:') || u.startsWith('data:')) return route.continue();
+      elsewhere.push(u);
+      return route.abort();
     });
     (page as Page & { errors?: string[] }).errors = errors;
   }, 90_000);
@@ -263,9 +266,16 @@ describe('the inspector page in headless chromium', () => {
     expect(await cellClass('position')).toContain('at-violation');
     expect(await page.textContent('[data-testid=position]')).toContain(`after step ${v.step}`);
     expect(await page.locator('[data-testid=timeline] .ev.violation.now').count()).toBe(1);
+    // the cells the message names ("load of m1:0x2000 (f[2]) returned garbage") are marked
+    expect(await cellClass('cell-f-f-2')).toContain('culprit');
+    expect(await cellClass('cell-m-m1-2')).toContain('culprit');
+    expect(await cellClass('cell-f-f-1')).not.toContain('culprit');
+    expect(await page.getAttribute('[data-testid=cell-f-f-2]', 'title')).toMatch(/data: uninitialised garbage/);
     await page.click('[data-testid=step-back]');
     expect(await cellClass('position')).not.toContain('at-violation');
+    expect(await cellClass('cell-f-f-2')).not.toContain('culprit');
     await page.click('[data-testid=step-fwd]');
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-counterexample.png'), fullPage: true });
+    expect(elsewhere).toEqual([]);
   }, 60_000);
 });

@@ -312,6 +312,7 @@ const LEGEND = [
   ['none', 'pte_none', 'no pte (or no page table)'],
   ['page freed', 'freed', 'points to a page back in the allocator'],
   ['page changed', 'changed', 'changed by this step'],
+  ['page culprit', 'violation', 'at the violating step: named in the violation message'],
   ['absent', 'absent', 'not there at this step: an mm not forked yet, a VMA unmapped or gone with exit_mmap'],
 ];
 
@@ -337,11 +338,18 @@ function cellEl(key, where, testid) {
 function renderExtents() {
   const box = $('extents');
   const nr = R.hpagePmdNr;
+  // one group per HPAGE_PMD_NR-aligned extent: what a huge page would cover
+  const group = (grid, label) => {
+    const g = el('div', { class: 'hp' }, el('span', { class: 'extent-start', text: label }));
+    grid.append(g);
+    return g;
+  };
   for (const f of R.files) {
     const grid = el('div', { class: 'grid' });
+    let g;
     for (let i = 0; i < f.slots; i++) {
-      if (i % nr === 0) grid.append(el('span', { class: 'extent-start', text: `${i}` }));
-      grid.append(cellEl(`${f.key}:${i}`, `${f.name}[${i}]`, `cell-f-${f.name}-${i}`));
+      if (i % nr === 0 || !g) g = group(grid, `${i}`);
+      g.append(cellEl(`${f.key}:${i}`, `${f.name}[${i}]`, `cell-f-${f.name}-${i}`));
     }
     box.append(el('div', { class: 'extent', 'data-testid': `file-${f.name}` },
       el('h3', { text: `file ${f.name}${f.shmem ? ' (shmem)' : ''} — page cache, ${f.slots} slots` }), grid));
@@ -350,10 +358,11 @@ function renderExtents() {
     const wrap = el('div', { class: 'extent', 'data-testid': `mm-${m.name}` }, el('h3', { class: 'mm-title', 'data-key': `mm${m.key.slice(1)}`, text: `mm ${m.name} — page tables` }));
     for (const v of m.vmas) {
       const grid = el('div', { class: 'grid' });
+      let g;
       for (let vpn = v.start; vpn < v.end; vpn++) {
-        if (vpn % nr === 0 || vpn === v.start) grid.append(el('span', { class: 'extent-start', text: hex(vpn * 4096) }));
+        if (vpn % nr === 0 || vpn === v.start) g = group(grid, hex(vpn * 4096));
         const file = v.file ? ` (${v.file}[${v.pgoff + vpn - v.start}])` : '';
-        grid.append(cellEl(`${m.key}:${vpn}`, `${m.name}:${hex(vpn * 4096)}${file}`, `cell-m-${m.name}-${vpn}`));
+        g.append(cellEl(`${m.key}:${vpn}`, `${m.name}:${hex(vpn * 4096)}${file}`, `cell-m-${m.name}-${vpn}`));
       }
       wrap.append(el('div', { class: 'vma', text: `VMA ${hex(v.start * 4096)}–${hex(v.end * 4096)}${v.file ? ` → ${v.file} at page ${v.pgoff}` : ' (anonymous)'}` }), grid);
     }
@@ -459,11 +468,31 @@ function renderViolation() {
 
 // ---- showing a frame ----------------------------------------------------------------------
 
+/**
+ * Whether the violation's message names this cell: its file offset (f[2]), its address
+ * (m1:0x2000) or its page (page 0x6, pfn=0x6).
+ */
+function namedBy(message, where, c) {
+  const token = (t) => {
+    const i = message.indexOf(t);
+    return i >= 0 && !/[0-9a-fx\]]/.test(message[i + t.length] ?? '');
+  };
+  if (token(where.replace(/ .*/, ''))) return true;
+  const m = /\(([^)]*)\)/.exec(where);
+  if (m && token(m[1])) return true;
+  if (c.pfn === undefined) return false;
+  return [...message.matchAll(/(?:page|pfn)[ =](0x[0-9a-f]+)/g)].some((x) => Number(x[1]) === c.pfn);
+}
+
 function showCells(cells, changed) {
+  const v = R.violations[0];
+  const culprit = v && v.frame === frame ? v.message : null;
   for (const [key, d] of cellEls) {
     const c = cells.get(key) ?? { t: 'absent' };
     const info = describeCell(key, c, d.dataset.where);
-    d.className = ['cell', ...info.cls, changed.has(key) ? 'changed' : '', key === selectedPage ? 'selected' : '', key === selectedPte ? 'selected-pte' : ''].filter(Boolean).join(' ');
+    const named = culprit !== null && c.t !== 'absent' && namedBy(culprit, d.dataset.where, c);
+    if (named) info.title += `\nnamed by the violation: ${v.invariant}`;
+    d.className = ['cell', ...info.cls, changed.has(key) ? 'changed' : '', named ? 'culprit' : '', key === selectedPage ? 'selected' : '', key === selectedPte ? 'selected-pte' : ''].filter(Boolean).join(' ');
     d.title = info.title;
     d.firstChild.textContent = info.label;
     d.lastChild.textContent = info.badges;
