@@ -71,8 +71,8 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .command('inspect')
     .description('serve a web page that steps through a run (scenario or replay file): charts, memory map, events')
     .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
-    .option('--port <n>', 'TCP port (default: one the OS picks)', intArg('a port number 0-65535', 65535), 0)
-    .option('--host <h>', 'loopback address to bind (127.0.0.0/8, ::1, localhost)', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('a port number 0-65535', 65535), 0)
+    .option('--host <h>', 'loopback address to bind: 127.0.0.0/8, ::1 or localhost', '127.0.0.1')
     .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('a non-negative integer seed'))
     .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('a non-negative integer step bound'))
     .action(async (file: string, o: InspectFlags) => {
