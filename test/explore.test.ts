@@ -114,6 +114,13 @@ describe('explore()', () => {
     // a SCAN_PAGE_LOCK is a failed trylock_page: the contention report has it
     expect(r.contention.page_lock).toBeGreaterThan(0);
     expect(Object.keys(r.contention).every((k) => /^[a-z_]+$/.test(k))).toBe(true);
+    // blocking contention: where an actor waited for a lock another held
+    expect(r.blocked['task: page_fault.shmem_fault.getpage.lock_page']).toBeGreaterThan(0);
+    expect(r.blocked['khugepaged: scan_shmem.collapse_shmem.tree_lock']).toBeGreaterThan(0);
+    for (const [point, n] of Object.entries(r.blocked)) {
+      expect(point).toMatch(/^(task|khugepaged): [a-z_0-9.]+$/);
+      expect(n).toBeLessThanOrEqual(r.schedules);
+    }
     // the zero-page scenario has no khugepaged: no SCAN_* results
     expect(explore(correct, { schedules: 50 }).scanResults).toEqual({});
   });

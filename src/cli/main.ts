@@ -116,6 +116,9 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
   for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
   if (Object.keys(r.scanResults).length) out.push(`SCAN_* results: ${Object.entries(r.scanResults).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push(`trylock contention (schedules): ${Object.entries(r.contention).map(([k, v]) => `${k} ${v}`).join(', ') || 'never'}`);
+  const blocked = Object.entries(r.blocked ?? {});
+  out.push(`blocked (an actor waited there while another ran; schedules):${blocked.length ? '' : ' never'}`);
+  for (const [k, v] of blocked) out.push(`  ${k.padEnd(70)} ${v}`);
   out.push('coverage (atomic steps taken by some schedule):');
   for (const [kind, c] of Object.entries(r.coverage)) {
     out.push(`  ${kind.padEnd(24)} ${c.reached}/${c.steps}${c.missed.length ? (full ? '' : '   (--coverage lists the rest)') : ''}`);

@@ -97,6 +97,11 @@ export interface ExploreResult {
   scanResults: Record<string, number>;
   /** Lock contention reached: lock kind -> schedules in which a trylock on it failed. */
   contention: Record<string, number>;
+  /**
+   * Blocking contention reached: "kind: state path" -> schedules in which an actor waited
+   * there while another ran (lock_page, mmap_lock, the page table lock held...).
+   */
+  blocked: Record<string, number>;
   /** One minimised counterexample per (verdict, invariant), the first found. */
   counterexamples: Counterexample[];
   /** Stopped early (stopOnFirst, the time budget, or onProgress asked to). */
@@ -259,7 +264,7 @@ class Explorer {
     }
     this.res = {
       scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0, traceHashes: [], shard: o.shard,
-      verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, counterexamples: [], stopped: false, coverage: {},
+      verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, blocked: {}, counterexamples: [], stopped: false, coverage: {},
     };
     for (const a of s.actors) this.kindOf.set(a.id, a.kind);
   }
@@ -284,6 +289,7 @@ class Explorer {
     this.res.outcomes = inKeyOrder(this.res.outcomes);
     this.res.scanResults = inKeyOrder(this.res.scanResults);
     this.res.contention = inKeyOrder(this.res.contention);
+    this.res.blocked = inKeyOrder(this.res.blocked);
     return this.res;
   }
 
@@ -464,6 +470,7 @@ class Explorer {
     }
     for (const x of r.scans ?? []) res.scanResults[x] = (res.scanResults[x] ?? 0) + 1;
     for (const x of r.contended ?? []) res.contention[x] = (res.contention[x] ?? 0) + 1;
+    for (const x of r.blocked ?? []) res.blocked[x] = (res.blocked[x] ?? 0) + 1;
     if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
@@ -550,7 +557,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     schedules: parts.reduce((n, p) => n + p.schedules, 0),
     distinctTraces: hashes.size, traceHashes: [...hashes].sort(),
     verdicts: sum((p) => p.verdicts), violations: sum((p) => p.violations), outcomes: sum((p) => p.outcomes),
-    scanResults: sum((p) => p.scanResults), contention: sum((p) => p.contention),
+    scanResults: sum((p) => p.scanResults), contention: sum((p) => p.contention), blocked: sum((p) => p.blocked ?? {}),
     counterexamples: [...byKey.values()],
     stopped: parts.some((p) => p.stopped),
     stopReason: parts.find((p) => p.stopped)?.stopReason,

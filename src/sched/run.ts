@@ -127,6 +127,12 @@ export interface RunResult {
   scans?: string[];
   /** With `collect`: the locks (by kind, e.g. mmap_lock, page_lock) some trylock failed on. */
   contended?: string[];
+  /**
+   * With `collect`: the program points where an actor had to wait while another ran (its
+   * step's guard false: a lock held — lock_page, mmap_lock, the page table lock — or a
+   * page still locked, a barrier not passed), as "kind: state path".
+   */
+  blocked?: string[];
   /** With `footprint`: what the schedule's last step read and wrote. */
   footprint?: Footprint;
 }
@@ -267,6 +273,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
 
   let scans: string[] | undefined;
   let contended: Set<string> | undefined;
+  const blocked = opts.collect ? new Set<string>() : undefined;
   if (opts.collect) {
     const sc: string[] = (scans = []);
     const ct = (contended = new Set<string>());
@@ -501,6 +508,11 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         if (p > 0) fail = rng.float() < p;
       }
     }
+    if (blocked && r) {
+      for (const x of live) {
+        if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(`${x.actor.kind}: ${x.leaf.path}`);
+      }
+    }
     if (r === null) {
       if (fireTimers()) continue;
       for (const x of runners) {
@@ -568,7 +580,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   return {
     scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
     traceHash: hash.digest(), schedule, kernel: k, divergence, frontier, stateHash,
-    scans, contended: contended && [...contended].sort(), footprint,
+    scans, contended: contended && [...contended].sort(), blocked: blocked && [...blocked].sort(), footprint,
     actors: runners.map((r) => ({
       id: r.actor.id,
       kind: r.actor.kind,
