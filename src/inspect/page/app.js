@@ -55,8 +55,8 @@ function pgFlags(fl) {
   return Object.entries(P.pg).filter(([, bit]) => fl & bit).map(([name]) => name);
 }
 
-/** The classes, badge letters and tooltip of one memory cell. */
-function describeCell(key, c, where) {
+/** The classes, badge letters, label and tooltip of one memory cell. */
+function describeCell(c, where) {
   if (c.t === 'absent') return { cls: ['absent'], badges: '', label: '', title: `${where}: not there at this step (mm not forked yet, VMA unmapped, or the mm exited)` };
   if (c.t === 'hole') return { cls: ['hole'], badges: '', label: '', title: `${where}: hole — no page; a read returns zeroes` };
   if (c.t === 'swap') return { cls: ['swapped'], badges: 'S', label: `s${c.off}`, title: `${where}: swap entry (swap offset ${c.off}) — the page is in swap` };
@@ -76,9 +76,8 @@ function describeCell(key, c, where) {
   if (s.dirty === 'dirty') { cls.push('dirty'); badges += 'D'; }
   if (own.mapped === 'mapped') cls.push('mapped');
   const flags = pgFlags(c.fl);
-  const headFlags = c.head !== c.pfn ? [] : flags;
   if (c.order > 0) { cls.push('compound'); badges += 'C'; }
-  if (flags.includes('team') || headFlags.includes('team')) { cls.push('team'); badges += 'T'; }
+  if (flags.includes('team')) { cls.push('team'); badges += 'T'; }
   if (c.t === 'pte') {
     if (c.pmd === 'huge' || c.pmd === 'huge_zero') { cls.push('huge'); badges += 'H'; }
     if (c.pmd === 'huge_zero') cls.push('huge-zero');
@@ -108,7 +107,7 @@ function describeCell(key, c, where) {
 // ---- frames -----------------------------------------------------------------------------
 
 function buildFrames() {
-  let m = new Map();
+  const m = new Map();
   for (let i = 0; i < nFrames; i++) {
     for (const [k, v] of Object.entries(R.cells[i])) m.set(k, v);
     if (i % CHECK === 0) checkpoints.push(new Map(m));
@@ -237,7 +236,6 @@ function follow(v, leaf) {
 function highlight(v, paths, move) {
   for (const p of v.marked ?? []) p.classList.remove('active', 'active-parent', 'was', 'taken');
   const marked = [];
-  const set = new Set();
   for (const leaf of paths) {
     const parts = leaf.split('.');
     for (let i = 1; i <= parts.length; i++) {
@@ -246,7 +244,6 @@ function highlight(v, paths, move) {
       if (!x) continue;
       x.g.classList.add(i === parts.length ? 'active' : 'active-parent');
       marked.push(x.g);
-      set.add(p);
     }
   }
   if (move) {
@@ -489,7 +486,7 @@ function showCells(cells, changed) {
   const culprit = v && v.frame === frame ? v.message : null;
   for (const [key, d] of cellEls) {
     const c = cells.get(key) ?? { t: 'absent' };
-    const info = describeCell(key, c, d.dataset.where);
+    const info = describeCell(c, d.dataset.where);
     const named = culprit !== null && c.t !== 'absent' && namedBy(culprit, d.dataset.where, c);
     if (named) info.title += `\nnamed by the violation: ${v.invariant}`;
     d.className = ['cell', ...info.cls, changed.has(key) ? 'changed' : '', named ? 'culprit' : '', key === selectedPage ? 'selected' : '', key === selectedPte ? 'selected-pte' : ''].filter(Boolean).join(' ');
