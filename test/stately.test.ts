@@ -2,20 +2,11 @@
 // here is a local one (the machine is offline); it only records what it receives.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { loadScenario } from '../src/scenario/load.ts';
 import { run } from '../src/sched/run.ts';
 import { statelyInspector } from '../src/inspect/stately.ts';
-
-interface WsServer {
-  on(ev: 'connection', fn: (sock: { on(ev: 'message', fn: (data: Buffer) => void): void }) => void): void;
-  on(ev: 'listening', fn: () => void): void;
-  address(): AddressInfo;
-  close(): void;
-}
-// ws: @statelyai/inspect's own WebSocket dependency (no type declarations installed)
-const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: new (o: { host: string; port: number }) => WsServer };
 
 interface Received { type: string; name?: string; sessionId: string; event?: { type: string }; snapshot?: { value?: unknown; context?: Record<string, unknown> } }
 
@@ -24,7 +15,7 @@ async function inspectorServer(): Promise<{ url: string; received: Received[]; c
   await new Promise<void>((r) => server.on('listening', r));
   const received: Received[] = [];
   server.on('connection', (sock) => sock.on('message', (d) => received.push(JSON.parse(d.toString()))));
-  return { url: `ws://127.0.0.1:${server.address().port}`, received, close: () => server.close() };
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, received, close: () => server.close() };
 }
 
 function thpsim(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {

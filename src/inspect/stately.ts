@@ -13,7 +13,7 @@
  * prints a live link; that session stays open until the process is interrupted.
  */
 import { createInspector, createSkyInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
-import { createRequire } from 'node:module';
+import WebSocket from 'ws';
 import type { InspectionEvent, Observer } from 'xstate';
 
 export interface StatelyInspector {
@@ -28,15 +28,6 @@ export interface StatelyInspector {
   stop(): Promise<void>;
 }
 
-/** The part of the `ws` WebSocket used here (Node 20 has no global WebSocket). */
-interface Ws {
-  readonly readyState: number;
-  send(data: string): void;
-  close(): void;
-  on(event: 'open' | 'close', fn: () => void): void;
-  on(event: 'error', fn: (e: Error) => void): void;
-}
-const OPEN = 1;
 
 /**
  * A task actor's context is the simulated actor with the whole kernel behind it: the
@@ -61,9 +52,8 @@ function serialize(ev: StatelyInspectionEvent): string {
 }
 
 function webSocketInspector(url: string, connectTimeoutMs: number): StatelyInspector {
-  const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => Ws;
   const queue: string[] = [];
-  let ws: Ws;
+  let ws: WebSocket;
   let failure: Error | null = null;
   const opened = new Promise<void>((resolve, reject) => {
     try {
@@ -88,7 +78,7 @@ function webSocketInspector(url: string, connectTimeoutMs: number): StatelyInspe
   const inspector = createInspector({
     send(ev: StatelyInspectionEvent) {
       const m = serialize(ev);
-      if (ws?.readyState === OPEN) ws.send(m);
+      if (ws?.readyState === WebSocket.OPEN) ws.send(m);
       else queue.push(m);
     },
   }, { sanitizeContext, maxDeferredEvents: Infinity });
