@@ -12,6 +12,7 @@ import { type Cell, type Recording, record } from '../src/inspect/record.ts';
 import { buildPayload } from '../src/inspect/payload.ts';
 import { type InspectServer, isLoopback, startServer } from '../src/inspect/server.ts';
 import { PAGE_CHART } from '../src/memory/pages.ts';
+import { run } from '../src/sched/run.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
@@ -91,6 +92,41 @@ actors:
     expect(code).toBe(0);
     expect(err).toBe('');
   }, 60_000);
+});
+
+describe('record(): one run, frame by frame', () => {
+  it('frame n is the model after n steps: states, the step that led there, its events, the memory cells', async () => {
+    const scenario = await loadScenario('examples/collapse-shmem-vs-truncate.yaml');
+    const rec = record(scenario);
+    const r = run(scenario);
+    expect(rec.steps).toBe(r.steps);
+    expect(rec.states).toHaveLength(r.steps + 1);
+    // the last frame's states are the run's final states
+    rec.actors.forEach((a, i) => expect(rec.paths[i]![rec.states[r.steps]![i]!], a.id).toBe(r.actors[i]!.state));
+    // frame n's step is the schedule's decision n-1, and its events include that step's line
+    for (let n = 1; n <= r.steps; n++) {
+      const [a, from] = rec.moves[n]!;
+      const d = r.schedule[n - 1]!;
+      expect([rec.actors[a]!.id, from]).toEqual([d.actor, d.state]);
+      expect(rec.events.some(([f, who, text]) => f === n && who === a && text.startsWith(`thpsim_step: actor=${d.actor} ${d.state} -> `))).toBe(true);
+    }
+    // every event is in order of frames, and setup's (populate, actor start) are frame 0
+    expect(rec.events.every((e, i) => i === 0 || e[0] >= rec.events[i - 1]![0])).toBe(true);
+    // the deltas add up to the page cache the run ended with
+    const cells = new Map<string, Cell>();
+    for (const d of rec.cells) for (const [k, c] of Object.entries(d)) cells.set(k, c);
+    const ino = r.kernel.inodes[0]!;
+    for (let i = 0; i < ino.mapping.slots.length; i++) {
+      const v = ino.mapping.slots[i]!;
+      const c = cells.get(`f0:${i}`)!;
+      expect(c.t === 'page' ? c.pfn : c.t === 'hole' ? -1 : NaN, `f[${i}]`).toBe(v);
+      if (c.t === 'page') expect([c.ref, c.map]).toEqual([r.kernel.pages.pageCount(v), r.kernel.pages.pageMapcount(v)]);
+    }
+    // a frame with no memory event records no cell
+    const quiet = rec.moves.findIndex((m, n) => n > 0 && !rec.events.some(([f, , t]) => f === n && !t.startsWith('thpsim_step')));
+    expect(quiet).toBeGreaterThan(0);
+    expect(rec.cells[quiet]).toEqual({});
+  });
 });
 
 /** The first frame at which some file page shows a frozen refcount (collapse_shmem's page_ref_freeze). */
