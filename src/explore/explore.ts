@@ -218,6 +218,8 @@ interface Sleeper {
 interface DfsSiblings {
   sleep: Sleeper[];
   done: Sleeper[];
+  /** Siblings not yet run. */
+  left: number;
 }
 
 interface DfsNode {
@@ -348,7 +350,10 @@ class Explorer {
     }
     const { prefix, siblings } = node;
     res.nodes = (res.nodes ?? 0) + 1;
-    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: sleepSets && prefix.length > 0 });
+    // a footprint is needed to put steps to sleep here, or for the siblings still to come
+    const needed = siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
+    if (siblings) siblings.left--;
+    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: sleepSets && needed });
     // the step that led here: asleep in the siblings explored after it, if independent of theirs
     let sleep: Sleeper[] = [];
     if (siblings && r.footprint) {
@@ -374,7 +379,7 @@ class Explorer {
         for (const key of before) if (!asleep.has(key)) before.delete(key);
       }
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
-      const group: DfsSiblings = { sleep, done: [] };
+      const group: DfsSiblings = { sleep, done: [], left: todo.length };
       for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ prefix: [...prefix, todo[i]!], siblings: group });
     }
     res.states = this.visited.size;
