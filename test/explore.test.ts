@@ -290,6 +290,10 @@ describe('thpsim explore', () => {
     expect(r.out).toMatch(/minimised to \d+ \/ \d+/);
     expect(r.err).toMatch(/explore: 200\/200 schedules/); // not a TTY: plain lines
     const files = readdirSync(out);
+    // each counterexample says how to replay it and how to watch it in the inspector
+    for (const f of files) {
+      expect(r.out).toContain(`  replay: thpsim run --replay ${join(out, f)}\n  watch:  thpsim inspect ${join(out, f)}\n`);
+    }
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) {
       const rp = JSON.parse(readFileSync(join(out, f), 'utf8'));

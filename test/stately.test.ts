@@ -58,6 +58,34 @@ describe('Stately inspector', { timeout: 120_000 }, () => {
     }
   });
 
+  it('thpsim inspect --stately URL: the page is served and the same run reaches the Stately inspector', async () => {
+    const srv = await inspectorServer();
+    const p = spawn(process.execPath, ['bin/thpsim.js', 'inspect', 'examples/zero-page-as-posted.yaml', '--stately', srv.url]);
+    try {
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      await new Promise<void>((resolve, reject) => {
+        const t = setInterval(() => {
+          if (/http:\/\/127\.0\.0\.1:\d+/.test(out) && srv.received.some((e) => e.type === '@xstate.event')) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 100);
+        p.on('close', () => reject(new Error(`inspect exited: ${err}`)));
+      });
+      expect(err).toContain(`thpsim: inspecting in the Stately inspector server at ${srv.url}`);
+      // the scenario's own seed: a violation, as the page says
+      expect(out).toMatch(/^thpsim inspect: zero-page-as-posted \(seed \d+\): violation/);
+      await new Promise((r) => setTimeout(r, 500));
+      checkEveryActor(srv.received, (await loadScenario('examples/zero-page-as-posted.yaml')).actors.map((a) => a.id));
+    } finally {
+      p.kill('SIGTERM');
+      srv.close();
+    }
+  });
+
   it('statelyInspector() as run()\'s inspect option: nothing lost, every event delivered before stop() resolves', async () => {
     const srv = await inspectorServer();
     try {

@@ -8,7 +8,8 @@ import { readReplay } from './replay.ts';
 import { record } from '../inspect/record.ts';
 import { buildPayload } from '../inspect/payload.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
-import type { Decision } from '../sched/run.ts';
+import { type Decision, run } from '../sched/run.ts';
+import { statelyInspector } from '../inspect/stately.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 interface InspectFlags {
@@ -16,6 +17,7 @@ interface InspectFlags {
   host: string;
   seed?: number;
   maxSteps?: number;
+  stately?: string | true;
 }
 
 const intArg = (what: string, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
@@ -49,6 +51,13 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
     const err = e as NodeJS.ErrnoException;
     throw new ScenarioError('thpsim inspect', '--port', `cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`);
   }
+  if (o.stately !== undefined) {
+    // the same run again (same seed or schedule) on the XState interpreter, its actors sent to the Stately inspector
+    const stately = statelyInspector(o.stately === true ? undefined : o.stately);
+    process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
+    run(scenario, { seed, schedule, maxSteps: o.maxSteps, engine: 'xstate', inspect: stately.inspect });
+    stately.stop().catch((e: Error) => process.stderr.write(`thpsim: --stately: ${e.message}\n`));
+  }
   const v = rec.violations[0];
   process.stdout.write(
     `thpsim inspect: ${rec.scenario} (seed ${rec.seed}${schedule ? ', replayed' : ''}): ${rec.verdict} after ${rec.steps} steps${v ? ` — ${v.invariant} at step ${v.step}` : ''}\n` +
@@ -75,6 +84,7 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .option('--host <h>', 'loopback address to bind: 127.0.0.0/8, ::1 or localhost', '127.0.0.1')
     .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('a non-negative integer seed'))
     .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('a non-negative integer step bound'))
+    .option('--stately [url]', 'also show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL')
     .action(async (file: string, o: InspectFlags) => {
       setCode(await inspectCommand(file, o));
     });
