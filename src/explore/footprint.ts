@@ -34,6 +34,9 @@ const DYN = -1;
  * iteration follows): adding or removing a key writes it, iterating reads it.
  */
 const ORDER = '<order>';
+/** Map/Set methods that read one key, and that write one. */
+const BY_KEY = new Set(['get', 'has']);
+const WRITE_KEY = new Set(['set', 'add', 'delete']);
 
 export class Footprint {
   readonly reads = new Set<string>();
@@ -145,124 +148,116 @@ export class FootprintTracker {
     if (this.raw.has(o)) return v;
     let p = this.proxies.get(o);
     if (!p) {
-      p = ArrayBuffer.isView(o) ? this.typedArray(o) : o instanceof Map || o instanceof Set ? this.collection(o) : this.plain(o);
+      p = new Proxy(o, ArrayBuffer.isView(o) ? this.typedArrayHandler : o instanceof Map || o instanceof Set ? this.collectionHandler : this.plainHandler);
       this.proxies.set(o, p);
       this.raw.set(p, o);
     }
     return p as T;
   }
 
-  private plain(o: object): object {
-    return new Proxy(o, {
-      get: (t, prop, receiver) => {
-        if (typeof prop === 'symbol') return Reflect.get(t, prop, receiver);
-        if (SKIP.has(prop)) return Reflect.get(t, prop);
+  /** Plain objects and class instances (the handlers are made once per tracker). */
+  private readonly plainHandler: ProxyHandler<object> = {
+    get: (t, prop, receiver) => {
+      if (typeof prop === 'symbol') return Reflect.get(t, prop, receiver);
+      if (SKIP.has(prop)) return Reflect.get(t, prop);
+      if (CLOCKS.has(prop) && t === this.clockOwner) this.fp.clock = true;
+      const d = Object.getOwnPropertyDescriptor(t, prop);
+      if (d && !d.configurable && !d.writable && 'value' in d) return d.value; // immutable: not a location
+      if (d || !(prop in t)) this.read(t, prop); // own data, or a miss (its absence is read)
+      const v = Reflect.get(t, prop, receiver);
+      return typeof v === 'function' ? v : this.wrap(v);
+    },
+    set: (t, prop, value) => {
+      if (typeof prop !== 'symbol' && !SKIP.has(prop)) {
         if (CLOCKS.has(prop) && t === this.clockOwner) this.fp.clock = true;
-        const d = Object.getOwnPropertyDescriptor(t, prop);
-        if (d && !d.configurable && !d.writable && 'value' in d) return d.value; // immutable: not a location
-        if (d || !(prop in t)) this.read(t, prop); // own data, or a miss (its absence is read)
-        const v = Reflect.get(t, prop, receiver);
-        return typeof v === 'function' ? v : this.wrap(v);
-      },
-      set: (t, prop, value) => {
-        if (typeof prop !== 'symbol' && !SKIP.has(prop)) {
-          if (CLOCKS.has(prop) && t === this.clockOwner) this.fp.clock = true;
-          this.write(t, prop);
-          if (!Object.prototype.hasOwnProperty.call(t, prop)) this.write(t, ORDER);
-        }
-        return Reflect.set(t, prop, this.unwrap(value));
-      },
-      has: (t, prop) => {
-        if (typeof prop !== 'symbol') this.read(t, prop);
-        return Reflect.has(t, prop);
-      },
-      deleteProperty: (t, prop) => {
-        if (typeof prop !== 'symbol') {
-          this.write(t, prop);
-          this.write(t, ORDER);
-        }
-        return Reflect.deleteProperty(t, prop);
-      },
-      defineProperty: (t, prop, desc) => {
-        if (typeof prop !== 'symbol') {
-          this.write(t, prop);
-          this.write(t, ORDER);
-        }
-        return Reflect.defineProperty(t, prop, desc);
-      },
-      ownKeys: (t) => {
-        this.fp.readsAll.add(this.names.id(t));
-        return Reflect.ownKeys(t);
-      },
-    });
-  }
+        this.write(t, prop);
+        if (!Object.prototype.hasOwnProperty.call(t, prop)) this.write(t, ORDER);
+      }
+      return Reflect.set(t, prop, this.unwrap(value));
+    },
+    has: (t, prop) => {
+      if (typeof prop !== 'symbol') this.read(t, prop);
+      return Reflect.has(t, prop);
+    },
+    deleteProperty: (t, prop) => {
+      if (typeof prop !== 'symbol') {
+        this.write(t, prop);
+        this.write(t, ORDER);
+      }
+      return Reflect.deleteProperty(t, prop);
+    },
+    defineProperty: (t, prop, desc) => {
+      if (typeof prop !== 'symbol') {
+        this.write(t, prop);
+        this.write(t, ORDER);
+      }
+      return Reflect.defineProperty(t, prop, desc);
+    },
+    ownKeys: (t) => {
+      this.fp.readsAll.add(this.names.id(t));
+      return Reflect.ownKeys(t);
+    },
+  };
 
   /** Typed arrays: elements by index; their methods (fill, set, subarray...) touch the whole array. */
-  private typedArray(o: object): object {
-    const a = o as unknown as Record<string | symbol, unknown> & ArrayLike<number>;
-    return new Proxy(o, {
-      get: (t, prop) => {
-        if (typeof prop === 'string' && /^\d+$/.test(prop)) {
-          this.read(t, prop);
-          return a[prop];
-        }
-        const v = Reflect.get(t, prop, t);
-        if (typeof v !== 'function') return v; // length, byteLength...: fixed for the array
-        return (...args: unknown[]) => {
-          this.fp.readsAll.add(this.names.id(t));
-          this.fp.writesAll.add(this.names.id(t));
-          return this.wrap((v as (...x: unknown[]) => unknown).apply(t, args.map((x) => this.unwrap(x))));
-        };
-      },
-      set: (t, prop, value) => {
-        if (typeof prop === 'string') this.write(t, prop);
-        return Reflect.set(t, prop, value, t);
-      },
-    });
-  }
+  private readonly typedArrayHandler: ProxyHandler<object> = {
+    get: (t, prop) => {
+      if (typeof prop === 'string' && /^\d+$/.test(prop)) {
+        this.read(t, prop);
+        return (t as unknown as Record<string, number>)[prop];
+      }
+      const v = Reflect.get(t, prop, t);
+      if (typeof v !== 'function') return v; // length, byteLength...: fixed for the array
+      return (...args: unknown[]) => {
+        this.fp.readsAll.add(this.names.id(t));
+        this.fp.writesAll.add(this.names.id(t));
+        return this.wrap((v as (...x: unknown[]) => unknown).apply(t, args.map((x) => this.unwrap(x))));
+      };
+    },
+    set: (t, prop, value) => {
+      if (typeof prop === 'string') this.write(t, prop);
+      return Reflect.set(t, prop, value, t);
+    },
+  };
 
   /** Maps and Sets: get/has/set/add/delete by key; size and iteration read the whole collection. */
-  private collection(o: object): object {
-    const byKey = new Set(['get', 'has']);
-    const writeKey = new Set(['set', 'add', 'delete']);
-    return new Proxy(o, {
-      get: (t, prop) => {
-        const id = this.names.id(t);
-        if (prop === 'size') {
-          this.fp.readsAll.add(id);
-          return (t as Map<unknown, unknown>).size;
+  private readonly collectionHandler: ProxyHandler<object> = {
+    get: (t, prop) => {
+      const id = this.names.id(t);
+      if (prop === 'size') {
+        this.fp.readsAll.add(id);
+        return (t as Map<unknown, unknown>).size;
+      }
+      const v = Reflect.get(t, prop, t);
+      if (typeof v !== 'function') return v;
+      const f = v as (...x: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const raw = args.map((x) => this.unwrap(x));
+        if (typeof prop === 'string' && BY_KEY.has(prop)) this.read(t, this.key(raw[0]));
+        else if (typeof prop === 'string' && WRITE_KEY.has(prop)) {
+          this.write(t, this.key(raw[0]));
+          // a key added or removed changes the iteration order: a location of its own
+          if ((t as Set<unknown>).has(raw[0]) === (prop === 'delete')) this.write(t, ORDER);
         }
-        const v = Reflect.get(t, prop, t);
-        if (typeof v !== 'function') return v;
-        const f = v as (...x: unknown[]) => unknown;
-        return (...args: unknown[]) => {
-          const raw = args.map((x) => this.unwrap(x));
-          if (typeof prop === 'string' && byKey.has(prop)) this.read(t, this.key(raw[0]));
-          else if (typeof prop === 'string' && writeKey.has(prop)) {
-            this.write(t, this.key(raw[0]));
-            // a key added or removed changes the iteration order: a location of its own
-            if ((t as Set<unknown>).has(raw[0]) === (prop === 'delete')) this.write(t, ORDER);
-          }
-          else if (prop === 'clear') this.fp.writesAll.add(id);
-          else {
-            // forEach, keys, values, entries, iteration: the whole collection is read, and
-            // what is handed out is wrapped
-            this.fp.readsAll.add(id);
-            if (prop === 'forEach') {
-              const cb = raw[0] as (v: unknown, k: unknown, c: unknown) => void;
-              (t as Map<unknown, unknown>).forEach((x, k) => cb(this.wrap(x), this.wrap(k), this.wrap(t)));
-              return undefined;
-            }
-            const r = f.apply(t, raw);
-            if (r && typeof (r as Iterator<unknown>).next === 'function') {
-              return [...(r as Iterable<unknown>)].map((x) => (Array.isArray(x) ? x.map((y) => this.wrap(y)) : this.wrap(x)))[Symbol.iterator]();
-            }
-            return this.wrap(r);
+        else if (prop === 'clear') this.fp.writesAll.add(id);
+        else {
+          // forEach, keys, values, entries, iteration: the whole collection is read, and
+          // what is handed out is wrapped
+          this.fp.readsAll.add(id);
+          if (prop === 'forEach') {
+            const cb = raw[0] as (v: unknown, k: unknown, c: unknown) => void;
+            (t as Map<unknown, unknown>).forEach((x, k) => cb(this.wrap(x), this.wrap(k), this.wrap(t)));
+            return undefined;
           }
           const r = f.apply(t, raw);
-          return r === t ? this.wrap(t) : this.wrap(r);
-        };
-      },
-    });
-  }
+          if (r && typeof (r as Iterator<unknown>).next === 'function') {
+            return [...(r as Iterable<unknown>)].map((x) => (Array.isArray(x) ? x.map((y) => this.wrap(y)) : this.wrap(x)))[Symbol.iterator]();
+          }
+          return this.wrap(r);
+        }
+        const r = f.apply(t, raw);
+        return r === t ? this.wrap(t) : this.wrap(r);
+      };
+    },
+  };
 }

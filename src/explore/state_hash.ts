@@ -19,13 +19,43 @@ const SKIP = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k']);
  */
 const UNORDERED = new Set(['readers']);
 
+/** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
+const fingerprints = new Map<string, readonly [number, number]>();
+const MAX_FINGERPRINTS = 1 << 16;
+
+/** Two independent 32-bit lanes over the characters (as TraceHash mixes words). */
+function fingerprint(s: string): readonly [number, number] {
+  let lo = 0x84222325 ^ s.length;
+  let hi = 0xcbf29ce4;
+  for (let i = 0; i < s.length; i++) {
+    const w = s.charCodeAt(i);
+    lo = Math.imul(lo ^ w, 0x01000193);
+    lo ^= lo >>> 15;
+    hi = Math.imul(hi ^ w, 0x5bd1e995);
+    hi ^= hi >>> 13;
+    hi = (hi + lo) | 0;
+  }
+  return [lo | 0, hi | 0];
+}
+
 export class StateHasher {
   private h = new TraceHash();
   private seen = new Map<object, number>();
 
+  /**
+   * A string goes in as a 64-bit fingerprint of its characters, computed once per distinct
+   * string: keys and state names repeat in every state, and hashing them a character at a
+   * time was most of the cost of a state.
+   */
   str(s: string): void {
-    this.h.word(s.length | 0x40000000);
-    for (let i = 0; i < s.length; i++) this.h.word(s.charCodeAt(i));
+    let f = fingerprints.get(s);
+    if (f === undefined) {
+      f = fingerprint(s);
+      if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
+    }
+    this.h.word(0x40000000);
+    this.h.word(f[0]);
+    this.h.word(f[1]);
   }
 
   num(n: number): void {
@@ -69,15 +99,7 @@ export class StateHasher {
     }
     this.seen.set(o, this.seen.size);
     if (ArrayBuffer.isView(o)) {
-      const a = o as unknown as ArrayLike<number>;
-      // page arrays are allocated with room to grow: the zeros at the end are skipped
-      // (the length is hashed, so this loses nothing)
-      let end = a.length;
-      while (end > 0 && a[end - 1] === 0) end--;
-      this.h.word(8);
-      this.h.word(a.length);
-      this.h.word(end);
-      for (let i = 0; i < end; i++) this.h.word(a[i]! | 0);
+      this.typedArray(o);
     } else if (Array.isArray(o)) {
       this.h.word(9);
       this.h.word(o.length);
@@ -104,6 +126,30 @@ export class StateHasher {
         else this.value(x);
       }
     }
+  }
+
+  /**
+   * Page arrays are allocated with room to grow, the room filled with one value (0, -1 for
+   * "on no LRU list", the page chart's initial state): the run at the end is hashed as its
+   * value and length. The bytes are read as 32-bit words through one Int32Array view, so
+   * the loop sees one element type whatever the array's.
+   */
+  private typedArray(o: ArrayBufferView): void {
+    this.h.word(8);
+    this.str(o.constructor.name);
+    this.h.word(o.byteLength);
+    if (o.byteOffset % 4 !== 0 || o.byteLength % 4 !== 0) {
+      const b = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+      for (let i = 0; i < b.length; i++) this.h.word(b[i]!);
+      return;
+    }
+    const w = new Int32Array(o.buffer, o.byteOffset, o.byteLength >> 2);
+    const fill = w.length ? w[w.length - 1]! : 0;
+    let end = w.length;
+    while (end > 0 && w[end - 1] === fill) end--;
+    this.h.word(end);
+    this.h.word(fill);
+    for (let i = 0; i < end; i++) this.h.word(w[i]!);
   }
 
   private unordered(o: object): void {
