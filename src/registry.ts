@@ -34,6 +34,11 @@ export interface MonitorContext {
 }
 
 export interface Monitor {
+  /**
+   * Everything the monitor remembers from one step to the next, as one object the dfs can
+   * snapshot and restore in place (a monitor that remembers nothing leaves it out).
+   */
+  state?: object;
   /** Checks once the step's events are all in. */
   stepEnd?(): void;
   /** Checks when an actor finishes. */

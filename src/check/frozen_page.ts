@@ -6,15 +6,16 @@ export const frozenPageMonitor: MonitorKind = {
   description: 'a page frozen by page_ref_freeze() is touched only by its freezer until page_ref_unfreeze()',
   create({ k, report }) {
     // freezer[pfn] = actor index + 1 while the page is frozen, 0 otherwise
-    let freezer = new Int32Array(1024);
+    const st = { freezer: new Int32Array(1024) };
     k.bus.on('page').subscribe((e) => {
-      if (e.pfn >= freezer.length) {
-        let n = freezer.length;
+      if (e.pfn >= st.freezer.length) {
+        let n = st.freezer.length;
         while (n <= e.pfn) n *= 2;
         const b = new Int32Array(n);
-        b.set(freezer);
-        freezer = b;
+        b.set(st.freezer);
+        st.freezer = b;
       }
+      const freezer = st.freezer;
       if (e.op === 'FREEZE') {
         freezer[e.pfn] = e.actor + 1;
         return;
@@ -24,6 +25,6 @@ export const frozenPageMonitor: MonitorKind = {
       if (e.actor !== f) report(`page 0x${e.pfn.toString(16)} frozen by ${k.actorName(f)} was touched (${e.op}) by ${k.actorName(e.actor)}`, e.actor);
       if (e.op === 'UNFREEZE') freezer[e.pfn] = 0;
     });
-    return {};
+    return { state: st };
   },
 };

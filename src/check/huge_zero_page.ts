@@ -13,12 +13,15 @@ export const hugeZeroPageMonitor: MonitorKind = {
   name: 'huge-zero-refcount',
   description: 'huge_zero_refcount equals the pmds mapping the huge zero page + callers holding it + the shrinker; freed only by the shrinker, never while mapped',
   create({ k, report, actors }) {
-    const holders = new Map<string, number>();
-    let references = 0; // the sum over holders
-    const zeroPmds = new Map<string, number>(); // `${mm}:${pmd}` → pfn
-    const mappedBy = new Map<number, number>(); // pfn → huge zero pmds mapping it
-    let changed = false;
-    let published = 0;
+    const st = {
+      holders: new Map<string, number>(),
+      references: 0, // the sum over holders
+      zeroPmds: new Map<string, number>(), // `${mm}:${pmd}` → pfn
+      mappedBy: new Map<number, number>(), // pfn → huge zero pmds mapping it
+      changed: false,
+      published: 0,
+    };
+    const { holders, zeroPmds, mappedBy } = st;
     const mappedCount = (pfn: number) => mappedBy.get(pfn) ?? 0;
     const onEvent = (e: BusEvent) => {
       switch (e.kind) {
@@ -26,17 +29,17 @@ export const hugeZeroPageMonitor: MonitorKind = {
           if (e.counter !== 'huge_zero_refcount') return;
           if (e.from) {
             holders.set(e.from, (holders.get(e.from) ?? 0) - 1);
-            references--;
+            st.references--;
           }
           if (e.to) {
             holders.set(e.to, (holders.get(e.to) ?? 0) + 1);
-            references++;
+            st.references++;
           }
-          changed = true;
+          st.changed = true;
           break;
         case 'atomic':
-          if (e.variable === 'huge_zero_pfn') published = e.value;
-          changed = true;
+          if (e.variable === 'huge_zero_pfn') st.published = e.value;
+          st.changed = true;
           break;
         case 'pmd': {
           if (e.op === 'SET_HUGE_ZERO') {
@@ -56,7 +59,7 @@ export const hugeZeroPageMonitor: MonitorKind = {
           if (e.op === 'FREE') {
             const mapped = mappedCount(e.pfn);
             if (mapped > 0) report(`the huge zero page 0x${e.pfn.toString(16)} was freed while ${mapped} pmd(s) map it`, e.actor);
-            else if (e.pfn === published && actors[e.actor]?.kind !== 'huge_zero_page_shrinker') {
+            else if (e.pfn === st.published && actors[e.actor]?.kind !== 'huge_zero_page_shrinker') {
               report(`the published huge zero page was freed by ${k.actorName(e.actor)}, not by the shrinker`, e.actor);
             }
           }
@@ -65,10 +68,11 @@ export const hugeZeroPageMonitor: MonitorKind = {
     };
     for (const kind of ['ref', 'atomic', 'pmd', 'page'] as const) k.bus.on(kind).subscribe(onEvent);
     return {
+      state: st,
       stepEnd() {
-        if (!changed) return;
-        changed = false;
-        const expected = references;
+        if (!st.changed) return;
+        st.changed = false;
+        const expected = st.references;
         if (k.huge_zero_refcount !== expected) {
           const who = [...holders].filter(([, v]) => v).map(([h, v]) => `${h}×${v}`).join(', ') || 'nobody';
           report(`huge_zero_refcount is ${k.huge_zero_refcount} but ${expected} references exist (${who})`);

@@ -14,35 +14,38 @@ export const pageRefcountMonitor: MonitorKind = {
   create({ k, report }) {
     // per head pfn: references from ptes + pmds + cache slots, and references actors (or the
     // huge zero page global) hold; grown with the page array
-    let structural = new Int32Array(1024);
-    let held = new Int32Array(1024);
+    const st = {
+      structural: new Int32Array(1024),
+      held: new Int32Array(1024),
+      heldBy: new Map<string, number>(), // holder → references
+      hugePmd: new Map<string, number>(), // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
+      // pages touched by the current step (deduplicated by `seen`, which holds the round number)
+      touched: [] as number[],
+      seen: new Uint32Array(1024),
+      round: 1,
+    };
+    const { heldBy, hugePmd, touched } = st;
     const fit = (pfn: number) => {
-      if (pfn < structural.length) return;
-      let n = structural.length;
+      if (pfn < st.structural.length) return;
+      let n = st.structural.length;
       while (n <= pfn) n *= 2;
       const s2 = new Int32Array(n);
-      s2.set(structural);
-      structural = s2;
+      s2.set(st.structural);
+      st.structural = s2;
       const h2 = new Int32Array(n);
-      h2.set(held);
-      held = h2;
+      h2.set(st.held);
+      st.held = h2;
     };
-    const heldBy = new Map<string, number>(); // holder → references
-    const hugePmd = new Map<string, number>(); // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
-    // pages touched by the current step (deduplicated by `seen`, which holds the round number)
-    const touched: number[] = [];
-    let seen = new Uint32Array(1024);
-    let round = 1;
     const touch = (h: number) => {
-      if (h >= seen.length) {
-        let n = seen.length;
+      if (h >= st.seen.length) {
+        let n = st.seen.length;
         while (n <= h) n *= 2;
         const b = new Uint32Array(n);
-        b.set(seen);
-        seen = b;
+        b.set(st.seen);
+        st.seen = b;
       }
-      if (seen[h] !== round) {
-        seen[h] = round;
+      if (st.seen[h] !== st.round) {
+        st.seen[h] = st.round;
         touched.push(h);
       }
     };
@@ -50,14 +53,14 @@ export const pageRefcountMonitor: MonitorKind = {
     const bump = (pfn: number, d: number) => {
       const h = head(pfn);
       fit(h);
-      structural[h]! += d;
+      st.structural[h]! += d;
       touch(h);
     };
     const hold = (holder: string, pfn: number, d: number) => {
       if (!holder || holder === 'pte' || holder === 'pmd' || holder === 'cache') return;
       const h = head(pfn);
       fit(h);
-      held[h]! += d;
+      st.held[h]! += d;
       heldBy.set(holder, (heldBy.get(holder) ?? 0) + d);
       touch(h);
     };
@@ -105,8 +108,9 @@ export const pageRefcountMonitor: MonitorKind = {
       }
     };
     for (const kind of ['page', 'pte', 'pmd', 'ref', 'cache'] as const) k.bus.on(kind).subscribe(onEvent);
-    const expected = (h: number) => (h < structural.length ? structural[h]! + held[h]! : 0);
+    const expected = (h: number) => (h < st.structural.length ? st.structural[h]! + st.held[h]! : 0);
     return {
+      state: st,
       stepEnd() {
         for (const h of touched) {
           if (!k.pages.isAllocated(h)) continue;
@@ -114,12 +118,12 @@ export const pageRefcountMonitor: MonitorKind = {
           const real = k.pages.refcount[h]!;
           const exp = expected(h);
           if (real !== exp) {
-            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings and cache ${structural[h] ?? 0}, held ${held[h] ?? 0})`);
+            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings and cache ${st.structural[h] ?? 0}, held ${st.held[h] ?? 0})`);
             break;
           }
         }
         touched.length = 0;
-        round++;
+        st.round++;
       },
       actorExit(a) {
         const n = heldBy.get(a.id) ?? 0;

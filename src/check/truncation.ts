@@ -74,6 +74,7 @@ export const truncationMonitor: MonitorKind = {
       }
     });
     return {
+      state: insertedAt,
       quiescent() {
         for (const ino of k.inodes) {
           const i = pageBeyondEof(k, ino.id, ino.i_size);
