@@ -296,7 +296,7 @@ if (!opt['no-explore']) {
     }
     table(['dfs scenario', 'HPAGE_PMD_NR', 'sleep sets', 'states', 'nodes', 'complete', 'states/s', 'min–max', 'goal ≥ 100,000/s'], dfsRows,
       [false, true, false, true, true, false, true, true, false]);
-    console.log(`  (median of ${RUNS}; each search node re-runs the scenario from the start along its prefix; with sleep sets its last step runs on a recording view)`);
+    console.log(`  (median of ${RUNS}; each search node reached from a snapshot restored in place; with sleep sets its last step runs on a recording view)`);
   }
   const rows2: string[][] = [];
   for (const [f, inv] of [['zero-page-as-posted', 'illegal-transition'], ['collapse-shmem-as-posted-holes', 'data-integrity'], ['madvise-collapse-as-posted-compound', 'collapse_shmem']] as const) {

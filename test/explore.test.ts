@@ -255,6 +255,18 @@ describe('dfs', () => {
     }
   });
 
+  it('going back by snapshots restored in place gives what re-running every prefix from the start gives', async () => {
+    for (const [file, maxStates] of [['test/fixtures/zero-page-dfs-as-posted.yaml', 1e6], ['examples/collapse-shmem-vs-truncate.yaml', 1500], ['examples/pte-mapped-thp-retry-as-flag.yaml', 800]] as const) {
+      const s = await loadScenario(file);
+      for (const sleepSets of [true, false]) {
+        const rerun = explore(s, { strategy: 'dfs', snapshots: false, sleepSets, maxStates, shrinkBudget: 0 });
+        const snap = explore(s, { strategy: 'dfs', snapshots: true, sleepSets, maxStates, shrinkBudget: 0 });
+        expect(snap, `${file} sleepSets=${sleepSets}`).toEqual(rerun);
+        expect(snap.states).toBeGreaterThan(100);
+      }
+    }
+  }, 120_000);
+
   it('stops at maxStates without claiming completeness', async () => {
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
     const r = explore(s, { strategy: 'dfs', maxStates: 100 });

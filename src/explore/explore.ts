@@ -41,6 +41,11 @@ export interface ExploreOptions {
    * reachable state is still visited; fewer transitions are run.
    */
   sleepSets?: boolean;
+  /**
+   * dfs: go back to a node by restoring a snapshot of the model in place (default), rather
+   * than re-running the scenario from the start along the node's prefix. Same results.
+   */
+  snapshots?: boolean;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
   /**
@@ -225,7 +230,12 @@ interface DfsSiblings {
 interface DfsNode {
   prefix: Decision[];
   siblings: DfsSiblings | null;
+  /** Record the footprint of the step into it (set when it is taken off the stack). */
+  track?: boolean;
 }
+
+/** dfs nodes per run() with snapshots: a chunk between two turns of exploreAsync's event loop. */
+const DFS_CHUNK = 64;
 
 /** A decision as sleep sets name transitions: the actor, and whether its failure is injected. */
 const decisionKey = (d: Decision) => (d.fail ? `${d.actor}!` : d.actor);
@@ -342,18 +352,45 @@ class Explorer {
   private dfsNext(): boolean {
     const { s, o, res } = this;
     const maxStates = o.maxStates ?? 1_000_000;
-    const sleepSets = o.sleepSets ?? true;
-    const node = this.stack.pop();
-    if (node === undefined || res.stopped || this.visited.size >= maxStates) {
-      res.complete = node === undefined && !res.stopped;
-      return false;
+    if (o.snapshots ?? true) {
+      // a chunk of nodes in one run, each reached from the nearest snapshot on the way to it
+      let n = 0;
+      run(s, {
+        seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
+        search: {
+          next: () => (n++ < DFS_CHUNK && (n === 1 || !this.overBudget()) ? this.dfsPop() : undefined),
+          prefix: (node: DfsNode) => node.prefix,
+          footprint: (node: DfsNode) => node.track === true,
+          visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
+        },
+      });
+    } else {
+      const node = this.dfsPop();
+      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: node.prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
     }
-    const { prefix, siblings } = node;
+    res.complete = this.stack.length === 0 && !res.stopped;
+    return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
+  }
+
+  /** dfs: the next node to run (undefined: none left, or stopped), with whether its last step's footprint is wanted. */
+  private dfsPop(): DfsNode | undefined {
+    const { o, res } = this;
+    if (res.stopped || this.visited.size >= (o.maxStates ?? 1_000_000)) return undefined;
+    const node = this.stack.pop();
+    if (node === undefined) return undefined;
     res.nodes = (res.nodes ?? 0) + 1;
+    const { siblings } = node;
     // a footprint is needed to put steps to sleep here, or for the siblings still to come
-    const needed = siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
+    node.track = (o.sleepSets ?? true) && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
     if (siblings) siblings.left--;
-    const r = run(s, { seed: this.base, schedule: prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: sleepSets && needed });
+    return node;
+  }
+
+  /** dfs: a node's result; true when it has children to run (they come next). */
+  private dfsVisit(node: DfsNode, r: RunResult): boolean {
+    const { o, res } = this;
+    const { prefix, siblings } = node;
+    let pushed = 0;
     // the step that led here: asleep in the siblings explored after it, if independent of theirs
     let sleep: Sleeper[] = [];
     if (siblings && r.footprint) {
@@ -381,11 +418,11 @@ class Explorer {
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
       const group: DfsSiblings = { sleep, done: [], left: todo.length };
       for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ prefix: [...prefix, todo[i]!], siblings: group });
+      pushed = todo.length;
     }
     res.states = this.visited.size;
-    if (o.onProgress?.(res.nodes, res)) this.stop('interrupted');
-    res.complete = this.stack.length === 0 && !res.stopped;
-    return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
+    if (o.onProgress?.(res.nodes!, res)) this.stop('interrupted');
+    return pushed > 0;
   }
 
   /** coverage: per step (kind:state), the first schedule that took it and at which decision. */

@@ -23,6 +23,7 @@ import { TraceHash } from './hash.ts';
 import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from './trace.ts';
 import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.ts';
+import { Snapshot } from '../explore/snapshot.ts';
 import { StateHasher } from '../explore/state_hash.ts';
 
 export type Engine = 'fast' | 'xstate';
@@ -91,6 +92,13 @@ export interface RunOptions {
    * what that step read and wrote of the model (the dfs's sleep sets compare them).
    */
   footprint?: boolean;
+  /**
+   * Depth-first search in one run (fast engine, with `frontier`): where the schedule ends,
+   * the run hands the node to `search.visit` and goes on to the children it returns, each
+   * from a snapshot of the node's state restored in place — the same results, node by node,
+   * as re-running the scenario along each child's prefix, without the re-running.
+   */
+  search?: Search<any>;
   /** With engine 'xstate': XState's inspection callback for every actor (e.g. @statelyai/inspect's inspector.inspect). */
   inspect?: InspectionObserver;
 }
@@ -135,6 +143,22 @@ export interface RunResult {
   blocked?: string[];
   /** With `footprint`: what the schedule's last step read and wrote. */
   footprint?: Footprint;
+}
+
+/**
+ * The dfs as run() drives it (RunOptions.search): the nodes to run come from `next`, each
+ * named by its prefix (the decisions from the start); run() reaches it from the nearest
+ * snapshot on the way to it and hands over its result.
+ */
+export interface Search<N> {
+  /** The next node to run; undefined: return. */
+  next(): N | undefined;
+  /** The node's prefix: the decisions from the start that lead to it. */
+  prefix(node: N): readonly Decision[];
+  /** Whether the last step into the node should record its footprint. */
+  footprint(node: N): boolean;
+  /** The node's result (as run() with its prefix as `schedule` gives it); true when its children come next (keep a snapshot of it). */
+  visit(node: N, r: RunResult): boolean;
 }
 
 interface Runner {
@@ -435,160 +459,249 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   const leaves = (): string[] => runners.map((x) => x.leaf.path);
   onStep?.(0, leaves());
   // the objects as the run starts are named the same in every run: footprints compare
-  const trackAt = opts.footprint && opts.schedule && engine === 'fast' ? opts.schedule.length - 1 : -1;
-  const names = trackAt >= 0 ? new ObjectNames([k, ...actors.map((a) => a.l), actors]) : null;
+  const search = engine === 'fast' && opts.frontier ? opts.search : undefined;
+  /** The decisions to follow: the schedule given, or the prefix of the dfs node being run. */
+  let sched: readonly Decision[] | undefined = opts.schedule;
+  let trackAt = opts.footprint && sched && engine === 'fast' ? sched.length - 1 : -1;
+  const names = trackAt >= 0 || search ? new ObjectNames([k, ...actors.map((a) => a.l), actors]) : null;
   let footprint: Footprint | undefined;
 
   let last: Runner | null = null;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
+  // dfs: the node being run, the path of decisions the model is at, and snapshots of nodes
+  // on that path (always the start; then the nodes whose children are being run)
+  let node: unknown;
+  const path: Decision[] = [];
+  const snapshots: ({ snap: Snapshot; step: number; last: Runner | null } | undefined)[] = [];
+  const spare: { snap: Snapshot }[] = [];
+  const snapshotRoots = search ? [k, actors, runners, live, monitors.map((m) => m.state), hash, rng, violations, schedule, scans, contended, blocked] : [];
+  const opaque = search ? chartObjects(runners) : null;
+  const snapshotHere = (depth: number) => {
+    snapshots[depth] = { snap: Snapshot.take(snapshotRoots, SNAPSHOT_SKIP, (o) => opaque!.has(o), (snapshots[depth] ?? spare.pop())?.snap), step, last };
+  };
+  /** Go to the next node: restore the deepest snapshot on the way to it; the loop follows the rest of its prefix. */
+  const nextNode = (): boolean => {
+    node = search!.next();
+    if (node === undefined) return false;
+    const p = search!.prefix(node);
+    let common = 0;
+    while (common < path.length && common < p.length && sameDecision(path[common]!, p[common]!)) common++;
+    let d = Math.max(0, Math.min(common, p.length - 1, snapshots.length - 1));
+    while (!snapshots[d]) d--;
+    const at = snapshots[d]!;
+    at.snap.restore();
+    ({ step, last } = at);
+    // the deeper snapshots are off the way now: their copies are reused by the next ones
+    for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
+    snapshots.length = d + 1;
+    path.length = 0;
+    path.push(...p);
+    sched = path;
+    trackAt = search!.footprint(node) ? p.length - 1 : -1;
+    verdict = 'ok';
+    divergence = undefined;
+    frontier = undefined;
+    stateHash = undefined;
+    footprint = undefined;
+    return true;
+  };
+  if (search) {
+    snapshotHere(0);
+    if (!nextNode()) return result(false);
+  }
+  // one schedule; with `search`, one dfs node after another
   for (;;) {
-    let r: Runner | null = null;
-    let fail = false;
-    if (step >= maxSteps) {
-      if (runners.some((x) => runnable(x))) {
-        verdict = 'step-bound';
-        break;
-      }
-    }
-    if (opts.schedule && (step < opts.schedule.length || !opts.continueAfterSchedule)) {
-      const d = opts.schedule[step];
-      if (d) {
-        const found = byId.get(d.actor);
-        if (found && !runnable(found) && found.actor.wakeAt > k.now && !runners.some((x) => runnable(x))) {
-          // as when the schedule was recorded: nobody can run, so the earliest timer fires
-          fireTimers();
-          continue;
+    for (;;) {
+      let r: Runner | null = null;
+      let fail = false;
+      if (step >= maxSteps) {
+        if (runners.some((x) => runnable(x))) {
+          verdict = 'step-bound';
+          break;
         }
-        if (!found || !runnable(found) || found.leaf.path !== d.state) {
-          divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
-            !found ? 'no such actor' : !runnable(found) ? `not runnable (in ${found.leaf.path})` : `it is at ${found.leaf.path}`
-          }`;
+      }
+      if (sched && (step < sched.length || !opts.continueAfterSchedule)) {
+        const d = sched[step];
+        if (d) {
+          const found = byId.get(d.actor);
+          if (found && !runnable(found) && found.actor.wakeAt > k.now && !runners.some((x) => runnable(x))) {
+            // as when the schedule was recorded: nobody can run, so the earliest timer fires
+            fireTimers();
+            continue;
+          }
+          if (!found || !runnable(found) || found.leaf.path !== d.state) {
+            divergence = `decision ${step}: ${d.actor} at ${d.state} — ${
+              !found ? 'no such actor' : !runnable(found) ? `not runnable (in ${found.leaf.path})` : `it is at ${found.leaf.path}`
+            }`;
+            verdict = 'divergence';
+            break;
+          }
+          r = found;
+          fail = d.fail === true;
+        } else if (opts.frontier && runners.some((x) => runnable(x))) {
+          frontier = [];
+          for (const x of runners) {
+            if (!runnable(x)) continue;
+            frontier.push({ actor: x.actor.id, state: x.leaf.path });
+            if (injectRate(x) > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
+          }
+          const sh = new StateHasher();
+          sh.value(k);
+          for (const x of runners) {
+            sh.num(x.leaf.index);
+            sh.value(x.actor.l);
+            sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
+            sh.value(x.actor.outcome);
+            sh.value(x.actor.results);
+            sh.value(x.done);
+          }
+          stateHash = sh.digest();
+          break;
+        } else if (runners.some((x) => runnable(x))) {
+          divergence = `the schedule ended after ${step} decisions with actors still runnable`;
           verdict = 'divergence';
           break;
         }
-        r = found;
-        fail = d.fail === true;
-      } else if (opts.frontier && runners.some((x) => runnable(x))) {
-        frontier = [];
-        for (const x of runners) {
-          if (!runnable(x)) continue;
-          frontier.push({ actor: x.actor.id, state: x.leaf.path });
-          if (injectRate(x) > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
-        }
-        const sh = new StateHasher();
-        sh.value(k);
-        for (const x of runners) {
-          sh.num(x.leaf.index);
-          sh.value(x.actor.l);
-          sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
-          sh.value(x.actor.outcome);
-          sh.value(x.actor.results);
-          sh.value(x.done);
-        }
-        stateHash = sh.digest();
-        break;
-      } else if (runners.some((x) => runnable(x))) {
-        divergence = `the schedule ended after ${step} decisions with actors still runnable`;
-        verdict = 'divergence';
-        break;
-      }
-    } else if (strategy === 'guided') {
-      const d = opts.guide?.[step];
-      const want = d ? byId.get(d.actor) : undefined;
-      if (want && runnable(want)) {
-        r = want;
-        fail = d!.fail === true && want.leaf.inject !== undefined;
-      } else if (last && runnable(last)) r = last;
-      else r = runners.find((x) => runnable(x)) ?? null;
-    } else {
-      r = strategy === 'pct' && step < pctFairAt ? pctChoice() : uniformChoice();
-      if (r) {
-        const p = injectRate(r);
-        if (p > 0) fail = rng.float() < p;
-      }
-    }
-    if (blocked && r) {
-      for (const x of live) {
-        if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(`${x.actor.kind}: ${x.leaf.path}`);
-      }
-    }
-    if (r === null) {
-      if (fireTimers()) continue;
-      for (const x of runners) {
-        if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
-          x.done = true;
-          x.actor.outcome = 'never-started';
-        }
-      }
-      const stuck = runners.filter((x) => !x.done);
-      if (stuck.length) {
-        verdict = 'deadlock';
-        const who = stuck.map((x) => `${x.actor.id} in ${x.leaf.path} (holding ${k.heldBy(x.actor.ix).join(', ') || 'nothing'})`);
-        violations.push({ invariant: 'deadlock', message: `every actor is blocked: ${who.join('; ')}`, actor: '-', step, state: '' });
+      } else if (strategy === 'guided') {
+        const d = opts.guide?.[step];
+        const want = d ? byId.get(d.actor) : undefined;
+        if (want && runnable(want)) {
+          r = want;
+          fail = d!.fail === true && want.leaf.inject !== undefined;
+        } else if (last && runnable(last)) r = last;
+        else r = runners.find((x) => runnable(x)) ?? null;
       } else {
-        k.stepActor = -1;
-        for (const m of monitors) m.quiescent?.();
-        if (violations.length) verdict = violations.some((v) => v.invariant.startsWith('liveness')) ? 'liveness' : 'violation';
+        r = strategy === 'pct' && step < pctFairAt ? pctChoice() : uniformChoice();
+        if (r) {
+          const p = injectRate(r);
+          if (p > 0) fail = rng.float() < p;
+        }
       }
-      break;
+      if (blocked && r) {
+        for (const x of live) {
+          if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(`${x.actor.kind}: ${x.leaf.path}`);
+        }
+      }
+      if (r === null) {
+        if (fireTimers()) continue;
+        for (const x of runners) {
+          if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
+            x.done = true;
+            x.actor.outcome = 'never-started';
+          }
+        }
+        const stuck = runners.filter((x) => !x.done);
+        if (stuck.length) {
+          verdict = 'deadlock';
+          const who = stuck.map((x) => `${x.actor.id} in ${x.leaf.path} (holding ${k.heldBy(x.actor.ix).join(', ') || 'nothing'})`);
+          violations.push({ invariant: 'deadlock', message: `every actor is blocked: ${who.join('; ')}`, actor: '-', step, state: '' });
+        } else {
+          k.stepActor = -1;
+          for (const m of monitors) m.quiescent?.();
+          if (violations.length) verdict = violations.some((v) => v.invariant.startsWith('liveness')) ? 'liveness' : 'violation';
+        }
+        break;
+      }
+
+      // step
+      last = r;
+      const from = r.leaf;
+      k.step = step;
+      k.stepActor = r.actor.ix;
+      k.stepState = from.path;
+      if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
+      try {
+        if (r.xactor) {
+          r.xactor.send(fail ? failEv : stepEv);
+          r.leaf = leafOf(r);
+        } else if (step === trackAt) {
+          // the same step on a recording view of the model; the guards are evaluated again
+          // through it, since what decides whether a step can run is part of what it reads
+          const t = new FootprintTracker(names!, k);
+          footprint = t.fp;
+          r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
+        } else {
+          r.leaf = fail
+            ? fireStep(r.chart, from, r.actor, failEv)!
+            : takeStep(r.chart, r.next!, r.actor, stepEv);
+        }
+      } catch (e) {
+        if (!(e instanceof ModelViolation)) throw e;
+      }
+      step++;
+      k.now += NS_PER_STEP;
+      hash.word((r.actor.ix << 16) ^ from.index);
+      hash.word((r.leaf.index << 1) | (fail ? 1 : 0));
+      if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail });
+      if (violations.length === 0) {
+        if (k.bus.wants('step_end')) k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
+        for (const m of monitors) m.stepEnd?.();
+        if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
+      }
+      onStep?.(step, leaves());
+      if (violations.length) {
+        verdict = 'violation';
+        break;
+      }
     }
 
-    // step
-    last = r;
-    const from = r.leaf;
-    k.step = step;
-    k.stepActor = r.actor.ix;
-    k.stepState = from.path;
-    if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
-    try {
-      if (r.xactor) {
-        r.xactor.send(fail ? failEv : stepEv);
-        r.leaf = leafOf(r);
-      } else if (step === trackAt) {
-        // the same step on a recording view of the model; the guards are evaluated again
-        // through it, since what decides whether a step can run is part of what it reads
-        const t = new FootprintTracker(names!, k);
-        footprint = t.fp;
-        r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
-      } else {
-        r.leaf = fail
-          ? fireStep(r.chart, from, r.actor, failEv)!
-          : takeStep(r.chart, r.next!, r.actor, stepEv);
-      }
-    } catch (e) {
-      if (!(e instanceof ModelViolation)) throw e;
-    }
-    step++;
-    k.now += NS_PER_STEP;
-    hash.word((r.actor.ix << 16) ^ from.index);
-    hash.word((r.leaf.index << 1) | (fail ? 1 : 0));
-    if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail });
-    if (violations.length === 0) {
-      if (k.bus.wants('step_end')) k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
-      for (const m of monitors) m.stepEnd?.();
-      if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
-    }
-    onStep?.(step, leaves());
-    if (violations.length) {
-      verdict = 'violation';
-      break;
-    }
+    if (!search) break;
+    // dfs: hand the node's result over (detached from the run's own arrays, which the next
+    // restore rolls back); keep a snapshot of it when its children come next
+    if (search.visit(node, result(true)) && frontier) snapshotHere(path.length);
+    if (!nextNode()) break;
   }
 
   for (const r of runners) r.xactor?.stop();
-  return {
-    scenario: s.name, seed, engine, verdict, violations, steps: step, time_ns: k.now,
-    traceHash: hash.digest(), schedule, kernel: k, divergence, frontier, stateHash,
-    scans, contended: contended && [...contended].sort(), blocked: blocked && [...blocked].sort(), footprint,
-    actors: runners.map((r) => ({
-      id: r.actor.id,
-      kind: r.actor.kind,
-      outcome: r.done ? r.actor.outcome! : runnable(r) ? 'running' : 'blocked',
-      state: r.leaf.path,
-      results: r.actor.results,
-    })),
-  };
+  return result(false);
+
+  /** The run's result; `copy`: detached from the run's own arrays (the dfs rolls them back). */
+  function result(copy: boolean): RunResult {
+    return {
+      scenario: s.name, seed, engine, verdict, violations: copy ? violations.slice() : violations, steps: step, time_ns: k.now,
+      traceHash: hash.digest(), schedule: copy ? schedule.slice() : schedule, kernel: k, divergence, frontier, stateHash,
+      scans: copy ? scans?.slice() : scans, contended: contended && [...contended].sort(), blocked: blocked && [...blocked].sort(), footprint,
+      actors: runners.map((r) => ({
+        id: r.actor.id,
+        kind: r.actor.kind,
+        outcome: r.done ? r.actor.outcome! : runnable(r) ? 'running' : 'blocked',
+        state: r.leaf.path,
+        results: copy ? r.actor.results.slice() : r.actor.results,
+      })),
+    };
+  }
+}
+
+const sameDecision = (a: Decision, b: Decision) => a.actor === b.actor && a.state === b.state && (a.fail === true) === (b.fail === true);
+
+/** What a snapshot leaves alone: the bus (its subscriptions stay as they are). */
+const SNAPSHOT_SKIP = new Set(['bus']);
+
+/** The compiled charts' objects: shared, never changed by a run, kept by reference in a snapshot. */
+function chartObjects(runners: readonly Runner[]): Set<object> {
+  const out = new Set<object>();
+  for (const r of runners) {
+    const c = r.chart;
+    if (out.has(c)) continue;
+    out.add(c);
+    out.add(c.nodes);
+    out.add(c.byPath);
+    out.add(c.def as object);
+    for (const n of c.nodes) {
+      out.add(n);
+      out.add(n.children);
+      out.add(n.meta);
+      for (const list of [n.step, n.always, n.onDone]) {
+        out.add(list);
+        for (const t of list) {
+          out.add(t);
+          out.add(t.actions);
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** XState's state value as a dotted path to the active leaf. */
