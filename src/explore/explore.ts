@@ -386,8 +386,8 @@ class Explorer {
     return node;
   }
 
-  /** dfs: a node's result; true when it has children to run (they come next). */
-  private dfsVisit(node: DfsNode, r: RunResult): boolean {
+  /** dfs: a node's result; how many children of it are to be run (they come next). */
+  private dfsVisit(node: DfsNode, r: RunResult): number {
     const { o, res } = this;
     const { prefix, siblings } = node;
     let pushed = 0;
@@ -422,7 +422,7 @@ class Explorer {
     }
     res.states = this.visited.size;
     if (o.onProgress?.(res.nodes!, res)) this.stop('interrupted');
-    return pushed > 0;
+    return pushed;
   }
 
   /** coverage: per step (kind:state), the first schedule that took it and at which decision. */

@@ -157,8 +157,8 @@ export interface Search<N> {
   prefix(node: N): readonly Decision[];
   /** Whether the last step into the node should record its footprint. */
   footprint(node: N): boolean;
-  /** The node's result (as run() with its prefix as `schedule` gives it); true when its children come next (keep a snapshot of it). */
-  visit(node: N, r: RunResult): boolean;
+  /** The node's result (as run() with its prefix as `schedule` gives it); how many children of it come next. */
+  visit(node: N, r: RunResult): number;
 }
 
 interface Runner {
@@ -487,6 +487,11 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     const p = search!.prefix(node);
     let common = 0;
     while (common < path.length && common < p.length && sameDecision(path[common]!, p[common]!)) common++;
+    if (atNode && common === path.length && p.length === common + 1) {
+      // the first child of the node the model is at: on from here, nothing to restore
+      path.push(p[common]!);
+      return enter(node, p.length);
+    }
     let d = Math.max(0, Math.min(common, p.length - 1, snapshots.length - 1));
     while (!snapshots[d]) d--;
     const at = snapshots[d]!;
@@ -497,8 +502,12 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     snapshots.length = d + 1;
     path.length = 0;
     path.push(...p);
+    return enter(node, p.length);
+  };
+  /** Run toward a node whose prefix is `path` (of length n). */
+  const enter = (node: unknown, n: number): boolean => {
     sched = path;
-    trackAt = search!.footprint(node) ? p.length - 1 : -1;
+    trackAt = search!.footprint(node) ? n - 1 : -1;
     verdict = 'ok';
     divergence = undefined;
     frontier = undefined;
@@ -506,6 +515,8 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     footprint = undefined;
     return true;
   };
+  /** The model is at the node `path` names (its frontier just computed): its first child needs no restore. */
+  let atNode = false;
   if (search) {
     snapshotHere(0);
     if (!nextNode()) return result(false);
@@ -649,8 +660,12 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     if (!search) break;
     // dfs: hand the node's result over (detached from the run's own arrays, which the next
     // restore rolls back); keep a snapshot of it when its children come next
-    if (search.visit(node, result(true)) && frontier) snapshotHere(path.length);
+    const children = search.visit(node, result(true));
+    atNode = frontier !== undefined;
+    // the first child goes on from here; the others need to come back here
+    if (children > 1 && atNode) snapshotHere(path.length);
     if (!nextNode()) break;
+    atNode = false;
   }
 
   for (const r of runners) r.xactor?.stop();
