@@ -234,7 +234,7 @@ interface DfsNode {
   track?: boolean;
 }
 
-/** dfs nodes per run() with snapshots: a chunk between two turns of exploreAsync's event loop. */
+/** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
 const DFS_CHUNK = 64;
 
 /** A decision as sleep sets name transitions: the actor, and whether its failure is injected. */
@@ -282,6 +282,8 @@ class Explorer {
   }
 
   private readonly kindOf = new Map<string, string>();
+  /** dfs nodes per run() with snapshots (explore(): all in one; exploreAsync: DFS_CHUNK). */
+  dfsChunk = Infinity;
   private readonly stepped = new Set<string>();
 
   /** Fill in the coverage from the states stepped from. */
@@ -358,7 +360,7 @@ class Explorer {
       run(s, {
         seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
         search: {
-          next: () => (n++ < DFS_CHUNK && (n === 1 || !this.overBudget()) ? this.dfsPop() : undefined),
+          next: () => (n++ < this.dfsChunk && (n === 1 || !this.overBudget()) ? this.dfsPop() : undefined),
           prefix: (node: DfsNode) => node.prefix,
           footprint: (node: DfsNode) => node.track === true,
           visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
@@ -549,6 +551,7 @@ const SCHEDULES_PER_TURN = 16;
  */
 export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: AbortSignal } = {}): Promise<ExploreResult> {
   const e = new Explorer(s, o);
+  e.dfsChunk = DFS_CHUNK;
   for (;;) {
     let more = true;
     for (let i = 0; more && i < SCHEDULES_PER_TURN; i++) more = e.next();

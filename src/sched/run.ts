@@ -694,25 +694,26 @@ const sameDecision = (a: Decision, b: Decision) => a.actor === b.actor && a.stat
 const SNAPSHOT_SKIP = new Set(['bus']);
 
 /** The compiled charts' objects: shared, never changed by a run, kept by reference in a snapshot. */
-function chartObjects(runners: readonly Runner[]): Set<object> {
-  const out = new Set<object>();
-  for (const r of runners) {
-    const c = r.chart;
-    if (out.has(c)) continue;
-    out.add(c);
-    out.add(c.nodes);
-    out.add(c.byPath);
-    out.add(c.def as object);
-    for (const n of c.nodes) {
-      out.add(n);
-      out.add(n.children);
-      out.add(n.meta);
-      for (const list of [n.step, n.always, n.onDone]) {
-        out.add(list);
-        for (const t of list) {
-          out.add(t);
-          out.add(t.actions);
-        }
+function chartObjects(runners: readonly Runner[]): { has(o: object): boolean } {
+  const sets = [...new Set(runners.map((r) => r.chart))].map(objectsOfChart);
+  return { has: (o) => sets.some((x) => x.has(o)) };
+}
+
+const chartObjectSets = new WeakMap<object, Set<object>>();
+
+function objectsOfChart(c: CompiledTaskChart<Actor<any>>): Set<object> {
+  let out = chartObjectSets.get(c);
+  if (out) return out;
+  chartObjectSets.set(c, (out = new Set<object>([c, c.nodes, c.byPath, c.def as object])));
+  for (const n of c.nodes) {
+    out.add(n);
+    out.add(n.children);
+    out.add(n.meta);
+    for (const list of [n.step, n.always, n.onDone]) {
+      out.add(list);
+      for (const t of list) {
+        out.add(t);
+        out.add(t.actions);
       }
     }
   }
