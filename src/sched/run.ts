@@ -458,11 +458,12 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   const onStep = opts.onStep;
   const leaves = (): string[] => runners.map((x) => x.leaf.path);
   onStep?.(0, leaves());
-  // the objects as the run starts are named the same in every run: footprints compare
   const search = engine === 'fast' && opts.frontier ? opts.search : undefined;
   /** The decisions to follow: the schedule given, or the prefix of the dfs node being run. */
   let sched: readonly Decision[] | undefined = opts.schedule;
   let trackAt = opts.footprint && sched && engine === 'fast' ? sched.length - 1 : -1;
+  // the objects as the run starts are named the same in every run (and, restored in place,
+  // at every dfs node): footprints compare
   const names = trackAt >= 0 || search ? new ObjectNames([k, ...actors.map((a) => a.l), actors]) : null;
   let footprint: Footprint | undefined;
 
