@@ -10,6 +10,7 @@ import { loadScenario } from '../src/scenario/load.ts';
 import { readReplay } from '../src/cli/replay.ts';
 import { type Cell, type Recording, record } from '../src/inspect/record.ts';
 import { buildPayload } from '../src/inspect/payload.ts';
+import { request } from 'node:http';
 import { type InspectServer, isLoopback, startServer } from '../src/inspect/server.ts';
 import { PAGE_CHART } from '../src/memory/pages.ts';
 import { run } from '../src/sched/run.ts';
@@ -29,8 +30,24 @@ describe('the inspector refuses anything but loopback', () => {
       expect(isLoopback(h), h).toBe(false);
   });
 
-  it('startServer will not bind a non-loopback address', async () => {
+  it('startServer will not bind a non-loopback address, nor answer a request addressed to another name (DNS rebinding)', async () => {
     await expect(startServer('{}', '0.0.0.0', 0)).rejects.toThrow(/not a loopback address/);
+    const srv = await startServer('{"ok":1}', '127.0.0.1', 0);
+    try {
+      const { port } = new URL(srv.url);
+      const get = (host: string) => new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/api/run', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      });
+      expect(await get(`127.0.0.1:${port}`)).toBe(200);
+      expect(await get(`localhost:${port}`)).toBe(200);
+      expect(await get(`[::1]:${port}`)).toBe(200);
+      expect(await get(`attacker.example:${port}`)).toBe(403);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('thpsim inspect --host 0.0.0.0 (or an external address): one-line error, exit 2, nothing served', () => {

@@ -41,6 +41,13 @@ export async function startServer(payloadJson: string, host: string, port: numbe
   if (!isLoopback(host)) throw new Error(`refusing to listen on ${host}: not a loopback address`);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // a page elsewhere may point a name of its own at 127.0.0.1 (DNS rebinding): only
+    // requests addressed to a loopback name are answered
+    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!isLoopback(hostName)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: the inspector answers requests to a loopback address only\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
