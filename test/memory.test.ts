@@ -401,3 +401,22 @@ describe('AddressSpace / Inode', () => {
     as.untag(5, 'writeback'); // untagging an untagged index is harmless
   });
 });
+
+describe('PageStore: the state hash view', () => {
+  it('beyond nr every page array still holds its initial fill, so hashing the pages in use loses nothing', async () => {
+    const { loadScenario } = await import('../src/scenario/load.ts');
+    const { run } = await import('../src/sched/run.ts');
+    for (const file of ['examples/zero-page-read-faults.yaml', 'examples/collapse-shmem-vs-truncate.yaml', 'examples/madvise-collapse-two-callers.yaml']) {
+      const s = await loadScenario(file);
+      for (let seed = 1; seed <= 20; seed++) {
+        const p = run(s, { seed }).kernel.pages;
+        expect(p.nr).toBeGreaterThan(0);
+        for (const [name, fill] of [['state', PAGE_CHART.initial], ['flags', 0], ['refcount', 0], ['mapcount', 0], ['pmdMapcount', 0], ['order', 0], ['head', 0], ['mapping', 0], ['index', 0], ['data', 0], ['lru', -1]] as const) {
+          const a = p[name] as ArrayLike<number>;
+          for (let i = p.nr; i < a.length; i++) if (a[i] !== fill) expect.fail(`${file} seed ${seed}: ${name}[${i}] = ${a[i]} beyond nr ${p.nr}`);
+        }
+        expect((p.stateHashView() as unknown[])[0]).toBe(p.nr);
+      }
+    }
+  });
+});

@@ -115,6 +115,10 @@ export class StateHasher {
       this.h.word(11);
       this.h.word(o.size);
       for (const x of o) this.value(x);
+    } else if (typeof (o as { stateHashView?: unknown }).stateHashView === 'function') {
+      // an object that says what of it is state (the page store: the pages in use)
+      this.h.word(14);
+      this.value((o as { stateHashView(): unknown }).stateHashView());
     } else {
       this.h.word(12);
       for (const key of Object.keys(o)) {

@@ -94,6 +94,20 @@ export class PageStore {
     return this.state.length;
   }
 
+  /**
+   * What the explorer's state hash reads of the store: the pages in use. Beyond `nr` every
+   * array still holds its initial fill (alloc() only ever extends nr), so hashing the
+   * prefixes loses nothing and skips the room left to grow.
+   */
+  stateHashView(): unknown[] {
+    const n = this.nr;
+    return [
+      n, this.state.subarray(0, n), this.flags.subarray(0, n), this.refcount.subarray(0, n), this.mapcount.subarray(0, n),
+      this.pmdMapcount.subarray(0, n), this.order.subarray(0, n), this.head.subarray(0, n), this.mapping.subarray(0, n),
+      this.index.subarray(0, n), this.data.subarray(0, n), this.lru.subarray(0, n), this.freeLists,
+    ];
+  }
+
   private grow(min: number): void {
     let cap = this.capacity;
     while (cap < min) cap *= 2;
