@@ -220,7 +220,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
     const parts = await Promise.all(
       Array.from({ length: o.workers }, (_, w) =>
         new Promise<ExploreResult>((resolveResult, reject) => {
-          const worker = new Worker(new URL('../explore/worker.js', import.meta.url), {
+          const worker = new Worker(new URL('./explore_worker.js', import.meta.url), {
             workerData: { raw, file, options: { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * o.workers } } },
           });
           ac.signal.addEventListener('abort', () => worker.postMessage('stop'));
@@ -238,7 +238,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
     for (const c of r.counterexamples) write(c);
   } else {
     r = await exploreAsync(scenario, {
-      ...options, signal: ac.signal, onCounterexample: write,
+      ...options, signal: ac.signal, onCounterexample: write, clock: () => performance.now(),
       onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
     });
   }

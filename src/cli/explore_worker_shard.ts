@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { validateScenario } from '../scenario/load.ts';
-import { type ExploreOptions, exploreAsync } from './explore.ts';
+import { type ExploreOptions, exploreAsync } from '../explore/explore.ts';
 
 const { raw, file, options } = workerData as { raw: unknown; file: string; options: ExploreOptions };
 const ac = new AbortController();
@@ -16,6 +16,8 @@ const scenario = await validateScenario(raw, file);
 let lastReport = 0;
 const result = await exploreAsync(scenario, {
   ...options,
+  // the wall clock, for --time-budget: read here, by the process driving the explorer
+  clock: () => performance.now(),
   signal: ac.signal,
   onProgress: (done) => {
     if (done - lastReport >= 100) {
