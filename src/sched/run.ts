@@ -488,7 +488,9 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     const p = search!.prefix(node);
     let common = 0;
     while (common < path.length && common < p.length && sameDecision(path[common]!, p[common]!)) common++;
-    if (atNode && common === path.length && p.length === common + 1) {
+    const firstChild = atNode && common === path.length && p.length === common + 1;
+    atNode = false;
+    if (firstChild) {
       // the first child of the node the model is at: on from here, nothing to restore
       path.push(p[common]!);
       return enter(node, p.length);
@@ -518,12 +520,25 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   };
   /** The model is at the node `path` names (its frontier just computed): its first child needs no restore. */
   let atNode = false;
-  if (search) {
+  if (!search) advance();
+  else {
+    // dfs: one node after another, each handed over with its result (detached from the
+    // run's own arrays, which the next restore rolls back); a node whose children come
+    // next keeps a snapshot, but for its first child, which goes on from here
     snapshotHere(0);
-    if (!nextNode()) return result(false);
+    while (nextNode()) {
+      advance();
+      const children = search.visit(node, result(true));
+      atNode = frontier !== undefined;
+      if (children > 1 && atNode) snapshotHere(path.length);
+    }
   }
-  // one schedule; with `search`, one dfs node after another
-  for (;;) {
+
+  for (const r of runners) r.xactor?.stop();
+  return result(false);
+
+  /** Steps until the run ends, or (with a frontier) until the schedule does. */
+  function advance(): void {
     for (;;) {
       let r: Runner | null = null;
       let fail = false;
@@ -657,20 +672,8 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
         break;
       }
     }
-
-    if (!search) break;
-    // dfs: hand the node's result over (detached from the run's own arrays, which the next
-    // restore rolls back); keep a snapshot of it when its children come next
-    const children = search.visit(node, result(true));
-    atNode = frontier !== undefined;
-    // the first child goes on from here; the others need to come back here
-    if (children > 1 && atNode) snapshotHere(path.length);
-    if (!nextNode()) break;
-    atNode = false;
   }
 
-  for (const r of runners) r.xactor?.stop();
-  return result(false);
 
   /** The run's result; `copy`: detached from the run's own arrays (the dfs rolls them back). */
   function result(copy: boolean): RunResult {
