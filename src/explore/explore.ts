@@ -8,10 +8,9 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, type Verdict, run } from '../sched/run.ts';
+import { type Decision, type RunResult, type Verdict, compiledChart, run } from '../sched/run.ts';
 import type { Violation } from '../bus/events.ts';
-import { getActorKind, patchedChart } from '../registry.ts';
-import { compileTaskChart } from '../engine/task_chart.ts';
+import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
 
@@ -265,6 +264,8 @@ class Explorer {
   constructor(
     private readonly s: Scenario,
     private readonly o: ExploreOptions,
+    /** dfs nodes per run() with snapshots (explore(): all in one; exploreAsync: DFS_CHUNK per turn). */
+    private readonly dfsChunk = Infinity,
   ) {
     this.base = o.seed ?? s.seed;
     this.total = o.schedules ?? 1000;
@@ -287,15 +288,13 @@ class Explorer {
   }
 
   private readonly kindOf = new Map<string, string>();
-  /** dfs nodes per run() with snapshots (explore(): all in one; exploreAsync: DFS_CHUNK). */
-  dfsChunk = Infinity;
   private readonly stepped = new Set<string>();
 
   /** Fill in the coverage from the states stepped from. */
   finish(): ExploreResult {
     const cov: ExploreResult['coverage'] = {};
     for (const kind of [...new Set(this.kindOf.values())].sort()) {
-      const c = compileTaskChart(patchedChart(getActorKind(kind)!.chart, this.s.variants));
+      const c = compiledChart(getActorKind(kind)!, this.s.variants);
       const steps = c.nodes.filter((n) => n.kind === 'atomic' && n.step.length).map((n) => n.path);
       const missed = steps.filter((p) => !this.stepped.has(`${kind}:${p}`));
       cov[kind] = { reached: steps.length - missed.length, steps: steps.length, missed };
@@ -310,6 +309,10 @@ class Explorer {
     this.res.contention = inKeyOrder(this.res.contention);
     this.res.blocked = inKeyOrder(this.res.blocked);
     return this.res;
+  }
+
+  private get maxStates(): number {
+    return this.o.maxStates ?? 1_000_000;
   }
 
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
@@ -350,15 +353,14 @@ class Explorer {
 
   /**
    * Depth-first search over every decision (which runnable actor steps, and whether an
-   * injectable failure fires), re-running the scenario from the start along each prefix.
-   * A prefix whose model state was already reached is not expanded again, and with sleep
+   * injectable failure fires), each node reached from a snapshot of the model restored in
+   * place (or, with `snapshots: false`, by re-running the scenario along its prefix). A prefix whose model state was already reached is not expanded again, and with sleep
    * sets (Godefroid) a step is not run where an independent reordering of it already was.
    * State caching with sleep sets: a state reached again with a smaller sleep set explores
    * the steps that were asleep then and are awake now, and keeps the intersection.
    */
   private dfsNext(): boolean {
     const { s, o, res } = this;
-    const maxStates = o.maxStates ?? 1_000_000;
     if (o.snapshots ?? true) {
       // a chunk of nodes in one run, each reached from the nearest snapshot on the way to it
       let n = 0;
@@ -376,13 +378,13 @@ class Explorer {
       if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: node.prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
     }
     res.complete = this.stack.length === 0 && !res.stopped;
-    return !res.stopped && this.stack.length > 0 && this.visited.size < maxStates;
+    return !res.stopped && this.stack.length > 0 && this.visited.size < this.maxStates;
   }
 
   /** dfs: the next node to run (undefined: none left, or stopped), with whether its last step's footprint is wanted. */
   private dfsPop(): DfsNode | undefined {
     const { o, res } = this;
-    if (res.stopped || this.visited.size >= (o.maxStates ?? 1_000_000)) return undefined;
+    if (res.stopped || this.visited.size >= this.maxStates) return undefined;
     const node = this.stack.pop();
     if (node === undefined) return undefined;
     res.nodes = (res.nodes ?? 0) + 1;
@@ -476,7 +478,7 @@ class Explorer {
     if (this.successors) return this.successors;
     this.successors = new Map();
     for (const kind of new Set(this.kindOf.values())) {
-      const c = compileTaskChart(patchedChart(getActorKind(kind)!.chart, this.s.variants));
+      const c = compiledChart(getActorKind(kind)!, this.s.variants);
       type N = (typeof c.nodes)[number];
       const leaves = (n: N, seen: Set<N>, out: Set<string>): void => {
         if (seen.has(n)) return;
@@ -555,8 +557,7 @@ const SCHEDULES_PER_TURN = 16;
  * (or anything else) can set `o.signal` and stop the search between schedules.
  */
 export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: AbortSignal } = {}): Promise<ExploreResult> {
-  const e = new Explorer(s, o);
-  e.dfsChunk = DFS_CHUNK;
+  const e = new Explorer(s, o, DFS_CHUNK);
   for (;;) {
     let more = true;
     for (let i = 0; more && i < SCHEDULES_PER_TURN; i++) more = e.next();

@@ -19,12 +19,11 @@
  */
 import type { BusEvent } from '../bus/events.ts';
 import type { StateMeta } from '../engine/chart.ts';
-import { walkStates } from '../engine/chart.ts';
 import type { Kernel } from '../memory/kernel.ts';
-import { getActorKind, patchedChart } from '../registry.ts';
+import { getActorKind } from '../registry.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { Actor } from '../sched/actor.ts';
-import { type Decision, type Engine, type RunResult, run } from '../sched/run.ts';
+import { type Decision, type Engine, type RunResult, compiledChart, run } from '../sched/run.ts';
 
 export interface TraceEvent {
   name: string;
@@ -65,14 +64,9 @@ interface Pending {
 
 const us = (ns: number) => ns / 1000;
 
-/** Per state path, the meta its chart gives it (with the scenario's variants applied). */
+/** Per state path, the meta its chart gives it: the compiled chart the scheduler runs (variants applied). */
 function metaByPath(kind: string, variants: readonly string[]): Map<string, StateMeta> {
-  const out = new Map<string, StateMeta>();
-  const def = patchedChart(getActorKind(kind)!.chart, variants);
-  walkStates(def.states, (path, s) => {
-    if (s.meta) out.set(path, s.meta);
-  });
-  return out;
+  return new Map(compiledChart(getActorKind(kind)!, variants).nodes.map((n) => [n.path, n.meta]));
 }
 
 /** The compound states a leaf path is inside, outermost first. */

@@ -187,6 +187,11 @@ function chartFor(kind: ActorKind, variants: readonly string[]) {
   return c;
 }
 
+/** An actor kind's compiled chart with the variants applied (cached: the one the scheduler runs). */
+export function compiledChart(kind: ActorKind, variants: readonly string[]): CompiledTaskChart<Actor<any>> {
+  return chartFor(kind, variants).fast;
+}
+
 export function machineFor(kind: ActorKind, variants: readonly string[]): AnyStateMachine {
   const c = chartFor(kind, variants);
   if (!c.machine) c.machine = buildTaskMachine(c.fast.def);
