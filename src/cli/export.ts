@@ -7,10 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import { CHART_FORMATS, type ChartFormat, exportChart } from '../export/chart.ts';
 import { chartByName, namedCharts } from '../export/machines.ts';
 import { perfettoJson, perfettoTrace } from '../export/perfetto.ts';
-import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
-import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, run } from '../sched/run.ts';
-import { readReplay } from './replay.ts';
+import { ScenarioError } from '../scenario/load.ts';
+import { run } from '../sched/run.ts';
+import { readRunInput } from './replay.ts';
+import { intArg } from './args.ts';
 
 const TRACE_FORMATS = ['perfetto', 'ftrace'] as const;
 type TraceFormat = (typeof TRACE_FORMATS)[number];
@@ -39,18 +39,6 @@ async function chartCommand(machine: string, o: { format: ChartFormat; output?: 
   }
   await emit(exportChart(src, o.format), o.output);
   return 0;
-}
-
-/** A scenario file, or a replay file (its scenario and recorded schedule). */
-async function readRunInput(file: string, seed: number | undefined): Promise<{ scenario: Scenario; seed: number; schedule?: Decision[] }> {
-  const raw = await readScenarioData(file);
-  if (raw !== null && typeof raw === 'object' && 'thpsim_replay' in raw) {
-    if (seed !== undefined) throw new ScenarioError(file, '--seed', 'a replay file fixes the schedule; expected no --seed');
-    const rp = await readReplay(file);
-    return { scenario: rp.scenario, seed: rp.seed, schedule: rp.decisions };
-  }
-  const scenario = await validateScenario(raw, file);
-  return { scenario, seed: seed ?? scenario.seed };
 }
 
 async function traceCommand(file: string, o: { format: TraceFormat; output?: string; seed?: number }): Promise<number> {
@@ -84,10 +72,7 @@ export function registerExport(program: Command, setCode: (code: number) => void
     .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
     .requiredOption('--format <format>', `${TRACE_FORMATS.join(', ')}`, oneOf(TRACE_FORMATS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
-    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', (v) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer seed, got '${v}'`);
-      return Number(v);
-    })
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
     .action(async (file: string, o: { format: TraceFormat; output?: string; seed?: number }) => {
       setCode(await traceCommand(file, o));
     });

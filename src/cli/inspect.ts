@@ -2,15 +2,15 @@
  * `thpsim inspect <scenario | replay file>`: records the run, lays out the charts and
  * serves the inspector page on loopback until Ctrl-C (docs/inspect.md).
  */
-import { type Command, InvalidArgumentError } from 'commander';
-import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
-import { readReplay } from './replay.ts';
+import type { Command } from 'commander';
+import { ScenarioError } from '../scenario/load.ts';
+import { readRunInput } from './replay.ts';
+import { intArg } from './args.ts';
 import { record } from '../inspect/record.ts';
 import { buildPayload } from '../inspect/payload.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
-import { type Decision, run } from '../sched/run.ts';
+import { run } from '../sched/run.ts';
 import { statelyInspector } from '../inspect/stately.ts';
-import type { Scenario } from '../scenario/schema.ts';
 
 interface InspectFlags {
   port: number;
@@ -20,28 +20,11 @@ interface InspectFlags {
   stately?: string | true;
 }
 
-const intArg = (what: string, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) > max) throw new InvalidArgumentError(`expected ${what}, got '${v}'`);
-  return Number(v);
-};
-
-/** A replay file is JSON with thpsim_replay; anything else is read as a scenario. */
-async function load(file: string, o: InspectFlags): Promise<{ scenario: Scenario; seed?: number; schedule?: Decision[] }> {
-  const raw = await readScenarioData(file);
-  if (raw !== null && typeof raw === 'object' && 'thpsim_replay' in raw) {
-    if (o.seed !== undefined) throw new ScenarioError('thpsim inspect', '--seed', 'a replay file replays its own schedule (no --seed)');
-    const r = await readReplay(file);
-    return { scenario: r.scenario, seed: r.seed, schedule: r.decisions };
-  }
-  const scenario = await validateScenario(raw, file);
-  return { scenario, seed: o.seed ?? scenario.seed };
-}
-
 async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   if (!isLoopback(o.host)) {
     throw new ScenarioError('thpsim inspect', '--host', `${o.host} is not a loopback address (127.0.0.0/8, ::1, localhost): the inspector is served to this machine only`);
   }
-  const { scenario, seed, schedule } = await load(file, o);
+  const { scenario, seed, schedule } = await readRunInput(file, o.seed);
   const rec = record(scenario, { seed, schedule, maxSteps: o.maxSteps });
   const payload = JSON.stringify(await buildPayload(scenario, rec));
   let server;
@@ -80,10 +63,10 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .command('inspect')
     .description('serve a web page that steps through a run (scenario or replay file): charts, memory map, events')
     .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
-    .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('a port number 0-65535', 65535), 0)
+    .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('port', 65535), 0)
     .option('--host <h>', 'loopback address to bind: 127.0.0.0/8, ::1 or localhost', '127.0.0.1')
-    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('a non-negative integer seed'))
-    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('a non-negative integer step bound'))
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
+    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
     .option('--stately [url]', 'also show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL')
     .action(async (file: string, o: InspectFlags) => {
       setCode(await inspectCommand(file, o));

@@ -8,6 +8,7 @@ import { ScenarioError, readScenarioData, validateScenario } from '../scenario/l
 import { type Engine, run } from '../sched/run.ts';
 import { summary, toJson } from './report.ts';
 import { readReplay, writeDecisions, writeReplay } from './replay.ts';
+import { intArg } from './args.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync, mergeResults } from '../explore/explore.ts';
 import { mkdir, readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
@@ -18,10 +19,6 @@ import { registerInspect } from './inspect.ts';
 import { registerExport } from './export.ts';
 import { statelyInspector } from '../inspect/stately.ts';
 
-const intArg = (what: string) => (v: string) => {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer ${what}, got '${v}'`);
-  return Number(v);
-};
 
 interface RunFlags {
   seed?: number;

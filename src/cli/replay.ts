@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ScenarioError, validateScenario } from '../scenario/load.ts';
+import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { Decision, RunResult } from '../sched/run.ts';
 
@@ -68,4 +68,16 @@ export async function readReplay(path: string): Promise<Replay> {
   }
   const scenario = await validateScenario(r.data.scenario, resolve(dirname(path), r.data.scenario_file));
   return { scenario, seed: r.data.seed, decisions: r.data.decisions };
+}
+
+/** A scenario file (run with `seed`, default its own), or a replay file (its scenario and recorded schedule). */
+export async function readRunInput(file: string, seed: number | undefined): Promise<{ scenario: Scenario; seed: number; schedule?: Decision[] }> {
+  const raw = await readScenarioData(file);
+  if (raw !== null && typeof raw === 'object' && 'thpsim_replay' in raw) {
+    if (seed !== undefined) throw new ScenarioError(file, '--seed', 'a replay file fixes the schedule; expected no --seed');
+    const rp = await readReplay(file);
+    return { scenario: rp.scenario, seed: rp.seed, schedule: rp.decisions };
+  }
+  const scenario = await validateScenario(raw, file);
+  return { scenario, seed: seed ?? scenario.seed };
 }
