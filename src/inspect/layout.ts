@@ -14,6 +14,7 @@ import type { ELK, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import { type GuardRef, type StateDef, actionList, transitionList } from '../engine/chart.ts';
 import type { ObjectChartDef } from '../engine/object_chart.ts';
 import type { TaskChartDef } from '../engine/task_chart.ts';
+import { guardText } from '../export/chart.ts';
 
 export interface LayoutNode {
   /** Dotted state path as the run reports it (object charts: region.state; a region: its name). */
@@ -73,14 +74,8 @@ const LAYERED = {
 
 const COMPOUND = { ...LAYERED, 'elk.padding': '[top=26,left=10,bottom=10,right=10]' };
 
-export function guardText(g: GuardRef | undefined): string {
-  if (g === undefined) return '';
-  if (typeof g === 'string') return g;
-  if ('in' in g) return `in(${g.in})`;
-  if ('not' in g) return `!${guardText(g.not)}`;
-  if ('and' in g) return g.and.map(guardText).join(' && ');
-  return `(${g.or.map(guardText).join(' || ')})`;
-}
+/** A transition's guard as text ('' without one): the exporter's rendering, so the page and the charts agree. */
+const guardOf = (g: GuardRef | undefined): string => (g === undefined ? '' : guardText(g));
 
 interface Meta {
   node: Map<string, Omit<LayoutNode, 'x' | 'y' | 'w' | 'h'>>;
@@ -112,7 +107,7 @@ function taskGraph<A>(def: TaskChartDef<A>, meta: Meta): ElkNode {
           if (t.target === undefined) continue;
           const id = `e${edgeNo++}`;
           const to = prefix ? `${prefix}.${t.target}` : t.target;
-          const g = guardText(t.guard);
+          const g = guardOf(t.guard);
           const acts = actionList(t.actions);
           const title = [`${kindOf === 'step' ? 'STEP' : kindOf}${g ? ` [${g}]` : ''}`, acts.length ? `/ ${acts.join(', ')}` : '', t.description ?? '']
             .filter(Boolean).join(' ');
@@ -143,7 +138,7 @@ function objectGraph(def: ObjectChartDef, meta: Meta): ElkNode {
       const internal: string[] = [];
       for (const [ev, ts] of Object.entries(st.on ?? {})) {
         for (const t of transitionList(ts)) {
-          const g = guardText(t.guard);
+          const g = guardOf(t.guard);
           if (t.target === undefined || t.target === name) {
             internal.push(g ? `${ev} [${g}]` : ev);
             continue;
