@@ -7,95 +7,145 @@
  * monitors' closures, the actors' charts, the footprint tracker's object names. A snapshot
  * is, for each object reachable from the roots, a shallow copy of its contents (the
  * objects it points to are snapshotted in their own right); restoring writes each copy
- * back. Objects made after the snapshot drop out of reach again when their referrers are
- * restored. Functions and the objects `opaque` says to leave alone (the compiled charts)
- * are kept as references.
+ * back. Structs are copied and written back by their shape's generated functions
+ * (src/explore/shape.ts), which also seal them: their keys cannot change under a snapshot.
+ * Objects made after the snapshot drop out of reach again when their referrers are
+ * restored. The bus is kept by reference and not entered; so are the objects marked
+ * opaque (the compiled charts).
  */
+import { ARRAY, MAP, OPAQUE, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
 
-type Content =
-  | { kind: 'typed'; o: ArrayBufferView & { set(a: ArrayLike<number>): void }; copy: ArrayLike<number> }
-  | { kind: 'array'; o: unknown[]; copy: unknown[] }
-  | { kind: 'map'; o: Map<unknown, unknown>; copy: [unknown, unknown][] }
-  | { kind: 'set'; o: Set<unknown>; copy: unknown[] }
-  | { kind: 'object'; o: Record<string, unknown>; keys: string[]; values: unknown[] };
+
+const STRUCT = -1;
+
+type Typed = ArrayBufferView & ArrayLike<number> & { set(a: ArrayLike<number>): void; slice(): Typed };
+
+const walk = new Walk();
 
 export class Snapshot {
-  private constructor(private readonly contents: Content[]) {}
+  private constructor(
+    private readonly kinds: number[],
+    private readonly objects: object[],
+    /** Per object: its copy (typed arrays, arrays, structs' values), entries (Map: [k, v, k, v...]; Set: values). */
+    private readonly copies: unknown[],
+    /** Per struct: its shape. */
+    private readonly shapes: (Shape | undefined)[],
+  ) {}
 
   /**
-   * Everything reachable from the roots, but under `skip` keys and the `opaque` objects.
-   * `recycle`: a snapshot no longer needed, whose typed-array copies are reused.
+   * Everything reachable from the roots. `recycle`: a snapshot no longer needed, whose
+   * typed-array copies are reused.
    */
-  static take(roots: readonly unknown[], skip: ReadonlySet<string>, opaque: (o: object) => boolean, recycle?: Snapshot): Snapshot {
-    const buffers = new Map<object, ArrayLike<number> & { set(a: ArrayLike<number>): void }>();
-    if (recycle) for (const c of recycle.contents) if (c.kind === 'typed') buffers.set(c.o, c.copy as ArrayLike<number> & { set(a: ArrayLike<number>): void });
-    const seen = new Set<object>();
-    const contents: Content[] = [];
+  static take(roots: readonly unknown[], recycle?: Snapshot): Snapshot {
+    let buffers: Map<object, Typed> | undefined;
+    if (recycle) {
+      buffers = new Map();
+      for (let i = 0; i < recycle.kinds.length; i++) if (recycle.kinds[i] === TYPED) buffers.set(recycle.objects[i]!, recycle.copies[i] as Typed);
+    }
+    const kinds: number[] = [];
+    const objects: object[] = [];
+    const copies: unknown[] = [];
+    const shapes: (Shape | undefined)[] = [];
+    walk.begin();
     const stack: unknown[] = [...roots];
     while (stack.length) {
       const v = stack.pop();
-      if (v === null || typeof v !== 'object' || seen.has(v)) continue;
-      seen.add(v);
-      if (opaque(v)) continue;
-      if (ArrayBuffer.isView(v)) {
-        const o = v as unknown as ArrayBufferView & ArrayLike<number> & { set(a: ArrayLike<number>): void; slice(): ArrayLike<number> };
-        const old = buffers.get(o);
-        if (old && old.length === o.length) old.set(o);
-        contents.push({ kind: 'typed', o, copy: old && old.length === o.length ? old : o.slice() });
-      } else if (Array.isArray(v)) {
-        const copy = v.slice();
-        contents.push({ kind: 'array', o: v, copy });
-        for (const x of copy) if (x !== null && typeof x === 'object') stack.push(x);
-      } else if (v instanceof Map) {
-        const copy = [...v];
-        contents.push({ kind: 'map', o: v, copy });
-        for (const [key, x] of copy) stack.push(key, x);
-      } else if (v instanceof Set) {
-        const copy = [...v];
-        contents.push({ kind: 'set', o: v, copy });
-        for (const x of copy) stack.push(x);
-      } else {
-        const o = v as Record<string, unknown>;
-        const keys = Object.keys(o);
-        const values = keys.map((key) => o[key]);
-        contents.push({ kind: 'object', o, keys, values });
-        keys.forEach((key, i) => {
-          const x = values[i];
-          if (!skip.has(key) && x !== null && typeof x === 'object') stack.push(x);
-        });
+      if (v === null || typeof v !== 'object') continue;
+      const m = metaOf(v);
+      if (m.kind === OPAQUE || walk.visit(m) >= 0) continue;
+      switch (m.kind) {
+        case ARRAY: {
+          const a = v as unknown[];
+          kinds.push(ARRAY);
+          objects.push(a);
+          copies.push(a.slice());
+          shapes.push(undefined);
+          for (let i = 0; i < a.length; i++) {
+            const x = a[i];
+            if (x !== null && typeof x === 'object') stack.push(x);
+          }
+          break;
+        }
+        case TYPED: {
+          const o = v as Typed;
+          const old = buffers?.get(o);
+          let copy: Typed;
+          if (old && old.length === o.length) {
+            old.set(o);
+            copy = old;
+          } else copy = o.slice();
+          kinds.push(TYPED);
+          objects.push(o);
+          copies.push(copy);
+          shapes.push(undefined);
+          break;
+        }
+        case MAP: {
+          const entries: unknown[] = [];
+          (v as Map<unknown, unknown>).forEach((x, key) => {
+            entries.push(key, x);
+            if (key !== null && typeof key === 'object') stack.push(key);
+            if (x !== null && typeof x === 'object') stack.push(x);
+          });
+          kinds.push(MAP);
+          objects.push(v);
+          copies.push(entries);
+          shapes.push(undefined);
+          break;
+        }
+        case SET: {
+          const entries = [...(v as Set<unknown>)];
+          for (const x of entries) if (x !== null && typeof x === 'object') stack.push(x);
+          kinds.push(SET);
+          objects.push(v);
+          copies.push(entries);
+          shapes.push(undefined);
+          break;
+        }
+        default: {
+          // a struct, or the page store (which hashes itself but is copied as a struct)
+          const shape = m.shape!;
+          kinds.push(STRUCT);
+          objects.push(v);
+          copies.push(shape.copy(v));
+          shapes.push(shape);
+          shape.children(v, stack);
+        }
       }
     }
-    return new Snapshot(contents);
+    return new Snapshot(kinds, objects, copies, shapes);
   }
 
   /** Every object as it was when the snapshot was taken. */
   restore(): void {
-    for (const c of this.contents) {
-      switch (c.kind) {
-        case 'typed':
-          c.o.set(c.copy);
+    const { kinds, objects, copies, shapes } = this;
+    for (let i = 0; i < kinds.length; i++) {
+      switch (kinds[i]) {
+        case TYPED:
+          (objects[i] as Typed).set(copies[i] as Typed);
           break;
-        case 'array':
-          c.o.length = c.copy.length;
-          for (let i = 0; i < c.copy.length; i++) c.o[i] = c.copy[i];
-          break;
-        case 'map':
-          c.o.clear();
-          for (const [key, x] of c.copy) c.o.set(key, x);
-          break;
-        case 'set':
-          c.o.clear();
-          for (const x of c.copy) c.o.add(x);
-          break;
-        case 'object': {
-          const { o, keys, values } = c;
-          if (Object.keys(o).length !== keys.length) {
-            const had = new Set(keys);
-            for (const key of Object.keys(o)) if (!had.has(key)) delete o[key];
-          }
-          for (let i = 0; i < keys.length; i++) o[keys[i]!] = values[i];
+        case ARRAY: {
+          const o = objects[i] as unknown[];
+          const c = copies[i] as unknown[];
+          o.length = c.length;
+          for (let j = 0; j < c.length; j++) o[j] = c[j];
           break;
         }
+        case MAP: {
+          const o = objects[i] as Map<unknown, unknown>;
+          const c = copies[i] as unknown[];
+          o.clear();
+          for (let j = 0; j < c.length; j += 2) o.set(c[j], c[j + 1]);
+          break;
+        }
+        case SET: {
+          const o = objects[i] as Set<unknown>;
+          o.clear();
+          for (const x of copies[i] as unknown[]) o.add(x);
+          break;
+        }
+        default:
+          shapes[i]!.write(objects[i]!, copies[i] as unknown[]);
       }
     }
   }

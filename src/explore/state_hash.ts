@@ -4,26 +4,22 @@
  * visited set. Two schedules that reach equal states hash equal, so the search explores
  * what follows only once.
  *
- * It walks the object graph generically (typed arrays by content, Maps and Sets in
- * insertion order, shared objects by first-visit number), leaving out what is not state:
- * the bus, and the clocks and counters that only say how long the run has been going
- * (the simulated time is kept relative: a sleeper's time left). Insertion order makes a
- * few equal states hash apart; that costs reduction, never soundness.
+ * The state is written out as a vector of 32-bit words, then hashed in one loop. Structs
+ * are written by functions generated per shape (src/explore/shape.ts): their fields in
+ * order, behind one word for the set of keys. Typed arrays go in by content, Maps and Sets
+ * in insertion order, shared objects by the number of their first visit. Left out is what
+ * is not state (shape.ts's HASH_SKIP): the bus, and the clocks and counters that only say
+ * how long the run has been going (the simulated time is kept relative: a sleeper's time
+ * left). Insertion order makes a few equal states hash apart; that costs reduction, never
+ * soundness.
  */
-import { TraceHash } from '../sched/hash.ts';
-
-const SKIP = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k']);
-/**
- * Collections whose order is not state: an rwsem's readers.
- * Their elements are hashed one by one and the digests sorted.
- */
-const UNORDERED = new Set(['readers']);
+import { ARRAY, MAP, OWN, SET, type ShapeEncoder, STRUCT, TYPED, Walk, metaOf } from './shape.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
 const MAX_FINGERPRINTS = 1 << 16;
 
-/** Two independent 32-bit lanes over the characters (as TraceHash mixes words). */
+/** Two independent 32-bit lanes over the characters. */
 function fingerprint(s: string): readonly [number, number] {
   let lo = 0x84222325 ^ s.length;
   let hi = 0xcbf29ce4;
@@ -38,14 +34,56 @@ function fingerprint(s: string): readonly [number, number] {
   return [lo | 0, hi | 0];
 }
 
-export class StateHasher {
-  private h = new TraceHash();
-  private seen = new Map<object, number>();
+/** An object that writes its own state (the page store: only the pages in use). */
+export interface HashesOwnState {
+  hashState(e: ShapeEncoder): void;
+}
+
+const TYPED_KINDS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
+/** Typed-array kinds, by constructor. */
+const TYPED_KIND = new Map<unknown, number>(TYPED_KINDS.map((c, i) => [c, i]));
+/** Per kind, its own copy loop (generated: each has its own type feedback, so the element load is monomorphic). */
+const COPY = TYPED_KINDS.map(
+  (c) => new Function('b', 'at', 'o', 'n', `/* ${c.name} */ for (let i = 0; i < n; i++) b[at++] = o[i]; return at;`) as
+    (b: Int32Array, at: number, o: unknown, n: number) => number,
+);
+
+export class StateHasher implements ShapeEncoder {
+  private buf = new Int32Array(1 << 12);
+  private n = 0;
+  private readonly walk = new Walk();
+  private readonly mapEntry = (x: unknown, key: unknown): void => {
+    this.value(key);
+    this.value(x);
+  };
+  private readonly setEntry = (x: unknown): void => this.value(x);
+
+  constructor() {
+    this.walk.begin();
+  }
+
+  /** Start a new state (the same hasher serves every state of a run). */
+  reset(): void {
+    this.n = 0;
+    this.walk.begin();
+  }
+
+  w(x: number): void {
+    if (this.n === this.buf.length) this.grow(this.n + 1);
+    this.buf[this.n++] = x;
+  }
+
+  private grow(min: number): void {
+    let c = this.buf.length;
+    while (c < min) c *= 2;
+    const b = new Int32Array(c);
+    b.set(this.buf);
+    this.buf = b;
+  }
 
   /**
    * A string goes in as a 64-bit fingerprint of its characters, computed once per distinct
-   * string: keys and state names repeat in every state, and hashing them a character at a
-   * time was most of the cost of a state.
+   * string: state names and string-valued fields repeat in every state.
    */
   str(s: string): void {
     let f = fingerprints.get(s);
@@ -53,31 +91,31 @@ export class StateHasher {
       f = fingerprint(s);
       if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
     }
-    this.h.word(0x40000000);
-    this.h.word(f[0]);
-    this.h.word(f[1]);
+    this.w(0x40000000);
+    this.w(f[0]);
+    this.w(f[1]);
   }
 
   num(n: number): void {
-    if (Number.isInteger(n) && n >= -0x80000000 && n <= 0x7fffffff) this.h.word(n);
+    if ((n | 0) === n) this.w(n);
     else this.str(String(n));
   }
 
   value(v: unknown): void {
     switch (typeof v) {
       case 'number':
-        this.h.word(1);
+        this.w(1);
         this.num(v);
         return;
       case 'string':
-        this.h.word(2);
+        this.w(2);
         this.str(v);
         return;
       case 'boolean':
-        this.h.word(v ? 3 : 4);
+        this.w(v ? 3 : 4);
         return;
       case 'undefined':
-        this.h.word(5);
+        this.w(5);
         return;
       case 'function':
       case 'symbol':
@@ -87,95 +125,102 @@ export class StateHasher {
         return;
     }
     if (v === null) {
-      this.h.word(6);
+      this.w(6);
       return;
     }
     const o = v as object;
-    const back = this.seen.get(o);
-    if (back !== undefined) {
-      this.h.word(7);
-      this.h.word(back);
+    const m = metaOf(o);
+    const back = this.walk.visit(m);
+    if (back >= 0) {
+      this.w(7);
+      this.w(back);
       return;
     }
-    this.seen.set(o, this.seen.size);
-    if (ArrayBuffer.isView(o)) {
-      this.typedArray(o);
-    } else if (Array.isArray(o)) {
-      this.h.word(9);
-      this.h.word(o.length);
-      for (const x of o) this.value(x);
-    } else if (o instanceof Map) {
-      this.h.word(10);
-      this.h.word(o.size);
-      for (const [key, x] of o) {
-        this.value(key);
-        this.value(x);
+    switch (m.kind) {
+      case STRUCT:
+        this.w(12);
+        m.shape!.hash(o, this);
+        return;
+      case ARRAY: {
+        const a = o as unknown[];
+        this.w(9);
+        this.w(a.length);
+        for (let i = 0; i < a.length; i++) this.value(a[i]);
+        return;
       }
-    } else if (o instanceof Set) {
-      this.h.word(11);
-      this.h.word(o.size);
-      for (const x of o) this.value(x);
-    } else if (typeof (o as { stateHashView?: unknown }).stateHashView === 'function') {
-      // an object that says what of it is state (the page store: the pages in use)
-      this.h.word(14);
-      this.value((o as { stateHashView(): unknown }).stateHashView());
-    } else {
-      this.h.word(12);
-      for (const key of Object.keys(o)) {
-        if (SKIP.has(key)) continue;
-        const x = (o as Record<string, unknown>)[key];
-        if (typeof x === 'function') continue;
-        this.str(key);
-        if (UNORDERED.has(key) && x !== null && typeof x === 'object') this.unordered(x);
-        else this.value(x);
-      }
+      case TYPED:
+        this.typed(o as ArrayBufferView);
+        return;
+      case MAP:
+        this.w(10);
+        this.w((o as Map<unknown, unknown>).size);
+        (o as Map<unknown, unknown>).forEach(this.mapEntry);
+        return;
+      case SET:
+        this.w(11);
+        this.w((o as Set<unknown>).size);
+        (o as Set<unknown>).forEach(this.setEntry);
+        return;
+      case OWN:
+        this.w(14);
+        (o as HashesOwnState).hashState(this);
+        return;
+      default:
+        throw new Error('the state hash reached a compiled chart: charts are not state');
     }
   }
 
   /**
-   * Page arrays are allocated with room to grow, the room filled with one value (0, -1 for
-   * "on no LRU list", the page chart's initial state): the run at the end is hashed as its
-   * value and length. The bytes are read as 32-bit words through one Int32Array view, so
-   * the loop sees one element type whatever the array's.
+   * A typed array (its first `n` elements; all by default) by kind, length and content, an
+   * element a word — copied by a loop of the array's own kind (one loop for every kind
+   * would make each element load megamorphic).
    */
-  private typedArray(o: ArrayBufferView): void {
-    this.h.word(8);
-    this.str(o.constructor.name);
-    this.h.word(o.byteLength);
-    if (o.byteOffset % 4 !== 0 || o.byteLength % 4 !== 0) {
-      const b = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
-      for (let i = 0; i < b.length; i++) this.h.word(b[i]!);
+  typed(o: ArrayBufferView, n = (o as unknown as ArrayLike<number>).length): void {
+    const kind = TYPED_KIND.get(o.constructor);
+    if (this.n + 3 + n > this.buf.length) this.grow(this.n + 3 + n);
+    const b = this.buf;
+    b[this.n++] = 8;
+    b[this.n++] = kind ?? -1;
+    b[this.n++] = n;
+    if (kind === undefined) {
+      // a DataView or a BigInt array: its bytes
+      const u = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+      for (let i = 0; i < u.length; i++) this.w(u[i]!);
       return;
     }
-    const w = new Int32Array(o.buffer, o.byteOffset, o.byteLength >> 2);
-    const fill = w.length ? w[w.length - 1]! : 0;
-    let end = w.length;
-    while (end > 0 && w[end - 1] === fill) end--;
-    this.h.word(end);
-    this.h.word(fill);
-    for (let i = 0; i < end; i++) this.h.word(w[i]!);
+    this.n = COPY[kind]!(b, this.n, o, n);
   }
 
-  private unordered(o: object): void {
-    const parts: string[] = [];
-    const each = (v: unknown) => {
-      const h = new StateHasher();
-      h.value(v);
-      parts.push(h.digest());
-    };
-    if (o instanceof Map) for (const e of o) each(e);
-    else if (o instanceof Set || Array.isArray(o)) for (const v of o) each(v);
-    else {
+  /**
+   * A collection whose order is not state (an rwsem's readers: actor numbers): its numbers
+   * and strings sorted. Anything else in it is hashed in order — finer, never unsound.
+   */
+  unordered(o: unknown): void {
+    const items = o instanceof Map ? [...o.keys()] : o instanceof Set || Array.isArray(o) ? [...o] : null;
+    if (items === null || !items.every((x) => typeof x === 'number' || typeof x === 'string')) {
       this.value(o);
       return;
     }
-    parts.sort();
-    this.h.word(13);
-    this.h.word(parts.length);
-    for (const p of parts) this.str(p);
+    items.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.w(13);
+    this.w(items.length);
+    for (const x of items) this.value(x);
+    if (o instanceof Map) for (const key of items) this.value(o.get(key));
   }
 
   digest(): string {
-    return this.h.digest();
+    const b = this.buf;
+    const n = this.n;
+    let lo = 0x84222325;
+    let hi = 0xcbf29ce4;
+    for (let i = 0; i < n; i++) {
+      const w = b[i]!;
+      lo = Math.imul(lo ^ w, 0x01000193);
+      lo ^= lo >>> 15;
+      hi = Math.imul(hi ^ w, 0x5bd1e995);
+      hi ^= hi >>> 13;
+      hi = (hi + lo) | 0;
+    }
+    return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
   }
 }

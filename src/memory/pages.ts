@@ -99,13 +99,11 @@ export class PageStore {
    * array still holds its initial fill (alloc() only ever extends nr), so hashing the
    * prefixes loses nothing and skips the room left to grow.
    */
-  stateHashView(): unknown[] {
+  hashState(e: { w(x: number): void; typed(a: ArrayBufferView, n: number): void; value(v: unknown): void }): void {
     const n = this.nr;
-    return [
-      n, this.state.subarray(0, n), this.flags.subarray(0, n), this.refcount.subarray(0, n), this.mapcount.subarray(0, n),
-      this.pmdMapcount.subarray(0, n), this.order.subarray(0, n), this.head.subarray(0, n), this.mapping.subarray(0, n),
-      this.index.subarray(0, n), this.data.subarray(0, n), this.lru.subarray(0, n), this.freeLists,
-    ];
+    e.w(n);
+    for (const a of [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru]) e.typed(a, n);
+    e.value(this.freeLists);
   }
 
   private grow(min: number): void {

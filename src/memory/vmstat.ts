@@ -28,15 +28,20 @@ export type VmItem = VmEvent | VmNodeItem;
 
 export const VM_ITEMS: readonly VmItem[] = [...VM_NODE_ITEMS, ...VM_EVENTS];
 
+const ITEM_INDEX = new Map<VmItem, number>(VM_ITEMS.map((item, i) => [item, i]));
+
 export class VmStat {
-  readonly counts = new Map<VmItem, number>(VM_ITEMS.map((i) => [i, 0]));
+  /** One counter per item, in VM_ITEMS order (as the kernel's vm_node_stat[] and vm_event_states.event[]). */
+  readonly counts = new Float64Array(VM_ITEMS.length);
 
   constructor(bus: Bus) {
-    bus.on('vmstat').subscribe((e) => this.counts.set(e.item, this.counts.get(e.item)! + e.delta));
+    bus.on('vmstat').subscribe((e) => {
+      this.counts[ITEM_INDEX.get(e.item)!]! += e.delta;
+    });
   }
 
   get(item: VmItem): number {
-    return this.counts.get(item)!;
+    return this.counts[ITEM_INDEX.get(item)!]!;
   }
 
   /** The counters in /proc/vmstat order and format ("name value" lines). */
@@ -47,6 +52,6 @@ export class VmStat {
   }
 
   toJSON(): Record<string, number> {
-    return Object.fromEntries(this.counts);
+    return Object.fromEntries(VM_ITEMS.map((item, i) => [item, this.counts[i]!]));
   }
 }

@@ -24,6 +24,7 @@ import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from './trace.ts';
 import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.ts';
 import { Snapshot } from '../explore/snapshot.ts';
+import { markOpaque } from '../explore/shape.ts';
 import { StateHasher } from '../explore/state_hash.ts';
 
 export type Engine = 'fast' | 'xstate';
@@ -473,6 +474,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   let footprint: Footprint | undefined;
 
   let last: Runner | null = null;
+  let stateHasher: StateHasher | undefined;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
   // dfs: the node being run, the path of decisions the model is at, and snapshots of nodes
@@ -482,9 +484,9 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   const snapshots: ({ snap: Snapshot; step: number; last: Runner | null } | undefined)[] = [];
   const spare: { snap: Snapshot }[] = [];
   const snapshotRoots = search ? [k, actors, runners, live, monitors.map((m) => m.state), hash, rng, violations, schedule, scans, contended, blocked] : [];
-  const opaque = search ? chartObjects(runners) : null;
+  if (search) markChartsOpaque(runners);
   const snapshotHere = (depth: number) => {
-    snapshots[depth] = { snap: Snapshot.take(snapshotRoots, SNAPSHOT_SKIP, (o) => opaque!.has(o), (snapshots[depth] ?? spare.pop())?.snap), step, last };
+    snapshots[depth] = { snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last };
   };
   /** Go to the next node: restore the deepest snapshot on the way to it; the loop follows the rest of its prefix. */
   const nextNode = (): boolean => {
@@ -578,7 +580,8 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
             frontier.push({ actor: x.actor.id, state: x.leaf.path });
             if (injectRate(x) > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
           }
-          const sh = new StateHasher();
+          const sh = (stateHasher ??= new StateHasher());
+          sh.reset();
           sh.value(k);
           for (const x of runners) {
             sh.num(x.leaf.index);
@@ -699,34 +702,18 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
 
 const sameDecision = (a: Decision, b: Decision) => a.actor === b.actor && a.state === b.state && (a.fail === true) === (b.fail === true);
 
-/** What a snapshot leaves alone: the bus (its subscriptions stay as they are). */
-const SNAPSHOT_SKIP = new Set(['bus']);
-
-/** The compiled charts' objects: shared, never changed by a run, kept by reference in a snapshot. */
-function chartObjects(runners: readonly Runner[]): { has(o: object): boolean } {
-  const sets = [...new Set(runners.map((r) => r.chart))].map(objectsOfChart);
-  return { has: (o) => sets.some((x) => x.has(o)) };
-}
-
-const chartObjectSets = new WeakMap<object, Set<object>>();
-
-function objectsOfChart(c: CompiledTaskChart<Actor<any>>): Set<object> {
-  let out = chartObjectSets.get(c);
-  if (out) return out;
-  chartObjectSets.set(c, (out = new Set<object>([c, c.nodes, c.byPath, c.def as object])));
-  for (const n of c.nodes) {
-    out.add(n);
-    out.add(n.children);
-    out.add(n.meta);
-    for (const list of [n.step, n.always, n.onDone]) {
-      out.add(list);
-      for (const t of list) {
-        out.add(t);
-        out.add(t.actions);
-      }
+/**
+ * The compiled charts' objects a runner points to (the chart, its nodes, its transitions):
+ * shared, never changed by a run — a snapshot keeps them by reference.
+ */
+function markChartsOpaque(runners: readonly Runner[]): void {
+  for (const c of new Set(runners.map((r) => r.chart))) {
+    markOpaque(c);
+    for (const n of c.nodes) {
+      markOpaque(n);
+      for (const list of [n.step, n.always, n.onDone]) for (const t of list) markOpaque(t);
     }
   }
-  return out;
 }
 
 /** XState's state value as a dotted path to the active leaf. */

@@ -1,0 +1,183 @@
+/**
+ * Shapes of the model's objects, for the dfs's state hash and snapshots.
+ *
+ * Every struct of the model — a class instance (Kernel, Inode, MmStruct, RwSem...) or an
+ * actor's locals literal — has a fixed set of fields. For each such set of keys (a shape),
+ * three functions are generated once: hash the fields in order, copy them, write a copy
+ * back. The walk then reads each field through a property load that sees one kind of
+ * object, instead of a generic loop over Object.keys whose every load is megamorphic —
+ * the difference between a few hundred nanoseconds an object and a few.
+ *
+ * An object gets its shape the first time a walk reaches it, and is sealed then: a key
+ * added or deleted later would be state the generated functions do not see, so it throws
+ * (a TypeError naming the key, in the model's strict-mode code) instead of going unseen.
+ * Arrays, Maps, Sets and typed arrays are walked as collections and not sealed.
+ *
+ * Which keys are not state is decided here, once for the hash and the snapshot alike:
+ * the bus (its subscriptions are wiring, not state), and, for the hash only, the clocks
+ * and counters that say how long the run has been going and the back pointer to the
+ * kernel every actor holds.
+ */
+
+/** Not hashed: the bus, the clocks, who is stepping, the kernel an actor points back to. */
+export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k']);
+/** Not descended into by a snapshot (the reference itself is kept): the bus. */
+export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
+/**
+ * Collections whose order is not state: an rwsem's readers. Hashed as a multiset (the
+ * elements' encodings sorted), so two orders of the same readers are one state.
+ */
+export const UNORDERED: ReadonlySet<string> = new Set(['readers']);
+
+/** The walker the generated hash functions write into (src/explore/state_hash.ts). */
+export interface ShapeEncoder {
+  /** Append one 32-bit word. */
+  w(x: number): void;
+  /** Any value (tagged). */
+  value(v: unknown): void;
+  /** A typed array's first n elements (default: all). */
+  typed(o: ArrayBufferView, n?: number): void;
+  /** A collection hashed as a multiset of its elements. */
+  unordered(v: unknown): void;
+}
+
+export interface Shape {
+  /** Every own enumerable key, in order. */
+  readonly keys: readonly string[];
+  /** A fingerprint of the hashed keys: stands for them in the hash. */
+  readonly id: number;
+  hash(o: object, e: ShapeEncoder): void;
+  copy(o: object): unknown[];
+  write(o: object, c: readonly unknown[]): void;
+  /** Push the values a snapshot descends into (object-valued, not under SNAPSHOT_SKIP). */
+  children(o: object, stack: unknown[]): void;
+}
+
+const shapes = new Map<string, Shape>();
+
+/** What a walk does with an object. */
+export const STRUCT = 0;
+export const ARRAY = 1;
+export const MAP = 2;
+export const SET = 3;
+export const TYPED = 4;
+/** Hashes its own state (hashState(): the page store); snapshotted as a struct. */
+export const OWN = 5;
+/** Kept by reference, never entered (the compiled charts: shared, never changed by a run). */
+export const OPAQUE = 6;
+
+/**
+ * Per object, what the walks need: its kind, its shape (structs), and where a walk last
+ * saw it. Kept on the object under a non-enumerable symbol (a spread copy does not carry
+ * it), so a walk pays one property load per object; the rest is monomorphic.
+ */
+export class Meta {
+  /** Walk base + visit number of the last walk that reached the object (see Walk). */
+  mark = -1;
+  constructor(readonly kind: number, readonly shape: Shape | null) {}
+}
+
+const META = Symbol('thpsim.meta');
+/** Objects that were not extensible when first reached keep their Meta here. */
+const frozenMeta = new WeakMap<object, Meta>();
+
+export function metaOf(o: object): Meta {
+  const m = (o as { [META]?: Meta })[META];
+  return m !== undefined ? m : (frozenMeta.get(o) ?? assignMeta(o, undefined));
+}
+
+function assignMeta(o: object, kind: number | undefined): Meta {
+  let shape: Shape | null = null;
+  if (kind === undefined) {
+    if (Array.isArray(o)) kind = ARRAY;
+    else if (ArrayBuffer.isView(o)) kind = TYPED;
+    else if (o instanceof Map) kind = MAP;
+    else if (o instanceof Set) kind = SET;
+    else {
+      kind = typeof (o as { hashState?: unknown }).hashState === 'function' ? OWN : STRUCT;
+      const keys = Object.keys(o);
+      const sig = `${(o as { constructor?: { name?: string } }).constructor?.name ?? ''}\0${keys.join('\0')}`;
+      shape = shapes.get(sig) ?? null;
+      if (!shape) shapes.set(sig, (shape = makeShape(keys)));
+    }
+  }
+  const m = new Meta(kind, shape);
+  if (!Object.isExtensible(o)) frozenMeta.set(o, m);
+  else {
+    Object.defineProperty(o, META, { value: m, enumerable: false, writable: false, configurable: false });
+    if (kind === STRUCT || kind === OWN) Object.seal(o);
+  }
+  return m;
+}
+
+/** Mark an object opaque: walks keep it by reference and never enter it. */
+export function markOpaque(o: object): void {
+  const m = (o as { [META]?: Meta })[META] ?? frozenMeta.get(o);
+  if (m === undefined) assignMeta(o, OPAQUE);
+  else if (m.kind !== OPAQUE) throw new Error('markOpaque: a walk has entered this object already');
+}
+
+/** 32-bit FNV-style fingerprint of a string. */
+export function fingerprint32(s: string): number {
+  let h = 0x811c9dc5 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h ^= h >>> 15;
+  }
+  return h | 0;
+}
+
+function makeShape(keys: readonly string[]): Shape {
+  const hashed = keys.filter((k) => !HASH_SKIP.has(k));
+  const id = fingerprint32(`${hashed.length}\0${hashed.join('\0')}`);
+  const q = (k: string) => JSON.stringify(k);
+  const hashBody = [
+    `e.w(${id});`,
+    'let x;',
+    ...hashed.map((k) =>
+      UNORDERED.has(k)
+        ? `x = o[${q(k)}]; if (x !== null && typeof x === 'object') e.unordered(x); else e.value(x);`
+        // an integer inline (tag 1); a function is not state; anything else through value()
+        : `x = o[${q(k)}]; if (typeof x === 'number' && (x | 0) === x) { e.w(1); e.w(x); } else if (x === false) e.w(4); else if (x === true) e.w(3); else if (typeof x !== 'function') e.value(x);`,
+    ),
+  ].join('\n');
+  const copyBody = `return [${keys.map((k) => `o[${q(k)}]`).join(', ')}];`;
+  const writeBody = keys.map((k, i) => `o[${q(k)}] = c[${i}];`).join('\n');
+  const childBody = [
+    'let x;',
+    ...keys.filter((k) => !SNAPSHOT_SKIP.has(k)).map((k) => `x = o[${q(k)}]; if (x !== null && typeof x === 'object') s.push(x);`),
+  ].join('\n');
+  return {
+    keys, id,
+    hash: new Function('o', 'e', hashBody) as Shape['hash'],
+    copy: new Function('o', copyBody) as Shape['copy'],
+    write: new Function('o', 'c', writeBody) as Shape['write'],
+    children: new Function('o', 's', childBody) as Shape['children'],
+  };
+}
+
+/**
+ * One walk over the object graph: each object is seen once, and numbered in the order it
+ * was first seen (a shared object is hashed once and referred back to by number after).
+ * The number lives in the object's Meta as walk base + number; every walk has a base past
+ * all numbers of the walks before, so no clearing is needed.
+ */
+export class Walk {
+  private static next = 0;
+  private base = 0;
+  private count = 0;
+
+  begin(): void {
+    Walk.next += 1 << 22;
+    if (Walk.next >= 2 ** 52) Walk.next = 1 << 22; // (after 2^30 walks)
+    this.base = Walk.next;
+    this.count = 0;
+  }
+
+  /** The object's number if this walk has seen it, else -1 (and it is numbered now). */
+  visit(m: Meta): number {
+    if (m.mark >= this.base) return m.mark - this.base;
+    m.mark = this.base + this.count++;
+    return -1;
+  }
+}
