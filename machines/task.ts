@@ -54,7 +54,7 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   /** collapse_pte_mapped_thp: the huge page found and locked. */
   mc_hpage: number;
   mmName: string;
-  ops: TaskOp[];
+  ops: readonly TaskOp[];
   pc: number;
   /** The access being made and the fault it takes. */
   vpn: number;

@@ -39,9 +39,10 @@ export const taskSpecSchema = z
 
 export type TaskSpec = z.output<typeof taskSpecSchema>;
 
-export function toTaskOps(spec: TaskSpec, k: Kernel): TaskOp[] {
+/** The task's operations, frozen: they never change during a run (a dfs snapshot keeps them by reference). */
+export function toTaskOps(spec: TaskSpec, k: Kernel): readonly TaskOp[] {
   const file = (name: string) => k.inodeByName(name)!.id;
-  return spec.ops.flatMap((o): TaskOp | TaskOp[] => {
+  const ops = spec.ops.flatMap((o): TaskOp | TaskOp[] => {
     // uprobe: fault the page in (a load), then __replace_page it
     if (typeof o === 'object' && 'uprobe' in o) return [{ op: 'read', vpn: o.uprobe }, { op: 'replace_page', vpn: o.uprobe }];
     if (o === 'exit') return { op: 'exit' };
@@ -56,6 +57,7 @@ export function toTaskOps(spec: TaskSpec, k: Kernel): TaskOp[] {
     if ('punch' in o) return { op: 'punch', ino: file(o.punch.file), start: o.punch.offset, end: o.punch.offset + o.punch.size };
     return { op: 'split', vpn: o.split };
   });
+  return Object.freeze(ops.map((op) => Object.freeze(op)));
 }
 
 export const taskKind: ActorKind<TaskLocals, TaskSpec> = {

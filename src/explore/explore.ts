@@ -230,10 +230,20 @@ interface DfsSiblings {
 }
 
 interface DfsNode {
-  prefix: Decision[];
+  parent: DfsNode | null;
+  /** The decision from the parent into the node (none at the root). */
+  decision: Decision | undefined;
+  depth: number;
   siblings: DfsSiblings | null;
   /** Record the footprint of the step into it (set when it is taken off the stack). */
   track?: boolean;
+}
+
+/** A dfs node's prefix: the decisions from the start that lead to it. */
+function prefixOf(node: DfsNode): Decision[] {
+  const out: Decision[] = [];
+  for (let n: DfsNode | null = node; n?.decision; n = n.parent) out.push(n.decision);
+  return out.reverse();
 }
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
@@ -316,7 +326,7 @@ class Explorer {
   }
 
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
-  private readonly stack: DfsNode[] = [{ prefix: [], siblings: null }];
+  private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
   private readonly visited = new Map<string, Set<string>>();
 
   /** Stop early, saying why (the first reason given is kept). */
@@ -368,14 +378,16 @@ class Explorer {
         seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
         search: {
           next: () => (n++ < this.dfsChunk && (n === 1 || !this.overBudget()) ? this.dfsPop() : undefined),
-          prefix: (node: DfsNode) => node.prefix,
+          depth: (node: DfsNode) => node.depth,
+          decision: (node: DfsNode) => node.decision,
+          prefix: prefixOf,
           footprint: (node: DfsNode) => node.track === true,
           visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
         },
       });
     } else {
       const node = this.dfsPop();
-      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: node.prefix, frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
+      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
     }
     res.complete = this.stack.length === 0 && !res.stopped;
     return !res.stopped && this.stack.length > 0 && this.visited.size < this.maxStates;
@@ -398,12 +410,12 @@ class Explorer {
   /** dfs: a node's result; how many children of it are to be run (they come next). */
   private dfsVisit(node: DfsNode, r: RunResult): number {
     const { o, res } = this;
-    const { prefix, siblings } = node;
+    const { siblings } = node;
     let pushed = 0;
     // the step that led here: asleep in the siblings explored after it, if independent of theirs
     let sleep: Sleeper[] = [];
     if (siblings && r.footprint) {
-      const t = prefix[prefix.length - 1]!;
+      const t = node.decision!;
       sleep = [...siblings.sleep, ...siblings.done].filter((x) => x.decision.actor !== t.actor && independent(x.fp, r.footprint!));
       siblings.done.push({ key: decisionKey(t), decision: t, fp: r.footprint });
     }
@@ -412,7 +424,7 @@ class Explorer {
       this.record(r);
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
-      if (prefix.length) this.markStepped(prefix[prefix.length - 1]!);
+      if (node.decision) this.markStepped(node.decision);
       const asleep = new Set(sleep.map((x) => x.key));
       const before = this.visited.get(r.stateHash!);
       let todo: Decision[];
@@ -426,7 +438,7 @@ class Explorer {
       }
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
       const group: DfsSiblings = { sleep, done: [], left: todo.length };
-      for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ prefix: [...prefix, todo[i]!], siblings: group });
+      for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
       pushed = todo.length;
     }
     res.states = this.visited.size;

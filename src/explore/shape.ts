@@ -74,7 +74,15 @@ export const OPAQUE = 6;
 export class Meta {
   /** Walk base + visit number of the last walk that reached the object (see Walk). */
   mark = -1;
-  constructor(readonly kind: number, readonly shape: Shape | null) {}
+  constructor(
+    readonly kind: number,
+    readonly shape: Shape | null,
+    /**
+     * Frozen, and so is everything it points to (an actor's operations): it can never
+     * change, so a snapshot keeps it by reference. (It is still hashed: it is state.)
+     */
+    readonly immutable: boolean,
+  ) {}
 }
 
 const META = Symbol('thpsim.meta');
@@ -101,13 +109,20 @@ function assignMeta(o: object, kind: number | undefined): Meta {
       if (!shape) shapes.set(sig, (shape = makeShape(keys)));
     }
   }
-  const m = new Meta(kind, shape);
+  const m = new Meta(kind, shape, (kind === STRUCT || kind === ARRAY) && deeplyFrozen(o));
   if (!Object.isExtensible(o)) frozenMeta.set(o, m);
   else {
     Object.defineProperty(o, META, { value: m, enumerable: false, writable: false, configurable: false });
     if (kind === STRUCT || kind === OWN) Object.seal(o);
   }
   return m;
+}
+
+/** Frozen, and every object it points to immutable (a frozen object's references cannot change). */
+function deeplyFrozen(o: object): boolean {
+  if (!Object.isFrozen(o)) return false;
+  for (const x of Object.values(o)) if (x !== null && typeof x === 'object' && !metaOf(x).immutable) return false;
+  return true;
 }
 
 /** Mark an object opaque: walks keep it by reference and never enter it. */

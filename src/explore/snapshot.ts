@@ -52,7 +52,7 @@ export class Snapshot {
       const v = stack.pop();
       if (v === null || typeof v !== 'object') continue;
       const m = metaOf(v);
-      if (m.kind === OPAQUE || walk.visit(m) >= 0) continue;
+      if (m.kind === OPAQUE || m.immutable || walk.visit(m) >= 0) continue;
       switch (m.kind) {
         case ARRAY: {
           const a = v as unknown[];

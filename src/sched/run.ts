@@ -147,18 +147,27 @@ export interface RunResult {
 }
 
 /**
- * The dfs as run() drives it (RunOptions.search): the nodes to run come from `next`, each
- * named by its prefix (the decisions from the start); run() reaches it from the nearest
- * snapshot on the way to it and hands over its result.
+ * The dfs as run() drives it (RunOptions.search): the nodes to run come from `next`, in
+ * depth-first order — a node's parent is the node run last or one of its ancestors — each
+ * named by its depth and the decision that leads into it from its parent; run() reaches it
+ * from the nearest snapshot on the way to it and hands over its result.
  */
 export interface Search<N> {
   /** The next node to run; undefined: return. */
   next(): N | undefined;
-  /** The node's prefix: the decisions from the start that lead to it. */
+  /** The number of decisions from the start to the node. */
+  depth(node: N): number;
+  /** The decision from the node's parent into it (undefined at the root). */
+  decision(node: N): Decision | undefined;
+  /** The node's whole prefix: asked for the first node of a run() that resumes a search. */
   prefix(node: N): readonly Decision[];
   /** Whether the last step into the node should record its footprint. */
   footprint(node: N): boolean;
-  /** The node's result (as run() with its prefix as `schedule` gives it); how many children of it come next. */
+  /**
+   * The node's result (as run() with its prefix as `schedule` gives it); how many children
+   * of it come next. Where the run goes on (`frontier` set), only verdict, steps, time_ns,
+   * frontier, stateHash and footprint are filled in; where it ended, everything.
+   */
   visit(node: N, r: RunResult): number;
 }
 
@@ -481,38 +490,57 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   // on that path (always the start; then the nodes whose children are being run)
   let node: unknown;
   const path: Decision[] = [];
-  const snapshots: ({ snap: Snapshot; step: number; last: Runner | null } | undefined)[] = [];
-  const spare: { snap: Snapshot }[] = [];
-  const snapshotRoots = search ? [k, actors, runners, live, monitors.map((m) => m.state), hash, rng, violations, schedule, scans, contended, blocked] : [];
+  const snapshots: (NodeSnapshot | undefined)[] = [];
+  const spare: NodeSnapshot[] = [];
+  // What only grows along a path (the decisions, the violations, the SCAN_* results, the
+  // contended locks and blocked points seen) is not copied: going back to a node cuts it
+  // to its length there.
+  const snapshotRoots = search ? [k, actors, runners, live, monitors.map((m) => m.state), hash, rng] : [];
   if (search) markChartsOpaque(runners);
   const snapshotHere = (depth: number) => {
-    snapshots[depth] = { snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last };
+    snapshots[depth] = {
+      snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last,
+      grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
+    };
   };
-  /** Go to the next node: restore the deepest snapshot on the way to it; the loop follows the rest of its prefix. */
+  /**
+   * Go to the next node: restore the deepest snapshot on the way to it; the loop follows the
+   * rest of its prefix. Depth-first, its parent is on the path the model is on: the path's
+   * first depth-1 decisions, then the node's own.
+   */
   const nextNode = (): boolean => {
     node = search!.next();
     if (node === undefined) return false;
-    const p = search!.prefix(node);
-    let common = 0;
-    while (common < path.length && common < p.length && sameDecision(path[common]!, p[common]!)) common++;
-    const firstChild = atNode && common === path.length && p.length === common + 1;
-    atNode = false;
-    if (firstChild) {
-      // the first child of the node the model is at: on from here, nothing to restore
-      path.push(p[common]!);
-      return enter(node, p.length);
+    const n = search!.depth(node);
+    if (n > path.length + 1) {
+      // the search resumes in a new run (a chunk of exploreAsync): from the start, along the whole prefix
+      if (path.length) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
+      snapshots[0]!.snap.restore();
+      path.push(...search!.prefix(node));
+      atNode = false;
+      return enter(node, n);
     }
-    let d = Math.max(0, Math.min(common, p.length - 1, snapshots.length - 1));
-    while (!snapshots[d]) d--;
-    const at = snapshots[d]!;
-    at.snap.restore();
-    ({ step, last } = at);
-    // the deeper snapshots are off the way now: their copies are reused by the next ones
-    for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
-    snapshots.length = d + 1;
-    path.length = 0;
-    path.push(...p);
-    return enter(node, p.length);
+    const firstChild = atNode && n === path.length + 1;
+    atNode = false;
+    if (!firstChild) {
+      let d = Math.max(0, Math.min(n - 1, snapshots.length - 1));
+      while (!snapshots[d]) d--;
+      const at = snapshots[d]!;
+      at.snap.restore();
+      ({ step, last } = at);
+      schedule.length = at.grown[0]!;
+      violations.length = at.grown[1]!;
+      if (scans) scans.length = at.grown[2]!;
+      if (contended) cutSet(contended, at.grown[3]!);
+      if (blocked) cutSet(blocked, at.grown[4]!);
+      // the deeper snapshots are off the way now: their copies are reused by the next ones
+      for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
+      snapshots.length = d + 1;
+      path.length = Math.max(0, n - 1);
+    }
+    // (the first child of the node the model is at goes on from here: nothing to restore)
+    if (n > 0) path.push(search!.decision(node)!);
+    return enter(node, n);
   };
   /** Run toward a node whose prefix is `path` (of length n). */
   const enter = (node: unknown, n: number): boolean => {
@@ -535,7 +563,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
     snapshotHere(0);
     while (nextNode()) {
       advance();
-      const children = search.visit(node, result(true));
+      const children = search.visit(node, frontier !== undefined ? interim() : result(true));
       atNode = frontier !== undefined;
       if (children > 1 && atNode) snapshotHere(path.length);
     }
@@ -683,6 +711,14 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   }
 
 
+  /** A dfs node's result where the run goes on: what the search needs of it. */
+  function interim(): RunResult {
+    return {
+      scenario: s.name, seed, engine, verdict, violations: [], steps: step, time_ns: k.now, traceHash: '', schedule: [], kernel: k,
+      frontier, stateHash, footprint, actors: [],
+    };
+  }
+
   /** The run's result; `copy`: detached from the run's own arrays (the dfs rolls them back). */
   function result(copy: boolean): RunResult {
     return {
@@ -700,7 +736,21 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   }
 }
 
-const sameDecision = (a: Decision, b: Decision) => a.actor === b.actor && a.state === b.state && (a.fail === true) === (b.fail === true);
+/** A dfs node's snapshot: the model, where the run was, and the lengths of what only grows along a path. */
+interface NodeSnapshot {
+  snap: Snapshot;
+  step: number;
+  last: Runner | null;
+  grown: number[];
+}
+
+/** Back to the first n elements added (a Set iterates in insertion order). */
+function cutSet(set: Set<unknown>, n: number): void {
+  if (set.size <= n) return;
+  let i = 0;
+  for (const x of set) if (i++ >= n) set.delete(x);
+}
+
 
 /**
  * The compiled charts' objects a runner points to (the chart, its nodes, its transitions):
