@@ -8,7 +8,7 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, type Verdict, compiledChart, run } from '../sched/run.ts';
+import { type Decision, type RunResult, type Verdict, compiledChart, run, runSteps } from '../sched/run.ts';
 import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
@@ -249,6 +249,9 @@ function prefixOf(node: DfsNode): Decision[] {
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
 const DFS_CHUNK = 64;
 
+/** The sleep set of a state expanded with nothing asleep (most of them): one shared empty set. */
+const NONE_ASLEEP: ReadonlySet<string> = new Set();
+
 /** A decision as sleep sets name transitions: the actor, and whether its failure is injected. */
 const decisionKey = (d: Decision) => (d.fail ? `${d.actor}!` : d.actor);
 
@@ -325,9 +328,12 @@ class Explorer {
     return this.o.maxStates ?? 1_000_000;
   }
 
+  /** dfs: the run the search goes on in (between chunks under exploreAsync). */
+  private dfsRun: Generator<void, RunResult, void> | undefined;
+  private dfsResumed = false;
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
   private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
-  private readonly visited = new Map<string, Set<string>>();
+  private readonly visited = new Map<string, ReadonlySet<string>>();
 
   /** Stop early, saying why (the first reason given is kept). */
   stop(reason: string): void {
@@ -372,19 +378,30 @@ class Explorer {
   private dfsNext(): boolean {
     const { s, o, res } = this;
     if (o.snapshots ?? true) {
-      // a chunk of nodes in one run, each reached from the nearest snapshot on the way to it
-      let n = 0;
-      run(s, {
-        seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
-        search: {
-          next: () => (n++ < this.dfsChunk && (n === 1 || !this.overBudget()) ? this.dfsPop() : undefined),
-          depth: (node: DfsNode) => node.depth,
-          decision: (node: DfsNode) => node.decision,
-          prefix: prefixOf,
-          footprint: (node: DfsNode) => node.track === true,
-          visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
-        },
-      });
+      // the whole search in one run, each node reached from the nearest snapshot on the way
+      // to it; under exploreAsync the run yields every dfsChunk nodes and resumes here
+      if (!this.dfsRun) {
+        let n = 0;
+        this.dfsRun = runSteps(s, {
+          seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
+          search: {
+            // (next() read the clock just before resuming the run: the first node needs no second read)
+            next: () => {
+              const resumed = this.dfsResumed;
+              this.dfsResumed = false;
+              return resumed || !this.overBudget() ? this.dfsPop() : undefined;
+            },
+            depth: (node: DfsNode) => node.depth,
+            decision: (node: DfsNode) => node.decision,
+            prefix: prefixOf,
+            footprint: (node: DfsNode) => node.track === true,
+            visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
+            pause: () => ++n % this.dfsChunk === 0,
+          },
+        });
+      }
+      this.dfsResumed = true;
+      if (this.dfsRun.next().done) this.dfsRun = undefined;
     } else {
       const node = this.dfsPop();
       if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
@@ -425,20 +442,25 @@ class Explorer {
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
       if (node.decision) this.markStepped(node.decision);
-      const asleep = new Set(sleep.map((x) => x.key));
+      const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
       const before = this.visited.get(r.stateHash!);
       let todo: Decision[];
       if (before === undefined) {
         this.visited.set(r.stateHash!, asleep);
-        todo = r.frontier.filter((d) => !asleep.has(decisionKey(d)));
+        todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
+      } else if (before.size === 0) {
+        todo = [];
       } else {
-        // asleep then, awake now: not yet explored from this state
+        // asleep then, awake now: not yet explored from this state (and kept: asleep both times)
         todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
-        for (const key of before) if (!asleep.has(key)) before.delete(key);
+        this.visited.set(r.stateHash!, new Set([...before].filter((key) => asleep.has(key))));
       }
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
-      const group: DfsSiblings = { sleep, done: [], left: todo.length };
-      for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
+      if (todo.length) {
+        // with sleep sets, the children share what their sleep sets are made from
+        const group: DfsSiblings | null = (o.sleepSets ?? true) ? { sleep, done: [], left: todo.length } : null;
+        for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
+      }
       pushed = todo.length;
     }
     res.states = this.visited.size;

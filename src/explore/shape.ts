@@ -35,6 +35,8 @@ export interface ShapeEncoder {
   w(x: number): void;
   /** Any value (tagged). */
   value(v: unknown): void;
+  /** An object, with its Meta if it has one yet. */
+  object(o: object, m: Meta | undefined): void;
   /** A typed array's first n elements (default: all). */
   typed(o: ArrayBufferView, n?: number): void;
   /** A collection hashed as a multiset of its elements. */
@@ -49,7 +51,7 @@ export interface Shape {
   hash(o: object, e: ShapeEncoder): void;
   copy(o: object): unknown[];
   write(o: object, c: readonly unknown[]): void;
-  /** Push the values a snapshot descends into (object-valued, not under SNAPSHOT_SKIP). */
+  /** Push the objects a snapshot descends into (not under SNAPSHOT_SKIP), each followed by its Meta (or undefined). */
   children(o: object, stack: unknown[]): void;
 }
 
@@ -153,21 +155,24 @@ function makeShape(keys: readonly string[]): Shape {
       UNORDERED.has(k)
         ? `x = o[${q(k)}]; if (x !== null && typeof x === 'object') e.unordered(x); else e.value(x);`
         // an integer inline (tag 1); a function is not state; anything else through value()
-        : `x = o[${q(k)}]; if (typeof x === 'number' && (x | 0) === x) { e.w(1); e.w(x); } else if (x === false) e.w(4); else if (x === true) e.w(3); else if (typeof x !== 'function') e.value(x);`,
+        // an object through its Meta, loaded here, where the field's objects are of one
+        // kind (one map: a monomorphic load) rather than in value(), which sees them all
+        : `x = o[${q(k)}]; if (typeof x === 'number' && (x | 0) === x) { e.w(1); e.w(x); } else if (x === false) e.w(4); else if (x === true) e.w(3); else if (typeof x === 'object' && x !== null) e.object(x, x[META]); else if (typeof x !== 'function') e.value(x);`,
     ),
   ].join('\n');
   const copyBody = `return [${keys.map((k) => `o[${q(k)}]`).join(', ')}];`;
   const writeBody = keys.map((k, i) => `o[${q(k)}] = c[${i}];`).join('\n');
   const childBody = [
     'let x;',
-    ...keys.filter((k) => !SNAPSHOT_SKIP.has(k)).map((k) => `x = o[${q(k)}]; if (x !== null && typeof x === 'object') s.push(x);`),
+    // (the object and its Meta, loaded here where the field's objects are of one kind)
+    ...keys.filter((k) => !SNAPSHOT_SKIP.has(k)).map((k) => `x = o[${q(k)}]; if (x !== null && typeof x === 'object') s.push(x, x[META]);`),
   ].join('\n');
   return {
     keys, id,
-    hash: new Function('o', 'e', hashBody) as Shape['hash'],
+    hash: new Function('META', `return function hash(o, e) {\n${hashBody}\n}`)(META) as Shape['hash'],
     copy: new Function('o', copyBody) as Shape['copy'],
     write: new Function('o', 'c', writeBody) as Shape['write'],
-    children: new Function('o', 's', childBody) as Shape['children'],
+    children: new Function('META', `return function children(o, s) {\n${childBody}\n}`)(META) as Shape['children'],
   };
 }
 

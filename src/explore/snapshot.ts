@@ -13,7 +13,7 @@
  * restored. The bus is kept by reference and not entered; so are the objects marked
  * opaque (the compiled charts).
  */
-import { ARRAY, MAP, OPAQUE, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OPAQUE, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
 
 
 const STRUCT = -1;
@@ -47,11 +47,13 @@ export class Snapshot {
     const copies: unknown[] = [];
     const shapes: (Shape | undefined)[] = [];
     walk.begin();
-    const stack: unknown[] = [...roots];
+    // objects to copy, each pushed with its Meta (undefined: not known at the push)
+    const stack: unknown[] = [];
+    for (const r of roots) if (r !== null && typeof r === 'object') stack.push(r, undefined);
     while (stack.length) {
-      const v = stack.pop();
-      if (v === null || typeof v !== 'object') continue;
-      const m = metaOf(v);
+      const meta = stack.pop() as Meta | undefined;
+      const v = stack.pop() as object;
+      const m = meta ?? metaOf(v);
       if (m.kind === OPAQUE || m.immutable || walk.visit(m) >= 0) continue;
       switch (m.kind) {
         case ARRAY: {
@@ -62,7 +64,7 @@ export class Snapshot {
           shapes.push(undefined);
           for (let i = 0; i < a.length; i++) {
             const x = a[i];
-            if (x !== null && typeof x === 'object') stack.push(x);
+            if (x !== null && typeof x === 'object') stack.push(x, undefined);
           }
           break;
         }
@@ -84,8 +86,8 @@ export class Snapshot {
           const entries: unknown[] = [];
           (v as Map<unknown, unknown>).forEach((x, key) => {
             entries.push(key, x);
-            if (key !== null && typeof key === 'object') stack.push(key);
-            if (x !== null && typeof x === 'object') stack.push(x);
+            if (key !== null && typeof key === 'object') stack.push(key, undefined);
+            if (x !== null && typeof x === 'object') stack.push(x, undefined);
           });
           kinds.push(MAP);
           objects.push(v);
@@ -95,7 +97,7 @@ export class Snapshot {
         }
         case SET: {
           const entries = [...(v as Set<unknown>)];
-          for (const x of entries) if (x !== null && typeof x === 'object') stack.push(x);
+          for (const x of entries) if (x !== null && typeof x === 'object') stack.push(x, undefined);
           kinds.push(SET);
           objects.push(v);
           copies.push(entries);

@@ -13,7 +13,7 @@
  * left). Insertion order makes a few equal states hash apart; that costs reduction, never
  * soundness.
  */
-import { ARRAY, MAP, OWN, SET, type ShapeEncoder, STRUCT, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OWN, SET, type ShapeEncoder, STRUCT, TYPED, Walk, metaOf } from './shape.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
@@ -128,8 +128,11 @@ export class StateHasher implements ShapeEncoder {
       this.w(6);
       return;
     }
-    const o = v as object;
-    const m = metaOf(o);
+    this.object(v as object, undefined);
+  }
+
+  object(o: object, meta: Meta | undefined): void {
+    const m = meta ?? metaOf(o);
     const back = this.walk.visit(m);
     if (back >= 0) {
       this.w(7);

@@ -161,6 +161,8 @@ export interface Search<N> {
   decision(node: N): Decision | undefined;
   /** The node's whole prefix: asked for the first node of a run() that resumes a search. */
   prefix(node: N): readonly Decision[];
+  /** After a node: whether runSteps() should yield here (it resumes where it was). */
+  pause?(): boolean;
   /** Whether the last step into the node should record its footprint. */
   footprint(node: N): boolean;
   /**
@@ -275,6 +277,20 @@ export function populateFiles(k: Kernel, s: Scenario): void {
 }
 
 export function run(s: Scenario, opts: RunOptions = {}): RunResult {
+  const g = runSteps(s, opts);
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * run(), as a generator that yields between dfs nodes when `search.pause()` asks it to —
+ * so an asynchronous driver can give the event loop a turn and carry on with the same
+ * model, snapshots and path (a search resumed in a new run would have to re-run a prefix
+ * and take its snapshots anew).
+ */
+export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, RunResult, void> {
   const seed = opts.seed ?? s.seed;
   const engine = opts.engine ?? 'fast';
   const maxSteps = opts.maxSteps ?? s.max_steps;
@@ -566,6 +582,7 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
       const children = search.visit(node, frontier !== undefined ? interim() : result(true));
       atNode = frontier !== undefined;
       if (children > 1 && atNode) snapshotHere(path.length);
+      if (search.pause?.()) yield;
     }
   }
 
