@@ -63,7 +63,7 @@ export const ARRAY = 1;
 export const MAP = 2;
 export const SET = 3;
 export const TYPED = 4;
-/** Hashes its own state (hashState(): the page store); snapshotted as a struct. */
+/** Hashes, saves and restores its own state (hashState(), saveState(), restoreState(): the page store). */
 export const OWN = 5;
 /** Kept by reference, never entered (the compiled charts: shared, never changed by a run). */
 export const OPAQUE = 6;
@@ -104,7 +104,11 @@ function assignMeta(o: object, kind: number | undefined): Meta {
     else if (o instanceof Map) kind = MAP;
     else if (o instanceof Set) kind = SET;
     else {
-      kind = typeof (o as { hashState?: unknown }).hashState === 'function' ? OWN : STRUCT;
+      const own = o as { hashState?: unknown; saveState?: unknown; restoreState?: unknown };
+      kind = typeof own.hashState === 'function' ? OWN : STRUCT;
+      if (kind === OWN && (typeof own.saveState !== 'function' || typeof own.restoreState !== 'function')) {
+        throw new Error(`${o.constructor.name} hashes its own state (hashState) but cannot save and restore it (saveState, restoreState)`);
+      }
       const keys = Object.keys(o);
       const sig = `${(o as { constructor?: { name?: string } }).constructor?.name ?? ''}\0${keys.join('\0')}`;
       shape = shapes.get(sig) ?? null;

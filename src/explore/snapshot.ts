@@ -13,7 +13,13 @@
  * restored. The bus is kept by reference and not entered; so are the objects marked
  * opaque (the compiled charts).
  */
-import { ARRAY, MAP, type Meta, OPAQUE, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OPAQUE, OWN, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
+
+/** An object that saves and restores its own state (the page store: only the pages in use); it hashes itself too. */
+export interface SavesOwnState {
+  saveState(): unknown;
+  restoreState(saved: unknown): void;
+}
 
 
 const STRUCT = -1;
@@ -104,8 +110,16 @@ export class Snapshot {
           shapes.push(undefined);
           break;
         }
+        case OWN: {
+          // the page store: saves its own state (the pages in use)
+          kinds.push(OWN);
+          objects.push(v);
+          copies.push((v as SavesOwnState).saveState());
+          shapes.push(undefined);
+          break;
+        }
         default: {
-          // a struct, or the page store (which hashes itself but is copied as a struct)
+          // a struct
           const shape = m.shape!;
           kinds.push(STRUCT);
           objects.push(v);
@@ -146,6 +160,9 @@ export class Snapshot {
           for (const x of copies[i] as unknown[]) o.add(x);
           break;
         }
+        case OWN:
+          (objects[i] as SavesOwnState).restoreState(copies[i]);
+          break;
         default:
           shapes[i]!.write(objects[i]!, copies[i] as unknown[]);
       }

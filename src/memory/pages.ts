@@ -54,6 +54,16 @@ export interface PageOwner {
   violate(invariant: string, message: string, actor: ActorIx): never;
 }
 
+/** A saved page store (PageStore.saveState). */
+export interface PageStoreSaved {
+  nr: number;
+  arrays: ArrayLike<number>[];
+  free: (readonly [number, number[]])[];
+}
+
+/** Each page array's fill beyond nr, in PageStore.arrays() order. */
+const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1];
+
 export class PageStore {
   /** Packed page-chart state per pfn. */
   state: Uint16Array;
@@ -102,8 +112,38 @@ export class PageStore {
   hashState(e: { w(x: number): void; typed(a: ArrayBufferView, n: number): void; value(v: unknown): void }): void {
     const n = this.nr;
     e.w(n);
-    for (const a of [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru]) e.typed(a, n);
+    for (const a of this.arrays()) e.typed(a, n);
     e.value(this.freeLists);
+  }
+
+  /**
+   * A dfs snapshot of the store: the pages in use (beyond `nr` every array holds its fill)
+   * and the free lists — a few hundred bytes, not the arrays' whole capacity.
+   */
+  saveState(): PageStoreSaved {
+    const n = this.nr;
+    return {
+      nr: n,
+      arrays: this.arrays().map((a) => a.slice(0, n)),
+      free: [...this.freeLists].map(([order, l]) => [order, l.slice()] as const),
+    };
+  }
+
+  /** Back to a saved state (the pages allocated since go back to their fill). */
+  restoreState(saved: PageStoreSaved): void {
+    const arrays = this.arrays();
+    for (let i = 0; i < arrays.length; i++) {
+      const a = arrays[i]!;
+      a.set(saved.arrays[i]!);
+      if (this.nr > saved.nr) a.fill(FILL[i]!, saved.nr, this.nr);
+    }
+    this.nr = saved.nr;
+    this.freeLists.clear();
+    for (const [order, l] of saved.free) this.freeLists.set(order, l.slice());
+  }
+
+  private arrays(): (Uint16Array | Int32Array | Uint8Array | Int8Array)[] {
+    return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru];
   }
 
   private grow(min: number): void {
