@@ -441,7 +441,7 @@ class Explorer {
       this.record(r);
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
-      if (node.decision) this.markStepped(node.decision);
+      if (node.decision) this.markDecision(node.decision);
       const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
       const before = this.visited.get(r.stateHash!);
       let todo: Decision[];
@@ -532,6 +532,16 @@ class Explorer {
       this.successors.set(kind, succ);
     }
     return this.successors;
+  }
+
+  /** Decisions (the dfs's frontier entries, made once per actor and state) already marked. */
+  private readonly marked = new Set<Decision>();
+
+  /** dfs: a frontier decision stepped (marked once per decision object). */
+  private markDecision(d: Decision): void {
+    if (this.marked.has(d)) return;
+    this.marked.add(d);
+    this.markStepped(d);
   }
 
   private markStepped(d: Decision, schedule?: Decision[], at = 0): void {

@@ -29,8 +29,34 @@ export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
  */
 export const UNORDERED: ReadonlySet<string> = new Set(['readers']);
 
+/**
+ * The words of the vector. A small integer (within ±2^30: pfns, counts, indices, flags —
+ * nearly every field) is one odd word, 2x+1; everything else starts with an even tag,
+ * followed by a fixed or length-prefixed payload, so the encoding reads back one way only.
+ */
+export const TAG = {
+  TRUE: 2, FALSE: 4, UNDEFINED: 6, NULL: 8,
+  /** a number that is not a small integer: its decimal string's fingerprint */
+  NUMBER: 10,
+  /** a string's fingerprint (two words) */
+  STRING: 12,
+  BIGINT: 14,
+  /** an object seen before in this walk: its visit number */
+  BACK: 16,
+  ARRAY: 18, TYPED: 20, MAP: 22, SET: 24,
+  /** a struct: its shape's id, then its fields */
+  STRUCT: 26,
+  OWN: 28,
+  UNORDERED: 30,
+} as const;
+
 /** The walker the generated hash functions write into (src/explore/state_hash.ts). */
 export interface ShapeEncoder {
+  /** The vector and its length (written directly by the generated hashers). */
+  b: Int32Array;
+  n: number;
+  /** Room for at least `min` words in all. */
+  grow(min: number): void;
   /** Append one 32-bit word. */
   w(x: number): void;
   /** Any value (tagged). */
@@ -152,17 +178,29 @@ function makeShape(keys: readonly string[]): Shape {
   const hashed = keys.filter((k) => !HASH_SKIP.has(k));
   const id = fingerprint32(`${hashed.length}\0${hashed.join('\0')}`);
   const q = (k: string) => JSON.stringify(k);
+  // The generated hasher writes to the encoder's vector directly (e.b, e.n: see
+  // StateHasher's encoding): a small integer or a boolean inline, one word; anything else
+  // through the encoder, after which the vector may have grown. Objects go with their
+  // Meta, loaded here, where a field's objects are of one kind (a monomorphic load).
+  const room = 2 + hashed.length;
+  const slow = (call: string) =>
+    `{ e.n = n; ${call}; b = e.b; n = e.n; if (n + ${room} > b.length) { e.grow(n + ${room}); b = e.b; } }`;
   const hashBody = [
-    `e.w(${id});`,
-    'let x;',
+    `if (e.n + ${room} > e.b.length) e.grow(e.n + ${room});`,
+    'let b = e.b, n = e.n, x;',
+    `b[n++] = ${TAG.STRUCT}; b[n++] = ${id};`,
     ...hashed.map((k) =>
       UNORDERED.has(k)
-        ? `x = o[${q(k)}]; if (x !== null && typeof x === 'object') e.unordered(x); else e.value(x);`
-        // an integer inline (tag 1); a function is not state; anything else through value()
-        // an object through its Meta, loaded here, where the field's objects are of one
-        // kind (one map: a monomorphic load) rather than in value(), which sees them all
-        : `x = o[${q(k)}]; if (typeof x === 'number' && (x | 0) === x) { e.w(1); e.w(x); } else if (x === false) e.w(4); else if (x === true) e.w(3); else if (typeof x === 'object' && x !== null) e.object(x, x[META]); else if (typeof x !== 'function') e.value(x);`,
+        ? `x = o[${q(k)}]; if (x !== null && typeof x === 'object') ${slow('e.unordered(x)')} else ${slow('e.value(x)')}`
+        : `x = o[${q(k)}];
+if (typeof x === 'number' && (x | 0) === x && x >= -0x40000000 && x <= 0x3fffffff) b[n++] = (x << 1) | 1;
+else if (x === true) b[n++] = ${TAG.TRUE};
+else if (x === false) b[n++] = ${TAG.FALSE};
+else if (x === null) b[n++] = ${TAG.NULL};
+else if (typeof x === 'object') ${slow('e.object(x, x[META])')}
+else if (typeof x !== 'function') ${slow('e.value(x)')}`,
     ),
+    'e.n = n;',
   ].join('\n');
   const copyBody = `return [${keys.map((k) => `o[${q(k)}]`).join(', ')}];`;
   const writeBody = keys.map((k, i) => `o[${q(k)}] = c[${i}];`).join('\n');

@@ -28,6 +28,24 @@ type Typed = ArrayBufferView & ArrayLike<number> & { set(a: ArrayLike<number>): 
 
 const walk = new Walk();
 
+/** The Map holds just these entries ([key, value, key, value...]), in this order. */
+function sameMap(o: Map<unknown, unknown>, c: readonly unknown[]): boolean {
+  if (o.size * 2 !== c.length) return false;
+  let j = 0;
+  for (const [key, x] of o) {
+    if (key !== c[j] || x !== c[j + 1]) return false;
+    j += 2;
+  }
+  return true;
+}
+
+function sameSet(o: Set<unknown>, c: readonly unknown[]): boolean {
+  if (o.size !== c.length) return false;
+  let j = 0;
+  for (const x of o) if (x !== c[j++]) return false;
+  return true;
+}
+
 export class Snapshot {
   private constructor(
     private readonly kinds: number[],
@@ -150,12 +168,13 @@ export class Snapshot {
         case MAP: {
           const o = objects[i] as Map<unknown, unknown>;
           const c = copies[i] as unknown[];
-          o.clear();
+          if (sameMap(o, c)) break; // (clearing and refilling a Map rebuilds its table)
           for (let j = 0; j < c.length; j += 2) o.set(c[j], c[j + 1]);
           break;
         }
         case SET: {
           const o = objects[i] as Set<unknown>;
+          if (sameSet(o, copies[i] as unknown[])) break;
           o.clear();
           for (const x of copies[i] as unknown[]) o.add(x);
           break;

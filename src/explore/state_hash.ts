@@ -13,7 +13,7 @@
  * left). Insertion order makes a few equal states hash apart; that costs reduction, never
  * soundness.
  */
-import { ARRAY, MAP, type Meta, OWN, SET, type ShapeEncoder, STRUCT, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OWN, SET, type ShapeEncoder, STRUCT, TAG, TYPED, Walk, metaOf } from './shape.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
@@ -48,9 +48,13 @@ const COPY = TYPED_KINDS.map(
     (b: Int32Array, at: number, o: unknown, n: number) => number,
 );
 
+const SMALL_MIN = -0x40000000;
+const SMALL_MAX = 0x3fffffff;
+
 export class StateHasher implements ShapeEncoder {
-  private buf = new Int32Array(1 << 12);
-  private n = 0;
+  /** The vector, and its length (the generated struct hashers write to them directly). */
+  b = new Int32Array(1 << 12);
+  n = 0;
   private readonly walk = new Walk();
   private readonly mapEntry = (x: unknown, key: unknown): void => {
     this.value(key);
@@ -69,16 +73,18 @@ export class StateHasher implements ShapeEncoder {
   }
 
   w(x: number): void {
-    if (this.n === this.buf.length) this.grow(this.n + 1);
-    this.buf[this.n++] = x;
+    if (this.n === this.b.length) this.grow(this.n + 1);
+    this.b[this.n++] = x;
   }
 
-  private grow(min: number): void {
-    let c = this.buf.length;
+  /** Room for at least `min` words in all. */
+  grow(min: number): void {
+    let c = this.b.length;
     while (c < min) c *= 2;
+    if (c === this.b.length) return;
     const b = new Int32Array(c);
-    b.set(this.buf);
-    this.buf = b;
+    b.set(this.b);
+    this.b = b;
   }
 
   /**
@@ -91,41 +97,43 @@ export class StateHasher implements ShapeEncoder {
       f = fingerprint(s);
       if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
     }
-    this.w(0x40000000);
     this.w(f[0]);
     this.w(f[1]);
   }
 
-  num(n: number): void {
-    if ((n | 0) === n) this.w(n);
-    else this.str(String(n));
+  num(x: number): void {
+    if ((x | 0) === x && x >= SMALL_MIN && x <= SMALL_MAX) this.w((x << 1) | 1);
+    else {
+      this.w(TAG.NUMBER);
+      this.str(String(x));
+    }
   }
 
   value(v: unknown): void {
     switch (typeof v) {
       case 'number':
-        this.w(1);
         this.num(v);
         return;
       case 'string':
-        this.w(2);
+        this.w(TAG.STRING);
         this.str(v);
         return;
       case 'boolean':
-        this.w(v ? 3 : 4);
+        this.w(v ? TAG.TRUE : TAG.FALSE);
         return;
       case 'undefined':
-        this.w(5);
+        this.w(TAG.UNDEFINED);
         return;
       case 'function':
       case 'symbol':
         return;
       case 'bigint':
+        this.w(TAG.BIGINT);
         this.str(v.toString());
         return;
     }
     if (v === null) {
-      this.w(6);
+      this.w(TAG.NULL);
       return;
     }
     this.object(v as object, undefined);
@@ -135,18 +143,17 @@ export class StateHasher implements ShapeEncoder {
     const m = meta ?? metaOf(o);
     const back = this.walk.visit(m);
     if (back >= 0) {
-      this.w(7);
+      this.w(TAG.BACK);
       this.w(back);
       return;
     }
     switch (m.kind) {
       case STRUCT:
-        this.w(12);
         m.shape!.hash(o, this);
         return;
       case ARRAY: {
         const a = o as unknown[];
-        this.w(9);
+        this.w(TAG.ARRAY);
         this.w(a.length);
         for (let i = 0; i < a.length; i++) this.value(a[i]);
         return;
@@ -155,17 +162,17 @@ export class StateHasher implements ShapeEncoder {
         this.typed(o as ArrayBufferView);
         return;
       case MAP:
-        this.w(10);
+        this.w(TAG.MAP);
         this.w((o as Map<unknown, unknown>).size);
         (o as Map<unknown, unknown>).forEach(this.mapEntry);
         return;
       case SET:
-        this.w(11);
+        this.w(TAG.SET);
         this.w((o as Set<unknown>).size);
         (o as Set<unknown>).forEach(this.setEntry);
         return;
       case OWN:
-        this.w(14);
+        this.w(TAG.OWN);
         (o as HashesOwnState).hashState(this);
         return;
       default:
@@ -180,9 +187,9 @@ export class StateHasher implements ShapeEncoder {
    */
   typed(o: ArrayBufferView, n = (o as unknown as ArrayLike<number>).length): void {
     const kind = TYPED_KIND.get(o.constructor);
-    if (this.n + 3 + n > this.buf.length) this.grow(this.n + 3 + n);
-    const b = this.buf;
-    b[this.n++] = 8;
+    if (this.n + 3 + n > this.b.length) this.grow(this.n + 3 + n);
+    const b = this.b;
+    b[this.n++] = TAG.TYPED;
     b[this.n++] = kind ?? -1;
     b[this.n++] = n;
     if (kind === undefined) {
@@ -205,7 +212,7 @@ export class StateHasher implements ShapeEncoder {
       return;
     }
     items.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    this.w(13);
+    this.w(TAG.UNORDERED);
     this.w(items.length);
     for (const x of items) this.value(x);
     if (o instanceof Map) for (const key of items) this.value(o.get(key));
@@ -216,7 +223,7 @@ export class StateHasher implements ShapeEncoder {
    * four: the multiplies of one lane do not wait for another's), then folded into 64 bits.
    */
   digest(): string {
-    const b = this.buf;
+    const b = this.b;
     const n = this.n;
     let h0 = 0x84222325;
     let h1 = 0xcbf29ce4;

@@ -181,6 +181,30 @@ interface Runner {
   leaf: CNode<Actor<any>>;
   xactor: AnyActorRef | null;
   done: boolean;
+  /** Per state, the names it is known by (made once: a dfs asks for them at every node). */
+  names: Map<CNode<Actor<any>>, StateNames>;
+}
+
+/** What a runner at one state is called: the decisions to step it (with a failure injected or not), where it blocks. */
+interface StateNames {
+  step: Decision;
+  fail: Decision;
+  blocked: string;
+}
+
+function namesAt(r: Runner): StateNames {
+  let n = r.names.get(r.leaf);
+  if (!n) {
+    const actor = r.actor.id;
+    const state = r.leaf.path;
+    n = {
+      step: Object.freeze({ actor, state }),
+      fail: Object.freeze({ actor, state, fail: true }),
+      blocked: `${r.actor.kind}: ${state}`,
+    };
+    r.names.set(r.leaf, n);
+  }
+  return n;
 }
 
 /** Compiled charts are cached per (definition, variant set). */
@@ -361,7 +385,8 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     const kind = getActorKind(spec.kind)!;
     const c = chartFor(kind, s.variants);
     const actor = actors[ix]!;
-    const r: Runner = { actor, next: null, chart: c.fast, leaf: c.fast.root, xactor: null, done: false };
+    const r: Runner = { actor, next: null, chart: c.fast, leaf: c.fast.root, xactor: null, done: false, names: new Map() };
+    markOpaque(r.names); // a cache, not state: a snapshot keeps it as it is
     k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
     if (engine === 'xstate') {
       const xa = createActor(machineFor(kind, s.variants), { input: { a: actor }, id: spec.id, inspect: opts.inspect });
@@ -622,8 +647,9 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           frontier = [];
           for (const x of runners) {
             if (!runnable(x)) continue;
-            frontier.push({ actor: x.actor.id, state: x.leaf.path });
-            if (injectRate(x) > 0) frontier.push({ actor: x.actor.id, state: x.leaf.path, fail: true });
+            const names = namesAt(x);
+            frontier.push(names.step);
+            if (injectRate(x) > 0) frontier.push(names.fail);
           }
           const sh = (stateHasher ??= new StateHasher());
           sh.reset();
@@ -660,7 +686,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       }
       if (blocked && r) {
         for (const x of live) {
-          if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(`${x.actor.kind}: ${x.leaf.path}`);
+          if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(namesAt(x).blocked);
         }
       }
       if (r === null) {
