@@ -169,6 +169,7 @@ export class Snapshot {
           const o = objects[i] as Map<unknown, unknown>;
           const c = copies[i] as unknown[];
           if (sameMap(o, c)) break; // (clearing and refilling a Map rebuilds its table)
+          o.clear();
           for (let j = 0; j < c.length; j += 2) o.set(c[j], c[j + 1]);
           break;
         }
