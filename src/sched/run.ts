@@ -544,6 +544,12 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
     };
   };
+  /** The depth of the deepest snapshot on the path (the start's, 0, is always there). */
+  const deepestSnapshot = (): number => {
+    let d = snapshots.length - 1;
+    while (d > 0 && !snapshots[d]) d--;
+    return d;
+  };
   /**
    * Go to the next node: restore the deepest snapshot on the way to it; the loop follows the
    * rest of its prefix. Depth-first, its parent is on the path the model is on: the path's
@@ -599,14 +605,16 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   if (!search) advance();
   else {
     // dfs: one node after another, each handed over with its result (detached from the
-    // run's own arrays, which the next restore rolls back); a node whose children come
-    // next keeps a snapshot, but for its first child, which goes on from here
+    // run's own arrays, which the next restore rolls back). A node whose children come next
+    // keeps a snapshot for its second child on (the first goes on from here) — unless a
+    // snapshot lies fewer than SNAPSHOT_EVERY levels up: then going back is a restore of
+    // that one and a replay of the few steps down from it, cheaper than a snapshot.
     snapshotHere(0);
     while (nextNode()) {
       advance();
       const children = search.visit(node, frontier !== undefined ? interim() : result(true));
       atNode = frontier !== undefined;
-      if (children > 1 && atNode) snapshotHere(path.length);
+      if (children > 1 && atNode && path.length - deepestSnapshot() >= SNAPSHOT_EVERY) snapshotHere(path.length);
       if (search.pause?.()) yield;
     }
   }
@@ -778,6 +786,13 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     };
   }
 }
+
+/**
+ * dfs: a node takes a snapshot only this many levels below the nearest one; going back to
+ * a node between is a restore and a replay of at most SNAPSHOT_EVERY - 1 steps (a step
+ * costs a tenth of a snapshot of the model).
+ */
+const SNAPSHOT_EVERY = 5;
 
 /** A dfs node's snapshot: the model, where the run was, and the lengths of what only grows along a path. */
 interface NodeSnapshot {
