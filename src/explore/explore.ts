@@ -373,9 +373,11 @@ class Explorer {
 
   /**
    * Depth-first search over every decision (which runnable actor steps, and whether an
-   * injectable failure fires), each node reached from a snapshot of the model restored in
-   * place (or, with `snapshots: false`, by re-running the scenario along its prefix). A prefix whose model state was already reached is not expanded again, and with sleep
-   * sets (Godefroid) a step is not run where an independent reordering of it already was.
+   * injectable failure fires), each node reached from the nearest snapshot of the model
+   * restored in place and a replay of the few steps below it (or, with `snapshots: false`,
+   * by re-running the scenario along its prefix). A prefix whose model state was already
+   * reached is not expanded again, and with sleep sets (Godefroid) a step is not run where
+   * an independent reordering of it already was.
    * State caching with sleep sets: a state reached again with a smaller sleep set explores
    * the steps that were asleep then and are awake now, and keeps the intersection.
    */
