@@ -101,8 +101,12 @@ const NR = (a: C) => a.k.HPAGE_PMD_NR;
 const end = (a: C) => a.l.sc_start + NR(a);
 const ccMm = (a: C): MmStruct => a.k.mms[a.l.cc_mm]!;
 
-/** hugepage_vma_check() with the seed's shmem rule, and shmem_huge_enabled(). */
-export function khugepagedVmaCheck(a: Actor, vma: Vma): boolean {
+/**
+ * hugepage_vma_check() with the seed's shmem rule, and shmem_huge_enabled().
+ * `shmemHugeForce`: as shmem_is_huge()'s shmem_huge_force (MADV_COLLAPSE does not enforce
+ * sysfs): the shmem_enabled setting is taken as "force".
+ */
+export function khugepagedVmaCheck(a: Actor, vma: Vma, shmemHugeForce = false): boolean {
   const k = a.k;
   if ((!(vma.flags & VM.HUGEPAGE) && k.sysfs.enabled !== 'always') || vma.flags & VM.NOHUGEPAGE) return false;
   if (vma.file < 0) return false; // anonymous collapse (khugepaged_scan_pmd) is not in the seeds
@@ -110,12 +114,12 @@ export function khugepagedVmaCheck(a: Actor, vma: Vma): boolean {
   if ((vma.start - vma.pgoff) % k.HPAGE_PMD_NR !== 0) return false;
   // a regular file: file_thp_enabled() — CONFIG_READ_ONLY_THP_FOR_FS, VM_EXEC, not open for write
   if (!ino.shmem) return (vma.flags & VM.EXEC) !== 0;
-  return shmemHugeEnabled(a, vma, ino);
+  return shmemHugeEnabled(a, vma, ino, shmemHugeForce);
 }
 
-function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode): boolean {
+function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode, force: boolean): boolean {
   const k = a.k;
-  switch (k.sysfs.shmem_enabled) {
+  switch (force ? 'force' : k.sysfs.shmem_enabled) {
     case 'force': case 'always': return true;
     case 'deny': case 'never': return false;
     case 'advise': return (vma.flags & VM.HUGEPAGE) !== 0;

@@ -677,19 +677,8 @@ function mcHugePage(a: A): number {
 function madviseVmaOk(a: A, vpn: number): boolean {
   const vma = mmOf(a).findVma(vpn);
   if (!vma || vma.file < 0 || vma.flags & VMF.NOHUGEPAGE) return false;
-  const force = { ...vma, flags: vma.flags | VMF.HUGEPAGE };
-  const k = a.k;
-  const saved = k.sysfs.shmem_enabled;
   // independent of sysfs enabled / shmem_enabled (shmem_is_huge(..., shmem_huge_force = true))
-  const ok = (() => {
-    try {
-      (k.sysfs as { shmem_enabled: string }).shmem_enabled = 'force';
-      return khugepagedVmaCheck(a, force);
-    } finally {
-      (k.sysfs as { shmem_enabled: string }).shmem_enabled = saved;
-    }
-  })();
-  return ok;
+  return khugepagedVmaCheck(a, { ...vma, flags: vma.flags | VMF.HUGEPAGE }, true);
 }
 
 const madviseGuards: Record<string, TaskGuard<A>> = {
