@@ -51,6 +51,21 @@ describe('state hash', () => {
     expect(hashOf({ readers: [1, 2], writer: -1 })).not.toBe(hashOf({ readers: [1], writer: -1 }));
   });
 
+  it('a deeply frozen object is hashed once: it can never change', () => {
+    const ops = Object.freeze([Object.freeze({ op: 'read', vpn: 0 })]);
+    expect(hashOf({ ops, pc: 0 })).toBe(hashOf({ ops, pc: 0 }));
+    expect(hashOf({ ops, pc: 0 })).not.toBe(hashOf({ ops, pc: 1 }));
+    // by contents: another frozen object with the same contents (another run's) hashes the same
+    expect(hashOf({ ops: Object.freeze([Object.freeze({ op: 'read', vpn: 0 })]), pc: 0 })).toBe(hashOf({ ops, pc: 0 }));
+    expect(hashOf({ ops: Object.freeze([Object.freeze({ op: 'read', vpn: 1 })]), pc: 0 })).not.toBe(hashOf({ ops, pc: 0 }));
+    // frozen on the outside only: still hashed by contents
+    const inner = { vpn: 0 };
+    const shallow = Object.freeze([inner]);
+    const before = hashOf({ shallow });
+    inner.vpn = 1;
+    expect(hashOf({ shallow })).not.toBe(before);
+  });
+
   it('leaves out what is not state: the bus, the clocks, an actor\'s pointer back to the kernel', () => {
     expect(hashOf({ now: 5, step: 2, bus: { x: 1 }, k: { y: 1 }, v: 1 })).toBe(hashOf({ now: 9, step: 7, bus: { x: 2 }, k: { y: 2 }, v: 1 }));
   });

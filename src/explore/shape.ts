@@ -46,6 +46,8 @@ export const TAG = {
   ARRAY: 18, TYPED: 20, MAP: 22, SET: 24,
   /** a struct: its shape's id, then its fields */
   STRUCT: 26,
+  /** an immutable object: the hash of its contents (two words) */
+  FROZEN: 32,
   OWN: 28,
   UNORDERED: 30,
 } as const;
@@ -102,6 +104,11 @@ export const OPAQUE = 6;
 export class Meta {
   /** Walk base + visit number of the last walk that reached the object (see Walk). */
   mark = -1;
+  /**
+   * An immutable object's contents hashed once (64 bits as two words): the state hash
+   * writes these instead of walking contents that can never change.
+   */
+  frozenHash: readonly [number, number] | null = null;
   constructor(
     readonly kind: number,
     readonly shape: Shape | null,

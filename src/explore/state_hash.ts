@@ -141,12 +141,29 @@ export class StateHasher implements ShapeEncoder {
 
   object(o: object, meta: Meta | undefined): void {
     const m = meta ?? metaOf(o);
+    if (m.immutable) {
+      // contents that can never change: hashed once, on their own
+      if (m.frozenHash === null) {
+        const h = new StateHasher();
+        h.contents(o, m);
+        m.frozenHash = h.digestWords();
+      }
+      this.w(TAG.FROZEN);
+      this.w(m.frozenHash[0]);
+      this.w(m.frozenHash[1]);
+      return;
+    }
     const back = this.walk.visit(m);
     if (back >= 0) {
       this.w(TAG.BACK);
       this.w(back);
       return;
     }
+    this.contents(o, m);
+  }
+
+  /** An object's contents, by its kind. */
+  private contents(o: object, m: Meta): void {
     switch (m.kind) {
       case STRUCT:
         m.shape!.hash(o, this);
@@ -222,7 +239,8 @@ export class StateHasher implements ShapeEncoder {
    * The words hashed in four independent lanes (words i, i+1, i+2, i+3 of each group of
    * four: the multiplies of one lane do not wait for another's), then folded into 64 bits.
    */
-  digest(): string {
+  /** The vector's 64-bit hash as two words. */
+  digestWords(): [number, number] {
     const b = this.b;
     const n = this.n;
     let h0 = 0x84222325;
@@ -251,6 +269,12 @@ export class StateHasher implements ShapeEncoder {
     hi ^= hi >>> 15;
     lo = Math.imul(lo, 0x9e3779b1) ^ hi;
     hi = Math.imul(hi, 0x85ebca77) ^ (lo >>> 13);
+    return [lo | 0, hi | 0];
+  }
+
+  /** The vector's 64-bit hash, as 16 hex digits. */
+  digest(): string {
+    const [lo, hi] = this.digestWords();
     return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
   }
 }

@@ -77,7 +77,10 @@ export class Kernel {
     if (!Number.isInteger(this.HPAGE_PMD_ORDER) || cfg.hpagePmdNr < 2) {
       throw new Error(`HPAGE_PMD_NR must be a power of two ≥ 2, not ${cfg.hpagePmdNr}`);
     }
-    this.sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
+    // fixed for the run (the scenario's /sys/kernel/mm/transparent_hugepage settings): frozen,
+    // so the dfs's state hash writes it as one word
+    const sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
+    this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.variants = new Set(cfg.variants ?? []);
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
@@ -125,7 +128,7 @@ export class Kernel {
 
   /** Names the actors of a run (by index) and gives each an empty set of held locks. */
   setActors(ids: string[]): void {
-    this.actorIds = ids;
+    this.actorIds = Object.freeze([...ids]) as string[];
     this.held = ids.map(() => new Map());
   }
 
