@@ -175,3 +175,20 @@ describe('snapshots', () => {
     expect(p.alloc(2, false, 0)).toBe(b);
   });
 });
+
+describe('visited states', () => {
+  it('a 64-bit key is found again, another is not, and the table grows without losing any', async () => {
+    const { VisitedStates } = await import('../src/explore/visited.ts');
+    const v = new VisitedStates();
+    const keys: [number, number][] = [];
+    for (let i = 0; i < 20_000; i++) keys.push([Math.imul(i, 0x9e3779b1) | 0, i & 0xff]);
+    keys.forEach(([lo, hi], i) => v.set(lo, hi, i));
+    expect(v.size).toBe(keys.length);
+    keys.forEach(([lo, hi], i) => expect(v.get(lo, hi)).toBe(i));
+    // same low word, other high word: another state
+    expect(v.get(keys[5]![0], keys[5]![1] + 1)).toBe(-1);
+    v.set(keys[5]![0], keys[5]![1], 77);
+    expect(v.get(keys[5]![0], keys[5]![1])).toBe(77);
+    expect(v.size).toBe(keys.length);
+  });
+});

@@ -13,6 +13,7 @@ import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
+import { VisitedStates } from './visited.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -337,7 +338,15 @@ class Explorer {
   private dfsResumed = false;
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
   private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
-  private readonly visited = new Map<string, ReadonlySet<string>>();
+  private readonly visited = new VisitedStates();
+  /** The sleep sets states were expanded with (0: the empty one, shared by most states). */
+  private readonly sleepSets: ReadonlySet<string>[] = [NONE_ASLEEP];
+
+  private sleepSetIndex(asleep: ReadonlySet<string>): number {
+    if (asleep.size === 0) return 0;
+    this.sleepSets.push(asleep);
+    return this.sleepSets.length - 1;
+  }
 
   /** Stop early, saying why (the first reason given is kept). */
   stop(reason: string): void {
@@ -449,17 +458,19 @@ class Explorer {
       // the step that led here counts as covered even if the state it reached is pruned
       if (node.decision) this.markDecision(node.decision);
       const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
-      const before = this.visited.get(r.stateHash!);
+      const [lo, hi] = r.stateWords!;
+      const at = this.visited.get(lo, hi);
+      const before = at < 0 ? undefined : this.sleepSets[at]!;
       let todo: Decision[];
       if (before === undefined) {
-        this.visited.set(r.stateHash!, asleep);
+        this.visited.set(lo, hi, this.sleepSetIndex(asleep));
         todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
       } else if (before.size === 0) {
         todo = [];
       } else {
         // asleep then, awake now: not yet explored from this state (and kept: asleep both times)
         todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
-        this.visited.set(r.stateHash!, new Set([...before].filter((key) => asleep.has(key))));
+        this.sleepSets[at] = new Set([...before].filter((key) => asleep.has(key)));
       }
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
       if (todo.length) {

@@ -51,6 +51,11 @@ const COPY = TYPED_KINDS.map(
 const SMALL_MIN = -0x40000000;
 const SMALL_MAX = 0x3fffffff;
 
+/** A 64-bit hash given as two words (lo, hi), as 16 hex digits. */
+export function hexOf([lo, hi]: readonly [number, number]): string {
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
 export class StateHasher implements ShapeEncoder {
   /** The vector, and its length (the generated struct hashers write to them directly). */
   b = new Int32Array(1 << 12);
@@ -274,7 +279,6 @@ export class StateHasher implements ShapeEncoder {
 
   /** The vector's 64-bit hash, as 16 hex digits. */
   digest(): string {
-    const [lo, hi] = this.digestWords();
-    return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+    return hexOf(this.digestWords());
   }
 }

@@ -25,7 +25,7 @@ import { formatTraceLine } from './trace.ts';
 import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.ts';
 import { Snapshot } from '../explore/snapshot.ts';
 import { markOpaque } from '../explore/shape.ts';
-import { StateHasher } from '../explore/state_hash.ts';
+import { StateHasher, hexOf } from '../explore/state_hash.ts';
 
 export type Engine = 'fast' | 'xstate';
 export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
@@ -132,6 +132,8 @@ export interface RunResult {
   /** With `frontier`: the decisions open where the schedule ended (none: the run went on to its end). */
   frontier?: Decision[];
   stateHash?: string;
+  /** With `frontier`: the same hash as two 32-bit words (lo, hi); in a dfs run(), the only form given. */
+  stateWords?: readonly [number, number];
   /** With `collect`: every SCAN_* result khugepaged or a MADV_COLLAPSE caller reported, in order. */
   scans?: string[];
   /** With `collect`: the locks (by kind, e.g. mmap_lock, page_lock) some trylock failed on. */
@@ -527,6 +529,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   let stateHasher: StateHasher | undefined;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
+  let stateWords: readonly [number, number] | undefined;
   // dfs: the node being run, the path of decisions the model is at, and snapshots of nodes
   // on that path (always the start; then the nodes whose children are being run)
   let node: unknown;
@@ -597,6 +600,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     divergence = undefined;
     frontier = undefined;
     stateHash = undefined;
+    stateWords = undefined;
     footprint = undefined;
     return true;
   };
@@ -670,7 +674,8 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
             sh.value(x.actor.results);
             sh.value(x.done);
           }
-          stateHash = sh.digest();
+          stateWords = sh.digestWords();
+          if (!search) stateHash = hexOf(stateWords);
           break;
         } else if (runners.some((x) => runnable(x))) {
           divergence = `the schedule ended after ${step} decisions with actors still runnable`;
@@ -766,7 +771,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   function interim(): RunResult {
     return {
       scenario: s.name, seed, engine, verdict, violations: [], steps: step, time_ns: k.now, traceHash: '', schedule: [], kernel: k,
-      frontier, stateHash, footprint, actors: [],
+      frontier, stateHash, stateWords, footprint, actors: [],
     };
   }
 
@@ -774,7 +779,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   function result(copy: boolean): RunResult {
     return {
       scenario: s.name, seed, engine, verdict, violations: copy ? violations.slice() : violations, steps: step, time_ns: k.now,
-      traceHash: hash.digest(), schedule: copy ? schedule.slice() : schedule, kernel: k, divergence, frontier, stateHash,
+      traceHash: hash.digest(), schedule: copy ? schedule.slice() : schedule, kernel: k, divergence, frontier, stateHash, stateWords,
       scans: copy ? scans?.slice() : scans, contended: contended && [...contended].sort(), blocked: blocked && [...blocked].sort(), footprint,
       actors: runners.map((r) => ({
         id: r.actor.id,
