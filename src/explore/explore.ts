@@ -329,6 +329,11 @@ class Explorer {
     return this.res;
   }
 
+  /** dfs: sleep sets (off unless asked for: see ExploreOptions.sleepSets). */
+  private get sleepSetsOn(): boolean {
+    return this.o.sleepSets ?? false;
+  }
+
   private get maxStates(): number {
     return this.o.maxStates ?? 1_000_000;
   }
@@ -408,7 +413,6 @@ class Explorer {
             },
             depth: (node: DfsNode) => node.depth,
             decision: (node: DfsNode) => node.decision,
-            prefix: prefixOf,
             footprint: (node: DfsNode) => node.track === true,
             visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
             pause: () => ++n % this.dfsChunk === 0,
@@ -427,14 +431,14 @@ class Explorer {
 
   /** dfs: the next node to run (undefined: none left, or stopped), with whether its last step's footprint is wanted. */
   private dfsPop(): DfsNode | undefined {
-    const { o, res } = this;
+    const { res } = this;
     if (res.stopped || this.visited.size >= this.maxStates) return undefined;
     const node = this.stack.pop();
     if (node === undefined) return undefined;
     res.nodes = (res.nodes ?? 0) + 1;
     const { siblings } = node;
     // a footprint is needed to put steps to sleep here, or for the siblings still to come
-    node.track = (o.sleepSets ?? false) && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
+    node.track = this.sleepSetsOn && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
     if (siblings) siblings.left--;
     return node;
   }
@@ -475,7 +479,7 @@ class Explorer {
       res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
       if (todo.length) {
         // with sleep sets, the children share what their sleep sets are made from
-        const group: DfsSiblings | null = (o.sleepSets ?? false) ? { sleep, done: [], left: todo.length } : null;
+        const group: DfsSiblings | null = this.sleepSetsOn ? { sleep, done: [], left: todo.length } : null;
         for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
       }
       pushed = todo.length;

@@ -29,6 +29,10 @@ export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
  */
 export const UNORDERED: ReadonlySet<string> = new Set(['readers']);
 
+/** The small integers written as one word, 2x+1 (odd); any other number is tagged. */
+export const SMALL_MIN = -0x40000000;
+export const SMALL_MAX = 0x3fffffff;
+
 /**
  * The words of the vector. A small integer (within ±2^30: pfns, counts, indices, flags —
  * nearly every field) is one odd word, 2x+1; everything else starts with an even tag,
@@ -200,7 +204,7 @@ function makeShape(keys: readonly string[]): Shape {
       UNORDERED.has(k)
         ? `x = o[${q(k)}]; if (x !== null && typeof x === 'object') ${slow('e.unordered(x)')} else ${slow('e.value(x)')}`
         : `x = o[${q(k)}];
-if (typeof x === 'number' && (x | 0) === x && x >= -0x40000000 && x <= 0x3fffffff) b[n++] = (x << 1) | 1;
+if (typeof x === 'number' && (x | 0) === x && x >= ${SMALL_MIN} && x <= ${SMALL_MAX}) b[n++] = (x << 1) | 1;
 else if (x === true) b[n++] = ${TAG.TRUE};
 else if (x === false) b[n++] = ${TAG.FALSE};
 else if (x === null) b[n++] = ${TAG.NULL};

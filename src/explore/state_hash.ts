@@ -13,7 +13,7 @@
  * left). Insertion order makes a few equal states hash apart; that costs reduction, never
  * soundness.
  */
-import { ARRAY, MAP, type Meta, OWN, SET, type ShapeEncoder, STRUCT, TAG, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OWN, SET, SMALL_MAX, SMALL_MIN, type ShapeEncoder, STRUCT, TAG, TYPED, Walk, metaOf } from './shape.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
@@ -48,8 +48,6 @@ const COPY = TYPED_KINDS.map(
     (b: Int32Array, at: number, o: unknown, n: number) => number,
 );
 
-const SMALL_MIN = -0x40000000;
-const SMALL_MAX = 0x3fffffff;
 
 /** A 64-bit hash given as two words (lo, hi), as 16 hex digits. */
 export function hexOf([lo, hi]: readonly [number, number]): string {

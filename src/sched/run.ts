@@ -161,8 +161,6 @@ export interface Search<N> {
   depth(node: N): number;
   /** The decision from the node's parent into it (undefined at the root). */
   decision(node: N): Decision | undefined;
-  /** The node's whole prefix: asked for the first node of a run() that resumes a search. */
-  prefix(node: N): readonly Decision[];
   /** After a node: whether runSteps() should yield here (it resumes where it was). */
   pause?(): boolean;
   /** Whether the last step into the node should record its footprint. */
@@ -562,14 +560,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     node = search!.next();
     if (node === undefined) return false;
     const n = search!.depth(node);
-    if (n > path.length + 1) {
-      // the search resumes in a new run (a chunk of exploreAsync): from the start, along the whole prefix
-      if (path.length) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
-      snapshots[0]!.snap.restore();
-      path.push(...search!.prefix(node));
-      atNode = false;
-      return enter(node, n);
-    }
+    if (n > path.length + 1) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
     const firstChild = atNode && n === path.length + 1;
     atNode = false;
     if (!firstChild) {
