@@ -484,7 +484,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
         a.l.result = k.pages.order[h] === k.HPAGE_PMD_ORDER && k.pages.index[h] === a.l.sc_start ? 'SCAN_PTE_MAPPED_HUGEPAGE' : 'SCAN_PAGE_COMPOUND';
       } else if (k.pages.order[h]! > 0) {
         // seed 003, design a: "if (collapse_pmd || test_and_clear_bit(AS_COLLAPSE_PMD, &mapping->flags))"
-        if (k.variant('pte_mapped_thp_retry_as_flag') && (a.l.sc_compound >= 0 || inoOf(a).mapping.flags.delete('AS_COLLAPSE_PMD'))) {
+        if (k.variant('pte_mapped_thp_retry_as_flag') && (a.l.sc_compound >= 0 || k.mappingFlag(inoOf(a), 'AS_COLLAPSE_PMD', false, a.ix))) {
           a.l.sc_compound = h;
           a.l.result = 'SCAN_PTE_MAPPED_HUGEPAGE';
         } else a.l.result = 'SCAN_PAGE_COMPOUND';
@@ -535,8 +535,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const to = Math.min(a.l.cs_iter, end(a));
       const n = to - a.l.cs_index;
       // shmem_charge(): info->alloced += n; mapping->nrpages += n
-      ino.alloced += n;
-      ino.mapping.nrpages += n;
+      a.k.inodeAdd(ino, 'alloced', n, a.ix);
+      a.k.inodeAdd(ino, 'nrpages', n, a.ix);
       a.l.cs_nr_none += n;
       for (; a.l.cs_index < to; a.l.cs_index++) {
         k.cacheSet(ino, a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
@@ -547,13 +547,13 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const k = a.k;
       const ino = inoOf(a);
       const pfn = k.pages.alloc(0, false, a.ix, a.id);
-      k.pages.data[pfn] = ino.expected.get(a.l.cs_index) ?? 0;
+      k.setPageData(pfn, ino.expected.get(a.l.cs_index) ?? 0, 'fill', a.ix);
       k.spinLock(ino.mapping.treeLock, a.ix);
       k.pages.mapping[pfn] = ino.id;
       k.pages.index[pfn] = a.l.cs_index;
       k.pages.get(pfn, a.ix); // the page cache's reference
       k.cacheSet(ino, a.l.cs_index, pfn, a.ix);
-      ino.mapping.nrpages++;
+      a.k.inodeAdd(ino, 'nrpages', 1, a.ix);
       k.count('nr_file_pages', 1, a.ix);
       k.spinUnlock(ino.mapping.treeLock, a.ix);
       k.pages.lruAdd(pfn, a.ix);
@@ -636,7 +636,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const k = a.k;
       const page = a.l.cs_list.shift()!;
       const sub = a.l.cs_new + (k.pages.index[page]! % k.HPAGE_PMD_NR);
-      k.pages.data[sub] = k.pages.data[page]!;
+      k.setPageData(sub, k.pages.data[page]!, 'copy', a.ix);
       a.l.cs_copied[sub - a.l.cs_new] = 1;
       k.unlockPage(page, a.ix);
       k.pages.unfreeze(page, 1, a.ix);
@@ -677,8 +677,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     csUncharge: (a) => {
       // shmem_uncharge(): info->alloced -= nr_none (nrpages is left to the caller: the seed forgets it)
       const ino = inoOf(a);
-      ino.alloced -= a.l.cs_nr_none;
-      if (a.k.variant('collapse_shmem_rollback_nrpages')) ino.mapping.nrpages -= a.l.cs_nr_none;
+      a.k.inodeAdd(ino, 'alloced', -a.l.cs_nr_none, a.ix);
+      if (a.k.variant('collapse_shmem_rollback_nrpages')) a.k.inodeAdd(ino, 'nrpages', -a.l.cs_nr_none, a.ix);
     },
     csRbBegin: (a) => {
       a.l.cs_index = a.l.sc_start;
@@ -744,7 +744,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     rtTrylockFailed: (a) => {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
       // seed 003: remember to retry — design a: one flag per address_space; design b: this pmd
-      if (a.k.variant('pte_mapped_thp_retry_as_flag')) inoOf(a).mapping.flags.add('AS_COLLAPSE_PMD');
+      if (a.k.variant('pte_mapped_thp_retry_as_flag')) a.k.mappingFlag(inoOf(a), 'AS_COLLAPSE_PMD', true, a.ix);
       if (a.k.variant('pte_mapped_thp_retry_per_pmd')) mm.ptePmdRetry.add(a.l.rt_todo[1]!);
       a.k.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: mm.mmapLock.name, actor: a.ix });
       a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
@@ -769,7 +769,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     rtUpWriteFree: (a) => {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
       a.k.mmapWriteUnlock(mm, a.ix);
-      mm.nr_ptes--;
+      a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
       a.l.rt_todo.splice(0, 2);
     },
   
@@ -922,7 +922,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     cpCollapse: (a) => {
       const mm = mmOf(a);
       prepareAndFlush(a, mm, a.l.cp_todo[0]!, true);
-      mm.nr_ptes--;
+      a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
       a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mm.name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} pte table retracted`);
     },
     cpAbort: (a) => {
@@ -1018,7 +1018,7 @@ function setIter(a: C): void {
  */
 function clearHoles(a: C): void {
   const k = a.k;
-  for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied[i]) k.pages.data[a.l.cs_new + i] = 0;
+  for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied[i]) k.setPageData(a.l.cs_new + i, 0, 'clear', a.ix);
 }
 
 /** The next VMA of the current mm that khugepaged may collapse in, with address in its aligned range. */

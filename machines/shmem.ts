@@ -86,7 +86,7 @@ export function addToPageCache(a: Actor, inode: Inode, index: number, pfn: numbe
   k.pages.index[pfn] = index;
   k.pages.get(pfn, a.ix); // the page cache's reference
   k.cacheSet(inode, index, pfn, a.ix);
-  inode.mapping.nrpages++;
+  a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
   k.count('nr_file_pages', 1, a.ix);
   k.count('nr_shmem', 1, a.ix);
 }
@@ -294,17 +294,17 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   },
   gpLruAddAlloced: (a) => {
     a.k.pages.lruAdd(a.l.gp_page, a.ix);
-    ino(a, a.l.gp_ino).alloced++;
+    a.k.inodeAdd(ino(a, a.l.gp_ino), 'alloced', 1, a.ix);
   },
   gpClearUptodate: (a) => {
-    if (a.l.gp_sgp !== 'write') a.k.pages.data[a.l.gp_page] = 0;
+    if (a.l.gp_sgp !== 'write') a.k.setPageData(a.l.gp_page, 0, 'clear', a.ix);
     a.k.pages.setUptodate(a.l.gp_page, a.ix);
     a.l.gp_err = '';
   },
   gpSwapinReadPage: (a) => {
     const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
     a.k.pages.setFlag(pfn, 'swapbacked');
-    a.k.pages.data[pfn] = a.k.swapData(a.l.gp_entry);
+    a.k.setPageData(pfn, a.k.swapData(a.l.gp_entry), 'fill', a.ix);
     a.k.lockPage(pfn, a.ix);
     a.l.gp_new = pfn;
   },
@@ -315,10 +315,10 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.k.pages.index[pfn] = a.l.gp_index;
     a.k.pages.get(pfn, a.ix);
     a.k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
-    inode.mapping.nrpages++;
+    a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
     a.k.count('nr_file_pages', 1, a.ix);
     a.k.count('nr_shmem', 1, a.ix);
-    inode.swapped--;
+    a.k.inodeAdd(inode, 'swapped', -1, a.ix);
     a.k.swapFree(a.l.gp_entry);
     a.k.pages.setUptodate(pfn, a.ix);
     a.l.gp_alloced = false;
@@ -331,18 +331,18 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     const pfn = a.l.gp_page;
     k.spinLock(inode.mapping.treeLock, a.ix);
     k.cacheSet(inode, a.l.gp_index, SLOT_HOLE, a.ix);
-    inode.mapping.nrpages--;
+    a.k.inodeAdd(inode, 'nrpages', -1, a.ix);
     k.pages.mapping[pfn] = -1;
     k.count('nr_file_pages', -1, a.ix);
     k.count('nr_shmem', -1, a.ix);
     k.spinUnlock(inode.mapping.treeLock, a.ix);
     k.pages.put(pfn, a.ix); // the page cache's reference
-    inode.alloced--; // shmem_recalc_inode
+    a.k.inodeAdd(inode, 'alloced', -1, a.ix); // shmem_recalc_inode
   },
   fmReadPage: (a) => {
     // ->readpage: the page holds what the file holds on disk (read-only files: what was written before)
     const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
-    a.k.pages.data[pfn] = ino(a, a.l.gp_ino).expected.get(a.l.gp_index) ?? 0;
+    a.k.setPageData(pfn, ino(a, a.l.gp_ino).expected.get(a.l.gp_index) ?? 0, 'fill', a.ix);
     a.k.lockPage(pfn, a.ix);
     a.l.gp_new = pfn;
   },
@@ -355,7 +355,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     k.pages.index[pfn] = a.l.gp_index;
     k.pages.get(pfn, a.ix); // the page cache's reference
     k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
-    inode.mapping.nrpages++;
+    a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
     k.count('nr_file_pages', 1, a.ix);
     k.spinUnlock(inode.mapping.treeLock, a.ix);
     k.pages.lruAdd(pfn, a.ix);
@@ -571,9 +571,9 @@ export const undoActions: Record<string, TaskAction<A>> = {
     if (!isSwapEntry(entry)) return; // swapped in meanwhile: left to the page path on the next pass
     a.k.cacheSet(inode, a.l.ur_index, SLOT_HOLE, a.ix);
     a.k.swapFree(entry);
-    inode.swapped--;
-    inode.alloced--;
-    inode.setExpected(a.l.ur_index, 0, a.k.step);
+    a.k.inodeAdd(inode, 'swapped', -1, a.ix);
+    a.k.inodeAdd(inode, 'alloced', -1, a.ix);
+    a.k.setExpected(inode, a.l.ur_index, 0, a.ix);
   },
   urLockPage: (a) => a.k.lockPage(headOf(a.k, a.l.ur_page), a.ix),
   urUnlockPutPage: (a) => {
@@ -587,8 +587,8 @@ export const undoActions: Record<string, TaskAction<A>> = {
     const first = k.pages.index[h]!;
     const inode = ino(a, a.l.ur_ino);
     for (let i = Math.max(first, a.l.ur_start); i < Math.min(first + k.HPAGE_PMD_NR, a.l.ur_end); i++) {
-      k.pages.data[h + (i - first)] = 0;
-      inode.setExpected(i, 0, k.step);
+      k.setPageData(h + (i - first), 0, 'clear', a.ix);
+      k.setExpected(inode, i, 0, a.ix);
     }
     // "Partial thp truncate due 'start' in middle of THP: don't need to look on these
     // pages again on !pvec.nr restart" (start++ per tail page)
@@ -611,14 +611,14 @@ export const undoActions: Record<string, TaskAction<A>> = {
     for (let i = 0; i < nr; i++) {
       k.cacheSet(inode, first + i, SLOT_HOLE, a.ix);
       k.pages.put(h, a.ix); // the page cache's reference for that slot
-      inode.setExpected(first + i, 0, k.step);
+      k.setExpected(inode, first + i, 0, a.ix);
     }
     k.pages.mapping[h] = -1;
-    inode.mapping.nrpages -= nr;
+    a.k.inodeAdd(inode, 'nrpages', -nr, a.ix);
     k.count('nr_file_pages', -nr, a.ix);
     k.count('nr_shmem', -nr, a.ix);
     if (nr > 1) k.count('nr_shmem_hugepages', -1, a.ix);
-    inode.alloced -= nr;
+    a.k.inodeAdd(inode, 'alloced', -nr, a.ix);
   },
   urRecalc: (a) => {
     a.k.bus.publish({
@@ -747,7 +747,7 @@ export const shmemFaultActions: Record<string, TaskAction<F>> = {
   sfPmdPopulate: (a) => {
     const mm = fmm(a);
     a.k.pmdCmd(mm, fpmd(a), 'PMD_POPULATE', -1, a.ix);
-    mm.nr_ptes++;
+    a.k.addMmCounter(mm, 'nr_ptes', 1, a.ix);
   },
   sfMapPte: (a) => {
     const k = a.k;
@@ -859,9 +859,9 @@ export const shmemReclaimChart: TaskChartDef<R> = {
       const k = a.k;
       const inode = rIno(a);
       const entry = k.swapOut(k.pages.data[a.l.page]!);
-      inode.swapped++;
+      a.k.inodeAdd(inode, 'swapped', 1, a.ix);
       k.cacheSet(inode, rIndex(a), entry, a.ix);
-      inode.mapping.nrpages--;
+      a.k.inodeAdd(inode, 'nrpages', -1, a.ix);
       k.pages.mapping[a.l.page] = -1;
       k.count('nr_file_pages', -1, a.ix);
       k.count('nr_shmem', -1, a.ix);

@@ -75,8 +75,11 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   zapped_pfn: number;
   zapped_zero: boolean;
   zap_pages: number[];
-  /** The pte table zap_pte_range found *pmd pointing to (pte_offset_map_lock reads it before locking). */
-  zap_table: Int32Array | null;
+  /**
+   * zap_pte_range() found *pmd pointing to a pte table (pte_offset_map_lock reads it before
+   * locking); that table is still there while this actor's bit in Pmd.noted is.
+   */
+  zap_table: boolean;
   child: string;
 }
 
@@ -777,7 +780,7 @@ const madviseActions: Record<string, TaskAction<A>> = {
   mcCollapseAndInstall: (a) => {
     const mm = mmOf(a);
     prepareAndFlush(a, mm, mcPmdIx(a), true);
-    mm.nr_ptes--;
+    a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
     setHugePmd(a);
   },
   mcDropPage: (a) => {
@@ -1107,7 +1110,7 @@ export const taskChart: TaskChartDef<A> = {
     pwriteEnd: (a) => {
       const k = a.k;
       const inode = k.inodes[a.l.gp_ino]!;
-      if (a.l.gp_index >= inode.i_size) inode.i_size = a.l.gp_index + 1;
+      if (a.l.gp_index >= inode.i_size) a.k.inodeAdd(inode, 'i_size', a.l.gp_index + 1 - inode.i_size, a.ix); // i_size_write()
       const h = k.pages.compoundHead(a.l.gp_page);
       k.pages.setUptodate(h, a.ix);
       k.pages.setDirty(h, a.ix);
@@ -1119,7 +1122,7 @@ export const taskChart: TaskChartDef<A> = {
       const op = a.l.ops[a.l.pc] as { op: 'truncate'; ino: number; size: number };
       const inode = a.k.inodes[op.ino]!;
       const old = Math.max(inode.i_size, inode.mapping.slots.length);
-      inode.i_size = Math.min(inode.i_size, op.size);
+      a.k.inodeAdd(inode, 'i_size', Math.min(0, op.size - inode.i_size), a.ix); // i_size_write(inode, newsize)
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.size, um_end: old,
         ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate', ur_found: false,
@@ -1136,7 +1139,7 @@ export const taskChart: TaskChartDef<A> = {
       if (old === PTE_NONE || old === k.ZERO_PAGE || k.pages.mapping[k.pages.compoundHead(old)]! < 0) return;
       const copy = k.pages.alloc(0, false, a.ix, a.id);
       k.pages.setFlag(copy, 'swapbacked');
-      k.pages.data[copy] = k.pages.data[old]!;
+      k.setPageData(copy, k.pages.data[old]!, 'copy', a.ix);
       k.pages.mapPte(copy, a.ix);
       k.pages.lruAdd(copy, a.ix);
       k.setPte(mm, a.l.vpn, copy, false, a.ix);
@@ -1146,7 +1149,7 @@ export const taskChart: TaskChartDef<A> = {
       mm.rss[k.mmCounterFile(old)]--;
       k.pages.unmapPte(old, a.ix);
       k.pages.put(old, a.ix); // the old mapping's reference
-      mm.rss.MM_ANONPAGES++;
+      a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
       k.trace(a.ix, 'uprobe_replace_page', `mm=${mm.name} addr=${hex(a.l.vpn * 4096)} old=${hex(old)} new=${hex(copy)}`);
     },
     beginPunch: (a) => {
@@ -1217,13 +1220,13 @@ export const taskChart: TaskChartDef<A> = {
       a.k.ref('move', 'huge_zero_refcount', -1, a.id, 'pmd', a.ix);
       mm.pmd(pmdIndex(a)).deposited++;
       a.l.pgtable = false;
-      mm.nr_ptes++;
+      a.k.addMmCounter(mm, 'nr_ptes', 1, a.ix);
     },
     allocNewHugePage: (a) => {
       a.l.new_page = allocPage(a, a.k.HPAGE_PMD_ORDER, false);
     },
     clearNewHugePage: (a) => {
-      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) a.k.pages.data[a.l.new_page + i] = 0;
+      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) a.k.setPageData(a.l.new_page + i, 0, 'clear', a.ix);
     },
     putNewPage: (a) => {
       putPageRef(a, a.l.new_page);
@@ -1238,8 +1241,8 @@ export const taskChart: TaskChartDef<A> = {
       p.writable = true;
       p.deposited++;
       k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
-      mm.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
-      mm.nr_ptes++;
+      a.k.addMmCounter(mm, 'MM_ANONPAGES', k.HPAGE_PMD_NR, a.ix);
+      a.k.addMmCounter(mm, 'nr_ptes', 1, a.ix);
       a.l.pgtable = false;
       a.l.new_page = -1;
     },
@@ -1296,7 +1299,9 @@ export const taskChart: TaskChartDef<A> = {
     copyIntoNewHugePage: (a) => {
       const d = a.k.pages.data;
       const zero = a.k.isHugeZeroPfn(a.l.orig_pmd_pfn);
-      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) d[a.l.new_page + i] = zero ? 0 : d[a.l.orig_pmd_pfn + i]!;
+      for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) {
+        a.k.setPageData(a.l.new_page + i, zero ? 0 : d[a.l.orig_pmd_pfn + i]!, zero ? 'clear' : 'copy', a.ix);
+      }
     },
     cowHugeZeroPmd: (a) => {
       const mm = mmOf(a);
@@ -1307,7 +1312,7 @@ export const taskChart: TaskChartDef<A> = {
       p.writable = true;
       k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
       k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
-      mm.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
+      a.k.addMmCounter(mm, 'MM_ANONPAGES', k.HPAGE_PMD_NR, a.ix);
       a.l.new_page = -1;
     },
     cowHugePmd: (a) => {
@@ -1341,13 +1346,13 @@ export const taskChart: TaskChartDef<A> = {
         }
       }
       k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
-      mm.rss.MM_ANONPAGES++;
+      a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
       a.l.new_page = -1;
     },
     pmdPopulate: (a) => {
       const mm = mmOf(a);
       a.k.pmdCmd(mm, pmdIndex(a), 'PMD_POPULATE', -1, a.ix);
-      mm.nr_ptes++;
+      a.k.addMmCounter(mm, 'nr_ptes', 1, a.ix);
       a.l.pgtable = false;
     },
     mapZeroPte: (a) => {
@@ -1362,7 +1367,7 @@ export const taskChart: TaskChartDef<A> = {
       a.k.pages.lruAdd(a.l.new_page, a.ix);
       a.k.setPte(mm, a.l.vpn, a.l.new_page, true, a.ix);
       a.k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
-      mm.rss.MM_ANONPAGES++;
+      a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
       a.l.new_page = -1;
     },
     reusePte: (a) => {
@@ -1379,8 +1384,8 @@ export const taskChart: TaskChartDef<A> = {
       }
     },
     copyIntoNewSmallPage: (a) => {
-      const d = a.k.pages.data;
-      d[a.l.new_page] = a.l.orig_pte === a.k.ZERO_PAGE ? 0 : d[a.l.orig_pte]!;
+      const zero = a.l.orig_pte === a.k.ZERO_PAGE;
+      a.k.setPageData(a.l.new_page, zero ? 0 : a.k.pages.data[a.l.orig_pte]!, zero ? 'clear' : 'copy', a.ix);
     },
     cowSmallPage: (a) => {
       const mm = mmOf(a);
@@ -1390,7 +1395,7 @@ export const taskChart: TaskChartDef<A> = {
       k.pages.lruAdd(a.l.new_page, a.ix);
       k.setPte(mm, a.l.vpn, a.l.new_page, true, a.ix);
       k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
-      if (old === k.ZERO_PAGE) mm.rss.MM_ANONPAGES++;
+      if (old === k.ZERO_PAGE) a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
       else {
         k.pages.unmapPte(old, a.ix);
         k.pages.put(old, a.ix);
@@ -1425,7 +1430,7 @@ export const taskChart: TaskChartDef<A> = {
       if (p.deposited > 0) {
         // zap_deposited_table: anonymous and huge zero pmds carry a deposited page table
         p.deposited--;
-        mm.nr_ptes--;
+        a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
       }
       a.l.zapped_pfn = pfn;
       a.l.zapped_zero = zero;
@@ -1433,7 +1438,7 @@ export const taskChart: TaskChartDef<A> = {
       else {
         k.pages.unmapPmd(pfn, a.ix);
         if (k.pages.mapping[pfn]! >= 0) mm.rss[k.mmCounterFile(pfn)] -= k.HPAGE_PMD_NR;
-        else mm.rss.MM_ANONPAGES -= k.HPAGE_PMD_NR;
+        else a.k.addMmCounter(mm, 'MM_ANONPAGES', -k.HPAGE_PMD_NR, a.ix);
         k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
       }
     },
@@ -1441,7 +1446,9 @@ export const taskChart: TaskChartDef<A> = {
       putPageRef(a, a.l.zapped_pfn);
     },
     zapNoteTable: (a) => {
-      a.l.zap_table = mmOf(a).pmd(curPmdIx(a)).ptes;
+      const p = mmOf(a).pmd(curPmdIx(a));
+      a.l.zap_table = p.ptes !== null;
+      p.noted |= 1 << a.ix;
     },
     zapPteRange: (a) => {
       const mm = mmOf(a);
@@ -1449,7 +1456,7 @@ export const taskChart: TaskChartDef<A> = {
       const ix = curPmdIx(a);
       const base = ix * k.HPAGE_PMD_NR;
       const p = mm.pmd(ix);
-      if (p.ptes !== a.l.zap_table) {
+      if (p.ptes !== null ? (p.noted & (1 << a.ix)) === 0 : a.l.zap_table) {
         // exit_mmap() runs without mmap_lock: *pmd was read, then cleared and its table freed
         k.violate('page-table', `zap_pte_range ${mm.name}:${hex(base * 4096)}: the pte table *pmd pointed to was freed under it (pmd is now ${pmdKind(p.state)}): "BUG: Bad page map"`);
       }
@@ -1461,7 +1468,7 @@ export const taskChart: TaskChartDef<A> = {
         if (pfn === k.ZERO_PAGE) continue;
         k.pages.unmapPte(pfn, a.ix);
         if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) mm.rss[k.mmCounterFile(pfn)]--;
-        else mm.rss.MM_ANONPAGES--;
+        else a.k.addMmCounter(mm, 'MM_ANONPAGES', -1, a.ix);
         k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
         a.l.zap_pages.push(pfn);
       }
@@ -1475,7 +1482,7 @@ export const taskChart: TaskChartDef<A> = {
       const mm = mmOf(a);
       if (mm.kindAt(curPmdIx(a)) !== 'pte_table') return;
       a.k.pmdCmd(mm, curPmdIx(a), 'PMDP_CLEAR', -1, a.ix);
-      mm.nr_ptes--;
+      a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
     },
     removeVmaRange: (a) => {
       const mm = mmOf(a);
@@ -1532,7 +1539,7 @@ export const taskChart: TaskChartDef<A> = {
       p.writable = false;
       p.deposited++;
       a.k.ref('move', 'huge_zero_refcount', -1, a.id, 'pmd', a.ix);
-      child.nr_ptes++;
+      a.k.addMmCounter(child, 'nr_ptes', 1, a.ix);
       a.l.pgtable = false;
       forkSnapshot(a, ix);
     },
@@ -1550,15 +1557,15 @@ export const taskChart: TaskChartDef<A> = {
       const dst = k.pmdCmd(child, ix, 'SET_PMD_HUGE', head, a.ix);
       dst.writable = false;
       dst.deposited++;
-      child.nr_ptes++;
-      child.rss.MM_ANONPAGES += k.HPAGE_PMD_NR;
+      a.k.addMmCounter(child, 'nr_ptes', 1, a.ix);
+      a.k.addMmCounter(child, 'MM_ANONPAGES', k.HPAGE_PMD_NR, a.ix);
       a.l.pgtable = false;
       forkSnapshot(a, ix);
     },
     childPmdPopulate: (a) => {
       const child = a.k.mmByName(a.l.child)!;
       a.k.pmdCmd(child, curPmdIx(a), 'PMD_POPULATE', -1, a.ix);
-      child.nr_ptes++;
+      a.k.addMmCounter(child, 'nr_ptes', 1, a.ix);
       a.l.pgtable = false;
     },
     copyPtes: (a) => {
@@ -1574,7 +1581,7 @@ export const taskChart: TaskChartDef<A> = {
         if (pfn !== k.ZERO_PAGE) {
           k.pages.get(pfn, a.ix);
           k.pages.mapPte(pfn, a.ix);
-          child.rss.MM_ANONPAGES++;
+          a.k.addMmCounter(child, 'MM_ANONPAGES', 1, a.ix);
           if (src.pteWritable![i]) k.setPte(parent, base + i, pfn, false, a.ix);
         }
         k.setPte(child, base + i, pfn, false, a.ix);

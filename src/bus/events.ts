@@ -146,6 +146,46 @@ export interface TruncateBusEvent {
   actor: ActorIx;
 }
 
+/**
+ * A page's contents written other than by an access: copy_highpage() or a collapse's copy,
+ * clear_highpage(), a swap-in or a page-cache fill. (`token`: what it holds now; 0 = zeroes.)
+ */
+export interface DataBusEvent {
+  kind: 'data';
+  op: 'copy' | 'clear' | 'fill';
+  pfn: number;
+  token: number;
+  actor: ActorIx;
+}
+
+/**
+ * A count kept on an inode or its mapping changed — shmem's info->alloced and
+ * info->swapped, mapping->nrpages, i_size — or what an offset of the file is expected to
+ * hold (the data-integrity check's record: old and value are tokens, at `index`).
+ */
+export interface InodeBusEvent {
+  kind: 'inode';
+  field: 'alloced' | 'swapped' | 'nrpages' | 'i_size' | 'expected' | 'flags';
+  ino: number;
+  old: number;
+  value: number;
+  /** 'expected': the page offset. */
+  index?: number;
+  /** 'flags': the mapping flag set (value 1) or cleared (0), e.g. AS_COLLAPSE_PMD. */
+  flag?: string;
+  actor: ActorIx;
+}
+
+/** An mm counter changed: add_mm_counter() (MM_ANONPAGES...), mm_inc_nr_ptes() / mm_dec_nr_ptes(). */
+export interface MmCounterBusEvent {
+  kind: 'mm_counter';
+  counter: 'nr_ptes' | 'MM_FILEPAGES' | 'MM_ANONPAGES' | 'MM_SHMEMPAGES';
+  mm: number;
+  delta: number;
+  value: number;
+  actor: ActorIx;
+}
+
 export interface VmstatBusEvent {
   kind: 'vmstat';
   item: VmItem;
@@ -182,7 +222,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent | ScanBusEvent
+  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -302,9 +302,11 @@ export class Kernel {
     if (kind === 'pte_table' && !p.ptes) {
       p.ptes = new Int32Array(this.HPAGE_PMD_NR).fill(PTE_NONE);
       p.pteWritable = new Uint8Array(this.HPAGE_PMD_NR);
+      p.noted = 0;
     } else if (kind !== 'pte_table') {
       p.ptes = null;
       p.pteWritable = null;
+      p.noted = 0;
     }
     this.bus.publish({ kind: 'pmd', op: ev, mm: mm.id, pmd: index, pfn: p.pfn, oldPfn, actor: a });
     return p;
@@ -417,6 +419,45 @@ export class Kernel {
     const vma = mm.findVma(vpn);
     if (!vma || vma.file < 0 || mm.replaced.has(vpn)) return null;
     return { ino: this.inodes[vma.file]!, index: vma.pgoff + (vpn - vma.start) };
+  }
+
+  /** A page's contents written other than by an access (copy_highpage, clear_highpage, a swap-in...). */
+  setPageData(pfn: number, token: number, op: 'copy' | 'clear' | 'fill', a: ActorIx): void {
+    this.pages.data[pfn] = token;
+    if (this.bus.wants('data')) this.bus.publish({ kind: 'data', op, pfn, token, actor: a });
+  }
+
+  /** One of the counts kept on an inode or its mapping: info->alloced, info->swapped, mapping->nrpages, i_size. */
+  inodeAdd(ino: Inode, field: 'alloced' | 'swapped' | 'nrpages' | 'i_size', delta: number, a: ActorIx): void {
+    const old = field === 'nrpages' ? ino.mapping.nrpages : ino[field];
+    if (field === 'nrpages') ino.mapping.nrpages = old + delta;
+    else ino[field] = old + delta;
+    if (this.bus.wants('inode')) this.bus.publish({ kind: 'inode', field, ino: ino.id, old, value: old + delta, actor: a });
+  }
+
+  /** What offset `index` of a file is expected to hold from now on (0: zeroes): the data-integrity check's record. */
+  setExpected(ino: Inode, index: number, token: number, a: ActorIx): void {
+    const old = ino.expected.get(index) ?? 0;
+    ino.setExpected(index, token, this.step);
+    if (this.bus.wants('inode')) this.bus.publish({ kind: 'inode', field: 'expected', ino: ino.id, old, value: token, index, actor: a });
+  }
+
+  /** set_bit() / test_and_clear_bit() on mapping->flags: whether the flag was set before. */
+  mappingFlag(ino: Inode, flag: string, set: boolean, a: ActorIx): boolean {
+    const flags = ino.mapping.flags;
+    const was = flags.has(flag);
+    if (set) flags.add(flag);
+    else flags.delete(flag);
+    if (was !== set && this.bus.wants('inode')) {
+      this.bus.publish({ kind: 'inode', field: 'flags', ino: ino.id, old: was ? 1 : 0, value: set ? 1 : 0, flag, actor: a });
+    }
+    return was;
+  }
+
+  /** add_mm_counter(mm, member, delta); for nr_ptes, mm_inc_nr_ptes() / mm_dec_nr_ptes(). */
+  addMmCounter(mm: MmStruct, counter: 'nr_ptes' | 'MM_FILEPAGES' | 'MM_ANONPAGES' | 'MM_SHMEMPAGES', delta: number, a: ActorIx): void {
+    const value = counter === 'nr_ptes' ? (mm.nr_ptes += delta) : (mm.rss[counter] += delta);
+    if (this.bus.wants('mm_counter')) this.bus.publish({ kind: 'mm_counter', counter, mm: mm.id, delta, value, actor: a });
   }
 
   /** A load through a mapping: checked against what was last stored (or zeroes). */

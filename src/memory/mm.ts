@@ -51,6 +51,14 @@ export interface Pmd {
   pteWritable: Uint8Array | null;
   /** Page tables deposited under a huge pmd (pgtable_trans_huge_deposit). */
   deposited: number;
+  /**
+   * The actors holding a pointer to this pte table, a bit per actor index: exit_mmap()'s
+   * zap_pte_range() read *pmd, and goes on to use the table it pointed to. Cleared when the
+   * table is freed (or another installed): a holder then uses a freed table. (A bit in the
+   * pmd rather than the table object in the actor's locals: the state hash sees a
+   * reference from an actor into the page tables only by contents, never by identity.)
+   */
+  noted: number;
 }
 
 export class MmStruct {
@@ -90,7 +98,7 @@ export class MmStruct {
   pmd(index: number): Pmd {
     let p = this.pmds.get(index);
     if (!p) {
-      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0 };
+      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0, noted: 0 };
       this.pmds.set(index, p);
     }
     return p;
