@@ -12,10 +12,13 @@ type Kind = BusEvent['kind'];
 export class Bus {
   private readonly all = new Subject<BusEvent>();
   private readonly byKind = new Map<Kind, Subject<BusEvent>>();
+  private readonly taps = new Map<Kind, (ev: BusEvent) => void>();
   /** Every event, of every kind (the tracer, the inspector). */
   readonly events$: Observable<BusEvent> = this.all.asObservable();
 
   publish(ev: BusEvent): void {
+    const t = this.taps.get(ev.kind);
+    if (t !== undefined) t(ev);
     const s = this.byKind.get(ev.kind);
     if (s !== undefined) s.next(ev);
     if (this.all.observed) this.all.next(ev);
@@ -23,7 +26,19 @@ export class Bus {
 
   /** Whether anyone would receive an event of this kind (so callers can skip building it). */
   wants(kind: Kind): boolean {
-    return this.all.observed || (this.byKind.get(kind)?.observed ?? false);
+    return this.all.observed || this.taps.has(kind) || (this.byKind.get(kind)?.observed ?? false);
+  }
+
+  /**
+   * A plain function called with every event of these kinds, before the subscribers: the
+   * dfs's record of which state components a step changed (src/explore/components.ts),
+   * which sees every event of a search and should not pay for RxJS on each.
+   */
+  tap(kinds: readonly Kind[], fn: (ev: BusEvent) => void): void {
+    for (const kind of kinds) {
+      if (this.taps.has(kind)) throw new Error(`the bus already has a tap for '${kind}' events`);
+      this.taps.set(kind, fn);
+    }
   }
 
   /** The events of one kind. */

@@ -50,6 +50,12 @@ export interface ExploreOptions {
    * than re-running the scenario from the start along the node's prefix. Same results.
    */
   snapshots?: boolean;
+  /**
+   * dfs: at every node, check the incremental state hash against one from scratch, and that
+   * no two state components share an object (src/explore/components.ts). Slow; the tests
+   * run it on every example scenario.
+   */
+  checkStateHash?: boolean;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
   /**
@@ -403,7 +409,7 @@ class Explorer {
       if (!this.dfsRun) {
         let n = 0;
         this.dfsRun = runSteps(s, {
-          seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true,
+          seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true, checkStateHash: o.checkStateHash,
           search: {
             // (next() read the clock just before resuming the run: the first node needs no second read)
             next: () => {
@@ -423,7 +429,7 @@ class Explorer {
       if (this.dfsRun.next().done) this.dfsRun = undefined;
     } else {
       const node = this.dfsPop();
-      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track }));
+      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track, checkStateHash: o.checkStateHash }));
     }
     res.complete = this.stack.length === 0 && !res.stopped;
     return !res.stopped && this.stack.length > 0 && this.visited.size < this.maxStates;

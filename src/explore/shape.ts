@@ -19,8 +19,11 @@
  * kernel every actor holds.
  */
 
-/** Not hashed: the bus, the clocks, who is stepping, the kernel an actor points back to. */
-export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k']);
+/**
+ * Not hashed: the bus, the clocks, who is stepping, the kernel an actor points back to, an
+ * actor's absolute wake-up time (the state hash takes the time left instead).
+ */
+export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k', 'wakeAt']);
 /** Not descended into by a snapshot (the reference itself is kept): the bus. */
 export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
 /**
@@ -52,6 +55,8 @@ export const TAG = {
   STRUCT: 26,
   /** an immutable object: the hash of its contents (two words) */
   FROZEN: 32,
+  /** the root of another state component: its number */
+  COMPONENT: 34,
   OWN: 28,
   UNORDERED: 30,
 } as const;
@@ -113,6 +118,11 @@ export class Meta {
    * writes these instead of walking contents that can never change.
    */
   frozenHash: readonly [number, number] | null = null;
+  /**
+   * The state component this object is the root of (src/explore/components.ts), or -1.
+   * A walk of another component writes a reference to it and does not go in.
+   */
+  component = -1;
   constructor(
     readonly kind: number,
     readonly shape: Shape | null,

@@ -58,9 +58,11 @@ export class Snapshot {
 
   /**
    * Everything reachable from the roots. `recycle`: a snapshot no longer needed, whose
-   * typed-array copies are reused.
+   * typed-array copies are reused. The roots of state components (src/explore/components.ts)
+   * are not entered — each is snapshotted on its own — but for `component`, the one this
+   * snapshot is of.
    */
-  static take(roots: readonly unknown[], recycle?: Snapshot): Snapshot {
+  static take(roots: readonly unknown[], recycle?: Snapshot, component?: object): Snapshot {
     let buffers: Map<object, Typed> | undefined;
     if (recycle) {
       buffers = new Map();
@@ -78,7 +80,7 @@ export class Snapshot {
       const meta = stack.pop() as Meta | undefined;
       const v = stack.pop() as object;
       const m = meta ?? metaOf(v);
-      if (m.kind === OPAQUE || m.immutable || walk.visit(m) >= 0) continue;
+      if (m.kind === OPAQUE || m.immutable || (m.component >= 0 && v !== component) || walk.visit(m) >= 0) continue;
       switch (m.kind) {
         case ARRAY: {
           const a = v as unknown[];
@@ -148,6 +150,11 @@ export class Snapshot {
       }
     }
     return new Snapshot(kinds, objects, copies, shapes);
+  }
+
+  /** The objects the snapshot holds copies of. */
+  reached(): readonly object[] {
+    return this.objects;
   }
 
   /** Every object as it was when the snapshot was taken. */

@@ -58,6 +58,11 @@ export class StateHasher implements ShapeEncoder {
   /** The vector, and its length (the generated struct hashers write to them directly). */
   b = new Int32Array(1 << 12);
   n = 0;
+  /**
+   * The state component being hashed (src/explore/components.ts): the roots of the others
+   * go in as references. Null: components are not in use (every object is walked).
+   */
+  root: Meta | null = null;
   private readonly walk = new Walk();
   private readonly mapEntry = (x: unknown, key: unknown): void => {
     this.value(key);
@@ -154,6 +159,11 @@ export class StateHasher implements ShapeEncoder {
       this.w(TAG.FROZEN);
       this.w(m.frozenHash[0]);
       this.w(m.frozenHash[1]);
+      return;
+    }
+    if (m.component >= 0 && m !== this.root && this.root !== null) {
+      this.w(TAG.COMPONENT);
+      this.w(m.component);
       return;
     }
     const back = this.walk.visit(m);

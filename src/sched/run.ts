@@ -26,6 +26,7 @@ import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.t
 import { Snapshot } from '../explore/snapshot.ts';
 import { markOpaque } from '../explore/shape.ts';
 import { StateHasher, hexOf } from '../explore/state_hash.ts';
+import { type ComponentsSnapshot, StateComponents } from '../explore/components.ts';
 
 export type Engine = 'fast' | 'xstate';
 export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
@@ -100,6 +101,12 @@ export interface RunOptions {
    * as re-running the scenario along each child's prefix, without the re-running.
    */
   search?: Search<any>;
+  /**
+   * dfs: at every node, hash every state component again from scratch and check it against
+   * the incremental hash (src/explore/components.ts), and that no two components share an
+   * object; a mismatch names the component and throws. Slow: for the tests.
+   */
+  checkStateHash?: boolean;
   /** With engine 'xstate': XState's inspection callback for every actor (e.g. @statelyai/inspect's inspector.inspect). */
   inspect?: InspectionObserver;
 }
@@ -423,6 +430,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     if (!sleepers.length) return false;
     const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
     k.now = first.actor.wakeAt;
+    parts?.touchKernel();
     for (const x of sleepers) {
       if (x.actor.wakeAt <= k.now) {
         x.actor.wakeAt = 0;
@@ -525,6 +533,8 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
 
   let last: Runner | null = null;
   let stateHasher: StateHasher | undefined;
+  /** The model's state components (made at the start of a dfs, else when the state is first hashed). */
+  let parts: StateComponents | undefined;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
   let stateWords: readonly [number, number] | undefined;
@@ -537,10 +547,20 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   // What only grows along a path (the decisions, the violations, the SCAN_* results, the
   // contended locks and blocked points seen) is not copied: going back to a node cuts it
   // to its length there.
-  const snapshotRoots = search ? [k, actors, runners, live, monitors.map((m) => m.state), hash, rng] : [];
-  if (search) markChartsOpaque(runners);
+  // The model is in components (the kernel's own fields, the page store, vmstat, each mm,
+  // inode and actor: see src/explore/components.ts), hashed and snapshotted one by one as
+  // the bus says they change; the run's own state (the runners, the monitors', the trace
+  // hash, the random generator) is snapshotted whole.
+  const snapshotRoots = search ? [actors, runners, live, monitors.map((m) => m.state), hash, rng] : [];
+  if (search) {
+    markChartsOpaque(runners);
+    parts = new StateComponents(k, actors);
+    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+  }
   const snapshotHere = (depth: number) => {
+    const prev = snapshots[deepestSnapshot()]?.parts;
     snapshots[depth] = {
+      parts: parts!.take(prev),
       snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last,
       grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
     };
@@ -568,6 +588,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       while (!snapshots[d]) d--;
       const at = snapshots[d]!;
       at.snap.restore();
+      parts!.restore(at.parts);
       ({ step, last } = at);
       schedule.length = at.grown[0]!;
       violations.length = at.grown[1]!;
@@ -656,13 +677,15 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           }
           const sh = (stateHasher ??= new StateHasher());
           sh.reset();
-          sh.value(k);
+          parts ??= new StateComponents(k, actors);
+          if (opts.checkStateHash) {
+            const problems = parts.check(snapshotRoots);
+            if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
+          }
+          parts.hashInto(sh);
           for (const x of runners) {
             sh.num(x.leaf.index);
-            sh.value(x.actor.l);
             sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
-            sh.value(x.actor.outcome);
-            sh.value(x.actor.results);
             sh.value(x.done);
           }
           stateWords = sh.digestWords();
@@ -699,6 +722,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
             x.done = true;
             x.actor.outcome = 'never-started';
+            parts?.touchActor(x.actor.ix);
           }
         }
         const stuck = runners.filter((x) => !x.done);
@@ -716,6 +740,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
 
       // step
       last = r;
+      parts?.stepping(r.actor.ix);
       const from = r.leaf;
       k.step = step;
       k.stepActor = r.actor.ix;
@@ -792,6 +817,9 @@ const SNAPSHOT_EVERY = 5;
 
 /** A dfs node's snapshot: the model, where the run was, and the lengths of what only grows along a path. */
 interface NodeSnapshot {
+  /** The model's state components. */
+  parts: ComponentsSnapshot;
+  /** The run's own state. */
   snap: Snapshot;
   step: number;
   last: Runner | null;

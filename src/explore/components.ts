@@ -1,0 +1,316 @@
+/**
+ * The model's state in components, for the dfs: the kernel's own fields, the page store,
+ * vmstat, each mm_struct, each inode (with its address_space and page cache), each actor.
+ *
+ * A step changes few of them: the actor that stepped, the kernel's own bookkeeping (the
+ * locks each actor holds, the page-lock holders, the token counter), and the objects its
+ * bus events name — a `page` event the page store, a `pmd` or `pte` event its mm, a
+ * `cache` event its inode, a `lock` event the object the lock is in. So the state hash is
+ * kept per component, and a component is hashed again only when a step may have changed
+ * it; the others go in as the two words of their last hash. Snapshots are per component
+ * too: a component no step changed since the last snapshot on the path shares that
+ * snapshot's copy, and going back restores only the components that differ.
+ *
+ * Which components a step may have changed is what the bus says, so this is only as sound
+ * as the bus is complete. `check()` (the explorer's `checkStateHash`, run by the tests on
+ * every example scenario) hashes every component again from scratch and names any whose
+ * contents changed with no event saying so, and any object two components share.
+ *
+ * Each component is hashed on its own walk (its objects numbered from 0), and the roots of
+ * the others are written as their component numbers: references between components are by
+ * number, never by contents. The numbering is fixed for the run (the order below), so
+ * equal states hash equal in every run.
+ */
+import type { BusEvent } from '../bus/events.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import { RwSem, SpinLock } from '../memory/locks.ts';
+import type { Actor } from '../sched/actor.ts';
+import { HASH_SKIP, type Meta, OWN, metaOf } from './shape.ts';
+import { type SavesOwnState, Snapshot } from './snapshot.ts';
+import { StateHasher } from './state_hash.ts';
+
+/** The components as they were at a search node: a copy of each, shared with the snapshot before while unchanged. */
+export interface ComponentsSnapshot {
+  readonly version: Float64Array;
+  readonly copies: readonly Snapshot[];
+  /** Each component's hash at that version, where it was known (hashed = 1). */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly hashed: Uint8Array;
+}
+
+/** The kernel's own fields (always changed: held locks, page-lock holders, the token counter...). */
+const KERNEL = 0;
+const PAGES = 1;
+const VMSTAT = 2;
+
+export class StateComponents {
+  /** Per component, what a report calls it ("inode f", "actor T1"). */
+  readonly names: string[] = [];
+  private readonly roots: object[] = [];
+  private readonly metas: Meta[] = [];
+  /**
+   * Per component, a version: a new number from `clock` whenever a step may have changed
+   * it. A version names one content: a snapshot or cached hash of that version is good.
+   */
+  private readonly version: Float64Array;
+  private clock = 0;
+  /** The version whose hash lo/hi hold (-1: none). */
+  private readonly hashedAt: Float64Array;
+  private readonly lo: Int32Array;
+  private readonly hi: Int32Array;
+  private readonly hasher = new StateHasher();
+  private readonly byInode = new Map<number, number>();
+  /** The mm_structs' components: written all over the task charts (page tables, counters, vmas), hashed again at every step. */
+  private readonly mms: number[] = [];
+  private readonly byActor: number[] = [];
+  /** Lock name → the component the lock lives in (mmap_lock(m1) → mm m1). */
+  private readonly lockIn = new Map<string, number>();
+
+  constructor(private readonly k: Kernel, actors: readonly Actor[]) {
+    this.add('kernel', k);
+    this.add('page store', k.pages);
+    this.add('vmstat', k.vmstat);
+    for (const mm of k.mms) this.mms.push(this.add(`mm ${mm.name}`, mm));
+    for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
+    for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
+    const n = this.roots.length;
+    this.version = new Float64Array(n);
+    this.hashedAt = new Float64Array(n).fill(-1);
+    this.lo = new Int32Array(n);
+    this.hi = new Int32Array(n);
+    this.touchAll();
+    for (let c = 0; c < n; c++) {
+      for (const o of this.objectsOf(c)) {
+        if (o instanceof RwSem || o instanceof SpinLock) for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, c);
+      }
+    }
+  }
+
+  private add(name: string, root: object): number {
+    const m = metaOf(root);
+    if (m.component >= 0) throw new Error(`state components: ${name} is already component ${this.names[m.component]}`);
+    m.component = this.roots.length;
+    this.names.push(name);
+    this.roots.push(root);
+    this.metas.push(m);
+    return m.component;
+  }
+
+  get size(): number {
+    return this.roots.length;
+  }
+
+  /** Component c may have changed. */
+  touch(c: number): void {
+    this.version[c] = ++this.clock;
+  }
+
+  touchAll(): void {
+    for (let c = 0; c < this.version.length; c++) this.version[c] = ++this.clock;
+  }
+
+  /** The kernel's own fields changed (a timer fired: the clock moved). */
+  touchKernel(): void {
+    this.version[KERNEL] = ++this.clock;
+  }
+
+  /** An actor's fields changed outside its own step (it never started, at the end of the run). */
+  touchActor(ix: number): void {
+    this.version[this.byActor[ix]!] = ++this.clock;
+  }
+
+  /** A step begins: its actor and the kernel's own fields change. */
+  stepping(actor: number): void {
+    this.version[this.byActor[actor]!] = ++this.clock;
+    for (const c of this.mms) this.version[c] = ++this.clock;
+    // an mm forked during the run is the kernel's (in k.mms), and written like the others
+    if (this.k.mms.length > this.mms.length) this.version[KERNEL] = ++this.clock;
+  }
+
+  /** The kinds of bus event that say a component changed (onEvent's). */
+  static readonly EVENTS = ['page', 'data', 'vmstat', 'inode', 'lock', 'mm', 'atomic', 'ref', 'cache', 'truncate', 'access', 'actor'] as const;
+
+  /** What a bus event says changed. */
+  readonly onEvent = (e: BusEvent): void => {
+    switch (e.kind) {
+      case 'page':
+        this.touch(PAGES);
+        return;
+      case 'vmstat':
+        this.touch(VMSTAT);
+        return;
+      case 'data':
+        this.touch(PAGES);
+        return;
+      case 'inode':
+        this.touchInode(e.ino);
+        return;
+      case 'lock': {
+        // the lock, and the kernel's record of who holds what
+        const c = this.lockIn.get(e.lock);
+        if (c !== undefined) this.touch(c);
+        this.touch(KERNEL);
+        return;
+      }
+      case 'mm':
+      case 'atomic':
+      case 'ref':
+        this.touch(KERNEL);
+        return;
+      case 'cache':
+      case 'truncate':
+        this.touchInode(e.ino);
+        return;
+      case 'access':
+        // the data token written, and the one the mapping or file is expected to hold
+        if (e.pfn >= 0) this.touch(PAGES);
+        if (e.ino >= 0) this.touchInode(e.ino);
+        if (e.op === 'write') this.touch(KERNEL); // (the token counter)
+        return;
+      case 'actor': {
+        const c = this.byActor[e.actor];
+        if (c !== undefined) this.touch(c);
+        return;
+      }
+      default:
+      // the kernel's own fields and the mm_structs (their page tables, counters, vmas) are
+      // hashed again at every step; step, step_end, trace, violation: the run's record
+      // (what a monitor keeps is not the model's)
+    }
+  };
+
+  private touchInode(id: number): void {
+    const c = this.byInode.get(id);
+    if (c !== undefined) this.touch(c);
+  }
+
+  /** Write every component's hash (two words each), hashing again those that may have changed. */
+  hashInto(sh: StateHasher): void {
+    const n = this.roots.length;
+    if (sh.n + 2 * n > sh.b.length) sh.grow(sh.n + 2 * n);
+    for (let c = 0; c < n; c++) {
+      if (this.hashedAt[c] !== this.version[c]) this.rehash(c);
+      sh.b[sh.n++] = this.lo[c]!;
+      sh.b[sh.n++] = this.hi[c]!;
+    }
+  }
+
+  private rehash(c: number): void {
+    const [lo, hi] = this.fresh(c);
+    this.lo[c] = lo;
+    this.hi[c] = hi;
+    this.hashedAt[c] = this.version[c]!;
+    if (this.printed) this.printed[c] = print(this.roots[c]!);
+  }
+
+  /** With check(): each component as printed when it was last hashed, to say what changed unannounced. */
+  private printed: string[] | undefined;
+
+  /** Component c hashed from scratch. */
+  private fresh(c: number): [number, number] {
+    const h = this.hasher;
+    h.reset();
+    h.root = this.metas[c]!;
+    h.object(this.roots[c]!, this.metas[c]!);
+    return h.digestWords();
+  }
+
+  /** The objects of component c (not the immutable or opaque ones it points to). */
+  private objectsOf(c: number): readonly object[] {
+    return Snapshot.take([this.roots[c]], undefined, this.roots[c]).reached();
+  }
+
+  /**
+   * The components whose cached hash no longer matches their contents — changed with no bus
+   * event naming them — and the objects two components (or a component and `others`, the
+   * run's own roots a snapshot takes besides) both reach. Empty when the bookkeeping is sound.
+   */
+  check(others: readonly unknown[]): string[] {
+    const problems: string[] = [];
+    const printed = (this.printed ??= []);
+    for (let c = 0; c < this.roots.length; c++) {
+      if (this.hashedAt[c] !== this.version[c]) continue; // (hashed again anyway at the next node)
+      const [lo, hi] = this.fresh(c);
+      if (lo !== this.lo[c] || hi !== this.hi[c]) {
+        const now = print(this.roots[c]!).split('\n');
+        const was = printed[c]?.split('\n') ?? [];
+        const i = now.findIndex((line, j) => line !== was[j]);
+        const what = was.length ? ` (${was[i]?.trim()} → ${now[i]?.trim()})` : '';
+        problems.push(`${this.names[c]} changed with no bus event naming it${what}`);
+      } else if (printed[c] === undefined) printed[c] = print(this.roots[c]!); // (as hashed)
+    }
+    const owner = new Map<object, string>();
+    const claim = (o: object, who: string) => {
+      const was = owner.get(o);
+      if (was !== undefined && was !== who) problems.push(`a ${o.constructor?.name ?? 'object'} is reached from both ${was} and ${who}`);
+      else owner.set(o, who);
+    };
+    for (let c = 0; c < this.roots.length; c++) for (const o of this.objectsOf(c)) claim(o, this.names[c]!);
+    for (const o of Snapshot.take(others).reached()) claim(o, "the run's own state");
+    return problems;
+  }
+
+  /** The components now; `prev`, a snapshot on the way here, whose copies of unchanged components are shared. */
+  take(prev: ComponentsSnapshot | undefined): ComponentsSnapshot {
+    const n = this.roots.length;
+    const copies: Snapshot[] = new Array(n);
+    const lo = new Int32Array(n);
+    const hi = new Int32Array(n);
+    const hashed = new Uint8Array(n);
+    for (let c = 0; c < n; c++) {
+      const v = this.version[c]!;
+      // (the kernel's own fields are copied every time: the clock moves without an event)
+      const same = prev !== undefined && prev.version[c] === v && c !== KERNEL;
+      copies[c] = same ? prev.copies[c]! : Snapshot.take([this.roots[c]], undefined, this.roots[c]);
+      if (this.hashedAt[c] === v) {
+        lo[c] = this.lo[c]!;
+        hi[c] = this.hi[c]!;
+        hashed[c] = 1;
+      }
+    }
+    return { version: this.version.slice(), copies, lo, hi, hashed };
+  }
+
+  /** Back to a snapshot: only the components that differ from it are written back. */
+  restore(s: ComponentsSnapshot): void {
+    for (let c = 0; c < this.roots.length; c++) {
+      const v = s.version[c]!;
+      if (this.version[c] === v && c !== KERNEL) continue;
+      s.copies[c]!.restore();
+      this.version[c] = v;
+      if (s.hashed[c]) {
+        this.lo[c] = s.lo[c]!;
+        this.hi[c] = s.hi[c]!;
+        this.hashedAt[c] = v;
+      }
+    }
+  }
+}
+
+/**
+ * A component printed a field a line, for the check's diagnosis (which field changed):
+ * what the hash sees — not the keys it skips, nor into another component.
+ */
+function print(root: object): string {
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const go = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object') {
+      if (typeof v !== 'function') out.push(`${path} = ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+      return;
+    }
+    const m = metaOf(v);
+    if (v !== root && m.component >= 0) return void out.push(`${path} = (component ${m.component})`);
+    if (seen.has(v)) return void out.push(`${path} = (seen)`);
+    seen.add(v);
+    if (m.kind === OWN) return go((v as unknown as SavesOwnState).saveState(), `${path}(saved)`);
+    if (v instanceof Map) return v.forEach((x, key) => go(x, `${path}.get(${String(key)})`));
+    if (v instanceof Set) return void out.push(`${path} = Set {${[...v].map(String).join(', ')}}`);
+    if (ArrayBuffer.isView(v)) return void out.push(`${path} = [${Array.from(v as unknown as ArrayLike<number>).join(', ')}]`);
+    for (const [key, x] of Object.entries(v)) if (!HASH_SKIP.has(key)) go(x, `${path}.${key}`);
+    if (Array.isArray(v)) out.push(`${path}.length = ${v.length}`);
+  };
+  go(root, '');
+  return out.join('\n');
+}

@@ -1,0 +1,99 @@
+// The dfs's state in components (src/explore/components.ts): a component is hashed again
+// only when a bus event (or its actor's step) says it changed, and snapshotted only then.
+// That is sound only if every write a step makes is announced: checkStateHash hashes every
+// component from scratch at every node and names any that changed unannounced — run here
+// over every example scenario and fixture.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenario } from '../src/scenario/load.ts';
+import { explore } from '../src/explore/explore.ts';
+import { run } from '../src/sched/run.ts';
+import { StateComponents } from '../src/explore/components.ts';
+import { StateHasher } from '../src/explore/state_hash.ts';
+import type { Kernel } from '../src/memory/kernel.ts';
+import type { Actor } from '../src/sched/actor.ts';
+
+const root = join(import.meta.dirname, '..');
+const scenarios = [
+  ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => join('examples', f)),
+  ...readdirSync(join(root, 'test', 'fixtures')).filter((f) => f.endsWith('.yaml')).map((f) => join('test', 'fixtures', f)),
+];
+
+/** A short run of collapse-shmem-vs-truncate, its kernel and actors as it ended. */
+async function model(): Promise<{ k: Kernel; actors: readonly Actor[] }> {
+  const s = await loadScenario(join(root, 'examples', 'collapse-shmem-vs-truncate.yaml'));
+  let got: { k: Kernel; actors: readonly Actor[] } | undefined;
+  run(s, { seed: 3, maxSteps: 30, observe: (k, actors) => (got = { k, actors }) });
+  return got!;
+}
+
+const hashOf = (parts: StateComponents): string => {
+  const h = new StateHasher();
+  parts.hashInto(h);
+  return h.digest();
+};
+
+describe('state components', () => {
+  it.each(scenarios)('%s: every write a step makes is announced on the bus (dfs, checkStateHash)', async (f) => {
+    const s = await loadScenario(join(root, f));
+    const r = explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 250, checkStateHash: true });
+    expect(r.states).toBeGreaterThan(0);
+  });
+
+  it('the check names a component written with no event, and its field', async () => {
+    const { k, actors } = await model();
+    const parts = new StateComponents(k, actors);
+    const before = hashOf(parts);
+    expect(parts.check([])).toEqual([]);
+    k.inodes[0]!.alloced += 7; // no event: the cached hash is stale
+    expect(hashOf(parts)).toBe(before);
+    const problems = parts.check([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^inode f changed with no bus event naming it \(\.alloced = \d+ → \.alloced = \d+\)$/);
+    // announced, it is hashed again
+    k.inodeAdd(k.inodes[0]!, 'alloced', -7, 0);
+    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+    k.inodeAdd(k.inodes[0]!, 'alloced', 7, 0);
+    expect(hashOf(parts)).not.toBe(before);
+    expect(parts.check([])).toEqual([]);
+  });
+
+  it('the check names an object two components share (identity between components is not hashed)', async () => {
+    const { k, actors } = await model();
+    const parts = new StateComponents(k, actors);
+    hashOf(parts);
+    const l = actors[0]!.l as { cursor: unknown };
+    const shared = k.inodes[0]!.mapping.slots;
+    const saved = l.cursor;
+    l.cursor = shared;
+    parts.touchActor(0);
+    expect(parts.check([]).join('\n')).toMatch(/a Int32Array is reached from both inode f and actor T1/);
+    l.cursor = saved;
+    expect(parts.check([]).filter((p) => p.includes('reached from both'))).toEqual([]);
+  });
+
+  it('a snapshot shares the copies of unchanged components, and going back restores the changed ones only', async () => {
+    const { k, actors } = await model();
+    const parts = new StateComponents(k, actors);
+    const h0 = hashOf(parts);
+    const s0 = parts.take(undefined);
+    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+    k.inodeAdd(k.inodes[0]!, 'i_size', 3, 0);
+    const s1 = parts.take(s0);
+    const h1 = hashOf(parts);
+    expect(h1).not.toBe(h0);
+    const ino = parts.names.indexOf('inode f');
+    const pages = parts.names.indexOf('page store');
+    expect(s1.copies[pages]).toBe(s0.copies[pages]);
+    expect(s1.copies[ino]).not.toBe(s0.copies[ino]);
+    const size = k.inodes[0]!.i_size;
+    parts.restore(s0);
+    expect(k.inodes[0]!.i_size).toBe(size - 3);
+    expect(hashOf(parts)).toBe(h0);
+    expect(parts.check([])).toEqual([]);
+    parts.restore(s1);
+    expect(k.inodes[0]!.i_size).toBe(size);
+    expect(hashOf(parts)).toBe(h1);
+  });
+});
