@@ -319,7 +319,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.k.count('nr_file_pages', 1, a.ix);
     a.k.count('nr_shmem', 1, a.ix);
     a.k.inodeAdd(inode, 'swapped', -1, a.ix);
-    a.k.swapFree(a.l.gp_entry);
+    a.k.swapFree(a.l.gp_entry, a.ix);
     a.k.pages.setUptodate(pfn, a.ix);
     a.l.gp_alloced = false;
     a.l.gp_page = pfn;
@@ -570,7 +570,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
     a.l.ur_found = true;
     if (!isSwapEntry(entry)) return; // swapped in meanwhile: left to the page path on the next pass
     a.k.cacheSet(inode, a.l.ur_index, SLOT_HOLE, a.ix);
-    a.k.swapFree(entry);
+    a.k.swapFree(entry, a.ix);
     a.k.inodeAdd(inode, 'swapped', -1, a.ix);
     a.k.inodeAdd(inode, 'alloced', -1, a.ix);
     a.k.setExpected(inode, a.l.ur_index, 0, a.ix);
@@ -858,7 +858,7 @@ export const shmemReclaimChart: TaskChartDef<R> = {
     srWritepage: (a) => {
       const k = a.k;
       const inode = rIno(a);
-      const entry = k.swapOut(k.pages.data[a.l.page]!);
+      const entry = k.swapOut(k.pages.data[a.l.page]!, a.ix);
       a.k.inodeAdd(inode, 'swapped', 1, a.ix);
       k.cacheSet(inode, rIndex(a), entry, a.ix);
       a.k.inodeAdd(inode, 'nrpages', -1, a.ix);

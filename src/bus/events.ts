@@ -186,6 +186,15 @@ export interface MmCounterBusEvent {
   actor: ActorIx;
 }
 
+/** A swap slot taken by swap_writepage (get_swap_page) or given back (swap_free): `token` is the data it holds. */
+export interface SwapBusEvent {
+  kind: 'swap';
+  op: 'out' | 'free';
+  offset: number;
+  token: number;
+  actor: ActorIx;
+}
+
 export interface VmstatBusEvent {
   kind: 'vmstat';
   item: VmItem;
@@ -222,7 +231,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent
+  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -367,9 +367,10 @@ export class Kernel {
   }
 
   /** get_swap_page + swap_writepage: the data goes out to a new swap slot. */
-  swapOut(token: number): number {
+  swapOut(token: number, a: ActorIx): number {
     const off = this.nextSwapOffset++;
     this.swapSlots.set(off, token);
+    if (this.bus.wants('swap')) this.bus.publish({ kind: 'swap', op: 'out', offset: off, token, actor: a });
     return swapEntry(off);
   }
 
@@ -380,8 +381,11 @@ export class Kernel {
   }
 
   /** swap_free. */
-  swapFree(entry: number): void {
-    this.swapSlots.delete(swapOffset(entry));
+  swapFree(entry: number, a: ActorIx): void {
+    const offset = swapOffset(entry);
+    const token = this.swapSlots.get(offset) ?? DATA_ZERO;
+    this.swapSlots.delete(offset);
+    if (this.bus.wants('swap')) this.bus.publish({ kind: 'swap', op: 'free', offset, token, actor: a });
   }
 
   inodeByName(name: string): Inode | undefined {
