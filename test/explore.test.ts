@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.ts';
 import { contextSwitches, counterexampleScenario, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
+import { SharedVisitedStates } from '../src/explore/visited.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
 const asPosted = await loadScenario('examples/zero-page-as-posted.yaml');
@@ -259,6 +260,35 @@ describe('dfs', () => {
     }
   });
 
+  it('a parallel dfs (workers sharing the visited states, taking subtrees in turn) gives a complete search\'s result', async () => {
+    // the workers run here one after the other in this thread, on one shared table: the
+    // first takes every subtree the others have not — the same algorithm --workers runs in
+    // threads (tested below through the CLI)
+    for (const [file, splitDepth] of [['test/fixtures/zero-page-dfs-fixed.yaml', 8], ['test/fixtures/zero-page-dfs-as-posted.yaml', 3]] as const) {
+      const s = await loadScenario(file);
+      const one = explore(s, { strategy: 'dfs' });
+      const visited = SharedVisitedStates.create(1e5);
+      const claims = new SharedArrayBuffer(4);
+      const parts = [0, 1, 2].map((worker) => explore(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth } }));
+      expect(parts[0]!.states).toBeGreaterThan(0);
+      const r = mergeResults(parts, { dfsWorkers: true });
+      expect(r.complete).toBe(true);
+      expect([r.states, r.nodes, r.schedules]).toEqual([one.states, one.nodes, one.schedules]);
+      expect(r.verdicts).toEqual(one.verdicts);
+      expect(r.violations).toEqual(one.violations);
+      expect(r.coverage).toEqual(one.coverage);
+      expect(r.counterexamples.map((c) => c.violation.invariant).sort()).toEqual(one.counterexamples.map((c) => c.violation.invariant).sort());
+      for (const c of r.counterexamples) {
+        const a = run(counterexampleScenario(s, c), { seed: c.seed, schedule: c.decisions });
+        expect(a.violations[0]!.invariant).toBe(c.violation.invariant);
+      }
+    }
+    // sleep sets depend on the order states are reached in, which workers do not share
+    const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
+    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(4), splitDepth: 2 } }))
+      .toThrow(/a parallel dfs runs without sleep sets/);
+  }, 60_000);
+
   it('going back by snapshots restored in place gives what re-running every prefix from the start gives', async () => {
     for (const [file, maxStates] of [['test/fixtures/zero-page-dfs-as-posted.yaml', 1e6], ['examples/collapse-shmem-vs-truncate.yaml', 1500], ['examples/pte-mapped-thp-retry-as-flag.yaml', 800]] as const) {
       const s = await loadScenario(file);
@@ -404,13 +434,31 @@ describe('thpsim explore', () => {
     expect(bad.err).toMatch(/expected a duration such as 90s, 5m or 1h, got 'soon'/);
   });
 
+  it('dfs --workers 2: the workers share the visited states and give the one-thread result', () => {
+    const one = JSON.parse(thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--json', '--out', join(tmp, 'd1')).out);
+    const two = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--out', join(tmp, 'd2'));
+    expect(two.code).toBe(1); // (counterexamples found)
+    const r = JSON.parse(two.out);
+    expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
+    expect(r.verdicts).toEqual(one.verdicts);
+    expect(r.counterexamples.map((c: { violation: { invariant: string } }) => c.violation.invariant).sort())
+      .toEqual(['compound-free-order', 'illegal-transition']);
+    for (const c of r.counterexamples) {
+      const rep = thpsim('run', '--replay', c.replay_file);
+      expect(rep.out).toContain(c.violation.invariant);
+    }
+    const bad = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--workers', '2', '--sleep-sets');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/a parallel dfs \(--workers\) runs without sleep sets/);
+  }, 120_000);
+
   it('a bad option or file is one clear line and exit 2', () => {
     const a = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'dfs-please');
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/expected random, pct, coverage or dfs, got 'dfs-please'/);
     const w = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'coverage', '--workers', '2');
     expect(w.code).toBe(2);
-    expect(w.err).toMatch(/^thpsim: .*--strategy coverage: coverage runs in one process/);
+    expect(w.err).toMatch(/^thpsim: .*--strategy coverage: coverage runs in one thread/);
     const b = thpsim('explore', join(tmp, 'missing.yaml'));
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/^thpsim: .*missing\.yaml.*\n$/);

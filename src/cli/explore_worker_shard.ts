@@ -26,6 +26,6 @@ const result = await exploreAsync(scenario, {
     }
   },
 });
-parentPort!.postMessage({ kind: 'progress', done: result.schedules - lastReport });
+parentPort!.postMessage({ kind: 'progress', done: (options.strategy === 'dfs' ? (result.nodes ?? 0) : result.schedules) - lastReport });
 parentPort!.postMessage({ kind: 'result', result });
 parentPort!.close();

@@ -11,7 +11,7 @@ import { readReplay, writeDecisions, writeReplay } from './replay.ts';
 import { intArg } from './args.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync, mergeResults } from '../explore/explore.ts';
 import { mkdir, readFile } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { exploreInWorkers } from '../explore/parallel.ts';
 import { Presets, SingleBar } from 'cli-progress';
 import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
@@ -158,8 +158,14 @@ function parseShard(v: string): { index: number; count: number } {
 async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const raw = await readScenarioData(file);
   const scenario = await validateScenario(raw, file);
-  if ((o.strategy === 'dfs' || o.strategy === 'coverage') && (o.workers > 1 || o.shard)) {
-    throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs in one process: each schedule depends on the ones before it (--workers and --shard are for random and pct)`);
+  if ((o.strategy === 'dfs' || o.strategy === 'coverage') && o.shard) {
+    throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs on one machine: each schedule depends on the ones before it (--shard is for random and pct; dfs takes --workers)`);
+  }
+  if (o.strategy === 'coverage' && o.workers > 1) {
+    throw new ScenarioError('thpsim explore', '--strategy coverage', 'coverage runs in one thread: each schedule is steered by the ones before it (--workers is for random, pct and dfs)');
+  }
+  if (o.strategy === 'dfs' && o.workers > 1 && o.sleepSets) {
+    throw new ScenarioError('thpsim explore', '--sleep-sets', 'a parallel dfs (--workers) runs without sleep sets');
   }
   const files: string[] = [];
   const pending: Promise<void>[] = [];
@@ -201,7 +207,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
     const rate = done / ((now - t0) / 1000);
     const eta = (mine - done) / Math.max(rate, 1e-9);
     const line = o.strategy === 'dfs'
-      ? `explore: dfs ${states} states, ${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
+      ? `explore: dfs ${states === undefined ? '' : `${states} states, `}${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
       : `explore: ${done}/${mine} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${found} counterexamples`;
     process.stderr.write(tty ? `\r${line}` : `${line}\n`);
   };
@@ -212,26 +218,10 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   };
   let r: ExploreResult;
   if (o.workers > 1) {
-    // worker w of W in shard i/n runs shard i + w*n of n*W: the same schedule set, split finer
     let done = 0;
-    const parts = await Promise.all(
-      Array.from({ length: o.workers }, (_, w) =>
-        new Promise<ExploreResult>((resolveResult, reject) => {
-          const worker = new Worker(new URL('./explore_worker.js', import.meta.url), {
-            workerData: { raw, file, options: { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * o.workers } } },
-          });
-          ac.signal.addEventListener('abort', () => worker.postMessage('stop'));
-          worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
-            if (m.kind === 'progress') {
-              if (m.done) progress((done += m.done), undefined, 0);
-            } else resolveResult(m.result!);
-          });
-          worker.on('error', reject);
-        }),
-      ),
-    );
-    r = mergeResults(parts);
-    if (o.shard) r.shard = o.shard;
+    r = await exploreInWorkers(raw, file, options, o.workers, {
+      signal: ac.signal, onProgress: (n) => progress((done += n), undefined, 0),
+    });
     for (const c of r.counterexamples) write(c);
   } else {
     r = await exploreAsync(scenario, {
@@ -333,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--stop-on-first', 'stop at the first counterexample')
     .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
     .option('--coverage', 'list every atomic step no schedule took')
-    .option('--workers <n>', 'worker threads (random and pct); the result is the same as with one', intArg('number of workers'), 1)
+    .option('--workers <n>', 'worker threads: random and pct split the schedules, dfs shares its visited states (a complete search gives the same result as one)', intArg('number of workers'), 1)
     .option('--shard <i/n>', 'run only schedules j with j mod n = i (i may be env: JOB_COMPLETION_INDEX); combine the --json results with thpsim merge', parseShard)
     .option('--json', 'print the result as JSON (thpsim merge combines shards\' results)')
     .action(async (file: string, o: ExploreFlags) => {

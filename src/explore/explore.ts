@@ -13,7 +13,7 @@ import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
-import { VisitedStates } from './visited.ts';
+import { SharedVisitedStates, VisitedStates } from './visited.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -56,6 +56,8 @@ export interface ExploreOptions {
    * run it on every example scenario.
    */
   checkStateHash?: boolean;
+  /** dfs in several workers (src/explore/parallel.ts sets it): which one this is, and what they share. */
+  dfsWorker?: DfsWorker;
   /** Stop after the first counterexample. */
   stopOnFirst?: boolean;
   /**
@@ -75,6 +77,23 @@ export interface ExploreOptions {
   onProgress?: (done: number, result: ExploreResult) => boolean | void;
   /** Called with each counterexample as soon as it is minimised (so it is kept if the run is stopped). */
   onCounterexample?: (c: Counterexample) => void;
+}
+
+/**
+ * One worker of a parallel dfs. Every worker runs the top of the search tree (down to
+ * `splitDepth` decisions) alike, each with its own visited set, and so finds the same
+ * subtrees there, in the same order; then the workers take those subtrees one at a time
+ * (the next index from the shared `claims` counter) and search them with the states seen
+ * by all (`visited`). Each state is expanded once, by one worker: a complete search visits
+ * the same states, runs the same nodes and ends the same schedules as one worker does. What
+ * the top of the tree ends and runs is counted by worker 0 alone.
+ */
+export interface DfsWorker {
+  worker: number;
+  visited: SharedArrayBuffer;
+  /** Int32Array[1]: the next subtree to take. */
+  claims: SharedArrayBuffer;
+  splitDepth: number;
 }
 
 export interface Counterexample {
@@ -248,6 +267,8 @@ interface DfsNode {
   siblings: DfsSiblings | null;
   /** Record the footprint of the step into it (set when it is taken off the stack). */
   track?: boolean;
+  /** Parallel dfs: a subtree taken, whose parent is not where the search order left the model. */
+  jump?: boolean;
 }
 
 /** A dfs node's prefix: the decisions from the start that lead to it. */
@@ -293,6 +314,12 @@ class Explorer {
   ) {
     this.base = o.seed ?? s.seed;
     this.total = o.schedules ?? 1000;
+    if (o.dfsWorker) {
+      if (o.sleepSets) throw new Error('a parallel dfs runs without sleep sets');
+      if (o.snapshots === false) throw new Error('a parallel dfs runs with snapshots');
+      this.shared = new SharedVisitedStates(o.dfsWorker.visited);
+      this.claims = new Int32Array(o.dfsWorker.claims);
+    }
     const shard = o.shard ?? { index: 0, count: 1 };
     this.index = shard.index;
     this.shardCount = shard.count;
@@ -350,6 +377,23 @@ class Explorer {
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
   private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
   private readonly visited = new VisitedStates();
+  /** Parallel dfs: the states every worker has seen, the subtree counter, the subtrees found at the split depth. */
+  private shared: SharedVisitedStates | undefined;
+  private claims: Int32Array | undefined;
+  private readonly subtrees: DfsNode[] = [];
+  /** Parallel dfs: searching a subtree taken (after the top of the tree), and whether none are left. */
+  private inSubtree = false;
+  private noSubtreesLeft = false;
+
+  /** dfs: the states seen (by every worker). */
+  private get statesSeen(): number {
+    return this.shared ? this.shared.size : this.visited.size;
+  }
+
+  /** Parallel dfs: whether this worker counts what the node ends or runs (the top of the tree: worker 0). */
+  private counts(): boolean {
+    return this.inSubtree || !this.o.dfsWorker || this.o.dfsWorker.worker === 0;
+  }
   /** The sleep sets states were expanded with (0: the empty one, shared by most states). */
   private readonly sleepSets: ReadonlySet<string>[] = [NONE_ASLEEP];
 
@@ -420,6 +464,7 @@ class Explorer {
             depth: (node: DfsNode) => node.depth,
             decision: (node: DfsNode) => node.decision,
             footprint: (node: DfsNode) => node.track === true,
+            jumpTo: (node: DfsNode) => (node.jump ? prefixOf(node) : undefined),
             visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
             pause: () => ++n % this.dfsChunk === 0,
           },
@@ -431,17 +476,40 @@ class Explorer {
       const node = this.dfsPop();
       if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track, checkStateHash: o.checkStateHash }));
     }
-    res.complete = this.stack.length === 0 && !res.stopped;
-    return !res.stopped && this.stack.length > 0 && this.visited.size < this.maxStates;
+    const more = this.stack.length > 0 || (this.shared !== undefined && !this.noSubtreesLeft);
+    res.complete = !more && !res.stopped;
+    return !res.stopped && more && this.statesSeen < this.maxStates;
   }
 
   /** dfs: the next node to run (undefined: none left, or stopped), with whether its last step's footprint is wanted. */
   private dfsPop(): DfsNode | undefined {
     const { res } = this;
-    if (res.stopped || this.visited.size >= this.maxStates) return undefined;
-    const node = this.stack.pop();
+    let node: DfsNode | undefined;
+    for (;;) {
+      if (res.stopped || this.statesSeen >= this.maxStates) return undefined;
+      if (this.shared?.full) {
+        this.stop('visited-state table full');
+        return undefined;
+      }
+      node = this.stack.pop();
+      if (!this.shared) break;
+      if (node === undefined) {
+        // the top of the tree done (or a subtree): take the next subtree no worker has
+        const j = Atomics.add(this.claims!, 0, 1);
+        if (j >= this.subtrees.length) {
+          this.noSubtreesLeft = true;
+          return undefined;
+        }
+        node = this.subtrees[j]!;
+        node.jump = true;
+        this.inSubtree = true;
+        break;
+      }
+      if (this.inSubtree || node.depth < this.o.dfsWorker!.splitDepth) break;
+      this.subtrees.push(node); // (at the split depth, while in the top of the tree)
+    }
     if (node === undefined) return undefined;
-    res.nodes = (res.nodes ?? 0) + 1;
+    if (this.counts()) res.nodes = (res.nodes ?? 0) + 1;
     const { siblings } = node;
     // a footprint is needed to put steps to sleep here, or for the siblings still to come
     node.track = this.sleepSetsOn && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
@@ -463,7 +531,24 @@ class Explorer {
     }
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
-      this.record(r);
+      if (this.counts()) this.record(r);
+    } else if (this.shared) {
+      if (node.decision) this.markDecision(node.decision);
+      const [lo, hi] = r.stateWords!;
+      let expand: boolean;
+      if (this.inSubtree) expand = this.shared.add(lo, hi);
+      else {
+        // the top of the tree: every worker expands it alike (its own visited set), and
+        // the first to add a state to the shared set counts it
+        expand = this.visited.get(lo, hi) < 0;
+        if (expand) this.visited.set(lo, hi, 0);
+        if (this.shared.add(lo, hi)) res.states = (res.states ?? 0) + 1;
+      }
+      if (expand && this.inSubtree) res.states = (res.states ?? 0) + 1;
+      if (expand) for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: r.frontier[i]!, depth: node.depth + 1, siblings: null });
+      pushed = expand ? r.frontier.length : 0;
+      if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
+      return pushed;
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
       if (node.decision) this.markDecision(node.decision);
@@ -490,7 +575,7 @@ class Explorer {
       }
       pushed = todo.length;
     }
-    res.states = this.visited.size;
+    if (!this.shared) res.states = this.visited.size;
     if (o.onProgress?.(res.nodes!, res)) this.stop('interrupted');
     return pushed;
   }
@@ -648,15 +733,16 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
  * summed, traces united, a step covered if any shard took it, and per (verdict,
  * invariant) the counterexample of the lowest-numbered schedule, in schedule order.
  */
-export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
+export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: boolean } = {}): ExploreResult {
   if (!parts.length) throw new Error('nothing to merge');
   const first = parts[0]!;
   for (const p of parts) {
     if (p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
       throw new Error(`cannot merge ${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.scenario}/${first.strategy}/seed ${first.seed}`);
     }
-    if (p.strategy === 'dfs' || p.strategy === 'coverage') throw new Error(`${p.strategy} results are not sharded`);
+    if (p.strategy === 'coverage' || (p.strategy === 'dfs' && !o.dfsWorkers)) throw new Error(`${p.strategy} results are not sharded`);
   }
+  const dfs = first.strategy === 'dfs';
   const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
     const out: Record<string, number> = {};
     for (const p of parts) for (const [k, v] of Object.entries(pick(p))) out[k] = (out[k] ?? 0) + v;
@@ -664,7 +750,11 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   };
   const hashes = new Set(parts.flatMap((p) => p.traceHashes));
   const byKey = new Map<string, Counterexample>();
-  for (const c of parts.flatMap((p) => p.counterexamples).sort((a, b) => a.seed - b.seed)) {
+  // (a parallel dfs: every counterexample has the one seed; the shortest, then the first by its decisions)
+  const order = dfs
+    ? (a: Counterexample, b: Counterexample) => a.decisions.length - b.decisions.length || (JSON.stringify(a.decisions) < JSON.stringify(b.decisions) ? -1 : 1)
+    : (a: Counterexample, b: Counterexample) => a.seed - b.seed;
+  for (const c of parts.flatMap((p) => p.counterexamples).sort(order)) {
     const key = `${c.verdict}:${c.violation.invariant}`;
     if (!byKey.has(key)) byKey.set(key, c);
   }
@@ -684,5 +774,10 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     stopped: parts.some((p) => p.stopped),
     stopReason: parts.find((p) => p.stopped)?.stopReason,
     coverage,
+    ...(dfs ? {
+      states: parts.reduce((n, p) => n + (p.states ?? 0), 0),
+      nodes: parts.reduce((n, p) => n + (p.nodes ?? 0), 0),
+      complete: parts.every((p) => p.complete),
+    } : {}),
   };
 }

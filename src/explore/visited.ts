@@ -50,3 +50,56 @@ export class VisitedStates {
     for (let i = 0; i < val.length; i++) if (val[i] !== 0) this.set(lo[i]!, hi[i]!, val[i]! - 1);
   }
 }
+
+/**
+ * The visited states of a dfs run by several workers at once (`--workers` with dfs): the
+ * same 64-bit state hashes in an open-addressing table on a SharedArrayBuffer, claimed by
+ * compare-and-swap, so a state one worker reached is pruned in every other (TLC's shared
+ * fingerprint set). Fixed capacity (a shared buffer cannot be rehashed under the workers'
+ * feet): sized for the search's state bound at most half full.
+ */
+export class SharedVisitedStates {
+  private readonly slots: BigInt64Array;
+  private readonly count: Int32Array;
+  private readonly mask: number;
+
+  /** A table for up to `maxStates` states. */
+  static create(maxStates: number): SharedArrayBuffer {
+    let n = 1 << 12;
+    while (n < maxStates * 2) n *= 2;
+    return new SharedArrayBuffer(8 + n * 8);
+  }
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.count = new Int32Array(buffer, 0, 1);
+    this.slots = new BigInt64Array(buffer, 8);
+    this.mask = this.slots.length - 1;
+  }
+
+  /** States in the table, from every worker. */
+  get size(): number {
+    return Atomics.load(this.count, 0);
+  }
+
+  /** Whether the table can take another state (it is never let past 3/4 full). */
+  get full(): boolean {
+    return this.size * 4 >= this.slots.length * 3;
+  }
+
+  /** Add a state: true if it is new (this worker is the one to expand it). */
+  add(lo: number, hi: number): boolean {
+    let key = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+    if (key === 0n) key = 1n; // (0 marks an empty slot)
+    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+      let v = Atomics.load(this.slots, i);
+      if (v === 0n) {
+        v = Atomics.compareExchange(this.slots, i, 0n, key);
+        if (v === 0n) {
+          Atomics.add(this.count, 0, 1);
+          return true;
+        }
+      }
+      if (v === key) return false;
+    }
+  }
+}

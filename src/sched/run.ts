@@ -173,6 +173,12 @@ export interface Search<N> {
   /** Whether the last step into the node should record its footprint. */
   footprint(node: N): boolean;
   /**
+   * For a node whose parent is not on the path the model is at (a parallel dfs's worker
+   * taking a subtree the search order did not lead to): its decisions from the start. The
+   * run goes back to the start and follows them.
+   */
+  jumpTo?(node: N): readonly Decision[] | undefined;
+  /**
    * The node's result (as run() with its prefix as `schedule` gives it); how many children
    * of it come next. Where the run goes on (`frontier` set), only verdict, steps, time_ns,
    * frontier, stateHash and footprint are filled in; where it ended, everything.
@@ -580,11 +586,12 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     node = search!.next();
     if (node === undefined) return false;
     const n = search!.depth(node);
-    if (n > path.length + 1) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
-    const firstChild = atNode && n === path.length + 1;
+    const jump = search!.jumpTo?.(node);
+    if (n > path.length + 1 && !jump) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
+    const firstChild = atNode && n === path.length + 1 && !jump;
     atNode = false;
     if (!firstChild) {
-      let d = Math.max(0, Math.min(n - 1, snapshots.length - 1));
+      let d = jump ? 0 : Math.max(0, Math.min(n - 1, snapshots.length - 1));
       while (!snapshots[d]) d--;
       const at = snapshots[d]!;
       at.snap.restore();
@@ -598,7 +605,8 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       // the deeper snapshots are off the way now: their copies are reused by the next ones
       for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
       snapshots.length = d + 1;
-      path.length = Math.max(0, n - 1);
+      path.length = jump ? 0 : Math.max(0, n - 1);
+      if (jump) for (let i = 0; i < n - 1; i++) path.push(jump[i]!);
     }
     // (the first child of the node the model is at goes on from here: nothing to restore)
     if (n > 0) path.push(search!.decision(node)!);
