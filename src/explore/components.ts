@@ -2,10 +2,11 @@
  * The model's state in components, for the dfs: the kernel's own fields, the page store,
  * vmstat, each mm_struct, each inode (with its address_space and page cache), each actor.
  *
- * A step changes few of them: the actor that stepped, the kernel's own bookkeeping (the
- * locks each actor holds, the page-lock holders, the token counter), and the objects its
- * bus events name — a `page` event the page store, a `pmd` or `pte` event its mm, a
- * `cache` event its inode, a `lock` event the object the lock is in. So the state hash is
+ * A step changes few of them: the actor that stepped, and the objects its bus events name —
+ * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `lock`
+ * event the object the lock is in and the locks its actor holds, a `swap` or `atomic` event
+ * the kernel's own fields. (The mm_structs, written all over the task charts, are taken
+ * as changed at every step.) So the state hash is
  * kept per component, and a component is hashed again only when a step may have changed
  * it; the others go in as the two words of their last hash. Snapshots are per component
  * too: a component no step changed since the last snapshot on the path shares that
@@ -39,7 +40,11 @@ export interface ComponentsSnapshot {
   readonly hashed: Uint8Array;
 }
 
-/** The kernel's own fields (always changed: held locks, page-lock holders, the token counter...). */
+/**
+ * The kernel's own fields (page-lock holders, the token counter, swap slots, the huge zero
+ * page globals...): hashed again after the events that write them; copied into every
+ * snapshot and restored from every one, since the clock moves with no event.
+ */
 const KERNEL = 0;
 const PAGES = 1;
 const VMSTAT = 2;
@@ -123,7 +128,7 @@ export class StateComponents {
     this.version[this.byActor[ix]!] = ++this.clock;
   }
 
-  /** A step begins: its actor and the kernel's own fields change. */
+  /** A step begins: its actor changes, and the mm_structs may. */
   stepping(actor: number): void {
     this.version[this.byActor[actor]!] = ++this.clock;
     for (const c of this.mms) this.version[c] = ++this.clock;
