@@ -268,7 +268,7 @@ describe('dfs', () => {
       const s = await loadScenario(file);
       const one = explore(s, { strategy: 'dfs' });
       const visited = SharedVisitedStates.create(1e5);
-      const claims = new SharedArrayBuffer(4);
+      const claims = new SharedArrayBuffer(8);
       const parts = [0, 1, 2].map((worker) => explore(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth } }));
       expect(parts[0]!.states).toBeGreaterThan(0);
       const r = mergeResults(parts, { dfsWorkers: true });
@@ -285,7 +285,7 @@ describe('dfs', () => {
     }
     // sleep sets depend on the order states are reached in, which workers do not share
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
-    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(4), splitDepth: 2 } }))
+    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(8), splitDepth: 2 } }))
       .toThrow(/a parallel dfs runs without sleep sets/);
   }, 60_000);
 

@@ -220,7 +220,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   if (o.workers > 1) {
     let done = 0;
     r = await exploreInWorkers(raw, file, options, o.workers, {
-      signal: ac.signal, onProgress: (n) => progress((done += n), undefined, 0),
+      signal: ac.signal, onProgress: (n, states) => progress((done += n), states, 0),
     });
     for (const c of r.counterexamples) write(c);
   } else {

@@ -91,7 +91,7 @@ export interface ExploreOptions {
 export interface DfsWorker {
   worker: number;
   visited: SharedArrayBuffer;
-  /** Int32Array[1]: the next subtree to take. */
+  /** Int32Array[2]: the next subtree to take; set to 1 when a worker stops on a counterexample (stopOnFirst). */
   claims: SharedArrayBuffer;
   splitDepth: number;
 }
@@ -407,6 +407,8 @@ class Explorer {
   stop(reason: string): void {
     if (!this.res.stopped) this.res.stopReason = reason;
     this.res.stopped = true;
+    // (stopOnFirst: every worker of a parallel dfs stops)
+    if (reason === 'counterexample' && this.claims) Atomics.store(this.claims, 1, 1);
   }
 
   /** Out of time: checked before each schedule, so the last one started always finishes. */
@@ -487,6 +489,10 @@ class Explorer {
     let node: DfsNode | undefined;
     for (;;) {
       if (res.stopped || this.statesSeen >= this.maxStates) return undefined;
+      if (this.claims && Atomics.load(this.claims, 1) === 1) {
+        this.stop('counterexample');
+        return undefined;
+      }
       if (this.shared?.full) {
         this.stop('visited-state table full');
         return undefined;
@@ -752,7 +758,10 @@ export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: 
   const byKey = new Map<string, Counterexample>();
   // (a parallel dfs: every counterexample has the one seed; the shortest, then the first by its decisions)
   const order = dfs
-    ? (a: Counterexample, b: Counterexample) => a.decisions.length - b.decisions.length || (JSON.stringify(a.decisions) < JSON.stringify(b.decisions) ? -1 : 1)
+    ? (a: Counterexample, b: Counterexample) => {
+      const [x, y] = [JSON.stringify(a.decisions), JSON.stringify(b.decisions)];
+      return a.decisions.length - b.decisions.length || (x < y ? -1 : x > y ? 1 : 0);
+    }
     : (a: Counterexample, b: Counterexample) => a.seed - b.seed;
   for (const c of parts.flatMap((p) => p.counterexamples).sort(order)) {
     const key = `${c.verdict}:${c.violation.invariant}`;

@@ -17,8 +17,8 @@ import { validateScenario } from '../scenario/load.ts';
 export const DFS_SPLIT_DEPTH = 8;
 
 export interface ParallelHooks {
-  /** Schedules (dfs: nodes) done since the last call, from any worker. */
-  onProgress?: (done: number) => void;
+  /** Schedules (dfs: nodes) done since the last call, from any worker; dfs: the states all have seen. */
+  onProgress?: (done: number, states?: number) => void;
   signal?: AbortSignal;
 }
 
@@ -31,7 +31,7 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
   const dfs = options.strategy === 'dfs';
   const shard = options.shard ?? { index: 0, count: 1 };
   const shared = dfs
-    ? { visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), claims: new SharedArrayBuffer(4), splitDepth: DFS_SPLIT_DEPTH }
+    ? { visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), claims: new SharedArrayBuffer(8), splitDepth: DFS_SPLIT_DEPTH }
     : undefined;
   // random and pct: worker w of W in shard i/n runs shard i + w*n of n*W — the same
   // schedule set, split finer
@@ -39,6 +39,7 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
     ? { ...options, dfsWorker: { worker: w, ...shared } }
     : { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * workers } };
   const scenario = await validateScenario(raw, file);
+  const table = shared && new SharedVisitedStates(shared.visited);
   const parts = await Promise.all(
     Array.from({ length: workers }, (_, w) =>
       w === 0
@@ -47,7 +48,7 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
           return exploreAsync(scenario, {
             ...part(0), clock: options.clock ?? (() => performance.now()), signal: hooks.signal,
             onProgress: (done) => {
-              hooks.onProgress?.(done - last);
+              hooks.onProgress?.(done - last, table?.size);
               last = done;
             },
           });
@@ -58,7 +59,7 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
         hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
         worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
           if (m.kind === 'progress') {
-            if (m.done) hooks.onProgress?.(m.done);
+            if (m.done) hooks.onProgress?.(m.done, table?.size);
           } else resolveResult(m.result!);
         });
         worker.on('error', reject);
