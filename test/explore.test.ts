@@ -283,6 +283,19 @@ describe('dfs', () => {
         expect(a.violations[0]!.invariant).toBe(c.violation.invariant);
       }
     }
+    // two workers interleaved in this thread (exploreAsync yields every 64 nodes): both take
+    // subtrees, and prune by each other's states
+    {
+      const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
+      const one = explore(s, { strategy: 'dfs' });
+      const visited = SharedVisitedStates.create(1e5);
+      const claims = new SharedArrayBuffer(8);
+      const parts = await Promise.all([0, 1].map((worker) => exploreAsync(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth: 6 } })));
+      expect(parts.map((p) => p.states! > 0)).toEqual([true, true]);
+      const r = mergeResults(parts, { dfsWorkers: true });
+      expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
+      expect(r.coverage).toEqual(one.coverage);
+    }
     // sleep sets depend on the order states are reached in, which workers do not share
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
     expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(8), splitDepth: 2 } }))
