@@ -13,12 +13,16 @@ export class Bus {
   private readonly all = new Subject<BusEvent>();
   private readonly byKind = new Map<Kind, Subject<BusEvent>>();
   private readonly taps = new Map<Kind, (ev: BusEvent) => void>();
+  /** Whether there are any taps (most runs have none: one load, not a Map lookup, per event). */
+  private tapped = false;
   /** Every event, of every kind (the tracer, the inspector). */
   readonly events$: Observable<BusEvent> = this.all.asObservable();
 
   publish(ev: BusEvent): void {
-    const t = this.taps.get(ev.kind);
-    if (t !== undefined) t(ev);
+    if (this.tapped) {
+      const t = this.taps.get(ev.kind);
+      if (t !== undefined) t(ev);
+    }
     const s = this.byKind.get(ev.kind);
     if (s !== undefined) s.next(ev);
     if (this.all.observed) this.all.next(ev);
@@ -26,7 +30,7 @@ export class Bus {
 
   /** Whether anyone would receive an event of this kind (so callers can skip building it). */
   wants(kind: Kind): boolean {
-    return this.all.observed || this.taps.has(kind) || (this.byKind.get(kind)?.observed ?? false);
+    return this.all.observed || (this.tapped && this.taps.has(kind)) || (this.byKind.get(kind)?.observed ?? false);
   }
 
   /**
@@ -39,6 +43,7 @@ export class Bus {
       if (this.taps.has(kind)) throw new Error(`the bus already has a tap for '${kind}' events`);
       this.taps.set(kind, fn);
     }
+    this.tapped = true;
   }
 
   /** The events of one kind. */
