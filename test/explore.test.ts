@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.ts';
-import { contextSwitches, counterexampleScenario, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
+import { contextSwitches, counterexampleScenario, dfsSplitDepth, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { SharedVisitedStates } from '../src/explore/visited.ts';
 
@@ -264,11 +264,16 @@ describe('dfs', () => {
     // the workers run here one after the other in this thread, on one shared table: the
     // first takes every subtree the others have not — the same algorithm --workers runs in
     // threads (tested below through the CLI)
-    for (const [file, splitDepth] of [['test/fixtures/zero-page-dfs-fixed.yaml', 8], ['test/fixtures/zero-page-dfs-as-posted.yaml', 3]] as const) {
+    // the split depth for 16 workers: deep enough for 32 subtrees each
+    const fixed = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
+    expect(dfsSplitDepth(fixed, { strategy: 'dfs' }, 2)).toBe(8); // (73 subtrees)
+    const deep = dfsSplitDepth(fixed, { strategy: 'dfs' }, 16);
+    expect(deep).toBeGreaterThan(12);
+    for (const [file, splitDepth] of [['test/fixtures/zero-page-dfs-fixed.yaml', 8], ['test/fixtures/zero-page-dfs-fixed.yaml', deep], ['test/fixtures/zero-page-dfs-as-posted.yaml', 3]] as const) {
       const s = await loadScenario(file);
       const one = explore(s, { strategy: 'dfs' });
       const visited = SharedVisitedStates.create(1e5);
-      const claims = new SharedArrayBuffer(8);
+      const claims = new SharedArrayBuffer(12);
       const parts = [0, 1, 2].map((worker) => explore(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth } }));
       expect(parts[0]!.states).toBeGreaterThan(0);
       const r = mergeResults(parts, { dfsWorkers: true });
@@ -289,7 +294,7 @@ describe('dfs', () => {
       const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
       const one = explore(s, { strategy: 'dfs' });
       const visited = SharedVisitedStates.create(1e5);
-      const claims = new SharedArrayBuffer(8);
+      const claims = new SharedArrayBuffer(12);
       const parts = await Promise.all([0, 1].map((worker) => exploreAsync(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth: 6 } })));
       expect(parts.map((p) => p.states! > 0)).toEqual([true, true]);
       const r = mergeResults(parts, { dfsWorkers: true });
@@ -298,7 +303,7 @@ describe('dfs', () => {
     }
     // sleep sets depend on the order states are reached in, which workers do not share
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
-    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(8), splitDepth: 2 } }))
+    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(12), splitDepth: 2 } }))
       .toThrow(/a parallel dfs runs without sleep sets/);
   }, 60_000);
 

@@ -81,7 +81,7 @@ export interface ExploreOptions {
 
 /**
  * One worker of a parallel dfs. Every worker runs the top of the search tree (down to
- * `splitDepth` decisions) alike, each with its own visited set, and so finds the same
+ * `splitDepth` decisions: dfsSplitDepth() chooses it) alike, each with its own visited set, and so finds the same
  * subtrees there, in the same order; then the workers take those subtrees one at a time
  * (the next index from the shared `claims` counter) and search them with the states seen
  * by all (`visited`). Each state is expanded once, by one worker: a complete search visits
@@ -91,7 +91,10 @@ export interface ExploreOptions {
 export interface DfsWorker {
   worker: number;
   visited: SharedArrayBuffer;
-  /** Int32Array[2]: the next subtree to take; set to 1 when a worker stops on a counterexample (stopOnFirst). */
+  /**
+   * Int32Array[3]: the next subtree to take; 1 once a worker stops on a counterexample
+   * (stopOnFirst); the split depth, once chosen (exploreInWorkers: dfsSplitDepth()).
+   */
   claims: SharedArrayBuffer;
   splitDepth: number;
 }
@@ -381,6 +384,13 @@ class Explorer {
   private shared: SharedVisitedStates | undefined;
   private claims: Int32Array | undefined;
   private readonly subtrees: DfsNode[] = [];
+  /** Parallel dfs: the nodes of the top of the tree this worker ran (counted or not). */
+  private topNodes = 0;
+
+  /** Parallel dfs: the subtrees at the split depth, and the nodes above it (once the top of the tree is run). */
+  get topOfTree(): { subtrees: number; nodes: number } {
+    return { subtrees: this.subtrees.length, nodes: this.topNodes };
+  }
   /** Parallel dfs: searching a subtree taken (after the top of the tree), and whether none are left. */
   private inSubtree = false;
   private noSubtreesLeft = false;
@@ -511,7 +521,11 @@ class Explorer {
         this.inSubtree = true;
         break;
       }
-      if (this.inSubtree || node.depth < this.o.dfsWorker!.splitDepth) break;
+      if (this.inSubtree) break;
+      if (node.depth < this.o.dfsWorker!.splitDepth) {
+        this.topNodes++;
+        break;
+      }
       this.subtrees.push(node); // (at the split depth, while in the top of the tree)
     }
     if (node === undefined) return undefined;
@@ -709,6 +723,28 @@ export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
   const e = new Explorer(s, o);
   while (e.next());
   return e.finish();
+}
+
+/**
+ * A parallel dfs's split depth: the shallowest, from 8 decisions down by 2, whose top of the
+ * tree leaves at least 32 subtrees a worker — so the workers run out of subtrees near the
+ * end only — unless the top grows past 20,000 nodes (every worker runs it) or the search
+ * ends above it. Found by running the top of the tree, counting nothing.
+ */
+export function dfsSplitDepth(s: Scenario, o: ExploreOptions, workers: number): number {
+  let depth = 8;
+  for (let last = -1; ; depth += 2) {
+    const claims = new Int32Array(new SharedArrayBuffer(12));
+    claims[0] = 0x7fffffff; // (take no subtree: the top of the tree only)
+    const e = new Explorer(s, {
+      ...o, strategy: 'dfs', shrinkBudget: 0, onProgress: undefined, onCounterexample: undefined, stopOnFirst: false, timeBudgetMs: undefined,
+      dfsWorker: { worker: 1, visited: SharedVisitedStates.create(100_000), claims: claims.buffer as SharedArrayBuffer, splitDepth: depth },
+    });
+    while (e.next());
+    const { subtrees, nodes } = e.topOfTree;
+    if (subtrees >= 32 * workers || nodes > 20_000 || subtrees <= last || depth >= 24) return depth;
+    last = subtrees;
+  }
 }
 
 /** Schedules (dfs: search nodes) between two turns of the event loop: a few ms of work. */

@@ -5,16 +5,9 @@
  * are merged into what one worker gives.
  */
 import { Worker } from 'node:worker_threads';
-import { type ExploreOptions, type ExploreResult, exploreAsync, mergeResults } from './explore.ts';
+import { type ExploreOptions, type ExploreResult, dfsSplitDepth, exploreAsync, mergeResults } from './explore.ts';
 import { SharedVisitedStates } from './visited.ts';
 import { validateScenario } from '../scenario/load.ts';
-
-/**
- * Parallel dfs: the depth of the subtrees the workers take. Every worker runs the tree
- * above it (a few thousand nodes at most on the example scenarios); below it, thousands of
- * subtrees keep two to a few dozen workers busy to the end.
- */
-export const DFS_SPLIT_DEPTH = 8;
 
 export interface ParallelHooks {
   /** Schedules (dfs: nodes) done since the last call, from any worker; dfs: the states all have seen. */
@@ -31,7 +24,9 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
   const dfs = options.strategy === 'dfs';
   const shard = options.shard ?? { index: 0, count: 1 };
   const shared = dfs
-    ? { visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), claims: new SharedArrayBuffer(8), splitDepth: DFS_SPLIT_DEPTH }
+    // (claims: the next subtree, the stop flag, and the split depth once chosen — the
+    // worker threads wait for it: see explore_worker_shard.ts)
+    ? { visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), claims: new SharedArrayBuffer(12), splitDepth: 0 }
     : undefined;
   // random and pct: worker w of W in shard i/n runs shard i + w*n of n*W — the same
   // schedule set, split finer
@@ -40,32 +35,33 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
     : { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * workers } };
   const scenario = await validateScenario(raw, file);
   const table = shared && new SharedVisitedStates(shared.visited);
-  const parts = await Promise.all(
-    Array.from({ length: workers }, (_, w) =>
-      w === 0
-        ? (() => {
-          let last = 0;
-          return exploreAsync(scenario, {
-            ...part(0), clock: options.clock ?? (() => performance.now()), signal: hooks.signal,
-            onProgress: (done) => {
-              hooks.onProgress?.(done - last, table?.size);
-              last = done;
-            },
-          });
-        })()
-        : new Promise<ExploreResult>((resolveResult, reject) => {
-        const mine = part(w);
-        const worker = new Worker(new URL('../cli/explore_worker.js', import.meta.url), { workerData: { raw, file, options: mine } });
-        hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
-        worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
-          if (m.kind === 'progress') {
-            if (m.done) hooks.onProgress?.(m.done, table?.size);
-          } else resolveResult(m.result!);
-        });
-        worker.on('error', reject);
-      }),
-    ),
-  );
+  const threads = Array.from({ length: workers - 1 }, (_, i) => i + 1).map((w) =>
+    new Promise<ExploreResult>((resolveResult, reject) => {
+      const worker = new Worker(new URL('../cli/explore_worker.js', import.meta.url), { workerData: { raw, file, options: part(w) } });
+      hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
+      worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
+        if (m.kind === 'progress') {
+          if (m.done) hooks.onProgress?.(m.done, table?.size);
+        } else resolveResult(m.result!);
+      });
+      worker.on('error', reject);
+    }));
+  if (shared) {
+    // dfs: the split depth is chosen here while the worker threads start
+    shared.splitDepth = dfsSplitDepth(scenario, options, workers);
+    const cell = new Int32Array(shared.claims);
+    Atomics.store(cell, 2, shared.splitDepth);
+    Atomics.notify(cell, 2);
+  }
+  let last = 0;
+  const here = exploreAsync(scenario, {
+    ...part(0), clock: options.clock ?? (() => performance.now()), signal: hooks.signal,
+    onProgress: (done) => {
+      hooks.onProgress?.(done - last, table?.size);
+      last = done;
+    },
+  });
+  const parts = await Promise.all([here, ...threads]);
   const r = mergeResults(parts, { dfsWorkers: dfs });
   if (options.shard) r.shard = options.shard;
   return r;
