@@ -978,7 +978,7 @@ export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number, removePte
       count++;
     }
     for (let i = 0; i < count; i++) k.pages.put(head, a.ix); // page_ref_sub(hpage, count)
-    if (count) mm.rss[k.mmCounterFile(head)] -= count;
+    if (count) k.addMmCounter(mm, k.mmCounterFile(head), -count, a.ix);
   }
   k.pmdCmd(mm, pmdIx, 'PMDP_CLEAR', -1, a.ix);
 }

@@ -441,7 +441,7 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
     const head = pmd.pfn;
     k.pmdCmd(mm, p, 'PMDP_CLEAR', -1, a.ix);
     k.pages.unmapPmd(head, a.ix);
-    mm.rss[k.mmCounterFile(head)] -= k.HPAGE_PMD_NR;
+    k.addMmCounter(mm, k.mmCounterFile(head), -k.HPAGE_PMD_NR, a.ix);
     k.ref('move', 'page', head, 'pmd', a.id, a.ix);
     putPageRef(a, head);
     return;
@@ -455,7 +455,7 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
     if (!f || f.ino.id !== inodeId || f.index < start || f.index >= end) continue;
     k.setPte(mm, vpn, PTE_NONE, false, a.ix);
     k.pages.unmapPte(pfn, a.ix);
-    mm.rss[k.mmCounterFile(pfn)]--;
+    k.addMmCounter(mm, k.mmCounterFile(pfn), -1, a.ix);
     k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
     putPageRef(a, pfn);
   }
@@ -740,7 +740,7 @@ export const shmemFaultActions: Record<string, TaskAction<F>> = {
     const p = k.pmdCmd(mm, fpmd(a), 'SET_PMD_HUGE', h, a.ix);
     const vma = mm.findVma(a.l.vpn)!;
     p.writable = (vma.flags & VM.WRITE) !== 0;
-    mm.rss[k.mmCounterFile(h)] += k.HPAGE_PMD_NR;
+    k.addMmCounter(mm, k.mmCounterFile(h), k.HPAGE_PMD_NR, a.ix);
     k.ref('move', 'page', h, a.id, 'pmd', a.ix);
     k.count('thp_file_mapped', 1, a.ix);
   },
@@ -757,7 +757,7 @@ export const shmemFaultActions: Record<string, TaskAction<F>> = {
     const pfn = a.l.gp_page;
     k.pages.mapPte(pfn, a.ix);
     k.setPte(mm, a.l.vpn, pfn, (vma.flags & VM.WRITE) !== 0, a.ix);
-    mm.rss[k.mmCounterFile(pfn)]++;
+    k.addMmCounter(mm, k.mmCounterFile(pfn), 1, a.ix);
     k.ref('move', 'page', pfn, a.id, 'pte', a.ix);
   },
 };

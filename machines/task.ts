@@ -714,7 +714,7 @@ function setHugePmd(a: A): void {
   k.pages.mapPmd(h, a.ix);
   const p = k.pmdCmd(mm, mcPmdIx(a), 'SET_PMD_HUGE', h, a.ix);
   p.writable = ((mm.findVma(a.l.mc_addr)?.flags ?? 0) & VMF.WRITE) !== 0;
-  mm.rss[k.mmCounterFile(h)] += k.HPAGE_PMD_NR;
+  k.addMmCounter(mm, k.mmCounterFile(h), k.HPAGE_PMD_NR, a.ix);
   k.count('thp_file_mapped', 1, a.ix);
   a.l.result = 'SCAN_SUCCEED';
 }
@@ -1146,7 +1146,7 @@ export const taskChart: TaskChartDef<A> = {
       k.ref('move', 'page', copy, a.id, 'pte', a.ix);
       mm.replaced.add(a.l.vpn);
       mm.expected.set(a.l.vpn, k.pages.data[copy]!);
-      mm.rss[k.mmCounterFile(old)]--;
+      k.addMmCounter(mm, k.mmCounterFile(old), -1, a.ix);
       k.pages.unmapPte(old, a.ix);
       k.pages.put(old, a.ix); // the old mapping's reference
       a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
@@ -1437,7 +1437,7 @@ export const taskChart: TaskChartDef<A> = {
       if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
       else {
         k.pages.unmapPmd(pfn, a.ix);
-        if (k.pages.mapping[pfn]! >= 0) mm.rss[k.mmCounterFile(pfn)] -= k.HPAGE_PMD_NR;
+        if (k.pages.mapping[pfn]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -k.HPAGE_PMD_NR, a.ix);
         else a.k.addMmCounter(mm, 'MM_ANONPAGES', -k.HPAGE_PMD_NR, a.ix);
         k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
       }
@@ -1467,7 +1467,7 @@ export const taskChart: TaskChartDef<A> = {
         k.setPte(mm, base + i, PTE_NONE, false, a.ix);
         if (pfn === k.ZERO_PAGE) continue;
         k.pages.unmapPte(pfn, a.ix);
-        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) mm.rss[k.mmCounterFile(pfn)]--;
+        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -1, a.ix);
         else a.k.addMmCounter(mm, 'MM_ANONPAGES', -1, a.ix);
         k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
         a.l.zap_pages.push(pfn);
