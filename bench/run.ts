@@ -321,7 +321,7 @@ if (!opt['no-explore']) {
         const t = performance.now();
         last = w === 1
           ? explore(truncate, { strategy: 'dfs', shrinkBudget: 0, maxStates: 200_000 })
-          : await exploreInWorkers(truncateRaw, truncateFile, { strategy: 'dfs', shrinkBudget: 0, maxStates: 200_000 }, w);
+          : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, { strategy: 'dfs', shrinkBudget: 0, maxStates: 200_000 }, w);
         rates.push(last.states! / ((performance.now() - t) / 1000));
       }
       dfsRows.push([`examples/collapse-shmem-vs-truncate (200,000 states), ${w === 1 ? 'one thread' : `${w} worker threads`}`, '4', 'off',

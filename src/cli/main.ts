@@ -219,8 +219,8 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   let r: ExploreResult;
   if (o.workers > 1) {
     let done = 0;
-    r = await exploreInWorkers(raw, file, options, o.workers, {
-      signal: ac.signal, onProgress: (n, states) => progress((done += n), states, 0),
+    r = await exploreInWorkers(scenario, { raw, file }, options, o.workers, {
+      signal: ac.signal, clock: () => performance.now(), onProgress: (n, states) => progress((done += n), states, 0),
     });
     for (const c of r.counterexamples) write(c);
   } else {

@@ -552,52 +552,55 @@ class Explorer {
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
       if (this.counts()) this.record(r);
-    } else if (this.shared) {
-      if (node.decision) this.markDecision(node.decision);
-      const [lo, hi] = r.stateWords!;
-      let expand: boolean;
-      if (this.inSubtree) expand = this.shared.add(lo, hi);
-      else {
-        // the top of the tree: every worker expands it alike (its own visited set), and
-        // the first to add a state to the shared set counts it
-        expand = this.visited.get(lo, hi) < 0;
-        if (expand) this.visited.set(lo, hi, 0);
-        if (this.shared.add(lo, hi)) res.states = (res.states ?? 0) + 1;
-      }
-      if (expand && this.inSubtree) res.states = (res.states ?? 0) + 1;
-      if (expand) for (let i = r.frontier.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: r.frontier[i]!, depth: node.depth + 1, siblings: null });
-      pushed = expand ? r.frontier.length : 0;
-      if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
-      return pushed;
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
       if (node.decision) this.markDecision(node.decision);
-      const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
       const [lo, hi] = r.stateWords!;
-      const at = this.visited.get(lo, hi);
-      const before = at < 0 ? undefined : this.sleepSets[at]!;
       let todo: Decision[];
-      if (before === undefined) {
-        this.visited.set(lo, hi, this.sleepSetIndex(asleep));
-        todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
-      } else if (before.size === 0) {
-        todo = [];
-      } else {
-        // asleep then, awake now: not yet explored from this state (and kept: asleep both times)
-        todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
-        this.sleepSets[at] = new Set([...before].filter((key) => asleep.has(key)));
-      }
-      res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
-      if (todo.length) {
+      let group: DfsSiblings | null = null;
+      if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
+      else {
+        const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
+        const at = this.visited.get(lo, hi);
+        const before = at < 0 ? undefined : this.sleepSets[at]!;
+        if (before === undefined) {
+          this.visited.set(lo, hi, this.sleepSetIndex(asleep));
+          todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
+        } else if (before.size === 0) {
+          todo = [];
+        } else {
+          // asleep then, awake now: not yet explored from this state (and kept: asleep both times)
+          todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
+          this.sleepSets[at] = new Set([...before].filter((key) => asleep.has(key)));
+        }
+        res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
         // with sleep sets, the children share what their sleep sets are made from
-        const group: DfsSiblings | null = this.sleepSetsOn ? { sleep, done: [], left: todo.length } : null;
-        for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
+        if (this.sleepSetsOn && todo.length) group = { sleep, done: [], left: todo.length };
       }
+      for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
       pushed = todo.length;
     }
     if (!this.shared) res.states = this.visited.size;
-    if (o.onProgress?.(res.nodes!, res)) this.stop('interrupted');
+    if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
     return pushed;
+  }
+
+  /**
+   * Parallel dfs: whether this worker expands the state. In a subtree, if no worker has
+   * seen it; in the top of the tree, which every worker runs alike, if this one has not
+   * (the first to add it to the shared set counts it).
+   */
+  private sharedFirst(lo: number, hi: number): boolean {
+    const res = this.res;
+    if (this.inSubtree) {
+      if (!this.shared!.add(lo, hi)) return false;
+      res.states = (res.states ?? 0) + 1;
+      return true;
+    }
+    if (this.shared!.add(lo, hi)) res.states = (res.states ?? 0) + 1;
+    if (this.visited.get(lo, hi) >= 0) return false;
+    this.visited.set(lo, hi, 0);
+    return true;
   }
 
   /** coverage: per step (kind:state), the first schedule that took it and at which decision. */

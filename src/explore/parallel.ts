@@ -7,20 +7,27 @@
 import { Worker } from 'node:worker_threads';
 import { type ExploreOptions, type ExploreResult, dfsSplitDepth, exploreAsync, mergeResults } from './explore.ts';
 import { SharedVisitedStates } from './visited.ts';
-import { validateScenario } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/schema.ts';
 
 export interface ParallelHooks {
   /** Schedules (dfs: nodes) done since the last call, from any worker; dfs: the states all have seen. */
   onProgress?: (done: number, states?: number) => void;
   signal?: AbortSignal;
+  /**
+   * The clock a time budget is read from in this thread (the explorer reads none of its
+   * own; the worker threads read the wall clock: explore_worker_shard.ts).
+   */
+  clock?: () => number;
 }
 
 /**
  * Run `options` over `workers` threads: this one (its code already loaded and compiled)
  * and workers - 1 worker threads, which take about a second to start. The scenario goes
- * to them as the validated file's data.
+ * to them as the file's data (`source`), which they validate again.
  */
-export async function exploreInWorkers(raw: unknown, file: string, options: ExploreOptions, workers: number, hooks: ParallelHooks = {}): Promise<ExploreResult> {
+export async function exploreInWorkers(
+  scenario: Scenario, source: { raw: unknown; file: string }, options: ExploreOptions, workers: number, hooks: ParallelHooks = {},
+): Promise<ExploreResult> {
   const dfs = options.strategy === 'dfs';
   const shard = options.shard ?? { index: 0, count: 1 };
   const shared = dfs
@@ -33,11 +40,10 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
   const part = (w: number): ExploreOptions => shared
     ? { ...options, dfsWorker: { worker: w, ...shared } }
     : { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * workers } };
-  const scenario = await validateScenario(raw, file);
   const table = shared && new SharedVisitedStates(shared.visited);
   const threads = Array.from({ length: workers - 1 }, (_, i) => i + 1).map((w) =>
     new Promise<ExploreResult>((resolveResult, reject) => {
-      const worker = new Worker(new URL('../cli/explore_worker.js', import.meta.url), { workerData: { raw, file, options: part(w) } });
+      const worker = new Worker(new URL('../cli/explore_worker.js', import.meta.url), { workerData: { ...source, options: part(w) } });
       hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
       worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
         if (m.kind === 'progress') {
@@ -55,7 +61,7 @@ export async function exploreInWorkers(raw: unknown, file: string, options: Expl
   }
   let last = 0;
   const here = exploreAsync(scenario, {
-    ...part(0), clock: options.clock ?? (() => performance.now()), signal: hooks.signal,
+    ...part(0), clock: hooks.clock, signal: hooks.signal,
     onProgress: (done) => {
       hooks.onProgress?.(done - last, table?.size);
       last = done;
