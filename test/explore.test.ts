@@ -9,6 +9,7 @@ import { loadScenario } from '../src/scenario/load.ts';
 import { contextSwitches, counterexampleScenario, dfsSplitDepth, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { SharedVisitedStates } from '../src/explore/visited.ts';
+import { WORKER_VIA_TSX, workerEntry } from '../src/explore/worker_bundle.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
 const asPosted = await loadScenario('examples/zero-page-as-posted.yaml');
@@ -258,6 +259,17 @@ describe('dfs', () => {
       expect(a.violations[0]!.invariant).toBe(c.violation.invariant);
       expect(a.steps).toBe(c.decisions.length);
     }
+  });
+
+  it('the worker threads start from one bundled file, built from the sources as they are now', async () => {
+    const entry = await workerEntry();
+    expect(entry.href).not.toBe(WORKER_VIA_TSX.href); // (the fallback: started through tsx)
+    expect(entry.pathname).toMatch(/node_modules\/\.cache\/thpsim\/explore_worker-[0-9a-f]{16}\.mjs$/);
+    const code = readFileSync(entry, 'utf8');
+    // the bundle holds the sources (not imports of them), and imports only packages
+    expect(code).toContain('// src/explore/visited.ts');
+    expect(code).not.toMatch(/from ["'][.\/][^"']*\.ts["']/);
+    expect((await workerEntry()).href).toBe(entry.href); // (the same sources: the same file)
   });
 
   it('a parallel dfs (workers sharing the visited states, taking subtrees in turn) gives a complete search\'s result', async () => {

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ExploreOptions, type ExploreResult, dfsSplitDepth, exploreAsync, mergeResults } from './explore.ts';
 import { SharedVisitedStates } from './visited.ts';
+import { workerEntry } from './worker_bundle.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 export interface ParallelHooks {
@@ -22,8 +23,8 @@ export interface ParallelHooks {
 
 /**
  * Run `options` over `workers` threads: this one (its code already loaded and compiled)
- * and workers - 1 worker threads, which take about a second to start. The scenario goes
- * to them as the file's data (`source`), which they validate again.
+ * and workers - 1 worker threads, started from one bundled file (worker_bundle.ts). The
+ * scenario goes to them as the file's data (`source`), which they validate again.
  */
 export async function exploreInWorkers(
   scenario: Scenario, source: { raw: unknown; file: string }, options: ExploreOptions, workers: number, hooks: ParallelHooks = {},
@@ -41,9 +42,10 @@ export async function exploreInWorkers(
     ? { ...options, dfsWorker: { worker: w, ...shared } }
     : { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * workers } };
   const table = shared && new SharedVisitedStates(shared.visited);
+  const entry = workers > 1 ? await workerEntry() : undefined;
   const threads = Array.from({ length: workers - 1 }, (_, i) => i + 1).map((w) =>
     new Promise<ExploreResult>((resolveResult, reject) => {
-      const worker = new Worker(new URL('../cli/explore_worker.js', import.meta.url), { workerData: { ...source, options: part(w) } });
+      const worker = new Worker(entry!, { workerData: { ...source, options: part(w) } });
       hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
       worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
         if (m.kind === 'progress') {

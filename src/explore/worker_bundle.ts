@@ -1,0 +1,49 @@
+/**
+ * What a worker thread of `--workers N` runs: explore_worker_shard.ts and the sources it
+ * imports, bundled by esbuild into one file. Started through tsx instead (as bin/thpsim.js
+ * starts the CLI), a worker thread resolves and compiles some fifty files one by one and
+ * takes over a second before it searches; from the bundle, a fifth of that.
+ *
+ * The bundle is built anew each time a parallel exploration starts (esbuild takes tens of
+ * milliseconds), so it is never older than the sources, and written under
+ * node_modules/.cache/thpsim/ by the hash of its contents (from there its imports of
+ * xstate, rxjs and the rest resolve as the sources' do). Where it cannot be built or
+ * written (a read-only install), the worker threads start through tsx, as before: slower
+ * to start, the same results.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SHARD = new URL('../cli/explore_worker_shard.ts', import.meta.url);
+/** The worker started through tsx. */
+export const WORKER_VIA_TSX = new URL('../cli/explore_worker.js', import.meta.url);
+const CACHE = new URL('../../node_modules/.cache/thpsim/', import.meta.url);
+
+/** The worker threads' entry: the bundle if it could be built, else explore_worker.js through tsx. */
+export async function workerEntry(): Promise<URL> {
+  try {
+    return await bundle();
+  } catch {
+    return WORKER_VIA_TSX;
+  }
+}
+
+async function bundle(): Promise<URL> {
+  const { build } = await import('esbuild');
+  const out = await build({
+    entryPoints: [fileURLToPath(SHARD)],
+    bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', write: false, logLevel: 'silent',
+  });
+  const code = out.outputFiles[0]!.contents;
+  const name = `explore_worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+  const file = new URL(name, CACHE);
+  if (!existsSync(file)) {
+    mkdirSync(CACHE, { recursive: true });
+    // (written whole, then renamed: another process starting its workers never reads half of it)
+    const part = new URL(`${name}.${process.pid}.part`, CACHE);
+    writeFileSync(part, code);
+    renameSync(part, file);
+  }
+  return file;
+}
