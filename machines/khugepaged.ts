@@ -668,7 +668,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     csLruAddNew: (a) => a.k.pages.lruAdd(a.l.cs_new, a.ix),
     csUnlockNew: (a) => {
       a.k.unlockPage(a.l.cs_new, a.ix);
-      a.k.khugepaged.pages_collapsed++;
+      a.k.khugepagedCount('pages_collapsed', a.ix);
       a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${ccMm(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
       // "If MADV_COLLAPSE, adjust result to call collapse_pte_mapped_thp()" (seed 002)
       if (!a.l.cc_khugepaged) a.l.result = 'SCAN_PTE_MAPPED_HUGEPAGE';
@@ -745,7 +745,10 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
       // seed 003: remember to retry — design a: one flag per address_space; design b: this pmd
       if (a.k.variant('pte_mapped_thp_retry_as_flag')) a.k.mappingFlag(inoOf(a), 'AS_COLLAPSE_PMD', true, a.ix);
-      if (a.k.variant('pte_mapped_thp_retry_per_pmd')) mm.ptePmdRetry.add(a.l.rt_todo[1]!);
+      if (a.k.variant('pte_mapped_thp_retry_per_pmd')) {
+        mm.ptePmdRetry.add(a.l.rt_todo[1]!);
+        a.k.mmField(mm, 'pte_mapped_thp', a.ix);
+      }
       a.k.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: mm.mmapLock.name, actor: a.ix });
       a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
       a.l.rt_todo.splice(0, 2);
@@ -854,7 +857,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.l.pass_through_head = a.l.slot === 0 && a.l.address === 0 ? 1 : 0;
     },
     fullScan: (a) => {
-      a.k.khugepaged.full_scans++;
+      a.k.khugepagedCount('full_scans', a.ix);
       a.l.slot = 0;
       a.l.address = 0;
       a.l.pass_through_head++;
@@ -908,6 +911,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       a.k.mmapWriteLock(mm, a.ix);
       a.l.cp_todo = [...mm.ptePmdRetry].sort((x, y) => x - y);
       mm.ptePmdRetry.clear();
+      a.k.mmField(mm, 'pte_mapped_thp', a.ix);
     },
     cpSkip: (a) => {
       a.l.cp_todo.shift();

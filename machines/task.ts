@@ -99,7 +99,7 @@ function runnableMm(a: A): MmStruct | undefined {
   return mm && !mm.forking ? mm : undefined;
 }
 const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
-const pmdState = (a: A) => pmdKind(mmOf(a).pmd(pmdIndex(a)).state);
+const pmdState = (a: A) => pmdKind(mmOf(a).pmdAt(pmdIndex(a)).state);
 const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
 
 function thpEligible(a: A): boolean {
@@ -115,7 +115,7 @@ function thpEligible(a: A): boolean {
 
 /** pmd_same(*pmd, orig_pmd). */
 function pmdSame(a: A): boolean {
-  const p = mmOf(a).pmd(pmdIndex(a));
+  const p = mmOf(a).pmdAt(pmdIndex(a));
   return p.state === a.l.orig_pmd_state && p.pfn === a.l.orig_pmd_pfn;
 }
 
@@ -139,6 +139,7 @@ function forkSnapshot(a: A, ix: number): void {
     const t = parent.expected.get(v);
     if (t !== undefined) child.expected.set(v, t);
   }
+  a.k.mmField(child, 'expected', a.ix);
 }
 
 /** The reference a just-allocated page carries belongs to the task until mapped. */
@@ -1027,11 +1028,11 @@ export const taskChart: TaskChartDef<A> = {
     pmdIsPteTable: (a) => pmdState(a) === 'pte_table',
     pmdIsHugeAny: (a) => pmdState(a) === 'huge' || pmdState(a) === 'huge_zero',
     pmdIsHugeReadOnly: (a) => {
-      const p = mmOf(a).pmd(pmdIndex(a));
+      const p = mmOf(a).pmdAt(pmdIndex(a));
       const kind = pmdKind(p.state);
       return (kind === 'huge' || kind === 'huge_zero') && !p.writable;
     },
-    pmdIsHugeZero: (a) => a.k.isHugeZeroPfn(mmOf(a).pmd(pmdIndex(a)).pfn) && pmdState(a) !== 'pte_table',
+    pmdIsHugeZero: (a) => a.k.isHugeZeroPfn(mmOf(a).pmdAt(pmdIndex(a)).pfn) && pmdState(a) !== 'pte_table',
     pmdIsHuge: (a) => pmdState(a) === 'huge' || pmdState(a) === 'huge_zero',
     pmdSame,
     origPmdIsHugeZero: (a) => a.k.isHugeZeroPfn(a.l.orig_pmd_pfn),
@@ -1146,6 +1147,7 @@ export const taskChart: TaskChartDef<A> = {
       k.ref('move', 'page', copy, a.id, 'pte', a.ix);
       mm.replaced.add(a.l.vpn);
       mm.expected.set(a.l.vpn, k.pages.data[copy]!);
+      k.mmField(mm, 'expected', a.ix);
       k.addMmCounter(mm, k.mmCounterFile(old), -1, a.ix);
       k.pages.unmapPte(old, a.ix);
       k.pages.put(old, a.ix); // the old mapping's reference
@@ -1195,7 +1197,7 @@ export const taskChart: TaskChartDef<A> = {
       a.l.fault = 'SIGSEGV';
     },
     readOrigPmd: (a) => {
-      const p = mmOf(a).pmd(pmdIndex(a));
+      const p = mmOf(a).pmdAt(pmdIndex(a));
       a.l.orig_pmd_state = p.state;
       a.l.orig_pmd_pfn = p.pfn;
     },
@@ -1284,7 +1286,9 @@ export const taskChart: TaskChartDef<A> = {
       a.l.vpn = op.vpn;
     },
     reuseHugePmd: (a) => {
-      mmOf(a).pmd(pmdIndex(a)).writable = true;
+      const mm = mmOf(a);
+      mm.pmd(pmdIndex(a)).writable = true;
+      a.k.mmField(mm, 'pmd_writable', a.ix);
     },
     getOrigHugePage: (a) => {
       getPageRef(a, a.l.orig_pmd_pfn);
@@ -1446,9 +1450,11 @@ export const taskChart: TaskChartDef<A> = {
       putPageRef(a, a.l.zapped_pfn);
     },
     zapNoteTable: (a) => {
-      const p = mmOf(a).pmd(curPmdIx(a));
+      const mm = mmOf(a);
+      const p = mm.pmd(curPmdIx(a));
       a.l.zap_table = p.ptes !== null;
       p.noted |= 1 << a.ix;
+      a.k.mmField(mm, 'pmd_noted', a.ix);
     },
     zapPteRange: (a) => {
       const mm = mmOf(a);
@@ -1495,7 +1501,9 @@ export const taskChart: TaskChartDef<A> = {
         return out;
       });
       mm.vmas.splice(0, mm.vmas.length, ...keep);
+      a.k.mmField(mm, 'vmas', a.ix);
       for (let v = op.start; v < op.end; v++) mm.expected.delete(v);
+      a.k.mmField(mm, 'expected', a.ix);
     },
     mmapWriteLockExiting: (a) => a.k.mmapWriteLock(mmOf(a), a.ix),
     mmapWriteUnlockExiting: (a) => a.k.mmapWriteUnlock(mmOf(a), a.ix),
@@ -1508,7 +1516,9 @@ export const taskChart: TaskChartDef<A> = {
     exitMmapDone: (a) => {
       const mm = mmOf(a);
       mm.vmas.length = 0;
+      a.k.mmField(mm, 'vmas', a.ix);
       mm.expected.clear();
+      a.k.mmField(mm, 'expected', a.ix);
       a.k.exitMmapDone(mm, a.ix);
     },
     // fork
@@ -1517,8 +1527,11 @@ export const taskChart: TaskChartDef<A> = {
       const parent = mmOf(a);
       const child = a.k.createMm(op.child, a.ix);
       child.users = a.k.mmUsersAtFork.get(op.child) ?? 1;
+      a.k.mmField(child, 'mm_users', a.ix);
       child.forking = true;
+      a.k.mmField(child, 'forking', a.ix);
       for (const v of parent.vmas) child.vmas.push({ ...v });
+      a.k.mmField(child, 'vmas', a.ix);
       a.l.child = op.child;
       // copy_page_range: shared file mappings are not copied; the child faults them in
       const n = a.k.HPAGE_PMD_NR;
@@ -1528,7 +1541,9 @@ export const taskChart: TaskChartDef<A> = {
       a.l.ci = 0;
     },
     childRuns: (a) => {
-      a.k.mmByName(a.l.child)!.forking = false;
+      const child = a.k.mmByName(a.l.child)!;
+      child.forking = false;
+      a.k.mmField(child, 'forking', a.ix);
     },
     lockChildPtl: (a) => a.k.spinLock(a.k.mmByName(a.l.child)!.pageTableLock, a.ix),
     unlockChildPtl: (a) => a.k.spinUnlock(a.k.mmByName(a.l.child)!.pageTableLock, a.ix),

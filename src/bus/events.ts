@@ -186,6 +186,28 @@ export interface MmCounterBusEvent {
   actor: ActorIx;
 }
 
+/**
+ * A field of an mm_struct written other than by its chart (mmap_lock), its page-table
+ * commands (pmd, pte) or its counters (mm_counter): mm_users, the vma list (munmap, fork,
+ * exit_mmap), the expected-data record of its private memory, a pmd's write bit or the
+ * zap walk's note of a pte table, seed 003 design b's pmds to retry, dup_mmap's "still
+ * forking".
+ */
+export interface MmFieldBusEvent {
+  kind: 'mm_field';
+  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking';
+  mm: number;
+  actor: ActorIx;
+}
+
+/** A khugepaged counter of /sys/kernel/mm/transparent_hugepage/khugepaged/ went up. */
+export interface KhugepagedCounterBusEvent {
+  kind: 'khugepaged_counter';
+  counter: 'full_scans' | 'pages_collapsed';
+  value: number;
+  actor: ActorIx;
+}
+
 /** A swap slot taken by swap_writepage (get_swap_page) or given back (swap_free): `token` is the data it holds. */
 export interface SwapBusEvent {
   kind: 'swap';
@@ -231,7 +253,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -1,12 +1,15 @@
 /**
  * The model's state in components, for the dfs: the kernel's own fields, the page store,
- * vmstat, each mm_struct, each inode (with its address_space and page cache), each actor.
+ * vmstat, the page-lock holders, each mm_struct, each inode (with its address_space and
+ * page cache), each actor, the locks each actor holds, and each lock (an mm's mmap_lock
+ * and page_table_lock, an inode's i_mmap_rwsem and tree_lock).
  *
  * A step changes few of them: the actor that stepped, and the objects its bus events name —
- * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `lock`
- * event the object the lock is in and the locks its actor holds, a `swap` or `atomic` event
- * the kernel's own fields. (The mm_structs, written all over the task charts, are taken
- * as changed at every step.) So the state hash is
+ * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `pmd`,
+ * `pte`, `mm`, `mm_counter` or `mm_field` event its mm, a `lock` event the lock (or the
+ * page-lock holders) and the locks its actor holds, a `swap`, `atomic` or
+ * `khugepaged_counter` event the kernel's own fields. (An mm forked during the run is not a
+ * component: it is the kernel's, reached through k.mms.) So the state hash is
  * kept per component, and a component is hashed again only when a step may have changed
  * it; the others go in as the two words of their last hash. Snapshots are per component
  * too: a component no step changed since the last snapshot on the path shares that
@@ -48,6 +51,8 @@ export interface ComponentsSnapshot {
 const KERNEL = 0;
 const PAGES = 1;
 const VMSTAT = 2;
+/** Who holds each page lock (k.pageLockHolder). */
+const PAGE_LOCKS = 3;
 
 export class StateComponents {
   /** Per component, what a report calls it ("inode f", "actor T1"). */
@@ -66,33 +71,39 @@ export class StateComponents {
   private readonly hi: Int32Array;
   private readonly hasher = new StateHasher();
   private readonly byInode = new Map<number, number>();
-  /** The mm_structs' components: written all over the task charts (page tables, counters, vmas), hashed again at every step. */
-  private readonly mms: number[] = [];
+  /** mm id → its component (an mm forked during the run has none: it is the kernel's, in k.mms). */
+  private readonly byMm: number[] = [];
   private readonly byActor: number[] = [];
   /** Per actor, the component of the locks it holds (k.held[ix]). */
   private readonly heldBy: number[] = [];
   /** Lock name → the component the lock lives in (mmap_lock(m1) → mm m1). */
   private readonly lockIn = new Map<string, number>();
 
-  constructor(private readonly k: Kernel, actors: readonly Actor[]) {
+  constructor(k: Kernel, actors: readonly Actor[]) {
     this.add('kernel', k);
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);
-    for (const mm of k.mms) this.mms.push(this.add(`mm ${mm.name}`, mm));
+    this.add('page locks', k.pageLockHolder);
+    for (const mm of k.mms) this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
     for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
     k.held.forEach((h, ix) => (this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h)));
+    // each lock on its own (an mm's page_table_lock is taken and dropped far more often
+    // than the mm changes)
+    for (let c = this.roots.length - 1; c >= 0; c--) {
+      for (const o of this.objectsOf(c)) {
+        if (o instanceof RwSem || o instanceof SpinLock) {
+          const l = this.add(o.name, o);
+          for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, l);
+        }
+      }
+    }
     const n = this.roots.length;
     this.version = new Float64Array(n);
     this.hashedAt = new Float64Array(n).fill(-1);
     this.lo = new Int32Array(n);
     this.hi = new Int32Array(n);
     this.touchAll();
-    for (let c = 0; c < n; c++) {
-      for (const o of this.objectsOf(c)) {
-        if (o instanceof RwSem || o instanceof SpinLock) for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, c);
-      }
-    }
   }
 
   private add(name: string, root: object): number {
@@ -128,16 +139,13 @@ export class StateComponents {
     this.version[this.byActor[ix]!] = ++this.clock;
   }
 
-  /** A step begins: its actor changes, and the mm_structs may. */
+  /** A step begins: its actor changes. */
   stepping(actor: number): void {
     this.version[this.byActor[actor]!] = ++this.clock;
-    for (const c of this.mms) this.version[c] = ++this.clock;
-    // an mm forked during the run is the kernel's (in k.mms), and written like the others
-    if (this.k.mms.length > this.mms.length) this.version[KERNEL] = ++this.clock;
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */
-  static readonly EVENTS = ['page', 'data', 'vmstat', 'inode', 'lock', 'mm', 'atomic', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
+  static readonly EVENTS = ['page', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
 
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
@@ -155,18 +163,27 @@ export class StateComponents {
         this.touchInode(e.ino);
         return;
       case 'lock': {
-        // the lock (a page lock: the kernel's page-lock holders), and what its actor holds
+        // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
+        // run: the kernel's), and what its actor holds
         const c = this.lockIn.get(e.lock);
-        this.touch(c !== undefined ? c : KERNEL);
+        this.touch(c !== undefined ? c : e.lock.startsWith('page_lock(') ? PAGE_LOCKS : KERNEL);
         const h = this.heldBy[e.actor];
         if (h !== undefined) this.touch(h);
         return;
       }
       case 'mm':
-      // (mm events also stand for khugepaged's full_scans counter, written with no event of
-      // its own in the step that publishes one: narrowed to CREATE, the check finds it)
+        if (e.op === 'CREATE') this.touch(KERNEL); // (k.mms)
+        this.touchMm(e.mm);
+        return;
+      case 'pmd':
+      case 'pte':
+      case 'mm_counter':
+      case 'mm_field':
+        this.touchMm(e.mm);
+        return;
       case 'atomic':
       case 'swap':
+      case 'khugepaged_counter':
         this.touch(KERNEL);
         return;
       case 'cache':
@@ -177,7 +194,10 @@ export class StateComponents {
         // the data token written, and the one the mapping or file is expected to hold
         if (e.pfn >= 0) this.touch(PAGES);
         if (e.ino >= 0) this.touchInode(e.ino);
-        if (e.op === 'write') this.touch(KERNEL); // (the token counter)
+        if (e.op === 'write') {
+          this.touch(KERNEL); // (the token counter)
+          if (e.mm >= 0 && e.ino < 0) this.touchMm(e.mm); // (anonymous memory: the mm's expected data)
+        }
         return;
       case 'actor': {
         const c = this.byActor[e.actor];
@@ -190,6 +210,11 @@ export class StateComponents {
       // (what a monitor keeps is not the model's)
     }
   };
+
+  /** An mm_struct changed (one forked during the run is the kernel's). */
+  private touchMm(id: number): void {
+    this.touch(this.byMm[id] ?? KERNEL);
+  }
 
   private touchInode(id: number): void {
     const c = this.byInode.get(id);

@@ -5,7 +5,7 @@
  * the object's statechart and publishes what changed on the bus.
  */
 import { Bus } from '../bus/bus.ts';
-import type { ActorIx, Violation } from '../bus/events.ts';
+import type { ActorIx, MmFieldBusEvent, Violation } from '../bus/events.ts';
 import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
@@ -224,6 +224,7 @@ export class Kernel {
   /** mmput(): the last user starts exit_mmap(). Returns true for the last user. */
   mmput(mm: MmStruct, a: ActorIx): boolean {
     mm.users--;
+    this.mmField(mm, 'mm_users', a);
     if (mm.users > 0) return false;
     this.mmCmd(mm, 'MMPUT_LAST', a);
     return true;
@@ -462,6 +463,17 @@ export class Kernel {
   addMmCounter(mm: MmStruct, counter: 'nr_ptes' | 'MM_FILEPAGES' | 'MM_ANONPAGES' | 'MM_SHMEMPAGES', delta: number, a: ActorIx): void {
     const value = counter === 'nr_ptes' ? (mm.nr_ptes += delta) : (mm.rss[counter] += delta);
     if (this.bus.wants('mm_counter')) this.bus.publish({ kind: 'mm_counter', counter, mm: mm.id, delta, value, actor: a });
+  }
+
+  /** khugepaged's full_scans or pages_collapsed counter, one up. */
+  khugepagedCount(counter: 'full_scans' | 'pages_collapsed', a: ActorIx): void {
+    const value = ++this.khugepaged[counter];
+    if (this.bus.wants('khugepaged_counter')) this.bus.publish({ kind: 'khugepaged_counter', counter, value, actor: a });
+  }
+
+  /** An mm_struct's field written (mm_field event): after the write, by the code that made it. */
+  mmField(mm: MmStruct, field: MmFieldBusEvent['field'], a: ActorIx): void {
+    if (this.bus.wants('mm_field')) this.bus.publish({ kind: 'mm_field', field, mm: mm.id, actor: a });
   }
 
   /** A load through a mapping: checked against what was last stored (or zeroes). */

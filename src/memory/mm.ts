@@ -61,6 +61,9 @@ export interface Pmd {
   noted: number;
 }
 
+/** What a pmd never written reads as. */
+const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0, noted: 0 });
+
 export class MmStruct {
   /** Packed mm chart state (users × mmap_lock). */
   state = MM_CHART.initial;
@@ -95,6 +98,15 @@ export class MmStruct {
     return undefined;
   }
 
+  /**
+   * The pmd at `index`, to read: one never written reads as none (and stays absent: a read
+   * — a fault's guard looking at *pmd — writes nothing, so it changes no state).
+   */
+  pmdAt(index: number): Readonly<Pmd> {
+    return this.pmds.get(index) ?? PMD_NONE;
+  }
+
+  /** The pmd at `index`, to write (made, none, on first use). */
   pmd(index: number): Pmd {
     let p = this.pmds.get(index);
     if (!p) {
