@@ -190,6 +190,8 @@ interface Runner {
   actor: Actor<any>;
   /** The STEP transition runnable() found enabled (fast engine), reused by the step. */
   next: CTransition<Actor<any>> | null;
+  /** The model version (`version` in runSteps) `next` was found at: the guards are not evaluated again until a step changes the model. */
+  nextAt: number;
   chart: CompiledTaskChart<Actor<any>>;
   leaf: CNode<Actor<any>>;
   xactor: AnyActorRef | null;
@@ -398,7 +400,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     const kind = getActorKind(spec.kind)!;
     const c = chartFor(kind, s.variants);
     const actor = actors[ix]!;
-    const r: Runner = { actor, next: null, chart: c.fast, leaf: c.fast.root, xactor: null, done: false, names: new Map() };
+    const r: Runner = { actor, next: null, nextAt: -1, chart: c.fast, leaf: c.fast.root, xactor: null, done: false, names: new Map() };
     markOpaque(r.names); // a cache, not state: a snapshot keeps it as it is
     k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
     if (engine === 'xstate') {
@@ -423,10 +425,20 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     return n;
   }
 
+  /**
+   * The model's version: a new one after every step, timer and restore. What a guard reads
+   * is model state, so within one version an actor's enabled step is found once — though a
+   * step asks runnable() of the same actor several times (the schedule's check, the
+   * frontier, the blocked points).
+   */
+  let version = 0;
   function runnable(r: Runner): boolean {
     if (r.done || r.actor.wakeAt > k.now) return false;
     if (r.xactor) return r.xactor.getSnapshot().can(stepEv);
-    r.next = enabledStep(r.leaf, r.actor, stepEv);
+    if (r.nextAt !== version) {
+      r.next = enabledStep(r.leaf, r.actor, stepEv);
+      r.nextAt = version;
+    }
     return r.next !== null;
   }
 
@@ -436,6 +448,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     if (!sleepers.length) return false;
     const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
     k.now = first.actor.wakeAt;
+    version++;
     parts?.touchKernel();
     for (const x of sleepers) {
       if (x.actor.wakeAt <= k.now) {
@@ -596,6 +609,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       const at = snapshots[d]!;
       at.snap.restore();
       parts!.restore(at.parts);
+      version++;
       ({ step, last } = at);
       schedule.length = at.grown[0]!;
       violations.length = at.grown[1]!;
@@ -773,6 +787,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
         if (!(e instanceof ModelViolation)) throw e;
       }
       step++;
+      version++;
       k.now += NS_PER_STEP;
       hash.word((r.actor.ix << 16) ^ from.index);
       hash.word((r.leaf.index << 1) | (fail ? 1 : 0));
