@@ -9,6 +9,7 @@ import { DATA_GARBAGE, DATA_ZERO, PAGE_CHART, hex } from '../src/memory/pages.ts
 import { checkSysfs, defaultSysfs } from '../src/memory/sysfs.ts';
 import { AddressSpace, Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from '../src/memory/address_space.ts';
 import type { Violation } from '../src/bus/events.ts';
+import { StateHasher } from '../src/explore/state_hash.ts';
 
 /** Runs fn, expecting a ModelViolation; returns its violation. */
 function violation(fn: () => unknown): Violation {
@@ -415,11 +416,24 @@ describe('PageStore: the state hash view', () => {
           const a = p[name] as ArrayLike<number>;
           for (let i = p.nr; i < a.length; i++) if (a[i] !== fill) expect.fail(`${file} seed ${seed}: ${name}[${i}] = ${a[i]} beyond nr ${p.nr}`);
         }
-        const words: number[] = [];
-        const lengths: number[] = [];
-        p.hashState({ w: (x) => words.push(x), typed: (_a, n) => lengths.push(n), value: () => {} });
-        expect(words).toEqual([p.nr]);
-        expect(lengths).toEqual(Array(11).fill(p.nr));
+        // the hash reads every field of the pages in use, and nothing beyond them
+        const digest = () => {
+          const h = new StateHasher();
+          p.hashState(h);
+          return h.digest();
+        };
+        const was = digest();
+        for (const name of ['state', 'flags', 'refcount', 'mapcount', 'pmdMapcount', 'order', 'head', 'mapping', 'index', 'data', 'lru'] as const) {
+          const a = p[name];
+          for (const [pfn, counts] of [[p.nr, false], [p.nr - 1, true]] as const) {
+            const old = a[pfn]!;
+            a[pfn] = old === 7 ? 8 : 7;
+            if (counts) expect(digest(), `${name} of a page in use`).not.toBe(was);
+            else expect(digest(), `${name} beyond nr`).toBe(was);
+            a[pfn] = old;
+          }
+          expect(digest()).toBe(was);
+        }
       }
     }
   });

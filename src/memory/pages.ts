@@ -109,11 +109,37 @@ export class PageStore {
    * array still holds its initial fill (alloc() only ever extends nr), so hashing the
    * prefixes loses nothing and skips the room left to grow.
    */
-  hashState(e: { w(x: number): void; typed(a: ArrayBufferView, n: number): void; value(v: unknown): void }): void {
+  hashState(e: { b: Int32Array; n: number; grow(min: number): void }): void {
     const n = this.nr;
-    e.w(n);
-    for (const a of this.arrays()) e.typed(a, n);
-    e.value(this.freeLists);
+    let words = 2 + 11 * n;
+    for (const l of this.freeLists.values()) words += 2 + l.length;
+    e.grow(e.n + words);
+    const b = e.b;
+    let at = e.n;
+    b[at++] = n;
+    // a page's fields together, each array read in a loop of its own kind
+    const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru } = this;
+    for (let pfn = 0; pfn < n; pfn++) {
+      b[at++] = state[pfn]!;
+      b[at++] = flags[pfn]!;
+      b[at++] = refcount[pfn]!;
+      b[at++] = mapcount[pfn]!;
+      b[at++] = pmdMapcount[pfn]!;
+      b[at++] = order[pfn]!;
+      b[at++] = head[pfn]!;
+      b[at++] = mapping[pfn]!;
+      b[at++] = index[pfn]!;
+      b[at++] = data[pfn]!;
+      b[at++] = lru[pfn]!;
+    }
+    // the free lists
+    b[at++] = this.freeLists.size;
+    for (const [o, l] of this.freeLists) {
+      b[at++] = o;
+      b[at++] = l.length;
+      for (let i = 0; i < l.length; i++) b[at++] = l[i]!;
+    }
+    e.n = at;
   }
 
   /**
