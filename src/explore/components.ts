@@ -233,9 +233,9 @@ export class StateComponents {
   }
 
   private rehash(c: number): void {
-    const [lo, hi] = this.fresh(c);
-    this.lo[c] = lo;
-    this.hi[c] = hi;
+    const h = this.fresh(c);
+    this.lo[c] = h.lo;
+    this.hi[c] = h.hi;
     this.hashedAt[c] = this.version[c]!;
     if (this.printed) this.printed[c] = print(this.roots[c]!);
   }
@@ -243,13 +243,14 @@ export class StateComponents {
   /** With check(): each component as printed when it was last hashed, to say what changed unannounced. */
   private printed: string[] | undefined;
 
-  /** Component c hashed from scratch. */
-  private fresh(c: number): [number, number] {
+  /** Component c hashed from scratch: the hasher, its lo and hi set. */
+  private fresh(c: number): StateHasher {
     const h = this.hasher;
     h.reset();
     h.root = this.metas[c]!;
     h.object(this.roots[c]!, this.metas[c]!);
-    return h.digestWords();
+    h.digestInto();
+    return h;
   }
 
   /** The objects of component c (not the immutable or opaque ones it points to). */
@@ -267,7 +268,7 @@ export class StateComponents {
     const printed = (this.printed ??= []);
     for (let c = 0; c < this.roots.length; c++) {
       if (this.hashedAt[c] !== this.version[c]) continue; // (hashed again anyway at the next node)
-      const [lo, hi] = this.fresh(c);
+      const { lo, hi } = this.fresh(c);
       if (lo !== this.lo[c] || hi !== this.hi[c]) {
         const now = print(this.roots[c]!).split('\n');
         const was = printed[c]?.split('\n') ?? [];

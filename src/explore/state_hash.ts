@@ -254,6 +254,16 @@ export class StateHasher implements ShapeEncoder {
    */
   /** The vector's 64-bit hash as two words. */
   digestWords(): [number, number] {
+    this.digestInto();
+    return [this.lo, this.hi];
+  }
+
+  /** digestInto()'s result: the low and high words of the vector's hash. */
+  lo = 0;
+  hi = 0;
+
+  /** The vector's 64-bit hash, into lo and hi (no array made: the dfs digests a few components at every node). */
+  digestInto(): void {
     const b = this.b;
     const n = this.n;
     let h0 = 0x84222325;
@@ -282,7 +292,8 @@ export class StateHasher implements ShapeEncoder {
     hi ^= hi >>> 15;
     lo = Math.imul(lo, 0x9e3779b1) ^ hi;
     hi = Math.imul(hi, 0x85ebca77) ^ (lo >>> 13);
-    return [lo | 0, hi | 0];
+    this.lo = lo | 0;
+    this.hi = hi | 0;
   }
 
   /** The vector's 64-bit hash, as 16 hex digits. */

@@ -112,7 +112,7 @@ export class PageStore {
   hashState(e: { b: Int32Array; n: number; grow(min: number): void }): void {
     const n = this.nr;
     let words = 2 + 11 * n;
-    for (const l of this.freeLists.values()) words += 2 + l.length;
+    this.freeLists.forEach((l) => (words += 2 + l.length));
     e.grow(e.n + words);
     const b = e.b;
     let at = e.n;
@@ -134,11 +134,11 @@ export class PageStore {
     }
     // the free lists
     b[at++] = this.freeLists.size;
-    for (const [o, l] of this.freeLists) {
+    this.freeLists.forEach((l, o) => {
       b[at++] = o;
       b[at++] = l.length;
       for (let i = 0; i < l.length; i++) b[at++] = l[i]!;
-    }
+    });
     e.n = at;
   }
 
