@@ -9,7 +9,8 @@
  * to the first counterexample on the seeded defects, median over 20 base seeds.
  *
  * Options: --mms N (250) --threads N (4) --hpage N (512) --passes N (2000) --seed N (1)
- *          --runs N (5) --no-scaling (skip the smaller workloads) --no-memory
+ *          --runs N (5) --no-scaling (skip the smaller workloads) --no-memory --no-khugepaged
+ *          --no-explore --help
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, availableParallelism, platform, arch, release } from 'node:os';
@@ -27,20 +28,41 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: opt } = parseArgs({
-  options: {
-    mms: { type: 'string', default: String(DEFAULT_WORKLOAD.mms) },
-    threads: { type: 'string', default: String(DEFAULT_WORKLOAD.threads) },
-    hpage: { type: 'string', default: String(DEFAULT_WORKLOAD.hpagePmdNr) },
-    passes: { type: 'string', default: String(DEFAULT_WORKLOAD.shrinkerPasses) },
-    seed: { type: 'string', default: String(DEFAULT_WORKLOAD.seed) },
-    runs: { type: 'string', default: '5' },
-    'no-scaling': { type: 'boolean', default: false },
-    'no-memory': { type: 'boolean', default: false },
-    'no-khugepaged': { type: 'boolean', default: false },
-    'no-explore': { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  mms: { type: 'string', default: String(DEFAULT_WORKLOAD.mms) },
+  threads: { type: 'string', default: String(DEFAULT_WORKLOAD.threads) },
+  hpage: { type: 'string', default: String(DEFAULT_WORKLOAD.hpagePmdNr) },
+  passes: { type: 'string', default: String(DEFAULT_WORKLOAD.shrinkerPasses) },
+  seed: { type: 'string', default: String(DEFAULT_WORKLOAD.seed) },
+  runs: { type: 'string', default: '5' },
+  'no-scaling': { type: 'boolean', default: false },
+  'no-memory': { type: 'boolean', default: false },
+  'no-khugepaged': { type: 'boolean', default: false },
+  'no-explore': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+const USAGE = 'usage: npm run bench -- [--runs N] [--seed N] [--mms N] [--threads N] [--hpage N] [--passes N] [--no-scaling] [--no-memory] [--no-khugepaged] [--no-explore]';
+const parsed = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (e) {
+    // (a bad option is one line and the usage, never a stack trace)
+    console.error(`bench: ${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+const opt = parsed.values;
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (const k of ['mms', 'threads', 'hpage', 'passes', 'seed', 'runs'] as const) {
+  if (!/^\d+$/.test(opt[k])) {
+    console.error(`bench: --${k}: expected a whole number, got '${opt[k]}'\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 const RUNS = Math.max(1, Number(opt.runs));
 const SEED = Number(opt.seed);
 const GOAL_RATIO = 1 / 3;
@@ -310,10 +332,11 @@ if (!opt['no-explore']) {
         `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`, median(rates) >= 100_000 ? 'met' : 'NOT met']);
     }
     // the same scenario's first 200,000 states, in this thread and over worker threads
-    // sharing the visited states (each worker's start, ~1 s compiling the sources, included)
+    // sharing the visited states (each worker thread's start, about half a second, included)
     const truncateFile = join(here, '..', 'examples', 'collapse-shmem-vs-truncate.yaml');
     const truncateRaw = parseYaml(readFileSync(truncateFile, 'utf8'));
     const workers = Math.max(2, availableParallelism());
+    const dfsRates = new Map<number, number>();
     for (const w of [1, workers]) {
       const rates: number[] = [];
       let last: { states?: number; nodes?: number; complete?: boolean } = {};
@@ -324,6 +347,7 @@ if (!opt['no-explore']) {
           : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, { strategy: 'dfs', shrinkBudget: 0, maxStates: 200_000 }, w);
         rates.push(last.states! / ((performance.now() - t) / 1000));
       }
+      dfsRates.set(w, median(rates));
       dfsRows.push([`examples/collapse-shmem-vs-truncate (200,000 states), ${w === 1 ? 'one thread' : `${w} worker threads`}`, '4', 'off',
         fmt(last.states!), fmt(last.nodes!), String(last.complete), fmt(median(rates)), `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`,
         median(rates) >= 100_000 ? 'met' : 'NOT met']);
@@ -332,6 +356,23 @@ if (!opt['no-explore']) {
       [false, true, false, true, true, false, true, true, false]);
     console.log(`  (median of ${RUNS}; each search node reached from a snapshot restored in place, or with "re-run" from the start along its prefix; with sleep sets its last step runs on a recording view;`);
     console.log(`   worker threads (--workers): one visited-state table shared by compare-and-swap, subtrees below 8 decisions taken in turn, on ${availableParallelism()} cores)`);
+    // What the machine gives work that shares nothing: random schedules split into one
+    // shard per worker thread, the same scenario, the same way of starting the threads.
+    const randomRates = new Map<number, number>();
+    for (const w of [1, workers]) {
+      const rates: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t = performance.now();
+        const o = { strategy: 'random' as const, schedules: 8000, seed: 1 };
+        const r = w === 1 ? explore(truncate, o) : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, o, w);
+        rates.push(r.schedules / ((performance.now() - t) / 1000));
+      }
+      randomRates.set(w, median(rates));
+    }
+    const independent = randomRates.get(workers)! / randomRates.get(1)!;
+    const shared = dfsRates.get(workers)! / dfsRates.get(1)!;
+    kv('scaling', `${workers} worker threads over one thread: dfs ${fmt(shared, 2)}×; random schedules (8,000, one shard a thread: nothing shared) ${fmt(independent, 2)}× —`);
+    kv('', `the parallel dfs gets ${fmt((100 * shared) / independent)}% of what this machine gives work that shares nothing (${fmt(randomRates.get(1)!)} → ${fmt(randomRates.get(workers)!)} schedules/s)`);
   }
   const rows2: string[][] = [];
   for (const [f, inv] of [['zero-page-as-posted', 'illegal-transition'], ['collapse-shmem-as-posted-holes', 'data-integrity'], ['madvise-collapse-as-posted-compound', 'collapse_shmem']] as const) {

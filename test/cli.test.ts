@@ -128,3 +128,21 @@ describe('thpsim run', () => {
     }
   });
 });
+
+describe('npm run bench', () => {
+  it('a bad option is one line and the usage, exit 2; --help is the usage', () => {
+    const bench = (...args: string[]) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    };
+    const bad = bench('--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(`bench: Unknown option '--bogus'\n${bench('--help').out}`);
+    const runs = bench('--runs', 'five');
+    expect(runs.code).toBe(2);
+    expect(runs.err.split('\n')[0]).toBe("bench: --runs: expected a whole number, got 'five'");
+    const help = bench('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: npm run bench -- \[--runs N\].*\[--no-explore\]\n$/);
+  });
+});
