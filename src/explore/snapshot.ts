@@ -168,7 +168,7 @@ export class Snapshot {
         case ARRAY: {
           const o = objects[i] as unknown[];
           const c = copies[i] as unknown[];
-          o.length = c.length;
+          if (o.length !== c.length) o.length = c.length; // (a length write is a runtime call, even to the same length)
           for (let j = 0; j < c.length; j++) o[j] = c[j];
           break;
         }

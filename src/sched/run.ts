@@ -611,15 +611,15 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       parts!.restore(at.parts);
       version++;
       ({ step, last } = at);
-      schedule.length = at.grown[0]!;
-      violations.length = at.grown[1]!;
-      if (scans) scans.length = at.grown[2]!;
+      cut(schedule, at.grown[0]!);
+      cut(violations, at.grown[1]!);
+      if (scans) cut(scans, at.grown[2]!);
       if (contended) cutSet(contended, at.grown[3]!);
       if (blocked) cutSet(blocked, at.grown[4]!);
       // the deeper snapshots are off the way now: their copies are reused by the next ones
       for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
-      snapshots.length = d + 1;
-      path.length = jump ? 0 : Math.max(0, n - 1);
+      cut(snapshots, d + 1);
+      cut(path, jump ? 0 : Math.max(0, n - 1));
       if (jump) for (let i = 0; i < n - 1; i++) path.push(jump[i]!);
     }
     // (the first child of the node the model is at goes on from here: nothing to restore)
@@ -847,6 +847,11 @@ interface NodeSnapshot {
   step: number;
   last: Runner | null;
   grown: number[];
+}
+
+/** Back to the first n elements (a length write is a runtime call, even to the same length: made only when it cuts). */
+function cut(a: unknown[], n: number): void {
+  if (a.length > n) a.length = n;
 }
 
 /** Back to the first n elements added (a Set iterates in insertion order). */
