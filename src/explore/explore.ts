@@ -679,8 +679,14 @@ class Explorer {
     this.markStepped(d);
   }
 
+  /** Per actor and state, its step's coverage key (kind:state): made once, asked for at every step of every schedule. */
+  private readonly stepKeys = new Map<string, Map<string, string>>();
+
   private markStepped(d: Decision, schedule?: Decision[], at = 0): void {
-    const key = `${this.kindOf.get(d.actor)}:${d.state}`;
+    let byState = this.stepKeys.get(d.actor);
+    if (byState === undefined) this.stepKeys.set(d.actor, (byState = new Map()));
+    let key = byState.get(d.state);
+    if (key === undefined) byState.set(d.state, (key = `${this.kindOf.get(d.actor)}:${d.state}`));
     this.stepped.add(key);
     if (schedule && !this.reachedBy.has(key)) this.reachedBy.set(key, { schedule, at, tries: 0 });
   }
