@@ -24,6 +24,7 @@ import { allMonitors } from '../src/registry.ts';
 import { DEFAULT_WORKLOAD, type WorkloadOptions, zeroPageWorkload } from './scenario.ts';
 import { runBaseline } from './baseline.ts';
 import { exploreInWorkers } from '../src/explore/parallel.ts';
+import type { ExploreOptions } from '../src/explore/explore.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
@@ -350,17 +351,19 @@ if (!opt['no-explore']) {
     const dfsRates = new Map<number, number[]>([[1, []], [workers, []]]);
     const randomRates = new Map<number, number[]>([[1, []], [workers, []]]);
     const last = new Map<number, { states?: number; nodes?: number; complete?: boolean }>();
+    /** The exploration in this thread (w = 1) or over w threads, and how long it took (s). */
+    const timed = async (w: number, o: ExploreOptions) => {
+      const t = performance.now();
+      const r = w === 1 ? explore(truncate, o) : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, o, w);
+      return { r, s: (performance.now() - t) / 1000 };
+    };
     for (let i = 0; i < RUNS; i++) {
       for (const w of [1, workers]) {
-        let t = performance.now();
-        const r = w === 1
-          ? explore(truncate, dfsOptions)
-          : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, dfsOptions, w);
-        dfsRates.get(w)!.push(r.states! / ((performance.now() - t) / 1000));
-        last.set(w, r);
-        t = performance.now();
-        const q = w === 1 ? explore(truncate, randomOptions) : await exploreInWorkers(truncate, { raw: truncateRaw, file: truncateFile }, randomOptions, w);
-        randomRates.get(w)!.push(q.schedules / ((performance.now() - t) / 1000));
+        const d = await timed(w, dfsOptions);
+        dfsRates.get(w)!.push(d.r.states! / d.s);
+        last.set(w, d.r);
+        const q = await timed(w, randomOptions);
+        randomRates.get(w)!.push(q.r.schedules / q.s);
       }
     }
     for (const w of [1, workers]) {

@@ -695,11 +695,7 @@ class Explorer {
     const { s, o, res } = this;
     const seed = r.seed;
     res.schedules++;
-    if (res.strategy === 'dfs') {
-      // every step before the last was a search node on the way here, marked when it was run
-      const d = r.schedule[r.schedule.length - 1];
-      if (d) this.markStepped(d);
-    } else r.schedule.forEach((d, i) => this.markStepped(d, res.strategy === 'coverage' ? r.schedule : undefined, i));
+    r.schedule.forEach((d, i) => this.markStepped(d, res.strategy === 'coverage' ? r.schedule : undefined, i));
     this.hashes.add(r.traceHash);
     res.distinctTraces = this.hashes.size;
     res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
