@@ -30,8 +30,6 @@ export interface ShmemLocals {
   gp_err: '' | 'EINVAL' | 'ENOMEM' | 'hole';
   gp_entry: number;
   gp_new: number;
-  /** The step at which the lookup found the page (read(2) copies later). */
-  gp_found_at: number;
   /** This call instantiated the page (alloced in shmem_getpage_gfp). */
   gp_alloced: boolean;
   // unmap_mapping_range(mapping, start, end)
@@ -46,7 +44,6 @@ export interface ShmemLocals {
   ur_end: number;
   ur_index: number;
   ur_page: number;
-  ur_began: number;
   ur_op: 'truncate' | 'punch';
   /** This pass found something to remove (truncation restarts until a pass finds nothing). */
   ur_found: boolean;
@@ -261,7 +258,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   gpGetSlotPage: (a) => {
     a.l.gp_alloced = false;
     a.l.gp_page = slotOf(a, a.l.gp_ino, a.l.gp_index);
-    a.l.gp_found_at = a.k.step;
+    preadFound(a);
     getPageRef(a, a.l.gp_page);
   },
   gpNoteSwapEntry: (a) => {
@@ -324,6 +321,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_alloced = false;
     a.l.gp_page = pfn;
     a.l.gp_new = -1;
+    preadFound(a);
   },
   gpDeleteAlloced: (a) => {
     const k = a.k;
@@ -622,10 +620,21 @@ export const undoActions: Record<string, TaskAction<A>> = {
   },
   urRecalc: (a) => {
     a.k.bus.publish({
-      kind: 'truncate', op: a.l.ur_op, ino: a.l.ur_ino, start: a.l.ur_start, end: a.l.ur_end, began: a.l.ur_began, actor: a.ix,
+      kind: 'truncate', op: a.l.ur_op, ino: a.l.ur_ino, start: a.l.ur_start, end: a.l.ur_end, actor: a.ix,
     });
   },
 };
+
+/**
+ * read(2) has its page — found in the page cache, or swapped in — and copies from it later:
+ * a ghost event (no kernel state), from which the data-integrity monitor takes every value
+ * the offset holds until the copy as a valid answer.
+ */
+function preadFound(a: A): void {
+  if (a.l.gp_sgp === 'read' && a.k.bus.wants('pread')) {
+    a.k.bus.publish({ kind: 'pread', op: 'begin', ino: a.l.gp_ino, index: a.l.gp_index, actor: a.ix });
+  }
+}
 
 // ---- the shmem fault -----------------------------------------------------------------------
 

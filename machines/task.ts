@@ -823,7 +823,7 @@ export const taskChart: TaskChartDef<A> = {
     pread: {
       meta: { kernel: 'shmem_file_read_iter / filemap_read' },
       initial: 'which',
-      onDone: 'op_done',
+      onDone: { actions: 'preadEnd', target: 'op_done' },
       states: {
         which: { always: [{ guard: 'gpRegularFile', target: 'getpage_file' }, { target: 'getpage' }] },
         getpage: { ...shmemGetpageStates(), onDone: 'route' },
@@ -1101,9 +1101,13 @@ export const taskChart: TaskChartDef<A> = {
       // "We must evaluate after, since reads (unlike writes) are called without i_mutex
       // protection against truncate": past the new i_size, nothing is read
       const inode = a.k.inodes[a.l.gp_ino]!;
-      if (a.l.gp_index < inode.i_size) a.k.fileRead(inode, a.l.gp_index, a.l.gp_page, a.ix, a.l.gp_found_at);
+      if (a.l.gp_index < inode.i_size) a.k.fileRead(inode, a.l.gp_index, a.l.gp_page, a.ix, true);
       putPageRef(a, a.l.gp_page);
       a.l.gp_page = -1;
+    },
+    preadEnd: (a) => {
+      // (ghost: the read's window closes, on every way out of it — see preadFound)
+      if (a.k.bus.wants('pread')) a.k.bus.publish({ kind: 'pread', op: 'end', ino: a.l.gp_ino, index: a.l.gp_index, actor: a.ix });
     },
     pwriteCopy: (a) => {
       a.k.fileWrite(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);
@@ -1126,7 +1130,7 @@ export const taskChart: TaskChartDef<A> = {
       a.k.inodeAdd(inode, 'i_size', Math.min(0, op.size - inode.i_size), a.ix); // i_size_write(inode, newsize)
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.size, um_end: old,
-        ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_began: a.k.step, ur_op: 'truncate', ur_found: false,
+        ur_ino: op.ino, ur_start: op.size, ur_end: old, ur_index: op.size, ur_page: -1, ur_op: 'truncate', ur_found: false,
       });
     },
     beginReplace: (a) => {
@@ -1158,8 +1162,9 @@ export const taskChart: TaskChartDef<A> = {
       const op = a.l.ops[a.l.pc] as { op: 'punch'; ino: number; start: number; end: number };
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.start, um_end: op.end,
-        ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_began: a.k.step, ur_op: 'punch', ur_found: false,
+        ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_op: 'punch', ur_found: false,
       });
+      if (a.k.bus.wants('punch_begin')) a.k.bus.publish({ kind: 'punch_begin', ino: op.ino, start: op.start, end: op.end, actor: a.ix });
     },
     beginAccess: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'read' | 'write'; vpn: number };

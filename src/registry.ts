@@ -35,10 +35,21 @@ export interface MonitorContext {
 
 export interface Monitor {
   /**
-   * Everything the monitor remembers from one step to the next, as one object the dfs can
-   * snapshot and restore in place (a monitor that remembers nothing leaves it out).
+   * Everything the monitor remembers from one step to the next (its ghost state), as one
+   * object the dfs can snapshot and restore in place; a monitor that remembers nothing
+   * leaves it out. It is part of the dfs's state, as a never claim's state is part of
+   * SPIN's state vector: two paths to one model state that left the monitor remembering
+   * different things are two states, since what the monitor reports next may differ. So
+   * keep it canonical — no step numbers or other clocks, which would make every depth a
+   * state of its own. It may change only on events of the kinds the monitor subscribes to
+   * in create() (those announce it to the dfs); `checkStateHash` finds any other change.
    */
   state?: object;
+  /**
+   * What it keeps only within a step (the pages a step touched, to check at its end):
+   * snapshotted and restored with the run, never part of the state hash.
+   */
+  scratch?: object;
   /** Checks once the step's events are all in. */
   stepEnd?(): void;
   /** Checks when an actor finishes. */

@@ -108,10 +108,23 @@ export interface AccessBusEvent {
   /** The data token read or written (0 = zeroes). */
   token: number;
   /**
-   * read(2) is not atomic: it finds the page at step `since`, then copies. Whatever the
-   * offset held at some moment since then is a valid answer.
+   * read(2) is not atomic: it finds the page (its `pread` begin event), then copies.
+   * Whatever the offset held at some moment since then is a valid answer.
    */
-  since?: number;
+  spans?: boolean;
+  actor: ActorIx;
+}
+
+/**
+ * A read(2) found its page in the page cache (shmem_getpage(SGP_READ)), or returned. A
+ * ghost event, for the data-integrity monitor: what the read may return is what the offset
+ * held at some moment between the two. No trace line.
+ */
+export interface PreadBusEvent {
+  kind: 'pread';
+  op: 'begin' | 'end';
+  ino: number;
+  index: number;
   actor: ActorIx;
 }
 
@@ -141,8 +154,19 @@ export interface TruncateBusEvent {
   ino: number;
   start: number;
   end: number;
-  /** The step at which it began. */
-  began: number;
+  actor: ActorIx;
+}
+
+/**
+ * A hole punch began (shmem_fallocate(FALLOC_FL_PUNCH_HOLE) entered): what the truncation
+ * monitor calls "the pages there before it began" is measured from here. A ghost event —
+ * nothing in the kernel's state changes — so no trace line.
+ */
+export interface PunchBeginBusEvent {
+  kind: 'punch_begin';
+  ino: number;
+  start: number;
+  end: number;
   actor: ActorIx;
 }
 
@@ -253,7 +277,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

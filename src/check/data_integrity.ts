@@ -6,11 +6,33 @@
 import type { MonitorKind } from '../registry.ts';
 import { DATA_GARBAGE } from '../memory/pages.ts';
 
+/** A read(2) in progress, as the monitor remembers it. */
+interface Read {
+  ino: number;
+  index: number;
+  /** The values the offset has held since the read found its page (first: the one then). */
+  values: number[];
+}
+
 export const dataIntegrityMonitor: MonitorKind = {
   name: 'data-integrity',
   description: 'a load returns the last store to that address (or zeroes); no access to a freed page; no store into a zero page',
-  create({ k, report }) {
+  create({ k, report, actors }) {
+    // Per actor in a read(2) that found its page: the offset, and every value it has held
+    // since (any of them is a valid answer: the read copies after it found the page)
+    const st = { reads: actors.map((): Read | null => null) };
+    /** The offset (file ino, index) now holds `token`: a value every read in progress there may return. */
+    const held = (ino: number, index: number, token: number) => {
+      for (const r of st.reads) if (r !== null && r.ino === ino && r.index === index && !r.values.includes(token)) r.values.push(token);
+    };
+    k.bus.on('pread').subscribe((e) => {
+      st.reads[e.actor] = e.op === 'begin' ? { ino: e.ino, index: e.index, values: [k.inodes[e.ino]!.expected.get(e.index) ?? 0] } : null;
+    });
+    k.bus.on('inode').subscribe((e) => {
+      if (e.field === 'expected') held(e.ino, e.index!, e.value);
+    });
     k.bus.on('access').subscribe((e) => {
+      if (e.op === 'write' && e.ino >= 0) held(e.ino, e.index, e.token);
       const mm = e.mm >= 0 ? k.mms[e.mm]! : null;
       const file = e.ino >= 0 ? `${k.inodes[e.ino]!.name}[${e.index}]` : '';
       const where = mm ? `${mm.name}:0x${(e.vpn * 4096).toString(16)}${file ? ` (${file})` : ''}` : file;
@@ -32,12 +54,13 @@ export const dataIntegrityMonitor: MonitorKind = {
         return;
       }
       const want = k.expectedAt(mm, e.vpn, e.ino, e.index);
-      const valid = e.since !== undefined && e.ino >= 0 ? k.inodes[e.ino]!.valuesSince(e.index, e.since) : [want];
+      const r = e.spans ? st.reads[e.actor] : null;
+      const valid = r && r.ino === e.ino && r.index === e.index ? r.values : [want];
       if (!valid.includes(e.token)) {
         const got = e.token === DATA_GARBAGE ? 'garbage (uninitialised memory)' : e.token === 0 ? 'zeroes' : `data #${e.token}`;
         report(`load of ${where} returned ${got}; expected ${want === 0 ? 'zeroes' : `data #${want}`}`, e.actor);
       }
     });
-    return {};
+    return { state: st };
   },
 };

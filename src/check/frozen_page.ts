@@ -6,7 +6,7 @@ export const frozenPageMonitor: MonitorKind = {
   description: 'a page frozen by page_ref_freeze() is touched only by its freezer until page_ref_unfreeze()',
   create({ k, report }) {
     // freezer[pfn] = actor index + 1 while the page is frozen, 0 otherwise
-    const st = { freezer: new Int32Array(1024) };
+    const st = { freezer: new Int32Array(64) };
     k.bus.on('page').subscribe((e) => {
       if (e.pfn >= st.freezer.length) {
         let n = st.freezer.length;

@@ -8,6 +8,7 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { BusEvent } from '../bus/events.ts';
+import { addCount } from './ghost.ts';
 
 export const hugeZeroPageMonitor: MonitorKind = {
   name: 'huge-zero-refcount',
@@ -18,9 +19,10 @@ export const hugeZeroPageMonitor: MonitorKind = {
       references: 0, // the sum over holders
       zeroPmds: new Map<string, number>(), // `${mm}:${pmd}` → pfn
       mappedBy: new Map<number, number>(), // pfn → huge zero pmds mapping it
-      changed: false,
       published: 0,
     };
+    // whether the current step moved the count or its references (checked at its end)
+    const scratch = { changed: false };
     const { holders, zeroPmds, mappedBy } = st;
     const mappedCount = (pfn: number) => mappedBy.get(pfn) ?? 0;
     const onEvent = (e: BusEvent) => {
@@ -28,29 +30,29 @@ export const hugeZeroPageMonitor: MonitorKind = {
         case 'ref':
           if (e.counter !== 'huge_zero_refcount') return;
           if (e.from) {
-            holders.set(e.from, (holders.get(e.from) ?? 0) - 1);
+            addCount(holders, e.from, -1);
             st.references--;
           }
           if (e.to) {
-            holders.set(e.to, (holders.get(e.to) ?? 0) + 1);
+            addCount(holders, e.to, 1);
             st.references++;
           }
-          st.changed = true;
+          scratch.changed = true;
           break;
         case 'atomic':
           if (e.variable === 'huge_zero_pfn') st.published = e.value;
-          st.changed = true;
+          scratch.changed = true;
           break;
         case 'pmd': {
           if (e.op === 'SET_HUGE_ZERO') {
             zeroPmds.set(`${e.mm}:${e.pmd}`, e.pfn);
-            mappedBy.set(e.pfn, mappedCount(e.pfn) + 1);
+            addCount(mappedBy, e.pfn, 1);
           } else if (e.op === 'PMDP_CLEAR' || e.op === 'SPLIT_HUGE_ZERO' || e.op === 'COW_HUGE_ZERO') {
             const key = `${e.mm}:${e.pmd}`;
             const pfn = zeroPmds.get(key);
             if (pfn !== undefined) {
               zeroPmds.delete(key);
-              mappedBy.set(pfn, mappedCount(pfn) - 1);
+              addCount(mappedBy, pfn, -1);
             }
           }
           break;
@@ -69,9 +71,10 @@ export const hugeZeroPageMonitor: MonitorKind = {
     for (const kind of ['ref', 'atomic', 'pmd', 'page'] as const) k.bus.on(kind).subscribe(onEvent);
     return {
       state: st,
+      scratch,
       stepEnd() {
-        if (!st.changed) return;
-        st.changed = false;
+        if (!scratch.changed) return;
+        scratch.changed = false;
         const expected = st.references;
         if (k.huge_zero_refcount !== expected) {
           const who = [...holders].filter(([, v]) => v).map(([h, v]) => `${h}×${v}`).join(', ') || 'nobody';

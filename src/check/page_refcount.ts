@@ -7,24 +7,24 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { BusEvent } from '../bus/events.ts';
+import { addCount } from './ghost.ts';
 
 export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
   description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
   create({ k, report }) {
     // per head pfn: references from ptes + pmds + cache slots, and references actors (or the
-    // huge zero page global) hold; grown with the page array
+    // huge zero page global) hold; grown as higher pfns are touched (hashed whole by the dfs)
     const st = {
-      structural: new Int32Array(1024),
-      held: new Int32Array(1024),
+      structural: new Int32Array(64),
+      held: new Int32Array(64),
       heldBy: new Map<string, number>(), // holder → references
       hugePmd: new Map<string, number>(), // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
-      // pages touched by the current step (deduplicated by `seen`, which holds the round number)
-      touched: [] as number[],
-      seen: new Uint32Array(1024),
-      round: 1,
     };
-    const { heldBy, hugePmd, touched } = st;
+    // the pages touched by the current step (deduplicated by `seen`, which holds the round number)
+    const scratch = { touched: [] as number[], seen: new Uint32Array(64), round: 1 };
+    const { heldBy, hugePmd } = st;
+    const { touched } = scratch;
     const fit = (pfn: number) => {
       if (pfn < st.structural.length) return;
       let n = st.structural.length;
@@ -37,15 +37,15 @@ export const pageRefcountMonitor: MonitorKind = {
       st.held = h2;
     };
     const touch = (h: number) => {
-      if (h >= st.seen.length) {
-        let n = st.seen.length;
+      if (h >= scratch.seen.length) {
+        let n = scratch.seen.length;
         while (n <= h) n *= 2;
         const b = new Uint32Array(n);
-        b.set(st.seen);
-        st.seen = b;
+        b.set(scratch.seen);
+        scratch.seen = b;
       }
-      if (st.seen[h] !== st.round) {
-        st.seen[h] = st.round;
+      if (scratch.seen[h] !== scratch.round) {
+        scratch.seen[h] = scratch.round;
         touched.push(h);
       }
     };
@@ -61,7 +61,7 @@ export const pageRefcountMonitor: MonitorKind = {
       const h = head(pfn);
       fit(h);
       st.held[h]! += d;
-      heldBy.set(holder, (heldBy.get(holder) ?? 0) + d);
+      addCount(heldBy, holder, d);
       touch(h);
     };
     const onEvent = (e: BusEvent) => {
@@ -111,6 +111,7 @@ export const pageRefcountMonitor: MonitorKind = {
     const expected = (h: number) => (h < st.structural.length ? st.structural[h]! + st.held[h]! : 0);
     return {
       state: st,
+      scratch,
       stepEnd() {
         for (const h of touched) {
           if (!k.pages.isAllocated(h)) continue;
@@ -123,7 +124,7 @@ export const pageRefcountMonitor: MonitorKind = {
           }
         }
         touched.length = 0;
-        st.round++;
+        scratch.round++;
       },
       actorExit(a) {
         const n = heldBy.get(a.id) ?? 0;

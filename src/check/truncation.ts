@@ -24,21 +24,34 @@ function pageBeyondEof(k: Kernel, inoId: number, from: number): number {
   return -1;
 }
 
+/** A hole punch in progress, as the monitor remembers it. */
+interface Punch {
+  ino: number;
+  start: number;
+  /** Per index from start to the range's end: 1 while it holds what it held when the punch began. */
+  before: Uint8Array;
+}
+
 export const truncationMonitor: MonitorKind = {
   name: 'truncation',
   description: 'after truncate/punch returns nothing remains in the range (cached or mapped); no page wholly beyond i_size',
-  create({ k, report }) {
-    // per inode, per index: the step the slot was last filled
-    const insertedAt: Int32Array[] = [];
+  create({ k, report, actors }) {
+    // Per actor with a hole punch in progress: which indices of its range still hold what
+    // they held when it began (1), not filled since — the pages it must remove. (Not the step
+    // each slot was last filled at: a step number would make every depth a state of its own.)
+    const st = { punches: actors.map((): Punch | null => null) };
+    k.bus.on('punch_begin').subscribe((e) => {
+      const slots = k.inodes[e.ino]!.mapping.slots;
+      const before = new Uint8Array(Math.max(0, e.end - e.start));
+      for (let i = e.start; i < Math.min(e.end, slots.length); i++) if (slots[i] !== -1) before[i - e.start] = 1;
+      st.punches[e.actor] = { ino: e.ino, start: e.start, before };
+    });
     k.bus.on('cache').subscribe((e) => {
       if (e.value === -1) return;
-      let a = insertedAt[e.ino];
-      if (!a || a.length <= e.index) {
-        const b = new Int32Array(Math.max(e.index + 1, (a?.length ?? 0) * 2, 64)).fill(-1);
-        if (a) b.set(a);
-        insertedAt[e.ino] = a = b;
+      // filled (again) while a punch is in progress: a racing fault or write, not a leftover
+      for (const p of st.punches) {
+        if (p !== null && p.ino === e.ino && e.index >= p.start && e.index < p.start + p.before.length) p.before[e.index - p.start] = 0;
       }
-      a[e.index] = k.step;
     });
     k.bus.on('truncate').subscribe((e) => {
       const ino = k.inodes[e.ino]!;
@@ -46,11 +59,13 @@ export const truncationMonitor: MonitorKind = {
         const i = pageBeyondEof(k, e.ino, ino.i_size);
         if (i >= 0) report(`${ino.name}: truncation to ${ino.i_size} pages returned with index ${i} still in the page cache`, e.actor);
       } else {
+        const p = st.punches[e.actor];
+        st.punches[e.actor] = null;
         for (let i = e.start; i < Math.min(e.end, ino.mapping.slots.length); i++) {
           const v = ino.mapping.slots[i]!;
           if (v === -1) continue;
           if (v >= 0 && k.pages.order[k.pages.compoundHead(v)]! > 0) continue; // a zeroed part of a huge page
-          if ((insertedAt[e.ino]?.[i] ?? -1) < e.began) {
+          if (!p || p.before[i - p.start] === 1) {
             report(`${ino.name}: hole punch of [${e.start}, ${e.end}) returned with index ${i} still in the page cache`, e.actor);
             return;
           }
@@ -74,7 +89,7 @@ export const truncationMonitor: MonitorKind = {
       }
     });
     return {
-      state: insertedAt,
+      state: st,
       quiescent() {
         for (const ino of k.inodes) {
           const i = pageBeyondEof(k, ino.id, ino.i_size);

@@ -1,14 +1,16 @@
 /**
  * The model's state in components, for the dfs: the kernel's own fields, the page store,
  * vmstat, the page-lock holders, each mm_struct, each inode (with its address_space and
- * page cache), each actor, the locks each actor holds, and each lock (an mm's mmap_lock
- * and page_table_lock, an inode's i_mmap_rwsem and tree_lock).
+ * page cache), each actor, the locks each actor holds, each lock (an mm's mmap_lock
+ * and page_table_lock, an inode's i_mmap_rwsem and tree_lock), and what each invariant
+ * monitor remembers (its ghost state: see Monitor.state in src/registry.ts).
  *
  * A step changes few of them: the actor that stepped, and the objects its bus events name —
  * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `pmd`,
  * `pte`, `mm`, `mm_counter` or `mm_field` event its mm, a `lock` event the lock (or the
  * page-lock holders) and the locks its actor holds, a `swap`, `atomic` or
- * `khugepaged_counter` event the kernel's own fields. (An mm forked during the run is not a
+ * `khugepaged_counter` event the kernel's own fields; a monitor's state, any event of a kind
+ * the monitor subscribes to. (An mm forked during the run is not a
  * component: it is the kernel's, reached through k.mms.) So the state hash is
  * kept per component, and a component is hashed again only when a step may have changed
  * it; the others go in as the two words of their last hash. Snapshots are per component
@@ -32,6 +34,13 @@ import type { Actor } from '../sched/actor.ts';
 import { HASH_SKIP, type Meta, OWN, metaOf } from './shape.ts';
 import { type SavesOwnState, Snapshot } from './snapshot.ts';
 import { StateHasher } from './state_hash.ts';
+
+/** A monitor's ghost state, and the kinds of event it listens to (null: every kind). */
+export interface MonitorState {
+  readonly name: string;
+  readonly state: object;
+  readonly kinds: readonly BusEvent['kind'][] | null;
+}
 
 /** The components as they were at a search node: a copy of each, shared with the snapshot before while unchanged. */
 export interface ComponentsSnapshot {
@@ -79,7 +88,14 @@ export class StateComponents {
   /** Lock name → the component the lock lives in (mmap_lock(m1) → mm m1). */
   private readonly lockIn = new Map<string, number>();
 
-  constructor(k: Kernel, actors: readonly Actor[]) {
+  /** Per kind of event, the monitors' components it may change. */
+  private readonly monitorsOn = new Map<BusEvent['kind'], number[]>();
+  /** The monitors' components that listen to every event (changed at any step). */
+  private readonly everyStep: number[] = [];
+  /** The kinds of event onEvent needs to see: EVENTS, and those the monitors listen to. */
+  readonly events: readonly BusEvent['kind'][];
+
+  constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.add('kernel', k);
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);
@@ -88,6 +104,18 @@ export class StateComponents {
     for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
     k.held.forEach((h, ix) => (this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h)));
+    const events = new Set<BusEvent['kind']>(StateComponents.EVENTS);
+    for (const m of monitors) {
+      const c = this.add(`monitor ${m.name}`, m.state);
+      if (m.kinds === null) this.everyStep.push(c);
+      for (const kind of m.kinds ?? []) {
+        events.add(kind);
+        const on = this.monitorsOn.get(kind);
+        if (on) on.push(c);
+        else this.monitorsOn.set(kind, [c]);
+      }
+    }
+    this.events = [...events];
     // each lock on its own (an mm's page_table_lock is taken and dropped far more often
     // than the mm changes)
     for (let c = this.roots.length - 1; c >= 0; c--) {
@@ -142,6 +170,7 @@ export class StateComponents {
   /** A step begins: its actor changes. */
   stepping(actor: number): void {
     this.version[this.byActor[actor]!] = ++this.clock;
+    for (const c of this.everyStep) this.version[c] = ++this.clock;
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */
@@ -149,6 +178,8 @@ export class StateComponents {
 
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
+    const watched = this.monitorsOn.get(e.kind);
+    if (watched !== undefined) for (const c of watched) this.touch(c);
     switch (e.kind) {
       case 'page':
         this.touch(PAGES);

@@ -27,10 +27,12 @@ export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'st
 /** Not descended into by a snapshot (the reference itself is kept): the bus. */
 export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
 /**
- * Collections whose order is not state: an rwsem's readers. Hashed as a multiset (the
- * elements' encodings sorted), so two orders of the same readers are one state.
+ * Collections whose order is not state: an rwsem's readers, and the monitors' ghost maps
+ * (who holds how many references, which pmds map what). Hashed as a multiset (the
+ * elements' encodings sorted; a Map's values in its keys' order), so two orders of the
+ * same contents are one state.
  */
-export const UNORDERED: ReadonlySet<string> = new Set(['readers']);
+export const UNORDERED: ReadonlySet<string> = new Set(['readers', 'holders', 'heldBy', 'hugePmd', 'zeroPmds', 'mappedBy']);
 
 /** The small integers written as one word, 2x+1 (odd); any other number is tagged. */
 export const SMALL_MIN = -0x40000000;

@@ -82,31 +82,11 @@ export class Inode {
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */
   readonly expected = new OffsetTokens();
-  /** Recent changes of `expected` per offset, [step, token], for reads that span steps. */
-  private readonly history = new Map<number, number[]>();
 
   /** The offset now holds `token` (0: zeroes — a hole, a punch, a truncation). */
-  setExpected(index: number, token: number, step: number): void {
+  setExpected(index: number, token: number): void {
     if (token === 0) this.expected.delete(index);
     else this.expected.set(index, token);
-    if (step < 0) return; // before the run: no read can span it
-    let h = this.history.get(index);
-    if (!h) this.history.set(index, (h = []));
-    h.push(step, token);
-    if (h.length > 32) h.splice(0, h.length - 32);
-  }
-
-  /** Every value the offset held at some moment from `step` on (a read spanning them may return any). */
-  valuesSince(index: number, step: number): number[] {
-    const h = this.history.get(index) ?? [];
-    const out = [this.expected.get(index) ?? 0];
-    let before = 0; // the value in effect at `step`: the last change at or before it
-    for (let i = 0; i < h.length; i += 2) {
-      if (h[i]! <= step) before = h[i + 1]!;
-      else out.push(h[i + 1]!);
-    }
-    out.push(before);
-    return out;
   }
 
   constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number) {

@@ -443,7 +443,7 @@ export class Kernel {
   /** What offset `index` of a file is expected to hold from now on (0: zeroes): the data-integrity check's record. */
   setExpected(ino: Inode, index: number, token: number, a: ActorIx): void {
     const old = ino.expected.get(index) ?? 0;
-    ino.setExpected(index, token, this.step);
+    ino.setExpected(index, token);
     if (this.bus.wants('inode')) this.bus.publish({ kind: 'inode', field: 'expected', ino: ino.id, old, value: token, index, actor: a });
   }
 
@@ -491,7 +491,7 @@ export class Kernel {
     const token = this.newToken();
     this.pages.data[pfn] = token;
     const f = this.fileOffset(mm, vpn);
-    if (f) f.ino.setExpected(f.index, token, this.step);
+    if (f) f.ino.setExpected(f.index, token);
     else mm.expected.set(vpn, token);
     this.bus.publish({
       kind: 'access', op: 'write', mm: mm.id, vpn, ino: f ? f.ino.id : -1, index: f ? f.index : -1, pfn, token, actor: a,
@@ -500,9 +500,9 @@ export class Kernel {
   }
 
   /** read(2) of one page offset: pfn -1 when it found a hole; atStart: what the offset held when the page was found. */
-  fileRead(ino: Inode, index: number, pfn: number, a: ActorIx, since?: number): number {
+  fileRead(ino: Inode, index: number, pfn: number, a: ActorIx, spans?: boolean): number {
     const token = pfn < 0 ? DATA_ZERO : this.pages.data[pfn]!;
-    this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, since, actor: a });
+    this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, spans, actor: a });
     return token;
   }
 
@@ -510,7 +510,7 @@ export class Kernel {
   fileWrite(ino: Inode, index: number, pfn: number, a: ActorIx): number {
     const token = this.newToken();
     this.pages.data[pfn] = token;
-    ino.setExpected(index, token, this.step);
+    ino.setExpected(index, token);
     this.bus.publish({ kind: 'access', op: 'write', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
     return token;
   }

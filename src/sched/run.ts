@@ -26,7 +26,7 @@ import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.t
 import { Snapshot } from '../explore/snapshot.ts';
 import { markOpaque } from '../explore/shape.ts';
 import { StateHasher, hexOf } from '../explore/state_hash.ts';
-import { type ComponentsSnapshot, StateComponents } from '../explore/components.ts';
+import { type ComponentsSnapshot, type MonitorState, StateComponents } from '../explore/components.ts';
 
 export type Engine = 'fast' | 'xstate';
 export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
@@ -291,7 +291,7 @@ export function populateFiles(k: Kernel, s: Scenario): void {
     const ino = k.inodeByName(f.name)!;
     if (!f.cached && !ino.shmem) {
       // on disk only: a read fault or collapse_file's readahead brings each page in
-      for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken(), -1);
+      for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken());
       continue;
     }
     for (let index = 0; index < f.size; index++) {
@@ -301,7 +301,7 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.pages.index[pfn] = index;
       const token = k.newToken();
       k.pages.data[pfn] = token;
-      ino.setExpected(index, token, -1);
+      ino.setExpected(index, token);
       k.pages.setUptodate(pfn, -1);
       k.pages.lruAdd(pfn, -1);
       k.cacheSet(ino, index, pfn, -1);
@@ -378,17 +378,24 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   }
 
   // monitors
-  const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) =>
-    m.create({
-      k, actors,
-      report: (message, actor = k.stepActor) => {
-        const violation: Violation = {
-          invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
-        };
-        k.bus.publish({ kind: 'violation', violation });
-      },
-    }),
-  );
+  // (with the kinds of event each subscribes to: those that may change its state)
+  const watching: MonitorState[] = [];
+  const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) => {
+    let monitor!: Monitor;
+    const kinds = k.bus.recordKinds(() => {
+      monitor = m.create({
+        k, actors,
+        report: (message, actor = k.stepActor) => {
+          const violation: Violation = {
+            invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
+          };
+          k.bus.publish({ kind: 'violation', violation });
+        },
+      });
+    });
+    if (monitor.state) watching.push({ name: m.name, state: monitor.state, kinds });
+    return monitor;
+  });
 
   opts.observe?.(k, actors);
   populateFiles(k, s);
@@ -567,14 +574,15 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   // contended locks and blocked points seen) is not copied: going back to a node cuts it
   // to its length there.
   // The model is in components (the kernel's own fields, the page store, vmstat, each mm,
-  // inode and actor: see src/explore/components.ts), hashed and snapshotted one by one as
-  // the bus says they change; the run's own state (the runners, the monitors', the trace
-  // hash, the random generator) is snapshotted whole.
-  const snapshotRoots = search ? [actors, runners, live, monitors.map((m) => m.state), hash, rng] : [];
+  // inode and actor, and what each monitor remembers: see src/explore/components.ts),
+  // hashed and snapshotted one by one as the bus says they change; the run's own state
+  // (the runners, the monitors' scratch, the trace hash, the random generator) is
+  // snapshotted whole.
+  const snapshotRoots = search ? [actors, runners, live, monitors.map((m) => m.scratch), hash, rng] : [];
   if (search) {
     markChartsOpaque(runners);
-    parts = new StateComponents(k, actors);
-    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+    parts = new StateComponents(k, actors, watching);
+    k.bus.tap(parts.events, parts.onEvent);
   }
   const snapshotHere = (depth: number) => {
     const prev = snapshots[deepestSnapshot()]?.parts;
@@ -699,7 +707,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           }
           const sh = (stateHasher ??= new StateHasher());
           sh.reset();
-          parts ??= new StateComponents(k, actors);
+          parts ??= new StateComponents(k, actors, watching);
           if (opts.checkStateHash) {
             const problems = parts.check(snapshotRoots);
             if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
