@@ -13,6 +13,7 @@ import { StateComponents } from '../src/explore/components.ts';
 import { StateHasher } from '../src/explore/state_hash.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import type { Actor } from '../src/sched/actor.ts';
+import { Bus } from '../src/bus/bus.ts';
 
 const root = join(import.meta.dirname, '..');
 const scenarios = [
@@ -57,6 +58,33 @@ describe('state components', () => {
     k.inodeAdd(k.inodes[0]!, 'alloced', 7, 0);
     expect(hashOf(parts)).not.toBe(before);
     expect(parts.check([])).toEqual([]);
+  });
+
+  it("a monitor's state is a component: hashed again after an event of a kind it listens to, named by the check if changed otherwise", async () => {
+    const { k, actors } = await model();
+    // what a monitor remembers (here: which cache slots were filled), and the kinds it listens to
+    const ghost = { filled: new Map<number, number>() };
+    const parts = new StateComponents(k, actors, [{ name: 'filled', state: ghost, kinds: ['cache'] }]);
+    expect(parts.names).toContain('monitor filled');
+    expect(parts.events).toContain('cache');
+    k.bus.tap(parts.events, parts.onEvent);
+    const before = hashOf(parts);
+    ghost.filled.set(5, 1); // no event: stale, and the check says so
+    expect(hashOf(parts)).toBe(before);
+    expect(parts.check([]).join('\n')).toMatch(/^monitor filled changed with no bus event naming it/);
+    k.cacheSet(k.inodes[0]!, 0, k.inodes[0]!.mapping.slots[0]!, 0); // an event of its kind
+    expect(hashOf(parts)).not.toBe(before);
+    expect(parts.check([])).toEqual([]);
+  });
+
+  it('the bus records the kinds a monitor subscribes to while it is created (every kind: null)', () => {
+    const bus = new Bus();
+    expect(bus.recordKinds(() => {
+      bus.on('cache').subscribe(() => {});
+      bus.on('truncate').subscribe(() => {});
+    })).toEqual(['cache', 'truncate']);
+    expect(bus.recordKinds(() => bus.events$.subscribe(() => {}))).toBeNull();
+    expect(bus.recordKinds(() => {})).toEqual([]);
   });
 
   it('the check names an object two components share (identity between components is not hashed)', async () => {

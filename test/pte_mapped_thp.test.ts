@@ -7,6 +7,7 @@ import { loadScenario } from '../src/scenario/load.ts';
 import { readReplay } from '../src/cli/replay.ts';
 import { run } from '../src/sched/run.ts';
 import { PTE_NONE } from '../src/memory/mm.ts';
+import { explore } from '../src/explore/explore.ts';
 
 function outcomes(s: Awaited<ReturnType<typeof loadScenario>>, n: number) {
   const verdicts = new Map<string, number>();
@@ -48,6 +49,29 @@ describe('pte-mapped THP retry (seed 003)', () => {
     expect(events.get('retracted') ?? 0).toBeGreaterThan(0); // collapse_pte_mapped_thp did the retry
     expect(events.get('fallback') ?? 0).toBeGreaterThan(0); // the uprobe'd subpage
     expect(events.get('prepare_pmd_for_collapse failed') ?? 0).toBeGreaterThan(0);
+  });
+
+  it('exhaustively (dfs, 20,000 states): design b leaves no range pte-mapped, design a does', async () => {
+    const b = explore(await loadScenario('examples/pte-mapped-thp-retry-per-pmd.yaml'), { strategy: 'dfs', shrinkBudget: 0, maxStates: 20_000 });
+    expect(b.states).toBe(20_000);
+    expect(b.violations).toEqual({});
+    const a = explore(await loadScenario('examples/pte-mapped-thp-retry-as-flag.yaml'), { strategy: 'dfs', shrinkBudget: 0, maxStates: 20_000 });
+    expect(a.violations['liveness-pmd-mapped'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('design b, a schedule unfair to the task: khugepaged runs out of passes with the retry still owed — not reported', async () => {
+    // found by the dfs: U1 holds mmap_lock for read across khugepaged's last passes, so every
+    // down_write_trylock of khugepaged_collapse_pte_mapped_thps fails
+    const replay = await readReplay('test/fixtures/pte-mapped-thp-per_pmd-owed.replay.json');
+    const lines: string[] = [];
+    const r = run(replay.scenario, { seed: replay.seed, schedule: replay.decisions, trace: (l) => /collapse_pte_mapped_thps\.trylock -> down_read/.test(l) && lines.push(l) });
+    expect(r.verdict).toBe('ok');
+    expect(lines.length).toBeGreaterThan(1); // the trylock failed, pass after pass
+    const mm = r.kernel.mmByName('m1')!;
+    expect(mm.kindAt(1)).toBe('pte_table');
+    expect([...mm.ptePmdRetry]).toEqual([1]);
+    const head = r.kernel.inodeByName('f')!.mapping.lookup(4);
+    expect(r.kernel.pages.order[head]).toBe(r.kernel.HPAGE_PMD_ORDER);
   });
 
   it('the same schedules of design b without its variant (seed 000: no retry) leave ranges pte-mapped', async () => {
