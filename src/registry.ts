@@ -30,6 +30,11 @@ export interface MonitorContext {
   k: Kernel;
   /** Reports a violation of this monitor's invariant (the run stops after this step). */
   report(message: string, actor?: number): void;
+  /**
+   * Says that the monitor's `state` was just written (the dfs hashes it again), as a bus
+   * event says a write to the model; `checkStateHash` names a write with no call.
+   */
+  changed(): void;
   actors: readonly Actor[];
 }
 
@@ -41,8 +46,7 @@ export interface Monitor {
    * SPIN's state vector: two paths to one model state that left the monitor remembering
    * different things are two states, since what the monitor reports next may differ. So
    * keep it canonical — no step numbers or other clocks, which would make every depth a
-   * state of its own. It may change only on events of the kinds the monitor subscribes to
-   * in create() (those announce it to the dfs); `checkStateHash` finds any other change.
+   * state of its own. Every write to it is followed by `changed()` (MonitorContext).
    */
   state?: object;
   /**

@@ -13,7 +13,6 @@ import { StateComponents } from '../src/explore/components.ts';
 import { StateHasher } from '../src/explore/state_hash.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import type { Actor } from '../src/sched/actor.ts';
-import { Bus } from '../src/bus/bus.ts';
 
 const root = join(import.meta.dirname, '..');
 const scenarios = [
@@ -60,31 +59,36 @@ describe('state components', () => {
     expect(parts.check([])).toEqual([]);
   });
 
-  it("a monitor's state is a component: hashed again after an event of a kind it listens to, named by the check if changed otherwise", async () => {
+  it("a monitor's state is a component: hashed again after its changed() call, named by the check if written without one", async () => {
     const { k, actors } = await model();
-    // what a monitor remembers (here: which cache slots were filled), and the kinds it listens to
+    // what a monitor remembers (here: which cache slots were filled)
     const ghost = { filled: new Map<number, number>() };
-    const parts = new StateComponents(k, actors, [{ name: 'filled', state: ghost, kinds: ['cache'] }]);
+    const parts = new StateComponents(k, actors, [{ name: 'filled', state: ghost }]);
     expect(parts.names).toContain('monitor filled');
-    expect(parts.events).toContain('cache');
-    k.bus.tap(parts.events, parts.onEvent);
     const before = hashOf(parts);
-    ghost.filled.set(5, 1); // no event: stale, and the check says so
+    ghost.filled.set(5, 1); // not announced: stale, and the check says so
     expect(hashOf(parts)).toBe(before);
     expect(parts.check([]).join('\n')).toMatch(/^monitor filled changed with no bus event naming it/);
-    k.cacheSet(k.inodes[0]!, 0, k.inodes[0]!.mapping.slots[0]!, 0); // an event of its kind
+    parts.touchMonitor(0); // (what the monitor's changed() does)
     expect(hashOf(parts)).not.toBe(before);
     expect(parts.check([])).toEqual([]);
   });
 
-  it('the bus records the kinds a monitor subscribes to while it is created (every kind: null)', () => {
-    const bus = new Bus();
-    expect(bus.recordKinds(() => {
-      bus.on('cache').subscribe(() => {});
-      bus.on('truncate').subscribe(() => {});
-    })).toEqual(['cache', 'truncate']);
-    expect(bus.recordKinds(() => bus.events$.subscribe(() => {}))).toBeNull();
-    expect(bus.recordKinds(() => {})).toEqual([]);
+  it('a run gives each monitor that remembers something its changed(), and the dfs re-hashes it only then', async () => {
+    const s = await loadScenario(join(root, 'examples', 'collapse-shmem-vs-truncate.yaml'));
+    const calls = new Map<string, number>();
+    const P = StateComponents.prototype as unknown as { touchMonitor(i: number): void; names: string[] };
+    const orig = P.touchMonitor;
+    P.touchMonitor = function (this: StateComponents, i: number) {
+      calls.set(String(i), (calls.get(String(i)) ?? 0) + 1);
+      orig.call(this, i);
+    };
+    try {
+      explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 300, checkStateHash: true });
+    } finally {
+      P.touchMonitor = orig;
+    }
+    expect(calls.size).toBeGreaterThan(1); // several monitors announced writes (and the check found none missing)
   });
 
   it('the check names an object two components share (identity between components is not hashed)', async () => {

@@ -46,6 +46,18 @@ describe('state hash', () => {
     expect(hashOf(c)).toBe(hashOf(c));
   });
 
+  it("a monitor's count maps are multisets: insertion order is not state, contents are", () => {
+    const m = (entries: [string, number][]) => ({ heldBy: new Map(entries), n: 0 });
+    expect(hashOf(m([['T1', 1], ['khugepaged', 2]]))).toBe(hashOf(m([['khugepaged', 2], ['T1', 1]])));
+    expect(hashOf(m([['T1', 1], ['khugepaged', 2]]))).not.toBe(hashOf(m([['T1', 2], ['khugepaged', 1]])));
+    expect(hashOf(m([['T1', 1]]))).not.toBe(hashOf(m([['T1', 1], ['T2', 0]])));
+    expect(hashOf({ hugePmd: new Map([['0:1', 5]]) })).not.toBe(hashOf({ hugePmd: new Map([['0:1', '5']]) }));
+    // anything but primitives in it: hashed in order (finer, never unsound)
+    const a = { x: 1 };
+    const b = { x: 2 };
+    expect(hashOf({ holders: new Map([['a', a], ['b', b]]) })).not.toBe(hashOf({ holders: new Map([['b', b], ['a', a]]) }));
+  });
+
   it('an rwsem\'s readers are a set: their order is not state', () => {
     expect(hashOf({ readers: [1, 2], writer: -1 })).toBe(hashOf({ readers: [2, 1], writer: -1 }));
     expect(hashOf({ readers: [1, 2], writer: -1 })).not.toBe(hashOf({ readers: [1], writer: -1 }));

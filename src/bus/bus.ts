@@ -15,29 +15,8 @@ export class Bus {
   private readonly taps = new Map<Kind, (ev: BusEvent) => void>();
   /** Whether there are any taps (most runs have none: one load, not a Map lookup, per event). */
   private tapped = false;
-  private readonly all$: Observable<BusEvent> = this.all.asObservable();
-  /** While recordKinds() runs: the kinds subscribed to (null: every kind, through events$). */
-  private recording: Set<Kind> | null | undefined;
-
   /** Every event, of every kind (the tracer, the inspector). */
-  get events$(): Observable<BusEvent> {
-    if (this.recording !== undefined) this.recording = null;
-    return this.all$;
-  }
-
-  /**
-   * The kinds of event `fn` subscribes to (null: every kind) — which events may change what
-   * a monitor remembers (src/explore/components.ts).
-   */
-  recordKinds(fn: () => void): Kind[] | null {
-    this.recording = new Set();
-    try {
-      fn();
-      return this.recording === null ? null : [...this.recording];
-    } finally {
-      this.recording = undefined;
-    }
-  }
+  readonly events$: Observable<BusEvent> = this.all.asObservable();
 
   publish(ev: BusEvent): void {
     if (this.tapped) {
@@ -69,7 +48,6 @@ export class Bus {
 
   /** The events of one kind. */
   on<K extends Kind>(kind: K): Observable<Extract<BusEvent, { kind: K }>> {
-    this.recording?.add(kind);
     let s = this.byKind.get(kind);
     if (!s) this.byKind.set(kind, (s = new Subject<BusEvent>()));
     return s.asObservable() as Observable<Extract<BusEvent, { kind: K }>>;

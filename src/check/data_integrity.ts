@@ -6,7 +6,7 @@
 import type { MonitorKind } from '../registry.ts';
 import { DATA_GARBAGE } from '../memory/pages.ts';
 
-/** A read(2) in progress, as the monitor remembers it. */
+/** An actor's read(2) in progress, as the monitor remembers it (none: ino -1). */
 interface Read {
   ino: number;
   index: number;
@@ -17,16 +17,29 @@ interface Read {
 export const dataIntegrityMonitor: MonitorKind = {
   name: 'data-integrity',
   description: 'a load returns the last store to that address (or zeroes); no access to a freed page; no store into a zero page',
-  create({ k, report, actors }) {
+  create({ k, report, actors, changed }) {
     // Per actor in a read(2) that found its page: the offset, and every value it has held
-    // since (any of them is a valid answer: the read copies after it found the page)
-    const st = { reads: actors.map((): Read | null => null) };
+    // since (any of them is a valid answer: the read copies after it found the page). One
+    // record per actor, rewritten in place: no new objects for the dfs to walk.
+    const st = { reads: actors.map((): Read => ({ ino: -1, index: -1, values: [] })) };
     /** The offset (file ino, index) now holds `token`: a value every read in progress there may return. */
     const held = (ino: number, index: number, token: number) => {
-      for (const r of st.reads) if (r !== null && r.ino === ino && r.index === index && !r.values.includes(token)) r.values.push(token);
+      for (const r of st.reads) {
+        if (r.ino === ino && r.index === index && !r.values.includes(token)) {
+          r.values.push(token);
+          changed();
+        }
+      }
     };
     k.bus.on('pread').subscribe((e) => {
-      st.reads[e.actor] = e.op === 'begin' ? { ino: e.ino, index: e.index, values: [k.inodes[e.ino]!.expected.get(e.index) ?? 0] } : null;
+      const r = st.reads[e.actor]!;
+      r.values.length = 0;
+      if (e.op === 'begin') {
+        r.ino = e.ino;
+        r.index = e.index;
+        r.values.push(k.inodes[e.ino]!.expected.get(e.index) ?? 0);
+      } else r.ino = r.index = -1;
+      changed();
     });
     k.bus.on('inode').subscribe((e) => {
       if (e.field === 'expected') held(e.ino, e.index!, e.value);

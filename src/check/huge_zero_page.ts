@@ -13,7 +13,7 @@ import { addCount } from './ghost.ts';
 export const hugeZeroPageMonitor: MonitorKind = {
   name: 'huge-zero-refcount',
   description: 'huge_zero_refcount equals the pmds mapping the huge zero page + callers holding it + the shrinker; freed only by the shrinker, never while mapped',
-  create({ k, report, actors }) {
+  create({ k, report, actors, changed }) {
     const st = {
       holders: new Map<string, number>(),
       references: 0, // the sum over holders
@@ -38,21 +38,27 @@ export const hugeZeroPageMonitor: MonitorKind = {
             st.references++;
           }
           scratch.changed = true;
+          changed();
           break;
         case 'atomic':
-          if (e.variable === 'huge_zero_pfn') st.published = e.value;
+          if (e.variable === 'huge_zero_pfn' && st.published !== e.value) {
+            st.published = e.value;
+            changed();
+          }
           scratch.changed = true;
           break;
         case 'pmd': {
           if (e.op === 'SET_HUGE_ZERO') {
             zeroPmds.set(`${e.mm}:${e.pmd}`, e.pfn);
             addCount(mappedBy, e.pfn, 1);
+            changed();
           } else if (e.op === 'PMDP_CLEAR' || e.op === 'SPLIT_HUGE_ZERO' || e.op === 'COW_HUGE_ZERO') {
             const key = `${e.mm}:${e.pmd}`;
             const pfn = zeroPmds.get(key);
             if (pfn !== undefined) {
               zeroPmds.delete(key);
               addCount(mappedBy, pfn, -1);
+              changed();
             }
           }
           break;

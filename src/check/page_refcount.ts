@@ -12,7 +12,7 @@ import { addCount } from './ghost.ts';
 export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
   description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
-  create({ k, report }) {
+  create({ k, report, changed }) {
     // per head pfn: references from ptes + pmds + cache slots, and references actors (or the
     // huge zero page global) hold; grown as higher pfns are touched (hashed whole by the dfs)
     const st = {
@@ -54,6 +54,7 @@ export const pageRefcountMonitor: MonitorKind = {
       const h = head(pfn);
       fit(h);
       st.structural[h]! += d;
+      changed();
       touch(h);
     };
     const hold = (holder: string, pfn: number, d: number) => {
@@ -62,6 +63,7 @@ export const pageRefcountMonitor: MonitorKind = {
       fit(h);
       st.held[h]! += d;
       addCount(heldBy, holder, d);
+      changed();
       touch(h);
     };
     const onEvent = (e: BusEvent) => {

@@ -35,7 +35,7 @@ interface Punch {
 export const truncationMonitor: MonitorKind = {
   name: 'truncation',
   description: 'after truncate/punch returns nothing remains in the range (cached or mapped); no page wholly beyond i_size',
-  create({ k, report, actors }) {
+  create({ k, report, actors, changed }) {
     // Per actor with a hole punch in progress: which indices of its range still hold what
     // they held when it began (1), not filled since — the pages it must remove. (Not the step
     // each slot was last filled at: a step number would make every depth a state of its own.)
@@ -45,12 +45,16 @@ export const truncationMonitor: MonitorKind = {
       const before = new Uint8Array(Math.max(0, e.end - e.start));
       for (let i = e.start; i < Math.min(e.end, slots.length); i++) if (slots[i] !== -1) before[i - e.start] = 1;
       st.punches[e.actor] = { ino: e.ino, start: e.start, before };
+      changed();
     });
     k.bus.on('cache').subscribe((e) => {
       if (e.value === -1) return;
       // filled (again) while a punch is in progress: a racing fault or write, not a leftover
       for (const p of st.punches) {
-        if (p !== null && p.ino === e.ino && e.index >= p.start && e.index < p.start + p.before.length) p.before[e.index - p.start] = 0;
+        if (p !== null && p.ino === e.ino && e.index >= p.start && e.index < p.start + p.before.length && p.before[e.index - p.start] === 1) {
+          p.before[e.index - p.start] = 0;
+          changed();
+        }
       }
     });
     k.bus.on('truncate').subscribe((e) => {
@@ -61,6 +65,7 @@ export const truncationMonitor: MonitorKind = {
       } else {
         const p = st.punches[e.actor];
         st.punches[e.actor] = null;
+        changed();
         for (let i = e.start; i < Math.min(e.end, ino.mapping.slots.length); i++) {
           const v = ino.mapping.slots[i]!;
           if (v === -1) continue;

@@ -9,8 +9,8 @@
  * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `pmd`,
  * `pte`, `mm`, `mm_counter` or `mm_field` event its mm, a `lock` event the lock (or the
  * page-lock holders) and the locks its actor holds, a `swap`, `atomic` or
- * `khugepaged_counter` event the kernel's own fields; a monitor's state, any event of a kind
- * the monitor subscribes to. (An mm forked during the run is not a
+ * `khugepaged_counter` event the kernel's own fields; a monitor's state, the monitor's own
+ * `changed()` call (src/registry.ts). (An mm forked during the run is not a
  * component: it is the kernel's, reached through k.mms.) So the state hash is
  * kept per component, and a component is hashed again only when a step may have changed
  * it; the others go in as the two words of their last hash. Snapshots are per component
@@ -35,11 +35,10 @@ import { HASH_SKIP, type Meta, OWN, metaOf } from './shape.ts';
 import { type SavesOwnState, Snapshot } from './snapshot.ts';
 import { StateHasher } from './state_hash.ts';
 
-/** A monitor's ghost state, and the kinds of event it listens to (null: every kind). */
+/** A monitor's ghost state (Monitor.state). */
 export interface MonitorState {
   readonly name: string;
   readonly state: object;
-  readonly kinds: readonly BusEvent['kind'][] | null;
 }
 
 /** The components as they were at a search node: a copy of each, shared with the snapshot before while unchanged. */
@@ -88,12 +87,8 @@ export class StateComponents {
   /** Lock name → the component the lock lives in (mmap_lock(m1) → mm m1). */
   private readonly lockIn = new Map<string, number>();
 
-  /** Per kind of event, the monitors' components it may change. */
-  private readonly monitorsOn = new Map<BusEvent['kind'], number[]>();
-  /** The monitors' components that listen to every event (changed at any step). */
-  private readonly everyStep: number[] = [];
-  /** The kinds of event onEvent needs to see: EVENTS, and those the monitors listen to. */
-  readonly events: readonly BusEvent['kind'][];
+  /** Per monitor with a state (in the order given), its component. */
+  private readonly byMonitor: number[] = [];
 
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.add('kernel', k);
@@ -104,18 +99,7 @@ export class StateComponents {
     for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
     k.held.forEach((h, ix) => (this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h)));
-    const events = new Set<BusEvent['kind']>(StateComponents.EVENTS);
-    for (const m of monitors) {
-      const c = this.add(`monitor ${m.name}`, m.state);
-      if (m.kinds === null) this.everyStep.push(c);
-      for (const kind of m.kinds ?? []) {
-        events.add(kind);
-        const on = this.monitorsOn.get(kind);
-        if (on) on.push(c);
-        else this.monitorsOn.set(kind, [c]);
-      }
-    }
-    this.events = [...events];
+    for (const m of monitors) this.byMonitor.push(this.add(`monitor ${m.name}`, m.state));
     // each lock on its own (an mm's page_table_lock is taken and dropped far more often
     // than the mm changes)
     for (let c = this.roots.length - 1; c >= 0; c--) {
@@ -170,7 +154,11 @@ export class StateComponents {
   /** A step begins: its actor changes. */
   stepping(actor: number): void {
     this.version[this.byActor[actor]!] = ++this.clock;
-    for (const c of this.everyStep) this.version[c] = ++this.clock;
+  }
+
+  /** The state of monitor i (of those given, in order) was written (its changed() call). */
+  touchMonitor(i: number): void {
+    this.version[this.byMonitor[i]!] = ++this.clock;
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */
@@ -178,8 +166,6 @@ export class StateComponents {
 
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
-    const watched = this.monitorsOn.get(e.kind);
-    if (watched !== undefined) for (const c of watched) this.touch(c);
     switch (e.kind) {
       case 'page':
         this.touch(PAGES);

@@ -34,6 +34,13 @@ function fingerprint(s: string): readonly [number, number] {
   return [lo | 0, hi | 0];
 }
 
+/** murmur3's 32-bit finaliser. */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
 /** An object that writes its own state (the page store: only the pages in use). */
 export interface HashesOwnState {
   hashState(e: ShapeEncoder): void;
@@ -232,20 +239,95 @@ export class StateHasher implements ShapeEncoder {
   }
 
   /**
-   * A collection whose order is not state (an rwsem's readers: actor numbers): its numbers
-   * and strings sorted. Anything else in it is hashed in order — finer, never unsound.
+   * A collection whose order is not state (an rwsem's readers: actor numbers; a monitor's
+   * count map: holder → references): a multiset hash of its elements — each element's (a
+   * Map's: each key and value's) two words mixed on their own and summed, so no order
+   * matters and nothing is sorted or copied. A collection holding anything but numbers,
+   * strings, booleans, undefined and null is hashed in order instead: finer, never unsound.
    */
   unordered(o: unknown): void {
-    const items = o instanceof Map ? [...o.keys()] : o instanceof Set || Array.isArray(o) ? [...o] : null;
-    if (items === null || !items.every((x) => typeof x === 'number' || typeof x === 'string')) {
+    this.ulo = this.uhi = 0;
+    this.uok = true;
+    let n: number;
+    if (o instanceof Map) {
+      n = o.size;
+      o.forEach(this.unorderedEntry);
+    } else if (o instanceof Set) {
+      n = o.size;
+      o.forEach(this.unorderedElement);
+    } else if (Array.isArray(o)) {
+      n = o.length;
+      for (let i = 0; i < n; i++) this.unorderedElement(o[i]);
+    } else this.uok = false;
+    if (!this.uok) {
       this.value(o);
       return;
     }
-    items.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     this.w(TAG.UNORDERED);
-    this.w(items.length);
-    for (const x of items) this.value(x);
-    if (o instanceof Map) for (const key of items) this.value(o.get(key));
+    this.w(n!);
+    this.w(this.ulo);
+    this.w(this.uhi);
+  }
+
+  /** unordered()'s sums so far, and whether every element was a primitive. */
+  private ulo = 0;
+  private uhi = 0;
+  private uok = true;
+  private readonly unorderedElement = (x: unknown): void => {
+    if (!this.uok || !this.primitive(x)) return void (this.uok = false);
+    this.unorderedAdd(this.pa, this.pb);
+  };
+  private readonly unorderedEntry = (x: unknown, key: unknown): void => {
+    if (!this.uok || !this.primitive(x)) return void (this.uok = false);
+    const a = this.pa;
+    const b = this.pb;
+    if (!this.primitive(key)) return void (this.uok = false);
+    this.unorderedAdd(mix32(a ^ Math.imul(this.pa, 0x85ebca6b)) ^ this.pb, mix32(b + Math.imul(this.pb, 0xc2b2ae35)) ^ this.pa);
+  };
+  private unorderedAdd(a: number, b: number): void {
+    this.ulo = (this.ulo + mix32(a ^ 0x27d4eb2f)) | 0;
+    this.uhi = (this.uhi + mix32(b ^ 0x165667b1)) | 0;
+  }
+
+  /** primitive()'s result: a value's two words. */
+  private pa = 0;
+  private pb = 0;
+
+  /** A primitive's two words into pa, pb (false: not a primitive). */
+  private primitive(x: unknown): boolean {
+    switch (typeof x) {
+      case 'number':
+        if ((x | 0) === x) {
+          this.pa = x;
+          this.pb = TAG.NUMBER;
+          return true;
+        }
+        return this.stringWords(`#${x}`);
+      case 'string':
+        return this.stringWords(x);
+      case 'boolean':
+        this.pa = x ? TAG.TRUE : TAG.FALSE;
+        this.pb = TAG.TRUE;
+        return true;
+      case 'undefined':
+        this.pa = this.pb = TAG.UNDEFINED;
+        return true;
+      default:
+        if (x !== null) return false;
+        this.pa = this.pb = TAG.NULL;
+        return true;
+    }
+  }
+
+  private stringWords(s: string): true {
+    let f = fingerprints.get(s);
+    if (f === undefined) {
+      f = fingerprint(s);
+      if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
+    }
+    this.pa = f[0];
+    this.pb = f[1] ^ TAG.STRING;
+    return true;
   }
 
   /**

@@ -378,22 +378,24 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   }
 
   // monitors
-  // (with the kinds of event each subscribes to: those that may change its state)
+  // (and those that remember something: their states are state components, announced
+  // by their changed() calls)
   const watching: MonitorState[] = [];
+  /** The model's state components (made at the start of a dfs, else when the state is first hashed). */
+  let parts: StateComponents | undefined;
   const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) => {
-    let monitor!: Monitor;
-    const kinds = k.bus.recordKinds(() => {
-      monitor = m.create({
-        k, actors,
-        report: (message, actor = k.stepActor) => {
-          const violation: Violation = {
-            invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
-          };
-          k.bus.publish({ kind: 'violation', violation });
-        },
-      });
+    const i = watching.length;
+    const monitor = m.create({
+      k, actors,
+      report: (message, actor = k.stepActor) => {
+        const violation: Violation = {
+          invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
+        };
+        k.bus.publish({ kind: 'violation', violation });
+      },
+      changed: () => parts?.touchMonitor(i),
     });
-    if (monitor.state) watching.push({ name: m.name, state: monitor.state, kinds });
+    if (monitor.state) watching.push({ name: m.name, state: monitor.state });
     return monitor;
   });
 
@@ -559,8 +561,6 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
 
   let last: Runner | null = null;
   let stateHasher: StateHasher | undefined;
-  /** The model's state components (made at the start of a dfs, else when the state is first hashed). */
-  let parts: StateComponents | undefined;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
   let stateWords: readonly [number, number] | undefined;
@@ -582,7 +582,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   if (search) {
     markChartsOpaque(runners);
     parts = new StateComponents(k, actors, watching);
-    k.bus.tap(parts.events, parts.onEvent);
+    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
   }
   const snapshotHere = (depth: number) => {
     const prev = snapshots[deepestSnapshot()]?.parts;
