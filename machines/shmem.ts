@@ -632,7 +632,8 @@ export const undoActions: Record<string, TaskAction<A>> = {
  */
 function preadFound(a: A): void {
   if (a.l.gp_sgp === 'read' && a.k.bus.wants('pread')) {
-    a.k.bus.publish({ kind: 'pread', op: 'begin', ino: a.l.gp_ino, index: a.l.gp_index, actor: a.ix });
+    const value = a.k.inodes[a.l.gp_ino]!.expected.get(a.l.gp_index) ?? 0;
+    a.k.bus.publish({ kind: 'pread', op: 'begin', ino: a.l.gp_ino, index: a.l.gp_index, value, actor: a.ix });
   }
 }
 

@@ -15,6 +15,7 @@ import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_cha
 import type { Actor } from '../src/sched/actor.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
+import { SLOT_HOLE } from '../src/memory/address_space.ts';
 import {
   filemapGetpageStates, getPageRef, putPageRef, shmemFaultActions, shmemFaultGuards, shmemFaultStates,
   shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
@@ -1107,7 +1108,7 @@ export const taskChart: TaskChartDef<A> = {
     },
     preadEnd: (a) => {
       // (ghost: the read's window closes, on every way out of it — see preadFound)
-      if (a.k.bus.wants('pread')) a.k.bus.publish({ kind: 'pread', op: 'end', ino: a.l.gp_ino, index: a.l.gp_index, actor: a.ix });
+      if (a.k.bus.wants('pread')) a.k.bus.publish({ kind: 'pread', op: 'end', ino: a.l.gp_ino, index: a.l.gp_index, value: 0, actor: a.ix });
     },
     pwriteCopy: (a) => {
       a.k.fileWrite(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);
@@ -1164,7 +1165,12 @@ export const taskChart: TaskChartDef<A> = {
         um_ino: op.ino, um_start: op.start, um_end: op.end,
         ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_op: 'punch', ur_found: false,
       });
-      if (a.k.bus.wants('punch_begin')) a.k.bus.publish({ kind: 'punch_begin', ino: op.ino, start: op.start, end: op.end, actor: a.ix });
+      if (a.k.bus.wants('punch_begin')) {
+        const slots = a.k.inodes[op.ino]!.mapping.slots;
+        const present = new Uint8Array(Math.max(0, op.end - op.start));
+        for (let i = op.start; i < Math.min(op.end, slots.length); i++) if (slots[i] !== SLOT_HOLE) present[i - op.start] = 1;
+        a.k.bus.publish({ kind: 'punch_begin', ino: op.ino, start: op.start, end: op.end, present, actor: a.ix });
+      }
     },
     beginAccess: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'read' | 'write'; vpn: number };

@@ -125,6 +125,8 @@ export interface PreadBusEvent {
   op: 'begin' | 'end';
   ino: number;
   index: number;
+  /** 'begin': what the offset is expected to hold now (read by the step: see PunchBeginBusEvent). */
+  value: number;
   actor: ActorIx;
 }
 
@@ -160,13 +162,17 @@ export interface TruncateBusEvent {
 /**
  * A hole punch began (shmem_fallocate(FALLOC_FL_PUNCH_HOLE) entered): what the truncation
  * monitor calls "the pages there before it began" is measured from here. A ghost event —
- * nothing in the kernel's state changes — so no trace line.
+ * nothing in the kernel's state changes — so no trace line. It carries what the monitor
+ * needs to know of the model, read by the step itself (so a step's footprint, which the
+ * dfs's sleep sets go by, includes it).
  */
 export interface PunchBeginBusEvent {
   kind: 'punch_begin';
   ino: number;
   start: number;
   end: number;
+  /** Per index from start to end: 1 if its page-cache slot was not a hole. */
+  present: Uint8Array;
   actor: ActorIx;
 }
 

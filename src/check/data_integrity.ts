@@ -37,7 +37,7 @@ export const dataIntegrityMonitor: MonitorKind = {
       if (e.op === 'begin') {
         r.ino = e.ino;
         r.index = e.index;
-        r.values.push(k.inodes[e.ino]!.expected.get(e.index) ?? 0);
+        r.values.push(e.value);
       } else r.ino = r.index = -1;
       changed();
     });

@@ -41,10 +41,7 @@ export const truncationMonitor: MonitorKind = {
     // each slot was last filled at: a step number would make every depth a state of its own.)
     const st = { punches: actors.map((): Punch | null => null) };
     k.bus.on('punch_begin').subscribe((e) => {
-      const slots = k.inodes[e.ino]!.mapping.slots;
-      const before = new Uint8Array(Math.max(0, e.end - e.start));
-      for (let i = e.start; i < Math.min(e.end, slots.length); i++) if (slots[i] !== -1) before[i - e.start] = 1;
-      st.punches[e.actor] = { ino: e.ino, start: e.start, before };
+      st.punches[e.actor] = { ino: e.ino, start: e.start, before: e.present.slice() };
       changed();
     });
     k.bus.on('cache').subscribe((e) => {
