@@ -68,7 +68,7 @@ describe('state components', () => {
     const before = hashOf(parts);
     ghost.filled.set(5, 1); // not announced: stale, and the check says so
     expect(hashOf(parts)).toBe(before);
-    expect(parts.check([]).join('\n')).toMatch(/^monitor filled changed with no bus event naming it/);
+    expect(parts.check([]).join('\n')).toMatch(/^monitor filled changed with no changed\(\) call/);
     parts.touchMonitor(0); // (what the monitor's changed() does)
     expect(hashOf(parts)).not.toBe(before);
     expect(parts.check([])).toEqual([]);

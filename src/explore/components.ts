@@ -291,7 +291,8 @@ export class StateComponents {
         const was = printed[c]?.split('\n') ?? [];
         const i = now.findIndex((line, j) => line !== was[j]);
         const what = was.length ? ` (${was[i]?.trim()} → ${now[i]?.trim()})` : '';
-        problems.push(`${this.names[c]} changed with no bus event naming it${what}`);
+        const announce = this.byMonitor.includes(c) ? 'changed() call' : 'bus event naming it';
+        problems.push(`${this.names[c]} changed with no ${announce}${what}`);
       } else if (printed[c] === undefined) printed[c] = print(this.roots[c]!); // (as hashed)
     }
     const owner = new Map<object, string>();

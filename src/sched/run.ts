@@ -380,11 +380,11 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   // monitors
   // (and those that remember something: their states are state components, announced
   // by their changed() calls)
-  const watching: MonitorState[] = [];
+  const ghosts: MonitorState[] = [];
   /** The model's state components (made at the start of a dfs, else when the state is first hashed). */
   let parts: StateComponents | undefined;
   const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) => {
-    const i = watching.length;
+    const i = ghosts.length;
     const monitor = m.create({
       k, actors,
       report: (message, actor = k.stepActor) => {
@@ -395,7 +395,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       },
       changed: () => parts?.touchMonitor(i),
     });
-    if (monitor.state) watching.push({ name: m.name, state: monitor.state });
+    if (monitor.state) ghosts.push({ name: m.name, state: monitor.state });
     return monitor;
   });
 
@@ -581,7 +581,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   const snapshotRoots = search ? [actors, runners, live, monitors.map((m) => m.scratch), hash, rng] : [];
   if (search) {
     markChartsOpaque(runners);
-    parts = new StateComponents(k, actors, watching);
+    parts = new StateComponents(k, actors, ghosts);
     k.bus.tap(StateComponents.EVENTS, parts.onEvent);
   }
   const snapshotHere = (depth: number) => {
@@ -707,7 +707,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           }
           const sh = (stateHasher ??= new StateHasher());
           sh.reset();
-          parts ??= new StateComponents(k, actors, watching);
+          parts ??= new StateComponents(k, actors, ghosts);
           if (opts.checkStateHash) {
             const problems = parts.check(snapshotRoots);
             if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
