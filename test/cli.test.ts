@@ -23,6 +23,23 @@ describe('thpsim run', () => {
     expect(r.err).toBe('');
   });
 
+  it('loads neither the inspector\'s chart layout (elkjs) nor the Stately inspector, which only inspect and --stately need', () => {
+    const loaded = (...args: string[]) => {
+      const log = join(tmp, `loaded-${args.length}.txt`);
+      writeFileSync(log, '');
+      const r = spawnSync(process.execPath, ['--import', './test/helpers/loaded_modules.mjs', ...args], {
+        encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOADED_MODULES: log },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(log, 'utf8');
+    };
+    const run = loaded('bin/thpsim.js', 'run', 'examples/zero-page-read-faults.yaml');
+    expect(run).toMatch(/src\/sched\/run\.ts/); // (the probe sees what is loaded)
+    expect(run).not.toMatch(/elkjs|@statelyai|inspect\/payload\.ts|inspect\/layout\.ts/);
+    // what it keeps out: the inspector's page data does load them
+    expect(loaded('--import', 'tsx', '-e', "await import('./src/inspect/payload.ts')")).toMatch(/elkjs/);
+  });
+
   it('--json is the documented result; same seed ⇒ same trace hash, another seed ⇒ another', () => {
     const a = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--seed', '5').out);
     const b = JSON.parse(thpsim('run', 'examples/zero-page-read-faults.yaml', '--json', '--seed', '5').out);

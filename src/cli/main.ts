@@ -17,7 +17,6 @@ import { basename, join } from 'node:path';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 import { registerInspect } from './inspect.ts';
 import { registerExport } from './export.ts';
-import { statelyInspector } from '../inspect/stately.ts';
 
 
 interface RunFlags {
@@ -47,7 +46,8 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
   }
   const lines: string[] = [];
   // the Stately inspector shows XState actors: --stately runs the xstate engine
-  const stately = o.stately === undefined ? undefined : statelyInspector(o.stately === true ? undefined : o.stately);
+  // (@statelyai/inspect is loaded only when asked for: it is a tenth of a second of the CLI's start)
+  const stately = o.stately === undefined ? undefined : (await import('../inspect/stately.ts')).statelyInspector(o.stately === true ? undefined : o.stately);
   if (stately) process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
   const r = run(scenario, {
     seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect,
