@@ -5,6 +5,8 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import { DATA_GARBAGE } from '../memory/pages.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import type { AccessBusEvent } from '../bus/events.ts';
 
 /** An actor's read(2) in progress, as the monitor remembers it (none: ino -1). */
 interface Read {
@@ -12,6 +14,12 @@ interface Read {
   index: number;
   /** The values the offset has held since the read found its page (first: the one then). */
   values: number[];
+}
+
+/** The address an access went to, as a report names it (formatted only for a report). */
+function where(k: Kernel, e: AccessBusEvent): string {
+  const file = e.ino >= 0 ? `${k.inodes[e.ino]!.name}[${e.index}]` : '';
+  return e.mm >= 0 ? `${k.mms[e.mm]!.name}:0x${(e.vpn * 4096).toString(16)}${file ? ` (${file})` : ''}` : file;
 }
 
 export const dataIntegrityMonitor: MonitorKind = {
@@ -47,22 +55,20 @@ export const dataIntegrityMonitor: MonitorKind = {
     k.bus.on('access').subscribe((e) => {
       if (e.op === 'write' && e.ino >= 0) held(e.ino, e.index, e.token);
       const mm = e.mm >= 0 ? k.mms[e.mm]! : null;
-      const file = e.ino >= 0 ? `${k.inodes[e.ino]!.name}[${e.index}]` : '';
-      const where = mm ? `${mm.name}:0x${(e.vpn * 4096).toString(16)}${file ? ` (${file})` : ''}` : file;
       if (e.pfn < 0) {
         // read(2) of a hole
         const want = k.expectedAt(mm, e.vpn, e.ino, e.index);
-        if (want !== 0) report(`read of ${where} found a hole; expected data #${want}`, e.actor);
+        if (want !== 0) report(`read of ${where(k, e)} found a hole; expected data #${want}`, e.actor);
         return;
       }
       if (!k.pages.isAllocated(e.pfn)) {
-        report(`${e.op} of ${where} went to freed page 0x${e.pfn.toString(16)}`, e.actor);
+        report(`${e.op} of ${where(k, e)} went to freed page 0x${e.pfn.toString(16)}`, e.actor);
         return;
       }
       if (e.op === 'write') {
         const h = k.pages.compoundHead(e.pfn);
         if (e.pfn === k.ZERO_PAGE || (k.huge_zero_pfn !== 0 && h === k.huge_zero_pfn)) {
-          report(`store to ${where} landed in the ${e.pfn === k.ZERO_PAGE ? 'ZERO_PAGE' : 'huge zero page'}`, e.actor);
+          report(`store to ${where(k, e)} landed in the ${e.pfn === k.ZERO_PAGE ? 'ZERO_PAGE' : 'huge zero page'}`, e.actor);
         }
         return;
       }
@@ -71,7 +77,7 @@ export const dataIntegrityMonitor: MonitorKind = {
       const valid = r && r.ino === e.ino && r.index === e.index ? r.values : [want];
       if (!valid.includes(e.token)) {
         const got = e.token === DATA_GARBAGE ? 'garbage (uninitialised memory)' : e.token === 0 ? 'zeroes' : `data #${e.token}`;
-        report(`load of ${where} returned ${got}; expected ${want === 0 ? 'zeroes' : `data #${want}`}`, e.actor);
+        report(`load of ${where(k, e)} returned ${got}; expected ${want === 0 ? 'zeroes' : `data #${want}`}`, e.actor);
       }
     });
     return { state: st };
