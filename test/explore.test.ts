@@ -493,6 +493,12 @@ describe('thpsim explore', () => {
       const rep = thpsim('run', '--replay', c.replay_file);
       expect(rep.out).toContain(c.violation.invariant);
     }
+    // a bound is exact though both workers may pass its check at once: the state past it
+    // is neither counted nor expanded (the table says which worker added the n-th)
+    const bounded = JSON.parse(thpsim('explore', 'examples/collapse-shmem-vs-truncate.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--max-states', '3000', '--out', join(tmp, 'd3')).out);
+    expect([bounded.states, bounded.complete]).toEqual([3000, false]);
+    const table = new SharedVisitedStates(SharedVisitedStates.create(16));
+    expect([table.add(1, 2), table.add(3, 4), table.add(1, 2), table.add(5, 6)]).toEqual([1, 2, 0, 3]);
     const bad = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--workers', '2', '--sleep-sets');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/a parallel dfs \(--workers\) runs without sleep sets/);

@@ -592,12 +592,13 @@ class Explorer {
    */
   private sharedFirst(lo: number, hi: number): boolean {
     const res = this.res;
-    if (this.inSubtree) {
-      if (!this.shared!.add(lo, hi)) return false;
-      res.states = (res.states ?? 0) + 1;
-      return true;
-    }
-    if (this.shared!.add(lo, hi)) res.states = (res.states ?? 0) + 1;
+    // the n-th state added to the table (0: seen before); past the bound it is neither
+    // counted nor expanded — two workers may both have passed dfsPop's check of the bound
+    const n = this.shared!.add(lo, hi);
+    const mine = n > 0 && n <= this.maxStates;
+    if (mine) res.states = (res.states ?? 0) + 1;
+    if (this.inSubtree) return mine;
+    if (n > this.maxStates) return false;
     if (this.visited.get(lo, hi) >= 0) return false;
     this.visited.set(lo, hi, 0);
     return true;

@@ -86,20 +86,20 @@ export class SharedVisitedStates {
     return this.size * 4 >= this.slots.length * 3;
   }
 
-  /** Add a state: true if it is new (this worker is the one to expand it). */
-  add(lo: number, hi: number): boolean {
+  /**
+   * Add a state: if it is new, the number of states in the table with it (this worker is
+   * the one that added it: its n-th), else 0.
+   */
+  add(lo: number, hi: number): number {
     let key = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
     if (key === 0n) key = 1n; // (0 marks an empty slot)
     for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
       let v = Atomics.load(this.slots, i);
       if (v === 0n) {
         v = Atomics.compareExchange(this.slots, i, 0n, key);
-        if (v === 0n) {
-          Atomics.add(this.count, 0, 1);
-          return true;
-        }
+        if (v === 0n) return Atomics.add(this.count, 0, 1) + 1;
       }
-      if (v === key) return false;
+      if (v === key) return 0;
     }
   }
 }
