@@ -9,10 +9,11 @@
  * node_modules/.cache/thpsim/ by the hash of its contents (from there its imports of
  * xstate, rxjs and the rest resolve as the sources' do). Where it cannot be built or
  * written (a read-only install), the worker threads start through tsx, as before: slower
- * to start, the same results.
+ * to start, the same results. A new bundle clears away those of other versions not used
+ * for a day (a run still going from one started within the day keeps its file).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SHARD = new URL('../cli/explore_worker_shard.ts', import.meta.url);
@@ -44,6 +45,26 @@ async function bundle(): Promise<URL> {
     const part = new URL(`${name}.${process.pid}.part`, CACHE);
     writeFileSync(part, code);
     renameSync(part, file);
+    pruneBundles(name);
+  } else {
+    const now = new Date();
+    utimesSync(file, now, now); // (in use: see pruneBundles)
   }
   return file;
+}
+
+/** A bundle not used for this long is removed when another is written. */
+export const BUNDLE_KEEP_MS = 24 * 3600 * 1000;
+
+/** Remove the bundles other than `keep` that no run has used for BUNDLE_KEEP_MS. */
+export function pruneBundles(keep: string, now = Date.now()): void {
+  for (const f of readdirSync(CACHE)) {
+    if (f === keep || !/^explore_worker-[0-9a-f]{16}\.mjs$/.test(f)) continue;
+    const path = new URL(f, CACHE);
+    try {
+      if (now - statSync(path).mtimeMs > BUNDLE_KEEP_MS) rmSync(path);
+    } catch {
+      // (gone already: another process pruned it)
+    }
+  }
 }
