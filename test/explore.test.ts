@@ -2,14 +2,15 @@
 // minimised and replay byte for byte, a correct scenario survives, and the CLI as a user runs it.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadScenario } from '../src/scenario/load.ts';
 import { contextSwitches, counterexampleScenario, dfsSplitDepth, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { SharedVisitedStates } from '../src/explore/visited.ts';
-import { BUNDLE_KEEP_MS, WORKER_VIA_TSX, pruneBundles, workerEntry } from '../src/explore/worker_bundle.ts';
+import { BUNDLES_KEPT, WORKER_VIA_TSX, pruneBundles, workerEntry } from '../src/explore/worker_bundle.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
 const asPosted = await loadScenario('examples/zero-page-as-posted.yaml');
@@ -286,18 +287,20 @@ describe('dfs', () => {
     expect(code).toContain('// src/explore/visited.ts');
     expect(code).not.toMatch(/from ["'][.\/][^"']*\.ts["']/);
     expect((await workerEntry()).href).toBe(entry.href); // (the same sources: the same file)
-    // bundles of other versions are cleared away once no run has used them for a day
-    const dir = new URL('.', entry);
-    const old = new URL('explore_worker-00000000000000aa.mjs', dir);
-    const recent = new URL('explore_worker-00000000000000bb.mjs', dir);
+    // a new bundle clears away all but the last few written before it (in a directory of its own here)
+    const dir = pathToFileURL(`${mkdtempSync(join(tmpdir(), 'thpsim-bundles-'))}/`);
+    const bundle = (i: number) => new URL(`explore_worker-${i.toString(16).padStart(16, '0')}.mjs`, dir);
     const other = new URL('not-a-bundle.txt', dir);
-    for (const f of [old, recent, other]) writeFileSync(f, '');
-    const twoDaysAgo = new Date(Date.now() - 2 * BUNDLE_KEEP_MS);
-    utimesSync(old, twoDaysAgo, twoDaysAgo);
-    utimesSync(other, twoDaysAgo, twoDaysAgo);
-    pruneBundles('explore_worker-00000000000000bb.mjs');
-    expect([existsSync(old), existsSync(recent), existsSync(other), existsSync(entry)]).toEqual([false, true, true, true]);
-    for (const f of [recent, other]) rmSync(f);
+    for (let i = 1; i <= BUNDLES_KEPT + 2; i++) {
+      writeFileSync(bundle(i), '');
+      utimesSync(bundle(i), i, i); // (written in this order: bundle 1 first)
+    }
+    writeFileSync(other, '');
+    utimesSync(other, 0, 0);
+    pruneBundles(dir, basename(bundle(1).pathname)); // (bundle 1: the one just written)
+    const left = Array.from({ length: BUNDLES_KEPT + 2 }, (_, i) => existsSync(bundle(i + 1)));
+    expect(left).toEqual([true, false, false, ...Array(BUNDLES_KEPT - 1).fill(true)]);
+    expect(existsSync(other)).toBe(true);
   });
 
   it('a parallel dfs (workers sharing the visited states, taking subtrees in turn) gives a complete search\'s result', async () => {

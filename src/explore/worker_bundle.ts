@@ -9,11 +9,12 @@
  * node_modules/.cache/thpsim/ by the hash of its contents (from there its imports of
  * xstate, rxjs and the rest resolve as the sources' do). Where it cannot be built or
  * written (a read-only install), the worker threads start through tsx, as before: slower
- * to start, the same results. A new bundle clears away those of other versions not used
- * for a day (a run still going from one started within the day keeps its file).
+ * to start, the same results. A new bundle clears away all but the few last written
+ * before it (a run's worker threads load their bundle as the run starts: removing the file
+ * later does not reach them).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SHARD = new URL('../cli/explore_worker_shard.ts', import.meta.url);
@@ -45,26 +46,27 @@ async function bundle(): Promise<URL> {
     const part = new URL(`${name}.${process.pid}.part`, CACHE);
     writeFileSync(part, code);
     renameSync(part, file);
-    pruneBundles(name);
-  } else {
-    const now = new Date();
-    utimesSync(file, now, now); // (in use: see pruneBundles)
+    pruneBundles(CACHE, name);
   }
   return file;
 }
 
-/** A bundle not used for this long is removed when another is written. */
-export const BUNDLE_KEEP_MS = 24 * 3600 * 1000;
+/** Bundles kept in the cache: the one just written and the last ones written before it. */
+export const BUNDLES_KEPT = 4;
 
-/** Remove the bundles other than `keep` that no run has used for BUNDLE_KEEP_MS. */
-export function pruneBundles(keep: string, now = Date.now()): void {
-  for (const f of readdirSync(CACHE)) {
-    if (f === keep || !/^explore_worker-[0-9a-f]{16}\.mjs$/.test(f)) continue;
-    const path = new URL(f, CACHE);
-    try {
-      if (now - statSync(path).mtimeMs > BUNDLE_KEEP_MS) rmSync(path);
-    } catch {
-      // (gone already: another process pruned it)
-    }
-  }
+/** In `dir`, remove the bundles but `keep` and the BUNDLES_KEPT - 1 others last written (by mtime). */
+export function pruneBundles(dir: URL, keep: string): void {
+  const others = readdirSync(dir)
+    .filter((f) => f !== keep && /^explore_worker-[0-9a-f]{16}\.mjs$/.test(f))
+    .map((f) => {
+      const path = new URL(f, dir);
+      try {
+        return { path, written: statSync(path).mtimeMs };
+      } catch {
+        return null; // (gone already: another process pruned it)
+      }
+    })
+    .filter((x) => x !== null)
+    .sort((a, b) => b.written - a.written);
+  for (const { path } of others.slice(BUNDLES_KEPT - 1)) rmSync(path, { force: true });
 }
