@@ -1,5 +1,6 @@
 /** "A frozen page (refcount frozen to 0) is touched by nobody but the actor that froze it." */
 import type { MonitorKind } from '../registry.ts';
+import { fit } from './ghost.ts';
 
 export const frozenPageMonitor: MonitorKind = {
   name: 'frozen-page',
@@ -10,13 +11,7 @@ export const frozenPageMonitor: MonitorKind = {
     const st = { freezer: new Int32Array(64) };
     k.bus.on('page').subscribe((e) => {
       if (e.op === 'FREEZE') {
-        if (e.pfn >= st.freezer.length) {
-          let n = st.freezer.length;
-          while (n <= e.pfn) n *= 2;
-          const b = new Int32Array(n);
-          b.set(st.freezer);
-          st.freezer = b;
-        }
+        st.freezer = fit(st.freezer, e.pfn);
         st.freezer[e.pfn] = e.actor + 1;
         changed();
         return;

@@ -4,9 +4,22 @@
  */
 
 /**
+ * A per-pfn array with room for index `i`: `a` itself if it has, else a copy doubled until
+ * it has (so its length, and what the dfs hashes of it, grows with the highest pfn seen).
+ */
+export function fit<T extends Int32Array | Uint32Array>(a: T, i: number): T {
+  if (i < a.length) return a;
+  let n = a.length;
+  while (n <= i) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+/**
  * Add d to a count kept in a Map, deleting the entry when it comes back to 0 — a count of 0
- * and no entry are one state. (Such Maps are hashed by key order, not insertion order: their
- * field names are in shape.ts's UNORDERED.)
+ * and no entry are one state. (Such Maps are hashed as multisets, whatever their insertion
+ * order: their field names are in shape.ts's UNORDERED.)
  */
 export function addCount<K>(counts: Map<K, number>, key: K, d: number): void {
   const n = (counts.get(key) ?? 0) + d;

@@ -16,7 +16,6 @@ export const hugeZeroPageMonitor: MonitorKind = {
   create({ k, report, actors, changed }) {
     const st = {
       holders: new Map<string, number>(),
-      references: 0, // the sum over holders
       zeroPmds: new Map<string, number>(), // `${mm}:${pmd}` → pfn
       mappedBy: new Map<number, number>(), // pfn → huge zero pmds mapping it
       published: 0,
@@ -31,11 +30,9 @@ export const hugeZeroPageMonitor: MonitorKind = {
           if (e.counter !== 'huge_zero_refcount') return;
           if (e.from) {
             addCount(holders, e.from, -1);
-            st.references--;
           }
           if (e.to) {
             addCount(holders, e.to, 1);
-            st.references++;
           }
           scratch.changed = true;
           changed();
@@ -81,7 +78,8 @@ export const hugeZeroPageMonitor: MonitorKind = {
       stepEnd() {
         if (!scratch.changed) return;
         scratch.changed = false;
-        const expected = st.references;
+        let expected = 0;
+        holders.forEach((n) => (expected += n));
         if (k.huge_zero_refcount !== expected) {
           const who = [...holders].filter(([, v]) => v).map(([h, v]) => `${h}×${v}`).join(', ') || 'nobody';
           report(`huge_zero_refcount is ${k.huge_zero_refcount} but ${expected} references exist (${who})`);

@@ -7,7 +7,7 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { BusEvent } from '../bus/events.ts';
-import { addCount } from './ghost.ts';
+import { addCount, fit } from './ghost.ts';
 
 export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
@@ -25,25 +25,13 @@ export const pageRefcountMonitor: MonitorKind = {
     const scratch = { touched: [] as number[], seen: new Uint32Array(64), round: 1 };
     const { heldBy, hugePmd } = st;
     const { touched } = scratch;
-    const fit = (pfn: number) => {
-      if (pfn < st.structural.length) return;
-      let n = st.structural.length;
-      while (n <= pfn) n *= 2;
-      const s2 = new Int32Array(n);
-      s2.set(st.structural);
-      st.structural = s2;
-      const h2 = new Int32Array(n);
-      h2.set(st.held);
-      st.held = h2;
+    // (the two arrays grow together: one length for both)
+    const fitBoth = (h: number) => {
+      st.structural = fit(st.structural, h);
+      st.held = fit(st.held, h);
     };
     const touch = (h: number) => {
-      if (h >= scratch.seen.length) {
-        let n = scratch.seen.length;
-        while (n <= h) n *= 2;
-        const b = new Uint32Array(n);
-        b.set(scratch.seen);
-        scratch.seen = b;
-      }
+      scratch.seen = fit(scratch.seen, h);
       if (scratch.seen[h] !== scratch.round) {
         scratch.seen[h] = scratch.round;
         touched.push(h);
@@ -52,7 +40,7 @@ export const pageRefcountMonitor: MonitorKind = {
     const head = (pfn: number) => k.pages.compoundHead(pfn);
     const bump = (pfn: number, d: number) => {
       const h = head(pfn);
-      fit(h);
+      fitBoth(h);
       st.structural[h]! += d;
       changed();
       touch(h);
@@ -60,7 +48,7 @@ export const pageRefcountMonitor: MonitorKind = {
     const hold = (holder: string, pfn: number, d: number) => {
       if (!holder || holder === 'pte' || holder === 'pmd' || holder === 'cache') return;
       const h = head(pfn);
-      fit(h);
+      fitBoth(h);
       st.held[h]! += d;
       addCount(heldBy, holder, d);
       changed();

@@ -158,7 +158,8 @@ export class StateComponents {
 
   /** The state of monitor i (of those given, in order) was written (its changed() call). */
   touchMonitor(i: number): void {
-    this.version[this.byMonitor[i]!] = ++this.clock;
+    const c = this.byMonitor[i];
+    if (c !== undefined) this.version[c] = ++this.clock; // (undefined: a monitor that remembers nothing)
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */

@@ -28,9 +28,9 @@ export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'st
 export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
 /**
  * Collections whose order is not state: an rwsem's readers, and the monitors' ghost maps
- * (who holds how many references, which pmds map what). Hashed as a multiset (the
- * elements' encodings sorted; a Map's values in its keys' order), so two orders of the
- * same contents are one state.
+ * (who holds how many references, which pmds map what). Hashed as a multiset
+ * (StateHasher.unordered: the elements', or a Map's entries', words summed), so two orders
+ * of the same contents are one state.
  */
 export const UNORDERED: ReadonlySet<string> = new Set(['readers', 'holders', 'heldBy', 'hugePmd', 'zeroPmds', 'mappedBy']);
 

@@ -499,7 +499,7 @@ export class Kernel {
     return token;
   }
 
-  /** read(2) of one page offset: pfn -1 when it found a hole; atStart: what the offset held when the page was found. */
+  /** read(2) of one page offset: pfn -1 when it found a hole; spans: it copies after it found the page (see AccessBusEvent). */
   fileRead(ino: Inode, index: number, pfn: number, a: ActorIx, spans?: boolean): number {
     const token = pfn < 0 ? DATA_ZERO : this.pages.data[pfn]!;
     this.bus.publish({ kind: 'access', op: 'read', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, spans, actor: a });
