@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadScenario } from '../src/scenario/load.ts';
 import { contextSwitches, counterexampleScenario, dfsSplitDepth, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
-import { run } from '../src/sched/run.ts';
+import { type Decision, run } from '../src/sched/run.ts';
 import { SharedVisitedStates } from '../src/explore/visited.ts';
 import { BUNDLES_KEPT, WORKER_VIA_TSX, pruneBundles, workerEntry } from '../src/explore/worker_bundle.ts';
 
@@ -362,6 +362,62 @@ describe('dfs', () => {
     }
   }, 120_000);
 
+  it('a preemption bound: exactly the states the schedules with at most k preemptions reach', async () => {
+    const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
+    // the oracle, another algorithm: a 0-1 breadth-first search over (model state, last
+    // actor) by re-running each prefix from the start, keeping the fewest preemptions each
+    // is reached with; a preemption is a decision for another actor while the last could step
+    const reachable = (k: number): number => {
+      const fewest = new Map<string, number>();
+      const states = new Set<string>();
+      const queue: [Decision[], number][] = [[[], 0]];
+      while (queue.length) {
+        const [prefix, used] = queue.shift()!;
+        const r = run(s, { schedule: prefix, frontier: true });
+        if (r.frontier === undefined) continue;
+        const last = prefix.at(-1)?.actor;
+        const key = `${r.stateHash} ${last}`;
+        if ((fewest.get(key) ?? Infinity) <= used) continue;
+        fewest.set(key, used);
+        states.add(r.stateHash!);
+        const lastCanStep = r.frontier.some((d) => d.actor === last);
+        for (const d of r.frontier) {
+          if (!lastCanStep || d.actor === last) queue.unshift([[...prefix, d], used]);
+          else if (used < k) queue.push([[...prefix, d], used + 1]);
+        }
+      }
+      return states.size;
+    };
+    const counts = [0, 1, 2].map((k) => {
+      const r = explore(s, { strategy: 'dfs', preemptionBound: k });
+      expect(r.complete).toBe(true);
+      expect(r.preemptionBound).toBe(k);
+      expect(r.states, `bound ${k}`).toBe(reachable(k));
+      return r.states!;
+    });
+    expect(counts[0]).toBeLessThan(counts[1]!);
+    expect(counts[1]).toBeLessThan(counts[2]!);
+    // a bound no schedule needs: every state of the unbounded search
+    const all = explore(s, { strategy: 'dfs' });
+    expect(explore(s, { strategy: 'dfs', preemptionBound: 100 }).states).toBe(all.states);
+    expect(() => explore(s, { strategy: 'dfs', preemptionBound: 1, sleepSets: true })).toThrow(/preemption-bounded dfs runs without sleep sets/);
+    expect(() => explore(s, { strategy: 'pct', preemptionBound: 1 })).toThrow(/bounds the dfs/);
+    expect(() => explore(s, { strategy: 'dfs', preemptionBound: -1 })).toThrow(/whole number/);
+  }, 60_000);
+
+  it('a preemption bound of 1 finds seed 000\'s lost data, 0 does not; the replay reproduces it', () => {
+    const none = explore(holes, { strategy: 'dfs', preemptionBound: 0 });
+    expect(none.complete).toBe(true);
+    expect(none.counterexamples).toEqual([]);
+    const one = explore(holes, { strategy: 'dfs', preemptionBound: 1 });
+    expect(one.complete).toBe(true);
+    const c = one.counterexamples.find((x) => x.violation.invariant === 'data-integrity');
+    expect(c).toBeDefined();
+    const a = run(counterexampleScenario(holes, c!), { seed: c!.seed, schedule: c!.decisions });
+    expect(a.verdict).toBe('violation');
+    expect(a.violations[0]!.invariant).toBe('data-integrity');
+  }, 60_000);
+
   it('stops at maxStates without claiming completeness', async () => {
     const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
     const r = explore(s, { strategy: 'dfs', maxStates: 100 });
@@ -422,6 +478,14 @@ describe('thpsim explore', () => {
     expect(off.out).toMatch(/^dfs: \d+ distinct states, \d+ search nodes, \d+ states\/s — complete/m);
     const states = (out: string) => /^dfs: (\d+) distinct states/m.exec(out)![1];
     expect(states(off.out)).toBe(states(r.out));
+    const bounded = thpsim('explore', 'test/fixtures/zero-page-dfs-fixed.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--json');
+    expect(bounded.code).toBe(0);
+    const j = JSON.parse(bounded.out);
+    expect(j.preemptionBound).toBe(1);
+    expect(j.complete).toBe(true);
+    expect(j.states).toBeLessThan(Number(states(off.out)));
+    const line = thpsim('explore', 'test/fixtures/zero-page-dfs-fixed.yaml', '--strategy', 'dfs', '--preemption-bound', '1');
+    expect(line.out).toMatch(new RegExp(`^dfs: ${j.states} distinct states, \\d+ search nodes, \\d+ states/s — complete: every interleaving with at most 1 preemption up to the step bound was covered$`, 'm'));
   });
 
   it('--workers 2 and --shard i/n + thpsim merge give the single-process result', () => {
@@ -523,6 +587,9 @@ describe('thpsim explore', () => {
     const a = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'dfs-please');
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/expected random, pct, coverage or dfs, got 'dfs-please'/);
+    const p = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--preemption-bound', '2');
+    expect(p.code).toBe(2);
+    expect(p.err).toMatch(/^thpsim: .*--preemption-bound: bounds the dfs: use it with --strategy dfs \(not random\)/);
     const w = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'coverage', '--workers', '2');
     expect(w.code).toBe(2);
     expect(w.err).toMatch(/^thpsim: .*--strategy coverage: coverage runs in one thread/);

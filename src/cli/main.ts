@@ -88,6 +88,7 @@ interface ExploreFlags {
   shard?: { index: number; count: number };
   timeBudget?: number;
   sleepSets: boolean;
+  preemptionBound?: number;
 }
 
 /** --time-budget: 90, 90s, 5m or 1h → ms. */
@@ -105,7 +106,8 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
     ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
     : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
   if (r.strategy === 'dfs') {
-    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? 'complete: every interleaving up to the step bound was covered' : 'NOT complete (stopped at --max-states or interrupted)'}`);
+    const bound = r.preemptionBound === undefined ? '' : ` with at most ${r.preemptionBound} preemption${r.preemptionBound === 1 ? '' : 's'}`;
+    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''} (stopped at --max-states or interrupted)`}`);
   }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -167,6 +169,11 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   if (o.strategy === 'dfs' && o.workers > 1 && o.sleepSets) {
     throw new ScenarioError('thpsim explore', '--sleep-sets', 'a parallel dfs (--workers) runs without sleep sets');
   }
+  if (o.preemptionBound !== undefined) {
+    if (o.strategy !== 'dfs') throw new ScenarioError('thpsim explore', '--preemption-bound', `bounds the dfs: use it with --strategy dfs (not ${o.strategy})`);
+    if (o.workers > 1) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs in one thread (no --workers)');
+    if (o.sleepSets) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs without sleep sets (together they can miss schedules within the bound)');
+  }
   const files: string[] = [];
   const pending: Promise<void>[] = [];
   const ac = new AbortController();
@@ -214,7 +221,7 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const options: ExploreOptions = {
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
     stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard, timeBudgetMs: o.timeBudget,
-    sleepSets: o.sleepSets,
+    sleepSets: o.sleepSets, preemptionBound: o.preemptionBound,
   };
   let r: ExploreResult;
   if (o.workers > 1) {
@@ -318,6 +325,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--sleep-sets', 'dfs: skip a step where an independent reordering of it already ran (fewer transitions, slower: each step\'s footprint is recorded)')
     .option('--no-sleep-sets', 'dfs: run every step at every state (the default)')
     .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
+    .option('--preemption-bound <k>', 'dfs: only the schedules with at most k preemptions (a switch away from an actor that could still step; CHESS): complete within the bound far sooner', intArg('preemption bound'))
     .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
     .option('--stop-on-first', 'stop at the first counterexample')

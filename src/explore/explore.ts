@@ -46,6 +46,17 @@ export interface ExploreOptions {
    */
   sleepSets?: boolean;
   /**
+   * dfs: explore only the schedules with at most this many preemptions — a decision for
+   * another actor while the one that took the last step could still step (CHESS's
+   * preemption bounding, Musuvathi and Qadeer). Switching away from an actor that blocked,
+   * sleeps or finished is free. `complete` then means every schedule within the bound was
+   * covered. A state is expanded again when it is reached with fewer preemptions used, and
+   * a state reached after different actors' steps is a different search state (what the
+   * next step costs differs). Not with sleep sets (their combination with a preemption
+   * bound misses schedules within it) nor in parallel workers.
+   */
+  preemptionBound?: number;
+  /**
    * dfs: go back to a node by restoring a snapshot of the model in place (default), rather
    * than re-running the scenario from the start along the node's prefix. Same results.
    */
@@ -153,6 +164,8 @@ export interface ExploreResult {
   nodes?: number;
   /** dfs with sleep sets: transitions not run because an independent reordering of them had been. */
   slept?: number;
+  /** dfs: complete means every schedule with at most this many preemptions was covered (ExploreOptions.preemptionBound). */
+  preemptionBound?: number;
   complete?: boolean;
   /**
    * Per actor kind in the scenario: how many of its chart's atomic steps some schedule
@@ -272,6 +285,8 @@ interface DfsNode {
   track?: boolean;
   /** Parallel dfs: a subtree taken, whose parent is not where the search order left the model. */
   jump?: boolean;
+  /** Preemption-bounded dfs: the preemptions on the way to it. */
+  preemptions?: number;
 }
 
 /** A dfs node's prefix: the decisions from the start that lead to it. */
@@ -323,6 +338,13 @@ class Explorer {
       this.shared = new SharedVisitedStates(o.dfsWorker.visited);
       this.claims = new Int32Array(o.dfsWorker.claims);
     }
+    if (o.preemptionBound !== undefined) {
+      const b = o.preemptionBound;
+      if (!Number.isInteger(b) || b < 0) throw new Error(`preemptionBound: expected a whole number ≥ 0, got ${b}`);
+      if (o.strategy !== 'dfs') throw new Error('preemptionBound bounds the dfs (strategy: dfs)');
+      if (o.sleepSets) throw new Error('a preemption-bounded dfs runs without sleep sets');
+      if (o.dfsWorker) throw new Error('a preemption-bounded dfs runs in one thread');
+    }
     const shard = o.shard ?? { index: 0, count: 1 };
     this.index = shard.index;
     this.shardCount = shard.count;
@@ -338,6 +360,7 @@ class Explorer {
       scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0, traceHashes: [], shard: o.shard,
       verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, blocked: {}, counterexamples: [], stopped: false, coverage: {},
     };
+    if (o.preemptionBound !== undefined) this.res.preemptionBound = o.preemptionBound;
     for (const a of s.actors) this.kindOf.set(a.id, a.kind);
   }
 
@@ -558,7 +581,18 @@ class Explorer {
       const [lo, hi] = r.stateWords!;
       let todo: Decision[];
       let group: DfsSiblings | null = null;
-      if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
+      if (this.o.preemptionBound !== undefined) {
+        const last = node.decision?.actor;
+        const lastCanStep = last !== undefined && r.frontier.some((d) => d.actor === last);
+        todo = this.withinBound(node, lo, hi, lastCanStep, r.frontier);
+        const used = node.preemptions ?? 0;
+        for (let i = todo.length - 1; i >= 0; i--) {
+          const d = todo[i]!;
+          this.stack.push({ parent: node, decision: d, depth: node.depth + 1, siblings: null, preemptions: lastCanStep && d.actor !== last ? used + 1 : used });
+        }
+        pushed = todo.length;
+        todo = [];
+      } else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
       else {
         const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
         const at = this.visited.get(lo, hi);
@@ -583,6 +617,34 @@ class Explorer {
     if (!this.shared) res.states = this.visited.size;
     if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
     return pushed;
+  }
+
+  /** Preemption-bounded dfs: the search states (model state, last actor) expanded, each with the fewest preemptions it was reached with. */
+  private readonly bounded = new VisitedStates();
+  /** Actor id → a number ≥ 1, for the search state's key (0: no step yet). */
+  private readonly actorNumbers = new Map<string, number>();
+
+  /**
+   * Preemption-bounded dfs: the decisions to explore from a node — none if its search state
+   * was expanded already with no more preemptions used; past the bound, only the last
+   * actor's own (a switch away from it would be one preemption too many).
+   */
+  private withinBound(node: DfsNode, lo: number, hi: number, lastCanStep: boolean, frontier: Decision[]): Decision[] {
+    const used = node.preemptions ?? 0;
+    const last = node.decision?.actor;
+    let a = 0;
+    if (last !== undefined) {
+      a = this.actorNumbers.get(last) ?? 0;
+      if (a === 0) this.actorNumbers.set(last, (a = this.actorNumbers.size + 1));
+    }
+    // (the state's own words for the root; after a step, mixed with who took it)
+    const klo = lo ^ Math.imul(a, 0x9e3779b1);
+    const khi = hi ^ Math.imul(a, 0x85ebca6b);
+    const before = this.bounded.get(klo, khi);
+    if (before >= 0 && before <= used) return [];
+    this.bounded.set(klo, khi, used);
+    if (this.visited.get(lo, hi) < 0) this.visited.set(lo, hi, 0);
+    return lastCanStep && used >= this.o.preemptionBound! ? frontier.filter((d) => d.actor === last) : frontier;
   }
 
   /**
