@@ -316,13 +316,16 @@ if (!opt['no-explore']) {
     const truncate = await loadScenario(join(here, '..', 'examples', 'collapse-shmem-vs-truncate.yaml'));
     // the fixture searched completely, without sleep sets (the default) and with; a longer
     // scenario's first 20,000 states (long enough that JIT warm-up is not the figure); its
-    // first 3,000 with snapshots and by re-running every prefix from the start
+    // first 3,000 with snapshots and by re-running every prefix from the start; all of it
+    // within a preemption bound
     const cases = [
       ['test/fixtures/zero-page-dfs-fixed', s, {}],
       ['test/fixtures/zero-page-dfs-fixed', s, { sleepSets: true }],
       ['examples/collapse-shmem-vs-truncate (20,000 states)', truncate, { maxStates: 20_000 }],
       ['examples/collapse-shmem-vs-truncate (3,000 states)', truncate, { maxStates: 3000 }],
       ['examples/collapse-shmem-vs-truncate (3,000 states)', truncate, { maxStates: 3000, snapshots: false }],
+      // searched completely within a bound of 2 preemptions (unbounded, it is not complete at 3,000,000 states)
+      ['examples/collapse-shmem-vs-truncate, --preemption-bound 2', truncate, { preemptionBound: 2 }],
     ] as const;
     for (const [name, scen, o] of cases) {
       const rates: number[] = [];

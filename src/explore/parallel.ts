@@ -30,6 +30,7 @@ export async function exploreInWorkers(
   scenario: Scenario, source: { raw: unknown; file: string }, options: ExploreOptions, workers: number, hooks: ParallelHooks = {},
 ): Promise<ExploreResult> {
   const dfs = options.strategy === 'dfs';
+  if (dfs && workers > 1 && options.preemptionBound !== undefined) throw new Error('a preemption-bounded dfs runs in one thread');
   const shard = options.shard ?? { index: 0, count: 1 };
   const shared = dfs
     // (claims: the next subtree, the stop flag, and the split depth once chosen — the
