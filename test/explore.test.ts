@@ -416,6 +416,13 @@ describe('dfs', () => {
     const a = run(counterexampleScenario(holes, c!), { seed: c!.seed, schedule: c!.decisions });
     expect(a.verdict).toBe('violation');
     expect(a.violations[0]!.invariant).toBe('data-integrity');
+    expect(a.preemptions).toBe(c!.minimised.preemptions);
+    // as found (not minimised): exactly one preemption — bound 0 was complete and found
+    // nothing — counted along the search's restores as a run from the start counts it
+    const asFound = explore(holes, { strategy: 'dfs', preemptionBound: 1, shrinkBudget: 0 }).counterexamples[0]!;
+    expect(asFound.found.preemptions).toBe(1);
+    expect(run(holes, { seed: asFound.seed, schedule: asFound.decisions }).preemptions).toBe(1);
+    expect(run(holes, { seed: asFound.seed, schedule: asFound.decisions }).steps).toBe(asFound.found.steps);
   }, 60_000);
 
   it('stops at maxStates without claiming completeness', async () => {
@@ -450,7 +457,7 @@ describe('thpsim explore', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^zero-page-as-posted: pct, 200 schedules from seed 1, \d+ distinct traces/);
     expect(r.out).toMatch(/counterexample: violation compound-free-order/);
-    expect(r.out).toMatch(/minimised to \d+ \/ \d+/);
+    expect(r.out).toMatch(/found in \d+ steps \/ \d+ context switches \(\d+ preemptions?\), minimised to \d+ \/ \d+ \(\d+ preemptions?\)/);
     expect(r.err).toMatch(/explore: 200\/200 schedules/); // not a TTY: plain lines
     const files = readdirSync(out);
     // each counterexample says how to replay it and how to watch it in the inspector

@@ -125,7 +125,8 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
   }
   r.counterexamples.forEach((c, i) => {
     out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
-    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches, minimised to ${c.minimised.steps} / ${c.minimised.switches}${c.removedActors.length ? `, without ${c.removedActors.join(', ')}` : ''}`);
+    const preempt = (n: number) => `${n} preemption${n === 1 ? '' : 's'}`;
+    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches (${preempt(c.found.preemptions)}), minimised to ${c.minimised.steps} / ${c.minimised.switches} (${preempt(c.minimised.preemptions)})${c.removedActors.length ? `, without ${c.removedActors.join(', ')}` : ''}`);
     if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`, `  watch:  thpsim inspect ${files[i]}`);
   });
   return out.join('\n');

@@ -76,6 +76,7 @@ export function toJson(r: RunResult, withSchedule: boolean): object {
     hpage_pmd_nr: k.HPAGE_PMD_NR,
     verdict: r.verdict,
     steps: r.steps,
+    preemptions: r.preemptions,
     time_ns: r.time_ns,
     trace_hash: r.traceHash,
     violations: r.violations,

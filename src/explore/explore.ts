@@ -115,9 +115,9 @@ export interface Counterexample {
   violation: Violation;
   /** The seed of the schedule that found it. */
   seed: number;
-  /** Steps and context switches as found, and after minimisation. */
-  found: { steps: number; switches: number };
-  minimised: { steps: number; switches: number };
+  /** Steps, context switches and preemptions (RunResult.preemptions) as found, and after minimisation. */
+  found: { steps: number; switches: number; preemptions: number };
+  minimised: { steps: number; switches: number; preemptions: number };
   /** The minimised decisions: `thpsim run --replay` reproduces them (on the scenario without removedActors). */
   decisions: Decision[];
   /** Actors minimisation found the violation does not need: the replay's scenario leaves them out. */
@@ -779,8 +779,8 @@ class Explorer {
         verdict: r.verdict,
         violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
         seed,
-        found: { steps: r.steps, switches: contextSwitches(r.schedule) },
-        minimised: { steps: m.steps, switches: contextSwitches(m.schedule) },
+        found: { steps: r.steps, switches: contextSwitches(r.schedule), preemptions: r.preemptions ?? 0 },
+        minimised: { steps: m.steps, switches: contextSwitches(m.schedule), preemptions: m.preemptions ?? 0 },
         decisions: m.schedule,
         removedActors: mm ? mm.removedActors : [],
       };

@@ -128,6 +128,12 @@ export interface RunResult {
   verdict: Verdict;
   violations: Violation[];
   steps: number;
+  /**
+   * Preemptions: steps of another actor taken while the one that took the step before
+   * could still step (switching away from one that blocked, sleeps or finished is not one).
+   * The measure `explore`'s preemption bound limits.
+   */
+  preemptions?: number;
   /** Simulated time at the end, in ns. */
   time_ns: number;
   traceHash: string;
@@ -560,6 +566,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   let footprint: Footprint | undefined;
 
   let last: Runner | null = null;
+  let preemptions = 0;
   let stateHasher: StateHasher | undefined;
   let frontier: Decision[] | undefined;
   let stateHash: string | undefined;
@@ -588,7 +595,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     const prev = snapshots[deepestSnapshot()]?.parts;
     snapshots[depth] = {
       parts: parts!.take(prev),
-      snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last,
+      snap: Snapshot.take(snapshotRoots, (snapshots[depth] ?? spare.pop())?.snap), step, last, preemptions,
       grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
     };
   };
@@ -618,7 +625,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       at.snap.restore();
       parts!.restore(at.parts);
       version++;
-      ({ step, last } = at);
+      ({ step, last, preemptions } = at);
       cut(schedule, at.grown[0]!);
       cut(violations, at.grown[1]!);
       if (scans) cut(scans, at.grown[2]!);
@@ -769,6 +776,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       }
 
       // step
+      if (last !== null && last !== r && runnable(last)) preemptions++;
       last = r;
       parts?.stepping(r.actor.ix);
       const from = r.leaf;
@@ -825,7 +833,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   /** The run's result; `copy`: detached from the run's own arrays (the dfs rolls them back). */
   function result(copy: boolean): RunResult {
     return {
-      scenario: s.name, seed, engine, verdict, violations: copy ? violations.slice() : violations, steps: step, time_ns: k.now,
+      scenario: s.name, seed, engine, verdict, violations: copy ? violations.slice() : violations, steps: step, preemptions, time_ns: k.now,
       traceHash: hash.digest(), schedule: copy ? schedule.slice() : schedule, kernel: k, divergence, frontier, stateHash, stateWords,
       scans: copy ? scans?.slice() : scans, contended: contended && [...contended].sort(), blocked: blocked && [...blocked].sort(), footprint,
       actors: runners.map((r) => ({
@@ -854,6 +862,7 @@ interface NodeSnapshot {
   snap: Snapshot;
   step: number;
   last: Runner | null;
+  preemptions: number;
   grown: number[];
 }
 
