@@ -31,6 +31,7 @@ describe('explore()', () => {
         expect(c!.minimised.steps).toBe(c!.decisions.length);
         expect(c!.minimised.steps).toBeLessThanOrEqual(c!.found.steps);
         expect(c!.minimised.switches).toBe(contextSwitches(c!.decisions));
+        expect(c!.minimised.preemptions).toBeLessThanOrEqual(c!.found.preemptions);
         const a = run(counterexampleScenario(s, c!), { seed: c!.seed, schedule: c!.decisions });
         const b = run(counterexampleScenario(s, c!), { seed: c!.seed, schedule: c!.decisions });
         expect(a.verdict).toBe('violation');
@@ -417,6 +418,8 @@ describe('dfs', () => {
     expect(a.verdict).toBe('violation');
     expect(a.violations[0]!.invariant).toBe('data-integrity');
     expect(a.preemptions).toBe(c!.minimised.preemptions);
+    // minimised within the bound too (the shortest schedule found had 4)
+    expect(c!.minimised.preemptions).toBe(1);
     // as found (not minimised): exactly one preemption — bound 0 was complete and found
     // nothing — counted along the search's restores as a run from the start counts it
     const asFound = explore(holes, { strategy: 'dfs', preemptionBound: 1, shrinkBudget: 0 }).counterexamples[0]!;

@@ -195,19 +195,34 @@ function keyOf(r: RunResult): string {
  * it given to the actor before it), each run by the lenient 'guided' interpreter. A
  * candidate is kept when it ends in the same verdict on the same invariant with fewer
  * steps, or as many steps and fewer context switches. Deterministic.
+ * The result never has more preemptions than the run found (RunResult.preemptions): one
+ * a preemption-bounded dfs found stays within its bound. The shortest usually has fewer;
+ * where it has more, the shrinking is done again, keeping every candidate to the found
+ * run's preemptions (a constraint from the start would stop short: the way to the
+ * shortest often passes through more preemptions).
  */
 export function minimise(
   s: Scenario,
   found: RunResult,
   opts: { budget?: number } = {},
 ): { run: RunResult; scenario: Scenario; removedActors: string[] } {
+  const budget = opts.budget ?? 2000;
+  const shortest = shrink(s, found, budget, Infinity);
+  const most = found.preemptions ?? 0;
+  return (shortest.run.preemptions ?? 0) > most ? shrink(s, found, budget, most) : shortest;
+}
+
+/** minimise() with the candidates kept to at most `preemptions`. */
+function shrink(
+  s: Scenario, found: RunResult, startBudget: number, preemptions: number,
+): { run: RunResult; scenario: Scenario; removedActors: string[] } {
   const key = keyOf(found);
   let scen = s;
   const removedActors: string[] = [];
   let best = found;
-  let budget = opts.budget ?? 2000;
+  let budget = startBudget;
   const better = (r: RunResult) =>
-    keyOf(r) === key &&
+    keyOf(r) === key && (r.preemptions ?? 0) <= preemptions &&
     (r.steps < best.steps || (r.steps === best.steps && contextSwitches(r.schedule) < contextSwitches(best.schedule)));
   const attempt = (guide: Decision[]): boolean => {
     if (budget <= 0) return false;
@@ -250,7 +265,7 @@ export function minimise(
       } catch {
         continue; // another actor needs this one (the scenario does not stand without it)
       }
-      if (keyOf(r) !== key || r.steps > best.steps) continue;
+      if (keyOf(r) !== key || r.steps > best.steps || (r.preemptions ?? 0) > preemptions) continue;
       scen = cand;
       removedActors.push(id);
       best = r;
