@@ -412,6 +412,10 @@ describe('dfs', () => {
     expect(none.counterexamples).toEqual([]);
     const one = explore(holes, { strategy: 'dfs', preemptionBound: 1 });
     expect(one.complete).toBe(true);
+    // the preemptions a node was reached with are the run's count, kept across restores:
+    // re-running every prefix from the start searches the same
+    const rerun = explore(holes, { strategy: 'dfs', preemptionBound: 1, snapshots: false });
+    expect([rerun.states, rerun.nodes, rerun.verdicts]).toEqual([one.states, one.nodes, one.verdicts]);
     const c = one.counterexamples.find((x) => x.violation.invariant === 'data-integrity');
     expect(c).toBeDefined();
     const a = run(counterexampleScenario(holes, c!), { seed: c!.seed, schedule: c!.decisions });

@@ -300,8 +300,6 @@ interface DfsNode {
   track?: boolean;
   /** Parallel dfs: a subtree taken, whose parent is not where the search order left the model. */
   jump?: boolean;
-  /** Preemption-bounded dfs: the preemptions on the way to it. */
-  preemptions?: number;
 }
 
 /** A dfs node's prefix: the decisions from the start that lead to it. */
@@ -596,18 +594,8 @@ class Explorer {
       const [lo, hi] = r.stateWords!;
       let todo: Decision[];
       let group: DfsSiblings | null = null;
-      if (this.o.preemptionBound !== undefined) {
-        const last = node.decision?.actor;
-        const lastCanStep = last !== undefined && r.frontier.some((d) => d.actor === last);
-        todo = this.withinBound(node, lo, hi, lastCanStep, r.frontier);
-        const used = node.preemptions ?? 0;
-        for (let i = todo.length - 1; i >= 0; i--) {
-          const d = todo[i]!;
-          this.stack.push({ parent: node, decision: d, depth: node.depth + 1, siblings: null, preemptions: lastCanStep && d.actor !== last ? used + 1 : used });
-        }
-        pushed = todo.length;
-        todo = [];
-      } else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
+      if (this.o.preemptionBound !== undefined) todo = this.withinBound(node, lo, hi, r.preemptions!, r.frontier);
+      else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
       else {
         const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
         const at = this.visited.get(lo, hi);
@@ -640,12 +628,12 @@ class Explorer {
   private readonly actorNumbers = new Map<string, number>();
 
   /**
-   * Preemption-bounded dfs: the decisions to explore from a node — none if its search state
-   * was expanded already with no more preemptions used; past the bound, only the last
-   * actor's own (a switch away from it would be one preemption too many).
+   * Preemption-bounded dfs: the decisions to explore from a node the run reached with
+   * `used` preemptions (RunResult.preemptions) — none if its search state was expanded
+   * already with no more used; at the bound, only the last actor's own if it can step (a
+   * switch away from it would be one preemption too many).
    */
-  private withinBound(node: DfsNode, lo: number, hi: number, lastCanStep: boolean, frontier: Decision[]): Decision[] {
-    const used = node.preemptions ?? 0;
+  private withinBound(node: DfsNode, lo: number, hi: number, used: number, frontier: Decision[]): Decision[] {
     const last = node.decision?.actor;
     let a = 0;
     if (last !== undefined) {
@@ -659,7 +647,8 @@ class Explorer {
     if (before >= 0 && before <= used) return [];
     this.bounded.set(klo, khi, used);
     if (this.visited.get(lo, hi) < 0) this.visited.set(lo, hi, 0);
-    return lastCanStep && used >= this.o.preemptionBound! ? frontier.filter((d) => d.actor === last) : frontier;
+    if (used < this.o.preemptionBound! || !frontier.some((d) => d.actor === last)) return frontier;
+    return frontier.filter((d) => d.actor === last);
   }
 
   /**

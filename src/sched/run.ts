@@ -825,7 +825,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   /** A dfs node's result where the run goes on: what the search needs of it. */
   function interim(): RunResult {
     return {
-      scenario: s.name, seed, engine, verdict, violations: [], steps: step, time_ns: k.now, traceHash: '', schedule: [], kernel: k,
+      scenario: s.name, seed, engine, verdict, violations: [], steps: step, preemptions, time_ns: k.now, traceHash: '', schedule: [], kernel: k,
       frontier, stateHash, stateWords, footprint, actors: [],
     };
   }
