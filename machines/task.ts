@@ -1108,7 +1108,7 @@ export const taskChart: TaskChartDef<A> = {
     },
     preadEnd: (a) => {
       // (ghost: the read's window closes, on every way out of it — see preadFound)
-      if (a.k.bus.wants('pread')) a.k.bus.publish({ kind: 'pread', op: 'end', ino: a.l.gp_ino, index: a.l.gp_index, value: 0, actor: a.ix });
+      if (a.k.bus.wants('pread')) a.k.bus.publish({ kind: 'pread', op: 'end', ino: a.l.gp_ino, index: a.l.gp_index, actor: a.ix });
     },
     pwriteCopy: (a) => {
       a.k.fileWrite(a.k.inodes[a.l.gp_ino]!, a.l.gp_index, a.l.gp_page, a.ix);

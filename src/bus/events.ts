@@ -120,15 +120,16 @@ export interface AccessBusEvent {
  * ghost event, for the data-integrity monitor: what the read may return is what the offset
  * held at some moment between the two. No trace line.
  */
-export interface PreadBusEvent {
+export type PreadBusEvent = {
   kind: 'pread';
-  op: 'begin' | 'end';
   ino: number;
   index: number;
-  /** 'begin': what the offset is expected to hold now (read by the step: see PunchBeginBusEvent). */
-  value: number;
   actor: ActorIx;
-}
+} & (
+  /** value: what the offset is expected to hold now (read by the step: see PunchBeginBusEvent). */
+  | { op: 'begin'; value: number }
+  | { op: 'end' }
+);
 
 /** A page-cache slot changed: a page (pfn ≥ 0), a hole (-1) or a swap entry (≤ -2). */
 export interface CacheBusEvent {

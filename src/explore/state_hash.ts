@@ -34,6 +34,16 @@ function fingerprint(s: string): readonly [number, number] {
   return [lo | 0, hi | 0];
 }
 
+/** A string's fingerprint, computed once per distinct string (kept while the cache has room). */
+function fingerprintOf(s: string): readonly [number, number] {
+  let f = fingerprints.get(s);
+  if (f === undefined) {
+    f = fingerprint(s);
+    if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
+  }
+  return f;
+}
+
 /** murmur3's 32-bit finaliser. */
 function mix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -107,11 +117,7 @@ export class StateHasher implements ShapeEncoder {
    * string: state names and string-valued fields repeat in every state.
    */
   str(s: string): void {
-    let f = fingerprints.get(s);
-    if (f === undefined) {
-      f = fingerprint(s);
-      if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
-    }
+    const f = fingerprintOf(s);
     this.w(f[0]);
     this.w(f[1]);
   }
@@ -320,11 +326,7 @@ export class StateHasher implements ShapeEncoder {
   }
 
   private stringWords(s: string): true {
-    let f = fingerprints.get(s);
-    if (f === undefined) {
-      f = fingerprint(s);
-      if (fingerprints.size < MAX_FINGERPRINTS) fingerprints.set(s, f);
-    }
+    const f = fingerprintOf(s);
     this.pa = f[0];
     this.pb = f[1] ^ TAG.STRING;
     return true;
