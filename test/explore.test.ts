@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadScenario } from '../src/scenario/load.ts';
-import { contextSwitches, counterexampleScenario, dfsSplitDepth, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
+import { contextSwitches, counterexampleScenario, explore, exploreAsync, mergeResults } from '../src/explore/explore.ts';
 import { type Decision, run } from '../src/sched/run.ts';
-import { SharedVisitedStates } from '../src/explore/visited.ts';
+import { SharedBoundedStates, SharedVisitedStates } from '../src/explore/visited.ts';
+import { DfsWorkPool } from '../src/explore/work_pool.ts';
 import { BUNDLES_KEPT, WORKER_VIA_TSX, pruneBundles, workerEntry } from '../src/explore/worker_bundle.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
@@ -304,27 +305,41 @@ describe('dfs', () => {
     expect(existsSync(other)).toBe(true);
   });
 
-  it('a parallel dfs (workers sharing the visited states, taking subtrees in turn) gives a complete search\'s result', async () => {
-    // the workers run here one after the other in this thread, on one shared table: the
-    // first takes every subtree the others have not — the same algorithm --workers runs in
-    // threads (tested below through the CLI)
-    // the split depth for 16 workers: deep enough for 32 subtrees each
-    const fixed = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
-    expect(dfsSplitDepth(fixed, { strategy: 'dfs' }, 2)).toBe(8); // (73 subtrees)
-    const deep = dfsSplitDepth(fixed, { strategy: 'dfs' }, 16);
-    expect(deep).toBeGreaterThan(12);
-    for (const [file, splitDepth] of [['test/fixtures/zero-page-dfs-fixed.yaml', 8], ['test/fixtures/zero-page-dfs-fixed.yaml', deep], ['test/fixtures/zero-page-dfs-as-posted.yaml', 3]] as const) {
+  it('a parallel dfs (workers sharing the visited states, handing nodes to those out of them) gives a complete search\'s result', async () => {
+    const workers = (n: number, bound?: number) => {
+      const visited = SharedVisitedStates.create(1e5);
+      const pool = DfsWorkPool.create();
+      const bounded = bound === undefined ? undefined : SharedBoundedStates.create(2e5);
+      return Array.from({ length: n }, (_, worker) => ({ worker, visited, pool, bounded }));
+    };
+    // run one after another in this thread, worker 0 runs the whole search (no worker asks
+    // for work while it runs); the others find no node left anywhere and end at once
+    for (const file of ['test/fixtures/zero-page-dfs-fixed.yaml', 'test/fixtures/zero-page-dfs-as-posted.yaml']) {
       const s = await loadScenario(file);
       const one = explore(s, { strategy: 'dfs' });
-      const visited = SharedVisitedStates.create(1e5);
-      const claims = new SharedArrayBuffer(12);
-      const parts = [0, 1, 2].map((worker) => explore(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth } }));
-      expect(parts[0]!.states).toBeGreaterThan(0);
+      const parts = workers(3).map((dfsWorker) => explore(s, { strategy: 'dfs', dfsWorker }));
+      expect(parts.map((p) => [p.nodes ?? 0, p.complete])).toEqual([[one.nodes, true], [0, true], [0, true]]);
       const r = mergeResults(parts, { dfsWorkers: true });
-      expect(r.complete).toBe(true);
-      expect([r.states, r.nodes, r.schedules]).toEqual([one.states, one.nodes, one.schedules]);
+      expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
       expect(r.verdicts).toEqual(one.verdicts);
       expect(r.violations).toEqual(one.violations);
+      expect(r.coverage).toEqual(one.coverage);
+      expect(r.counterexamples.map((c) => c.violation.invariant).sort()).toEqual(one.counterexamples.map((c) => c.violation.invariant).sort());
+    }
+    // three workers interleaved in this thread (exploreAsync yields every 64 nodes): the two
+    // that start with nothing get nodes given away by a worker that has some — replayed from
+    // the start by their decisions — and every worker prunes by the others' states
+    const fixed = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
+    const posted = await loadScenario('test/fixtures/zero-page-dfs-as-posted.yaml');
+    for (const s of [fixed, posted]) {
+      const one = explore(s, { strategy: 'dfs' });
+      const parts = await Promise.all(workers(3).map((dfsWorker) => exploreAsync(s, { strategy: 'dfs', dfsWorker })));
+      // (on the smaller search, worker 0 may be done before worker 2 first asks)
+      expect(parts.map((p) => (p.nodes ?? 0) > 0)).toEqual(s === fixed ? [true, true, true] : [true, true, parts[2]!.nodes! > 0]);
+      const r = mergeResults(parts, { dfsWorkers: true });
+      // each state expanded once, by one worker: the same nodes as one thread, however handed out
+      expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
+      expect(r.verdicts).toEqual(one.verdicts);
       expect(r.coverage).toEqual(one.coverage);
       expect(r.counterexamples.map((c) => c.violation.invariant).sort()).toEqual(one.counterexamples.map((c) => c.violation.invariant).sort());
       for (const c of r.counterexamples) {
@@ -332,24 +347,49 @@ describe('dfs', () => {
         expect(a.violations[0]!.invariant).toBe(c.violation.invariant);
       }
     }
-    // two workers interleaved in this thread (exploreAsync yields every 64 nodes): both take
-    // subtrees, and prune by each other's states
-    {
-      const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
-      const one = explore(s, { strategy: 'dfs' });
-      const visited = SharedVisitedStates.create(1e5);
-      const claims = new SharedArrayBuffer(12);
-      const parts = await Promise.all([0, 1].map((worker) => exploreAsync(s, { strategy: 'dfs', dfsWorker: { worker, visited, claims, splitDepth: 6 } })));
-      expect(parts.map((p) => p.states! > 0)).toEqual([true, true]);
+    // with a preemption bound: the same states as one thread at every bound (a search state
+    // is expanded again by whichever worker reaches it with fewer preemptions); the nodes may differ
+    for (const k of [0, 1, 2]) {
+      const one = explore(fixed, { strategy: 'dfs', preemptionBound: k });
+      const parts = await Promise.all(workers(2, k).map((dfsWorker) => exploreAsync(fixed, { strategy: 'dfs', preemptionBound: k, dfsWorker })));
+      // (the largest of the three is long enough for worker 1 to be given nodes)
+      if (k === 2) expect(parts.map((p) => (p.nodes ?? 0) > 0)).toEqual([true, true]);
       const r = mergeResults(parts, { dfsWorkers: true });
-      expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
-      expect(r.coverage).toEqual(one.coverage);
+      expect([r.states, r.complete, r.preemptionBound]).toEqual([one.states, true, k]);
     }
+    const none = explore(holes, { strategy: 'dfs', preemptionBound: 0 });
+    const found = mergeResults(await Promise.all(workers(2, 1).map((dfsWorker) => exploreAsync(holes, { strategy: 'dfs', preemptionBound: 1, dfsWorker, shrinkBudget: 0 }))), { dfsWorkers: true });
+    expect(none.counterexamples).toEqual([]);
+    expect(found.counterexamples.map((c) => [c.violation.invariant, c.found.preemptions])).toEqual([['data-integrity', 1]]);
     // sleep sets depend on the order states are reached in, which workers do not share
-    const s = await loadScenario('test/fixtures/zero-page-dfs-fixed.yaml');
-    expect(() => explore(s, { strategy: 'dfs', sleepSets: true, dfsWorker: { worker: 0, visited: SharedVisitedStates.create(10), claims: new SharedArrayBuffer(12), splitDepth: 2 } }))
-      .toThrow(/a parallel dfs runs without sleep sets/);
+    expect(() => explore(fixed, { strategy: 'dfs', sleepSets: true, dfsWorker: workers(1)[0]! })).toThrow(/a parallel dfs runs without sleep sets/);
+    expect(() => explore(fixed, { strategy: 'dfs', preemptionBound: 1, dfsWorker: workers(1)[0]! })).toThrow(/needs its shared table of search states/);
   }, 60_000);
+
+  it('the work pool hands nodes out last given first, says when one is wanted, and when none is left anywhere', () => {
+    const buffer = DfsWorkPool.create(16);
+    const [w0, w1, w2] = [0, 1, 2].map((w) => new DfsWorkPool(buffer, w));
+    // worker 0 holds the root: the others wait, and ask
+    expect(w0!.wanted).toBe(false);
+    expect(w1!.take(0)).toEqual({ kind: 'wait' });
+    expect(w0!.wanted).toBe(true);
+    expect(w0!.give([[0, 6], [1, 9]])).toBe(true);
+    expect(w0!.wanted).toBe(false); // (the node given is there for worker 1)
+    expect(w2!.take(0)).toEqual({ kind: 'node', decisions: [[0, 6], [1, 9]] });
+    expect(w0!.give([[2, 2]])).toBe(true);
+    expect(w0!.give([[1, 4], [0, 3], [2, 0]])).toBe(true);
+    expect(w0!.give([[1, 1], [1, 1], [1, 1]])).toBe(false); // (no room: 7 words more than the 10 used of 16; the giver keeps it)
+    expect(w1!.take(0)).toEqual({ kind: 'node', decisions: [[1, 4], [0, 3], [2, 0]] });
+    expect(w1!.take(0)).toEqual({ kind: 'node', decisions: [[2, 2]] }); // (worker 1 out of nodes again)
+    // workers 0 and 2 run out; worker 1 still holds one: not done until it runs out too
+    expect(w0!.take(0)).toEqual({ kind: 'wait' });
+    expect(w2!.take(0)).toEqual({ kind: 'wait' });
+    expect(w1!.take(0)).toEqual({ kind: 'done' });
+    expect(w0!.take(0)).toEqual({ kind: 'done' });
+    expect(w0!.stopped).toBe(false);
+    w2!.stop();
+    expect(w0!.stopped).toBe(true);
+  });
 
   it('going back by snapshots restored in place gives what re-running every prefix from the start gives', async () => {
     for (const [file, maxStates] of [['test/fixtures/zero-page-dfs-as-posted.yaml', 1e6], ['examples/collapse-shmem-vs-truncate.yaml', 1500], ['examples/pte-mapped-thp-retry-as-flag.yaml', 800]] as const) {

@@ -13,12 +13,6 @@ parentPort!.on('message', (m) => {
   if (m === 'stop') ac.abort();
 });
 const scenario = await validateScenario(raw, file);
-if (options.dfsWorker && options.dfsWorker.splitDepth === 0) {
-  // a parallel dfs: the calling thread chooses the split depth while this one starts
-  const cell = new Int32Array(options.dfsWorker.claims);
-  Atomics.wait(cell, 2, 0);
-  options.dfsWorker.splitDepth = Atomics.load(cell, 2);
-}
 let lastReport = 0;
 const result = await exploreAsync(scenario, {
   ...options,

@@ -172,7 +172,6 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   }
   if (o.preemptionBound !== undefined) {
     if (o.strategy !== 'dfs') throw new ScenarioError('thpsim explore', '--preemption-bound', `bounds the dfs: use it with --strategy dfs (not ${o.strategy})`);
-    if (o.workers > 1) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs in one thread (no --workers)');
     if (o.sleepSets) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs without sleep sets (together they can miss schedules within the bound)');
   }
   const files: string[] = [];

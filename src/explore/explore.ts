@@ -13,7 +13,8 @@ import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
-import { SharedVisitedStates, VisitedStates } from './visited.ts';
+import { SharedBoundedStates, SharedVisitedStates, VisitedStates } from './visited.ts';
+import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -53,7 +54,9 @@ export interface ExploreOptions {
    * covered. A state is expanded again when it is reached with fewer preemptions used, and
    * a state reached after different actors' steps is a different search state (what the
    * next step costs differs). Not with sleep sets (their combination with a preemption
-   * bound misses schedules within it) nor in parallel workers.
+   * bound misses schedules within it). In parallel workers, a search state is expanded by
+   * the worker that reaches it with a new fewest count (SharedBoundedStates): a complete
+   * search visits the same states as one thread, in more or fewer nodes.
    */
   preemptionBound?: number;
   /**
@@ -91,23 +94,21 @@ export interface ExploreOptions {
 }
 
 /**
- * One worker of a parallel dfs. Every worker runs the top of the search tree (down to
- * `splitDepth` decisions: dfsSplitDepth() chooses it) alike, each with its own visited set, and so finds the same
- * subtrees there, in the same order; then the workers take those subtrees one at a time
- * (the next index from the shared `claims` counter) and search them with the states seen
- * by all (`visited`). Each state is expanded once, by one worker: a complete search visits
- * the same states, runs the same nodes and ends the same schedules as one worker does. What
- * the top of the tree ends and runs is counted by worker 0 alone.
+ * One worker of a parallel dfs. Worker 0 starts at the root; the others start out of
+ * nodes and ask the work pool (DfsWorkPool) for one, which a worker with nodes to spare
+ * gives away: its shallowest, as decisions from the start. Every worker prunes by the
+ * states all have seen (`visited`), so each state is expanded once, by one worker: a
+ * complete search visits the same states, runs the same nodes and ends the same schedules
+ * as one worker does, however the work was handed out. With a preemption bound, the search
+ * states and the fewest preemptions each was reached with are shared too (`bounded`).
  */
 export interface DfsWorker {
   worker: number;
   visited: SharedArrayBuffer;
-  /**
-   * Int32Array[3]: the next subtree to take; 1 once a worker stops on a counterexample
-   * (stopOnFirst); the split depth, once chosen (exploreInWorkers: dfsSplitDepth()).
-   */
-  claims: SharedArrayBuffer;
-  splitDepth: number;
+  /** The nodes given away, and who holds or wants work (DfsWorkPool.create()). */
+  pool: SharedArrayBuffer;
+  /** With a preemption bound: the search states every worker has expanded, with the fewest preemptions (SharedBoundedStates). */
+  bounded?: SharedArrayBuffer;
 }
 
 export interface Counterexample {
@@ -298,7 +299,7 @@ interface DfsNode {
   siblings: DfsSiblings | null;
   /** Record the footprint of the step into it (set when it is taken off the stack). */
   track?: boolean;
-  /** Parallel dfs: a subtree taken, whose parent is not where the search order left the model. */
+  /** Parallel dfs: a node given by another worker, whose parent is not where the search order left the model. */
   jump?: boolean;
 }
 
@@ -311,6 +312,9 @@ function prefixOf(node: DfsNode): Decision[] {
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
 const DFS_CHUNK = 64;
+
+/** Parallel dfs: how long a worker out of nodes waits for one before it asks again (and gives the event loop a turn). */
+const IDLE_WAIT_MS = 1;
 
 /** The sleep set of a state expanded with nothing asleep (most of them): one shared empty set. */
 const NONE_ASLEEP: ReadonlySet<string> = new Set();
@@ -349,14 +353,19 @@ class Explorer {
       if (o.sleepSets) throw new Error('a parallel dfs runs without sleep sets');
       if (o.snapshots === false) throw new Error('a parallel dfs runs with snapshots');
       this.shared = new SharedVisitedStates(o.dfsWorker.visited);
-      this.claims = new Int32Array(o.dfsWorker.claims);
+      this.pool = new DfsWorkPool(o.dfsWorker.pool, o.dfsWorker.worker);
+      // (worker 0 holds the root; the others ask the pool for work)
+      if (o.dfsWorker.worker !== 0) this.stack.length = 0;
     }
     if (o.preemptionBound !== undefined) {
       const b = o.preemptionBound;
       if (!Number.isInteger(b) || b < 0) throw new Error(`preemptionBound: expected a whole number ≥ 0, got ${b}`);
       if (o.strategy !== 'dfs') throw new Error('preemptionBound bounds the dfs (strategy: dfs)');
       if (o.sleepSets) throw new Error('a preemption-bounded dfs runs without sleep sets');
-      if (o.dfsWorker) throw new Error('a preemption-bounded dfs runs in one thread');
+      if (o.dfsWorker) {
+        if (!o.dfsWorker.bounded) throw new Error('a parallel preemption-bounded dfs needs its shared table of search states (DfsWorker.bounded)');
+        this.sharedBounded = new SharedBoundedStates(o.dfsWorker.bounded);
+      }
     }
     const shard = o.shard ?? { index: 0, count: 1 };
     this.index = shard.index;
@@ -374,7 +383,10 @@ class Explorer {
       verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, blocked: {}, counterexamples: [], stopped: false, coverage: {},
     };
     if (o.preemptionBound !== undefined) this.res.preemptionBound = o.preemptionBound;
-    for (const a of s.actors) this.kindOf.set(a.id, a.kind);
+    s.actors.forEach((a, i) => {
+      this.kindOf.set(a.id, a.kind);
+      this.actorIndex.set(a.id, i);
+    });
   }
 
   private readonly kindOf = new Map<string, string>();
@@ -416,30 +428,21 @@ class Explorer {
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
   private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
   private readonly visited = new VisitedStates();
-  /** Parallel dfs: the states every worker has seen, the subtree counter, the subtrees found at the split depth. */
+  /** Parallel dfs: the states every worker has seen, and the nodes handed between workers. */
   private shared: SharedVisitedStates | undefined;
-  private claims: Int32Array | undefined;
-  private readonly subtrees: DfsNode[] = [];
-  /** Parallel dfs: the nodes of the top of the tree this worker ran (counted or not). */
-  private topNodes = 0;
-
-  /** Parallel dfs: the subtrees at the split depth, and the nodes above it (once the top of the tree is run). */
-  get topOfTree(): { subtrees: number; nodes: number } {
-    return { subtrees: this.subtrees.length, nodes: this.topNodes };
-  }
-  /** Parallel dfs: searching a subtree taken (after the top of the tree), and whether none are left. */
-  private inSubtree = false;
-  private noSubtreesLeft = false;
+  private pool: DfsWorkPool | undefined;
+  /** Parallel dfs: no node is left in any worker or in the pool. */
+  private poolDone = false;
+  /** Actor id → its index in the scenario (how the pool names actors). */
+  private readonly actorIndex = new Map<string, number>();
+  /** Per actor kind, chart state path → its index in the compiled chart (how the pool names states). */
+  private readonly stateIndex = new Map<string, Map<string, number>>();
 
   /** dfs: the states seen (by every worker). */
   private get statesSeen(): number {
     return this.shared ? this.shared.size : this.visited.size;
   }
 
-  /** Parallel dfs: whether this worker counts what the node ends or runs (the top of the tree: worker 0). */
-  private counts(): boolean {
-    return this.inSubtree || !this.o.dfsWorker || this.o.dfsWorker.worker === 0;
-  }
   /** The sleep sets states were expanded with (0: the empty one, shared by most states). */
   private readonly sleepSets: ReadonlySet<string>[] = [NONE_ASLEEP];
 
@@ -454,7 +457,7 @@ class Explorer {
     if (!this.res.stopped) this.res.stopReason = reason;
     this.res.stopped = true;
     // (stopOnFirst: every worker of a parallel dfs stops)
-    if (reason === 'counterexample' && this.claims) Atomics.store(this.claims, 1, 1);
+    if (reason === 'counterexample') this.pool?.stop();
   }
 
   /** Out of time: checked before each schedule, so the last one started always finishes. */
@@ -524,52 +527,72 @@ class Explorer {
       const node = this.dfsPop();
       if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track, checkStateHash: o.checkStateHash }));
     }
-    const more = this.stack.length > 0 || (this.shared !== undefined && !this.noSubtreesLeft);
+    const more = this.stack.length > 0 || (this.pool !== undefined && !this.poolDone);
     res.complete = !more && !res.stopped;
     return !res.stopped && more && this.statesSeen < this.maxStates;
   }
 
-  /** dfs: the next node to run (undefined: none left, or stopped), with whether its last step's footprint is wanted. */
-  private dfsPop(): DfsNode | undefined {
-    const { res } = this;
-    let node: DfsNode | undefined;
-    for (;;) {
-      if (res.stopped || this.statesSeen >= this.maxStates) return undefined;
-      if (this.claims && Atomics.load(this.claims, 1) === 1) {
+  /**
+   * dfs: the next node to run, with whether its last step's footprint is wanted; undefined:
+   * none left, or stopped; null (parallel dfs): none yet — this worker is out of nodes and
+   * waits for another to give one.
+   */
+  private dfsPop(): DfsNode | null | undefined {
+    const { res, pool } = this;
+    if (res.stopped || this.statesSeen >= this.maxStates) return undefined;
+    let node = this.stack.pop();
+    if (pool) {
+      if (pool.stopped) {
         this.stop('counterexample');
         return undefined;
       }
-      if (this.shared?.full) {
+      if (this.shared!.full || this.sharedBounded?.full) {
         this.stop('visited-state table full');
         return undefined;
       }
-      node = this.stack.pop();
-      if (!this.shared) break;
       if (node === undefined) {
-        // the top of the tree done (or a subtree): take the next subtree no worker has
-        const j = Atomics.add(this.claims!, 0, 1);
-        if (j >= this.subtrees.length) {
-          this.noSubtreesLeft = true;
+        // out of nodes: another worker gives one, or none is left anywhere
+        const got = pool.take(IDLE_WAIT_MS);
+        if (got.kind === 'wait') return null;
+        if (got.kind === 'done') {
+          this.poolDone = true;
           return undefined;
         }
-        node = this.subtrees[j]!;
-        node.jump = true;
-        this.inSubtree = true;
-        break;
+        node = this.givenNode(got.decisions);
+      } else if (this.stack.length > 0 && pool.wanted && pool.give(prefixOf(this.stack[0]!).map((d) => this.toPool(d)))) {
+        this.stack.shift(); // (the shallowest: the largest subtree this worker has left)
       }
-      if (this.inSubtree) break;
-      if (node.depth < this.o.dfsWorker!.splitDepth) {
-        this.topNodes++;
-        break;
-      }
-      this.subtrees.push(node); // (at the split depth, while in the top of the tree)
     }
     if (node === undefined) return undefined;
-    if (this.counts()) res.nodes = (res.nodes ?? 0) + 1;
+    res.nodes = (res.nodes ?? 0) + 1;
     const { siblings } = node;
     // a footprint is needed to put steps to sleep here, or for the siblings still to come
     node.track = this.sleepSetsOn && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
     if (siblings) siblings.left--;
+    return node;
+  }
+
+  /** Parallel dfs: a decision as the work pool carries it. */
+  private toPool(d: Decision): PoolDecision {
+    const kind = this.kindOf.get(d.actor)!;
+    let states = this.stateIndex.get(kind);
+    if (!states) {
+      states = new Map(compiledChart(getActorKind(kind)!, this.s.variants).nodes.map((n) => [n.path, n.index]));
+      this.stateIndex.set(kind, states);
+    }
+    return [this.actorIndex.get(d.actor)!, (states.get(d.state)! << 1) | (d.fail ? 1 : 0)];
+  }
+
+  /** Parallel dfs: a node another worker gave, with the path to it from the root (prefixOf() reads it back). */
+  private givenNode(decisions: readonly PoolDecision[]): DfsNode {
+    let node: DfsNode = { parent: null, decision: undefined, depth: 0, siblings: null };
+    for (const [a, stateAndFail] of decisions) {
+      const actor = this.s.actors[a]!;
+      const state = compiledChart(getActorKind(actor.kind)!, this.s.variants).nodes[stateAndFail >> 1]!.path;
+      const decision: Decision = stateAndFail & 1 ? { actor: actor.id, state, fail: true } : { actor: actor.id, state };
+      node = { parent: node, decision, depth: node.depth + 1, siblings: null };
+    }
+    node.jump = true;
     return node;
   }
 
@@ -587,7 +610,7 @@ class Explorer {
     }
     if (r.frontier === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
-      if (this.counts()) this.record(r);
+      this.record(r);
     } else {
       // the step that led here counts as covered even if the state it reached is pruned
       if (node.decision) this.markDecision(node.decision);
@@ -624,9 +647,8 @@ class Explorer {
 
   /** Preemption-bounded dfs: the search states (model state, last actor) expanded, each with the fewest preemptions it was reached with. */
   private readonly bounded = new VisitedStates();
-  /** Actor id → a number ≥ 1, for the search state's key (0: no step yet). */
-  private readonly actorNumbers = new Map<string, number>();
-
+  /** Parallel preemption-bounded dfs: the same, shared by every worker. */
+  private sharedBounded: SharedBoundedStates | undefined;
   /**
    * Preemption-bounded dfs: the decisions to explore from a node the run reached with
    * `used` preemptions (RunResult.preemptions) — none if its search state was expanded
@@ -635,39 +657,37 @@ class Explorer {
    */
   private withinBound(node: DfsNode, lo: number, hi: number, used: number, frontier: Decision[]): Decision[] {
     const last = node.decision?.actor;
-    let a = 0;
-    if (last !== undefined) {
-      a = this.actorNumbers.get(last) ?? 0;
-      if (a === 0) this.actorNumbers.set(last, (a = this.actorNumbers.size + 1));
-    }
-    // (the state's own words for the root; after a step, mixed with who took it)
+    // (the state's own words for the root; after a step, mixed with who took it: its index
+    // in the scenario + 1, the same in every worker)
+    const a = last === undefined ? 0 : this.actorIndex.get(last)! + 1;
     const klo = lo ^ Math.imul(a, 0x9e3779b1);
     const khi = hi ^ Math.imul(a, 0x85ebca6b);
-    const before = this.bounded.get(klo, khi);
-    if (before >= 0 && before <= used) return [];
-    this.bounded.set(klo, khi, used);
-    if (this.visited.get(lo, hi) < 0) this.visited.set(lo, hi, 0);
+    if (this.shared) {
+      // the model state counted by the worker that adds it first (and none past the bound);
+      // the search state expanded by whichever worker reaches it with a new fewest count
+      const n = this.shared.add(lo, hi);
+      if (n > 0 && n <= this.maxStates) this.res.states = (this.res.states ?? 0) + 1;
+      if (n > this.maxStates || !this.sharedBounded!.lower(klo, khi, used)) return [];
+    } else {
+      const before = this.bounded.get(klo, khi);
+      if (before >= 0 && before <= used) return [];
+      this.bounded.set(klo, khi, used);
+      if (this.visited.get(lo, hi) < 0) this.visited.set(lo, hi, 0);
+    }
     if (used < this.o.preemptionBound! || !frontier.some((d) => d.actor === last)) return frontier;
     return frontier.filter((d) => d.actor === last);
   }
 
   /**
-   * Parallel dfs: whether this worker expands the state. In a subtree, if no worker has
-   * seen it; in the top of the tree, which every worker runs alike, if this one has not
-   * (the first to add it to the shared set counts it).
+   * Parallel dfs: whether this worker expands the state — if no worker has seen it (the
+   * one that adds it to the shared table counts it). Past the bound it is neither counted
+   * nor expanded: two workers may both have passed dfsPop's check of the bound.
    */
   private sharedFirst(lo: number, hi: number): boolean {
-    const res = this.res;
-    // the n-th state added to the table (0: seen before); past the bound it is neither
-    // counted nor expanded — two workers may both have passed dfsPop's check of the bound
     const n = this.shared!.add(lo, hi);
     const mine = n > 0 && n <= this.maxStates;
-    if (mine) res.states = (res.states ?? 0) + 1;
-    if (this.inSubtree) return mine;
-    if (n > this.maxStates) return false;
-    if (this.visited.get(lo, hi) >= 0) return false;
-    this.visited.set(lo, hi, 0);
-    return true;
+    if (mine) this.res.states = (this.res.states ?? 0) + 1;
+    return mine;
   }
 
   /** coverage: per step (kind:state), the first schedule that took it and at which decision. */
@@ -801,28 +821,6 @@ export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
   return e.finish();
 }
 
-/**
- * A parallel dfs's split depth: the shallowest, from 8 decisions down by 2, whose top of the
- * tree leaves at least 32 subtrees a worker — so the workers run out of subtrees near the
- * end only — unless the top grows past 20,000 nodes (every worker runs it) or the search
- * ends above it. Found by running the top of the tree, counting nothing.
- */
-export function dfsSplitDepth(s: Scenario, o: ExploreOptions, workers: number): number {
-  let depth = 8;
-  for (let last = -1; ; depth += 2) {
-    const claims = new Int32Array(new SharedArrayBuffer(12));
-    claims[0] = 0x7fffffff; // (take no subtree: the top of the tree only)
-    const e = new Explorer(s, {
-      ...o, strategy: 'dfs', shrinkBudget: 0, onProgress: undefined, onCounterexample: undefined, stopOnFirst: false, timeBudgetMs: undefined,
-      dfsWorker: { worker: 1, visited: SharedVisitedStates.create(100_000), claims: claims.buffer as SharedArrayBuffer, splitDepth: depth },
-    });
-    while (e.next());
-    const { subtrees, nodes } = e.topOfTree;
-    if (subtrees >= 32 * workers || nodes > 20_000 || subtrees <= last || depth >= 24) return depth;
-    last = subtrees;
-  }
-}
-
 /** Schedules (dfs: search nodes) between two turns of the event loop: a few ms of work. */
 const SCHEDULES_PER_TURN = 16;
 
@@ -898,6 +896,7 @@ export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: 
     ...(dfs ? {
       states: parts.reduce((n, p) => n + (p.states ?? 0), 0),
       nodes: parts.reduce((n, p) => n + (p.nodes ?? 0), 0),
+      ...(first.preemptionBound === undefined ? {} : { preemptionBound: first.preemptionBound }),
       complete: parts.every((p) => p.complete),
     } : {}),
   };

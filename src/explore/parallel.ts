@@ -1,12 +1,14 @@
 /**
  * An exploration over worker threads (`thpsim explore --workers N`): random and pct split
- * the schedule set into shards (one per worker); dfs shares one visited-state table and
- * hands out the subtrees below a split depth (see DfsWorker in explore.ts). The results
+ * the schedule set into shards (one per worker); dfs shares one visited-state table, and
+ * workers out of nodes get one from a worker that has some (see DfsWorker in explore.ts,
+ * DfsWorkPool). The results
  * are merged into what one worker gives.
  */
 import { Worker } from 'node:worker_threads';
-import { type ExploreOptions, type ExploreResult, dfsSplitDepth, exploreAsync, mergeResults } from './explore.ts';
-import { SharedVisitedStates } from './visited.ts';
+import { type ExploreOptions, type ExploreResult, exploreAsync, mergeResults } from './explore.ts';
+import { SharedBoundedStates, SharedVisitedStates } from './visited.ts';
+import { DfsWorkPool } from './work_pool.ts';
 import { workerEntry } from './worker_bundle.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
@@ -30,12 +32,14 @@ export async function exploreInWorkers(
   scenario: Scenario, source: { raw: unknown; file: string }, options: ExploreOptions, workers: number, hooks: ParallelHooks = {},
 ): Promise<ExploreResult> {
   const dfs = options.strategy === 'dfs';
-  if (dfs && workers > 1 && options.preemptionBound !== undefined) throw new Error('a preemption-bounded dfs runs in one thread');
   const shard = options.shard ?? { index: 0, count: 1 };
   const shared = dfs
-    // (claims: the next subtree, the stop flag, and the split depth once chosen — the
-    // worker threads wait for it: see explore_worker_shard.ts)
-    ? { visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), claims: new SharedArrayBuffer(12), splitDepth: 0 }
+    ? {
+      visited: SharedVisitedStates.create(options.maxStates ?? 1_000_000), pool: DfsWorkPool.create(),
+      // (search states: a model state once per last actor it is reached after — 1.2–1.7
+      // times the model states on the examples; the search stops if the table fills)
+      bounded: options.preemptionBound === undefined ? undefined : SharedBoundedStates.create(2 * (options.maxStates ?? 1_000_000)),
+    }
     : undefined;
   // random and pct: worker w of W in shard i/n runs shard i + w*n of n*W — the same
   // schedule set, split finer
@@ -55,13 +59,6 @@ export async function exploreInWorkers(
       });
       worker.on('error', reject);
     }));
-  if (shared) {
-    // dfs: the split depth is chosen here while the worker threads start
-    shared.splitDepth = dfsSplitDepth(scenario, options, workers);
-    const cell = new Int32Array(shared.claims);
-    Atomics.store(cell, 2, shared.splitDepth);
-    Atomics.notify(cell, 2);
-  }
   let last = 0;
   const here = exploreAsync(scenario, {
     ...part(0), clock: hooks.clock, signal: hooks.signal,

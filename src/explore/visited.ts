@@ -103,3 +103,60 @@ export class SharedVisitedStates {
     }
   }
 }
+
+/**
+ * The search states of a preemption-bounded dfs run by several workers at once (model
+ * state and last actor: see ExploreOptions.preemptionBound), each with the fewest
+ * preemptions any worker reached it with. Keys are claimed by compare-and-swap as in
+ * SharedVisitedStates; the value beside each is lowered by compare-and-swap, so of the
+ * workers that reach a search state, one expands it per new fewest count.
+ */
+export class SharedBoundedStates {
+  private readonly slots: BigInt64Array;
+  /** The fewest preemptions + 1 (0: the key is claimed and its value not yet written). */
+  private readonly fewest: Int32Array;
+  private readonly count: Int32Array;
+  private readonly mask: number;
+
+  /** A table for up to `entries` search states. */
+  static create(entries: number): SharedArrayBuffer {
+    let n = 1 << 12;
+    while (n < entries * 2) n *= 2;
+    return new SharedArrayBuffer(8 + n * 12);
+  }
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    const n = (buffer.byteLength - 8) / 12;
+    this.count = new Int32Array(buffer, 0, 1);
+    this.slots = new BigInt64Array(buffer, 8, n);
+    this.fewest = new Int32Array(buffer, 8 + n * 8, n);
+    this.mask = n - 1;
+  }
+
+  /** Whether the table can take another search state (it is never let past 3/4 full). */
+  get full(): boolean {
+    return Atomics.load(this.count, 0) * 4 >= this.slots.length * 3;
+  }
+
+  /** Record the search state as reached with `used` preemptions: whether that is fewer than any worker's before (then the caller expands it). */
+  lower(lo: number, hi: number, used: number): boolean {
+    let key = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+    if (key === 0n) key = 1n; // (0 marks an empty slot)
+    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+      let v = Atomics.load(this.slots, i);
+      if (v === 0n) {
+        v = Atomics.compareExchange(this.slots, i, 0n, key);
+        if (v === 0n) {
+          Atomics.add(this.count, 0, 1);
+          v = key;
+        }
+      }
+      if (v !== key) continue;
+      for (;;) {
+        const was = Atomics.load(this.fewest, i);
+        if (was !== 0 && was - 1 <= used) return false;
+        if (Atomics.compareExchange(this.fewest, i, was, used + 1) === was) return true;
+      }
+    }
+  }
+}

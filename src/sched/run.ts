@@ -168,8 +168,8 @@ export interface RunResult {
  * from the nearest snapshot on the way to it and hands over its result.
  */
 export interface Search<N> {
-  /** The next node to run; undefined: return. */
-  next(): N | undefined;
+  /** The next node to run; undefined: return; null: none yet (a parallel dfs's worker waiting for one) — yield, then ask again. */
+  next(): N | null | undefined;
   /** The number of decisions from the start to the node. */
   depth(node: N): number;
   /** The decision from the node's parent into it (undefined at the root). */
@@ -610,9 +610,11 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
    * rest of its prefix. Depth-first, its parent is on the path the model is on: the path's
    * first depth-1 decisions, then the node's own.
    */
-  const nextNode = (): boolean => {
-    node = search!.next();
-    if (node === undefined) return false;
+  const nextNode = (): boolean | null => {
+    const next = search!.next();
+    if (next === undefined) return false;
+    if (next === null) return null;
+    node = next;
     const n = search!.depth(node);
     const jump = search!.jumpTo?.(node);
     if (n > path.length + 1 && !jump) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
@@ -663,7 +665,11 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
     // snapshot lies fewer than SNAPSHOT_EVERY levels up: then going back is a restore of
     // that one and a replay of the few steps down from it, cheaper than a snapshot.
     snapshotHere(0);
-    while (nextNode()) {
+    for (let go; (go = nextNode()) !== false;) {
+      if (go === null) {
+        yield;
+        continue;
+      }
       advance();
       const children = search.visit(node, frontier !== undefined ? interim() : result(true));
       atNode = frontier !== undefined;
