@@ -632,6 +632,12 @@ describe('thpsim explore', () => {
     expect([bounded.states, bounded.complete]).toEqual([3000, false]);
     const table = new SharedVisitedStates(SharedVisitedStates.create(16));
     expect([table.add(1, 2), table.add(3, 4), table.add(1, 2), table.add(5, 6)]).toEqual([1, 2, 0, 3]);
+    // a preemption-bounded search over the workers: seed 000's lost data at bound 1, replayed
+    const pb = thpsim('explore', 'examples/collapse-shmem-as-posted-holes.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--json', '--workers', '2', '--out', join(tmp, 'd4'));
+    expect(pb.code).toBe(1);
+    const pj = JSON.parse(pb.out);
+    expect([pj.preemptionBound, pj.complete, pj.counterexamples.map((c: { violation: { invariant: string } }) => c.violation.invariant)]).toEqual([1, true, ['data-integrity']]);
+    expect(thpsim('run', '--replay', pj.counterexamples[0].replay_file).out).toContain('data-integrity');
     const bad = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--workers', '2', '--sleep-sets');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/a parallel dfs \(--workers\) runs without sleep sets/);
