@@ -632,6 +632,11 @@ describe('thpsim explore', () => {
     expect([bounded.states, bounded.complete]).toEqual([3000, false]);
     const table = new SharedVisitedStates(SharedVisitedStates.create(16));
     expect([table.add(1, 2), table.add(3, 4), table.add(1, 2), table.add(5, 6)]).toEqual([1, 2, 0, 3]);
+    // any two words are a hash (no value kept for an empty slot); one low word, two states
+    expect([table.add(0, 0), table.add(1, 7), table.add(1, 7), table.add(0, 0), table.size]).toEqual([4, 5, 0, 0, 5]);
+    const fewest = new SharedBoundedStates(SharedBoundedStates.create(16));
+    expect([fewest.lower(1, 2, 2), fewest.lower(1, 2, 2), fewest.lower(1, 2, 3), fewest.lower(1, 2, 1), fewest.lower(1, 2, 0), fewest.lower(1, 3, 2)])
+      .toEqual([true, false, false, true, true, true]);
     // a preemption-bounded search over the workers: seed 000's lost data at bound 1, replayed
     const pb = thpsim('explore', 'examples/collapse-shmem-as-posted-holes.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--json', '--workers', '2', '--out', join(tmp, 'd4'));
     expect(pb.code).toBe(1);

@@ -51,39 +51,87 @@ export class VisitedStates {
   }
 }
 
+/** A shared table's slot: claimed by compare-and-swap of its tag, then written, then marked ready. */
+const EMPTY = 0;
+const WRITING = 1;
+const READY = 2;
+
 /**
- * The visited states of a dfs run by several workers at once (`--workers` with dfs): the
- * same 64-bit state hashes in an open-addressing table on a SharedArrayBuffer, claimed by
- * compare-and-swap, so a state one worker reached is pruned in every other (TLC's shared
- * fingerprint set). Fixed capacity (a shared buffer cannot be rehashed under the workers'
- * feet): sized for the search's state bound at most half full.
+ * An open-addressing table of 64-bit state hashes on a SharedArrayBuffer, which several
+ * workers add to at once. A slot is `stride` Int32 words: its tag, the hash's two words,
+ * and what the table keeps beside them. A worker claims an empty slot by compare-and-swap
+ * of its tag, writes the hash and marks it ready; a worker probing past a slot being
+ * written waits the few instructions until it is ready. Int32 atomics only: V8 compiles
+ * them inline, where 64-bit keys would be a BigInt made per lookup. Fixed capacity (a
+ * shared buffer cannot be rehashed under the workers' feet): never let past 3/4 full.
  */
-export class SharedVisitedStates {
-  private readonly slots: BigInt64Array;
+abstract class SharedTable {
+  protected readonly words: Int32Array;
+  /** Slots in use (word 0). */
   private readonly count: Int32Array;
   private readonly mask: number;
 
-  /** A table for up to `maxStates` states. */
-  static create(maxStates: number): SharedArrayBuffer {
+  protected static bytes(entries: number, stride: number): number {
     let n = 1 << 12;
-    while (n < maxStates * 2) n *= 2;
-    return new SharedArrayBuffer(8 + n * 8);
+    while (n < entries * 2) n *= 2;
+    return 4 + n * stride * 4;
   }
 
-  constructor(readonly buffer: SharedArrayBuffer) {
+  constructor(readonly buffer: SharedArrayBuffer, private readonly stride: number) {
     this.count = new Int32Array(buffer, 0, 1);
-    this.slots = new BigInt64Array(buffer, 8);
-    this.mask = this.slots.length - 1;
+    this.words = new Int32Array(buffer, 4);
+    this.mask = this.words.length / stride - 1;
   }
 
-  /** States in the table, from every worker. */
+  /** Slots in use, by every worker. */
   get size(): number {
     return Atomics.load(this.count, 0);
   }
 
-  /** Whether the table can take another state (it is never let past 3/4 full). */
+  /** Whether the table can take another entry. */
   get full(): boolean {
-    return this.size * 4 >= this.slots.length * 3;
+    return this.size * 4 >= (this.mask + 1) * 3;
+  }
+
+  /**
+   * The first word of the hash's slot, claiming an empty one if it is new: then as ~word
+   * (negative), with the count of slots in use (this worker's n-th) in `added`.
+   */
+  protected slot(lo: number, hi: number): number {
+    const { words, stride } = this;
+    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+      const at = i * stride;
+      let tag = Atomics.load(words, at);
+      if (tag === EMPTY) {
+        tag = Atomics.compareExchange(words, at, EMPTY, WRITING);
+        if (tag === EMPTY) {
+          Atomics.store(words, at + 1, lo);
+          Atomics.store(words, at + 2, hi);
+          Atomics.store(words, at, READY);
+          this.added = Atomics.add(this.count, 0, 1) + 1;
+          return ~at;
+        }
+      }
+      while (tag === WRITING) tag = Atomics.load(words, at);
+      if (Atomics.load(words, at + 1) === lo && Atomics.load(words, at + 2) === hi) return at;
+    }
+  }
+
+  protected added = 0;
+}
+
+/**
+ * The visited states of a dfs run by several workers at once (`--workers` with dfs), so a
+ * state one worker reached is pruned in every other (TLC's shared fingerprint set).
+ */
+export class SharedVisitedStates extends SharedTable {
+  /** A table for up to `maxStates` states. */
+  static create(maxStates: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(SharedTable.bytes(maxStates, 3));
+  }
+
+  constructor(buffer: SharedArrayBuffer) {
+    super(buffer, 3);
   }
 
   /**
@@ -91,72 +139,35 @@ export class SharedVisitedStates {
    * the one that added it: its n-th), else 0.
    */
   add(lo: number, hi: number): number {
-    let key = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
-    if (key === 0n) key = 1n; // (0 marks an empty slot)
-    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
-      let v = Atomics.load(this.slots, i);
-      if (v === 0n) {
-        v = Atomics.compareExchange(this.slots, i, 0n, key);
-        if (v === 0n) return Atomics.add(this.count, 0, 1) + 1;
-      }
-      if (v === key) return 0;
-    }
+    return this.slot(lo, hi) < 0 ? this.added : 0;
   }
 }
 
 /**
  * The search states of a preemption-bounded dfs run by several workers at once (model
  * state and last actor: see ExploreOptions.preemptionBound), each with the fewest
- * preemptions any worker reached it with. Keys are claimed by compare-and-swap as in
- * SharedVisitedStates; the value beside each is lowered by compare-and-swap, so of the
- * workers that reach a search state, one expands it per new fewest count.
+ * preemptions any worker reached it with, lowered by compare-and-swap: of the workers
+ * that reach a search state, one expands it per new fewest count.
  */
-export class SharedBoundedStates {
-  private readonly slots: BigInt64Array;
-  /** The fewest preemptions + 1 (0: the key is claimed and its value not yet written). */
-  private readonly fewest: Int32Array;
-  private readonly count: Int32Array;
-  private readonly mask: number;
-
+export class SharedBoundedStates extends SharedTable {
   /** A table for up to `entries` search states. */
   static create(entries: number): SharedArrayBuffer {
-    let n = 1 << 12;
-    while (n < entries * 2) n *= 2;
-    return new SharedArrayBuffer(8 + n * 12);
+    return new SharedArrayBuffer(SharedTable.bytes(entries, 4));
   }
 
-  constructor(readonly buffer: SharedArrayBuffer) {
-    const n = (buffer.byteLength - 8) / 12;
-    this.count = new Int32Array(buffer, 0, 1);
-    this.slots = new BigInt64Array(buffer, 8, n);
-    this.fewest = new Int32Array(buffer, 8 + n * 8, n);
-    this.mask = n - 1;
-  }
-
-  /** Whether the table can take another search state (it is never let past 3/4 full). */
-  get full(): boolean {
-    return Atomics.load(this.count, 0) * 4 >= this.slots.length * 3;
+  constructor(buffer: SharedArrayBuffer) {
+    super(buffer, 4);
   }
 
   /** Record the search state as reached with `used` preemptions: whether that is fewer than any worker's before (then the caller expands it). */
   lower(lo: number, hi: number, used: number): boolean {
-    let key = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
-    if (key === 0n) key = 1n; // (0 marks an empty slot)
-    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
-      let v = Atomics.load(this.slots, i);
-      if (v === 0n) {
-        v = Atomics.compareExchange(this.slots, i, 0n, key);
-        if (v === 0n) {
-          Atomics.add(this.count, 0, 1);
-          v = key;
-        }
-      }
-      if (v !== key) continue;
-      for (;;) {
-        const was = Atomics.load(this.fewest, i);
-        if (was !== 0 && was - 1 <= used) return false;
-        if (Atomics.compareExchange(this.fewest, i, was, used + 1) === was) return true;
-      }
+    let at = this.slot(lo, hi);
+    if (at < 0) at = ~at;
+    // (the fewest + 1; 0: none written yet)
+    for (;;) {
+      const was = Atomics.load(this.words, at + 3);
+      if (was !== 0 && was - 1 <= used) return false;
+      if (Atomics.compareExchange(this.words, at + 3, was, used + 1) === was) return true;
     }
   }
 }
