@@ -540,16 +540,16 @@ class Explorer {
   private dfsPop(): DfsNode | null | undefined {
     const { res, pool } = this;
     if (res.stopped || this.statesSeen >= this.maxStates) return undefined;
+    if (pool?.stopped) {
+      this.stop('counterexample');
+      return undefined;
+    }
+    if (this.shared?.full || this.sharedBounded?.full) {
+      this.stop('visited-state table full');
+      return undefined;
+    }
     let node = this.stack.pop();
     if (pool) {
-      if (pool.stopped) {
-        this.stop('counterexample');
-        return undefined;
-      }
-      if (this.shared!.full || this.sharedBounded?.full) {
-        this.stop('visited-state table full');
-        return undefined;
-      }
       if (node === undefined) {
         // out of nodes: another worker gives one, or none is left anywhere
         const got = pool.take(IDLE_WAIT_MS);
@@ -649,6 +649,7 @@ class Explorer {
   private readonly bounded = new VisitedStates();
   /** Parallel preemption-bounded dfs: the same, shared by every worker. */
   private sharedBounded: SharedBoundedStates | undefined;
+
   /**
    * Preemption-bounded dfs: the decisions to explore from a node the run reached with
    * `used` preemptions (RunResult.preemptions) — none if its search state was expanded
