@@ -538,6 +538,13 @@ describe('thpsim explore', () => {
     expect(j.preemptionBound).toBe(1);
     expect(j.complete).toBe(true);
     expect(j.states).toBeLessThan(Number(states(off.out)));
+    // not complete: at the state bound (an unbounded search points at the preemption bound), or stopped early
+    const cut = thpsim('explore', 'examples/collapse-shmem-vs-truncate.yaml', '--strategy', 'dfs', '--max-states', '300');
+    expect(cut.out).toMatch(/^dfs: 300 distinct states, \d+ search nodes, \d+ states\/s — NOT complete: --max-states reached; --preemption-bound k searches every schedule with at most k preemptions completely, far sooner$/m);
+    const cutBounded = thpsim('explore', 'examples/collapse-shmem-vs-truncate.yaml', '--strategy', 'dfs', '--max-states', '300', '--preemption-bound', '2');
+    expect(cutBounded.out).toMatch(/^dfs: 300 distinct states, .* — NOT complete within the bound \(with at most 2 preemptions\): --max-states reached$/m);
+    const first = thpsim('explore', 'examples/collapse-shmem-as-posted-holes.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--stop-on-first', '--out', join(tmp, 'first'));
+    expect(first.out).toMatch(/^dfs: \d+ distinct states, .* — NOT complete within the bound \(with at most 1 preemption\): stopped early \(counterexample\)$/m);
     const line = thpsim('explore', 'test/fixtures/zero-page-dfs-fixed.yaml', '--strategy', 'dfs', '--preemption-bound', '1');
     expect(line.out).toMatch(new RegExp(`^dfs: ${j.states} distinct states, \\d+ search nodes, \\d+ states/s — complete: every interleaving with at most 1 preemption up to the step bound was covered$`, 'm'));
   });

@@ -107,7 +107,12 @@ function exploreSummary(r: ExploreResult, files: string[], secs: number, full: b
     : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
   if (r.strategy === 'dfs') {
     const bound = r.preemptionBound === undefined ? '' : ` with at most ${r.preemptionBound} preemption${r.preemptionBound === 1 ? '' : 's'}`;
-    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''} (stopped at --max-states or interrupted)`}`);
+    // (not complete: stopped early — the first line says why — or at the state bound, where
+    // an unbounded search is pointed at the preemption bound)
+    const incomplete = r.stopped
+      ? `stopped early (${r.stopReason ?? 'interrupted'})`
+      : `--max-states reached${bound ? '' : '; --preemption-bound k searches every schedule with at most k preemptions completely, far sooner'}`;
+    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''}: ${incomplete}`}`);
   }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
