@@ -209,8 +209,8 @@ export function minimise(
 ): { run: RunResult; scenario: Scenario; removedActors: string[] } {
   const budget = opts.budget ?? 2000;
   const shortest = shrink(s, found, budget, Infinity);
-  const most = found.preemptions ?? 0;
-  return (shortest.run.preemptions ?? 0) > most ? shrink(s, found, budget, most) : shortest;
+  const most = found.preemptions;
+  return shortest.run.preemptions > most ? shrink(s, found, budget, most) : shortest;
 }
 
 /** minimise() with the candidates kept to at most `preemptions`. */
@@ -223,7 +223,7 @@ function shrink(
   let best = found;
   let budget = startBudget;
   const better = (r: RunResult) =>
-    keyOf(r) === key && (r.preemptions ?? 0) <= preemptions &&
+    keyOf(r) === key && r.preemptions <= preemptions &&
     (r.steps < best.steps || (r.steps === best.steps && contextSwitches(r.schedule) < contextSwitches(best.schedule)));
   const attempt = (guide: Decision[]): boolean => {
     if (budget <= 0) return false;
@@ -266,7 +266,7 @@ function shrink(
       } catch {
         continue; // another actor needs this one (the scenario does not stand without it)
       }
-      if (keyOf(r) !== key || r.steps > best.steps || (r.preemptions ?? 0) > preemptions) continue;
+      if (keyOf(r) !== key || r.steps > best.steps || r.preemptions > preemptions) continue;
       scen = cand;
       removedActors.push(id);
       best = r;
@@ -617,7 +617,7 @@ class Explorer {
       const [lo, hi] = r.stateWords!;
       let todo: Decision[];
       let group: DfsSiblings | null = null;
-      if (this.o.preemptionBound !== undefined) todo = this.withinBound(node, lo, hi, r.preemptions!, r.frontier);
+      if (this.o.preemptionBound !== undefined) todo = this.withinBound(node, lo, hi, r.preemptions, r.frontier);
       else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
       else {
         const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
@@ -804,8 +804,8 @@ class Explorer {
         verdict: r.verdict,
         violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
         seed,
-        found: { steps: r.steps, switches: contextSwitches(r.schedule), preemptions: r.preemptions ?? 0 },
-        minimised: { steps: m.steps, switches: contextSwitches(m.schedule), preemptions: m.preemptions ?? 0 },
+        found: { steps: r.steps, switches: contextSwitches(r.schedule), preemptions: r.preemptions },
+        minimised: { steps: m.steps, switches: contextSwitches(m.schedule), preemptions: m.preemptions },
         decisions: m.schedule,
         removedActors: mm ? mm.removedActors : [],
       };

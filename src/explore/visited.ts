@@ -70,6 +70,8 @@ abstract class SharedTable {
   /** Slots in use (word 0). */
   private readonly count: Int32Array;
   private readonly mask: number;
+  /** After slot() claimed a new slot: the slots in use with it (this worker's n-th). */
+  protected added = 0;
 
   protected static bytes(entries: number, stride: number): number {
     let n = 1 << 12;
@@ -95,7 +97,7 @@ abstract class SharedTable {
 
   /**
    * The first word of the hash's slot, claiming an empty one if it is new: then as ~word
-   * (negative), with the count of slots in use (this worker's n-th) in `added`.
+   * (negative), with `added` set.
    */
   protected slot(lo: number, hi: number): number {
     const { words, stride } = this;
@@ -116,8 +118,6 @@ abstract class SharedTable {
       if (Atomics.load(words, at + 1) === lo && Atomics.load(words, at + 2) === hi) return at;
     }
   }
-
-  protected added = 0;
 }
 
 /**

@@ -133,7 +133,7 @@ export interface RunResult {
    * could still step (switching away from one that blocked, sleeps or finished is not one).
    * The measure `explore`'s preemption bound limits.
    */
-  preemptions?: number;
+  preemptions: number;
   /** Simulated time at the end, in ns. */
   time_ns: number;
   traceHash: string;
