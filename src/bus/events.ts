@@ -7,6 +7,7 @@
 import type { PageEvent } from '../../machines/page.ts';
 import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
+import type { TeamHeadEvent } from '../../machines/team_head.ts';
 import type { VmItem } from '../memory/vmstat.ts';
 
 /** Actor index; -1 = the model itself (setup before the run starts). */
@@ -196,14 +197,32 @@ export interface DataBusEvent {
  */
 export interface InodeBusEvent {
   kind: 'inode';
-  field: 'alloced' | 'swapped' | 'nrpages' | 'i_size' | 'expected' | 'flags';
+  field: 'alloced' | 'swapped' | 'nrpages' | 'i_size' | 'expected' | 'flags' | 'hugehole' | 'shrinklist';
   ino: number;
   old: number;
   value: number;
   /** 'expected': the page offset. */
   index?: number;
-  /** 'flags': the mapping flag set (value 1) or cleared (0), e.g. AS_COLLAPSE_PMD. */
+  /**
+   * 'flags': the mapping flag set (value 1) or cleared (0), e.g. AS_COLLAPSE_PMD;
+   * 'hugehole': SHMEM_TAG_HUGEHOLE set (1) or cleared (0) at `index`; 'shrinklist': the
+   * inode put on (1) or taken off (0) shmem_shrinklist.
+   */
   flag?: string;
+  actor: ActorIx;
+}
+
+/**
+ * A huge tmpfs team head changed (seed 001): a command of machines/team_head.ts (`op`),
+ * or 'usage' for a write of head->team_usage alone (inc_team_pte_mapped); `usage` is
+ * team_usage after it. A team member's PageTeam set or cleared is 'member'.
+ */
+export interface TeamBusEvent {
+  kind: 'team';
+  op: TeamHeadEvent | 'usage' | 'member_set' | 'member_clear';
+  /** The team head's pfn (for member_*, the member's). */
+  pfn: number;
+  usage: number;
   actor: ActorIx;
 }
 
@@ -284,7 +303,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TeamBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

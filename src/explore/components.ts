@@ -163,12 +163,13 @@ export class StateComponents {
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */
-  static readonly EVENTS = ['page', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
+  static readonly EVENTS = ['page', 'team', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
 
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
     switch (e.kind) {
       case 'page':
+      case 'team':
         this.touch(PAGES);
         return;
       case 'vmstat':

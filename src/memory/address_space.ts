@@ -11,12 +11,19 @@ export const swapEntry = (offset: number): number => -2 - offset;
 export const isSwapEntry = (slot: number): boolean => slot <= -2;
 export const swapOffset = (slot: number): number => -2 - slot;
 
-export type RadixTag = 'dirty' | 'writeback' | 'towrite';
+/**
+ * Radix-tree tags, a bit each per slot. SHMEM_TAG_HUGEHOLE (huge tmpfs, seed 001) is
+ * PAGECACHE_TAG_DIRTY reused ("shmem does no dirty accounting"): a team with holes the
+ * huge-hole shrinker may take.
+ */
+export const RADIX_TAG = { dirty: 1, writeback: 2, towrite: 4, hugehole: 1 } as const;
+export type RadixTag = keyof typeof RADIX_TAG;
 
 export class AddressSpace {
   /** slots[index]: pfn, SLOT_HOLE or a swap entry. */
   slots: Int32Array;
-  readonly tags = new Map<RadixTag, Set<number>>();
+  /** Per slot, its radix-tree tag bits (RADIX_TAG). */
+  tagBits: Uint8Array;
   readonly treeLock: SpinLock;
   readonly iMmap: RwSem;
   nrpages = 0;
@@ -25,6 +32,7 @@ export class AddressSpace {
 
   constructor(readonly id: number, readonly name: string, nrSlots: number) {
     this.slots = new Int32Array(nrSlots).fill(SLOT_HOLE);
+    this.tagBits = new Uint8Array(nrSlots);
     this.treeLock = new SpinLock(`tree_lock(${name})`);
     this.iMmap = new RwSem(`i_mmap_rwsem(${name})`);
   }
@@ -34,17 +42,27 @@ export class AddressSpace {
   }
 
   tag(index: number, tag: RadixTag): void {
-    let s = this.tags.get(tag);
-    if (!s) this.tags.set(tag, (s = new Set()));
-    s.add(index);
+    if (index >= this.tagBits.length) {
+      const grown = new Uint8Array(Math.max(index + 1, this.tagBits.length * 2));
+      grown.set(this.tagBits);
+      this.tagBits = grown;
+    }
+    this.tagBits[index] = this.tagBits[index]! | RADIX_TAG[tag];
   }
 
   untag(index: number, tag: RadixTag): void {
-    this.tags.get(tag)?.delete(index);
+    if (index < this.tagBits.length) this.tagBits[index] = this.tagBits[index]! & ~RADIX_TAG[tag];
   }
 
   tagged(index: number, tag: RadixTag): boolean {
-    return this.tags.get(tag)?.has(index) ?? false;
+    return index < this.tagBits.length && (this.tagBits[index]! & RADIX_TAG[tag]) !== 0;
+  }
+
+  /** radix_tree_gang_lookup_tag(..., first, 1): the first index ≥ first (and < end) tagged `tag`, or -1. */
+  firstTagged(first: number, end: number, tag: RadixTag): number {
+    const bit = RADIX_TAG[tag];
+    for (let i = first; i < Math.min(end, this.tagBits.length); i++) if (this.tagBits[i]! & bit) return i;
+    return -1;
   }
 }
 
@@ -78,6 +96,10 @@ export class Inode {
   i_size: number;
   /** shmem_inode_info: pages allocated to the file, and how many of them are in swap. */
   alloced = 0;
+  /** Mounted huge=1 (huge tmpfs, seed 001): shmem_getpage_gfp allocates teams (hugehint). */
+  huge = false;
+  /** On shmem_shrinklist (list_empty(&info->shrinklist) is false): the huge-hole shrinker looks here. */
+  shrinklist = false;
   swapped = 0;
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */

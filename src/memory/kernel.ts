@@ -14,6 +14,7 @@ import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
+import { type TeamConsts, teamConsts } from './team.ts';
 
 /** A page lock as lockdep would name it. */
 function lockName(pfn: number): string {
@@ -41,6 +42,8 @@ export class Kernel {
   readonly sysfs: Sysfs;
   readonly HPAGE_PMD_NR: number;
   readonly HPAGE_PMD_ORDER: number;
+  /** pageteam.h's TEAM_* constants for this HPAGE_PMD_ORDER (huge tmpfs teams, seed 001). */
+  readonly T: TeamConsts;
   readonly variants: ReadonlySet<string>;
   readonly mms: MmStruct[] = [];
   private readonly mmsByName = new Map<string, MmStruct>();
@@ -77,6 +80,7 @@ export class Kernel {
     if (!Number.isInteger(this.HPAGE_PMD_ORDER) || cfg.hpagePmdNr < 2) {
       throw new Error(`HPAGE_PMD_NR must be a power of two ≥ 2, not ${cfg.hpagePmdNr}`);
     }
+    this.T = teamConsts(this.HPAGE_PMD_ORDER);
     // fixed for the run (the scenario's /sys/kernel/mm/transparent_hugepage settings): frozen,
     // so the dfs's state hash writes it as one word
     const sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);

@@ -5,11 +5,14 @@
  * violation, never applied. Every accepted command is published on the bus.
  */
 import { type PageEvent, pageChart } from '../../machines/page.ts';
+import { teamHeadChart } from '../../machines/team_head.ts';
 import { compileObjectChart } from '../engine/object_chart.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { ActorIx } from '../bus/events.ts';
 
 export const PAGE_CHART = compileObjectChart(pageChart);
+/** The team head chart (machines/team_head.ts): every pfn has a state in it, `none` but on a team head. */
+export const TEAM_HEAD_CHART = compileObjectChart(teamHeadChart);
 const NS = PAGE_CHART.nStates;
 const NEXT = PAGE_CHART.next;
 const EV: Record<PageEvent, number> = PAGE_CHART.eventIndex;
@@ -62,7 +65,7 @@ export interface PageStoreSaved {
 }
 
 /** Each page array's fill beyond nr, in PageStore.arrays() order. */
-const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1];
+const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, TEAM_HEAD_CHART.initial, 0, 0];
 
 export class PageStore {
   /** Packed page-chart state per pfn. */
@@ -82,6 +85,12 @@ export class PageStore {
   data: Int32Array;
   /** Which LRU list the page is on (index into LRU_LISTS), or -1. */
   lru: Int8Array;
+  /** Packed team-head chart state per pfn (huge tmpfs, seed 001). */
+  teamState: Uint8Array;
+  /** head->team_usage: TEAM_PAGE_COUNTER per instantiated page, plus the LRU weight (src/memory/team.ts). */
+  teamUsage: Float64Array;
+  /** team_pte_mapped on a team head: the team's pages mapped by ptes (inc_team_pte_mapped). */
+  teamPteMapped: Int32Array;
   nr = 0;
   private readonly freeLists = new Map<number, number[]>();
 
@@ -97,6 +106,9 @@ export class PageStore {
     this.index = new Int32Array(capacity);
     this.data = new Int32Array(capacity);
     this.lru = new Int8Array(capacity).fill(-1);
+    this.teamState = new Uint8Array(capacity).fill(TEAM_HEAD_CHART.initial);
+    this.teamUsage = new Float64Array(capacity);
+    this.teamPteMapped = new Int32Array(capacity);
     this.state.fill(PAGE_CHART.initial);
   }
 
@@ -111,14 +123,14 @@ export class PageStore {
    */
   hashState(e: { b: Int32Array; n: number; grow(min: number): void }): void {
     const n = this.nr;
-    let words = 2 + 11 * n;
+    let words = 2 + 15 * n;
     this.freeLists.forEach((l) => (words += 2 + l.length));
     e.grow(e.n + words);
     const b = e.b;
     let at = e.n;
     b[at++] = n;
     // a page's fields together, each array read in a loop of its own kind
-    const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru } = this;
+    const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru, teamState, teamUsage, teamPteMapped } = this;
     for (let pfn = 0; pfn < n; pfn++) {
       b[at++] = state[pfn]!;
       b[at++] = flags[pfn]!;
@@ -131,6 +143,12 @@ export class PageStore {
       b[at++] = index[pfn]!;
       b[at++] = data[pfn]!;
       b[at++] = lru[pfn]!;
+      b[at++] = teamState[pfn]!;
+      // team_usage is a long (TEAM_COMPLETE is 2^31 at HPAGE_PMD_ORDER 9): two words
+      const u = teamUsage[pfn]!;
+      b[at++] = u | 0;
+      b[at++] = (u / 4294967296) | 0;
+      b[at++] = teamPteMapped[pfn]!;
     }
     // the free lists
     b[at++] = this.freeLists.size;
@@ -168,14 +186,14 @@ export class PageStore {
     for (const [order, l] of saved.free) this.freeLists.set(order, l.slice());
   }
 
-  private arrays(): (Uint16Array | Int32Array | Uint8Array | Int8Array)[] {
-    return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru];
+  private arrays(): (Uint16Array | Int32Array | Uint8Array | Int8Array | Float64Array)[] {
+    return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru, this.teamState, this.teamUsage, this.teamPteMapped];
   }
 
   private grow(min: number): void {
     let cap = this.capacity;
     while (cap < min) cap *= 2;
-    const g = <T extends Uint16Array | Int32Array | Uint8Array>(a: T): T => {
+    const g = <T extends Uint16Array | Int32Array | Uint8Array | Float64Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(cap);
       b.set(a);
       return b;
@@ -194,6 +212,11 @@ export class PageStore {
     const lru = new Int8Array(cap).fill(-1);
     lru.set(this.lru);
     this.lru = lru;
+    const teamState = new Uint8Array(cap).fill(TEAM_HEAD_CHART.initial);
+    teamState.set(this.teamState);
+    this.teamState = teamState;
+    this.teamUsage = g(this.teamUsage);
+    this.teamPteMapped = g(this.teamPteMapped);
   }
 
   /** Applies one page-chart command; an illegal one is a violation. */
@@ -266,6 +289,8 @@ export class PageStore {
     const end = pfn + n;
     this.head.fill(pfn, pfn, end);
     this.order.fill(0, pfn, end);
+    this.teamUsage.fill(0, pfn, end);
+    this.teamPteMapped.fill(0, pfn, end);
     this.flags.fill(PG.tail, pfn, end);
     this.flags[pfn] = order ? PG.head : 0;
     this.mapping.fill(-1, pfn, end);
@@ -277,6 +302,22 @@ export class PageStore {
     this.refcount[pfn] = 1;
     this.emit('ALLOC', pfn, actor, holder);
     return pfn;
+  }
+
+  /**
+   * split_page(page, order): a freshly allocated high-order page becomes 1 << order
+   * independent order-0 pages, each with one reference, all held by `holder` (huge tmpfs
+   * allocates a team this way).
+   */
+  splitPage(pfn: number, actor: ActorIx, holder = ''): void {
+    const n = 1 << this.order[pfn]!;
+    if (this.refcount[pfn] !== 1) this.k.violate('illegal-transition', `split_page(${hex(pfn)}) with page_count ${this.refcount[pfn]}, not 1`, actor);
+    for (let p = pfn; p < pfn + n; p++) {
+      this.head[p] = p;
+      this.order[p] = 0;
+      this.flags[p] = this.flags[p]! & ~(PG.head | PG.tail);
+    }
+    for (let p = pfn + 1; p < pfn + n; p++) this.get(p, actor, holder);
   }
 
   private pushFree(order: number, pfn: number): void {
@@ -307,6 +348,8 @@ export class PageStore {
   private release(pfn: number, actor: ActorIx): void {
     const order = this.order[pfn]!;
     const n = 1 << order;
+    // free_pages_check(): PG_team is among the flags a page must not be freed with
+    if (this.testFlag(pfn, 'team')) this.k.violate('team', `Bad page state: page ${hex(pfn)} freed while PageTeam`, actor);
     if (this.isOnLru(pfn)) this.isolate(pfn, actor);
     const free = EV.FREE * NS;
     const state = this.state;
@@ -429,7 +472,7 @@ export class PageStore {
 
   /** Bytes held by the page arrays per page (for the bench). */
   static bytesPerPage(): number {
-    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4 + 1;
+    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4 + 1 + 1 + 8 + 4;
   }
 }
 
