@@ -226,6 +226,43 @@ export interface TeamBusEvent {
   actor: ActorIx;
 }
 
+/**
+ * Page migration (mm/migrate.c) for huge tmpfs: a page isolated onto a migrate list,
+ * moved into its new page (migrate_page_move_mapping replaced the cache slot), put back
+ * (putback_movable_pages), or migrate_pages() done — the mm_migrate_pages tracepoint,
+ * with how many succeeded and failed.
+ */
+export interface MigrateBusEvent {
+  kind: 'migrate';
+  op: 'isolate' | 'move' | 'putback' | 'done';
+  /** The page migrated from (isolate, move, putback); -1 for done. */
+  pfn: number;
+  /** move: the page migrated into. */
+  newpfn: number;
+  reason: 'shmem_recovery' | 'shmem_hugehole';
+  /** done: pages migrated and not. */
+  succeeded: number;
+  failed: number;
+  actor: ActorIx;
+}
+
+/**
+ * shmem_recovery_work (seed 001): a pass of shmem_recovery_populate's loop begins
+ * (`pass`), or the work ends (`end`) — completed (PageChecked), partial (holes left for
+ * the shrinker; resumable), failed (disbanded), or not run at all (too_late / huge_failed).
+ * The liveness monitor counts passes.
+ */
+export interface RecoveryBusEvent {
+  kind: 'recovery';
+  op: 'pass' | 'end';
+  ino: number;
+  /** The extent's first page offset (recovery->head_index) and the team head, -1 if none yet. */
+  index: number;
+  head: number;
+  result: '' | 'completed' | 'partial' | 'failed' | 'too_late' | 'huge_failed';
+  actor: ActorIx;
+}
+
 /** An mm counter changed: add_mm_counter() (MM_ANONPAGES...), mm_inc_nr_ptes() / mm_dec_nr_ptes(). */
 export interface MmCounterBusEvent {
   kind: 'mm_counter';
@@ -303,7 +340,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TeamBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TeamBusEvent | MigrateBusEvent | RecoveryBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 
