@@ -16,11 +16,16 @@ import type { Inode } from '../src/memory/address_space.ts';
 import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
+import { type HugeteamLocals, hugeteamActions, hugeteamGuards } from './shmem_hugeteam.ts';
 
-/** Which caller shmem_getpage_gfp() serves (enum sgp_type). */
-export type Sgp = 'read' | 'write' | 'fault' | 'nohuge';
+/**
+ * Which caller shmem_getpage_gfp() serves (enum sgp_type): SGP_READ, SGP_WRITE, SGP_CACHE
+ * for a fault, SGP_NOHUGE for collapse_shmem, and huge tmpfs's SGP_TEAM ("may exceed
+ * i_size, may make team page Uptodate") for recovery.
+ */
+export type Sgp = 'read' | 'write' | 'fault' | 'nohuge' | 'team';
 
-export interface ShmemLocals {
+export interface ShmemLocals extends HugeteamLocals {
   // shmem_getpage_gfp(inode, index, &page, sgp)
   gp_ino: number;
   gp_index: number;
@@ -119,7 +124,28 @@ export function shmemGetpageStates(): StateDef {
         { guard: { and: [ready, 'gpSlotIsPage'] }, actions: 'gpGetSlotPage', target: 'lock_page' },
         { guard: { and: [ready, 'gpSlotIsSwap'] }, actions: 'gpNoteSwapEntry', target: 'swapin_alloc' },
         { guard: { and: [ready, 'gpReadHole'] }, actions: 'gpHole', target: 'returned' },
-        { guard: ready, target: 'alloc' },
+        { guard: { and: [ready, 'gpHugeMount'] }, actions: 'gpAllocBegin', target: 'hugeteam_lookup' },
+        { guard: ready, actions: 'gpAllocBegin', target: 'alloc' },
+      ]),
+      // huge tmpfs (seed 001): shmem_alloc_page with a hugehint (machines/shmem_hugeteam.ts)
+      hugeteam_lookup: step('shmem_alloc_page: rcu_read_lock(); *hugehint = shmem_hugeteam_lookup(mapping, index, true); rcu_read_unlock()', {
+        actions: 'gpHugeteamLookup', target: 'hint_route',
+      }),
+      hint_route: {
+        always: [
+          { guard: 'gpHintIsHuge', target: 'alloc_huge' },
+          { guard: 'gpHintIsTeamPage', target: 'team_lock_page' },
+          { target: 'alloc' },
+        ],
+      },
+      alloc_huge: step('shmem_alloc_page: alloc_pages_vma(HPAGE_PMD_ORDER); split_page; head->team_usage = TEAM_LRU_WEIGHT_ONE; __SetPageTeam(head); head->mapping, head->index; get_page(page); __SetPageLocked(page)', [
+        // no huge page: a small one, the hint still SHMEM_ALLOC_HUGE_PAGE (confirmed under the tree lock)
+        { guard: 'injectedFailure', target: 'alloc' },
+        { actions: 'gpAllocHugeTeam', target: 'charge' },
+      ], { inject: 'alloc_huge_page' }),
+      team_lock_page: step('shmem_alloc_page: lock_page(page); if (!PageSwapBacked(page) && PageTeam(head)) goto out; else unlock_page, put_page, SHMEM_ALLOC_SMALL_PAGE', [
+        { guard: { and: ['gpHintPageUnlocked', 'gpTeamPageUsable'] }, actions: 'gpTakeTeamPage', target: 'charge' },
+        { guard: 'gpHintPageUnlocked', actions: 'gpDropTeamPage', target: 'alloc' },
       ]),
       lock_page: step('find_lock_entry: lock_page(page)', {
         guard: 'gpPageUnlocked', actions: 'gpLockPage', target: 'check_mapping',
@@ -134,7 +160,8 @@ export function shmemGetpageStates(): StateDef {
       // "Perhaps the file has been truncated since we checked" (sgp <= SGP_CACHE)
       eof_check: {
         always: [
-          { guard: { and: ['gpTruncatedSince', 'gpAlloced'] }, target: 'eof_delete' },
+          // "if (alloced && !PageTeam(page)) delete_from_page_cache(page)": a team page stays
+          { guard: { and: ['gpTruncatedSince', 'gpAlloced', { not: 'gpNewIsTeam' }] }, target: 'eof_delete' },
           { guard: 'gpTruncatedSince', actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
           { target: 'returned' },
         ],
@@ -147,19 +174,26 @@ export function shmemGetpageStates(): StateDef {
         { actions: 'gpAllocPage', target: 'charge' },
       ], { inject: 'alloc_page' }),
       charge: step('shmem_getpage_gfp: mem_cgroup_try_charge(page, ...)', [
+        { guard: { and: ['injectedFailure', 'gpAllocedHuge'] }, actions: ['gpFreeNewPage', 'gpEnomem'], target: 'disband_huge' },
         { guard: 'injectedFailure', actions: ['gpFreeNewPage', 'gpEnomem'], target: 'returned' },
         { target: 'tree_lock' },
       ], { inject: 'mem_cgroup_charge' }),
       tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'add_to_page_cache',
       }),
-      add_to_page_cache: step('shmem_add_to_page_cache: radix_tree_insert; nrpages++; NR_FILE_PAGES, NR_SHMEM; spin_unlock_irq', [
-        { guard: 'gpSlotIsHole', actions: ['gpAddNewPage', 'gpUnlockTree'], target: 'lru_add' },
-        // -EEXIST: somebody else instantiated it; free ours and look again
+      add_to_page_cache: step('shmem_add_to_page_cache: (hugehint confirmed by shmem_hugeteam_lookup;) radix_tree_insert; shmem_added_to_hugeteam or get_page; nrpages++; NR_FILE_PAGES, NR_SHMEM; spin_unlock_irq', [
+        { guard: { and: ['gpSlotIsHole', 'gpHintConfirmed', 'gpNewIsTeamPage'] }, actions: ['gpAddTeamPage', 'gpUnlockTree'], target: 'lru_add' },
+        { guard: { and: ['gpSlotIsHole', 'gpHintConfirmed'] }, actions: ['gpAddNewPage', 'gpUnlockTree'], target: 'lru_add' },
+        // -EEXIST: somebody else instantiated it (or the extent changed under the hint); free ours and look again
+        { guard: 'gpAllocedHuge', actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'disband_huge' },
         { actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'find_lock_entry' },
       ]),
-      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++', {
-        actions: 'gpLruAddAlloced', target: 'clear',
+      disband_huge: step('shmem_getpage_gfp: if (alloced_huge) shmem_disband_hugeteam(alloced_huge) (never exposed in the cache: freed)', [
+        { guard: { and: ['gpTreeLockFree', 'gpFailedEnomem'] }, actions: 'gpDisbandAllocedHuge', target: 'returned' },
+        { guard: 'gpTreeLockFree', actions: 'gpDisbandAllocedHuge', target: 'find_lock_entry' },
+      ]),
+      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++; if (alloced_huge) add the inode to shmem_shrinklist', {
+        actions: ['gpLruAddAlloced', 'gpShrinklistAdd'], target: 'clear',
       }),
       clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(page); SetPageUptodate(page)', {
         actions: 'gpClearUptodate', target: 'eof_check',
@@ -225,11 +259,14 @@ export function filemapGetpageStates(): StateDef {
 }
 
 export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
+  ...(hugeteamGuards as Record<string, TaskGuard<A>>),
+  gpFailedEnomem: (a) => a.l.gp_err === 'ENOMEM',
   gpSlotNotFrozen: (a) => {
     const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
     return v < 0 || !a.k.pages.isFrozen(headOf(a.k, v));
   },
-  gpBeyondEof: (a) => a.l.gp_sgp !== 'write' && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
+  // "sgp <= SGP_CACHE && index >= i_size": SGP_WRITE and SGP_TEAM may go beyond i_size
+  gpBeyondEof: (a) => a.l.gp_sgp !== 'write' && a.l.gp_sgp !== 'team' && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
   gpSlotIsPage: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) >= 0,
   gpSlotIsSwap: (a) => isSwapEntry(slotOf(a, a.l.gp_ino, a.l.gp_index)),
   gpSlotIsHole: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) === SLOT_HOLE,
@@ -243,6 +280,7 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
 };
 
 export const shmemGetpageActions: Record<string, TaskAction<A>> = {
+  ...(hugeteamActions as Record<string, TaskAction<A>>),
   gpEinval: (a) => {
     a.l.gp_page = -1;
     a.l.gp_err = 'EINVAL';

@@ -163,6 +163,7 @@ describe('snapshots', () => {
       violate: (_i: string, m: string): never => {
         throw new Error(m);
       },
+      teamPteMapped: () => {},
     };
     const p = new PageStore(owner, 16);
     const a = p.alloc(0, true, 0);

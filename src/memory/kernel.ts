@@ -14,7 +14,7 @@ import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
-import { type TeamConsts, teamConsts } from './team.ts';
+import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 
 /** A page lock as lockdep would name it. */
 function lockName(pfn: number): string {
@@ -107,6 +107,18 @@ export class Kernel {
     };
     this.bus.publish({ kind: 'violation', violation });
     throw new ModelViolation(violation);
+  }
+
+  /**
+   * inc_team_pte_mapped / dec_team_pte_mapped (pageteam.h, 64-bit): a team member's first
+   * pte mapping adds TEAM_PTE_COUNTER to its head's team_usage, its last takes it off —
+   * unless the team is being disbanded ("Stop once team_usage is reset").
+   */
+  teamPteMapped(pfn: number, delta: 1 | -1, a: ActorIx): void {
+    const head = pfn - (this.pages.index[pfn]! & (this.HPAGE_PMD_NR - 1));
+    const u = this.pages.teamUsage[head]!;
+    if (!this.pages.testFlag(head, 'team') || Math.floor(u / this.T.PAGE_COUNTER) === 0) return;
+    teamUsageSet(this, head, u + delta * this.T.PTE_COUNTER, a);
   }
 
   illegal(object: string, command: string, state: string, actor: ActorIx): never {

@@ -55,6 +55,8 @@ export interface PageOwner {
   readonly bus: Bus;
   illegal(object: string, command: string, state: string, actor: ActorIx): never;
   violate(invariant: string, message: string, actor: ActorIx): never;
+  /** A PageTeam page's first pte mapping made (+1) or last removed (-1): inc_team_pte_mapped / dec_team_pte_mapped. */
+  teamPteMapped(pfn: number, delta: 1 | -1, actor: ActorIx): void;
 }
 
 /** A saved page store (PageStore.saveState). */
@@ -65,7 +67,7 @@ export interface PageStoreSaved {
 }
 
 /** Each page array's fill beyond nr, in PageStore.arrays() order. */
-const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, TEAM_HEAD_CHART.initial, 0, 0];
+const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, TEAM_HEAD_CHART.initial, 0];
 
 export class PageStore {
   /** Packed page-chart state per pfn. */
@@ -87,10 +89,11 @@ export class PageStore {
   lru: Int8Array;
   /** Packed team-head chart state per pfn (huge tmpfs, seed 001). */
   teamState: Uint8Array;
-  /** head->team_usage: TEAM_PAGE_COUNTER per instantiated page, plus the LRU weight (src/memory/team.ts). */
+  /**
+   * head->team_usage: TEAM_PAGE_COUNTER per instantiated page, TEAM_PTE_COUNTER per member
+   * mapped by ptes (team_pte_mapped), plus the LRU weight (src/memory/team.ts).
+   */
   teamUsage: Float64Array;
-  /** team_pte_mapped on a team head: the team's pages mapped by ptes (inc_team_pte_mapped). */
-  teamPteMapped: Int32Array;
   nr = 0;
   private readonly freeLists = new Map<number, number[]>();
 
@@ -108,7 +111,6 @@ export class PageStore {
     this.lru = new Int8Array(capacity).fill(-1);
     this.teamState = new Uint8Array(capacity).fill(TEAM_HEAD_CHART.initial);
     this.teamUsage = new Float64Array(capacity);
-    this.teamPteMapped = new Int32Array(capacity);
     this.state.fill(PAGE_CHART.initial);
   }
 
@@ -123,14 +125,14 @@ export class PageStore {
    */
   hashState(e: { b: Int32Array; n: number; grow(min: number): void }): void {
     const n = this.nr;
-    let words = 2 + 15 * n;
+    let words = 2 + 14 * n;
     this.freeLists.forEach((l) => (words += 2 + l.length));
     e.grow(e.n + words);
     const b = e.b;
     let at = e.n;
     b[at++] = n;
     // a page's fields together, each array read in a loop of its own kind
-    const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru, teamState, teamUsage, teamPteMapped } = this;
+    const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru, teamState, teamUsage } = this;
     for (let pfn = 0; pfn < n; pfn++) {
       b[at++] = state[pfn]!;
       b[at++] = flags[pfn]!;
@@ -148,7 +150,6 @@ export class PageStore {
       const u = teamUsage[pfn]!;
       b[at++] = u | 0;
       b[at++] = (u / 4294967296) | 0;
-      b[at++] = teamPteMapped[pfn]!;
     }
     // the free lists
     b[at++] = this.freeLists.size;
@@ -187,7 +188,7 @@ export class PageStore {
   }
 
   private arrays(): (Uint16Array | Int32Array | Uint8Array | Int8Array | Float64Array)[] {
-    return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru, this.teamState, this.teamUsage, this.teamPteMapped];
+    return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru, this.teamState, this.teamUsage];
   }
 
   private grow(min: number): void {
@@ -216,7 +217,6 @@ export class PageStore {
     teamState.set(this.teamState);
     this.teamState = teamState;
     this.teamUsage = g(this.teamUsage);
-    this.teamPteMapped = g(this.teamPteMapped);
   }
 
   /** Applies one page-chart command; an illegal one is a violation. */
@@ -290,7 +290,6 @@ export class PageStore {
     this.head.fill(pfn, pfn, end);
     this.order.fill(0, pfn, end);
     this.teamUsage.fill(0, pfn, end);
-    this.teamPteMapped.fill(0, pfn, end);
     this.flags.fill(PG.tail, pfn, end);
     this.flags[pfn] = order ? PG.head : 0;
     this.mapping.fill(-1, pfn, end);
@@ -461,6 +460,8 @@ export class PageStore {
     this.cmd(pfn, ev, actor);
     this.mapcount[pfn]!++;
     this.emit(ev, pfn, actor);
+    // page_add_file_rmap: "if (atomic_inc_and_test(&page->_mapcount) && inc_team_pte_mapped(page))"
+    if (ev === 'MAP_FIRST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, 1, actor);
   }
 
   private mapDec(pfn: number, actor: ActorIx): void {
@@ -468,11 +469,12 @@ export class PageStore {
     this.cmd(pfn, ev, actor);
     this.mapcount[pfn]!--;
     this.emit(ev, pfn, actor);
+    if (ev === 'UNMAP_LAST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, -1, actor);
   }
 
   /** Bytes held by the page arrays per page (for the bench). */
   static bytesPerPage(): number {
-    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4 + 1 + 1 + 8 + 4;
+    return 2 + 2 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 4 + 1 + 1 + 8;
   }
 }
 

@@ -22,17 +22,32 @@ export const VM_NODE_ITEMS = [
   'nr_anon_pages', 'nr_anon_transparent_hugepages', 'nr_shmem_freeholes',
 ] as const;
 
+/**
+ * Huge tmpfs recovery statistics (seed 001's shr_stats; the series' patch 28 shows them
+ * in /sys/kernel/debug/shmem_huge_recovery/, one file each): counted like vmstat events,
+ * not printed in /proc/vmstat.
+ */
+export const SHR_STATS = [
+  'huge_alloced', 'huge_failed', 'huge_too_late', 'page_created', 'page_migrate', 'page_off_lru', 'page_raced',
+  'page_teamed', 'page_unmigrated', 'recov_completed', 'recov_failed', 'recov_partial', 'recov_retried',
+  'remap_another', 'remap_faulter', 'remap_untried', 'resume_tagged', 'resume_teamed',
+  'swap_cached', 'swap_entry', 'swap_gone', 'swap_read', 'work_already', 'work_queued', 'work_too_late', 'work_too_many',
+] as const;
+export type ShrStat = (typeof SHR_STATS)[number];
+
 export type VmEvent = (typeof VM_EVENTS)[number];
 export type VmNodeItem = (typeof VM_NODE_ITEMS)[number];
-export type VmItem = VmEvent | VmNodeItem;
+export type VmItem = VmEvent | VmNodeItem | ShrStat;
 
+/** What /proc/vmstat prints. */
 export const VM_ITEMS: readonly VmItem[] = [...VM_NODE_ITEMS, ...VM_EVENTS];
+const ALL_ITEMS: readonly VmItem[] = [...VM_ITEMS, ...SHR_STATS];
 
-const ITEM_INDEX = new Map<VmItem, number>(VM_ITEMS.map((item, i) => [item, i]));
+const ITEM_INDEX = new Map<VmItem, number>(ALL_ITEMS.map((item, i) => [item, i]));
 
 export class VmStat {
   /** One counter per item, in VM_ITEMS order (as the kernel's vm_node_stat[] and vm_event_states.event[]). */
-  readonly counts = new Float64Array(VM_ITEMS.length);
+  readonly counts = new Float64Array(ALL_ITEMS.length);
 
   constructor(bus: Bus) {
     bus.on('vmstat').subscribe((e) => {
@@ -53,5 +68,10 @@ export class VmStat {
 
   toJSON(): Record<string, number> {
     return Object.fromEntries(VM_ITEMS.map((item, i) => [item, this.counts[i]!]));
+  }
+
+  /** /sys/kernel/debug/shmem_huge_recovery/: the recovery statistics, "name:value" as the series' commit text quotes them. */
+  formatShrStats(onlyNonZero = false): string {
+    return SHR_STATS.filter((i) => !onlyNonZero || this.get(i) !== 0).map((i) => `${i}:${this.get(i)}`).join('\n');
   }
 }

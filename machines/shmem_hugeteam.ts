@@ -1,0 +1,185 @@
+/**
+ * Huge tmpfs in shmem_getpage_gfp (seed 001; the series' patches 04, 06, 13 and 24):
+ * on a huge=1 mount a page is allocated with a hugehint — shmem_hugeteam_lookup() says
+ * whether the extent is empty (SHMEM_ALLOC_HUGE_PAGE: allocate a huge page, split it
+ * into a team), has small pages or swap in it (SHMEM_ALLOC_SMALL_PAGE), or belongs to a
+ * team whose page for this index is still a hole (that page is the hint, and is used).
+ * shmem_add_to_page_cache() confirms the hint under the tree lock and, for a team page,
+ * counts it into the team (shmem_added_to_hugeteam). The states are in
+ * shmemGetpageStates() (machines/shmem.ts); their guards and actions are here.
+ */
+import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
+import type { Actor } from '../src/sched/actor.ts';
+import type { Kernel } from '../src/memory/kernel.ts';
+import type { Inode } from '../src/memory/address_space.ts';
+import { isSwapEntry } from '../src/memory/address_space.ts';
+import {
+  PageSwapBacked, PageTeam, shmemAddedToHugeteam, shmemDisbandHugehead, shmemDisbandHugetails, shrinklist, teamCmd, teamMember,
+} from '../src/memory/team.ts';
+
+/** hugehint values (mm/shmem.c): NULL to choose a small page always; otherwise the team page to use. */
+export const HINT_NULL = -1;
+export const SHMEM_ALLOC_SMALL_PAGE = -2;
+export const SHMEM_ALLOC_HUGE_PAGE = -3;
+
+/** The locals shmem_getpage_gfp keeps for huge tmpfs (part of ShmemLocals). */
+export interface HugeteamLocals {
+  gp_ino: number;
+  gp_index: number;
+  gp_sgp: 'read' | 'write' | 'fault' | 'nohuge' | 'team';
+  gp_page: number;
+  gp_new: number;
+  gp_err: '' | 'EINVAL' | 'ENOMEM' | 'hole';
+  gp_alloced: boolean;
+  /** hugehint: HINT_NULL, SHMEM_ALLOC_SMALL_PAGE, SHMEM_ALLOC_HUGE_PAGE, or the team page (pfn) to use. */
+  gp_hint: number;
+  /** alloced_huge: the head of a team this call allocated, until the page is in the cache (-1: none). */
+  gp_alloced_huge: number;
+}
+
+type A = Actor<HugeteamLocals>;
+const ino = (a: A): Inode => a.k.inodes[a.l.gp_ino]!;
+
+/**
+ * shmem_hugeteam_lookup(mapping, index, speculative): the first page-cache entry of the
+ * extent decides. None: SHMEM_ALLOC_HUGE_PAGE. A swap entry or a page not PageTeam:
+ * SHMEM_ALLOC_SMALL_PAGE. Otherwise the team page for `index` (found from that first
+ * page), if its head is still PageTeam with this mapping and index — and (patch 24) not
+ * PageSwapBacked, i.e. still a hole: "holepunch racing with recovery migration, in between
+ * migrating to the page and marking it team, can leave a PageSwapBacked NULL mapping page
+ * here". `speculative` takes a reference on the page returned (page_cache_get_speculative).
+ */
+export function shmemHugeteamLookup(k: Kernel, inode: Inode, index: number): number {
+  const N = k.HPAGE_PMD_NR;
+  const start = index - (index & (N - 1));
+  const slots = inode.mapping.slots;
+  let first = -1;
+  for (let i = start; i < Math.min(start + N, slots.length); i++) {
+    if (slots[i] !== -1) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0) return SHMEM_ALLOC_HUGE_PAGE;
+  const cachepage = slots[first]!;
+  if (isSwapEntry(cachepage)) return SHMEM_ALLOC_SMALL_PAGE;
+  if (!PageTeam(k, cachepage)) return SHMEM_ALLOC_SMALL_PAGE;
+  const headpage = cachepage - (first - start);
+  const page = headpage + (index - start);
+  if (k.pages.refcount[page] === 0) return SHMEM_ALLOC_SMALL_PAGE; // (freed: the speculative get fails; a restart finds it gone)
+  if (!PageTeam(k, headpage) || k.pages.mapping[headpage] !== inode.id || k.pages.index[headpage] !== start) return SHMEM_ALLOC_SMALL_PAGE;
+  if (PageSwapBacked(k, page)) return SHMEM_ALLOC_SMALL_PAGE;
+  return page;
+}
+
+/**
+ * shmem_disband_hugeteam(head) on a team this actor allocated and never exposed in the
+ * cache (the shmem_getpage_gfp failure path; the tree lock taken inside): its head and
+ * holes go back to the allocator.
+ */
+export function disbandAllocedHuge(a: Actor, inode: Inode, head: number): void {
+  const k = a.k;
+  k.spinLock(inode.mapping.treeLock, a.ix);
+  const nr = shmemDisbandHugehead(k, inode, head, a.ix);
+  k.spinUnlock(inode.mapping.treeLock, a.ix);
+  if (nr >= 0) shmemDisbandHugetails(k, head, a.ix);
+}
+
+export const hugeteamGuards: Record<string, TaskGuard<A>> = {
+  /** shmem_getpage_gfp: hugehint = SHMEM_ALLOC_HUGE_PAGE if shmem_huge == FORCE || (sbinfo->huge && shmem_huge != DENY). */
+  gpHugeMount: (a) => {
+    if (a.l.gp_sgp === 'nohuge') return false;
+    const s = a.k.sysfs.shmem_enabled;
+    return s === 'force' || (ino(a).huge && s !== 'deny');
+  },
+  gpHintIsHuge: (a) => a.l.gp_hint === SHMEM_ALLOC_HUGE_PAGE,
+  gpHintIsTeamPage: (a) => a.l.gp_hint >= 0,
+  gpHintPageUnlocked: (a) => !a.k.pages.isLocked(a.l.gp_hint),
+  /** shmem_alloc_page (patch 24): if (!PageSwapBacked(page) && PageTeam(head)) use it. */
+  gpTeamPageUsable: (a) => {
+    const k = a.k;
+    const page = a.l.gp_hint;
+    const head = page - (a.l.gp_index & (k.HPAGE_PMD_NR - 1));
+    return !PageSwapBacked(k, page) && PageTeam(k, head);
+  },
+  /** shmem_add_to_page_cache: if (hugehint && shmem_hugeteam_lookup(mapping, index, false) != hugehint) -EEXIST. */
+  gpHintConfirmed: (a) => a.l.gp_hint === HINT_NULL || shmemHugeteamLookup(a.k, ino(a), a.l.gp_index) === a.l.gp_hint,
+  gpAllocedHuge: (a) => a.l.gp_alloced_huge >= 0,
+  /** shmem_add_to_page_cache: "if (hugehint && !PageSwapBacked(page))": a team page, not a small one (those are born SwapBacked). */
+  gpNewIsTeamPage: (a) => a.l.gp_hint !== HINT_NULL && !PageSwapBacked(a.k, a.l.gp_new),
+  gpNewIsTeam: (a) => PageTeam(a.k, a.l.gp_page),
+};
+
+export const hugeteamActions: Record<string, TaskAction<A>> = {
+  gpAllocBegin: (a) => {
+    a.l.gp_hint = HINT_NULL;
+    a.l.gp_alloced_huge = -1;
+  },
+  gpHugeteamLookup: (a) => {
+    const hint = shmemHugeteamLookup(a.k, ino(a), a.l.gp_index);
+    if (hint >= 0) a.k.pages.get(hint, a.ix, a.id); // page_cache_get_speculative
+    a.l.gp_hint = hint;
+  },
+  /**
+   * shmem_alloc_page(SHMEM_ALLOC_HUGE_PAGE): the huge page split into a team whose head is
+   * PageTeam, with mapping and index, before any page of it is instantiated; the page for
+   * `index` referenced and locked. Its holes hold the split references ('team').
+   */
+  gpAllocHugeTeam: (a) => {
+    const k = a.k;
+    const N = k.HPAGE_PMD_NR;
+    const head = k.pages.alloc(k.HPAGE_PMD_ORDER, false, a.ix, 'team');
+    k.pages.splitPage(head, a.ix, 'team');
+    teamCmd(k, head, 'EXPOSE', a.ix, k.T.LRU_WEIGHT_ONE);
+    k.pages.mapping[head] = a.l.gp_ino;
+    k.pages.index[head] = a.l.gp_index - (a.l.gp_index & (N - 1));
+    const page = head + (a.l.gp_index & (N - 1));
+    k.pages.get(page, a.ix, a.id);
+    k.lockPage(page, a.ix);
+    a.l.gp_alloced_huge = head;
+    a.l.gp_new = page;
+  },
+  gpTakeTeamPage: (a) => {
+    a.k.lockPage(a.l.gp_hint, a.ix);
+    a.l.gp_new = a.l.gp_hint;
+  },
+  gpDropTeamPage: (a) => {
+    // lock_page; unlock_page; put_page; *hugehint = SHMEM_ALLOC_SMALL_PAGE
+    a.k.pages.put(a.l.gp_hint, a.ix, a.id);
+    a.l.gp_hint = SHMEM_ALLOC_SMALL_PAGE;
+  },
+  /**
+   * shmem_add_to_page_cache with a hugehint, the tree lock held: a team page not yet
+   * instantiated becomes PageSwapBacked and PageTeam, goes in without a reference of its own
+   * (its split reference is the cache's), and is counted into its team.
+   */
+  gpAddTeamPage: (a) => {
+    const k = a.k;
+    const inode = ino(a);
+    const page = a.l.gp_new;
+    if (!PageSwapBacked(k, page)) {
+      k.pages.setFlag(page, 'swapbacked');
+      if (!PageTeam(k, page)) teamMember(k, page, true, a.ix);
+    }
+    k.pages.mapping[page] = inode.id;
+    k.pages.index[page] = a.l.gp_index;
+    k.ref('drop', 'page', page, 'team', '', a.ix);
+    k.cacheSet(inode, a.l.gp_index, page, a.ix);
+    shmemAddedToHugeteam(k, inode, page, a.l.gp_hint === SHMEM_ALLOC_HUGE_PAGE, a.ix);
+    k.inodeAdd(inode, 'nrpages', 1, a.ix);
+    k.count('nr_file_pages', 1, a.ix);
+    k.count('nr_shmem', 1, a.ix);
+    a.l.gp_alloced = true;
+    a.l.gp_page = page;
+    a.l.gp_new = -1;
+  },
+  gpShrinklistAdd: (a) => {
+    // if (alloced_huge && list_empty(&info->shrinklist)): under shmem_shrinklist_lock
+    if (a.l.gp_alloced_huge >= 0) shrinklist(a.k, ino(a), true, a.ix);
+    a.l.gp_alloced_huge = -1;
+  },
+  gpDisbandAllocedHuge: (a) => {
+    disbandAllocedHuge(a, ino(a), a.l.gp_alloced_huge);
+    a.l.gp_alloced_huge = -1;
+  },
+};
