@@ -248,7 +248,6 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     k.cacheSet(inode, index, n, a.ix);
     k.pages.unfreeze(p, 1, a.ix);
     a.l.mg_rc = 'SUCCESS';
-    k.bus.publish({ kind: 'migrate', op: 'move', pfn: p, newpfn: n, reason: 'shmem_recovery', succeeded: 0, failed: 0, actor: a.ix });
   },
   mgCopy: (a) => {
     const k = a.k;
@@ -257,6 +256,8 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     k.setPageData(n, k.pages.data[p]!, 'copy', a.ix);
     if (k.pages.isUptodate(p)) k.pages.setUptodate(n, a.ix);
     k.pages.mapping[p] = -1;
+    // the page is moved: its slot, data and flags are the new page's
+    k.bus.publish({ kind: 'migrate', op: 'move', pfn: p, newpfn: n, reason: 'shmem_recovery', succeeded: 0, failed: 0, actor: a.ix });
   },
   /** unmap_and_move's out: label. */
   mgOut: (a) => {

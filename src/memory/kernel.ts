@@ -69,6 +69,8 @@ export class Kernel {
   readonly ZERO_PAGE: number;
   /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
   readonly khugepaged = { full_scans: 0, pages_collapsed: 0 };
+  /** Huge tmpfs (seed 001): shmem_shrinklist_lock, serialising the huge-hole shrinker and recovery. */
+  readonly shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock');
   /** Seed 004: static atomic_t huge_zero_refcount. */
   huge_zero_refcount = 0;
   /** Seed 004: static unsigned long huge_zero_pfn (0 = none; pfn 0 is ZERO_PAGE, never huge). */

@@ -66,6 +66,13 @@ function checkReferences(s: Scenario, file: string): void {
   const regular = new Set(s.files.filter((f) => !f.shmem).map((f) => f.name));
   s.files.forEach((f, i) => {
     if (f.shmem && !f.cached) throw new ScenarioError(file, `files[${i}].cached`, 'a shmem file has no backing store: its populated pages are always cached');
+    if (f.huge && !f.shmem) throw new ScenarioError(file, `files[${i}].huge`, 'huge=1 is a tmpfs mount option: only a shmem file can be huge');
+    f.swapped.forEach((r, j) => {
+      if (!f.shmem || !f.populated) throw new ScenarioError(file, `files[${i}].swapped`, 'only a populated shmem file starts with pages in swap');
+      if (r.size === 0 || r.offset + r.size > f.size) {
+        throw new ScenarioError(file, `files[${i}].swapped[${j}]`, `expected a non-empty range within the file's ${f.size * 4096} bytes`);
+      }
+    });
   });
   s.mms.forEach((m, i) =>
     m.vmas.forEach((v, j) => {
@@ -100,6 +107,14 @@ function checkReferences(s: Scenario, file: string): void {
       if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
       if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
+  });
+  s.actors.forEach((a, i) => {
+    if (a.kind !== 'shmem_recovery') return;
+    const r = a as unknown as { file: string; offset: number };
+    const f = s.files.find((x) => x.name === r.file);
+    if (!f) throw new ScenarioError(file, `actors[${i}].file`, `no file named '${r.file}' in files`);
+    if (!f.huge) throw new ScenarioError(file, `actors[${i}].file`, `'${r.file}' is not mounted huge (huge: true): recovery is queued only for huge tmpfs`);
+    if (r.offset >= f.size) throw new ScenarioError(file, `actors[${i}].offset`, `expected an offset within the file's ${f.size * 4096} bytes`);
   });
   s.actors.forEach((a, i) => {
     const mm = (a as { mm?: string }).mm;

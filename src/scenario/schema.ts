@@ -61,6 +61,10 @@ export const fileSchema = z.strictObject({
   populated: z.boolean().default(false),
   /** With `populated`: whether its pages start in the page cache (a regular file may start cold, on disk only). */
   cached: z.boolean().default(true),
+  /** Mounted huge=1 (huge tmpfs, seed 001): pages are allocated as teams of small pages in huge extents. */
+  huge: z.boolean().default(false),
+  /** With `populated`: byte ranges whose pages start swapped out (their data in swap, a swap entry in the page cache). */
+  swapped: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
 });
 
 export const sysfsSchema = z.strictObject({

@@ -273,7 +273,7 @@ function sysfsFor(s: Scenario): Sysfs {
 export function buildKernel(s: Scenario): Kernel {
   const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), variants: s.variants });
   k.liveness = s.liveness;
-  for (const f of s.files) k.createInode(f.name, f.shmem, f.size);
+  for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
   for (const m of s.mms) {
     const mm = k.createMm(m.name, -1);
     mm.users = 0;
@@ -300,7 +300,18 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken());
       continue;
     }
+    const swapped = new Uint8Array(f.size);
+    for (const r of f.swapped) swapped.fill(1, r.offset, r.offset + r.size);
+    let inSwap = 0;
     for (let index = 0; index < f.size; index++) {
+      if (swapped[index]) {
+        // written, then swapped out by shmem_writepage: only a swap entry in the page cache
+        const token = k.newToken();
+        ino.setExpected(index, token);
+        k.cacheSet(ino, index, k.swapOut(token, -1), -1);
+        inSwap++;
+        continue;
+      }
       const pfn = k.pages.alloc(0, false, -1); // its one reference is the page cache's
       if (ino.shmem) k.pages.setFlag(pfn, 'swapbacked');
       k.pages.mapping[pfn] = ino.id;
@@ -312,11 +323,12 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.pages.lruAdd(pfn, -1);
       k.cacheSet(ino, index, pfn, -1);
     }
-    ino.mapping.nrpages += f.size;
-    k.count('nr_file_pages', f.size, -1);
+    ino.mapping.nrpages += f.size - inSwap;
+    k.count('nr_file_pages', f.size - inSwap, -1);
     if (ino.shmem) {
       ino.alloced += f.size;
-      k.count('nr_shmem', f.size, -1);
+      ino.swapped += inSwap;
+      k.count('nr_shmem', f.size - inSwap, -1);
     }
   }
 }
