@@ -11,6 +11,7 @@ import { createActor } from 'xstate';
 import { pageChart } from '../machines/page.ts';
 import { pmdChart } from '../machines/pmd.ts';
 import { mmChart } from '../machines/mm_struct.ts';
+import { teamHeadChart } from '../machines/team_head.ts';
 import type { ObjectChartDef } from '../src/engine/object_chart.ts';
 import { type StateDef, transitionList, walkStates } from '../src/engine/chart.ts';
 import { ChartDefinitionError, type TaskChartDef, compileTaskChart, fireStep } from '../src/engine/task_chart.ts';
@@ -26,6 +27,7 @@ const objectCharts: [string, ObjectChartDef][] = [
   ['page', pageChart as ObjectChartDef],
   ['pmd', pmdChart as ObjectChartDef],
   ['mm_struct', mmChart as ObjectChartDef],
+  ['team_head', teamHeadChart as ObjectChartDef],
 ];
 
 describe('(a) object charts: compiled table ≡ XState machine', () => {

@@ -106,6 +106,18 @@ describe('thpsim export chart', { timeout: 120_000 }, () => {
     expect(readFileSync(file, 'utf8')).toBe(k);
   });
 
+  it('the huge tmpfs team head by name: three regions and the guards that keep a team consistent', () => {
+    const r = thpsim('export', 'chart', 'team_head', '--format', 'mermaid');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(exportChart(chartByName('team_head')!, 'mermaid'));
+    expect(r.out.match(/^ {4}--$/gm)).toHaveLength(2); // team, hugehole, checked
+    expect(r.out).toContain('s_team__prepared --> s_team__disbanded : DISBAND_TAILS\n');
+    expect(r.out).toContain("s_team__complete --> s_team__disbanded : DISBAND [In('checked.unchecked')]");
+    expect(r.out).toContain("s_hugehole__untagged --> s_hugehole__tagged : TAG_HUGEHOLE [In('team.filling') || In('team.complete')]");
+    expect(r.out).toContain("s_checked__unchecked --> s_checked__checked : SET_CHECKED [In('team.complete')]");
+  });
+
   it('SCXML: well-formed W3C SCXML; every transition target and initial exists; guards escaped', () => {
     for (const { name, source } of namedCharts()) {
       const text = exportChart(source, 'scxml');
@@ -155,7 +167,7 @@ describe('thpsim export chart', { timeout: 120_000 }, () => {
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/^thpsim: thpsim export chart: <machine>: expected one of page, pmd, mm_struct, .*khugepaged.*; got 'khugepage'\n$/);
+    expect(r.err).toMatch(/^thpsim: thpsim export chart: <machine>: expected one of page, pmd, mm_struct, team_head, .*khugepaged.*; got 'khugepage'\n$/);
     const f = thpsim('export', 'chart', 'page', '--format', 'dot');
     expect(f.code).toBe(2);
     expect(f.err.trimEnd().split('\n')).toHaveLength(1);
@@ -270,7 +282,7 @@ describe('generated chart docs', () => {
     const readme = readFileSync(README_MD, 'utf8');
     expect(spliceReadme(readme) === readme, 'README.md statechart section is stale: run npm run docs:charts').toBe(true);
     const doc = chartsDoc();
-    for (const name of ['page', 'pmd', 'mm_struct', 'khugepaged', 'task', 'shmem_reclaim', 'huge_zero_page_shrinker']) {
+    for (const name of ['page', 'pmd', 'mm_struct', 'team_head', 'khugepaged', 'task', 'shmem_reclaim', 'huge_zero_page_shrinker']) {
       expect(doc).toContain(`(\`${name}\`)`);
     }
     // every diagram small enough for GitHub's Mermaid (50,000 characters)

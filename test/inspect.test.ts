@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { loadScenario } from '../src/scenario/load.ts';
 import { readReplay } from '../src/cli/replay.ts';
-import { type Cell, type Recording, record } from '../src/inspect/record.ts';
+import { type Cell, type Recording, pageCell, record } from '../src/inspect/record.ts';
 import { buildPayload } from '../src/inspect/payload.ts';
 import { request } from 'node:http';
 import { type InspectServer, isLoopback, startServer } from '../src/inspect/server.ts';
-import { PAGE_CHART } from '../src/memory/pages.ts';
+import { PAGE_CHART, PG, TEAM_HEAD_CHART } from '../src/memory/pages.ts';
+import { teamCmd, teamMember } from '../src/memory/team.ts';
 import { run } from '../src/sched/run.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -144,6 +145,26 @@ describe('record(): one run, frame by frame', () => {
     expect(quiet).toBeGreaterThan(0);
     expect(rec.cells[quiet]).toEqual({});
   });
+
+  it('a team page shows its team head\'s team-chart state, a team head its own (pageCell)', async () => {
+    const k = run(await loadScenario('examples/collapse-shmem-vs-truncate.yaml')).kernel;
+    const team = (t: string) => TEAM_HEAD_CHART.encode({ team: t, hugehole: 'untagged', checked: 'unchecked' });
+    const head = k.pages.alloc(k.HPAGE_PMD_ORDER, true, 0);
+    k.pages.splitPage(head, 0);
+    for (let i = 0; i < k.HPAGE_PMD_NR; i++) k.pages.index[head + i] = i;
+    expect(pageCell(k, head).tst).toBeUndefined();
+    // recovery's prepared head is not PageTeam yet, but heads a team all the same
+    teamCmd(k, head, 'PREPARE', 0);
+    expect(pageCell(k, head).tst).toBe(team('prepared'));
+    teamCmd(k, head, 'EXPOSE', 0);
+    teamMember(k, head + 1, true, 0);
+    teamCmd(k, head, 'ENTEAM_FIRST', 0);
+    expect(pageCell(k, head)).toMatchObject({ tst: team('filling') });
+    expect(pageCell(k, head).th).toBeUndefined();
+    expect(pageCell(k, head + 1)).toMatchObject({ tst: team('filling'), th: head });
+    // not a member yet
+    expect(pageCell(k, head + 2).tst).toBeUndefined();
+  });
 });
 
 /** The first frame at which some file page shows a frozen refcount (collapse_shmem's page_ref_freeze). */
@@ -218,7 +239,7 @@ describe('the inspector page in headless chromium', () => {
     await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     expect(await page.textContent('[data-testid=verdict]')).toBe('ok');
-    for (const id of ['T1', 'T2', 'khugepaged', 'page', 'pmd', 'mm_struct']) {
+    for (const id of ['T1', 'T2', 'khugepaged', 'page', 'pmd', 'mm_struct', 'team_head']) {
       expect(await page.locator(`[data-testid=chart-${id}] .state`).count(), id).toBeGreaterThan(3);
     }
     // the task chart nests: compound states hold their children
@@ -329,6 +350,38 @@ describe('the inspector page in headless chromium', () => {
     expect(await cellClass('cell-f-f-2')).not.toContain('culprit');
     await page.click('[data-testid=step-fwd]');
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-counterexample.png'), fullPage: true });
+    expect(elsewhere).toEqual([]);
+  }, 60_000);
+
+  it('a team page: the T badge, its team head\'s state in the tooltip and in the team head chart', async () => {
+    // no actor builds a team yet: frame 0 of the run with f[0] and f[1] one team's pages,
+    // written by hand as pageCell records them
+    const scenario = await loadScenario('examples/collapse-shmem-vs-truncate.yaml');
+    const rec: Recording = structuredClone(ok.rec);
+    const st = PAGE_CHART.encode({ ...PAGE_CHART.value(PAGE_CHART.initial), alloc: 'allocated', uptodate: 'uptodate' });
+    const tst = TEAM_HEAD_CHART.encode({ team: 'filling', hugehole: 'tagged', checked: 'unchecked' });
+    const teamPage = (pfn: number, th?: number): Cell => ({ t: 'page', pfn, st, fl: PG.team, ref: 2, map: 0, head: pfn, order: 0, data: 0, tst, ...(th !== undefined ? { th } : {}) });
+    rec.cells[0]!['f0:0'] = teamPage(0x40);
+    rec.cells[0]!['f0:1'] = teamPage(0x41, 0x40);
+    await page.goto(await serve(rec, scenario));
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    expect(await frameNow()).toBe(0);
+    expect(await page.textContent('[data-testid=card-chart-team_head] strong')).toBe('huge tmpfs team head');
+    const title = (testid: string) => page.getAttribute(`[data-testid=${testid}]`, 'title');
+    expect(await cellClass('cell-f-f-1')).toContain('team');
+    expect(await page.textContent('[data-testid=cell-f-f-1] .badges')).toContain('T');
+    expect(await title('cell-f-f-1')).toMatch(/^team head chart: filling tagged unchecked \(its team head 0x40\)$/m);
+    expect(await title('cell-f-f-0')).toMatch(/^team head chart: filling tagged unchecked$/m);
+    expect(await cellClass('cell-f-f-2')).not.toContain('team');
+    expect(await title('cell-f-f-2')).not.toMatch(/team/);
+    const chart = '[data-testid=chart-team_head] .state.active';
+    await page.click('[data-testid=cell-f-f-1]');
+    expect(await page.locator(`${chart}[data-path="team.filling"]`).count()).toBe(1);
+    expect(await page.locator(`${chart}[data-path="hugehole.tagged"]`).count()).toBe(1);
+    expect(await page.locator(`${chart}[data-path="checked.unchecked"]`).count()).toBe(1);
+    expect(await page.textContent('[data-testid=card-chart-team_head] .caption')).toBe('team head 0x40');
+    await page.click('[data-testid=cell-f-f-2]');
+    expect(await page.locator(chart).count()).toBe(0);
     expect(elsewhere).toEqual([]);
   }, 60_000);
 });

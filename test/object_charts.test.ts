@@ -1,5 +1,5 @@
 /**
- * The object charts (struct page, pmd entry, mm_struct): the transitions the charts
+ * The object charts (struct page, pmd entry, mm_struct, huge tmpfs team head): the transitions the charts
  * name as legal, and the illegal commands the model must refuse — checked in the
  * compiled next-table (-1 = illegal) and through the XState machine built from the
  * same definition.
@@ -9,6 +9,7 @@ import { getInitialSnapshot } from 'xstate';
 import { type PageEvent, PAGE_EVENTS, pageChart } from '../machines/page.ts';
 import { type PmdEvent, PMD_EVENTS, pmdChart } from '../machines/pmd.ts';
 import { MM_EVENTS, mmChart } from '../machines/mm_struct.ts';
+import { type TeamHeadEvent, TEAM_HEAD_EVENTS, teamHeadChart } from '../machines/team_head.ts';
 import { ObjectChartError, compileObjectChart } from '../src/engine/object_chart.ts';
 import { harness } from './helpers/object_harness.ts';
 
@@ -229,6 +230,108 @@ describe('mm_struct chart', () => {
     h.legal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'DOWN_READ', { users: 'exited', mmap_lock: 'read_locked' });
     h.illegal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'MMPUT_LAST');
     h.illegal(['MMPUT_LAST', 'EXIT_MMAP_DONE'], 'EXIT_MMAP_DONE');
+  });
+});
+
+describe('team head chart', () => {
+  const h = harness(teamHeadChart);
+  const c = h.chart;
+  // recovery's path (shmem_recovery_work → shmem_recovery_populate) and a fault's (shmem_alloc_page)
+  const PREPARED: TeamHeadEvent[] = ['PREPARE'];
+  const EXPOSED: TeamHeadEvent[] = ['PREPARE', 'EXPOSE'];
+  const FILLING: TeamHeadEvent[] = [...EXPOSED, 'ENTEAM_FIRST'];
+  const COMPLETE: TeamHeadEvent[] = [...FILLING, 'ENTEAM', 'ENTEAM_LAST'];
+  const DISBANDED: TeamHeadEvent[] = [...FILLING, 'DISBAND'];
+
+  it('compiles to team × hugehole × checked, every event owned by one region, starting as no team', () => {
+    expect(c.regionNames).toEqual(['team', 'hugehole', 'checked']);
+    expect(c.regionStates).toEqual([
+      ['none', 'prepared', 'exposed', 'filling', 'complete', 'disbanded'],
+      ['untagged', 'tagged'],
+      ['unchecked', 'checked'],
+    ]);
+    expect(c.nStates).toBe(24);
+    expect(c.next.length).toBe(TEAM_HEAD_EVENTS.length * 24);
+    expect(c.eventRegion[c.eventIndex.DISBAND_TAILS]).toBe('team');
+    expect(c.eventRegion[c.eventIndex.TAG_HUGEHOLE]).toBe('hugehole');
+    expect(c.eventRegion[c.eventIndex.SET_CHECKED]).toBe('checked');
+    expect(c.value(c.initial)).toEqual({ team: 'none', hugehole: 'untagged', checked: 'unchecked' });
+    expect(getInitialSnapshot(h.machine).value).toEqual(c.value(c.initial));
+    for (let s = 0; s < c.nStates; s++) expect(c.encode(c.value(s))).toBe(s);
+  });
+
+  it('PREPARE from none; EXPOSE from none (a fault heads a team at once) or from prepared (recovery)', () => {
+    h.legal([], 'PREPARE', { team: 'prepared' });
+    h.legal([], 'EXPOSE', { team: 'exposed' });
+    h.legal(PREPARED, 'EXPOSE', { team: 'exposed' });
+  });
+
+  it('ENTEAM_FIRST from exposed; ENTEAM stays filling; ENTEAM_LAST completes', () => {
+    h.legal(EXPOSED, 'ENTEAM_FIRST', { team: 'filling' });
+    expect(h.legal(FILLING, 'ENTEAM')).toBe(h.reach(FILLING));
+    h.legal(FILLING, 'ENTEAM_LAST', { team: 'complete' });
+    h.legal(['EXPOSE', 'ENTEAM_FIRST'], 'ENTEAM_LAST', { team: 'complete' });
+  });
+
+  it('DISBAND from exposed, filling and complete while unchecked', () => {
+    for (const p of [EXPOSED, FILLING, COMPLETE]) h.legal(p, 'DISBAND', { team: 'disbanded', checked: 'unchecked' });
+    h.legal([...COMPLETE, 'SET_CHECKED', 'CLEAR_CHECKED'], 'DISBAND', { team: 'disbanded' });
+    // a tagged team disbands with its tag: the hugehole region is the address_space's to clear
+    h.legal([...FILLING, 'TAG_HUGEHOLE'], 'DISBAND', { team: 'disbanded', hugehole: 'tagged' });
+  });
+
+  it('DISBAND_TAILS from prepared ("failed before even setting team head")', () => {
+    h.legal(PREPARED, 'DISBAND_TAILS', { team: 'disbanded' });
+  });
+
+  it('a disbanded head heads a new team once reallocated: PREPARE or EXPOSE again', () => {
+    h.legal(DISBANDED, 'PREPARE', { team: 'prepared' });
+    h.legal(DISBANDED, 'EXPOSE', { team: 'exposed' });
+    h.legal([...PREPARED, 'DISBAND_TAILS'], 'EXPOSE', { team: 'exposed' });
+  });
+
+  it('TAG_HUGEHOLE only once a page is instantiated (filling or complete); CLEAR_HUGEHOLE always', () => {
+    h.legal(FILLING, 'TAG_HUGEHOLE', { hugehole: 'tagged' });
+    h.legal(COMPLETE, 'TAG_HUGEHOLE', { hugehole: 'tagged' });
+    const t = h.reach([...FILLING, 'TAG_HUGEHOLE']);
+    expect(h.legal([...FILLING, 'TAG_HUGEHOLE'], 'TAG_HUGEHOLE')).toBe(t);
+    h.legal([...FILLING, 'TAG_HUGEHOLE'], 'CLEAR_HUGEHOLE', { hugehole: 'untagged' });
+    expect(h.legal(FILLING, 'CLEAR_HUGEHOLE')).toBe(h.reach(FILLING));
+    expect(h.legal([], 'CLEAR_HUGEHOLE')).toBe(c.initial);
+    for (const p of [[], PREPARED, DISBANDED] as TeamHeadEvent[][]) h.illegal(p, 'TAG_HUGEHOLE');
+  });
+
+  it('SET_CHECKED only on a complete team; CLEAR_CHECKED always', () => {
+    h.legal(COMPLETE, 'SET_CHECKED', { checked: 'checked' });
+    h.legal([...COMPLETE, 'SET_CHECKED'], 'CLEAR_CHECKED', { checked: 'unchecked' });
+    expect(h.legal([], 'CLEAR_CHECKED')).toBe(c.initial);
+    expect(h.legal(FILLING, 'CLEAR_CHECKED')).toBe(h.reach(FILLING));
+    for (const p of [[], PREPARED, EXPOSED, DISBANDED] as TeamHeadEvent[][]) h.illegal(p, 'SET_CHECKED');
+  });
+
+  it('illegal: ENTEAM into a disbanded team', () => {
+    for (const ev of ['ENTEAM_FIRST', 'ENTEAM', 'ENTEAM_LAST'] as const) h.illegal(DISBANDED, ev);
+  });
+  it('illegal: ENTEAM into a prepared team (not exposed yet)', () => {
+    for (const ev of ['ENTEAM_FIRST', 'ENTEAM', 'ENTEAM_LAST'] as const) h.illegal(PREPARED, ev);
+  });
+  it('illegal: EXPOSE twice', () => {
+    for (const p of [EXPOSED, FILLING, COMPLETE]) h.illegal(p, 'EXPOSE');
+  });
+  it('illegal: SET_CHECKED on an incomplete team', () => h.illegal(FILLING, 'SET_CHECKED'));
+  it('illegal: DISBAND of a checked team (disband relies on ClearPageChecked first)', () => {
+    h.illegal([...COMPLETE, 'SET_CHECKED'], 'DISBAND');
+  });
+  it('illegal: TAG_HUGEHOLE on an exposed team with no page counted', () => h.illegal(EXPOSED, 'TAG_HUGEHOLE'));
+  it('illegal: DISBAND_TAILS after EXPOSE (a head already exposed disbands whole)', () => {
+    for (const p of [['EXPOSE'], EXPOSED, FILLING, COMPLETE] as TeamHeadEvent[][]) h.illegal(p, 'DISBAND_TAILS');
+  });
+  it('illegal: DISBAND of a team never exposed; ENTEAM_FIRST twice; ENTEAM on a complete team', () => {
+    h.illegal([], 'DISBAND');
+    h.illegal(PREPARED, 'DISBAND');
+    h.illegal(FILLING, 'ENTEAM_FIRST');
+    h.illegal(COMPLETE, 'ENTEAM');
+    h.illegal(COMPLETE, 'ENTEAM_LAST');
   });
 });
 

@@ -10,22 +10,18 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type ChartModel, type ChartState, chartModel, findState, toMermaid } from './chart.ts';
-import { chartByName } from './machines.ts';
+import { OBJECT_CHARTS, chartByName } from './machines.ts';
 
-/** The main machines, in reading order, each with a one-line caption in kernel terms. */
+/** Captions in kernel terms for object charts; one without is captioned by its own description. */
+const OBJECT_CAPTIONS: Readonly<Record<string, string>> = {
+  page: 'Which commands on a struct page are legal when: alloc_pages/__free_pages, lock_page/unlock_page, page_ref_freeze/unfreeze, get_page/put_page, lru_cache_add/isolate_lru_page, SetPageUptodate, set_page_dirty, page_add_*_rmap/page_remove_rmap — seven flags as parallel regions; a command not drawn is a violation.',
+  pmd: 'A pmd entry: pmd_none, a pte table (pmd_populate), a huge pmd (set_pmd_at), or the huge zero pmd (set_huge_zero_page); split, COW, wrprotect and pmdp_huge_get_and_clear between them.',
+  mm_struct: 'mm_struct: mm_users (the last mmput runs exit_mmap) and mmap_lock as an rw_semaphore (down_read/up_read, down_write/down_write_trylock/up_write).',
+};
+
+/** The main machines, in reading order (every object chart, then the task charts), each with a one-line caption. */
 export const MAIN_CHARTS: readonly { name: string; title: string; caption: string }[] = [
-  {
-    name: 'page', title: 'struct page',
-    caption: 'Which commands on a struct page are legal when: alloc_pages/__free_pages, lock_page/unlock_page, page_ref_freeze/unfreeze, get_page/put_page, lru_cache_add/isolate_lru_page, SetPageUptodate, set_page_dirty, page_add_*_rmap/page_remove_rmap — seven flags as parallel regions; a command not drawn is a violation.',
-  },
-  {
-    name: 'pmd', title: 'pmd entry',
-    caption: 'A pmd entry: pmd_none, a pte table (pmd_populate), a huge pmd (set_pmd_at), or the huge zero pmd (set_huge_zero_page); split, COW, wrprotect and pmdp_huge_get_and_clear between them.',
-  },
-  {
-    name: 'mm_struct', title: 'mm_struct',
-    caption: 'mm_struct: mm_users (the last mmput runs exit_mmap) and mmap_lock as an rw_semaphore (down_read/up_read, down_write/down_write_trylock/up_write).',
-  },
+  ...OBJECT_CHARTS.map(({ def, title }) => ({ name: def.id, title, caption: OBJECT_CAPTIONS[def.id] ?? def.description ?? '' })),
   {
     name: 'khugepaged', title: 'khugepaged',
     caption: 'The khugepaged thread (seed 000): khugepaged_do_scan → khugepaged_scan_mm_slot → hugepage_vma_check → khugepaged_scan_shmem → collapse_shmem / retract_page_tables, with its scan and alloc sleeps.',
@@ -120,8 +116,8 @@ export function readmeSection(): string {
     `**khugepaged**, top level (each \`…\` box is a function, drawn in full in docs/charts.md) — ${cap('khugepaged')}`,
     '',
     fence(toMermaid(chart('khugepaged'), { depth: 1 })),
-    'All the charts (mm_struct, the task, shmem reclaim, the huge zero page shrinker, and',
-    'khugepaged function by function): [docs/charts.md](docs/charts.md).',
+    'All the charts (mm_struct, the huge tmpfs team head, the task, shmem reclaim, the huge',
+    'zero page shrinker, and khugepaged function by function): [docs/charts.md](docs/charts.md).',
     README_END,
   ].join('\n');
 }

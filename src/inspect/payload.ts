@@ -1,14 +1,15 @@
 /**
  * What /api/run serves: the recorded run, the laid-out chart of every actor kind in it
- * (with the scenario's variants applied: the chart that actually ran) and of the page,
- * pmd and mm_struct object charts, and the tables the page needs to decode a packed
- * object state (regions, their states, radix) and the PG_* bits.
+ * (with the scenario's variants applied: the chart that actually ran) and of every object
+ * chart (OBJECT_CHARTS: struct page, pmd entry, mm_struct, team head), and the tables the
+ * page needs to decode a packed object state (regions, their states, radix) and the PG_*
+ * bits.
  */
 import type { Scenario } from '../scenario/schema.ts';
 import { allMonitors, getActorKind, patchedChart } from '../registry.ts';
-import { type CompiledObjectChart } from '../engine/object_chart.ts';
-import { PAGE_CHART, PG } from '../memory/pages.ts';
-import { MM_CHART, PMD_CHART } from '../memory/mm.ts';
+import { type CompiledObjectChart, compileObjectChart } from '../engine/object_chart.ts';
+import { OBJECT_CHARTS } from '../export/machines.ts';
+import { PG } from '../memory/pages.ts';
 import { type ChartLayout, layoutObjectChart, layoutTaskChart } from './layout.ts';
 import type { Recording } from './record.ts';
 
@@ -22,8 +23,10 @@ export interface Payload {
   run: Recording;
   /** Task charts by actor kind. */
   charts: Record<string, ChartLayout>;
-  objects: { page: ChartLayout; pmd: ChartLayout; mm_struct: ChartLayout };
-  decode: { page: ObjectDecoding; mm_struct: ObjectDecoding };
+  /** Object charts by id (page, pmd, mm_struct, team_head, ...), in OBJECT_CHARTS order, each with its title. */
+  objects: Record<string, ChartLayout & { title: string }>;
+  /** How to decode each object chart's packed state, by id. */
+  decode: Record<string, ObjectDecoding>;
   pg: Record<string, number>;
   /** What each invariant a violation can name means. */
   invariants: Record<string, string>;
@@ -44,6 +47,8 @@ const MODEL_INVARIANTS: Record<string, string> = {
 };
 
 const decoding = (c: CompiledObjectChart): ObjectDecoding => ({ regions: c.regionNames, states: c.regionStates, radix: c.radix });
+/** The same tables the memory model compiles (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...): compiling is deterministic. */
+const DECODE: Record<string, ObjectDecoding> = Object.fromEntries(OBJECT_CHARTS.map(({ def }) => [def.id, decoding(compileObjectChart(def))]));
 
 /** Rounds coordinates to a tenth of a pixel: the JSON is a third the size. */
 function rounded(l: ChartLayout): ChartLayout {
@@ -68,12 +73,16 @@ export async function buildPayload(scenario: Scenario, run: Recording): Promise<
     if (!layouts.has(def)) layouts.set(def, layoutTaskChart(def).then(rounded));
     charts[kind] = await layouts.get(def)!;
   }
-  const [page, pmd, mm] = await Promise.all([PAGE_CHART, PMD_CHART, MM_CHART].map((c) => layoutObjectChart(c.def)));
+  const objects: Payload['objects'] = {};
+  for (const { def, title } of OBJECT_CHARTS) {
+    if (!layouts.has(def)) layouts.set(def, layoutObjectChart(def).then(rounded));
+    objects[def.id] = { ...(await layouts.get(def)!), title };
+  }
   return {
     run,
     charts,
-    objects: { page: rounded(page!), pmd: rounded(pmd!), mm_struct: rounded(mm!) },
-    decode: { page: decoding(PAGE_CHART), mm_struct: decoding(MM_CHART) },
+    objects,
+    decode: DECODE,
     pg: { ...PG },
     invariants: { ...MODEL_INVARIANTS, ...Object.fromEntries(allMonitors().map((m) => [m.name, m.description])) },
   };

@@ -16,6 +16,8 @@ import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from '../sched/trace.ts';
 import { PTE_NONE, type Vma, pmdKind } from '../memory/mm.ts';
 import { isSwapEntry, swapOffset } from '../memory/address_space.ts';
+import { TEAM_HEAD_CHART } from '../memory/pages.ts';
+import { PageTeam, teamHead } from '../memory/team.ts';
 
 /** What a page-cache slot or a pte shows of the struct page behind it. */
 export interface PageCell {
@@ -36,6 +38,13 @@ export interface PageCell {
   data: number;
   /** Actor holding PG_locked, if any. */
   locker?: string;
+  /**
+   * A team page (PageTeam) or a team head in any team state but none: the packed
+   * team-head chart state of its team head (machines/team_head.ts), and that head when
+   * it is another page (team_head(page)).
+   */
+  tst?: number;
+  th?: number;
 }
 
 export type Cell =
@@ -82,15 +91,17 @@ export interface Recording {
 /** Extents wider than this are cut (the inspector is for small, explained runs). */
 export const MAX_CELLS_PER_EXTENT = 4096;
 
-function pageCell(k: Kernel, pfn: number): PageCell {
+export function pageCell(k: Kernel, pfn: number): PageCell {
   const p = k.pages;
   const head = p.compoundHead(pfn);
   const locker = k.pageLockHolder.get(pfn);
+  const th = p.teamState[pfn] !== TEAM_HEAD_CHART.initial ? pfn : PageTeam(k, pfn) ? teamHead(k, pfn) : -1;
   return {
     pfn, st: p.state[pfn]!, fl: p.flags[pfn]!, ref: p.pageCount(pfn), map: p.pageMapcount(pfn),
     head, order: p.order[head]!, data: p.data[pfn]!,
     ...(head !== pfn ? { hst: p.state[head]! } : {}),
     ...(locker !== undefined ? { locker: k.actorName(locker) } : {}),
+    ...(th >= 0 ? { tst: p.teamState[th]!, ...(th !== pfn ? { th } : {}) } : {}),
   };
 }
 
@@ -143,7 +154,7 @@ function extents(vmas: Vma[]): { start: number; end: number; file: number; pgoff
 }
 
 /** Bus events that can change what a memory cell shows. */
-const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access']);
+const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access', 'team']);
 
 /** ftrace's "<comm>-<pid> [cpu] .... <ts>: " prefix: the timeline shows step and actor instead. */
 const PREFIX = /^.*?\[\d+\] \.\.\.\. +[\d.]+: /;

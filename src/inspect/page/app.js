@@ -96,6 +96,7 @@ function describeCell(c, where) {
     `refcount ${c.ref}${s.ref === 'frozen' ? ' (frozen by page_ref_freeze)' : ''}   mapcount ${c.map}`,
     `flags: ${pgNames.join(' ') || '(none)'}`,
     `page chart: ${Object.values(s).join(' ')}${c.hst !== undefined ? ' (the head\'s)' : ''}`,
+    c.tst !== undefined ? `team head chart: ${Object.values(decode(P.decode.team_head, c.tst)).join(' ')}${c.th !== undefined ? ` (its team head ${hex(c.th)})` : ''}` : '',
     !allocated ? 'FREED: this entry points to a page back in the allocator' : '',
     s.lru === 'isolated' && allocated ? 'isolated: not on an LRU list (PageLRU clear)' : '',
     c.locker ? `PG_locked held by ${c.locker}` : '',
@@ -302,7 +303,7 @@ const LEGEND = [
   ['page uptodate isolated', 'isolated', 'off the LRU: isolate_lru_page, or not added yet (grey bar, I)'],
   ['page uptodate dirty', 'dirty', 'PG_dirty (D)'],
   ['page uptodate compound', 'compound', 'subpage of a compound (huge) page (orange top, C)'],
-  ['page uptodate team', 'team', 'PageTeam: a huge tmpfs team page (teal top, T)'],
+  ['page uptodate team', 'team', 'PageTeam: a huge tmpfs team page (teal top, T); the tooltip names its team head\'s state'],
   ['page uptodate huge', 'pmd-mapped', 'mapped by a huge pmd (navy bottom, H)'],
   ['swapped', 'swapped', 'swap entry in the page cache (S)'],
   ['hole', 'hole', 'no page: reads return zeroes'],
@@ -393,7 +394,7 @@ function chartCard(title, testid, L, extra) {
 function renderObjectCharts() {
   const box = $('object-charts');
   for (const [name, L] of Object.entries(P.objects)) {
-    const { v, card } = chartCard(name === 'page' ? 'struct page' : name === 'pmd' ? 'pmd entry' : 'mm_struct', `chart-${name}`, L);
+    const { v, card } = chartCard(L.title, `chart-${name}`, L);
     card.classList.add('object');
     objectViews[name] = v;
     box.append(card);
@@ -520,6 +521,14 @@ function showObjects(cells) {
     highlight(sv, Object.entries(decode(P.decode.mm_struct, mm.st)).map(([r, st]) => `${r}.${st}`));
     sv.caption.textContent = R.mms.find((m) => `mm${m.key.slice(1)}` === mmKey)?.name ?? '';
   } else highlight(sv, []);
+  const tv = objectViews.team_head;
+  if (page && page.tst !== undefined) {
+    highlight(tv, Object.entries(decode(P.decode.team_head, page.tst)).map(([r, st]) => `${r}.${st}`));
+    tv.caption.textContent = `team head ${hex(page.th ?? page.pfn)}`;
+  } else {
+    highlight(tv, []);
+    tv.caption.textContent = page && (page.t === 'page' || page.t === 'pte') ? `pfn ${hex(page.pfn)}: no team` : '';
+  }
   for (const v of Object.values(objectViews)) if (v.follow()) setViewBox(v, { x: 0, y: 0, w: v.L.width, h: v.L.height });
 }
 
