@@ -67,12 +67,14 @@ function checkReferences(s: Scenario, file: string): void {
   s.files.forEach((f, i) => {
     if (f.shmem && !f.cached) throw new ScenarioError(file, `files[${i}].cached`, 'a shmem file has no backing store: its populated pages are always cached');
     if (f.huge && !f.shmem) throw new ScenarioError(file, `files[${i}].huge`, 'huge=1 is a tmpfs mount option: only a shmem file can be huge');
-    f.swapped.forEach((r, j) => {
-      if (!f.shmem || !f.populated) throw new ScenarioError(file, `files[${i}].swapped`, 'only a populated shmem file starts with pages in swap');
-      if (r.size === 0 || r.offset + r.size > f.size) {
-        throw new ScenarioError(file, `files[${i}].swapped[${j}]`, `expected a non-empty range within the file's ${f.size * 4096} bytes`);
-      }
-    });
+    for (const field of ['swapped', 'holes'] as const) {
+      f[field].forEach((r, j) => {
+        if (!f.shmem || !f.populated) throw new ScenarioError(file, `files[${i}].${field}`, `only a populated shmem file has ${field} ranges`);
+        if (r.size === 0 || r.offset + r.size > f.size) {
+          throw new ScenarioError(file, `files[${i}].${field}[${j}]`, `expected a non-empty range within the file's ${f.size * 4096} bytes`);
+        }
+      });
+    }
   });
   s.mms.forEach((m, i) =>
     m.vmas.forEach((v, j) => {

@@ -65,6 +65,8 @@ export const fileSchema = z.strictObject({
   huge: z.boolean().default(false),
   /** With `populated`: byte ranges whose pages start swapped out (their data in swap, a swap entry in the page cache). */
   swapped: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
+  /** With `populated`: byte ranges left as holes (never written). */
+  holes: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
 });
 
 export const sysfsSchema = z.strictObject({

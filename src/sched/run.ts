@@ -300,10 +300,17 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken());
       continue;
     }
+    // per offset: 0 a page, 1 in swap, 2 a hole
     const swapped = new Uint8Array(f.size);
     for (const r of f.swapped) swapped.fill(1, r.offset, r.offset + r.size);
+    for (const r of f.holes) swapped.fill(2, r.offset, r.offset + r.size);
     let inSwap = 0;
+    let holes = 0;
     for (let index = 0; index < f.size; index++) {
+      if (swapped[index] === 2) {
+        holes++;
+        continue;
+      }
       if (swapped[index]) {
         // written, then swapped out by shmem_writepage: only a swap entry in the page cache
         const token = k.newToken();
@@ -323,12 +330,13 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.pages.lruAdd(pfn, -1);
       k.cacheSet(ino, index, pfn, -1);
     }
-    ino.mapping.nrpages += f.size - inSwap;
-    k.count('nr_file_pages', f.size - inSwap, -1);
+    const cached = f.size - inSwap - holes;
+    ino.mapping.nrpages += cached;
+    k.count('nr_file_pages', cached, -1);
     if (ino.shmem) {
-      ino.alloced += f.size;
+      ino.alloced += cached + inSwap;
       ino.swapped += inSwap;
-      k.count('nr_shmem', f.size - inSwap, -1);
+      k.count('nr_shmem', cached, -1);
     }
   }
 }
