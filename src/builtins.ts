@@ -12,6 +12,8 @@ import { dataIntegrityMonitor } from './check/data_integrity.ts';
 import { accountingMonitor } from './check/accounting.ts';
 import { truncationMonitor } from './check/truncation.ts';
 import { livenessPmdMappedMonitor } from './check/liveness.ts';
+import { teamMonitor } from './check/team.ts';
+import { recoveryTerminatesMonitor } from './check/recovery_liveness.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
   collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
@@ -21,7 +23,7 @@ registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
 registerActorKind(shmemReclaimKind);
 registerActorKind(khugepagedKind);
-for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor]) {
+for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor, teamMonitor, recoveryTerminatesMonitor]) {
   registerMonitor(m);
 }
 registerVariant(setHugeZeroPagePmdNoneCheck);
