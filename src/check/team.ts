@@ -22,7 +22,7 @@
  *   at ENTEAM_LAST: shmem_getpage_gfp makes a new page Uptodate after adding it.)
  * - At quiescence, team_usage counts exactly the team's instantiated pages in place (the
  *   migrated-in head of patch 24's account_head is uncounted only until the next pass),
- *   with TEAM_LRU_WEIGHT_ONE below (pte and pmd mapping counts are not modelled yet);
+ *   with TEAM_PTE_COUNTER per member mapped by ptes (team_pte_mapped) and TEAM_LRU_WEIGHT_ONE below (pmd mapping counts are not modelled yet);
  *   NR_SHMEM_FREEHOLES is the holes of the partly filled teams; and every offset of a huge
  *   mount's page cache holds what was last written there.
  */
@@ -190,7 +190,13 @@ export const teamMonitor: MonitorKind = {
         const counted = Math.floor(u / T.PAGE_COUNTER);
         const what = `team ${hex(h)} of ${ino.name} (${s})`;
         if (counted !== instantiated) return `${what}: team_usage counts ${counted} pages but ${instantiated} are instantiated in place`;
-        if (u % T.PAGE_COUNTER !== T.LRU_WEIGHT_ONE) return `${what}: team_usage's low bits are ${u % T.PAGE_COUNTER}, not TEAM_LRU_WEIGHT_ONE`;
+        // the low part: TEAM_PTE_COUNTER per member mapped by ptes (team_pte_mapped), and the LRU weight
+        let pteMapped = 0;
+        for (let i = 0; i < N; i++) if (PageTeam(k, h + i) && k.pages.mapcount[h + i]! > 0) pteMapped++;
+        const low = T.LRU_WEIGHT_ONE + pteMapped * T.PTE_COUNTER;
+        if (u % T.PAGE_COUNTER !== low) {
+          return `${what}: team_usage's low part is ${u % T.PAGE_COUNTER}, but ${pteMapped} member(s) are mapped by ptes: ${low} (team_pte_mapped + TEAM_LRU_WEIGHT_ONE)`;
+        }
         const want = counted === 0 ? 'exposed' : counted >= N ? 'complete' : 'filling';
         if (s !== want) return `${what}: team_usage counts ${counted} pages, so the team should be ${want}`;
         if (s === 'filling') freeholes += shmemFreeholes(k, h);
