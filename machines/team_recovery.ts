@@ -458,6 +458,7 @@ const workActions: Record<string, TaskAction<A>> = {
   },
   rcNotQueued: (a) => {
     a.l.rc_result = 'too_late';
+    a.outcome = 'not_queued';
     recoveryEvent(a, 'end');
   },
   rcTooLate: (a) => {
@@ -537,6 +538,8 @@ const workActions: Record<string, TaskAction<A>> = {
     // put_page(recovery->page); atomic_dec(&info->recoveries); mmdrop(mm); shmem_recoverylist_depth--
     if (a.l.rc_page >= 0) a.k.pages.put(a.l.rc_page, a.ix, a.id);
     a.l.rc_page = -1;
+    // how the work ended, by its shr_stats name
+    a.outcome = { '': 'recov_failed', completed: 'recov_completed', partial: 'recov_partial', failed: 'recov_failed', too_late: 'work_too_late', huge_failed: 'huge_failed' }[a.l.rc_result];
     recoveryEvent(a, 'end');
   },
 };
