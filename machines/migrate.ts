@@ -18,6 +18,7 @@ import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
 import { PTE_NONE, VM } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
+import { PageTeam, shmemAddedToHugeteam, teamMember } from '../src/memory/team.ts';
 
 export type MigrateRc = '' | 'SUCCESS' | 'EAGAIN' | 'ENOMEM' | 'FREED';
 
@@ -104,6 +105,8 @@ export function migratePagesStates(kernel = 'migrate_pages(&migrate, shmem_get_r
         guard: 'mgTreeLockFree', actions: 'mgLockTree', target: 'move_mapping',
       }),
       move_mapping: step('migrate_page_move_mapping: page_count == 2 && slot == page; page_ref_freeze; newpage->index, ->mapping; if (PageSwapBacked(page)) SetPageSwapBacked(newpage); get_page(newpage); dirty moved; radix_tree_replace_slot; page_ref_unfreeze(page, 1); spin_unlock_irq', [
+        // variant shmem_recovery_migrate_page (patch 29): "if (!shmem_recovery_migrate_page(newpage, page)) { unfreeze; unlock; return -ENOMEM }"
+        { guard: { and: ['mgCountAndSlotOk', 'mgRecoveryMigrateRefused'] }, actions: ['mgUnlockTree', 'mgRcEnomem'], target: 'remove_ptes_route' },
         { guard: 'mgCountAndSlotOk', actions: ['mgMoveMapping', 'mgUnlockTree'], target: 'copy' },
         { actions: ['mgUnlockTree', 'mgRcEagain'], target: 'remove_ptes_route' },
       ]),
@@ -161,6 +164,13 @@ export const migrateGuards: Record<string, TaskGuard<M>> = {
   mgWasMapped: (a) => a.l.mg_ptes.length > 0,
   mgRcIsEnomem: (a) => a.l.mg_rc === 'ENOMEM',
   mgRcIsSuccess: (a) => a.l.mg_rc === 'SUCCESS',
+  /** shmem_recovery_migrate_page(newpage, page) would return false: the team head is no longer PageTeam. */
+  mgRecoveryMigrateRefused: (a) => {
+    const k = a.k;
+    if (!k.variant('shmem_recovery_migrate_page')) return false;
+    const head = a.l.mg_new - (k.pages.index[cur(a)]! & (k.HPAGE_PMD_NR - 1));
+    return !PageTeam(k, head);
+  },
 };
 
 export const migrateActions: Record<string, TaskAction<M>> = {
@@ -240,12 +250,20 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     k.pages.index[n] = index;
     k.pages.mapping[n] = inode.id;
     if (k.pages.testFlag(p, 'swapbacked')) k.pages.setFlag(n, 'swapbacked');
-    k.pages.get(n, a.ix);
+    const enteam = k.variant('shmem_recovery_migrate_page');
+    if (enteam) k.ref('drop', 'page', n, 'team', '', a.ix); // its split reference is the cache's
+    else k.pages.get(n, a.ix);
     if (k.pages.isDirty(p)) {
       k.pages.clearDirty(p, a.ix);
       k.pages.setDirty(n, a.ix);
     }
     k.cacheSet(inode, index, n, a.ix);
+    if (enteam) {
+      // shmem_recovery_migrate_page: the migrated page a team member at once
+      const head = n - (index & (k.HPAGE_PMD_NR - 1));
+      if (n !== head) teamMember(k, n, true, a.ix);
+      shmemAddedToHugeteam(k, inode, n, false, a.ix);
+    }
     k.pages.unfreeze(p, 1, a.ix);
     a.l.mg_rc = 'SUCCESS';
   },

@@ -224,7 +224,8 @@ const populateGuards: Record<string, TaskGuard<A>> = {
   rpHaveMigrate: (a) => a.l.rp_migrate.length > 0,
   rpNoError: (a) => a.l.rp_error === '',
   rpRetryDrain: (a) => a.l.rp_error === '' && a.l.rp_unmigratable > 0 && !a.l.rp_drained_all,
-  rpRetryMigrated: (a) => a.l.rp_error === '' && a.l.rp_migratable > 0,
+  // (patch 29 drops this pass: the migrated pages are enteamed already)
+  rpRetryMigrated: (a) => a.l.rp_error === '' && a.l.rp_migratable > 0 && !a.k.variant('shmem_recovery_migrate_page'),
   rpHeadUnlocked: (a) => !a.k.pages.isLocked(a.l.rc_head),
   rpHeadIsTeam: (a) => PageTeam(a.k, a.l.rc_head),
   rpNoHoles: (a) => a.l.rp_nr === 0,
@@ -234,7 +235,8 @@ const populateGuards: Record<string, TaskGuard<A>> = {
 const populateActions: Record<string, TaskAction<A>> = {
   rpAgain: (a) => {
     a.l.rp_migratable = 0;
-    a.l.rp_unmigratable = 0;
+    // (patch 29 sets unmigratable = 0 once, before again:)
+    if (!a.k.variant('shmem_recovery_migrate_page')) a.l.rp_unmigratable = 0;
     a.l.rp_index = a.l.rc_head_index;
     a.l.rp_team = a.l.rc_head;
     recoveryEvent(a, 'pass');
@@ -417,7 +419,7 @@ const populateActions: Record<string, TaskAction<A>> = {
       k.pages.put(n, a.ix, a.id);
       return;
     }
-    if (n === head) a.l.rc_migrated_head = head;
+    if (n === head && !k.variant('shmem_recovery_migrate_page')) a.l.rc_migrated_head = head;
     a.l.mg_new = n;
   },
   /** shmem_put_recovery_page: migrated_head reset if it was not used; the reference dropped. */
@@ -531,6 +533,7 @@ const workActions: Record<string, TaskAction<A>> = {
     a.l.rc_page = a.l.rc_head;
     a.l.rp_error = '';
     a.l.rp_drained_all = false;
+    a.l.rp_unmigratable = 0;
     a.l.rp_account_head = false;
     a.l.rp_migrate = [];
   },

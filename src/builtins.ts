@@ -4,6 +4,7 @@ import { taskKind } from './actors/task.ts';
 import { hugeZeroShrinkerKind } from './actors/huge_zero_shrinker.ts';
 import { shmemReclaimKind } from './actors/shmem_reclaim.ts';
 import { khugepagedKind } from './actors/khugepaged.ts';
+import { shmemRecoveryKind } from './actors/shmem_recovery.ts';
 import { pageRefcountMonitor } from './check/page_refcount.ts';
 import { hugeZeroPageMonitor } from './check/huge_zero_page.ts';
 import { frozenPageMonitor } from './check/frozen_page.ts';
@@ -14,6 +15,7 @@ import { truncationMonitor } from './check/truncation.ts';
 import { livenessPmdMappedMonitor } from './check/liveness.ts';
 import { teamMonitor } from './check/team.ts';
 import { recoveryTerminatesMonitor } from './check/recovery_liveness.ts';
+import { shmemRecoveryMigratePage } from './variants/team_recovery.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
   collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
@@ -23,6 +25,7 @@ registerActorKind(taskKind);
 registerActorKind(hugeZeroShrinkerKind);
 registerActorKind(shmemReclaimKind);
 registerActorKind(khugepagedKind);
+registerActorKind(shmemRecoveryKind);
 for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor, teamMonitor, recoveryTerminatesMonitor]) {
   registerMonitor(m);
 }
@@ -35,3 +38,4 @@ registerVariant(retractPageTablesTestExit);
 registerVariant(ptemappedRetryAsFlag);
 registerVariant(ptemappedRetryPerPmd);
 registerVariant(collapseShmemCompoundCheck);
+registerVariant(shmemRecoveryMigratePage);

@@ -1,0 +1,23 @@
+/**
+ * Corrections of findings on seed 001 (huge tmpfs recovery, patch 24/31 as posted), each as
+ * the series itself later made it. The default runs the seed as posted.
+ */
+import type { Variant } from '../registry.ts';
+
+/**
+ * Finding: migrate_page_move_mapping() composes PageSwapBacked (from the old page) onto the
+ * team head, which is already PageTeam; when the head was mapped, remove_migration_ptes()'s
+ * page_add_file_rmap() counts its pte in team_usage (inc_team_pte_mapped: the head is
+ * PageTeam and the team has pages counted), and populate's next pass, seeing account_head,
+ * counts it again in the rmap dance — team_pte_mapped one too high for as long as the team
+ * lives (team invariant: team_usage's low part). Fix (patch 29/31, "huge tmpfs recovery:
+ * page migration call back into shmem"): MIGRATE_SHMEM_RECOVERY — migrate_page_move_mapping
+ * calls shmem_recovery_migrate_page() under the tree lock with the old page frozen, which
+ * enteams the new page at once (no cache reference: its split reference serves), so no
+ * account_head, no migrated_head, and no extra pass "to SetPageTeam on them".
+ */
+export const shmemRecoveryMigratePage: Variant = {
+  name: 'shmem_recovery_migrate_page',
+  kind: 'fix',
+  description: 'migrate_page_move_mapping enteams the migrated page itself (MIGRATE_SHMEM_RECOVERY, shmem_recovery_migrate_page): no account_head',
+};
