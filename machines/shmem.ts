@@ -16,7 +16,10 @@ import type { Inode } from '../src/memory/address_space.ts';
 import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
 import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
-import { type HugeteamLocals, hugeteamActions, hugeteamGuards } from './shmem_hugeteam.ts';
+import { PageSwapBacked, PageTeam, teamHead } from '../src/memory/team.ts';
+import {
+  type HugeteamLocals, disbandActions, disbandGuards, hugeteamActions, hugeteamGuards, shmemDisbandHugeteamStates,
+} from './shmem_hugeteam.ts';
 
 /**
  * Which caller shmem_getpage_gfp() serves (enum sgp_type): SGP_READ, SGP_WRITE, SGP_CACHE
@@ -506,6 +509,14 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
  * A huge page wholly inside the range goes; one straddling its edge has the covered
  * subpages zeroed (v4.8). "If all gone or hole-punch, we're done. But if truncating,
  * restart to make sure all gone."
+ *
+ * Huge tmpfs (seed 001; the series' patch 04): "Truncation (and hole-punch and eviction)
+ * needs to disband the team before any page is freed from it". A PageTeam page is passed to
+ * shmem_disband_hugeteam(page), "but that may not succeed"; if the page is still PageTeam,
+ * a hole punch unlocks it and looks the same index up again ("Punch retry disband now":
+ * unlock_page; index--; break), while truncation leaves it and goes on — its next pass
+ * comes back to it, so it too spins until the racing disband has cleared PageTeam.
+ * Otherwise the page is truncated like any small page.
  */
 export function shmemUndoRangeStates(): StateDef {
   return {
@@ -538,7 +549,19 @@ export function shmemUndoRangeStates(): StateDef {
       route: {
         always: [
           { guard: 'urPageGone', actions: ['urUnlockPutPage', 'urAdvance'], target: 'next' },
+          { guard: 'urPageTeam', actions: 'urDisbandBegin', target: 'disband' },
           { guard: 'urHugeStraddles', actions: ['urZeroSubpages', 'urUnlockPutPage', 'urAdvanceHuge'], target: 'next' },
+          { actions: 'urBeginUnmap', target: 'unmap' },
+        ],
+      },
+      disband: {
+        ...shmemDisbandHugeteamStates(),
+        onDone: [
+          // else if (end != -1) { unlock_page(page); index--; break } ("Punch retry disband now")
+          { guard: { and: ['urPageTeam', 'urPunch'] }, actions: 'urRetryTeam', target: 'next' },
+          // truncation: unlock_page(page) and on to the next; "restart to make sure all gone"
+          { guard: 'urPageTeam', actions: ['urUnlockPutPage', 'urAdvance'], target: 'next' },
+          // if (!PageTeam(page)) truncate_inode_page(mapping, page)
           { actions: 'urBeginUnmap', target: 'unmap' },
         ],
       },
@@ -560,6 +583,9 @@ export function shmemUndoRangeStates(): StateDef {
 const urSlot = (a: A) => slotOf(a, a.l.ur_ino, a.l.ur_index);
 
 export const undoGuards: Record<string, TaskGuard<A>> = {
+  ...(disbandGuards as Record<string, TaskGuard<A>>),
+  urPageTeam: (a) => PageTeam(a.k, a.l.ur_page),
+  urPunch: (a) => a.l.ur_op === 'punch',
   urRestart: (a) => a.l.ur_op === 'truncate' && a.l.ur_found,
   urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.slots.length),
   urSlotHole: (a) => urSlot(a) === SLOT_HOLE,
@@ -579,6 +605,16 @@ export const undoGuards: Record<string, TaskGuard<A>> = {
 };
 
 export const undoActions: Record<string, TaskAction<A>> = {
+  ...(disbandActions as Record<string, TaskAction<A>>),
+  urDisbandBegin: (a) => {
+    a.l.dt_page = a.l.ur_page;
+  },
+  /** unlock_page(page); index--; break → pagevec_release: the same index is looked up again. */
+  urRetryTeam: (a) => {
+    a.k.unlockPage(a.l.ur_page, a.ix);
+    putPageRef(a, a.l.ur_page);
+    a.l.ur_page = -1;
+  },
   urRestartPass: (a) => {
     a.l.ur_index = a.l.ur_start;
     a.l.ur_found = false;
@@ -825,6 +861,14 @@ const rIndex = (a: R) => a.l.targets[1]!;
 /**
  * Reclaim swapping shmem pages out: isolate_lru_page, trylock_page, try_to_unmap,
  * shmem_writepage (the page-cache slot becomes a swap entry), and the last put.
+ *
+ * A huge tmpfs team page (seed 001; the series' patches 04 and 13): swap-out disbands the
+ * whole team. shmem_writepage redirties a team tail whose head is instantiated — the team
+ * goes when reclaim reaches its head — and otherwise calls shmem_disband_hugeteam(page),
+ * giving up if the page is still PageTeam after it. get_swap_page() is not modelled (it
+ * never fails here); nor is patch 13's LRU-weight handover, where putback_inactive_pages
+ * moves a redirtied tail's weight to its head and makes the tail unevictable (the model
+ * keeps no LRU weight: a redirtied tail simply goes back on its LRU).
  */
 export const shmemReclaimChart: TaskChartDef<R> = {
   id: 'shmem_reclaim',
@@ -848,8 +892,30 @@ export const shmemReclaimChart: TaskChartDef<R> = {
     unmap: {
       ...unmapMappingRangeStates(),
       meta: { kernel: 'try_to_unmap(page, TTU_UNMAP)' },
-      onDone: 'writepage_lock',
+      onDone: 'writepage_team',
     },
+    // shmem_writepage's huge tmpfs checks, read as it is entered (a page never in a team takes no step here)
+    writepage_team: {
+      always: [
+        { guard: 'srRedirtyTeamTail', target: 'redirty' },
+        { guard: 'srPageTeam', actions: 'srDisbandBegin', target: 'disband' },
+        { target: 'writepage_lock' },
+      ],
+    },
+    // "Only proceed if this is head, or if head is unpopulated"
+    redirty: step('shmem_writepage: if (PageTeam(page) && page != team_head(page) && PageSwapBacked(head)) { wbc->for_reclaim = 0; goto redirty } → set_page_dirty; unlock_page; shrink_page_list: keep → putback', {
+      actions: 'srUnlockPutback', target: 'next',
+    }),
+    disband: {
+      ...shmemDisbandHugeteamStates(),
+      onDone: [
+        { guard: 'srPageTeam', target: 'free_swap' },
+        { target: 'writepage_lock' },
+      ],
+    },
+    free_swap: step('shmem_writepage: shmem_disband_hugeteam(page); if (PageTeam(page)) goto free_swap → swapcache_free; redirty: set_page_dirty; AOP_WRITEPAGE_ACTIVATE → shrink_page_list: unlock_page; putback', {
+      actions: 'srUnlockPutback', target: 'next',
+    }),
     writepage_lock: step('shmem_writepage → shmem_delete_from_page_cache: spin_lock_irq(&mapping->tree_lock)', {
       guard: 'srTreeLockFree', actions: 'srLockTree', target: 'writepage',
     }),
@@ -873,7 +939,15 @@ export const shmemReclaimChart: TaskChartDef<R> = {
     srTrylock: (a) => !a.k.pages.isLocked(a.l.page),
     srTreeLockFree: (a) => rIno(a).mapping.treeLock.free,
     srStillCached: (a) => rIno(a).mapping.lookup(rIndex(a)) === a.l.page && !a.k.pages.isMapped(a.l.page),
+    srPageTeam: (a) => PageTeam(a.k, a.l.page),
+    srRedirtyTeamTail: (a) => {
+      const k = a.k;
+      if (!PageTeam(k, a.l.page)) return false;
+      const head = teamHead(k, a.l.page);
+      return head !== a.l.page && PageSwapBacked(k, head);
+    },
     ...(unmapGuards as unknown as Record<string, TaskGuard<R>>),
+    ...(disbandGuards as unknown as Record<string, TaskGuard<R>>),
   },
   actions: {
     srSkip: (a) => {
@@ -901,6 +975,9 @@ export const shmemReclaimChart: TaskChartDef<R> = {
       putPageRef(a, a.l.page);
       a.l.targets.splice(0, 2);
     },
+    srDisbandBegin: (a) => {
+      a.l.dt_page = a.l.page;
+    },
     srLockTree: (a) => a.k.spinLock(rIno(a).mapping.treeLock, a.ix),
     srUnlockTree: (a) => a.k.spinUnlock(rIno(a).mapping.treeLock, a.ix),
     srWritepage: (a) => {
@@ -922,5 +999,6 @@ export const shmemReclaimChart: TaskChartDef<R> = {
       a.l.targets.splice(0, 2);
     },
     ...(unmapActions as unknown as Record<string, TaskAction<R>>),
+    ...(disbandActions as unknown as Record<string, TaskAction<R>>),
   },
 };

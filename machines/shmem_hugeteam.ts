@@ -8,13 +8,14 @@
  * counts it into the team (shmem_added_to_hugeteam). The states are in
  * shmemGetpageStates() (machines/shmem.ts); their guards and actions are here.
  */
+import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import type { Inode } from '../src/memory/address_space.ts';
 import { isSwapEntry } from '../src/memory/address_space.ts';
 import {
-  PageSwapBacked, PageTeam, shmemAddedToHugeteam, shmemDisbandHugehead, shmemDisbandHugetails, shrinklist, teamCmd, teamMember,
+  PageSwapBacked, PageTeam, shmemAddedToHugeteam, shmemDisbandHugehead, shmemDisbandHugetails, shrinklist, teamCmd, teamHead, teamMember,
 } from '../src/memory/team.ts';
 
 /** hugehint values (mm/shmem.c): NULL to choose a small page always; otherwise the team page to use. */
@@ -35,6 +36,12 @@ export interface HugeteamLocals {
   gp_hint: number;
   /** alloced_huge: the head of a team this call allocated, until the page is in the cache (-1: none). */
   gp_alloced_huge: number;
+  // shmem_disband_hugeteam(page)
+  dt_page: number;
+  /** team_head(page); referenced and locked by us when it is not `page`. */
+  dt_head: number;
+  /** nr_used: what shmem_disband_hugehead returned (the pages the team counted), or -1 (-EALREADY). */
+  dt_nr: number;
 }
 
 type A = Actor<HugeteamLocals>;
@@ -182,4 +189,116 @@ export const hugeteamActions: Record<string, TaskAction<A>> = {
     disbandAllocedHuge(a, ino(a), a.l.gp_alloced_huge);
     a.l.gp_alloced_huge = -1;
   },
+};
+
+// ---- shmem_disband_hugeteam ----------------------------------------------------------------
+
+/**
+ * shmem_disband_hugeteam(page) (patches 04, 11, 13), called with `page` locked by the
+ * caller (shmem_undo_range, shmem_writepage) and l.dt_page set; it "may not succeed", so
+ * the caller checks PageTeam(page) again after it returns. A team tail finds its head by
+ * team_head(page), takes a reference with get_page_unless_zero and trylocks it — on
+ * failure simply returns ("Little point in returning error, it has to check PageTeam
+ * anyway"). Then shmem_disband_hugehead under the mapping's tree lock, unlock_page(head),
+ * shmem_disband_hugetails(head, NULL, 0) if the team was still one, put_page(head).
+ *
+ * Not modelled: patch 11's "while (team_pmd_mapped(head)) unmap_mapping_range(...)" — the
+ * model has no team pmd mapping (map_team_by_pmd) yet, so that loop never runs; and patch
+ * 13's LRU weight (head_lru_weight, shmem_evictify_hugetails).
+ */
+export function shmemDisbandHugeteamStates(): StateDef {
+  return {
+    meta: { kernel: 'shmem_disband_hugeteam' },
+    initial: 'team_head',
+    states: {
+      // head = team_head(page): by page->index, which "remains stable across disband and truncation"
+      team_head: {
+        always: [
+          { guard: 'dtHeadIsPage', actions: 'dtTeamHead', target: 'tree_lock' },
+          { actions: 'dtTeamHead', target: 'get_head' },
+        ],
+      },
+      get_head: step('shmem_disband_hugeteam: if (head != page) { if (!get_page_unless_zero(head)) return', [
+        { guard: 'dtHeadHasRefs', actions: 'dtGetHead', target: 'trylock_head' },
+        { target: 'returned' },
+      ]),
+      trylock_head: step('shmem_disband_hugeteam: if (!trylock_page(head)) { put_page(head); return } ("Little point in returning error")', [
+        { guard: 'dtHeadUnlocked', actions: 'dtLockHead', target: 'head_team' },
+        { actions: ['dtTrylockFailed', 'dtPutHead'], target: 'returned' },
+      ]),
+      head_team: step('shmem_disband_hugeteam: if (!PageTeam(head)) { unlock_page(head); put_page(head); return } }', [
+        { guard: 'dtHeadIsTeam', target: 'tree_lock' },
+        { actions: ['dtUnlockHead', 'dtPutHead'], target: 'returned' },
+      ]),
+      tree_lock: step('shmem_disband_hugehead: mapping = READ_ONCE(head->mapping); if (!mapping) return -EALREADY; spin_lock_irq(&mapping->tree_lock)', [
+        { guard: 'dtHeadNoMapping', actions: 'dtEalready', target: 'disbanded' },
+        { guard: 'dtTreeLockFree', actions: 'dtLockTree', target: 'disband_hugehead' },
+      ]),
+      disband_hugehead: step('shmem_disband_hugehead: if (PageTeam(head)) { nr = cmpxchg(team_usage, u, TEAM_LRU_WEIGHT_ONE) / TEAM_PAGE_COUNTER; ClearPageTeam(head); if (!PageSwapBacked(head)) head->mapping = NULL; complete: ClearPageChecked, NR_SHMEM_HUGEPAGES--; partial: shmem_clear_tag_hugehole, NR_SHMEM_FREEHOLES += nr - HPAGE_PMD_NR } spin_unlock_irq', {
+        actions: 'dtDisbandHugehead', target: 'disbanded',
+      }),
+      disbanded: {
+        always: [
+          { guard: { not: 'dtHeadIsPage' }, target: 'unlock_head' },
+          { guard: 'dtNrUsed', target: 'disband_hugetails' },
+          { target: 'returned' },
+        ],
+      },
+      unlock_head: step('shmem_disband_hugeteam: if (head != page) unlock_page(head)', [
+        { guard: 'dtNrUsed', actions: 'dtUnlockHead', target: 'disband_hugetails' },
+        { actions: 'dtUnlockHead', target: 'put_head' },
+      ]),
+      disband_hugetails: step('shmem_disband_hugeteam: if (nr_used >= 0) shmem_disband_hugetails(head, NULL, 0): a head never instantiated freed; tails ClearPageTeam; "half recovered" tails and holes put', [
+        { guard: 'dtHeadIsPage', actions: 'dtDisbandHugetails', target: 'returned' },
+        { actions: 'dtDisbandHugetails', target: 'put_head' },
+      ]),
+      put_head: step('shmem_disband_hugeteam: if (head != page) put_page(head)', {
+        actions: 'dtPutHead', target: 'returned',
+      }),
+      returned: final,
+    },
+  };
+}
+
+/** The inode head->mapping names (READ_ONCE(head->mapping)), or undefined for NULL. */
+const headMapping = (a: A): Inode | undefined => {
+  const m = a.k.pages.mapping[a.l.dt_head]!;
+  return m >= 0 ? a.k.inodes[m] : undefined;
+};
+
+export const disbandGuards: Record<string, TaskGuard<A>> = {
+  dtHeadIsPage: (a) => teamHead(a.k, a.l.dt_page) === a.l.dt_page,
+  dtHeadHasRefs: (a) => a.k.pages.refcount[a.l.dt_head]! > 0,
+  dtHeadUnlocked: (a) => !a.k.pages.isLocked(a.l.dt_head),
+  dtHeadIsTeam: (a) => PageTeam(a.k, a.l.dt_head),
+  dtHeadNoMapping: (a) => headMapping(a) === undefined,
+  dtTreeLockFree: (a) => headMapping(a)!.mapping.treeLock.free,
+  dtNrUsed: (a) => a.l.dt_nr >= 0,
+};
+
+export const disbandActions: Record<string, TaskAction<A>> = {
+  dtTeamHead: (a) => {
+    a.l.dt_head = teamHead(a.k, a.l.dt_page);
+    a.l.dt_nr = -1;
+  },
+  /** get_page_unless_zero(head): a reference this actor holds with no other holder. */
+  dtGetHead: (a) => {
+    a.k.pages.getUnlessZero(a.l.dt_head, a.ix);
+    a.k.ref('take', 'page', a.l.dt_head, '', a.id, a.ix);
+  },
+  dtPutHead: (a) => a.k.pages.put(a.l.dt_head, a.ix, a.id),
+  dtLockHead: (a) => a.k.lockPage(a.l.dt_head, a.ix),
+  dtTrylockFailed: (a) => a.k.trylockPageFailed(a.l.dt_head, a.ix),
+  dtUnlockHead: (a) => a.k.unlockPage(a.l.dt_head, a.ix),
+  dtEalready: (a) => {
+    a.l.dt_nr = -1;
+  },
+  dtLockTree: (a) => a.k.spinLock(headMapping(a)!.mapping.treeLock, a.ix),
+  dtDisbandHugehead: (a) => {
+    // the mapping read before: shmem_disband_hugehead may NULL head->mapping
+    const inode = headMapping(a)!;
+    a.l.dt_nr = shmemDisbandHugehead(a.k, inode, a.l.dt_head, a.ix);
+    a.k.spinUnlock(inode.mapping.treeLock, a.ix);
+  },
+  dtDisbandHugetails: (a) => shmemDisbandHugetails(a.k, a.l.dt_head, a.ix),
 };

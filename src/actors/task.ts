@@ -81,6 +81,7 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
       new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
       zap_pages: [], zap_table: false, child: '', zero_pfn: 0, zero_page: 0,
       gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1,
+      dt_page: -1, dt_head: -1, dt_nr: -1,
       um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
       ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,
       cc_mm: -1, cc_khugepaged: false, sc_ino: -1, sc_start: 0, sc_index: 0, sc_present: 0, sc_swap: 0, sc_pfn: -1,
