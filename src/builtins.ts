@@ -5,6 +5,7 @@ import { hugeZeroShrinkerKind } from './actors/huge_zero_shrinker.ts';
 import { shmemReclaimKind } from './actors/shmem_reclaim.ts';
 import { khugepagedKind } from './actors/khugepaged.ts';
 import { shmemRecoveryKind } from './actors/shmem_recovery.ts';
+import { shmemShrinkerKind } from './actors/shmem_shrinker.ts';
 import { pageRefcountMonitor } from './check/page_refcount.ts';
 import { hugeZeroPageMonitor } from './check/huge_zero_page.ts';
 import { frozenPageMonitor } from './check/frozen_page.ts';
@@ -26,6 +27,7 @@ registerActorKind(hugeZeroShrinkerKind);
 registerActorKind(shmemReclaimKind);
 registerActorKind(khugepagedKind);
 registerActorKind(shmemRecoveryKind);
+registerActorKind(shmemShrinkerKind);
 for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor, teamMonitor, recoveryTerminatesMonitor]) {
   registerMonitor(m);
 }
