@@ -195,8 +195,8 @@ export function shmemGetpageStates(): StateDef {
         { guard: { and: ['gpTreeLockFree', 'gpFailedEnomem'] }, actions: 'gpDisbandAllocedHuge', target: 'returned' },
         { guard: 'gpTreeLockFree', actions: 'gpDisbandAllocedHuge', target: 'find_lock_entry' },
       ]),
-      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++; if (alloced_huge) add the inode to shmem_shrinklist', {
-        actions: ['gpLruAddAlloced', 'gpShrinklistAdd'], target: 'clear',
+      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++; if (alloced_huge && list_empty(&info->shrinklist)) { spin_lock(&shmem_shrinklist_lock); list_add_tail }', {
+        guard: 'gpShrinklistLockFree', actions: ['gpLruAddAlloced', 'gpShrinklistAdd'], target: 'clear',
       }),
       clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(page); SetPageUptodate(page)', {
         actions: 'gpClearUptodate', target: 'eof_check',

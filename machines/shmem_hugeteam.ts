@@ -112,6 +112,8 @@ export const hugeteamGuards: Record<string, TaskGuard<A>> = {
   /** shmem_add_to_page_cache: if (hugehint && shmem_hugeteam_lookup(mapping, index, false) != hugehint) -EEXIST. */
   gpHintConfirmed: (a) => a.l.gp_hint === HINT_NULL || shmemHugeteamLookup(a.k, ino(a), a.l.gp_index) === a.l.gp_hint,
   gpAllocedHuge: (a) => a.l.gp_alloced_huge >= 0,
+  /** The shrinklist needs shmem_shrinklist_lock only when this call allocated a team and the inode is not on the list yet. */
+  gpShrinklistLockFree: (a) => a.l.gp_alloced_huge < 0 || ino(a).shrinklist || a.k.shmemShrinklistLock.free,
   /** shmem_add_to_page_cache: "if (hugehint && !PageSwapBacked(page))": a team page, not a small one (those are born SwapBacked). */
   gpNewIsTeamPage: (a) => a.l.gp_hint !== HINT_NULL && !PageSwapBacked(a.k, a.l.gp_new),
   gpNewIsTeam: (a) => PageTeam(a.k, a.l.gp_page),

@@ -334,12 +334,26 @@ describe('team monitor: team_usage, NR_SHMEM_FREEHOLES and data at quiescence', 
     expect(k.vmstat.get('nr_shmem_freeholes')).toBe(N - 1);
   });
 
-  it("team_usage's low bits other than TEAM_LRU_WEIGHT_ONE are reported", () => {
+  it('a member mapped by a pte is counted once in team_usage (inc_team_pte_mapped), and the monitor agrees', () => {
+    const head = newTeam();
+    const p = instantiate(head, 1);
+    k.pages.mapPte(p, T1); // page_add_file_rmap: the first mapping of a PageTeam page
+    expect(k.pages.teamUsage[head]).toBe(k.T.PAGE_COUNTER + k.T.PTE_COUNTER + k.T.LRU_WEIGHT_ONE);
+    k.pages.mapPte(p, T1); // not the first: no count
+    expect(k.pages.teamUsage[head]).toBe(k.T.PAGE_COUNTER + k.T.PTE_COUNTER + k.T.LRU_WEIGHT_ONE);
+    quiescent();
+    expect(reports).toEqual([]);
+    k.pages.unmapPte(p, T1);
+    k.pages.unmapPte(p, T1); // the last: dec_team_pte_mapped
+    expect(k.pages.teamUsage[head]).toBe(k.T.PAGE_COUNTER + k.T.LRU_WEIGHT_ONE);
+  });
+
+  it("team_usage's low part other than TEAM_LRU_WEIGHT_ONE plus the pte-mapped members is reported", () => {
     const head = newTeam();
     instantiate(head, 0);
     teamUsageSet(k, head, k.pages.teamUsage[head]! + 1, T1);
     quiescent();
-    expect(reports).toEqual([`team 0x${head.toString(16)} of huge (filling): team_usage's low bits are 2, not TEAM_LRU_WEIGHT_ONE`]);
+    expect(reports).toEqual([`team 0x${head.toString(16)} of huge (filling): team_usage's low part is 2, but 0 member(s) are mapped by ptes: 1 (team_pte_mapped + TEAM_LRU_WEIGHT_ONE)`]);
   });
 
   it('team_usage written around the chart (an exposed team counting a page) is reported', () => {
