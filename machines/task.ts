@@ -998,7 +998,9 @@ export const taskChart: TaskChartDef<A> = {
     vmaIsShmem: (a) => a.k.inodes[mmOf(a).findVma(a.l.vpn)!.file]!.shmem,
     vmaNotWritable: (a) => !((mmOf(a).findVma(a.l.vpn)?.flags ?? VM.WRITE) & VM.WRITE),
     gpGotPage: (a) => a.l.gp_page >= 0,
-    gpRegularFile: (a) => !a.k.inodes[a.l.gp_ino]!.shmem,
+    // read from the program, not gp_ino: when pread is a task's first operation, this guard
+    // runs in the start-up macrostep, before beginPread's deferred write of gp_ino (chart.start)
+    gpRegularFile: (a) => !a.k.inodes[(a.l.ops[a.l.pc] as { op: 'pread'; ino: number }).ino]!.shmem,
     gpHoleRead: (a) => a.l.gp_err === 'hole',
     ...shmemGetpageGuards,
     ...(shmemFaultGuards as Record<string, TaskGuard<A>>),
