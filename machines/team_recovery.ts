@@ -174,10 +174,15 @@ export function shmemRecoveryPopulateStates(): StateDef {
       ending: {
         always: [
           { guard: { not: 'rpNoError' }, actions: 'rpFailed', target: 'unlock_head' },
+          // variant shmem_recovery_check_uptodate: PageChecked only after a pass that found every page resolved
+          { guard: { and: ['rpNoHoles', 'rpCheckUptodate', 'rpTeamNotAllResolved'] }, target: 'recheck' },
           { guard: 'rpNoHoles', target: 'set_checked' },
           { target: 'tag_lock' },
         ],
       },
+      recheck: step('(shmem_recovery_check_uptodate) a page counted but not yet PageUptodate && PageDirty: unlock_page(head); goto again', {
+        actions: 'rpUnlockHead', target: 'again',
+      }),
       set_checked: step('"Team is complete and ready for pmd mapping": SetPageChecked(head); recov_completed', {
         actions: 'rpSetChecked', target: 'unlock_head',
       }),
@@ -229,6 +234,15 @@ const populateGuards: Record<string, TaskGuard<A>> = {
   rpHeadUnlocked: (a) => !a.k.pages.isLocked(a.l.rc_head),
   rpHeadIsTeam: (a) => PageTeam(a.k, a.l.rc_head),
   rpNoHoles: (a) => a.l.rp_nr === 0,
+  rpCheckUptodate: (a) => a.k.variant('shmem_recovery_check_uptodate'),
+  /** Some page of the team is not what populate's skip test calls resolved: PageTeam, PageUptodate, PageDirty. */
+  rpTeamNotAllResolved: (a) => {
+    const k = a.k;
+    for (let t = a.l.rc_head; t < a.l.rc_head + N(a); t++) {
+      if (!(PageTeam(k, t) && k.pages.isUptodate(t) && k.pages.isDirty(t))) return true;
+    }
+    return false;
+  },
   rpShrinklistLockFree: (a) => inode(a).shrinklist || a.k.shmemShrinklistLock.free,
 };
 

@@ -21,3 +21,21 @@ export const shmemRecoveryMigratePage: Variant = {
   kind: 'fix',
   description: 'migrate_page_move_mapping enteams the migrated page itself (MIGRATE_SHMEM_RECOVERY, shmem_recovery_migrate_page): no account_head',
 };
+
+/**
+ * Finding: shmem_recovery_populate() marks the team PageChecked ("complete and ready for
+ * pmd mapping") once shmem_freeholes() is 0, without looking at the pages. When a racing
+ * fault or write(2) filled the last hole in place (shmem_hugeteam_lookup's team page,
+ * counted by shmem_add_to_page_cache under the tree lock), that page is not yet cleared or
+ * Uptodate — shmem_getpage_gfp does that in a later step, still holding the page lock — so
+ * a team with a page of garbage is published as ready (team invariant: a PageChecked team
+ * has every page present and Uptodate). No later patch of the series addresses it; the fix
+ * modelled (inferred) is what shmem_populate_hugeteam() does for the huge fault: set
+ * PageChecked only after a pass that found every page PageTeam, PageUptodate and PageDirty,
+ * going round again (whose shmem_getpage_gfp waits on the page lock) otherwise.
+ */
+export const shmemRecoveryCheckUptodate: Variant = {
+  name: 'shmem_recovery_check_uptodate',
+  kind: 'fix',
+  description: 'recovery sets PageChecked only after a pass that found every team page PageTeam, Uptodate and Dirty (inferred)',
+};
