@@ -261,6 +261,18 @@ export function filemapGetpageStates(): StateDef {
   };
 }
 
+/**
+ * Variant shmem_getpage_team_eof (the series' patch 27): SGP_TEAM is checked against i_size
+ * like SGP_CACHE, with the offset rounded down to the huge page — it fills any extent that
+ * starts below i_size, nothing beyond. As posted (patch 07's `sgp <= SGP_CACHE`) it is never
+ * checked.
+ */
+function teamBeyondEof(a: A): boolean {
+  if (!a.k.variant('shmem_getpage_team_eof')) return false;
+  const start = a.l.gp_index - (a.l.gp_index & (a.k.HPAGE_PMD_NR - 1));
+  return start >= ino(a, a.l.gp_ino).i_size;
+}
+
 export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   ...(hugeteamGuards as Record<string, TaskGuard<A>>),
   gpFailedEnomem: (a) => a.l.gp_err === 'ENOMEM',
@@ -268,8 +280,9 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
     const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
     return v < 0 || !a.k.pages.isFrozen(headOf(a.k, v));
   },
-  // "sgp <= SGP_CACHE && index >= i_size": SGP_WRITE and SGP_TEAM may go beyond i_size
-  gpBeyondEof: (a) => a.l.gp_sgp !== 'write' && a.l.gp_sgp !== 'team' && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
+  // "sgp <= SGP_CACHE && index >= i_size": SGP_WRITE and SGP_TEAM may go beyond i_size (but
+  // see shmem_getpage_team_eof)
+  gpBeyondEof: (a) => (a.l.gp_sgp === 'team' ? teamBeyondEof(a) : a.l.gp_sgp !== 'write' && a.l.gp_index >= ino(a, a.l.gp_ino).i_size),
   gpSlotIsPage: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) >= 0,
   gpSlotIsSwap: (a) => isSwapEntry(slotOf(a, a.l.gp_ino, a.l.gp_index)),
   gpSlotIsHole: (a) => slotOf(a, a.l.gp_ino, a.l.gp_index) === SLOT_HOLE,
@@ -278,7 +291,7 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   gpPageUnlocked: (a) => !a.k.pages.isLocked(headOf(a.k, a.l.gp_page)),
   gpPageTruncated: (a) => !stillCached(a.k, a.l.gp_page, a.l.gp_ino, a.l.gp_index),
   gpTreeLockFree: (a) => ino(a, a.l.gp_ino).mapping.treeLock.free,
-  gpTruncatedSince: (a) => (a.l.gp_sgp === 'read' || a.l.gp_sgp === 'fault') && a.l.gp_index >= ino(a, a.l.gp_ino).i_size,
+  gpTruncatedSince: (a) => (a.l.gp_sgp === 'team' ? teamBeyondEof(a) : (a.l.gp_sgp === 'read' || a.l.gp_sgp === 'fault') && a.l.gp_index >= ino(a, a.l.gp_ino).i_size),
   gpAlloced: (a) => a.l.gp_alloced,
 };
 

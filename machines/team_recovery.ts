@@ -42,7 +42,7 @@ export interface RecoveryLocals extends ShmemLocals, MigrateLocals {
   rp_index: number;
   /** `team`: the team page for rp_index (head + offset). */
   rp_team: number;
-  rp_error: '' | 'ENOENT' | 'ENOMEM' | 'EAGAIN';
+  rp_error: '' | 'ENOENT' | 'ENOMEM' | 'EINVAL' | 'EAGAIN';
   rp_nr: number;
   rp_migratable: number;
   rp_unmigratable: number;
@@ -267,7 +267,7 @@ const populateActions: Record<string, TaskAction<A>> = {
     a.l.gp_page = -1;
   },
   rpGetpageError: (a) => {
-    a.l.rp_error = a.l.gp_err === 'ENOMEM' ? 'ENOMEM' : 'ENOENT';
+    a.l.rp_error = a.l.gp_err === 'ENOMEM' || a.l.gp_err === 'EINVAL' ? a.l.gp_err : 'ENOENT';
   },
   rpDirty: (a) => {
     const k = a.k;

@@ -39,3 +39,19 @@ export const shmemRecoveryCheckUptodate: Variant = {
   kind: 'fix',
   description: 'recovery sets PageChecked only after a pass that found every team page PageTeam, Uptodate and Dirty (inferred)',
 };
+
+/**
+ * Finding: shmem_getpage_gfp(SGP_TEAM) is never checked against i_size (patch 07: the
+ * checks are for sgp <= SGP_CACHE). A truncation that empties the extent after
+ * shmem_work_still_useful() said yes leaves recovery instantiating pages wholly beyond
+ * i_size — through shmem_hugeteam_lookup's SHMEM_ALLOC_HUGE_PAGE even a second team of its
+ * own, which it then detects as "two teams ... for the same area" and abandons, leaving
+ * the page cached (truncation invariant). Fix (patch 27/31, "huge tmpfs recovery: tweak
+ * shmem_getpage_gfp to fill team", its i_size part): SGP_TEAM is checked like SGP_CACHE with
+ * the offset rounded down to the huge page, -EINVAL beyond.
+ */
+export const shmemGetpageTeamEof: Variant = {
+  name: 'shmem_getpage_team_eof',
+  kind: 'fix',
+  description: 'shmem_getpage_gfp(SGP_TEAM) returns -EINVAL for an extent that starts at or beyond i_size (patch 27)',
+};
