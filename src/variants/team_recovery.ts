@@ -15,6 +15,12 @@ import type { Variant } from '../registry.ts';
  * calls shmem_recovery_migrate_page() under the tree lock with the old page frozen, which
  * enteams the new page at once (no cache reference: its split reference serves), so no
  * account_head, no migrated_head, and no extra pass "to SetPageTeam on them".
+ *
+ * The same fix closes a second finding: between that migration and the next pass the head
+ * holds its split reference beside the cache's; if the team is disbanded then (reclaim's
+ * shmem_writepage swapping the head out), shmem_disband_hugetails() drops a "half
+ * recovered" tail's extra reference but never the head's, and the head is leaked once the
+ * cache lets it go (accounting).
  */
 export const shmemRecoveryMigratePage: Variant = {
   name: 'shmem_recovery_migrate_page',
