@@ -1,7 +1,8 @@
 /**
  * migrate_pages() as huge tmpfs recovery calls it (seed 001: MIGRATE_SYNC,
  * MR_SHMEM_RECOVERY; v4.6 mm/migrate.c): up to ten passes over the list, each page by
- * unmap_and_move() — get_new_page and put_new_page (the embedding chart's actions
+ * unmap_and_move() — the series' backstop (patch 05: a PageTeam page is never migrated:
+ * -EBUSY in unmap_and_move, -EAGAIN in migrate_page_move_mapping), get_new_page and put_new_page (the embedding chart's actions
  * 'mgGetNewPage' and 'mgPutNewPage': shmem_get_recovery_page, shmem_put_recovery_page), __unmap_and_move (lock the page, the seed's new
  * "truncated?" check, trylock the new page, try_to_unmap into migration entries,
  * migrate_page_move_mapping under the tree lock, migrate_page_copy,
@@ -20,7 +21,7 @@ import { PTE_NONE, VM } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import { PageTeam, shmemAddedToHugeteam, teamMember } from '../src/memory/team.ts';
 
-export type MigrateRc = '' | 'SUCCESS' | 'EAGAIN' | 'ENOMEM' | 'FREED';
+export type MigrateRc = '' | 'SUCCESS' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'FREED';
 
 export interface MigrateLocals {
   /** The pages to migrate (list `from`), in order. */
@@ -67,12 +68,14 @@ export function migratePagesStates(kernel = 'migrate_pages(&migrate, shmem_get_r
         ],
       },
       pass_end: { always: { target: 'pass' } },
-      get_new_page: step('unmap_and_move: newpage = get_new_page(page, private, &result); if (page_count(page) == 1) "page was freed from under us"', {
+      get_new_page: step('unmap_and_move: newpage = get_new_page(page, private, &result); if (PageTeam(page)) -EBUSY; if (page_count(page) == 1) "page was freed from under us"', {
         actions: 'mgGetNewPage', target: 'after_new',
       }),
       after_new: {
         always: [
           { guard: 'mgNoNewPage', actions: 'mgRcEnomem', target: 'counted' },
+          // huge tmpfs (series 05): "if (PageTeam(page)) { rc = -EBUSY; goto out }" — a team member is never migrated away
+          { guard: 'mgPageTeam', actions: 'mgRcEbusy', target: 'out' },
           { guard: 'mgFreedUnderUs', actions: 'mgRcFreed', target: 'out' },
           { target: 'trylock' },
         ],
@@ -149,6 +152,7 @@ export const migrateGuards: Record<string, TaskGuard<M>> = {
   mgListDone: (a) => a.l.mg_i >= a.l.mg_from.length,
   mgNoNewPage: (a) => a.l.mg_new < 0,
   mgFreedUnderUs: (a) => a.k.pages.refcount[cur(a)] === 1,
+  mgPageTeam: (a) => PageTeam(a.k, cur(a)),
   mgPageUnlocked: (a) => !a.k.pages.isLocked(cur(a)),
   mgNotForce: (a) => a.l.mg_pass <= 2,
   mgPageTruncated: (a) => a.k.pages.mapping[cur(a)]! < 0,
@@ -159,7 +163,8 @@ export const migrateGuards: Record<string, TaskGuard<M>> = {
   mgCountAndSlotOk: (a) => {
     const p = cur(a);
     const inode = inodeOf(a, p);
-    return !!inode && a.k.pages.refcount[p] === 2 && inode.mapping.lookup(a.k.pages.index[p]!) === p;
+    // (series 05: "|| PageTeam(page)")
+    return !!inode && a.k.pages.refcount[p] === 2 && !PageTeam(a.k, p) && inode.mapping.lookup(a.k.pages.index[p]!) === p;
   },
   mgWasMapped: (a) => a.l.mg_ptes.length > 0,
   mgRcIsEnomem: (a) => a.l.mg_rc === 'ENOMEM',
@@ -184,6 +189,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
   mgRcEnomem: (a) => { a.l.mg_rc = 'ENOMEM'; },
   mgRcEagain: (a) => { a.l.mg_rc = 'EAGAIN'; },
   mgRcFreed: (a) => { a.l.mg_rc = 'FREED'; },
+  mgRcEbusy: (a) => { a.l.mg_rc = 'EBUSY'; },
   mgLockPage: (a) => a.k.lockPage(cur(a), a.ix),
   mgUnlockPage: (a) => a.k.unlockPage(cur(a), a.ix),
   mgLockNew: (a) => a.k.lockPage(a.l.mg_new, a.ix),

@@ -121,7 +121,8 @@ export const teamHeadChart: ObjectChartDef<TeamHeadEvent> = {
             CLEAR_CHECKED: {},
           },
         },
-        checked: { on: { CLEAR_CHECKED: 'unchecked' } },
+        // SetPageChecked on a checked head is a no-op (two builders may both finish it)
+        checked: { on: { CLEAR_CHECKED: 'unchecked', SET_CHECKED: {} } },
       },
     },
   },

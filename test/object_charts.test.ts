@@ -304,6 +304,8 @@ describe('team head chart', () => {
   it('SET_CHECKED only on a complete team; CLEAR_CHECKED always', () => {
     h.legal(COMPLETE, 'SET_CHECKED', { checked: 'checked' });
     h.legal([...COMPLETE, 'SET_CHECKED'], 'CLEAR_CHECKED', { checked: 'unchecked' });
+    // a second builder's SetPageChecked on a checked head changes nothing
+    expect(h.legal([...COMPLETE, 'SET_CHECKED'], 'SET_CHECKED')).toBe(h.reach([...COMPLETE, 'SET_CHECKED']));
     expect(h.legal([], 'CLEAR_CHECKED')).toBe(c.initial);
     expect(h.legal(FILLING, 'CLEAR_CHECKED')).toBe(h.reach(FILLING));
     for (const p of [[], PREPARED, EXPOSED, DISBANDED] as TeamHeadEvent[][]) h.illegal(p, 'SET_CHECKED');
