@@ -58,6 +58,14 @@ const N = (a: A) => a.k.HPAGE_PMD_NR;
 const stat = (a: A, s: ShrStat, n = 1) => a.k.count(s, n, a.ix);
 const page = (a: A) => a.l.gp_page;
 
+/** list_add / list_del of the recovery on shmem_recoverylist (shmem_recoverylist_lock held). */
+function recoverylist(a: A, on: boolean): void {
+  const ino = inode(a);
+  const extent = a.l.rc_head_index / N(a);
+  ino.setRecovering(extent, on);
+  a.k.bus.publish({ kind: 'inode', field: 'recovering', ino: ino.id, old: on ? 0 : 1, value: on ? 1 : 0, index: a.l.rc_head_index, actor: a.ix });
+}
+
 function recoveryEvent(a: A, op: 'pass' | 'end'): void {
   a.k.bus.publish({ kind: 'recovery', op, ino: a.l.rc_ino, index: a.l.rc_head_index, head: a.l.rc_head, result: op === 'end' ? a.l.rc_result : '', actor: a.ix });
 }
@@ -449,6 +457,8 @@ const populateActions: Record<string, TaskAction<A>> = {
 const workGuards: Record<string, TaskGuard<A>> = {
   injectedFailure: (_a, ev) => ev.fail === true,
   rcFaultPageCached: (a) => inode(a).mapping.lookup(a.l.rc_fault_index) >= 0,
+  /** shmem_huge_recovery: "an entry with the same (inode, head_index) is already listed": work_already. */
+  rcAlreadyListed: (a) => inode(a).recovering[a.l.rc_head_index / N(a)] === 1,
   /** shmem_work_still_useful: the faulting page not truncated, its mm still in use, the file still mapped. */
   rcStillUseful: (a) => {
     const k = a.k;
@@ -470,7 +480,14 @@ const workActions: Record<string, TaskAction<A>> = {
     const p = inode(a).mapping.lookup(a.l.rc_fault_index);
     a.k.pages.get(p, a.ix, a.id);
     a.l.rc_page = p;
+    recoverylist(a, true);
     stat(a, 'work_queued');
+  },
+  rcWorkAlready: (a) => {
+    stat(a, 'work_already');
+    a.l.rc_result = 'too_late';
+    a.outcome = 'work_already';
+    recoveryEvent(a, 'end');
   },
   rcNotQueued: (a) => {
     a.l.rc_result = 'too_late';
@@ -555,6 +572,7 @@ const workActions: Record<string, TaskAction<A>> = {
     // put_page(recovery->page); atomic_dec(&info->recoveries); mmdrop(mm); shmem_recoverylist_depth--
     if (a.l.rc_page >= 0) a.k.pages.put(a.l.rc_page, a.ix, a.id);
     a.l.rc_page = -1;
+    recoverylist(a, false);
     // how the work ended, by its shr_stats name
     a.outcome = { '': 'recov_failed', completed: 'recov_completed', partial: 'recov_partial', failed: 'recov_failed', too_late: 'work_too_late', huge_failed: 'huge_failed' }[a.l.rc_result];
     recoveryEvent(a, 'end');
@@ -566,7 +584,9 @@ export const teamRecoveryChart: TaskChartDef<A> = {
   description: 'huge tmpfs recovery (seed 001): shmem_recovery_work → shmem_recovery_populate, enteaming placed pages and migrating misplaced ones into the team (MR_SHMEM_RECOVERY)',
   initial: 'queue',
   states: {
-    queue: step('shmem_fault → shmem_huge_recovery(inode, page, vma): recovery->page = page; get_page(page); schedule_work(&recovery->work)', [
+    queue: step('shmem_fault → shmem_huge_recovery(inode, page, vma): under shmem_recoverylist_lock, not if (inode, head_index) is listed already; list_add; recovery->page = page; get_page(page); schedule_work(&recovery->work)', [
+      // "avoids awkward races later": one recovery of an extent at a time
+      { guard: 'rcAlreadyListed', actions: 'rcWorkAlready', target: 'done' },
       { guard: 'rcFaultPageCached', actions: 'rcQueue', target: 'still_useful' },
       // no small page there for the fault to have found: nothing queued
       { actions: 'rcNotQueued', target: 'done' },

@@ -197,7 +197,7 @@ export interface DataBusEvent {
  */
 export interface InodeBusEvent {
   kind: 'inode';
-  field: 'alloced' | 'swapped' | 'nrpages' | 'i_size' | 'expected' | 'flags' | 'hugehole' | 'shrinklist';
+  field: 'alloced' | 'swapped' | 'nrpages' | 'i_size' | 'expected' | 'flags' | 'hugehole' | 'shrinklist' | 'recovering';
   ino: number;
   old: number;
   value: number;
@@ -206,7 +206,8 @@ export interface InodeBusEvent {
   /**
    * 'flags': the mapping flag set (value 1) or cleared (0), e.g. AS_COLLAPSE_PMD;
    * 'hugehole': SHMEM_TAG_HUGEHOLE set (1) or cleared (0) at `index`; 'shrinklist': the
-   * inode put on (1) or taken off (0) shmem_shrinklist.
+   * inode put on (1) or taken off (0) shmem_shrinklist; 'recovering': a recovery of the
+   * extent at `index` listed on (1) or taken off (0) shmem_recoverylist.
    */
   flag?: string;
   actor: ActorIx;

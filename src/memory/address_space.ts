@@ -100,6 +100,21 @@ export class Inode {
   huge = false;
   /** On shmem_shrinklist (list_empty(&info->shrinklist) is false): the huge-hole shrinker looks here. */
   shrinklist = false;
+  /**
+   * Per huge extent (index / HPAGE_PMD_NR): a recovery of it is on shmem_recoverylist,
+   * queued and not yet finished (shmem_huge_recovery's dedup on inode and head_index).
+   */
+  recovering = new Uint8Array(0);
+
+  /** Marks extent `extent` listed on shmem_recoverylist (or not). */
+  setRecovering(extent: number, on: boolean): void {
+    if (extent >= this.recovering.length) {
+      const grown = new Uint8Array(Math.max(extent + 1, this.recovering.length * 2));
+      grown.set(this.recovering);
+      this.recovering = grown;
+    }
+    this.recovering[extent] = on ? 1 : 0;
+  }
   swapped = 0;
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */
