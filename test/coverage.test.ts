@@ -12,13 +12,25 @@ const FIXTURES = [
   'test/fixtures/zero-page-all-paths.yaml', 'test/fixtures/shmem-all-paths.yaml', 'test/fixtures/collapse-all-paths.yaml',
   'test/fixtures/pte-mapped-thp-as_flag-all-paths.yaml', 'test/fixtures/pte-mapped-thp-per_pmd-all-paths.yaml',
   'test/fixtures/madvise-collapse-all-paths.yaml', 'test/fixtures/file-collapse-all-paths.yaml',
+  // huge tmpfs (seed 001) with its three fixes; and as posted, for recovery's enteam steps
+  // (patch 29's fix enteams a page as it is migrated: populate never finds one to enteam)
+  'test/fixtures/team-all-paths.yaml', 'test/fixtures/team-racing.yaml',
 ];
+
+/**
+ * shmem_getpage_gfp's huge tmpfs steps (seed 001): the hugehint is taken only to allocate
+ * a page, and only by a caller that may have a team page (not SGP_NOHUGE).
+ */
+const HUGEHINT = ['hugeteam_lookup', 'alloc_huge', 'team_lock_page', 'disband_huge'];
+const noHugehint = (getpage: string, why: string) => Object.fromEntries(HUGEHINT.map((st) => [`${getpage}.${st}`, why]));
+const SGP_NOHUGE = 'collapse_shmem calls shmem_getpage(SGP_NOHUGE): no hugehint, never a team page';
 
 /** The collapse context a MADV_COLLAPSE caller shares with khugepaged, embedded in the task chart. */
 const MC = 'madvise_collapse.scan_file';
 const madviseUnreachable: Record<string, string> = {
   [`${MC}.collapse_shmem.getpage.eof_delete`]: 'the i_size recheck is for sgp <= SGP_CACHE',
   [`${MC}.collapse_shmem.truncated`]: 'unreachable with this shmem_getpage',
+  ...noHugehint(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE),
   ...Object.fromEntries(['alloc', 'charge', 'tree_lock', 'add_to_page_cache', 'lru_add', 'clear'].map((st) => [
     `${MC}.collapse_shmem.getpage.${st}`, 'a narrow swap-in vs punch race, not reached here',
   ])),
@@ -53,6 +65,7 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'pread.getpage.lru_add': 'idem',
     'pread.getpage.clear': 'idem',
     'pread.getpage.eof_delete': 'idem',
+    ...noHugehint('pread.getpage', 'SGP_READ does not allocate'),
     // SGP_WRITE may instantiate beyond i_size (write_end extends it): no recheck
     'pwrite.getpage.eof_delete': 'the i_size recheck is for sgp <= SGP_CACHE',
   },
@@ -62,6 +75,7 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     // a page found under the tree lock, or returned locked and checked by shmem_getpage,
     // is in the mapping: SCAN_TRUNCATED is a defensive check the seed's kernel cannot reach
     'scan_shmem.collapse_shmem.truncated': 'unreachable with this shmem_getpage',
+    ...noHugehint('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE),
     // reachable only if a punch frees the swap entry in the window where collapse_shmem
     // has dropped the tree lock to swap in: not reached by these fixtures
     'scan_shmem.collapse_shmem.getpage.alloc': 'a narrow swap-in vs punch race, not reached here',
@@ -87,7 +101,7 @@ it('every step of every task chart is reached by some schedule, and every schedu
       for (const d of r.schedule) seen.add(`${s.actors.find((a) => a.id === d.actor)!.kind}:${d.state}`);
     }
   }
-  expect([...charts.keys()].sort()).toEqual(['huge_zero_page_shrinker', 'khugepaged', 'shmem_reclaim', 'task']);
+  expect([...charts.keys()].sort()).toEqual(['huge_zero_page_shrinker', 'khugepaged', 'shmem_reclaim', 'shmem_recovery', 'shmem_shrinker', 'task']);
   for (const [kind, variants] of charts) {
     const c = compileTaskChart(patchedChart(getActorKind(kind)!.chart, variants));
     const steppable = c.nodes.filter((n) => n.kind === 'atomic' && n.step.length).map((n) => n.path);
