@@ -7,7 +7,7 @@
  * VM_HUGEPAGE; khugepaged runs one full scan and must collapse all 512 extents.
  */
 import { validateScenario } from '../src/scenario/load.ts';
-import { run } from '../src/sched/run.ts';
+import { timedRuns } from './timed_runs.ts';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const GiB = 1 << 30;
@@ -23,24 +23,11 @@ const s = await validateScenario({
   actors: [{ kind: 'khugepaged', id: 'khugepaged', full_scans: 1 }],
 }, '<bench:khugepaged>');
 
-// the same file populated, with an actor that does nothing: the setup part of the time
-const setup = { ...s, actors: [{ kind: 'huge_zero_page_shrinker', id: 'idle', passes: 1, interval_us: 0 }] } as typeof s;
-
-const ms: number[] = [];
-const setupMs: number[] = [];
-let last = run(s, { record: false }); // warm-up
-run(setup, { record: false });
-for (let i = 0; i < RUNS; i++) {
-  let t = performance.now();
-  run(setup, { record: false });
-  setupMs.push(performance.now() - t);
-  t = performance.now();
-  last = run(s, { record: false });
-  ms.push(performance.now() - t);
+const { ms, setupMs, last } = timedRuns(s, RUNS, (last) => {
   if (last.verdict !== 'ok' || last.kernel.khugepaged.pages_collapsed !== 512) {
     throw new Error(`khugepaged bench: verdict ${last.verdict}, ${last.kernel.khugepaged.pages_collapsed} collapsed: ${JSON.stringify(last.violations)}`);
   }
-}
+});
 const k = last.kernel;
 console.log(JSON.stringify({
   ms, setupMs, steps: last.steps, verdict: last.verdict, pagesCollapsed: k.khugepaged.pages_collapsed,

@@ -6,7 +6,7 @@
  * verdict, how many teams completed. The seed as posted (no variant).
  */
 import { validateScenario } from '../src/scenario/load.ts';
-import { run } from '../src/sched/run.ts';
+import { timedRuns } from './timed_runs.ts';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const EXTENTS = 64;
@@ -27,25 +27,12 @@ const s = await validateScenario({
   ],
 }, '<bench:team-recovery>');
 
-// the same file populated, with an actor that does nothing: the setup part of the time
-const setup = { ...s, actors: [{ kind: 'huge_zero_page_shrinker', id: 'idle', passes: 1, interval_us: 0 }] } as typeof s;
-
-const ms: number[] = [];
-const setupMs: number[] = [];
-let last = run(s, { record: false }); // warm-up
-run(setup, { record: false });
-for (let i = 0; i < RUNS; i++) {
-  let t = performance.now();
-  run(setup, { record: false });
-  setupMs.push(performance.now() - t);
-  t = performance.now();
-  last = run(s, { record: false });
-  ms.push(performance.now() - t);
+const { ms, setupMs, last } = timedRuns(s, RUNS, (last) => {
   const done = last.kernel.vmstat.get('recov_completed');
   if (last.verdict !== 'ok' || done !== EXTENTS) {
     throw new Error(`team recovery bench: verdict ${last.verdict}, ${done} of ${EXTENTS} completed: ${JSON.stringify(last.violations)}`);
   }
-}
+});
 const k = last.kernel;
 console.log(JSON.stringify({
   ms, setupMs, steps: last.steps, verdict: last.verdict, recovCompleted: k.vmstat.get('recov_completed'),
