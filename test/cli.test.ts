@@ -64,6 +64,25 @@ describe('thpsim run', () => {
     expect(r.out).toMatch(/atomic_inc_not_zero: huge_zero_refcount \d+ -> \d+|cmpxchg: huge_zero_pfn 0x0 -> 0x/);
   });
 
+  it('--trace on huge tmpfs recovery shows each populate pass, the pages migrated into the team (mm_migrate_pages) and the team completed', () => {
+    const r = thpsim('run', 'examples/team-recovery.yaml', '--trace');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/verdict: OK after \d+ steps/);
+    const ev = (name: string) => r.out.split('\n').filter((l) => new RegExp(`^ *kworker/u8:1-\\d+ \\[\\d{3}\\] \\.\\.\\.\\. +\\d+\\.\\d{6}: ${name}: `).test(l));
+    const head = /team_head: op=EXPOSE pfn=(0x[0-9a-f]+) /.exec(r.out)![1]!;
+    // pass 1 isolates the four misplaced pages and migrates each into its place in the team;
+    // pass 2 enteams them
+    expect(ev('shmem_recovery_populate').map((l) => l.split(': ').at(-1))).toEqual(Array(2).fill(`pass file=f index=0 head=${head}`));
+    const into = ev('move_to_new_page').map((l) => Number(/newpfn=(0x[0-9a-f]+)/.exec(l)![1]) - Number(head));
+    expect(into.sort()).toEqual([0, 1, 2, 3]);
+    expect(ev('mm_migrate_pages').map((l) => l.split(': ').at(-1))).toEqual(['nr_succeeded=4 nr_failed=0 mode=MIGRATE_SYNC reason=shmem_recovery']);
+    // the head's commands; 'usage': inc_team_pte_mapped in the rmap dance for T1's mapped page;
+    // the last page counted clears the tag, then PageChecked
+    expect(ev('team_head').map((l) => /op=(\w+)/.exec(l)![1])).toEqual(['PREPARE', 'EXPOSE', 'ENTEAM_FIRST', 'ENTEAM', 'ENTEAM', 'usage', 'ENTEAM_LAST', 'CLEAR_HUGEHOLE', 'SET_CHECKED']);
+    expect(ev('shmem_recovery_work').map((l) => l.split(': ').at(-1))).toEqual([`end file=f index=0 head=${head} result=completed`]);
+  });
+
   it('a violation exits 1, says which invariant, actor, step and state, and the replay file reproduces it', () => {
     const replay = join(tmp, 'cex.json');
     const r = thpsim('run', 'examples/zero-page-as-posted.yaml', '--seed', '1', '--save-replay', replay);

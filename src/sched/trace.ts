@@ -3,10 +3,17 @@
  *   <comm>-<pid> [cpu] .... <timestamp>: <event>: <field>=<value> ...
  * with simulated time. Only built when a run asks for a trace.
  */
-import type { BusEvent } from '../bus/events.ts';
+import type { BusEvent, MigrateBusEvent } from '../bus/events.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { hex } from '../memory/pages.ts';
 import type { Actor } from './actor.ts';
+
+/** A page's way through a migration, by the kernel function that takes each step. */
+const MIGRATE_STEP: Record<Exclude<MigrateBusEvent['op'], 'done'>, string> = {
+  isolate: 'isolate_lru_page',
+  move: 'move_to_new_page',
+  putback: 'putback_lru_page',
+};
 
 function prefix(k: Kernel, actors: readonly Actor[], ix: number): string {
   const a = actors[ix];
@@ -45,6 +52,21 @@ export function formatTraceLine(e: BusEvent, k: Kernel, actors: readonly Actor[]
     }
     case 'truncate':
       return `${prefix(k, actors, e.actor)}shmem_${e.op}: file=${k.inodes[e.ino]!.name} start=${e.start} end=${e.end}`;
+    case 'migrate':
+      // migrate_pages()'s end is the kernel's mm_migrate_pages tracepoint (its TP_printk's
+      // fields); the model's only migrate_pages() call is recovery's, MIGRATE_SYNC
+      if (e.op === 'done') return `${prefix(k, actors, e.actor)}mm_migrate_pages: nr_succeeded=${e.succeeded} nr_failed=${e.failed} mode=MIGRATE_SYNC reason=${e.reason}`;
+      return `${prefix(k, actors, e.actor)}${MIGRATE_STEP[e.op]}: pfn=${hex(e.pfn)}${e.op === 'move' ? ` newpfn=${hex(e.newpfn)}` : ''} reason=${e.reason}`;
+    case 'recovery': {
+      const where = `file=${k.inodes[e.ino]!.name} index=${e.index} head=${e.head < 0 ? 'none' : hex(e.head)}`;
+      return e.op === 'pass'
+        ? `${prefix(k, actors, e.actor)}shmem_recovery_populate: pass ${where}`
+        : `${prefix(k, actors, e.actor)}shmem_recovery_work: end ${where} result=${e.result || 'none'}`;
+    }
+    case 'team':
+      return e.op === 'member_set' || e.op === 'member_clear'
+        ? `${prefix(k, actors, e.actor)}team_member: op=${e.op === 'member_set' ? 'SetPageTeam' : 'ClearPageTeam'} pfn=${hex(e.pfn)}`
+        : `${prefix(k, actors, e.actor)}team_head: op=${e.op} pfn=${hex(e.pfn)} usage=${e.usage}`;
     case 'vmstat':
       return `${prefix(k, actors, e.actor)}count_vm_event: ${e.item} ${e.delta > 0 ? '+' : ''}${e.delta}`;
     case 'actor':
