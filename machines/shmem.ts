@@ -165,8 +165,18 @@ export function shmemGetpageStates(): StateDef {
         always: [
           // "if (alloced && !PageTeam(page)) delete_from_page_cache(page)": a team page stays
           { guard: { and: ['gpTruncatedSince', 'gpAlloced', { not: 'gpNewIsTeam' }] }, target: 'eof_delete' },
+          // variant shmem_getpage_disband_truncated: the team disbanded first, then the page deleted like any other
+          { guard: { and: ['gpTruncatedSince', 'gpAlloced', 'gpDisbandTruncated'] }, actions: 'gpDisbandBegin', target: 'eof_disband' },
           { guard: 'gpTruncatedSince', actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
           { target: 'returned' },
+        ],
+      },
+      eof_disband: { ...shmemDisbandHugeteamStates(), onDone: 'eof_disbanded' },
+      eof_disbanded: {
+        always: [
+          { guard: { not: 'gpNewIsTeam' }, target: 'eof_delete' },
+          // the disband did not succeed (the head was locked): left as posted
+          { actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
         ],
       },
       eof_delete: step('shmem_getpage_gfp: ClearPageDirty; delete_from_page_cache(page); shmem_recalc_inode; -EINVAL', {
@@ -275,6 +285,8 @@ function teamBeyondEof(a: A): boolean {
 
 export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   ...(hugeteamGuards as Record<string, TaskGuard<A>>),
+  ...(disbandGuards as Record<string, TaskGuard<A>>),
+  gpDisbandTruncated: (a) => a.k.variant('shmem_getpage_disband_truncated'),
   gpFailedEnomem: (a) => a.l.gp_err === 'ENOMEM',
   gpSlotNotFrozen: (a) => {
     const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
@@ -297,6 +309,10 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
 
 export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   ...(hugeteamActions as Record<string, TaskAction<A>>),
+  ...(disbandActions as Record<string, TaskAction<A>>),
+  gpDisbandBegin: (a) => {
+    a.l.dt_page = a.l.gp_page;
+  },
   gpEinval: (a) => {
     a.l.gp_page = -1;
     a.l.gp_err = 'EINVAL';

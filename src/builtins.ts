@@ -16,7 +16,7 @@ import { truncationMonitor } from './check/truncation.ts';
 import { livenessPmdMappedMonitor } from './check/liveness.ts';
 import { teamMonitor } from './check/team.ts';
 import { recoveryTerminatesMonitor } from './check/recovery_liveness.ts';
-import { shmemGetpageTeamEof, shmemRecoveryCheckUptodate, shmemRecoveryMigratePage } from './variants/team_recovery.ts';
+import { shmemGetpageDisbandTruncated, shmemGetpageTeamEof, shmemRecoveryCheckUptodate, shmemRecoveryMigratePage } from './variants/team_recovery.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
   collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
@@ -43,3 +43,4 @@ registerVariant(collapseShmemCompoundCheck);
 registerVariant(shmemRecoveryMigratePage);
 registerVariant(shmemRecoveryCheckUptodate);
 registerVariant(shmemGetpageTeamEof);
+registerVariant(shmemGetpageDisbandTruncated);

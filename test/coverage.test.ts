@@ -15,6 +15,8 @@ const FIXTURES = [
   // huge tmpfs (seed 001) with its three fixes; and as posted, for recovery's enteam steps
   // (patch 29's fix enteams a page as it is migrated: populate never finds one to enteam)
   'test/fixtures/team-all-paths.yaml', 'test/fixtures/team-racing.yaml',
+  // a fault's team page instantiated beyond a racing truncation, disbanded and deleted (shmem_getpage_disband_truncated)
+  'test/fixtures/team-fault-truncate.yaml',
 ];
 
 /**
@@ -24,6 +26,13 @@ const FIXTURES = [
 const HUGEHINT = ['hugeteam_lookup', 'alloc_huge', 'team_lock_page', 'disband_huge'];
 const noHugehint = (getpage: string, why: string) => Object.fromEntries(HUGEHINT.map((st) => [`${getpage}.${st}`, why]));
 const SGP_NOHUGE = 'collapse_shmem calls shmem_getpage(SGP_NOHUGE): no hugehint, never a team page';
+/**
+ * The team disband of shmem_getpage_gfp's "truncated since we checked" (variant
+ * shmem_getpage_disband_truncated): only for a caller with that recheck (SGP_CACHE, and
+ * SGP_TEAM with shmem_getpage_team_eof) that instantiated a team page.
+ */
+const EOF_DISBAND = ['get_head', 'trylock_head', 'head_team', 'tree_lock', 'disband_hugehead', 'unlock_head', 'disband_hugetails', 'put_head'];
+const noEofDisband = (getpage: string, why: string) => Object.fromEntries(EOF_DISBAND.map((st) => [`${getpage}.eof_disband.${st}`, why]));
 
 /** The collapse context a MADV_COLLAPSE caller shares with khugepaged, embedded in the task chart. */
 const MC = 'madvise_collapse.scan_file';
@@ -31,6 +40,7 @@ const madviseUnreachable: Record<string, string> = {
   [`${MC}.collapse_shmem.getpage.eof_delete`]: 'the i_size recheck is for sgp <= SGP_CACHE',
   [`${MC}.collapse_shmem.truncated`]: 'unreachable with this shmem_getpage',
   ...noHugehint(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE),
+  ...noEofDisband(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE),
   ...Object.fromEntries(['alloc', 'charge', 'tree_lock', 'add_to_page_cache', 'lru_add', 'clear'].map((st) => [
     `${MC}.collapse_shmem.getpage.${st}`, 'a narrow swap-in vs punch race, not reached here',
   ])),
@@ -66,6 +76,8 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'pread.getpage.clear': 'idem',
     'pread.getpage.eof_delete': 'idem',
     ...noHugehint('pread.getpage', 'SGP_READ does not allocate'),
+    ...noEofDisband('pread.getpage', 'SGP_READ does not allocate'),
+    ...noEofDisband('pwrite.getpage', 'the i_size recheck is for sgp <= SGP_CACHE'),
     // SGP_WRITE may instantiate beyond i_size (write_end extends it): no recheck
     'pwrite.getpage.eof_delete': 'the i_size recheck is for sgp <= SGP_CACHE',
   },
@@ -76,6 +88,7 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     // is in the mapping: SCAN_TRUNCATED is a defensive check the seed's kernel cannot reach
     'scan_shmem.collapse_shmem.truncated': 'unreachable with this shmem_getpage',
     ...noHugehint('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE),
+    ...noEofDisband('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE),
     // reachable only if a punch frees the swap entry in the window where collapse_shmem
     // has dropped the tree lock to swap in: not reached by these fixtures
     'scan_shmem.collapse_shmem.getpage.alloc': 'a narrow swap-in vs punch race, not reached here',
@@ -84,6 +97,9 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'scan_shmem.collapse_shmem.getpage.add_to_page_cache': 'idem',
     'scan_shmem.collapse_shmem.getpage.lru_add': 'idem',
     'scan_shmem.collapse_shmem.getpage.clear': 'idem',
+  },
+  shmem_recovery: {
+    ...noEofDisband('populate.getpage', 'narrow race: an SGP_TEAM team page instantiated after a truncation passed (with shmem_getpage_team_eof), not reached here'),
   },
 };
 

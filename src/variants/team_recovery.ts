@@ -61,3 +61,18 @@ export const shmemGetpageTeamEof: Variant = {
   kind: 'fix',
   description: 'shmem_getpage_gfp(SGP_TEAM) returns -EINVAL for an extent that starts at or beyond i_size (patch 27)',
 };
+
+/**
+ * Finding (the series' shmem_getpage_gfp, patch 04, which seed 001 builds on): "Perhaps the
+ * file has been truncated since we checked" deletes the page only "if (alloced &&
+ * !PageTeam(page))". A fault (or recovery's SGP_TEAM) that instantiated a team page in an
+ * extent a racing truncation had already passed leaves it in the page cache wholly beyond
+ * i_size, and nothing removes it (truncation). Fix (inferred): shmem_disband_hugeteam(page)
+ * first, then delete it as any other page; if the disband cannot be done (its head locked
+ * by another), as posted.
+ */
+export const shmemGetpageDisbandTruncated: Variant = {
+  name: 'shmem_getpage_disband_truncated',
+  kind: 'fix',
+  description: 'shmem_getpage_gfp disbands the team of a page it instantiated beyond a racing truncation, then deletes it (inferred)',
+};
