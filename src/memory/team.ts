@@ -46,11 +46,12 @@ const NS = TEAM_HEAD_CHART.nStates;
 const NEXT = TEAM_HEAD_CHART.next;
 const EV = TEAM_HEAD_CHART.eventIndex;
 const TEAM_REGION = TEAM_HEAD_CHART.regionNames.indexOf('team');
-const teamStateOf = (s: number): string => TEAM_HEAD_CHART.regionStates[TEAM_REGION]![TEAM_HEAD_CHART.digit(s, TEAM_REGION)]!;
+/** Per packed team-head state, its team region's state name (looked up once, not per call). */
+const TEAM_STATE_NAME = Array.from({ length: NS }, (_, s) => TEAM_HEAD_CHART.regionStates[TEAM_REGION]![TEAM_HEAD_CHART.digit(s, TEAM_REGION)]!);
 
 /** The head's state in the team region: none, prepared, exposed, filling, complete, disbanded. */
 export function teamState(k: Kernel, head: number): string {
-  return teamStateOf(k.pages.teamState[head]!);
+  return TEAM_STATE_NAME[k.pages.teamState[head]!]!;
 }
 
 /** team_head(page): page - (page->index & (HPAGE_PMD_NR-1)) — by index, so page->index must be set. */
