@@ -9,9 +9,9 @@
  * remove_migration_ptes), then the page off the list or left for the next pass. -ENOMEM
  * ends it at once. Every step another CPU could observe is a state of its own.
  *
- * Migration entries are modelled as cleared ptes the migration remembers and fills
- * again with the new page (a fault racing them finds the old page locked, waits, then
- * finds the new one: docs/teams.md).
+ * A migration entry is a cleared pte marked as one (Pmd.pteMigration): a zap removes the
+ * mark with the pte, remove_migration_ptes fills only the ptes still marked. A fault on
+ * one finds the old page locked and waits, then finds the new one (docs/teams.md).
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
@@ -215,6 +215,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
           k.addMmCounter(mm, k.mmCounterFile(p), -1, a.ix);
           k.ref('move', 'page', p, 'pte', a.id, a.ix);
           k.pages.put(p, a.ix, a.id);
+          k.migrationEntry(mm, vpn, true, a.ix);
           a.l.mg_ptes.push(mm.id, vpn);
         }
       }
@@ -227,10 +228,11 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     for (let i = 0; i < a.l.mg_ptes.length; i += 2) {
       const mm = k.mms[a.l.mg_ptes[i]!]!;
       const vpn = a.l.mg_ptes[i + 1]!;
-      const pmd = mm.pmds.get(Math.floor(vpn / k.HPAGE_PMD_NR));
-      if (!pmd?.ptes || k.pte(mm, vpn) !== PTE_NONE || mm.usersState() === 'exited') continue;
+      // only where the migration entry is still there (a zap, exit or munmap, removes it)
+      if (!k.isMigrationEntry(mm, vpn)) continue;
+      k.migrationEntry(mm, vpn, false, a.ix);
       const vma = mm.findVma(vpn);
-      if (!vma) continue;
+      if (!vma || k.pte(mm, vpn) !== PTE_NONE) continue;
       k.pages.get(target, a.ix, a.id);
       k.pages.mapPte(target, a.ix);
       k.setPte(mm, vpn, target, (vma.flags & VM.WRITE) !== 0, a.ix);

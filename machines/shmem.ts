@@ -20,6 +20,7 @@ import { PageSwapBacked, PageTeam, teamHead } from '../src/memory/team.ts';
 import {
   type HugeteamLocals, disbandActions, disbandGuards, hugeteamActions, hugeteamGuards, shmemDisbandHugeteamStates,
 } from './shmem_hugeteam.ts';
+import { type TeamFaultLocals, teamFaultActions, teamFaultGuards } from './team_fault.ts';
 
 /**
  * Which caller shmem_getpage_gfp() serves (enum sgp_type): SGP_READ, SGP_WRITE, SGP_CACHE
@@ -171,7 +172,7 @@ export function shmemGetpageStates(): StateDef {
           { target: 'returned' },
         ],
       },
-      eof_disband: { ...shmemDisbandHugeteamStates(), onDone: 'eof_disbanded' },
+      eof_disband: { ...shmemDisbandHugeteamStates(unmapMappingRangeStates()), onDone: 'eof_disbanded' },
       eof_disbanded: {
         always: [
           { guard: { not: 'gpNewIsTeam' }, target: 'eof_delete' },
@@ -506,8 +507,15 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
     if (!f || f.ino.id !== inodeId) return;
     if (f.index + k.HPAGE_PMD_NR <= start || f.index >= end) return;
     // __split_huge_pmd on a file THP (or zap_huge_pmd): clear the pmd, drop the mapping
+    // (a huge tmpfs team's pmd too: the series remaps the rest of a partly zapped team by
+    // ptes, remap_team_by_ptes, which the model does not: the pages refault)
     const head = pmd.pfn;
     k.pmdCmd(mm, p, 'PMDP_CLEAR', -1, a.ix);
+    if (pmd.deposited > 0) {
+      // map_team_by_pmd deposited a page table under a team's pmd: withdrawn and freed
+      pmd.deposited--;
+      k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
+    }
     k.pages.unmapPmd(head, a.ix);
     k.addMmCounter(mm, k.mmCounterFile(head), -k.HPAGE_PMD_NR, a.ix);
     k.ref('move', 'page', head, 'pmd', a.id, a.ix);
@@ -518,7 +526,14 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
   for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
     const vpn = base + i;
     const pfn = pmd.ptes![i]!;
-    if (pfn === PTE_NONE) continue;
+    if (pfn === PTE_NONE) {
+      // a migration entry in the range is zapped too
+      if (pmd.pteMigration?.[i]) {
+        const f = off(vpn);
+        if (f && f.ino.id === inodeId && f.index >= start && f.index < end) k.migrationEntry(mm, vpn, false, a.ix);
+      }
+      continue;
+    }
     const f = off(vpn);
     if (!f || f.ino.id !== inodeId || f.index < start || f.index >= end) continue;
     k.setPte(mm, vpn, PTE_NONE, false, a.ix);
@@ -584,7 +599,7 @@ export function shmemUndoRangeStates(): StateDef {
         ],
       },
       disband: {
-        ...shmemDisbandHugeteamStates(),
+        ...shmemDisbandHugeteamStates(unmapMappingRangeStates()),
         onDone: [
           // else if (end != -1) { unlock_page(page); index--; break } ("Punch retry disband now")
           { guard: { and: ['urPageTeam', 'urPunch'] }, actions: 'urRetryTeam', target: 'next' },
@@ -757,11 +772,43 @@ export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kerne
         always: [
           { guard: 'sfNoPage', actions: 'sfFailed', target: 'returned' },
           { guard: 'sfCanMapPmd', target: 'pmd_lock' },
+          // huge tmpfs (seed 001's series): a team page, maybe mapped by the team's pmd (machines/team_fault.ts)
+          { guard: 'sfTeamMayHuge', target: 'team_head' },
           { guard: 'sfPmdIsHuge', actions: ['sfUnlockPutPage', 'sfRetry'], target: 'returned' },
           { guard: 'sfPmdIsNone', target: 'pte_alloc_one' },
           { target: 'pte_lock' },
         ],
       },
+      team_head: step('shmem_fault: head = team_head(page); if (!get_page_unless_zero(head) || !PageTeam(head)) single; unlock_page(page); put_page(page)', [
+        { guard: 'sfTeamHeadOk', actions: 'sfTeamTakeHead', target: 'team_checked' },
+        // "return ret": the page, still locked, mapped by a pte
+        { actions: 'sfTeamNotHuge', target: 'route' },
+      ]),
+      // shmem_populate_hugeteam: "return 0 if PageChecked(head)"; populating an unchecked team is not modelled: single
+      team_checked: {
+        always: [
+          { guard: 'sfTeamChecked', target: 'team_lock_head' },
+          { actions: 'sfTeamSingle', target: 'single_unlocked' },
+        ],
+      },
+      team_lock_head: step('shmem_fault: lock_page(head); if (!PageTeam(head)) { unlock_page(head); put_page(head); goto single }', [
+        { guard: { and: ['sfTeamHeadUnlocked', 'sfTeamHeadIsTeam'] }, actions: 'sfTeamLockHead', target: 'team_pte_alloc' },
+        { guard: 'sfTeamHeadUnlocked', actions: 'sfTeamSingle', target: 'single_unlocked' },
+      ]),
+      team_pte_alloc: step('map_team_by_pmd: if (!pmd_none(*pmd)) goto raced2; pgtable = pte_alloc_one(mm, addr)', [
+        { guard: { not: 'sfTeamPmdNone' }, actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOk'], target: 'returned' },
+        { guard: 'injectedFailure', actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOom'], target: 'returned' },
+        { target: 'team_pmd_lock' },
+      ], { inject: 'pte_alloc_one' }),
+      team_pmd_lock: step('map_team_by_pmd: ptl = pmd_lock(mm, pmd)', {
+        guard: 'sfTeamPtlFree', actions: 'sfTeamLockPtl', target: 'team_set_pmd',
+      }),
+      team_set_pmd: step('map_team_by_pmd: if (pmd_none) { set_pmd_at(huge); deposit; page_add_file_rmap(head); page_add_team_rmap(head); nr_ptes++ } spin_unlock(ptl); unlock_page(head); MM_SHMEMPAGES += HPAGE_PMD_NR', [
+        { guard: 'sfTeamPmdNone', actions: ['sfMapTeamByPmd', 'sfTeamUnlockPtl', 'sfTeamUnlockHeadMapped', 'sfTeamOk'], target: 'returned' },
+        { actions: ['sfTeamUnlockPtl', 'sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOk'], target: 'returned' },
+      ]),
+      // goto single: shmem_getpage_gfp again, for one pte ("once" keeps it from trying huge again)
+      single_unlocked: { always: { target: 'getpage' } },
       pmd_lock: step('do_set_pmd: ptl = pmd_lock(vma->vm_mm, pmd)', {
         guard: 'sfPtlFree', actions: 'sfLockPtl', target: 'set_pmd',
       }),
@@ -790,7 +837,7 @@ export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kerne
 }
 
 /** The locals a shmem fault reads from its task: which mm and vpn, and whether a write. */
-export interface ShmemFaultTask extends ShmemLocals {
+export interface ShmemFaultTask extends ShmemLocals, TeamFaultLocals {
   mmName: string;
   vpn: number;
   write: boolean;
@@ -803,6 +850,7 @@ const fpmd = (a: F) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
 const fkind = (a: F) => fmm(a).kindAt(fpmd(a));
 
 export const shmemFaultGuards: Record<string, TaskGuard<F>> = {
+  ...teamFaultGuards,
   sfNoPage: (a) => a.l.gp_page < 0,
   sfCanMapPmd: (a) => {
     const k = a.k;
@@ -822,6 +870,7 @@ export const shmemFaultGuards: Record<string, TaskGuard<F>> = {
 };
 
 export const shmemFaultActions: Record<string, TaskAction<F>> = {
+  ...teamFaultActions,
   sfFailed: (a) => {
     a.l.fault = a.l.gp_err === 'ENOMEM' ? 'VM_FAULT_OOM' : 'SIGBUS';
   },
@@ -936,7 +985,7 @@ export const shmemReclaimChart: TaskChartDef<R> = {
       actions: 'srUnlockPutback', target: 'next',
     }),
     disband: {
-      ...shmemDisbandHugeteamStates(),
+      ...shmemDisbandHugeteamStates(unmapMappingRangeStates()),
       onDone: [
         { guard: 'srPageTeam', target: 'free_swap' },
         { target: 'writepage_lock' },

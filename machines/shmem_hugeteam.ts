@@ -208,7 +208,7 @@ export const hugeteamActions: Record<string, TaskAction<A>> = {
  * model has no team pmd mapping (map_team_by_pmd) yet, so that loop never runs; and patch
  * 13's LRU weight (head_lru_weight, shmem_evictify_hugetails).
  */
-export function shmemDisbandHugeteamStates(): StateDef {
+export function shmemDisbandHugeteamStates(unmapMappingRange: StateDef): StateDef {
   return {
     meta: { kernel: 'shmem_disband_hugeteam' },
     initial: 'team_head',
@@ -216,7 +216,7 @@ export function shmemDisbandHugeteamStates(): StateDef {
       // head = team_head(page): by page->index, which "remains stable across disband and truncation"
       team_head: {
         always: [
-          { guard: 'dtHeadIsPage', actions: 'dtTeamHead', target: 'tree_lock' },
+          { guard: 'dtHeadIsPage', actions: 'dtTeamHead', target: 'pmd_check' },
           { actions: 'dtTeamHead', target: 'get_head' },
         ],
       },
@@ -229,9 +229,17 @@ export function shmemDisbandHugeteamStates(): StateDef {
         { actions: ['dtTrylockFailed', 'dtPutHead'], target: 'returned' },
       ]),
       head_team: step('shmem_disband_hugeteam: if (!PageTeam(head)) { unlock_page(head); put_page(head); return } }', [
-        { guard: 'dtHeadIsTeam', target: 'tree_lock' },
+        { guard: 'dtHeadIsTeam', target: 'pmd_check' },
         { actions: ['dtUnlockHead', 'dtPutHead'], target: 'returned' },
       ]),
+      // "while (team_pmd_mapped(head)) unmap_mapping_range(page->mapping, ...)": huge pmds of the team go first (series 11)
+      pmd_check: {
+        always: [
+          { guard: 'dtTeamPmdMapped', actions: 'dtUnmapBegin', target: 'pmd_unmap' },
+          { target: 'tree_lock' },
+        ],
+      },
+      pmd_unmap: { ...unmapMappingRange, onDone: 'pmd_check' },
       tree_lock: step('shmem_disband_hugehead: mapping = READ_ONCE(head->mapping); if (!mapping) return -EALREADY; spin_lock_irq(&mapping->tree_lock)', [
         { guard: 'dtHeadNoMapping', actions: 'dtEalready', target: 'disbanded' },
         { guard: 'dtTreeLockFree', actions: 'dtLockTree', target: 'disband_hugehead' },
@@ -276,9 +284,19 @@ export const disbandGuards: Record<string, TaskGuard<A>> = {
   dtHeadNoMapping: (a) => headMapping(a) === undefined,
   dtTreeLockFree: (a) => headMapping(a)!.mapping.treeLock.free,
   dtNrUsed: (a) => a.l.dt_nr >= 0,
+  /** team_pmd_mapped(head): team_usage >= TEAM_PMD_MAPPED. */
+  dtTeamPmdMapped: (a) => PageTeam(a.k, a.l.dt_head) && a.k.pages.teamUsage[a.l.dt_head]! >= a.k.T.PMD_MAPPED,
 };
 
 export const disbandActions: Record<string, TaskAction<A>> = {
+  /** unmap_mapping_range over the team's extent (its huge pmds zapped). */
+  dtUnmapBegin: (a) => {
+    const k = a.k;
+    const l = a.l as HugeteamLocals & { um_ino: number; um_start: number; um_end: number };
+    l.um_ino = k.pages.mapping[a.l.dt_head]!;
+    l.um_start = k.pages.index[a.l.dt_head]!;
+    l.um_end = l.um_start + k.HPAGE_PMD_NR;
+  },
   dtTeamHead: (a) => {
     a.l.dt_head = teamHead(a.k, a.l.dt_page);
     a.l.dt_nr = -1;

@@ -43,6 +43,9 @@ export type TaskOp =
   | { op: 'exit' };
 
 export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
+  /** The shmem fault's team head, mapped by pmd (machines/team_fault.ts); its `once`. */
+  sf_head: number;
+  sf_once: boolean;
   // madvise(MADV_COLLAPSE): the aligned range, the cursor, what succeeded and what failed last
   mc_start: number;
   mc_end: number;
@@ -1085,6 +1088,7 @@ export const taskChart: TaskChartDef<A> = {
       a.l.gp_ino = f.ino.id;
       a.l.gp_index = f.index;
       a.l.gp_sgp = 'fault';
+      a.l.sf_once = false; // shmem_fault's once, per fault
       a.l.gp_err = '';
       a.l.gp_page = -1;
     },
@@ -1491,6 +1495,8 @@ export const taskChart: TaskChartDef<A> = {
         k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
         a.l.zap_pages.push(pfn);
       }
+      // a migration entry is zapped with the rest (remove_migration_ptes finds it gone)
+      for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (p.pteMigration?.[i]) k.migrationEntry(mm, base + i, false, a.ix);
     },
     putZappedPages: (a) => {
       for (const pfn of a.l.zap_pages) putPageRef(a, pfn);

@@ -22,7 +22,7 @@ import {
   PageSwapBacked, PageTeam, shmemAddedToHugeteam, shmemClearTagHugehole, shmemDisbandHugehead, shmemDisbandHugetails, shmemFreeholes,
   shrinklist, tagTeamHugehole, teamCmd, teamHead, teamMember,
 } from '../src/memory/team.ts';
-import { type ShmemLocals, shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates } from './shmem.ts';
+import { type ShmemLocals, shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, unmapActions, unmapGuards } from './shmem.ts';
 import { type MigrateLocals, migrateActions, migrateGuards, migratePagesStates } from './migrate.ts';
 
 export interface RecoveryLocals extends ShmemLocals, MigrateLocals {
@@ -642,12 +642,14 @@ export const teamRecoveryChart: TaskChartDef<A> = {
   },
   guards: {
     ...(shmemGetpageGuards as unknown as Record<string, TaskGuard<A>>),
+    ...(unmapGuards as unknown as Record<string, TaskGuard<A>>),
     ...(migrateGuards as unknown as Record<string, TaskGuard<A>>),
     ...populateGuards,
     ...workGuards,
   },
   actions: {
     ...(shmemGetpageActions as unknown as Record<string, TaskAction<A>>),
+    ...(unmapActions as unknown as Record<string, TaskAction<A>>),
     ...(migrateActions as unknown as Record<string, TaskAction<A>>),
     ...populateActions,
     ...workActions,

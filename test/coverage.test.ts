@@ -17,6 +17,8 @@ const FIXTURES = [
   'test/fixtures/team-all-paths.yaml', 'test/fixtures/team-racing.yaml',
   // a fault's team page instantiated beyond a racing truncation, disbanded and deleted (shmem_getpage_disband_truncated)
   'test/fixtures/team-fault-truncate.yaml',
+  // a complete team mapped by pmd (map_team_by_pmd), then disbanded under it
+  'examples/team-recovery-pmd-map.yaml',
 ];
 
 /**
@@ -26,12 +28,23 @@ const FIXTURES = [
 const HUGEHINT = ['hugeteam_lookup', 'alloc_huge', 'team_lock_page', 'disband_huge'];
 const noHugehint = (getpage: string, why: string) => Object.fromEntries(HUGEHINT.map((st) => [`${getpage}.${st}`, why]));
 const SGP_NOHUGE = 'collapse_shmem calls shmem_getpage(SGP_NOHUGE): no hugehint, never a team page';
+/** shmem_disband_hugeteam's "while (team_pmd_mapped(head)) unmap_mapping_range": its steps. */
+function PMD_UNMAP(): string[] {
+  return ['pmd_unmap.i_mmap_lock', 'pmd_unmap.zap', 'pmd_unmap.i_mmap_unlock'];
+}
+/**
+ * Every caller unmaps the range (truncate_pagecache_range, try_to_unmap) before it disbands:
+ * a team pmd there is one a fault made again in between.
+ */
+const PMD_REMAPPED = 'narrow race: a fault maps the team by pmd again between the caller\'s unmap_mapping_range and the disband, not reached here';
+const noPmdUnmap = (disband: string) => Object.fromEntries(PMD_UNMAP().map((st) => [`${disband}.${st}`, PMD_REMAPPED]));
+
 /**
  * The team disband of shmem_getpage_gfp's "truncated since we checked" (variant
  * shmem_getpage_disband_truncated): only for a caller with that recheck (SGP_CACHE, and
  * SGP_TEAM with shmem_getpage_team_eof) that instantiated a team page.
  */
-const EOF_DISBAND = ['get_head', 'trylock_head', 'head_team', 'tree_lock', 'disband_hugehead', 'unlock_head', 'disband_hugetails', 'put_head'];
+const EOF_DISBAND = ['get_head', 'trylock_head', 'head_team', 'tree_lock', 'disband_hugehead', 'unlock_head', 'disband_hugetails', 'put_head', ...PMD_UNMAP()];
 const noEofDisband = (getpage: string, why: string) => Object.fromEntries(EOF_DISBAND.map((st) => [`${getpage}.eof_disband.${st}`, why]));
 
 /** The collapse context a MADV_COLLAPSE caller shares with khugepaged, embedded in the task chart. */
@@ -78,6 +91,12 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     ...noHugehint('pread.getpage', 'SGP_READ does not allocate'),
     ...noEofDisband('pread.getpage', 'SGP_READ does not allocate'),
     ...noEofDisband('pwrite.getpage', 'the i_size recheck is for sgp <= SGP_CACHE'),
+    ...noPmdUnmap('punch.undo.disband'),
+    ...noPmdUnmap('truncate.undo.disband'),
+    ...noPmdUnmap('page_fault.shmem_fault.getpage.eof_disband'),
+    ...Object.fromEntries(['team_head', 'team_lock_head', 'team_pte_alloc', 'team_pmd_lock', 'team_set_pmd'].map((st) => [
+      `page_fault.filemap_fault.${st}`, 'a regular file is never huge tmpfs: no team page',
+    ])),
     // SGP_WRITE may instantiate beyond i_size (write_end extends it): no recheck
     'pwrite.getpage.eof_delete': 'the i_size recheck is for sgp <= SGP_CACHE',
   },
@@ -97,6 +116,9 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'scan_shmem.collapse_shmem.getpage.add_to_page_cache': 'idem',
     'scan_shmem.collapse_shmem.getpage.lru_add': 'idem',
     'scan_shmem.collapse_shmem.getpage.clear': 'idem',
+  },
+  shmem_reclaim: {
+    ...noPmdUnmap('disband'),
   },
   shmem_recovery: {
     ...noEofDisband('populate.getpage', 'narrow race: an SGP_TEAM team page instantiated after a truncation passed (with shmem_getpage_team_eof), not reached here'),

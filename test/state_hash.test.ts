@@ -164,6 +164,7 @@ describe('snapshots', () => {
         throw new Error(m);
       },
       teamPteMapped: () => {},
+      teamPmdMapped: () => {},
     };
     const p = new PageStore(owner, 16);
     const a = p.alloc(0, true, 0);

@@ -283,7 +283,7 @@ export interface MmCounterBusEvent {
  */
 export interface MmFieldBusEvent {
   kind: 'mm_field';
-  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking';
+  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking' | 'migration_entry';
   mm: number;
   actor: ActorIx;
 }

@@ -22,11 +22,13 @@
  *   at ENTEAM_LAST: shmem_getpage_gfp makes a new page Uptodate after adding it.)
  * - At quiescence, team_usage counts exactly the team's instantiated pages in place (the
  *   migrated-in head of patch 24's account_head is uncounted only until the next pass),
- *   with TEAM_PTE_COUNTER per member mapped by ptes (team_pte_mapped) and TEAM_LRU_WEIGHT_ONE below (pmd mapping counts are not modelled yet);
+ *   TEAM_MAPPING_COUNTER per huge pmd of the team above TEAM_COMPLETE, and TEAM_PTE_COUNTER
+ *   per member mapped by ptes (team_pte_mapped) and TEAM_LRU_WEIGHT_ONE below;
  *   NR_SHMEM_FREEHOLES is the holes of the partly filled teams; and every offset of a huge
  *   mount's page cache holds what was last written there.
  */
 import type { MonitorKind } from '../registry.ts';
+import { pmdKind } from '../memory/mm.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { PageSwapBacked, PageTeam, shmemFreeholes, teamHead, teamState } from '../memory/team.ts';
 import { hex } from '../memory/pages.ts';
@@ -187,9 +189,14 @@ export const teamMonitor: MonitorKind = {
           if (PageTeam(k, p) && PageSwapBacked(k, p) && ino.mapping.lookup(first + i) === p) instantiated++;
         }
         const u = k.pages.teamUsage[h]!;
-        const counted = Math.floor(u / T.PAGE_COUNTER);
+        // up to TEAM_COMPLETE the upper part counts pages; above it, huge pmds of the team (TEAM_MAPPING_COUNTER each)
+        const upper = Math.floor(u / T.PAGE_COUNTER);
+        const counted = Math.min(upper, N);
         const what = `team ${hex(h)} of ${ino.name} (${s})`;
         if (counted !== instantiated) return `${what}: team_usage counts ${counted} pages but ${instantiated} are instantiated in place`;
+        let pmds = 0;
+        for (const mm of k.mms) for (const p of mm.pmds.values()) if (pmdKind(p.state) === 'huge' && p.pfn === h) pmds++;
+        if (upper - counted !== pmds) return `${what}: team_usage counts ${upper - counted} huge pmd mapping(s) of the team but ${pmds} exist`;
         // the low part: TEAM_PTE_COUNTER per member mapped by ptes (team_pte_mapped), and the LRU weight
         let pteMapped = 0;
         for (let i = 0; i < N; i++) if (PageTeam(k, h + i) && k.pages.mapcount[h + i]! > 0) pteMapped++;

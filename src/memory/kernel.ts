@@ -123,6 +123,14 @@ export class Kernel {
     teamUsageSet(this, head, u + delta * this.T.PTE_COUNTER, a);
   }
 
+  /**
+   * inc_team_pmd_mapped / dec_team_pmd_mapped: a huge pmd of a team adds
+   * TEAM_MAPPING_COUNTER (= TEAM_PAGE_COUNTER) to its head's team_usage, above TEAM_COMPLETE.
+   */
+  teamPmdMapped(head: number, delta: 1 | -1, a: ActorIx): void {
+    teamUsageSet(this, head, this.pages.teamUsage[head]! + delta * this.T.PAGE_COUNTER, a);
+  }
+
   illegal(object: string, command: string, state: string, actor: ActorIx): never {
     return this.violate('illegal-transition', `${object}: ${command} is not allowed in state [${state}]`, actor);
   }
@@ -321,10 +329,12 @@ export class Kernel {
     if (kind === 'pte_table' && !p.ptes) {
       p.ptes = new Int32Array(this.HPAGE_PMD_NR).fill(PTE_NONE);
       p.pteWritable = new Uint8Array(this.HPAGE_PMD_NR);
+      p.pteMigration = new Uint8Array(this.HPAGE_PMD_NR);
       p.noted = 0;
     } else if (kind !== 'pte_table') {
       p.ptes = null;
       p.pteWritable = null;
+      p.pteMigration = null;
       p.noted = 0;
     }
     this.bus.publish({ kind: 'pmd', op: ev, mm: mm.id, pmd: index, pfn: p.pfn, oldPfn, actor: a });
@@ -340,6 +350,20 @@ export class Kernel {
     p.ptes[i] = pfn;
     p.pteWritable![i] = writable && pfn !== PTE_NONE ? 1 : 0;
     this.bus.publish({ kind: 'pte', op: pfn === PTE_NONE ? 'clear' : 'set', mm: mm.id, vpn, pfn, oldPfn, actor: a });
+  }
+
+  /** A migration entry left in (on) or taken out of (off) the pte at vpn (see Pmd.pteMigration). */
+  migrationEntry(mm: MmStruct, vpn: number, on: boolean, a: ActorIx): void {
+    const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
+    if (!p?.pteMigration) return;
+    p.pteMigration[vpn % this.HPAGE_PMD_NR] = on ? 1 : 0;
+    this.mmField(mm, 'migration_entry', a);
+  }
+
+  /** Whether the pte at vpn holds a migration entry. */
+  isMigrationEntry(mm: MmStruct, vpn: number): boolean {
+    const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
+    return p?.pteMigration?.[vpn % this.HPAGE_PMD_NR] === 1;
   }
 
   pte(mm: MmStruct, vpn: number): number {

@@ -49,6 +49,11 @@ export interface Pmd {
   writable: boolean;
   ptes: Int32Array | null;
   pteWritable: Uint8Array | null;
+  /**
+   * Per pte, 1 where try_to_unmap left a migration entry (the pte itself reads as none): a
+   * zap of the pte removes it, remove_migration_ptes turns it back into a pte of the page.
+   */
+  pteMigration: Uint8Array | null;
   /** Page tables deposited under a huge pmd (pgtable_trans_huge_deposit). */
   deposited: number;
   /**
@@ -62,7 +67,7 @@ export interface Pmd {
 }
 
 /** What a pmd never written reads as. */
-const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0, noted: 0 });
+const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, pteMigration: null, deposited: 0, noted: 0 });
 
 export class MmStruct {
   /** Packed mm chart state (users × mmap_lock). */
@@ -110,7 +115,7 @@ export class MmStruct {
   pmd(index: number): Pmd {
     let p = this.pmds.get(index);
     if (!p) {
-      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, deposited: 0, noted: 0 };
+      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, pteMigration: null, deposited: 0, noted: 0 };
       this.pmds.set(index, p);
     }
     return p;

@@ -57,6 +57,8 @@ export interface PageOwner {
   violate(invariant: string, message: string, actor: ActorIx): never;
   /** A PageTeam page's first pte mapping made (+1) or last removed (-1): inc_team_pte_mapped / dec_team_pte_mapped. */
   teamPteMapped(pfn: number, delta: 1 | -1, actor: ActorIx): void;
+  /** A huge pmd of a team made (+1) or zapped (-1): page_add_team_rmap / page_remove_team_rmap. */
+  teamPmdMapped(head: number, delta: 1 | -1, actor: ActorIx): void;
 }
 
 /** A saved page store (PageStore.saveState). */
@@ -449,10 +451,13 @@ export class PageStore {
   mapPmd(head: number, actor: ActorIx): void {
     this.pmdMapcount[head]!++;
     this.mapInc(head, actor);
+    // a huge tmpfs team (order-0 pages) mapped by one pmd: map_team_by_pmd's page_add_team_rmap
+    if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, 1, actor);
   }
   unmapPmd(head: number, actor: ActorIx): void {
     this.pmdMapcount[head]!--;
     this.mapDec(head, actor);
+    if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, -1, actor);
   }
 
   private mapInc(pfn: number, actor: ActorIx): void {
