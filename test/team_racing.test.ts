@@ -91,8 +91,8 @@ describe('each disbanding path on its own', () => {
     const f = ino(k, 'f');
     const team = stepsOf(r, 'kswapd').filter((st) => /redirty|disband|free_swap|writepage/.test(st));
     expect(team).toEqual([
-      // 0x1000: "Only proceed if this is head, or if head is unpopulated"
-      'redirty',
+      // 0x1000, each of the 40 tries: "Only proceed if this is head, or if head is unpopulated"
+      ...Array<string>(40).fill('redirty'),
       // 0x0, the head: shmem_disband_hugeteam(page) with head == page, then swapped out
       'disband.tree_lock', 'disband.disband_hugehead', 'disband.disband_hugetails', 'writepage_lock', 'writepage',
       // 0x1000 again: a small page now
@@ -190,8 +190,10 @@ describe('racing', () => {
     const wanted = (kind: string, re: RegExp) => compileTaskChart(getActorKind(kind)!.chart).nodes
       .filter((n) => n.kind === 'atomic' && n.step.length && re.test(n.path)).map((n) => `${kind}:${n.path}`);
     const steps = [
-      ...wanted('task', /^(punch|truncate)\.undo\.disband\./),
-      ...wanted('shmem_reclaim', /^(redirty|disband\.|free_swap$)/),
+      // (but the pmd unmap a fault's remapping the team between the caller's unmap and the
+      // disband needs: a narrow race, listed in test/coverage.test.ts)
+      ...wanted('task', /^(punch|truncate)\.undo\.disband\.(?!pmd_unmap)/),
+      ...wanted('shmem_reclaim', /^(redirty|disband\.(?!pmd_unmap)|free_swap$)/),
       ...wanted('shmem_shrinker', /./),
     ];
     // shmem_disband_hugeteam's 8 steps in punch, truncate and reclaim; redirty, free_swap; the shrinker's 11
