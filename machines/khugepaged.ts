@@ -119,9 +119,12 @@ export function khugepagedVmaCheck(a: Actor, vma: Vma, shmemHugeForce = false): 
 
 function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode, force: boolean): boolean {
   const k = a.k;
+  // shmem_is_huge(): "if (shmem_huge == SHMEM_HUGE_DENY) return false;" comes before
+  // "if (shmem_huge_force || shmem_huge == SHMEM_HUGE_FORCE) return true;"
+  if (k.sysfs.shmem_enabled === 'deny') return false;
   switch (force ? 'force' : k.sysfs.shmem_enabled) {
     case 'force': case 'always': return true;
-    case 'deny': case 'never': return false;
+    case 'never': return false;
     case 'advise': return (vma.flags & VM.HUGEPAGE) !== 0;
     case 'within_size': {
       const off = Math.ceil(vma.pgoff / k.HPAGE_PMD_NR) * k.HPAGE_PMD_NR;
@@ -668,7 +671,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     csLruAddNew: (a) => a.k.pages.lruAdd(a.l.cs_new, a.ix),
     csUnlockNew: (a) => {
       a.k.unlockPage(a.l.cs_new, a.ix);
-      a.k.khugepagedCount('pages_collapsed', a.ix);
+      // khugepaged_pages_collapsed counts khugepaged's own collapses only (cc->is_khugepaged)
+      if (a.l.cc_khugepaged) a.k.khugepagedCount('pages_collapsed', a.ix);
       a.k.trace(a.ix, 'mm_collapse_huge_page', `mm=${ccMm(a).name} isolated=1 status=succeeded pfn=${hex(a.l.cs_new)}`);
       // "If MADV_COLLAPSE, adjust result to call collapse_pte_mapped_thp()" (seed 002)
       if (!a.l.cc_khugepaged) a.l.result = 'SCAN_PTE_MAPPED_HUGEPAGE';

@@ -93,12 +93,13 @@ export function disbandAllocedHuge(a: Actor, inode: Inode, head: number): void {
 }
 
 export const hugeteamGuards: Record<string, TaskGuard<A>> = {
-  /** shmem_getpage_gfp: hugehint = SHMEM_ALLOC_HUGE_PAGE if shmem_huge == FORCE || (sbinfo->huge && shmem_huge != DENY). */
-  gpHugeMount: (a) => {
-    if (a.l.gp_sgp === 'nohuge') return false;
-    const s = a.k.sysfs.shmem_enabled;
-    return s === 'force' || (ino(a).huge && s !== 'deny');
-  },
+  /**
+   * shmem_getpage_gfp: hugehint = SHMEM_ALLOC_HUGE_PAGE if shmem_huge == FORCE ||
+   * (sbinfo->huge && shmem_huge != DENY). The series' shmem_huge knob is read from sysfs
+   * shmem_enabled's `deny` only: its `force` is mainline's compound-THP setting (seeds
+   * 000/002), which does not make every tmpfs file a huge tmpfs one (docs/teams.md).
+   */
+  gpHugeMount: (a) => a.l.gp_sgp !== 'nohuge' && ino(a).huge && a.k.sysfs.shmem_enabled !== 'deny',
   gpHintIsHuge: (a) => a.l.gp_hint === SHMEM_ALLOC_HUGE_PAGE,
   gpHintIsTeamPage: (a) => a.l.gp_hint >= 0,
   gpHintPageUnlocked: (a) => !a.k.pages.isLocked(a.l.gp_hint),

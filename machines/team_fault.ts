@@ -46,8 +46,8 @@ export const teamFaultGuards: Record<string, TaskGuard<F>> = {
   sfTeamMayHuge: (a) => {
     const k = a.k;
     if (a.l.sf_once || a.l.gp_page < 0 || !PageTeam(k, a.l.gp_page)) return false;
-    const s = k.sysfs.shmem_enabled;
-    if (s === 'deny' || (s !== 'force' && !k.inodes[a.l.gp_ino]!.huge)) return false;
+    // (the huge mount, shmem_huge != DENY: as gpHugeMount)
+    if (k.sysfs.shmem_enabled === 'deny' || !k.inodes[a.l.gp_ino]!.huge) return false;
     const mm = mmOf(a);
     const vma = mm.findVma(a.l.vpn);
     if (!vma || !(vma.flags & VM.SHARED)) return false;

@@ -110,6 +110,21 @@ function checkReferences(s: Scenario, file: string): void {
       if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });
+  // MADV_COLLAPSE of anonymous memory is collapse_huge_page, which is not modelled: refused, not answered wrongly
+  s.actors.forEach((a, i) => {
+    const t = a as { mm?: string; ops?: unknown[] };
+    const mm = s.mms.find((m) => m.name === t.mm);
+    if (!mm) return;
+    (t.ops ?? []).forEach((op, j) => {
+      const mc = (op as { madvise_collapse?: { start: number; size: number } } | null)?.madvise_collapse;
+      if (!mc) return;
+      const anon = mm.vmas.find((v) => v.file === undefined && v.start < mc.start + mc.size && mc.start < v.start + v.size);
+      if (anon) {
+        throw new ScenarioError(file, `actors[${i}].ops[${j}].madvise_collapse`,
+          'MADV_COLLAPSE of anonymous memory (collapse_huge_page) is not modelled: only shmem and file mappings can be collapsed');
+      }
+    });
+  });
   s.actors.forEach((a, i) => {
     if (a.kind !== 'shmem_recovery') return;
     const r = a as unknown as { file: string; offset: number };
