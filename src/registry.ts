@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { TaskChartDef } from './engine/task_chart.ts';
+import type { StateDef } from './engine/chart.ts';
 import type { Actor } from './sched/actor.ts';
 import type { Kernel } from './memory/kernel.ts';
 
@@ -71,6 +72,17 @@ export interface MonitorKind {
 
 export type ChartPatch = (def: TaskChartDef<any>) => TaskChartDef<any>;
 
+/**
+ * A rewrite of one kernel function, applied wherever a chart embeds it (every compound
+ * state whose meta.kernel names the function): collapse_shmem run by khugepaged and by a
+ * MADV_COLLAPSE caller is one definition, so its fix reaches both.
+ */
+export interface FunctionPatch {
+  patch: (states: Record<string, StateDef>) => Record<string, StateDef>;
+  guards?: Record<string, (a: any, ev: any) => boolean>;
+  actions?: Record<string, (a: any, ev: any) => void>;
+}
+
 export interface Variant {
   name: string;
   description: string;
@@ -78,6 +90,8 @@ export interface Variant {
   kind: 'fix' | 'broken' | 'design';
   /** Rewrites of task charts, by chart id. Variants that only switch a kernel branch leave this empty. */
   charts?: Record<string, ChartPatch>;
+  /** Rewrites of kernel functions, by name (meta.kernel), in every chart that embeds them. */
+  functions?: Record<string, FunctionPatch>;
 }
 
 const actorKinds = new Map<string, ActorKind>();
@@ -103,8 +117,34 @@ export const allVariants = (): Variant[] => [...variants.values()];
 export function patchedChart<L>(def: TaskChartDef<Actor<L>>, variantNames: readonly string[]): TaskChartDef<Actor<L>> {
   let out = def;
   for (const n of variantNames) {
-    const patch = variants.get(n)?.charts?.[def.id];
+    const v = variants.get(n);
+    const patch = v?.charts?.[def.id];
     if (patch) out = patch(out);
+    for (const [fn, fp] of Object.entries(v?.functions ?? {})) out = patchFunction(out, fn, fp);
   }
   return out;
+}
+
+/** Applies `fp` to every compound state of `def` whose meta.kernel is `fn` (a def without one is returned as it is). */
+function patchFunction<A>(def: TaskChartDef<A>, fn: string, fp: FunctionPatch): TaskChartDef<A> {
+  let found = false;
+  const walk = (states: Record<string, StateDef>): Record<string, StateDef> => {
+    const out: Record<string, StateDef> = {};
+    for (const [name, s] of Object.entries(states)) {
+      if (!s.states) {
+        out[name] = s;
+        continue;
+      }
+      let inner = walk(s.states);
+      if (s.meta?.kernel === fn) {
+        inner = fp.patch(inner);
+        found = true;
+      }
+      out[name] = { ...s, states: inner };
+    }
+    return out;
+  };
+  const states = walk(def.states);
+  if (!found) return def;
+  return { ...def, states, guards: { ...def.guards, ...fp.guards }, actions: { ...def.actions, ...fp.actions } };
 }

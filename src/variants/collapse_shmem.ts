@@ -3,7 +3,6 @@
  * fixed it (Hugh Dickins' "huge tmpfs" fixes, Nov 2018). The default runs the seed as posted.
  */
 import type { Variant } from '../registry.ts';
-import { patchStates } from '../engine/patch.ts';
 import { transitionList } from '../engine/chart.ts';
 import type { Actor } from '../sched/actor.ts';
 import type { KhugepagedLocals } from '../../machines/khugepaged.ts';
@@ -43,9 +42,9 @@ export const collapseShmemStopIfTruncated: Variant = {
   name: 'collapse_shmem_stop_if_truncated',
   kind: 'fix',
   description: 'collapse_shmem() gives up with SCAN_TRUNCATED when the extent has been emptied before its walk',
-  charts: {
-    khugepaged: (def) =>
-      patchStates(def, 'scan_shmem.collapse_shmem', (states) => ({
+  functions: {
+    collapse_shmem: {
+      patch: (states) => ({
         ...states,
         walk: {
           ...states.walk,
@@ -54,13 +53,13 @@ export const collapseShmemStopIfTruncated: Variant = {
             ...transitionList(states.walk!.always),
           ],
         },
-      }), {
-        guards: {
-          // "Stop if extent has been truncated or hole-punched, and is now completely empty."
-          csExtentEmptied: (a: Actor<KhugepagedLocals>) =>
-            a.l.cs_index === a.l.sc_start && a.l.cs_iter >= a.l.sc_start + a.k.HPAGE_PMD_NR,
-        },
       }),
+      guards: {
+        // "Stop if extent has been truncated or hole-punched, and is now completely empty."
+        csExtentEmptied: (a: Actor<KhugepagedLocals>) =>
+          a.l.cs_index === a.l.sc_start && a.l.cs_iter >= a.l.sc_start + a.k.HPAGE_PMD_NR,
+      },
+    },
   },
 };
 
@@ -75,9 +74,9 @@ export const retractPageTablesTestExit: Variant = {
   name: 'retract_page_tables_test_exit',
   kind: 'fix',
   description: 'retract_page_tables() skips an mm that khugepaged_test_exit() says is exiting',
-  charts: {
-    khugepaged: (def) =>
-      patchStates(def, 'scan_shmem.collapse_shmem.retract_page_tables', (states) => ({
+  functions: {
+    retract_page_tables: {
+      patch: (states) => ({
         ...states,
         trylock: {
           ...states.trylock,
@@ -92,17 +91,17 @@ export const retractPageTablesTestExit: Variant = {
             { target: 'pmd_lock' },
           ],
         },
-      }), {
-        guards: {
-          rtMmExiting: (a: Actor<KhugepagedLocals>) => a.k.mms[a.l.rt_todo[0]!]!.usersState() !== 'live',
-        },
-        actions: {
-          rtUpWriteSkip: (a: Actor<KhugepagedLocals>) => {
-            a.k.mmapWriteUnlock(a.k.mms[a.l.rt_todo[0]!]!, a.ix);
-            a.l.rt_todo.splice(0, 2);
-          },
-        },
       }),
+      guards: {
+        rtMmExiting: (a: Actor<KhugepagedLocals>) => a.k.mms[a.l.rt_todo[0]!]!.usersState() !== 'live',
+      },
+      actions: {
+        rtUpWriteSkip: (a: Actor<KhugepagedLocals>) => {
+          a.k.mmapWriteUnlock(a.k.mms[a.l.rt_todo[0]!]!, a.ix);
+          a.l.rt_todo.splice(0, 2);
+        },
+      },
+    },
   },
 };
 
