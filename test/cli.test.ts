@@ -81,6 +81,10 @@ describe('thpsim run', () => {
     // the last page counted clears the tag, then PageChecked
     expect(ev('team_head').map((l) => /op=(\w+)/.exec(l)![1])).toEqual(['PREPARE', 'EXPOSE', 'ENTEAM_FIRST', 'ENTEAM', 'ENTEAM', 'usage', 'ENTEAM_LAST', 'CLEAR_HUGEHOLE', 'SET_CHECKED']);
     expect(ev('shmem_recovery_work').map((l) => l.split(': ').at(-1))).toEqual([`end file=f index=0 head=${head} result=completed`]);
+    // the summary ends with the recovery statistics as the series' debugfs files show them; --json has them too
+    expect(r.out).toMatch(/\/sys\/kernel\/debug\/shmem_huge_recovery \(non-zero\):\n(  \w+:\d+\n)*  recov_completed:1\n/);
+    const j = JSON.parse(thpsim('run', 'examples/team-recovery.yaml', '--json').out);
+    expect(j.shmem_huge_recovery).toMatchObject({ recov_completed: 1, huge_alloced: 1, page_migrate: 4, page_teamed: 4, recov_failed: 0 });
   });
 
   it('a violation exits 1, says which invariant, actor, step and state, and the replay file reproduces it', () => {

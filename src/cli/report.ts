@@ -88,6 +88,8 @@ export function toJson(r: RunResult, withSchedule: boolean): object {
     huge_zero_page: { huge_zero_refcount: k.huge_zero_refcount, huge_zero_pfn: hex(k.huge_zero_pfn) },
     khugepaged: { ...k.khugepaged },
     vmstat: k.vmstat.toJSON(),
+    // /sys/kernel/debug/shmem_huge_recovery/ (huge tmpfs, seed 001): the shr_stats counters
+    shmem_huge_recovery: k.vmstat.shrStatsJSON(),
     ...(withSchedule ? { schedule: r.schedule } : {}),
   };
 }
@@ -142,5 +144,11 @@ export function summary(r: RunResult): string {
   lines.push('vmstat (non-zero):');
   const vm = k.vmstat.format(true);
   lines.push(vm ? vm.split('\n').map((l) => `  ${l}`).join('\n') : '  (none)');
+  const shr = k.vmstat.formatShrStats(true);
+  if (shr) {
+    lines.push('');
+    lines.push('/sys/kernel/debug/shmem_huge_recovery (non-zero):');
+    lines.push(shr.split('\n').map((l) => `  ${l}`).join('\n'));
+  }
   return lines.join('\n');
 }

@@ -70,6 +70,11 @@ export class VmStat {
     return Object.fromEntries(VM_ITEMS.map((item, i) => [item, this.counts[i]!]));
   }
 
+  /** The recovery statistics by name (thpsim run --json's shmem_huge_recovery). */
+  shrStatsJSON(): Record<string, number> {
+    return Object.fromEntries(SHR_STATS.map((item) => [item, this.get(item)]));
+  }
+
   /** /sys/kernel/debug/shmem_huge_recovery/: the recovery statistics, "name:value" as the series' commit text quotes them. */
   formatShrStats(onlyNonZero = false): string {
     return SHR_STATS.filter((i) => !onlyNonZero || this.get(i) !== 0).map((i) => `${i}:${this.get(i)}`).join('\n');
