@@ -17,10 +17,11 @@ import { type MmStruct, PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import { SLOT_HOLE } from '../src/memory/address_space.ts';
 import {
-  filemapGetpageStates, getPageRef, putPageRef, shmemFaultActions, shmemFaultGuards, shmemFaultStates,
+  filemapGetpageStates, getPageRef, putPageRef,
   shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
   unmapActions, unmapGuards, unmapMappingRangeStates, zapFileRange,
 } from './shmem.ts';
+import { shmemFaultActions, shmemFaultGuards, shmemFaultStates } from './shmem_fault.ts';
 import {
   type CollapseLocals, type ScanResult, collapseActions, collapseGuards, khugepagedScanShmem, khugepagedVmaCheck, prepareAndFlush,
 } from './khugepaged.ts';

@@ -1,6 +1,6 @@
 /** The `shmem_reclaim` actor kind: reclaim swapping out the named shmem pages (shmem_writepage). */
 import { z } from 'zod';
-import { type ShmemReclaimLocals, shmemReclaimChart } from '../../machines/shmem.ts';
+import { type ShmemReclaimLocals, shmemReclaimChart } from '../../machines/shmem_reclaim.ts';
 import { pageAddress } from '../scenario/schema.ts';
 import type { ActorKind } from '../registry.ts';
 
