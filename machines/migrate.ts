@@ -195,10 +195,8 @@ export const migrateActions: Record<string, TaskAction<M>> = {
   mgLockNew: (a) => a.k.lockPage(a.l.mg_new, a.ix),
   mgUnlockNew: (a) => a.k.unlockPage(a.l.mg_new, a.ix),
   mgLockTree: (a) => a.k.spinLock(inodeOf(a, cur(a))!.mapping.treeLock, a.ix),
-  mgUnlockTree: (a) => {
-    const tl = a.k.inodes.find((i) => i.mapping.treeLock.holder === a.ix)!.mapping.treeLock;
-    a.k.spinUnlock(tl, a.ix);
-  },
+  // (the old page's mapping cannot change while its tree lock is held: truncation deletes under it)
+  mgUnlockTree: (a) => a.k.spinUnlock(inodeOf(a, cur(a))!.mapping.treeLock, a.ix),
   /** try_to_unmap: every pte of the page cleared, remembered as a migration entry. */
   mgUnmap: (a) => {
     const k = a.k;

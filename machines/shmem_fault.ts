@@ -54,16 +54,16 @@ export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kerne
         { guard: 'sfTeamHeadUnlocked', actions: 'sfTeamSingle', target: 'single_unlocked' },
       ]),
       team_pte_alloc: step('map_team_by_pmd: if (!pmd_none(*pmd)) goto raced2; pgtable = pte_alloc_one(mm, addr)', [
-        { guard: { not: 'sfTeamPmdNone' }, actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOk'], target: 'returned' },
-        { guard: 'injectedFailure', actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOom'], target: 'returned' },
+        { guard: { not: 'sfTeamPmdNone' }, actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfOk'], target: 'returned' },
+        { guard: 'injectedFailure', actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfOom'], target: 'returned' },
         { target: 'team_pmd_lock' },
       ], { inject: 'pte_alloc_one' }),
       team_pmd_lock: step('map_team_by_pmd: ptl = pmd_lock(mm, pmd)', {
         guard: 'sfTeamPtlFree', actions: 'sfTeamLockPtl', target: 'team_set_pmd',
       }),
       team_set_pmd: step('map_team_by_pmd: if (pmd_none) { set_pmd_at(huge); deposit; page_add_file_rmap(head); page_add_team_rmap(head); nr_ptes++ } spin_unlock(ptl); unlock_page(head); MM_SHMEMPAGES += HPAGE_PMD_NR', [
-        { guard: 'sfTeamPmdNone', actions: ['sfMapTeamByPmd', 'sfTeamUnlockPtl', 'sfTeamUnlockHeadMapped', 'sfTeamOk'], target: 'returned' },
-        { actions: ['sfTeamUnlockPtl', 'sfTeamUnlockHead', 'sfTeamPutHead', 'sfTeamOk'], target: 'returned' },
+        { guard: 'sfTeamPmdNone', actions: ['sfMapTeamByPmd', 'sfTeamUnlockPtl', 'sfTeamUnlockHeadMapped', 'sfOk'], target: 'returned' },
+        { actions: ['sfTeamUnlockPtl', 'sfTeamUnlockHead', 'sfTeamPutHead', 'sfOk'], target: 'returned' },
       ]),
       // goto single: shmem_getpage_gfp again, for one pte ("once" keeps it from trying huge again)
       single_unlocked: { always: { target: 'getpage' } },

@@ -120,12 +120,4 @@ export const teamFaultActions: Record<string, TaskAction<F>> = {
     k.ref('move', 'page', head, a.id, 'pmd', a.ix);
     a.l.sf_head = -1;
   },
-  sfTeamOk: (a) => {
-    a.l.fault = 'ok';
-    a.l.sf_once = false;
-  },
-  sfTeamOom: (a) => {
-    a.l.fault = 'VM_FAULT_OOM';
-    a.l.sf_once = false;
-  },
 };
