@@ -1,0 +1,27 @@
+/** The task chart's helpers over the task's current mm, shared by its per-syscall files. */
+import type { Actor } from '../src/sched/actor.ts';
+import type { MmStruct } from '../src/memory/mm.ts';
+import type { TaskLocals } from './task.ts';
+
+export type A = Actor<TaskLocals>;
+
+
+// ---- helpers over the task's current mm ---------------------------------------------------
+
+export function mmOf(a: A): MmStruct {
+  const mm = a.k.mmByName(a.l.mmName);
+  if (!mm) throw new Error(`no mm ${a.l.mmName}`);
+  return mm;
+}
+/** The task's mm once it can run in it (a fork child's mm only after dup_mmap()). */
+export function runnableMm(a: A): MmStruct | undefined {
+  const mm = a.k.mmByName(a.l.mmName);
+  return mm && !mm.forking ? mm : undefined;
+}
+export function lockPtl(a: A, mm: MmStruct = mmOf(a)): void {
+  a.k.spinLock(mm.pageTableLock, a.ix);
+}
+export function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
+  a.k.spinUnlock(mm.pageTableLock, a.ix);
+}
+
