@@ -17,14 +17,14 @@ import { SLOT_HOLE } from '../src/memory/address_space.ts';
 import {
   filemapGetpageStates, getPageRef, putPageRef,
   shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
-  unmapActions, unmapGuards, unmapMappingRangeStates, zapFileRange,
+  unmapActions, unmapGuards, unmapMappingRangeStates,
 } from './shmem.ts';
 import { shmemFaultActions, shmemFaultGuards, shmemFaultStates } from './shmem_fault.ts';
 import {
   type CollapseLocals, type ScanResult, collapseActions, collapseGuards,
 } from './khugepaged.ts';
 import {
-  type HugeZeroLocals, getHugeZeroPageStates, hugeZeroActions, hugeZeroGuards, putHugeZeroPageStates,
+  type HugeZeroLocals, getHugeZeroPageStates, hugeZeroActions, hugeZeroGuards,
 } from './huge_zero_page.ts';
 
 export type TaskOp =
@@ -83,16 +83,20 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
    * locking); that table is still there while this actor's bit in Pmd.noted is.
    */
   zap_table: boolean;
+  /** The range zap_pmd_range zaps (vpns), and whether free_pgtables follows (munmap, exit; not MADV_DONTNEED). */
+  zap_start: number;
+  zap_end: number;
+  zap_free: boolean;
   child: string;
 }
 
-import { type A, lockPtl, mmOf, runnableMm, unlockPtl } from './task_mm.ts';
+import { type A, curPmdIx, lockPtl, mmOf, pmdIndex, runnableMm, unlockPtl } from './task_mm.ts';
+import { putHugeZeroPage, splitHugePmd, splitHugePmdActions } from './huge_pmd_split.ts';
+import { ZAP_ALL, setZapRange, unmapRange, zapActions, zapGuards } from './zap.ts';
 import { madviseActions, madviseCollapse, madviseGuards } from './madvise.ts';
 export { madviseCollapseErrno } from './madvise.ts';
 
-const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
 const pmdState = (a: A) => pmdKind(mmOf(a).pmdAt(pmdIndex(a)).state);
-const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
 
 function thpEligible(a: A): boolean {
   const mm = mmOf(a);
@@ -146,7 +150,7 @@ function doHugePmdAnonymousPage(): StateDef {
       pte_alloc_one: step('do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'pteAllocOne', target: 'get_huge_zero_page' },
-      ], { inject: 'pte_alloc_one' }),
+      ], { inject: 'pte_alloc_one', sleeps: 'alloc_pages' }),
       get_huge_zero_page: {
         ...getHugeZeroPageStates(),
         onDone: [{ guard: 'noZeroPfn', target: 'zero_fallback' }, { target: 'spin_lock' }],
@@ -166,14 +170,14 @@ function doHugePmdAnonymousPage(): StateDef {
       alloc_hugepage: step('do_huge_pmd_anonymous_page: page = alloc_hugepage_vma(...)', [
         { guard: 'injectedFailure', actions: ['countFaultFallback', 'fallback'], target: 'returned' },
         { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'clear_huge_page' },
-      ], { inject: 'alloc_huge_page' }),
+      ], { inject: 'alloc_huge_page', sleeps: 'alloc_pages' }),
       clear_huge_page: step('__do_huge_pmd_anonymous_page: clear_huge_page(page, haddr, HPAGE_PMD_NR)', {
         actions: 'clearNewHugePage', target: 'pte_alloc_one_w',
       }),
       pte_alloc_one_w: step('__do_huge_pmd_anonymous_page: pgtable = pte_alloc_one(mm, haddr)', [
         { guard: 'injectedFailure', actions: ['putNewPage', 'faultOom'], target: 'returned' },
         { actions: 'pteAllocOne', target: 'spin_lock_w' },
-      ], { inject: 'pte_alloc_one' }),
+      ], { inject: 'pte_alloc_one', sleeps: 'alloc_pages' }),
       spin_lock_w: step('__do_huge_pmd_anonymous_page: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'set_pmd',
       }),
@@ -192,43 +196,6 @@ function doHugePmdAnonymousPage(): StateDef {
   };
 }
 
-/** put_huge_zero_page() as a call that returns to `next`. */
-const putHugeZeroPage = (next: string): StateDef => ({ ...putHugeZeroPageStates(), onDone: next });
-
-/** split_huge_page_pmd(): __split_huge_zero_page_pmd for the huge zero pmd (seed 004), __split_huge_pmd otherwise. */
-function splitHugePmd(): StateDef {
-  return {
-    meta: { kernel: 'split_huge_page_pmd' },
-    initial: 'spin_lock',
-    states: {
-      spin_lock: step('split_huge_page_pmd: spin_lock(&mm->page_table_lock)', {
-        guard: 'ptlFree', actions: 'lockPtl', target: 'route',
-      }),
-      route: {
-        always: [
-          { guard: 'pmdIsHugeZero', target: 'split_zero' },
-          { guard: { and: ['pmdIsHuge', 'vmaIsFile'] }, target: 'split_file' },
-          { guard: 'pmdIsHuge', target: 'split_anon' },
-          { target: 'spin_unlock' },
-        ],
-      },
-      split_zero: step('__split_huge_zero_page_pmd: pmdp_clear_flush; ptes → ZERO_PAGE; pmd_populate', {
-        actions: 'splitHugeZeroPmd', target: 'put_huge_zero_page',
-      }),
-      put_huge_zero_page: putHugeZeroPage('spin_unlock'),
-      split_file: step('__split_huge_pmd_locked on a file THP: pmdp_huge_clear_flush; page_remove_rmap; put_page', {
-        actions: 'splitFileHugePmd', target: 'spin_unlock',
-      }),
-      split_anon: step('__split_huge_pmd: ptes → each subpage; page_ref_add(page, HPAGE_PMD_NR - 1)', {
-        actions: 'splitAnonHugePmd', target: 'spin_unlock',
-      }),
-      spin_unlock: step('split_huge_page_pmd: spin_unlock(&mm->page_table_lock)', {
-        actions: 'unlockPtl', target: 'returned',
-      }),
-      returned: final,
-    },
-  };
-}
 
 /** do_huge_pmd_wp_page(): a write to a write-protected huge pmd (the huge zero page, or shared after fork). */
 function doHugePmdWpPage(): StateDef {
@@ -249,7 +216,7 @@ function doHugePmdWpPage(): StateDef {
         { guard: { and: ['injectedFailure', 'origPmdIsHugeZero'] }, actions: 'countFaultFallback', target: 'zero_fallback' },
         { guard: 'injectedFailure', actions: ['countFaultFallback', 'putOrigHugePage'], target: 'split_fallback' },
         { actions: ['allocNewHugePage', 'countFaultAlloc'], target: 'copy' },
-      ], { inject: 'alloc_huge_page' }),
+      ], { inject: 'alloc_huge_page', sleeps: 'alloc_pages' }),
       copy: step('do_huge_pmd_wp_page: clear_huge_page() for the zero page, copy_user_huge_page() otherwise', {
         actions: 'copyIntoNewHugePage', target: 'spin_lock2',
       }),
@@ -287,7 +254,7 @@ function doHugePmdWpZeroPageFallback(): StateDef {
       alloc_page: step('do_huge_pmd_wp_zero_page_fallback: page = alloc_page_vma(); clear_user_highpage()', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'done' },
         { actions: 'allocNewSmallPage', target: 'spin_lock' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'alloc_pages' }),
       spin_lock: step('do_huge_pmd_wp_zero_page_fallback: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'populate',
       }),
@@ -320,7 +287,7 @@ function handlePteFault(): StateDef {
       pte_alloc_one: step('__pte_alloc: new = pte_alloc_one(mm, address)', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'pteAllocOne', target: 'pte_alloc_lock' },
-      ], { inject: 'pte_alloc_one' }),
+      ], { inject: 'pte_alloc_one', sleeps: 'alloc_pages' }),
       pte_alloc_lock: step('__pte_alloc: spin_lock(&mm->page_table_lock)', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'pte_alloc_populate',
       }),
@@ -351,7 +318,7 @@ function handlePteFault(): StateDef {
       anon_alloc: step('do_anonymous_page: page = alloc_zeroed_user_highpage_movable()', [
         { guard: 'injectedFailure', actions: 'faultOom', target: 'returned' },
         { actions: 'allocNewSmallPage', target: 'anon_write_lock' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'alloc_pages' }),
       anon_write_lock: step('do_anonymous_page: pte_offset_map_lock()', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'anon_write_set',
       }),
@@ -375,7 +342,7 @@ function handlePteFault(): StateDef {
       wp_alloc: step('do_wp_page: new_page = alloc_page_vma(); cow_user_page()', [
         { guard: 'injectedFailure', actions: ['putOrigSmallPage', 'faultOom'], target: 'returned' },
         { actions: ['allocNewSmallPage', 'copyIntoNewSmallPage'], target: 'wp_lock2' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'alloc_pages' }),
       wp_lock2: step('do_wp_page: pte_offset_map_lock()', {
         guard: 'ptlFree', actions: 'lockPtl', target: 'wp_replace',
       }),
@@ -389,59 +356,6 @@ function handlePteFault(): StateDef {
       wp_lost: step('do_wp_page: page_cache_release(new_page); page_cache_release(old_page)', {
         actions: ['putNewPage', 'putOrigSmallPage', 'faultOk'], target: 'returned',
       }),
-      returned: final,
-    },
-  };
-}
-
-/** zap_page_range() / exit_mmap(): every pmd in l.cursor. */
-function unmapRange(): StateDef {
-  return {
-    meta: { kernel: 'unmap_vmas → zap_pmd_range' },
-    initial: 'next',
-    states: {
-      next: {
-        always: [
-          { guard: 'cursorDone', target: 'returned' },
-          { guard: 'cursorPmdHuge', target: 'zap_huge_lock' },
-          { guard: 'cursorPmdPteTable', actions: 'zapNoteTable', target: 'zap_pte_lock' },
-          { target: 'advance' },
-        ],
-      },
-      zap_huge_lock: step('zap_huge_pmd: spin_lock(&tlb->mm->page_table_lock)', {
-        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'zap_huge_clear',
-      }),
-      zap_huge_clear: step('zap_huge_pmd: __pmd_trans_huge_lock still huge? orig_pmd = pmdp_get_and_clear(); is_huge_zero_pmd? nr_ptes--', [
-        { guard: 'cursorPmdHuge', actions: 'zapHugePmd', target: 'zap_huge_unlock' },
-        // no longer huge (a racing unmap_mapping_range cleared it): zap_pmd_range looks again
-        { actions: 'unlockCursorPtl', target: 'next' },
-      ]),
-      zap_huge_unlock: step('zap_huge_pmd: spin_unlock(&tlb->mm->page_table_lock)', {
-        actions: 'unlockCursorPtl', target: 'zap_huge_put',
-      }),
-      zap_huge_put: {
-        always: [{ guard: 'zappedHugeZero', target: 'put_huge_zero_page' }, { target: 'zap_huge_put_page' }],
-      },
-      put_huge_zero_page: putHugeZeroPage('advance'),
-      zap_huge_put_page: step('zap_huge_pmd: tlb_remove_page(tlb, page)', {
-        actions: 'putZappedHugePage', target: 'advance',
-      }),
-      zap_pte_lock: step('zap_pte_range: pte_offset_map_lock()', {
-        guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'zap_ptes',
-      }),
-      zap_ptes: step('zap_pte_range: ptep_get_and_clear_full; page_remove_rmap for each pte', {
-        actions: 'zapPteRange', target: 'zap_pte_unlock',
-      }),
-      zap_pte_unlock: step('zap_pte_range: pte_unmap_unlock()', {
-        actions: 'unlockCursorPtl', target: 'zap_pte_free_pages',
-      }),
-      zap_pte_free_pages: step('tlb_finish_mmu: free_pages_and_swap_cache', {
-        actions: 'putZappedPages', target: 'free_pgtable',
-      }),
-      free_pgtable: step('free_pgtables: unlink_file_vma (i_mmap_lock_write); pmd_clear; pte_free; mm->nr_ptes--', {
-        guard: 'unlinkFileVmaFree', actions: 'freePgtable', target: 'advance',
-      }),
-      advance: { always: { actions: 'cursorAdvance', target: 'next' } },
       returned: final,
     },
   };
@@ -621,7 +535,7 @@ export const taskChart: TaskChartDef<A> = {
       states: {
         down_read: step('uprobe_write_opcode: down_read(&mm->mmap_sem) (held by the caller)', {
           guard: 'mmapReadFree', actions: ['mmapReadLock', 'beginReplace'], target: 'ptl_lock',
-        }),
+        }, { sleeps: 'mmap_lock' }),
         ptl_lock: step('__replace_page: page_vma_mapped_walk → pte lock', {
           guard: 'ptlFree', actions: 'lockPtl', target: 'replace',
         }),
@@ -645,7 +559,7 @@ export const taskChart: TaskChartDef<A> = {
     access: step('the load or store itself, or the page fault it takes (do_page_fault: down_read(&mm->mmap_sem))', [
       { guard: 'accessAllowed', actions: 'doAccess', target: 'op_done' },
       { guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'page_fault' },
-    ]),
+    ], { sleeps: 'mmap_lock' }),
     page_fault: {
       ...pageFault(),
       // VM_FAULT_OOM / SIGSEGV: the task is killed, and do_exit() drops its mm
@@ -658,7 +572,7 @@ export const taskChart: TaskChartDef<A> = {
       states: {
         down_write: step('dup_mmap: down_write(&oldmm->mmap_sem); copy the vmas to the new mm', {
           guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'createChildMm'], target: 'copy',
-        }),
+        }, { sleeps: 'mmap_lock' }),
         copy: { ...dupMmap(), onDone: 'up_write' },
         up_write: step('dup_mmap: up_write(&oldmm->mmap_sem); the child runs (wake_up_new_task)', {
           actions: ['mmapWriteUnlock', 'childRuns'], target: 'returned',
@@ -673,7 +587,7 @@ export const taskChart: TaskChartDef<A> = {
       states: {
         down_write: step('vm_munmap: down_write(&mm->mmap_sem)', {
           guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'cursorMunmapRange'], target: 'unmap',
-        }),
+        }, { sleeps: 'mmap_lock' }),
         unmap: { ...unmapRange(), onDone: 'remove_vmas' },
         remove_vmas: step('do_munmap: detach and free the vmas', { actions: 'removeVmaRange', target: 'up_write' }),
         up_write: step('vm_munmap: up_write(&mm->mmap_sem)', { actions: 'mmapWriteUnlock', target: 'returned' }),
@@ -687,7 +601,7 @@ export const taskChart: TaskChartDef<A> = {
       states: {
         down_read: step('down_read(&mm->mmap_sem)', {
           guard: 'mmapReadFree', actions: ['mmapReadLock', 'beginSplit'], target: 'split_huge_page_pmd',
-        }),
+        }, { sleeps: 'mmap_lock' }),
         split_huge_page_pmd: { ...splitHugePmd(), onDone: 'up_read' },
         up_read: step('up_read(&mm->mmap_sem)', { actions: 'mmapReadUnlock', target: 'returned' }),
         returned: final,
@@ -706,7 +620,7 @@ export const taskChart: TaskChartDef<A> = {
         // until khugepaged has finished working on the pagetables under the mmap_sem."
         khugepaged_exit: step('__khugepaged_exit: down_write(&mm->mmap_sem)', {
           guard: 'mmapWriteFreeExiting', actions: 'mmapWriteLockExiting', target: 'khugepaged_exit_up',
-        }),
+        }, { sleeps: 'mmap_lock' }),
         khugepaged_exit_up: step('__khugepaged_exit: up_write(&mm->mmap_sem)', {
           actions: 'mmapWriteUnlockExiting', target: 'exit_mmap',
         }),
@@ -747,6 +661,7 @@ export const taskChart: TaskChartDef<A> = {
     ...(shmemFaultGuards as Record<string, TaskGuard<A>>),
     ...unmapGuards,
     ...undoGuards,
+    ...zapGuards,
     accessAllowed: (a) => {
       const mm = runnableMm(a);
       if (!mm || !mm.findVma(a.l.vpn)) return false;
@@ -805,12 +720,6 @@ export const taskChart: TaskChartDef<A> = {
     cursorPmdPteTable: (a) => mmOf(a).kindAt(curPmdIx(a)) === 'pte_table',
     cursorPtlFree: (a) => mmOf(a).pageTableLock.free,
     childPtlFree: (a) => a.k.mmByName(a.l.child)!.pageTableLock.free,
-    zappedHugeZero: (a) => a.l.zapped_zero,
-    // unlink_file_vma() needs the file's i_mmap_rwsem for write (retract_page_tables holds it)
-    unlinkFileVmaFree: (a) => {
-      const f = mmOf(a).findVma(curPmdIx(a) * a.k.HPAGE_PMD_NR)?.file ?? -1;
-      return f < 0 || a.k.inodes[f]!.mapping.iMmap.writeFree;
-    },
     lastMmUser: (a) => mmOf(a).users === 1,
   },
   actions: {
@@ -821,6 +730,8 @@ export const taskChart: TaskChartDef<A> = {
     ...(shmemFaultActions as Record<string, TaskAction<A>>),
     ...unmapActions,
     ...undoActions,
+    ...zapActions,
+    ...splitHugePmdActions,
     beginShmemFault: (a) => {
       const f = a.k.fileOffset(mmOf(a), a.l.vpn)!;
       a.l.gp_ino = f.ino.id;
@@ -1003,39 +914,6 @@ export const taskChart: TaskChartDef<A> = {
       a.l.pgtable = false;
       a.l.new_page = -1;
     },
-    splitHugeZeroPmd: (a) => {
-      const mm = mmOf(a);
-      const k = a.k;
-      const ix = pmdIndex(a);
-      const base = ix * k.HPAGE_PMD_NR;
-      const p = k.pmdCmd(mm, ix, 'SPLIT_HUGE_ZERO', -1, a.ix);
-      p.deposited--; // pgtable_trans_huge_withdraw: the deposited table becomes the pte table
-      for (let i = 0; i < k.HPAGE_PMD_NR; i++) k.setPte(mm, base + i, k.ZERO_PAGE, false, a.ix);
-      k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
-    },
-    splitAnonHugePmd: (a) => {
-      const mm = mmOf(a);
-      const k = a.k;
-      const ix = pmdIndex(a);
-      const base = ix * k.HPAGE_PMD_NR;
-      const old = mm.pmd(ix);
-      const head = old.pfn;
-      const writable = old.writable;
-      const p = k.pmdCmd(mm, ix, 'SPLIT_HUGE', -1, a.ix);
-      p.deposited--;
-      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-        k.pages.mapPte(head + i, a.ix);
-        k.setPte(mm, base + i, head + i, writable, a.ix);
-      }
-      for (let i = 1; i < k.HPAGE_PMD_NR; i++) k.pages.get(head, a.ix);
-      k.pages.unmapPmd(head, a.ix);
-      k.count('thp_split_pmd', 1, a.ix);
-      k.trace(a.ix, 'thp_split_pmd', `mm=${mm.name} addr=${hex(base * 4096)} pfn=${hex(head)}`);
-    },
-    splitFileHugePmd: (a) => {
-      const f = a.k.fileOffset(mmOf(a), a.l.vpn)!;
-      zapFileRange(a, mmOf(a), pmdIndex(a), f.ino.id, 0, Number.MAX_SAFE_INTEGER);
-    },
     beginSplit: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'split'; vpn: number };
       a.l.vpn = op.vpn;
@@ -1164,89 +1042,20 @@ export const taskChart: TaskChartDef<A> = {
     // zap
     cursorMunmapRange: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'munmap'; start: number; end: number };
-      const n = a.k.HPAGE_PMD_NR;
-      a.l.cursor = [];
-      for (let i = Math.floor(op.start / n); i < Math.ceil(op.end / n); i++) a.l.cursor.push(i);
-      a.l.ci = 0;
+      setZapRange(a, op.start, op.end, true);
     },
     cursorWholeMm: (a) => {
       a.l.cursor = [...mmOf(a).pmds.keys()].sort((x, y) => x - y);
       a.l.ci = 0;
+      a.l.zap_start = 0;
+      a.l.zap_end = ZAP_ALL;
+      a.l.zap_free = true;
     },
     cursorAdvance: (a) => {
       a.l.ci++;
     },
     lockCursorPtl: (a) => lockPtl(a),
     unlockCursorPtl: (a) => unlockPtl(a),
-    zapHugePmd: (a) => {
-      const mm = mmOf(a);
-      const k = a.k;
-      const ix = curPmdIx(a);
-      const p = mm.pmd(ix);
-      const pfn = p.pfn;
-      const zero = k.isHugeZeroPfn(pfn);
-      k.pmdCmd(mm, ix, 'PMDP_CLEAR', -1, a.ix);
-      if (p.deposited > 0) {
-        // zap_deposited_table: anonymous and huge zero pmds carry a deposited page table
-        p.deposited--;
-        a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
-      }
-      a.l.zapped_pfn = pfn;
-      a.l.zapped_zero = zero;
-      if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
-      else {
-        k.pages.unmapPmd(pfn, a.ix);
-        if (k.pages.mapping[pfn]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -k.HPAGE_PMD_NR, a.ix);
-        else a.k.addMmCounter(mm, 'MM_ANONPAGES', -k.HPAGE_PMD_NR, a.ix);
-        k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
-      }
-    },
-    putZappedHugePage: (a) => {
-      putPageRef(a, a.l.zapped_pfn);
-    },
-    zapNoteTable: (a) => {
-      const mm = mmOf(a);
-      const p = mm.pmd(curPmdIx(a));
-      a.l.zap_table = p.ptes !== null;
-      p.noted |= 1 << a.ix;
-      a.k.mmField(mm, 'pmd_noted', a.ix);
-    },
-    zapPteRange: (a) => {
-      const mm = mmOf(a);
-      const k = a.k;
-      const ix = curPmdIx(a);
-      const base = ix * k.HPAGE_PMD_NR;
-      const p = mm.pmd(ix);
-      if (p.ptes !== null ? (p.noted & (1 << a.ix)) === 0 : a.l.zap_table) {
-        // exit_mmap() runs without mmap_lock: *pmd was read, then cleared and its table freed
-        k.violate('page-table', `zap_pte_range ${mm.name}:${hex(base * 4096)}: the pte table *pmd pointed to was freed under it (pmd is now ${pmdKind(p.state)}): "BUG: Bad page map"`);
-      }
-      a.l.zap_pages = [];
-      for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-        const pfn = p.ptes![i]!;
-        if (pfn === PTE_NONE) continue;
-        k.setPte(mm, base + i, PTE_NONE, false, a.ix);
-        if (pfn === k.ZERO_PAGE) continue;
-        k.pages.unmapPte(pfn, a.ix);
-        if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -1, a.ix);
-        else a.k.addMmCounter(mm, 'MM_ANONPAGES', -1, a.ix);
-        k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
-        a.l.zap_pages.push(pfn);
-      }
-      // a migration entry is zapped with the rest (remove_migration_ptes finds it gone)
-      for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (p.pteMigration?.[i]) k.migrationEntry(mm, base + i, false, a.ix);
-    },
-    putZappedPages: (a) => {
-      for (const pfn of a.l.zap_pages) putPageRef(a, pfn);
-      a.l.zap_pages = [];
-    },
-    freePgtable: (a) => {
-      // free_pgd_range skips a pmd that is already none (retract_page_tables got there first)
-      const mm = mmOf(a);
-      if (mm.kindAt(curPmdIx(a)) !== 'pte_table') return;
-      a.k.pmdCmd(mm, curPmdIx(a), 'PMDP_CLEAR', -1, a.ix);
-      a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
-    },
     removeVmaRange: (a) => {
       const mm = mmOf(a);
       const op = a.l.ops[a.l.pc] as { op: 'munmap'; start: number; end: number };

@@ -25,3 +25,6 @@ export function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
   a.k.spinUnlock(mm.pageTableLock, a.ix);
 }
 
+/** The pmd index of the address being faulted or split (l.vpn), and of the zap/copy cursor. */
+export const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
+export const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
