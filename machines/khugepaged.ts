@@ -94,12 +94,31 @@ type K = Actor<KhugepagedLocals>;
 type C = Actor<CollapseLocals>;
 
 
-const mmOf = (a: K): MmStruct => a.k.mms[a.l.slot]!;
+/** The mm of khugepaged_scan.mm_slot. */
+const mmOf = (a: K): MmStruct => a.k.mms[a.k.khugepagedMmSlots[a.l.slot]!]!;
 const inoOf = (a: C): Inode => a.k.inodes[a.l.sc_ino]!;
 const slot = (a: C, i: number) => inoOf(a).mapping.lookup(i);
 const NR = (a: C) => a.k.HPAGE_PMD_NR;
 const end = (a: C) => a.l.sc_start + NR(a);
 const ccMm = (a: C): MmStruct => a.k.mms[a.l.cc_mm]!;
+
+/**
+ * khugepaged_enter_vma(vma, vm_flags) — from mmap_region (the scenario's VMAs at the start),
+ * vma_merge, madvise(MADV_HUGEPAGE) and, for anonymous memory, a huge fault's
+ * khugepaged_enter: registers the mm (__khugepaged_enter) once khugepaged is enabled
+ * (sysfs enabled always or madvise) and the VMA passes hugepage_vma_check with sysfs
+ * enforced and has an aligned huge range. Anonymous VMAs register as in the kernel,
+ * though the model's khugepaged scans only file VMAs (khugepaged_scan_pmd is not modelled).
+ */
+export function khugepagedEnterVma(k: Kernel, mm: MmStruct, vma: Vma, a: number): void {
+  if (mm.mmfVmHugepage || k.sysfs.enabled === 'never') return;
+  const n = k.HPAGE_PMD_NR;
+  if (Math.ceil(vma.start / n) * n >= Math.floor(vma.end / n) * n) return;
+  const ok = vma.file < 0
+    ? !(vma.flags & VM.NOHUGEPAGE) && (k.sysfs.enabled === 'always' || (vma.flags & VM.HUGEPAGE) !== 0)
+    : khugepagedVmaCheck({ k } as Actor, vma); // (it reads only the kernel)
+  if (ok) k.khugepagedEnter(mm, a);
+}
 
 /**
  * hugepage_vma_check() with the seed's shmem rule, and shmem_huge_enabled().
@@ -113,7 +132,7 @@ export function khugepagedVmaCheck(a: Actor, vma: Vma, shmemHugeForce = false): 
   const ino = k.inodes[vma.file]!;
   if ((vma.start - vma.pgoff) % k.HPAGE_PMD_NR !== 0) return false;
   // a regular file: file_thp_enabled() — CONFIG_READ_ONLY_THP_FOR_FS, VM_EXEC, not open for write
-  if (!ino.shmem) return (vma.flags & VM.EXEC) !== 0;
+  if (!ino.shmem) return k.config.READ_ONLY_THP_FOR_FS && (vma.flags & VM.EXEC) !== 0;
   return shmemHugeEnabled(a, vma, ino, shmemHugeForce);
 }
 
@@ -173,11 +192,11 @@ function collapseShmem(): StateDef {
       alloc: step('collapse_shmem: new_page = khugepaged_alloc_page(hpage, gfp, node)', [
         { guard: 'injectedFailure', actions: 'csAllocFailed', target: 'returned' },
         { actions: 'csAlloc', target: 'charge' },
-      ], { inject: 'alloc_huge_page' }),
+      ], { inject: 'alloc_huge_page', sleeps: 'alloc_pages' }),
       charge: step('collapse_shmem: mem_cgroup_try_charge(new_page, mm, gfp, &memcg, true)', [
         { guard: 'injectedFailure', actions: 'csChargeFailed', target: 'returned' },
         { target: 'setup' },
-      ], { inject: 'mem_cgroup_charge' }),
+      ], { inject: 'mem_cgroup_charge', sleeps: 'mem_cgroup_charge' }),
       setup: step('collapse_shmem: new_page->index, ->mapping; __SetPageSwapBacked; __SetPageLocked; page_ref_freeze(new_page, 1)', {
         actions: 'csSetupNewPage', target: 'tree_lock',
       }),
@@ -199,7 +218,7 @@ function collapseShmem(): StateDef {
       readahead: step('collapse_file (!is_shmem): spin_unlock; page_cache_sync_readahead; page = find_lock_page(mapping, index)', [
         { guard: 'injectedFailure', actions: ['csUnlockTree', 'csFail'], target: 'tree_unlocked' },
         { actions: ['csUnlockTree', 'csReadahead'], target: 'relock_tree' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'readpage' }),
       fill_holes: step('collapse_shmem: shmem_charge(mapping->host, n); radix_tree_insert(new_page + (index % HPAGE_PMD_NR)) for each hole', {
         actions: 'csFillHoles', target: 'walk',
       }),
@@ -354,7 +373,7 @@ function collapsePteMappedThps(): StateDef {
       skip: { always: { target: 'next' } },
       find_lock_page: step('collapse_pte_mapped_thp: hpage = find_lock_page(vma->vm_file->f_mapping, linear_page_index(vma, haddr))', {
         guard: 'cpPageUnlocked', actions: 'cpGetLock', target: 'pmd_lock',
-      }),
+      }, { sleeps: 'lock_page' }),
       pmd_lock: step('collapse_pte_mapped_thp: pte_offset_map_lock / pmd_lock', {
         guard: 'cpPtlFree', actions: 'cpLockPtl', target: 'prepare',
       }),
@@ -382,7 +401,7 @@ function retractPageTables(): StateDef {
     states: {
       i_mmap_lock: step('retract_page_tables: i_mmap_lock_write(mapping); vma_interval_tree_foreach', {
         guard: 'rtImmapWriteFree', actions: ['rtImmapLock', 'rtCollect'], target: 'next',
-      }),
+      }, { sleeps: 'i_mmap_rwsem' }),
       next: { always: [{ guard: 'rtDone', target: 'i_mmap_unlock' }, { target: 'trylock' }] },
       trylock: step('retract_page_tables: down_write_trylock(&vma->vm_mm->mmap_sem)', [
         { guard: 'rtTrylock', actions: 'rtMmapWriteLock', target: 'pmd_lock' },
@@ -408,6 +427,23 @@ function retractPageTables(): StateDef {
       returned: final,
     },
   };
+}
+
+/** Variant collapse_shmem_no_freeze_new_page (src/variants/collapse_shmem.ts): new_page is locked, never frozen. */
+const noFreeze = (k: Kernel) => k.variant('collapse_shmem_no_freeze_new_page');
+
+/**
+ * With collapse_shmem_no_freeze_new_page, each page-cache slot that comes to hold a subpage
+ * of the unfrozen new_page owes the cache's reference on it until page_ref_add() at the end
+ * (one reference, the allocation's, stands for them all until then): kept in the ghost
+ * bookkeeping as references its collapser has given (d > 0) or taken back (d < 0).
+ */
+function owedSlotRef(a: C, d: number): void {
+  if (!noFreeze(a.k)) return;
+  for (let i = 0; i < Math.abs(d); i++) {
+    if (d > 0) a.k.ref('drop', 'page', a.l.cs_new, a.id, '', a.ix);
+    else a.k.ref('take', 'page', a.l.cs_new, '', a.id, a.ix);
+  }
 }
 
 /** The guards of khugepaged_scan_shmem / collapse_shmem / retract_page_tables, for every collapse context. */
@@ -521,8 +557,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       k.pages.index[p] = a.l.sc_start;
       k.pages.mapping[p] = a.l.sc_ino;
       if (inoOf(a).shmem) k.pages.setFlag(p, 'swapbacked'); // "if (is_shmem) __SetPageSwapBacked(new_page)"
-      k.lockPage(p, a.ix);
-      if (!k.pages.freeze(p, 1, a.ix)) k.violate('collapse_shmem', 'BUG_ON(!page_ref_freeze(new_page, 1))');
+      k.lockPage(p, a.ix, '__SetPageLocked');
+      if (!noFreeze(k) && !k.pages.freeze(p, 1, a.ix)) k.violate('collapse_shmem', 'BUG_ON(!page_ref_freeze(new_page, 1))');
       a.l.cs_index = a.l.sc_start;
       a.l.cs_nr_none = 0;
       a.l.cs_list = [];
@@ -543,6 +579,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       a.l.cs_nr_none += n;
       for (; a.l.cs_index < to; a.l.cs_index++) {
         k.cacheSet(ino, a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
+        owedSlotRef(a, 1);
       }
     },
     csReadahead: (a) => {
@@ -572,7 +609,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     },
     csTrylockGet: (a) => {
       const pfn = slot(a, a.l.cs_index);
-      a.k.lockPage(a.k.pages.compoundHead(pfn), a.ix);
+      a.k.lockPage(a.k.pages.compoundHead(pfn), a.ix, 'trylock_page');
       getPageRef(a, pfn);
       a.l.cs_page = pfn;
     },
@@ -622,6 +659,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       k.pages.freeze(a.l.cs_page, 3, a.ix);
       a.l.cs_list.push(a.l.cs_page);
       k.cacheSet(inoOf(a), a.l.cs_index, a.l.cs_new + (a.l.cs_index % k.HPAGE_PMD_NR), a.ix);
+      owedSlotRef(a, 1);
       a.l.cs_index++;
       a.l.cs_page = -1;
       setIter(a);
@@ -665,6 +703,12 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       a.k.pages.setUptodate(a.l.cs_new, a.ix);
     },
     csUnfreezeNew: (a) => {
+      // variant collapse_shmem_no_freeze_new_page: page_ref_add(new_page, HPAGE_PMD_NR - 1) — with the
+      // allocation's, the page cache's references, owed by the slots until now
+      if (noFreeze(a.k)) {
+        for (let i = 1; i < a.k.HPAGE_PMD_NR; i++) a.k.pages.get(a.l.cs_new, a.ix, a.id);
+        return;
+      }
       a.k.pages.unfreeze(a.l.cs_new, a.k.HPAGE_PMD_NR, a.ix);
       a.k.ref('drop', 'page', a.l.cs_new, a.id, '', a.ix); // the page cache's slots hold the references now
     },
@@ -690,6 +734,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     },
     csRbHole: (a) => {
       a.k.cacheSet(inoOf(a), a.l.cs_iter, SLOT_HOLE, a.ix);
+      owedSlotRef(a, -1);
       a.l.cs_nr_none--;
       a.l.cs_index = a.l.cs_iter + 1;
       setIter(a);
@@ -703,6 +748,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       k.pages.unfreeze(page, 2, a.ix);
       k.ref('drop', 'page', page, a.id, '', a.ix); // the pin is not given back: cache + isolation remain
       k.cacheSet(inoOf(a), a.l.cs_iter, page, a.ix);
+      owedSlotRef(a, -1);
       a.l.cs_page = page;
       a.l.cs_index = a.l.cs_iter + 1;
     },
@@ -716,7 +762,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     },
     csRbReleaseNew: (a) => {
       const k = a.k;
-      k.pages.unfreeze(a.l.cs_new, 1, a.ix);
+      if (!noFreeze(k)) k.pages.unfreeze(a.l.cs_new, 1, a.ix);
       k.unlockPage(a.l.cs_new, a.ix);
       k.pages.mapping[a.l.cs_new] = -1;
     },
@@ -744,7 +790,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
         }
       }
     },
-    rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo[0]!]!, a.ix),
+    rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo[0]!]!, a.ix, true), // down_write_trylock
     rtTrylockFailed: (a) => {
       const mm = a.k.mms[a.l.rt_todo[0]!]!;
       // seed 003: remember to retry — design a: one flag per address_space; design b: this pmd
@@ -787,7 +833,12 @@ export const khugepagedChart: TaskChartDef<K> = {
   description: 'khugepaged: scan mm_slots, khugepaged_scan_shmem, collapse_shmem, retract_page_tables',
   initial: 'do_scan',
   states: {
-    do_scan: { always: { actions: 'beginPass', target: 'scan_mm_slot' } },
+    do_scan: { always: [{ guard: 'noWork', target: 'wait_work' }, { actions: 'beginPass', target: 'scan_mm_slot' }] },
+    // khugepaged_wait_work with no mm_slot: wait_event_freezable(khugepaged_wait, khugepaged_wait_event())
+    // until __khugepaged_enter adds one (an mm never registered is never scanned)
+    wait_work: step('khugepaged_wait_work: wait_event_freezable(khugepaged_wait, khugepaged_wait_event())', {
+      guard: 'hasWork', target: 'do_scan',
+    }),
     scan_mm_slot: {
       always: [
         { guard: 'passDone', target: 'sleep' },
@@ -803,14 +854,19 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
     // seed 003, design b (per-PMD retry, as the reviewer asks; mainline's per-mm list)
     collapse_pte_mapped_thps: { ...collapsePteMappedThps(), onDone: 'down_read' },
-    wrapped: { always: [{ guard: 'allScansDone', target: 'done' }, { target: 'scan_mm_slot' }] },
+    wrapped: { always: [{ guard: 'allScansDone', target: 'parked' }, { target: 'scan_mm_slot' }] },
+    // the scenario's bound on full scans reached: khugepaged sleeps on (the kernel's never
+    // stops) — and scans again if a task's wait asks for more full scans
+    parked: step('khugepaged_wait_work: the scenario\'s full_scans reached; asleep until a wait asks for more', {
+      guard: { not: 'allScansDone' }, target: 'scan_mm_slot',
+    }),
     alloc_sleep: step('khugepaged_prealloc_page → khugepaged_alloc_sleep: wait alloc_sleep_millisecs', {
       actions: 'allocSleep', target: 'scan_mm_slot',
     }),
     next_slot: { always: { target: 'scan_mm_slot' } },
     down_read: step('khugepaged_scan_mm_slot: down_read(&mm->mmap_sem)', {
       guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'find_vma',
-    }),
+    }, { sleeps: 'mmap_lock' }),
     find_vma: {
       always: [
         { guard: 'haveVma', actions: 'noteVma', target: 'up_read_for_file' },
@@ -835,8 +891,12 @@ export const khugepagedChart: TaskChartDef<K> = {
     passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan || a.l.pass_through_head >= 2,
     allocFailed: (a) => a.l.alloc_failed,
     allocWaited: (a) => a.l.alloc_waited,
-    slotsWrapped: (a) => a.l.slot >= a.k.mms.length,
-    allScansDone: (a) => a.k.khugepaged.full_scans >= a.l.full_scans_target,
+    slotsWrapped: (a) => a.l.slot >= a.k.khugepagedMmSlots.length,
+    // khugepaged_has_work(): an mm_slot on the list (and khugepaged enabled)
+    noWork: (a) => a.k.khugepagedMmSlots.length === 0 || a.k.sysfs.enabled === 'never',
+    hasWork: (a) => a.k.khugepagedMmSlots.length > 0 && a.k.sysfs.enabled !== 'never',
+    // (and every task's wait for more scans satisfied: the kernel's khugepaged never stops)
+    allScansDone: (a) => a.k.khugepaged.full_scans >= Math.max(a.l.full_scans_target, a.k.khugepagedScansWanted),
     slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
     mmapReadFree: (a) => mmOf(a).mmapLock.readFree,
     // khugepaged_test_exit(mm) after down_read: an exiting mm has no vma to scan
@@ -889,7 +949,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       const k = a.k;
       a.l.address = Math.max(a.l.address, a.l.hstart);
       a.k.mmapReadUnlock(mmOf(a), a.ix);
-      a.l.cc_mm = a.l.slot;
+      a.l.cc_mm = a.k.khugepagedMmSlots[a.l.slot]!;
       a.l.cc_khugepaged = true;
       a.l.sc_ino = a.l.vma_file;
       a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);
@@ -912,7 +972,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     },
     cpBegin: (a) => {
       const mm = mmOf(a);
-      a.k.mmapWriteLock(mm, a.ix);
+      a.k.mmapWriteLock(mm, a.ix, true); // down_write_trylock
       a.l.cp_todo = [...mm.ptePmdRetry].sort((x, y) => x - y);
       mm.ptePmdRetry.clear();
       a.k.mmField(mm, 'pte_mapped_thp', a.ix);

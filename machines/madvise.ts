@@ -1,14 +1,18 @@
 /**
  * madvise(2) as the task chart runs it: MADV_COLLAPSE (madvise_collapse, seed 002's
- * collapse_shmem reached from a user call), split out of machines/task.ts by syscall.
+ * collapse_shmem reached from a user call) and the behaviours a THP test uses around it
+ * (MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTNEED, MADV_REMOVE). Split out of
+ * machines/task.ts by syscall.
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import { PTE_NONE, VM as VMF } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
-import { getPageRef, putPageRef } from './shmem.ts';
-import { type ScanResult, khugepagedScanShmem, khugepagedVmaCheck, prepareAndFlush } from './khugepaged.ts';
-import { type A, lockPtl, mmOf } from './task_mm.ts';
+import { getPageRef, putPageRef, shmemUndoRangeStates, unmapMappingRangeStates } from './shmem.ts';
+import { setZapRange, unmapRange } from './zap.ts';
+import { shrinkPageListStates } from './shmem_reclaim.ts';
+import { type ScanResult, khugepagedEnterVma, khugepagedScanShmem, khugepagedVmaCheck, prepareAndFlush } from './khugepaged.ts';
+import { type A, curPmdIx, lockPtl, mmOf, publishPunchBegin } from './task_mm.ts';
 
 /** madvise_collapse_errno(): the errno MADV_COLLAPSE returns for the last failed range. */
 export function madviseCollapseErrno(r: ScanResult | ''): string {
@@ -41,7 +45,7 @@ export function madviseCollapse(): StateDef {
     states: {
       down_read: step('do_madvise: mmap_read_lock(mm) (MADV_COLLAPSE needs it for read)', {
         guard: 'mmapReadFree', actions: ['mmapReadLock', 'mcBegin'], target: 'vma_check',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       vma_check: {
         always: [
           { guard: 'mcVmaUnsuitable', actions: 'mcEinvalVma', target: 'finish' },
@@ -58,7 +62,7 @@ export function madviseCollapse(): StateDef {
       relock: step('madvise_collapse: mmap_read_lock(mm); hugepage_vma_revalidate', [
         { guard: { and: ['mmapReadFree', 'mcVmaUnsuitableAt'] }, actions: ['mmapReadLock', 'mcRelocked', 'mcRevalidateFailed'], target: 'finish' },
         { guard: 'mmapReadFree', actions: ['mmapReadLock', 'mcRelocked'], target: 'scan_prep' },
-      ]),
+      ], { sleeps: 'mmap_lock' }),
       scan_prep: step('madvise_collapse: get_file; pgoff = linear_page_index(vma, addr); mmap_read_unlock(mm)', {
         actions: 'mcScanPrep', target: 'scan_file',
       }),
@@ -73,7 +77,7 @@ export function madviseCollapse(): StateDef {
       },
       write_lock: step('madvise_collapse: mmap_write_lock(mm)', {
         guard: 'mmapWriteFree', actions: 'mmapWriteLock', target: 'collapse_pte_mapped_thp',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       collapse_pte_mapped_thp: {
         meta: { kernel: 'collapse_pte_mapped_thp(mm, addr, install_pmd = true)' },
         initial: 'route',
@@ -89,7 +93,7 @@ export function madviseCollapse(): StateDef {
           find_lock_page: step('collapse_pte_mapped_thp: hpage = find_lock_page(mapping, linear_page_index(vma, haddr))', [
             { guard: 'mcNoHugePage', actions: 'mcResultPageNull', target: 'returned' },
             { guard: 'mcPageUnlocked', actions: 'mcGetLockPage', target: 'pmd_lock' },
-          ]),
+          ], { sleeps: 'lock_page' }),
           pmd_lock: step('collapse_pte_mapped_thp: pmd_lock / pte_offset_map_lock', {
             guard: 'ptlFree', actions: 'mcLockPtl', target: 'install',
           }),
@@ -110,7 +114,7 @@ export function madviseCollapse(): StateDef {
       maybe_relock: { always: [{ guard: 'mcUnlocked', target: 'relock_out' }, { target: 'finish' }] },
       relock_out: step('madvise_collapse: out_maybelock: mmap_read_lock(mm) (the caller expects it held)', {
         guard: 'mmapReadFree', actions: ['mmapReadLock', 'mcRelocked'], target: 'finish',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       finish: { always: { actions: 'mcReturn', target: 'up_read' } },
       up_read: step('do_madvise: mmap_read_unlock(mm)', { actions: 'mmapReadUnlock', target: 'returned' }),
       returned: final,
@@ -253,3 +257,184 @@ export const madviseActions: Record<string, TaskAction<A>> = {
   },
 };
 
+
+// ---- madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE / MADV_DONTNEED / MADV_REMOVE) ---------------
+
+export type MadviseAdvice = 'MADV_HUGEPAGE' | 'MADV_NOHUGEPAGE' | 'MADV_DONTNEED' | 'MADV_REMOVE' | 'MADV_PAGEOUT';
+
+type MadviseOp = { op: 'madvise'; advice: MadviseAdvice; start: number; end: number };
+const mdOp = (a: A) => a.l.ops[a.l.pc] as MadviseOp;
+
+/**
+ * do_madvise for the behaviours a THP test uses (mm/madvise.c, v5.x): MADV_HUGEPAGE and
+ * MADV_NOHUGEPAGE change the VMAs' flags under mmap_lock for write (hugepage_madvise,
+ * madvise_update_vma splitting and merging VMAs; MADV_HUGEPAGE registers the mm with
+ * khugepaged_enter_vma); MADV_DONTNEED zaps the range under mmap_lock for read
+ * (zap_page_range: a huge pmd the range covers in part is split, page tables stay);
+ * MADV_REMOVE punches the file's range (madvise_remove drops mmap_lock around
+ * vfs_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)). A range not wholly mapped
+ * returns ENOMEM after the mapped parts are done, as the kernel's VMA walk does.
+ */
+export function madviseBehavior(): StateDef {
+  return {
+    meta: { kernel: 'do_madvise' },
+    initial: 'route',
+    onDone: 'op_done',
+    states: {
+      route: {
+        always: [
+          { guard: 'mdNeedsWrite', target: 'down_write' },
+          { target: 'down_read' },
+        ],
+      },
+      down_write: step('do_madvise: mmap_write_lock(mm) (madvise_need_mmap_write)', {
+        guard: 'mmapWriteFree', actions: 'mmapWriteLock', target: 'hugepage_madvise',
+      }),
+      hugepage_madvise: step('madvise_vma_behavior → hugepage_madvise; madvise_update_vma (split_vma, vma_merge); khugepaged_enter_vma', {
+        actions: 'mdHugepage', target: 'up_write',
+      }),
+      up_write: step('do_madvise: mmap_write_unlock(mm)', { actions: ['mmapWriteUnlock', 'mdReturn'], target: 'returned' }),
+      down_read: step('do_madvise: mmap_read_lock(mm)', [
+        { guard: { and: ['mmapReadFree', 'mdIsRemove'] }, actions: ['mmapReadLock', 'mdCheckRemove'], target: 'remove_route' },
+        { guard: { and: ['mmapReadFree', 'mdIsPageout'] }, actions: ['mmapReadLock', 'mdBeginPageout'], target: 'pageout' },
+        { guard: 'mmapReadFree', actions: ['mmapReadLock', 'mdBeginDontneed'], target: 'zap' },
+      ]),
+      zap: { ...unmapRange(), meta: { kernel: 'madvise_dontneed_single_vma → zap_page_range' }, onDone: 'up_read' },
+      pageout: {
+        meta: { kernel: 'madvise_pageout → madvise_cold_or_pageout_pte_range; reclaim_pages' },
+        initial: 'next',
+        onDone: 'up_read',
+        states: {
+          next: {
+            always: [
+              { guard: 'cursorDone', target: 'returned' },
+              { guard: 'cursorPmdPteTable', target: 'pte_lock' },
+              { actions: 'poSkipPmd', target: 'advance' },
+            ],
+          },
+          pte_lock: step('madvise_cold_or_pageout_pte_range: pte_offset_map_lock()', {
+            guard: 'cursorPtlFree', actions: 'lockCursorPtl', target: 'isolate',
+          }),
+          isolate: step('madvise_cold_or_pageout_pte_range: each pte\'s page mapped once and on the LRU: ClearPageReferenced; isolate_lru_page → page_list; pte_unmap_unlock', {
+            actions: ['poIsolate', 'unlockCursorPtl'], target: 'reclaim',
+          }),
+          reclaim: { always: [{ guard: 'poListEmpty', target: 'advance' }, { actions: 'poNextPage', target: 'shrink_page_list' }] },
+          shrink_page_list: { ...shrinkPageListStates(), onDone: 'reclaim' },
+          advance: { always: { actions: 'cursorAdvance', target: 'next' } },
+          returned: final,
+        },
+      },
+      remove_route: { always: [{ guard: 'mdFailed', target: 'up_read' }, { target: 'remove_unlock' }] },
+      remove_unlock: step('madvise_remove: get_file(f); mmap_read_unlock(mm)', { actions: ['mmapReadUnlock', 'mdBeginRemove'], target: 'unmap' }),
+      unmap: { ...unmapMappingRangeStates(), onDone: 'undo' },
+      undo: { ...shmemUndoRangeStates(), onDone: 'remove_relock' },
+      remove_relock: step('madvise_remove: fput(f); mmap_read_lock(mm)', {
+        guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'up_read',
+      }),
+      up_read: step('do_madvise: mmap_read_unlock(mm)', { actions: ['mmapReadUnlock', 'mdReturn'], target: 'returned' }),
+      returned: final,
+    },
+  };
+}
+
+/** The VMAs over [start, end) cover all of it. */
+function rangeMapped(a: A, start: number, end: number): boolean {
+  let at = start;
+  for (const v of [...mmOf(a).vmas].sort((x, y) => x.start - y.start)) {
+    if (v.end <= at || v.start >= end) continue;
+    if (v.start > at) return false;
+    at = v.end;
+    if (at >= end) return true;
+  }
+  return at >= end;
+}
+
+export const madviseBehaviorGuards: Record<string, TaskGuard<A>> = {
+  mdNeedsWrite: (a) => mdOp(a).advice === 'MADV_HUGEPAGE' || mdOp(a).advice === 'MADV_NOHUGEPAGE',
+  mdIsRemove: (a) => mdOp(a).advice === 'MADV_REMOVE',
+  mdIsPageout: (a) => mdOp(a).advice === 'MADV_PAGEOUT',
+  poListEmpty: (a) => a.l.po_pages.length === 0,
+  mdFailed: (a) => a.l.md_err !== '',
+};
+
+export const madviseBehaviorActions: Record<string, TaskAction<A>> = {
+  mdHugepage: (a) => {
+    const op = mdOp(a);
+    const mm = mmOf(a);
+    const huge = op.advice === 'MADV_HUGEPAGE';
+    const mapped = mm.changeVmaFlags(op.start, op.end, (f) => huge ? (f & ~VMF.NOHUGEPAGE) | VMF.HUGEPAGE : (f & ~VMF.HUGEPAGE) | VMF.NOHUGEPAGE);
+    a.k.mmField(mm, 'vmas', a.ix);
+    a.l.md_err = mapped ? '' : 'ENOMEM';
+    // "If the vma become good for khugepaged to scan, register it here without waiting a
+    // page fault that may not happen any time soon."
+    if (huge) for (const v of mm.vmas) if (v.start < op.end && v.end > op.start) khugepagedEnterVma(a.k, mm, v, a.ix);
+  },
+  mdBeginDontneed: (a) => {
+    const op = mdOp(a);
+    a.l.md_err = rangeMapped(a, op.start, op.end) ? '' : 'ENOMEM';
+    setZapRange(a, op.start, op.end, false);
+  },
+  mdBeginPageout: (a) => {
+    const op = mdOp(a);
+    a.l.md_err = rangeMapped(a, op.start, op.end) ? '' : 'ENOMEM';
+    setZapRange(a, op.start, op.end, false);
+    a.l.po_pages = [];
+  },
+  // a huge pmd: the THP split for pageout (split_huge_page) is not modelled — left alone
+  poSkipPmd: (a) => {
+    const mm = mmOf(a);
+    if (mm.kindAt(curPmdIx(a)) !== 'none') a.k.trace(a.ix, 'madvise_pageout', `mm=${mm.name} addr=${hex(curPmdIx(a) * a.k.HPAGE_PMD_NR * 4096)} huge pmd left mapped (its split for pageout is not modelled)`);
+  },
+  poIsolate: (a) => {
+    const k = a.k;
+    const mm = mmOf(a);
+    const base = curPmdIx(a) * k.HPAGE_PMD_NR;
+    const p = mm.pmd(curPmdIx(a));
+    for (let i = Math.max(a.l.zap_start - base, 0); i < Math.min(a.l.zap_end - base, k.HPAGE_PMD_NR); i++) {
+      const pfn = p.ptes![i]!;
+      if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
+      // reclaim here swaps shmem pages only: an anonymous page (swap cache), a regular file's
+      // (dropped clean) or a compound page (split first) is left alone
+      const ino = k.pages.mapping[pfn]!;
+      if (ino < 0 || !k.inodes[ino]!.shmem || k.pages.order[k.pages.compoundHead(pfn)] !== 0) continue;
+      // "if (!PageLRU(page) || page_mapcount(page) != 1) continue;"
+      if (!k.pages.isOnLru(pfn) || k.pages.pageMapcount(pfn) !== 1 || k.pages.isFrozen(pfn)) continue;
+      k.pages.isolate(pfn, a.ix);
+      getPageRef(a, pfn); // isolate_lru_page's reference
+      a.l.po_pages.push(pfn, ino, k.pages.index[pfn]!);
+    }
+  },
+  poNextPage: (a) => {
+    const [pfn, ino, index] = a.l.po_pages.splice(0, 3);
+    a.l.sr_page = pfn!;
+    a.l.sr_ino = ino!;
+    a.l.sr_index = index!;
+  },
+  mdCheckRemove: (a) => {
+    const op = mdOp(a);
+    const vma = mmOf(a).findVma(op.start);
+    a.l.md_err = '';
+    if (!vma || vma.file < 0) a.l.md_err = 'EINVAL';
+    else if ((vma.flags & (VMF.SHARED | VMF.WRITE)) !== (VMF.SHARED | VMF.WRITE)) a.l.md_err = 'EACCES';
+    else if (!a.k.inodes[vma.file]!.shmem) a.l.md_err = 'EOPNOTSUPP'; // (the model's regular files have no fallocate)
+    else if (op.end > vma.end) a.l.md_err = 'EINVAL'; // madvise_remove works on one VMA here; a range past it is not modelled
+  },
+  mdBeginRemove: (a) => {
+    const op = mdOp(a);
+    const vma = mmOf(a).findVma(op.start)!;
+    const start = vma.pgoff + (op.start - vma.start);
+    const end = start + (op.end - op.start);
+    Object.assign(a.l, {
+      um_ino: vma.file, um_start: start, um_end: end,
+      ur_ino: vma.file, ur_start: start, ur_end: end, ur_index: start, ur_page: -1, ur_op: 'punch', ur_found: false,
+    });
+    publishPunchBegin(a, vma.file, start, end);
+  },
+  mdReturn: (a) => {
+    const op = mdOp(a);
+    const ret = a.l.md_err ? `-1 ${a.l.md_err}` : '0';
+    const line = `madvise(${hex(op.start * 4096)}, ${hex((op.end - op.start) * 4096)}, ${op.advice}) = ${ret}`;
+    a.results.push(line);
+    a.k.trace(a.ix, 'madvise', line);
+  },
+};

@@ -13,7 +13,6 @@ import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import { PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
-import { SLOT_HOLE } from '../src/memory/address_space.ts';
 import {
   filemapGetpageStates, getPageRef, putPageRef,
   shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
@@ -39,9 +38,23 @@ export type TaskOp =
   | { op: 'punch'; ino: number; start: number; end: number }
   | { op: 'replace_page'; vpn: number }
   | { op: 'madvise_collapse'; start: number; end: number }
+  | { op: 'madvise'; advice: MadviseAdvice; start: number; end: number }
+  | { op: 'mprotect'; start: number; end: number; prot: number }
+  | SysfsWriteOp
+  | WaitOp
   | { op: 'exit' };
 
 export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
+  /** madvise / mprotect: the errno to return ('' = 0). */
+  md_err: string;
+  /** MADV_PAGEOUT: the pages it isolated, as [pfn, inode id, index] triples, for reclaim_pages. */
+  po_pages: number[];
+  /** shrink_page_list's page (machines/shmem_reclaim.ts), its inode and index. */
+  sr_page: number;
+  sr_ino: number;
+  sr_index: number;
+  /** wait: the khugepaged full_scans count to wait for. */
+  wait_target: number;
   /** The shmem fault's team head, mapped by pmd (machines/team_fault.ts); its `once`. */
   sf_head: number;
   sf_once: boolean;
@@ -90,10 +103,16 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   child: string;
 }
 
-import { type A, curPmdIx, lockPtl, mmOf, pmdIndex, runnableMm, unlockPtl } from './task_mm.ts';
+import { type A, curPmdIx, lockPtl, mmOf, pmdIndex, publishPunchBegin, runnableMm, unlockPtl } from './task_mm.ts';
 import { putHugeZeroPage, splitHugePmd, splitHugePmdActions } from './huge_pmd_split.ts';
 import { ZAP_ALL, setZapRange, unmapRange, zapActions, zapGuards } from './zap.ts';
-import { madviseActions, madviseCollapse, madviseGuards } from './madvise.ts';
+import {
+  type MadviseAdvice, madviseActions, madviseBehavior, madviseBehaviorActions, madviseBehaviorGuards, madviseCollapse, madviseGuards,
+} from './madvise.ts';
+import { mprotect, mprotectActions, mprotectGuards } from './mprotect.ts';
+import { shrinkPageListActions, shrinkPageListGuards } from './shmem_reclaim.ts';
+import { type SysfsWriteOp, type WaitOp, selftestActions, selftestGuards, sysfsWrite, waitOp } from './selftest_ops.ts';
+import { khugepagedEnterVma } from './khugepaged.ts';
 export { madviseCollapseErrno } from './madvise.ts';
 
 const pmdState = (a: A) => pmdKind(mmOf(a).pmdAt(pmdIndex(a)).state);
@@ -430,12 +449,14 @@ function pageFault(): StateDef {
       route: {
         always: [
           { guard: 'noVma', actions: 'faultSigsegv', target: 'up_read' },
+          // access_error: a PROT_NONE VMA (mprotect) faults every access
+          { guard: 'vmaNoAccess', actions: 'faultSigsegv', target: 'up_read' },
           // bad_area: a store to a VMA without VM_WRITE (a read-only file mapping)
           { guard: { and: ['isWrite', 'vmaNotWritable'] }, actions: 'faultSigsegv', target: 'up_read' },
           { guard: { and: ['vmaIsFile', 'pmdIsHugeAny'] }, actions: 'faultOk', target: 'up_read' },
           { guard: { and: ['vmaIsFile', 'vmaIsShmem'] }, actions: 'beginShmemFault', target: 'shmem_fault' },
           { guard: 'vmaIsFile', actions: 'beginShmemFault', target: 'filemap_fault' },
-          { guard: { and: ['pmdIsNone', 'thpEligible'] }, target: 'do_huge_pmd_anonymous_page' },
+          { guard: { and: ['pmdIsNone', 'thpEligible'] }, actions: 'khugepagedEnterFault', target: 'do_huge_pmd_anonymous_page' },
           { guard: { and: ['isWrite', 'pmdIsHugeReadOnly'] }, actions: 'readOrigPmd', target: 'do_huge_pmd_wp_page' },
           { guard: 'pmdIsHugeAny', actions: 'faultOk', target: 'up_read' },
           { target: 'handle_pte_fault' },
@@ -473,6 +494,10 @@ export const taskChart: TaskChartDef<A> = {
         { guard: 'opIs_punch', actions: 'beginPunch', target: 'punch' },
         { guard: 'opIs_replace_page', target: 'replace_page' },
         { guard: 'opIs_madvise_collapse', target: 'madvise_collapse' },
+        { guard: 'opIs_madvise', target: 'madvise' },
+        { guard: 'opIs_mprotect', target: 'mprotect' },
+        { guard: 'opIs_sysfs', target: 'sysfs' },
+        { guard: 'opIs_wait', target: 'wait' },
         { target: 'exit' },
       ],
     },
@@ -527,6 +552,10 @@ export const taskChart: TaskChartDef<A> = {
       },
     },
     madvise_collapse: madviseCollapse(),
+    madvise: madviseBehavior(),
+    mprotect: mprotect(),
+    sysfs: sysfsWrite(),
+    wait: waitOp(),
     // uprobe_write_opcode → __replace_page: the pte now maps a private copy of the file page
     replace_page: {
       meta: { kernel: 'uprobe_write_opcode → __replace_page' },
@@ -647,6 +676,14 @@ export const taskChart: TaskChartDef<A> = {
     opIs_punch: (a) => a.l.ops[a.l.pc]!.op === 'punch',
     opIs_replace_page: (a) => a.l.ops[a.l.pc]!.op === 'replace_page',
     opIs_madvise_collapse: (a) => a.l.ops[a.l.pc]!.op === 'madvise_collapse',
+    opIs_madvise: (a) => a.l.ops[a.l.pc]!.op === 'madvise',
+    opIs_mprotect: (a) => a.l.ops[a.l.pc]!.op === 'mprotect',
+    opIs_sysfs: (a) => a.l.ops[a.l.pc]!.op === 'sysfs',
+    opIs_wait: (a) => a.l.ops[a.l.pc]!.op === 'wait',
+    ...madviseBehaviorGuards,
+    ...(shrinkPageListGuards as unknown as Record<string, TaskGuard<A>>),
+    ...mprotectGuards,
+    ...selftestGuards,
     ...(collapseGuards as unknown as Record<string, TaskGuard<A>>),
     ...madviseGuards,
     vmaIsFile: (a) => (mmOf(a).findVma(a.l.vpn)?.file ?? -1) >= 0,
@@ -662,9 +699,11 @@ export const taskChart: TaskChartDef<A> = {
     ...unmapGuards,
     ...undoGuards,
     ...zapGuards,
+    vmaNoAccess: (a) => ((mmOf(a).findVma(a.l.vpn)?.flags ?? 0) & (VM.READ | VM.WRITE | VM.EXEC)) === 0,
     accessAllowed: (a) => {
       const mm = runnableMm(a);
-      if (!mm || !mm.findVma(a.l.vpn)) return false;
+      const vma = mm?.findVma(a.l.vpn);
+      if (!mm || !vma || !(vma.flags & (VM.READ | VM.WRITE | VM.EXEC))) return false;
       const t = a.k.translate(mm, a.l.vpn);
       return t !== null && (!a.l.write || t.writable);
     },
@@ -726,6 +765,10 @@ export const taskChart: TaskChartDef<A> = {
     ...hugeZeroActions,
     ...(collapseActions as unknown as Record<string, TaskAction<A>>),
     ...madviseActions,
+    ...madviseBehaviorActions,
+    ...(shrinkPageListActions as unknown as Record<string, TaskAction<A>>),
+    ...mprotectActions,
+    ...selftestActions,
     ...shmemGetpageActions,
     ...(shmemFaultActions as Record<string, TaskAction<A>>),
     ...unmapActions,
@@ -820,12 +863,7 @@ export const taskChart: TaskChartDef<A> = {
         um_ino: op.ino, um_start: op.start, um_end: op.end,
         ur_ino: op.ino, ur_start: op.start, ur_end: op.end, ur_index: op.start, ur_page: -1, ur_op: 'punch', ur_found: false,
       });
-      if (a.k.bus.wants('punch_begin')) {
-        const slots = a.k.inodes[op.ino]!.mapping.slots;
-        const present = new Uint8Array(Math.max(0, op.end - op.start));
-        for (let i = op.start; i < Math.min(op.end, slots.length); i++) if (slots[i] !== SLOT_HOLE) present[i - op.start] = 1;
-        a.k.bus.publish({ kind: 'punch_begin', ino: op.ino, start: op.start, end: op.end, present, actor: a.ix });
-      }
+      publishPunchBegin(a, op.ino, op.start, op.end);
     },
     beginAccess: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'read' | 'write'; vpn: number };
@@ -841,6 +879,11 @@ export const taskChart: TaskChartDef<A> = {
     },
     nextOp: (a) => {
       a.l.pc++;
+    },
+    // do_huge_pmd_anonymous_page: khugepaged_enter(vma, vma->vm_flags)
+    khugepagedEnterFault: (a) => {
+      const mm = mmOf(a);
+      khugepagedEnterVma(a.k, mm, mm.findVma(a.l.vpn)!, a.ix);
     },
     killed: (a) => {
       a.outcome = a.l.fault;
@@ -1099,6 +1142,8 @@ export const taskChart: TaskChartDef<A> = {
       for (const v of parent.vmas) child.vmas.push({ ...v });
       a.k.mmField(child, 'vmas', a.ix);
       a.l.child = op.child;
+      // khugepaged_fork: the child of a registered mm is registered too
+      if (parent.mmfVmHugepage) a.k.khugepagedEnter(child, a.ix);
       // copy_page_range: shared file mappings are not copied; the child faults them in
       const n = a.k.HPAGE_PMD_NR;
       a.l.cursor = [...parent.pmds.keys()]

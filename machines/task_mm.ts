@@ -1,6 +1,7 @@
 /** The task chart's helpers over the task's current mm, shared by its per-syscall files. */
 import type { Actor } from '../src/sched/actor.ts';
 import type { MmStruct } from '../src/memory/mm.ts';
+import { SLOT_HOLE } from '../src/memory/address_space.ts';
 import type { TaskLocals } from './task.ts';
 
 export type A = Actor<TaskLocals>;
@@ -28,3 +29,12 @@ export function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
 /** The pmd index of the address being faulted or split (l.vpn), and of the zap/copy cursor. */
 export const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
 export const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
+
+/** The punch's window opens (the truncation monitor's ghost): which offsets of [start, end) held something. */
+export function publishPunchBegin(a: A, ino: number, start: number, end: number): void {
+  if (!a.k.bus.wants('punch_begin')) return;
+  const slots = a.k.inodes[ino]!.mapping.slots;
+  const present = new Uint8Array(Math.max(0, end - start));
+  for (let i = start; i < Math.min(end, slots.length); i++) if (slots[i] !== SLOT_HOLE) present[i - start] = 1;
+  a.k.bus.publish({ kind: 'punch_begin', ino, start, end, present, actor: a.ix });
+}

@@ -23,6 +23,12 @@ export interface ActorKind<L = any, Spec extends { id: string } = any> {
   locals(spec: Spec, k: Kernel): L;
   /** Never started: e.g. a fork child whose parent died before forking. Not a deadlock. */
   unborn?(a: Actor<L>): boolean;
+  /**
+   * Blocked only waiting for work (khugepaged with no mm_slot, or past its bound): when
+   * every actor left is blocked and each of these is idle, the run ends with them asleep —
+   * not a deadlock. Returns the outcome to report ('ok', 'idle'), or null if not idle.
+   */
+  idle?(a: Actor<L>): string | null;
   /** Setup before the run (e.g. mm_users for a task's mm). */
   attach?(spec: Spec, k: Kernel): void;
 }

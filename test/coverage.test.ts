@@ -19,6 +19,8 @@ const FIXTURES = [
   'test/fixtures/team-fault-truncate.yaml',
   // a complete team mapped by pmd (map_team_by_pmd), then disbanded under it
   'examples/team-recovery-pmd-map.yaml',
+  // madvise / mprotect / munmap of part of a VMA, sysfs writes and waits (issue 17)
+  'test/fixtures/task-ops-all-paths.yaml',
 ];
 
 /**
@@ -92,6 +94,16 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     ...noEofDisband('pread.getpage', 'SGP_READ does not allocate'),
     ...noEofDisband('pwrite.getpage', 'the i_size recheck is for sgp <= SGP_CACHE'),
     ...noPmdUnmap('punch.undo.disband'),
+    ...noPmdUnmap('madvise.undo.disband'),
+    ...noPmdUnmap('madvise.pageout.shrink_page_list.disband'),
+    // shrink_page_list is one definition: the shmem_reclaim actor takes these in team-racing.yaml
+    'madvise.pageout.shrink_page_list.redirty': 'a team tail paged out while its head is instantiated: reached by shmem_reclaim (the same shrink_page_list), not by these MADV_PAGEOUT schedules',
+    'madvise.pageout.shrink_page_list.free_swap': 'a team that stays a team after its disband: reached by shmem_reclaim (the same shrink_page_list), not here',
+    'madvise.zap.free_pgtable': 'MADV_DONTNEED zaps without free_pgtables (zap_page_range keeps the page tables)',
+    // exit_mmap zaps every pmd whole (its range is the whole mm): never a partial huge pmd
+    ...Object.fromEntries(['spin_lock', 'split_zero', 'put_huge_zero_page.dec', 'split_file', 'split_anon', 'spin_unlock'].map((st) => [
+      `exit.exit_mmap.split_huge_pmd.${st}`, 'exit_mmap zaps whole pmds: nothing to split',
+    ])),
     ...noPmdUnmap('truncate.undo.disband'),
     ...noPmdUnmap('page_fault.shmem_fault.getpage.eof_disband'),
     ...Object.fromEntries(['team_head', 'team_lock_head', 'team_pte_alloc', 'team_pmd_lock', 'team_set_pmd'].map((st) => [
@@ -118,7 +130,7 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'scan_shmem.collapse_shmem.getpage.clear': 'idem',
   },
   shmem_reclaim: {
-    ...noPmdUnmap('disband'),
+    ...noPmdUnmap('shrink_page_list.disband'),
   },
   shmem_recovery: {
     ...noEofDisband('populate.getpage', 'narrow race: an SGP_TEAM team page instantiated after a truncation passed (with shmem_getpage_team_eof), not reached here'),

@@ -89,7 +89,8 @@ describe('each disbanding path on its own', () => {
     expect(heads).toHaveLength(2);
     const k = r.kernel;
     const f = ino(k, 'f');
-    const team = stepsOf(r, 'kswapd').filter((st) => /redirty|disband|free_swap|writepage/.test(st));
+    // (shrink_page_list's program points, as reclaim's chart embeds it)
+    const team = stepsOf(r, 'kswapd').map((st) => st.replace(/^shrink_page_list\./, '')).filter((st) => /redirty|disband|free_swap|writepage/.test(st));
     expect(team).toEqual([
       // 0x1000, each of the 40 tries: "Only proceed if this is head, or if head is unpopulated"
       ...Array<string>(40).fill('redirty'),
@@ -193,7 +194,7 @@ describe('racing', () => {
       // (but the pmd unmap a fault's remapping the team between the caller's unmap and the
       // disband needs: a narrow race, listed in test/coverage.test.ts)
       ...wanted('task', /^(punch|truncate)\.undo\.disband\.(?!pmd_unmap)/),
-      ...wanted('shmem_reclaim', /^(redirty|disband\.(?!pmd_unmap)|free_swap$)/),
+      ...wanted('shmem_reclaim', /^shrink_page_list\.(redirty|disband\.(?!pmd_unmap)|free_swap$)/),
       ...wanted('shmem_shrinker', /./),
     ];
     // shmem_disband_hugeteam's 8 steps in punch, truncate and reclaim; redirty, free_swap; the shrinker's 11

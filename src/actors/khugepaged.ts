@@ -1,6 +1,6 @@
 /** The `khugepaged` actor kind: the khugepaged kernel thread of seed 000. */
 import { z } from 'zod';
-import { type KhugepagedLocals, khugepagedChart } from '../../machines/khugepaged.ts';
+import { type KhugepagedLocals, khugepagedChart, khugepagedEnterVma } from '../../machines/khugepaged.ts';
 import type { ActorKind } from '../registry.ts';
 
 export const khugepagedSpecSchema = z.strictObject({
@@ -16,6 +16,17 @@ export const khugepagedKind: ActorKind<KhugepagedLocals, KhugepagedSpec> = {
   comm: 'khugepaged',
   chart: khugepagedChart,
   schema: khugepagedSpecSchema as unknown as z.ZodType<KhugepagedSpec>,
+  // the scenario's VMAs were mmapped before the run: mmap_region's khugepaged_enter_vma
+  // registered each mm that had an eligible one then, in the scenario's order
+  attach(_spec, k) {
+    for (const mm of k.mms) for (const vma of mm.vmas) khugepagedEnterVma(k, mm, vma, -1);
+  },
+  // waiting for an mm_slot that no actor left will register ('idle'), or parked past its
+  // full scans ('ok'): asleep, not deadlocked
+  idle: (a) => {
+    if (a.k.khugepaged.full_scans >= Math.max(a.l.full_scans_target, a.k.khugepagedScansWanted)) return 'ok';
+    return a.k.khugepagedMmSlots.length === 0 || a.k.sysfs.enabled === 'never' ? 'idle' : null;
+  },
   // one literal with every field, for fast properties (see src/actors/task.ts)
   locals: (spec): KhugepagedLocals => ({
     gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1,

@@ -24,6 +24,6 @@ export const shmemReclaimKind: ActorKind<ShmemReclaimLocals, ShmemReclaimSpec> =
     um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
     ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,
     targets: spec.targets.flatMap((t) => [k.inodeByName(t.file)!.id, t.offset]),
-    page: -1,
+    sr_page: -1, sr_ino: -1, sr_index: 0,
   }),
 };

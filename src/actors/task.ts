@@ -1,30 +1,72 @@
 /** The `task` actor kind: a user task running a program of loads, stores, fork, munmap, split and exit. */
 import { z } from 'zod';
 import { type TaskOp, type TaskLocals, taskChart } from '../../machines/task.ts';
-import { pageAddress } from '../scenario/schema.ts';
+import { pageAddress, sysfsSchema } from '../scenario/schema.ts';
+import { VM } from '../memory/mm.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import type { ActorKind } from '../registry.ts';
 
-const opSchema = z.union(
-  [
-    z.strictObject({ read: pageAddress }),
-    z.strictObject({ write: pageAddress }),
-    z.strictObject({ fork: z.string().min(1) }),
-    z.strictObject({ munmap: z.strictObject({ start: pageAddress, size: pageAddress }) }),
-    z.strictObject({ split: pageAddress }),
-    z.strictObject({ pread: z.strictObject({ file: z.string(), offset: pageAddress }) }),
-    z.strictObject({ pwrite: z.strictObject({ file: z.string(), offset: pageAddress }) }),
-    z.strictObject({ truncate: z.strictObject({ file: z.string(), size: pageAddress }) }),
-    z.strictObject({ punch: z.strictObject({ file: z.string(), offset: pageAddress, size: pageAddress }) }),
-    z.strictObject({ uprobe: pageAddress }),
-    z.strictObject({ madvise_collapse: z.strictObject({ start: pageAddress, size: pageAddress }) }),
-    z.literal('exit'),
-  ],
-  {
-    error: 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr}, '
-      + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}}, {uprobe: addr}, {madvise_collapse: {start, size}} or exit',
-  },
-);
+const madviseAdvice = z.enum(['MADV_HUGEPAGE', 'MADV_NOHUGEPAGE', 'MADV_DONTNEED', 'MADV_REMOVE', 'MADV_PAGEOUT', 'MADV_COLLAPSE'], {
+  error: 'expected one of MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTNEED, MADV_REMOVE, MADV_PAGEOUT, MADV_COLLAPSE',
+});
+
+/** mprotect's prot: PROT_NONE or a list of PROT_READ / PROT_WRITE / PROT_EXEC. */
+const protSchema = z.union([
+  z.literal('PROT_NONE'),
+  z.array(z.enum(['PROT_READ', 'PROT_WRITE', 'PROT_EXEC'], { error: 'expected PROT_READ, PROT_WRITE or PROT_EXEC' })).min(1),
+], { error: 'expected PROT_NONE or a list of PROT_READ, PROT_WRITE, PROT_EXEC' });
+
+/** What to wait for: khugepaged to complete N more full scans, another actor to finish, or simulated time. */
+const waitSchema = z.union([
+  z.strictObject({ khugepaged_full_scans: z.number().int().positive() }),
+  z.strictObject({ actor: z.string().min(1) }),
+  z.strictObject({ ms: z.number().int().positive() }),
+], { error: 'expected one of {khugepaged_full_scans: N}, {actor: id}, {ms: N}' });
+
+/** Each operation: an object with one key naming it (or the string exit). */
+const OPS = {
+  read: pageAddress,
+  write: pageAddress,
+  fork: z.string().min(1),
+  munmap: z.strictObject({ start: pageAddress, size: pageAddress }),
+  split: pageAddress,
+  pread: z.strictObject({ file: z.string(), offset: pageAddress }),
+  pwrite: z.strictObject({ file: z.string(), offset: pageAddress }),
+  truncate: z.strictObject({ file: z.string(), size: pageAddress }),
+  punch: z.strictObject({ file: z.string(), offset: pageAddress, size: pageAddress }),
+  uprobe: pageAddress,
+  madvise_collapse: z.strictObject({ start: pageAddress, size: pageAddress }),
+  madvise: z.strictObject({ start: pageAddress, size: pageAddress, advice: madviseAdvice }),
+  mprotect: z.strictObject({ start: pageAddress, size: pageAddress, prot: protSchema }),
+  sysfs: sysfsSchema.refine((v) => Object.keys(v).length > 0, 'expected at least one tunable to write'),
+  wait: waitSchema,
+} as const;
+
+type OpOut = 'exit' | { [K in keyof typeof OPS]: { [P in K]: z.output<(typeof OPS)[K]> } }[keyof typeof OPS];
+
+const OP_LIST = 'expected an operation: {read: addr}, {write: addr}, {fork: child-mm}, {munmap: {start, size}}, {split: addr}, '
+  + '{pread: {file, offset}}, {pwrite: {file, offset}}, {truncate: {file, size}}, {punch: {file, offset, size}}, {uprobe: addr}, {madvise_collapse: {start, size}}, '
+  + '{madvise: {start, size, advice}}, {mprotect: {start, size, prot}}, {sysfs: {tunable: value}}, {wait: {khugepaged_full_scans | actor | ms}} or exit';
+
+/**
+ * An operation, checked by the schema its key names — so a mistake inside one is reported
+ * at its own field (ops[3].madvise.advice: expected one of ...), not as "not an operation".
+ */
+const opSchema = z.unknown().transform((v, ctx): OpOut => {
+  if (v === 'exit') return 'exit';
+  const keys = v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : [];
+  const key = keys[0] as keyof typeof OPS | undefined;
+  if (keys.length !== 1 || !key || !Object.hasOwn(OPS, key)) {
+    ctx.addIssue({ code: 'custom', message: OP_LIST });
+    return z.NEVER;
+  }
+  const r = (OPS[key] as z.ZodType).safeParse((v as Record<string, unknown>)[key]);
+  if (!r.success) {
+    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path] });
+    return z.NEVER;
+  }
+  return { [key]: r.data } as OpOut;
+});
 
 export const taskSpecSchema = z
   .strictObject({
@@ -42,6 +84,7 @@ export type TaskSpec = z.output<typeof taskSpecSchema>;
 /** The task's operations, frozen: they never change during a run (a dfs snapshot keeps them by reference). */
 export function toTaskOps(spec: TaskSpec, k: Kernel): readonly TaskOp[] {
   const file = (name: string) => k.inodeByName(name)!.id;
+  const actorIndex = (id: string) => k.actorIds.indexOf(id);
   const ops = spec.ops.flatMap((o): TaskOp | TaskOp[] => {
     // uprobe: fault the page in (a load), then __replace_page it
     if (typeof o === 'object' && 'uprobe' in o) return [{ op: 'read', vpn: o.uprobe }, { op: 'replace_page', vpn: o.uprobe }];
@@ -54,10 +97,41 @@ export function toTaskOps(spec: TaskSpec, k: Kernel): readonly TaskOp[] {
     if ('pwrite' in o) return { op: 'pwrite', ino: file(o.pwrite.file), index: o.pwrite.offset };
     if ('truncate' in o) return { op: 'truncate', ino: file(o.truncate.file), size: o.truncate.size };
     if ('madvise_collapse' in o) return { op: 'madvise_collapse', start: o.madvise_collapse.start, end: o.madvise_collapse.start + o.madvise_collapse.size };
+    if ('madvise' in o) {
+      const m = o.madvise;
+      if (m.advice === 'MADV_COLLAPSE') return { op: 'madvise_collapse', start: m.start, end: m.start + m.size };
+      return { op: 'madvise', advice: m.advice, start: m.start, end: m.start + m.size };
+    }
+    if ('mprotect' in o) {
+      const p = o.mprotect.prot;
+      const prot = p === 'PROT_NONE' ? 0 : p.reduce((acc, f) => acc | VM[f.slice(5) as 'READ' | 'WRITE' | 'EXEC'], 0);
+      return { op: 'mprotect', start: o.mprotect.start, end: o.mprotect.start + o.mprotect.size, prot };
+    }
+    // one write per file, in the order the kernel's sysfs lists them
+    if ('sysfs' in o) return sysfsWrites(o.sysfs);
+    if ('wait' in o) {
+      const w = o.wait;
+      return {
+        op: 'wait', full_scans: 'khugepaged_full_scans' in w ? w.khugepaged_full_scans : 0,
+        actor: 'actor' in w ? actorIndex(w.actor) : -1, ms: 'ms' in w ? w.ms : 0,
+      };
+    }
     if ('punch' in o) return { op: 'punch', ino: file(o.punch.file), start: o.punch.offset, end: o.punch.offset + o.punch.size };
     return { op: 'split', vpn: o.split };
   });
   return Object.freeze(ops.map((op) => Object.freeze(op)));
+}
+
+type SysfsWrite = z.output<typeof sysfsSchema>;
+/** A `sysfs:` operation as the writes it makes, one file each (khugepaged/… for the khugepaged directory). */
+function sysfsWrites(w: SysfsWrite): TaskOp[] {
+  const out: TaskOp[] = [];
+  for (const [key, v] of Object.entries(w)) {
+    if (key === 'khugepaged') {
+      for (const [kk, kv] of Object.entries(v as Record<string, number>)) out.push({ op: 'sysfs', file: `khugepaged/${kk}`, value: String(kv) });
+    } else out.push({ op: 'sysfs', file: key, value: String(v) });
+  }
+  return out;
 }
 
 export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
@@ -76,7 +150,7 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
   // with a spread, the ~45 fields ended up in slow storage and every step paid for it).
   locals: (spec, k) => {
     const l: TaskLocals = {
-      mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0, sf_head: -1, sf_once: false,
+      mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0, md_err: '', wait_target: 0, po_pages: [], sr_page: -1, sr_ino: -1, sr_index: 0, sf_head: -1, sf_once: false,
       vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
       new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
       zap_pages: [], zap_table: false, zap_start: 0, zap_end: 0, zap_free: false, child: '', zero_pfn: 0, zero_page: 0,

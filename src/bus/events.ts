@@ -71,6 +71,11 @@ export interface LockBusEvent {
   op: 'acquire' | 'release' | 'trylock_failed';
   lock: string;
   actor: ActorIx;
+  /**
+   * An acquisition that did not wait: a trylock that succeeded, or __SetPageLocked on a
+   * page nobody else can reach yet. Lockdep records no ordering edge into such a lock.
+   */
+  nowait?: boolean;
 }
 
 /** Lockless atomic operations on a global the seeds reason about (e.g. huge_zero_refcount). */
@@ -283,15 +288,27 @@ export interface MmCounterBusEvent {
  */
 export interface MmFieldBusEvent {
   kind: 'mm_field';
-  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking' | 'migration_entry';
+  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking' | 'migration_entry' | 'MMF_VM_HUGEPAGE';
   mm: number;
+  actor: ActorIx;
+}
+
+/** A write to a /sys/kernel/mm/transparent_hugepage/ file (a task's `sysfs` operation): the kernel's sysfs changed. */
+export interface SysfsBusEvent {
+  kind: 'sysfs';
+  /** The file, relative to /sys/kernel/mm/transparent_hugepage/ (e.g. "khugepaged/max_ptes_none"). */
+  file: string;
+  value: string;
+  /** 0, or the errno the store returned (-EINVAL: the value was refused and nothing changed). */
+  error: string;
   actor: ActorIx;
 }
 
 /** A khugepaged counter of /sys/kernel/mm/transparent_hugepage/khugepaged/ went up. */
 export interface KhugepagedCounterBusEvent {
   kind: 'khugepaged_counter';
-  counter: 'full_scans' | 'pages_collapsed';
+  /** (scans_wanted: a task's wait asks khugepaged to run until full_scans reaches this.) */
+  counter: 'full_scans' | 'pages_collapsed' | 'scans_wanted';
   value: number;
   actor: ActorIx;
 }
@@ -341,7 +358,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TeamBusEvent | MigrateBusEvent | RecoveryBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TeamBusEvent | MigrateBusEvent | RecoveryBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | SysfsBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

@@ -163,7 +163,7 @@ export class StateComponents {
   }
 
   /** The kinds of bus event that say a component changed (onEvent's). */
-  static readonly EVENTS = ['page', 'team', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
+  static readonly EVENTS = ['page', 'team', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'sysfs', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
 
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
@@ -198,8 +198,11 @@ export class StateComponents {
       case 'pte':
       case 'mm_counter':
       case 'mm_field':
+        // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list, a kernel field)
+        if (e.kind === 'mm_field' && e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
         this.touchMm(e.mm);
         return;
+      case 'sysfs':
       case 'atomic':
       case 'swap':
       case 'khugepaged_counter':

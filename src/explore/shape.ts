@@ -23,7 +23,7 @@
  * Not hashed: the bus, the clocks, who is stepping, the kernel an actor points back to, an
  * actor's absolute wake-up time (the state hash takes the time left instead).
  */
-export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'now', 'step', 'stepActor', 'stepState', 'k', 'wakeAt']);
+export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'actorDone', 'now', 'step', 'stepActor', 'stepState', 'k', 'wakeAt']);
 /** Not descended into by a snapshot (the reference itself is kept): the bus. */
 export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
 /**

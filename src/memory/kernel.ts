@@ -14,7 +14,17 @@ import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
+import { type Kconfig, defaultKconfig } from './kconfig.ts';
 import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
+import { mightSleepHook } from './probe.ts';
+
+/**
+ * How a page lock is taken: lock_page() waits (sleeps) for it; trylock_page() takes it only
+ * if free (a chart's guard may have tested that first); __SetPageLocked() locks a page nobody
+ * else can reach yet. Only lock_page() may sleep or orders locks (lockdep adds no edge for a
+ * trylock).
+ */
+export type PageLockHow = 'lock_page' | 'trylock_page' | '__SetPageLocked';
 
 /** A page lock as lockdep would name it. */
 function lockName(pfn: number): string {
@@ -31,6 +41,8 @@ export class ModelViolation extends Error {
 export interface KernelConfig {
   hpagePmdNr: number;
   sysfs?: Sysfs;
+  /** The scenario's `config:` (Kconfig options); the rest as the kernel defaults them. */
+  config?: Partial<Kconfig>;
   variants?: Iterable<string>;
   pageCapacity?: number;
 }
@@ -39,7 +51,10 @@ export class Kernel {
   readonly bus = new Bus();
   readonly vmstat: VmStat;
   readonly pages: PageStore;
-  readonly sysfs: Sysfs;
+  /** /sys/kernel/mm/transparent_hugepage: one frozen object, replaced whole by a write (writeSysfs). */
+  sysfs: Sysfs;
+  /** Kconfig options the model reads (src/memory/kconfig.ts), fixed for the run. */
+  readonly config: Readonly<Kconfig>;
   readonly HPAGE_PMD_NR: number;
   readonly HPAGE_PMD_ORDER: number;
   /** pageteam.h's TEAM_* constants for this HPAGE_PMD_ORDER (huge tmpfs teams, seed 001). */
@@ -67,6 +82,21 @@ export class Kernel {
 
   /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
   readonly ZERO_PAGE: number;
+  /** khugepaged_scan.mm_head: the mm_slots registered with khugepaged (__khugepaged_enter), as mm ids, in order. */
+  readonly khugepagedMmSlots: number[] = [];
+  /**
+   * The full_scans count a task's wait is waiting for: khugepaged (which never stops in the
+   * kernel) keeps scanning past its own full_scans bound until this is reached.
+   */
+  khugepagedScansWanted = 0;
+  /** A task waits for khugepaged to reach `n` full scans. */
+  khugepagedWantScans(n: number, a: ActorIx): void {
+    if (n <= this.khugepagedScansWanted) return;
+    this.khugepagedScansWanted = n;
+    if (this.bus.wants('khugepaged_counter')) this.bus.publish({ kind: 'khugepaged_counter', counter: 'scans_wanted', value: n, actor: a });
+  }
+  /** Whether the actor at an index has finished (the scheduler answers; a task's wait reads it). */
+  actorDone: (ix: ActorIx) => boolean = () => false;
   /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
   readonly khugepaged = { full_scans: 0, pages_collapsed: 0 };
   /** Huge tmpfs (seed 001): shmem_shrinklist_lock, serialising the huge-hole shrinker and recovery. */
@@ -83,10 +113,11 @@ export class Kernel {
       throw new Error(`HPAGE_PMD_NR must be a power of two ≥ 2, not ${cfg.hpagePmdNr}`);
     }
     this.T = teamConsts(this.HPAGE_PMD_ORDER);
-    // fixed for the run (the scenario's /sys/kernel/mm/transparent_hugepage settings): frozen,
-    // so the dfs's state hash writes it as one word
+    // the scenario's /sys/kernel/mm/transparent_hugepage settings: frozen (the dfs's state hash
+    // writes it once per object), replaced by a task's sysfs write
     const sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
     this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
+    this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
@@ -164,10 +195,23 @@ export class Kernel {
     return [...this.held[a]!.keys(), ...pageLocks];
   }
 
-  private hold(a: ActorIx, name: string): void {
+  /** `nowait`: a trylock that succeeded (see LockBusEvent.nowait). */
+  private hold(a: ActorIx, name: string, nowait = false): void {
     const h = this.held[a]!;
     h.set(name, (h.get(name) ?? 0) + 1);
-    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: name, actor: a });
+    if (this.bus.wants('lock')) {
+      this.bus.publish(nowait ? { kind: 'lock', op: 'acquire', lock: name, actor: a, nowait } : { kind: 'lock', op: 'acquire', lock: name, actor: a });
+    }
+  }
+
+  /**
+   * The spinlocks an actor holds (every lock in `held` but an rwsem, which is held as
+   * `name:read` or `name:write`; page locks are not in `held`).
+   */
+  spinlocksHeldBy(a: ActorIx): string[] {
+    const out: string[] = [];
+    for (const name of this.held[a]!.keys()) if (!name.endsWith(':read') && !name.endsWith(':write')) out.push(name);
+    return out;
   }
 
   private release(a: ActorIx, name: string): void {
@@ -193,6 +237,7 @@ export class Kernel {
 
   downRead(s: RwSem, a: ActorIx): void {
     if (!s.readFree) this.violate('lock-holder', `down_read(${s.name}) while write-held`, a);
+    if (mightSleepHook !== null) mightSleepHook(`down_read(${s.name})`, a);
     s.readers.push(a);
     this.hold(a, `${s.name}:read`);
   }
@@ -204,10 +249,12 @@ export class Kernel {
     this.release(a, `${s.name}:read`);
   }
 
-  downWrite(s: RwSem, a: ActorIx): void {
+  /** down_write(); `nowait`: down_write_trylock() that succeeded (no sleep, no ordering edge). */
+  downWrite(s: RwSem, a: ActorIx, nowait = false): void {
     if (!s.writeFree) this.violate('lock-holder', `down_write(${s.name}) while held`, a);
+    if (!nowait && mightSleepHook !== null) mightSleepHook(`down_write(${s.name})`, a);
     s.writer = a;
-    this.hold(a, `${s.name}:write`);
+    this.hold(a, `${s.name}:write`, nowait);
   }
 
   /** down_write_trylock(): false (and a trylock_failed event) if anyone holds it. */
@@ -216,7 +263,7 @@ export class Kernel {
       this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: s.name, actor: a });
       return false;
     }
-    this.downWrite(s, a);
+    this.downWrite(s, a, true);
     return true;
   }
 
@@ -239,10 +286,11 @@ export class Kernel {
     this.mmCmd(mm, mm.mmapLock.readers.length === 1 ? 'UP_READ_LAST' : 'UP_READ', a);
     this.upRead(mm.mmapLock, a);
   }
-  mmapWriteLock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'DOWN_WRITE', a); this.downWrite(mm.mmapLock, a); }
+  /** mmap_write_lock(); `nowait`: a down_write_trylock() a chart's guard found free. */
+  mmapWriteLock(mm: MmStruct, a: ActorIx, nowait = false): void { this.mmCmd(mm, 'DOWN_WRITE', a); this.downWrite(mm.mmapLock, a, nowait); }
   mmapWriteTrylock(mm: MmStruct, a: ActorIx): boolean {
     if (!mm.mmapLock.writeFree) return this.downWriteTrylock(mm.mmapLock, a);
-    this.mmapWriteLock(mm, a);
+    this.mmapWriteLock(mm, a, true);
     return true;
   }
   mmapWriteUnlock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'UP_WRITE', a); this.upWrite(mm.mmapLock, a); }
@@ -257,12 +305,20 @@ export class Kernel {
   }
   exitMmapDone(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'EXIT_MMAP_DONE', a); }
 
-  /** lock_page() once the page is unlocked (the acquiring state's guard waits for that). */
-  lockPage(pfn: number, a: ActorIx): void {
+  /**
+   * lock_page() once the page is unlocked (the acquiring state's guard waits for that), or
+   * as `how` says (a trylock_page() found free, __SetPageLocked on a new page).
+   */
+  lockPage(pfn: number, a: ActorIx, how: PageLockHow = 'lock_page'): void {
+    if (how === 'lock_page' && mightSleepHook !== null) mightSleepHook(`lock_page(${hex(pfn)})`, a);
     this.pages.setLocked(pfn, a);
     // page locks are tracked by pageLockHolder alone (hundreds can be held at once by collapse_shmem)
     this.pageLockHolder.set(pfn, a);
-    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a });
+    if (this.bus.wants('lock')) {
+      this.bus.publish(how === 'lock_page'
+        ? { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a }
+        : { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a, nowait: true });
+    }
   }
 
   /** A trylock_page() that a chart's guard found failing (the guard decides, this reports it). */
@@ -275,7 +331,7 @@ export class Kernel {
       this.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: lockName(pfn), actor: a });
       return false;
     }
-    this.lockPage(pfn, a);
+    this.lockPage(pfn, a, 'trylock_page');
     return true;
   }
 
@@ -505,6 +561,24 @@ export class Kernel {
   addMmCounter(mm: MmStruct, counter: 'nr_ptes' | 'MM_FILEPAGES' | 'MM_ANONPAGES' | 'MM_SHMEMPAGES', delta: number, a: ActorIx): void {
     const value = counter === 'nr_ptes' ? (mm.nr_ptes += delta) : (mm.rss[counter] += delta);
     if (this.bus.wants('mm_counter')) this.bus.publish({ kind: 'mm_counter', counter, mm: mm.id, delta, value, actor: a });
+  }
+
+  /**
+   * __khugepaged_enter(mm): set MMF_VM_HUGEPAGE and add an mm_slot at the tail of
+   * khugepaged's list (once per mm; khugepaged scans only the mms on it).
+   */
+  khugepagedEnter(mm: MmStruct, a: ActorIx): void {
+    if (mm.mmfVmHugepage) return;
+    mm.mmfVmHugepage = true;
+    this.khugepagedMmSlots.push(mm.id);
+    this.mmField(mm, 'MMF_VM_HUGEPAGE', a);
+    this.trace(a, 'khugepaged_enter', `mm=${mm.name} slots=${this.khugepagedMmSlots.length}`);
+  }
+
+  /** A write to sysfs: the new settings (frozen), or the store's -EINVAL leaving them as they were. */
+  writeSysfs(file: string, value: string, next: Sysfs | null, a: ActorIx): void {
+    if (next) this.sysfs = Object.freeze({ ...next, khugepaged: Object.freeze({ ...next.khugepaged }) });
+    this.bus.publish({ kind: 'sysfs', file, value, error: next ? '0' : '-EINVAL', actor: a });
   }
 
   /** khugepaged's full_scans or pages_collapsed counter, one up. */

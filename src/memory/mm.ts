@@ -78,6 +78,8 @@ export class MmStruct {
   users = 1;
   /** dup_mmap() is still copying into this mm: the child task does not run yet. */
   forking = false;
+  /** MMF_VM_HUGEPAGE: registered with khugepaged (__khugepaged_enter put it on khugepaged's mm_slot list). */
+  mmfVmHugepage = false;
   /** Seed 003 design b: pmds whose page table retract_page_tables could not take (mainline: mm_slot->pte_mapped_thp). */
   readonly ptePmdRetry = new Set<number>();
   /** File vpns whose pte now maps a private page (uprobe's __replace_page): reads follow this mm, not the file. */
@@ -127,4 +129,37 @@ export class MmStruct {
   }
 
   usersState(): string { return MM_USERS[this.state]!; }
+
+  /**
+   * mprotect_fixup / madvise_update_vma on [start, end): split_vma at both ends, give the
+   * VMAs inside the range flags = change(flags), then vma_merge neighbours that became
+   * alike (same flags and file, contiguous file offsets). Returns whether every page of
+   * the range was mapped (the syscall's ENOMEM otherwise; the mapped parts still change).
+   */
+  changeVmaFlags(start: number, end: number, change: (flags: number) => number): boolean {
+    const out: Vma[] = [];
+    let covered = 0;
+    for (const v of [...this.vmas].sort((x, y) => x.start - y.start)) {
+      if (v.end <= start || v.start >= end) {
+        out.push(v);
+        continue;
+      }
+      const lo = Math.max(v.start, start);
+      const hi = Math.min(v.end, end);
+      covered += hi - lo;
+      if (v.start < lo) out.push({ ...v, end: lo });
+      out.push({ ...v, start: lo, end: hi, pgoff: v.pgoff + (lo - v.start), flags: change(v.flags) });
+      if (v.end > hi) out.push({ ...v, start: hi, pgoff: v.pgoff + (hi - v.start) });
+    }
+    const merged: Vma[] = [];
+    for (const v of out) {
+      const prev = merged[merged.length - 1];
+      if (prev && prev.end === v.start && prev.flags === v.flags && prev.file === v.file
+        && (v.file < 0 || prev.pgoff + (prev.end - prev.start) === v.pgoff)) {
+        merged[merged.length - 1] = { ...prev, end: v.end };
+      } else merged.push({ ...v });
+    }
+    this.vmas.splice(0, this.vmas.length, ...merged);
+    return covered === end - start;
+  }
 }

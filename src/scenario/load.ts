@@ -110,17 +110,27 @@ function checkReferences(s: Scenario, file: string): void {
       if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });
+  // a wait for an actor names another actor of the scenario
+  s.actors.forEach((a, i) => {
+    ((a as { ops?: unknown[] }).ops ?? []).forEach((op, j) => {
+      const w = (op as { wait?: { actor?: string } } | null)?.wait?.actor;
+      if (w === undefined) return;
+      if (!ids.has(w)) throw new ScenarioError(file, `actors[${i}].ops[${j}].wait.actor`, `no actor with id '${w}'`);
+      if (w === a.id) throw new ScenarioError(file, `actors[${i}].ops[${j}].wait.actor`, 'an actor cannot wait for itself to finish');
+    });
+  });
   // MADV_COLLAPSE of anonymous memory is collapse_huge_page, which is not modelled: refused, not answered wrongly
   s.actors.forEach((a, i) => {
     const t = a as { mm?: string; ops?: unknown[] };
     const mm = s.mms.find((m) => m.name === t.mm);
     if (!mm) return;
     (t.ops ?? []).forEach((op, j) => {
-      const mc = (op as { madvise_collapse?: { start: number; size: number } } | null)?.madvise_collapse;
+      const o = op as { madvise_collapse?: { start: number; size: number }; madvise?: { start: number; size: number; advice: string } } | null;
+      const mc = o?.madvise_collapse ?? (o?.madvise?.advice === 'MADV_COLLAPSE' ? o.madvise : undefined);
       if (!mc) return;
       const anon = mm.vmas.find((v) => v.file === undefined && v.start < mc.start + mc.size && mc.start < v.start + v.size);
       if (anon) {
-        throw new ScenarioError(file, `actors[${i}].ops[${j}].madvise_collapse`,
+        throw new ScenarioError(file, `actors[${i}].ops[${j}].${o?.madvise_collapse ? 'madvise_collapse' : 'madvise'}`,
           'MADV_COLLAPSE of anonymous memory (collapse_huge_page) is not modelled: only shmem and file mappings can be collapsed');
       }
     });

@@ -27,6 +27,7 @@ import { Snapshot } from '../explore/snapshot.ts';
 import { markOpaque } from '../explore/shape.ts';
 import { StateHasher, hexOf } from '../explore/state_hash.ts';
 import { type ComponentsSnapshot, type MonitorState, StateComponents } from '../explore/components.ts';
+import { type SchedulerView, setSchedulerView } from './view.ts';
 
 export type Engine = 'fast' | 'xstate';
 export type Verdict = 'ok' | 'violation' | 'deadlock' | 'liveness' | 'step-bound' | 'divergence';
@@ -271,7 +272,7 @@ function sysfsFor(s: Scenario): Sysfs {
 
 /** Builds the kernel and its objects from the scenario. */
 export function buildKernel(s: Scenario): Kernel {
-  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), variants: s.variants });
+  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants });
   k.liveness = s.liveness;
   for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
   for (const m of s.mms) {
@@ -370,6 +371,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   // actors
   const runners: Runner[] = [];
   const actors: Actor<any>[] = [];
+  k.actorDone = (ix) => runners[ix]?.done ?? false;
   k.setActors(s.actors.map((a) => a.id));
   s.actors.forEach((spec, ix) => {
     const kind = getActorKind(spec.kind)!;
@@ -402,6 +404,14 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       if (e.op === 'trylock_failed') ct.add(e.lock.replace(/\(.*$/, ''));
     });
   }
+
+  // the monitors that check program points see the runners through this (src/sched/view.ts)
+  const view: SchedulerView = {
+    leaf: (ix) => runners[ix]!.leaf,
+    runnable: (ix) => runnable(runners[ix]!),
+    beforeStep: [],
+  };
+  setSchedulerView(k, view);
 
   // monitors
   // (and those that remember something: their states are state components, announced
@@ -788,7 +798,15 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
             parts?.touchActor(x.actor.ix);
           }
         }
-        const stuck = runners.filter((x) => !x.done);
+        let stuck = runners.filter((x) => !x.done);
+        if (stuck.length && stuck.every((x) => getActorKind(x.actor.kind)!.idle?.(x.actor))) {
+          for (const x of stuck) {
+            x.done = true;
+            x.actor.outcome = getActorKind(x.actor.kind)!.idle!(x.actor);
+            parts?.touchActor(x.actor.ix);
+          }
+          stuck = [];
+        }
         if (stuck.length) {
           verdict = 'deadlock';
           const who = stuck.map((x) => `${x.actor.id} in ${x.leaf.path} (holding ${k.heldBy(x.actor.ix).join(', ') || 'nothing'})`);
@@ -810,6 +828,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       k.stepActor = r.actor.ix;
       k.stepState = from.path;
       if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
+      for (const f of view.beforeStep) f(r.actor.ix, from);
       try {
         if (r.xactor) {
           r.xactor.send(fail ? failEv : stepEv);
