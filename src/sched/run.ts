@@ -800,9 +800,10 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
         }
         let stuck = runners.filter((x) => !x.done);
         if (stuck.length && stuck.every((x) => getActorKind(x.actor.kind)!.idle?.(x.actor))) {
+          // (they exit as a finished actor does: the exit event, the monitors' actorExit)
           for (const x of stuck) {
-            x.done = true;
             x.actor.outcome = getActorKind(x.actor.kind)!.idle!(x.actor);
+            exitActor(x);
             parts?.touchActor(x.actor.ix);
           }
           stuck = [];
