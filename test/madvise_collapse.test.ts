@@ -154,7 +154,7 @@ describe('MADV_COLLAPSE and khugepaged on a regular file (READ_ONLY_THP_FOR_FS)'
 
   it('a regular file without VM_EXEC is not eligible: -1 EINVAL', async () => {
     const s = await validateScenario({
-      name: 'no-exec', hpage_pmd_nr: 4,
+      name: 'no-exec', hpage_pmd_nr: 4, config: { READ_ONLY_THP_FOR_FS: true },
       files: [{ name: 'text', shmem: false, size: 0x4000, populated: true }],
       mms: [{ name: 'm1', vmas: [{ start: 0, size: 0x4000, file: 'text', flags: ['VM_READ'] }] }],
       actors: [{ kind: 'task', id: 'T1', mm: 'm1', ops: [{ read: 0 }, { madvise_collapse: { start: 0, size: 0x4000 } }] }],

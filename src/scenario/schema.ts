@@ -1,6 +1,6 @@
 /**
  * The scenario format (docs/scenarios.md), as Zod schemas. A scenario is data: the
- * machine (HPAGE_PMD_NR, sysfs), the mm_structs and their VMAs, the actors with their
+ * machine (HPAGE_PMD_NR, sysfs, Kconfig), the mm_structs and their VMAs, the actors with their
  * programs, the variants selected and the failure-injection rates. Addresses are byte
  * addresses (numbers or "0x..." strings), page aligned; they become page numbers here.
  */
@@ -87,6 +87,11 @@ export const sysfsSchema = z.strictObject({
     .optional(),
 });
 
+/** Kconfig options (src/memory/kconfig.ts); omitted ones as the kernel defaults them. */
+export const configSchema = z.strictObject({
+  READ_ONLY_THP_FOR_FS: z.boolean().optional(),
+});
+
 export const verdictSchema = z.enum(['ok', 'violation', 'deadlock', 'liveness', 'step-bound']);
 
 /** The scenario without its actors (their schemas come from the registered actor kinds). */
@@ -105,6 +110,7 @@ export const scenarioBaseSchema = z.strictObject({
   plugins: z.array(z.string()).default([]),
   inject: injectSchema.default({}),
   sysfs: sysfsSchema.default({}),
+  config: configSchema.default({}),
   files: z.array(fileSchema).default([]),
   mms: z.array(mmSchema).default([]),
   actors: z.array(z.unknown()).min(1, 'expected at least one actor'),
