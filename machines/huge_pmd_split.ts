@@ -6,7 +6,7 @@
  * change_pmd_range on a range that covers only part of a huge pmd.
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
-import type { TaskAction } from '../src/engine/task_chart.ts';
+import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import { hex } from '../src/memory/pages.ts';
 import { zapFileRange } from './shmem.ts';
 import { putHugeZeroPageStates } from './huge_zero_page.ts';
@@ -84,4 +84,62 @@ export const splitHugePmdActions: Record<string, TaskAction<A>> = {
       const f = a.k.fileOffset(mmOf(a), a.l.vpn)!;
       zapFileRange(a, mmOf(a), pmdIndex(a), f.ino.id, 0, Number.MAX_SAFE_INTEGER);
     },
+};
+
+/**
+ * vma_adjust_trans_huge() (mm/huge_memory.c), from __split_vma: a VMA split at an address
+ * inside a huge pmd first splits that pmd (split_huge_pmd_address), so that no huge pmd
+ * straddles two VMAs. l.vs_split holds the addresses a VMA is about to be split at
+ * (set by the caller with vmaSplitPoints); each one's pmd, if still huge, is split.
+ */
+export function vmaAdjustTransHuge(): StateDef {
+  return {
+    meta: { kernel: 'vma_adjust_trans_huge → split_huge_pmd_address' },
+    initial: 'next',
+    states: {
+      next: {
+        always: [
+          { guard: 'vsDone', target: 'returned' },
+          { guard: 'vsPmdHuge', actions: 'vsAt', target: 'split_huge_pmd' },
+          { target: 'advance' },
+        ],
+      },
+      split_huge_pmd: { ...splitHugePmd(), onDone: 'advance' },
+      advance: { always: { actions: 'vsSkip', target: 'next' } },
+      returned: final,
+    },
+  };
+}
+
+/**
+ * The addresses __split_vma will split a VMA at for a change of [start, end)'s flags: an
+ * end of the range strictly inside a VMA whose flags the change alters (madvise_update_vma
+ * and mprotect_fixup leave a VMA whose flags stay the same alone), and not pmd-aligned.
+ */
+export function vmaSplitPoints(a: A, start: number, end: number, change: (flags: number) => number): number[] {
+  const n = a.k.HPAGE_PMD_NR;
+  const out: number[] = [];
+  for (const b of [start, end]) {
+    if (b % n === 0) continue;
+    const v = mmOf(a).vmas.find((x) => x.start < b && b < x.end);
+    if (v && change(v.flags) !== v.flags) out.push(b);
+  }
+  return out;
+}
+
+export const vmaAdjustGuards: Record<string, TaskGuard<A>> = {
+  vsDone: (a) => a.l.vs_split.length === 0,
+  vsPmdHuge: (a) => {
+    const kind = mmOf(a).kindAt(Math.floor(a.l.vs_split[0]! / a.k.HPAGE_PMD_NR));
+    return kind === 'huge' || kind === 'huge_zero';
+  },
+};
+
+export const vmaAdjustActions: Record<string, TaskAction<A>> = {
+  vsAt: (a) => {
+    a.l.vpn = a.l.vs_split[0]!;
+  },
+  vsSkip: (a) => {
+    a.l.vs_split.shift();
+  },
 };

@@ -11,6 +11,7 @@ import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import { getPageRef, putPageRef, shmemUndoRangeStates, unmapMappingRangeStates } from './shmem.ts';
 import { setZapRange, unmapRange } from './zap.ts';
 import { shrinkPageListStates } from './shmem_reclaim.ts';
+import { vmaAdjustTransHuge, vmaSplitPoints } from './huge_pmd_split.ts';
 import { type ScanResult, khugepagedEnterVma, khugepagedScanShmem, khugepagedVmaCheck, prepareAndFlush } from './khugepaged.ts';
 import { type A, curPmdIx, lockPtl, mmOf, publishPunchBegin } from './task_mm.ts';
 
@@ -288,8 +289,9 @@ export function madviseBehavior(): StateDef {
         ],
       },
       down_write: step('do_madvise: mmap_write_lock(mm) (madvise_need_mmap_write)', {
-        guard: 'mmapWriteFree', actions: 'mmapWriteLock', target: 'hugepage_madvise',
+        guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'mdSplitPoints'], target: 'vma_adjust',
       }),
+      vma_adjust: { ...vmaAdjustTransHuge(), onDone: 'hugepage_madvise' },
       hugepage_madvise: step('madvise_vma_behavior → hugepage_madvise; madvise_update_vma (split_vma, vma_merge); khugepaged_enter_vma', {
         actions: 'mdHugepage', target: 'up_write',
       }),
@@ -337,6 +339,11 @@ export function madviseBehavior(): StateDef {
   };
 }
 
+/** hugepage_madvise's change of vm_flags. */
+const hugepageFlags = (advice: MadviseAdvice) => advice === 'MADV_HUGEPAGE'
+  ? (f: number) => (f & ~VMF.NOHUGEPAGE) | VMF.HUGEPAGE
+  : (f: number) => (f & ~VMF.HUGEPAGE) | VMF.NOHUGEPAGE;
+
 /** The VMAs over [start, end) cover all of it. */
 function rangeMapped(a: A, start: number, end: number): boolean {
   let at = start;
@@ -358,11 +365,15 @@ export const madviseBehaviorGuards: Record<string, TaskGuard<A>> = {
 };
 
 export const madviseBehaviorActions: Record<string, TaskAction<A>> = {
+  mdSplitPoints: (a) => {
+    const op = mdOp(a);
+    a.l.vs_split = vmaSplitPoints(a, op.start, op.end, hugepageFlags(op.advice));
+  },
   mdHugepage: (a) => {
     const op = mdOp(a);
     const mm = mmOf(a);
     const huge = op.advice === 'MADV_HUGEPAGE';
-    const mapped = mm.changeVmaFlags(op.start, op.end, (f) => huge ? (f & ~VMF.NOHUGEPAGE) | VMF.HUGEPAGE : (f & ~VMF.HUGEPAGE) | VMF.NOHUGEPAGE);
+    const mapped = mm.changeVmaFlags(op.start, op.end, hugepageFlags(op.advice));
     a.k.mmField(mm, 'vmas', a.ix);
     a.l.md_err = mapped ? '' : 'ENOMEM';
     // "If the vma become good for khugepaged to scan, register it here without waiting a

@@ -12,12 +12,20 @@ import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import { PTE_NONE, VM } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
-import { splitHugePmd } from './huge_pmd_split.ts';
+import { splitHugePmd, vmaAdjustTransHuge, vmaSplitPoints } from './huge_pmd_split.ts';
 import { type A, curPmdIx, mmOf } from './task_mm.ts';
 
 type MprotectOp = { op: 'mprotect'; start: number; end: number; prot: number };
 const mpOp = (a: A) => a.l.ops[a.l.pc] as unknown as MprotectOp;
 const PROT_MASK = VM.READ | VM.WRITE | VM.EXEC;
+
+/** Where the VMAs from the range's start stop being contiguous (or its end). */
+function mappedEnd(a: A): number {
+  const op = mpOp(a);
+  let end = op.start;
+  for (const v of [...mmOf(a).vmas].sort((x, y) => x.start - y.start)) if (v.start <= end && v.end > end) end = Math.min(v.end, op.end);
+  return end;
+}
 
 export function mprotect(): StateDef {
   return {
@@ -26,8 +34,9 @@ export function mprotect(): StateDef {
     onDone: 'op_done',
     states: {
       down_write: step('do_mprotect_pkey: mmap_write_lock(current->mm)', {
-        guard: 'mmapWriteFree', actions: 'mmapWriteLock', target: 'mprotect_fixup',
+        guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'mpCheck'], target: 'vma_adjust',
       }),
+      vma_adjust: { ...vmaAdjustTransHuge(), onDone: 'mprotect_fixup' },
       mprotect_fixup: step('mprotect_fixup: split_vma; vma->vm_flags = newflags; vma_set_page_prot; vma_merge', {
         actions: 'mpFixup', target: 'change_protection',
       }),
@@ -83,26 +92,41 @@ export const mprotectGuards: Record<string, TaskGuard<A>> = {
 };
 
 export const mprotectActions: Record<string, TaskAction<A>> = {
+  // the checks before any change: a read-only regular file cannot gain PROT_WRITE on a
+  // shared mapping (EACCES); the range must start in a VMA (ENOMEM); then where __split_vma
+  // will split VMAs (each such pmd split first: vma_adjust_trans_huge)
+  mpCheck: (a) => {
+    const op = mpOp(a);
+    const mm = mmOf(a);
+    a.l.md_err = '';
+    a.l.vs_split = [];
+    if (!mm.findVma(op.start)) a.l.md_err = 'ENOMEM';
+    else if (op.prot & VM.WRITE && mm.vmas.some((v) => v.start < op.end && v.end > op.start && v.file >= 0 && !a.k.inodes[v.file]!.shmem)) a.l.md_err = 'EACCES';
+    if (!a.l.md_err) a.l.vs_split = vmaSplitPoints(a, op.start, mappedEnd(a), (f) => (f & ~PROT_MASK) | op.prot);
+  },
   mpFixup: (a) => {
     const op = mpOp(a);
     const mm = mmOf(a);
     const n = a.k.HPAGE_PMD_NR;
-    a.l.md_err = '';
     a.l.cursor = [];
     a.l.ci = 0;
-    // a read-only regular file cannot gain PROT_WRITE on a shared mapping (EACCES), and the
-    // range must start in a VMA (ENOMEM); a later gap is ENOMEM after the VMAs before it
-    const first = mm.findVma(op.start);
-    if (!first) a.l.md_err = 'ENOMEM';
-    else if (op.prot & VM.WRITE && mm.vmas.some((v) => v.start < op.end && v.end > op.start && v.file >= 0 && !a.k.inodes[v.file]!.shmem)) a.l.md_err = 'EACCES';
     if (a.l.md_err) return;
-    let end = op.start;
-    for (const v of [...mm.vmas].sort((x, y) => x.start - y.start)) if (v.start <= end && v.end > end) end = Math.min(v.end, op.end);
+    // a gap is ENOMEM after the VMAs before it
+    const end = mappedEnd(a);
     if (end < op.end) a.l.md_err = 'ENOMEM';
-    mm.changeVmaFlags(op.start, end, (f) => (f & ~PROT_MASK) | op.prot);
+    const change = (f: number) => (f & ~PROT_MASK) | op.prot;
+    // change_protection runs over the VMAs whose flags change ("if (newflags == oldflags)
+    // return 0" leaves the others alone)
+    const pmds = new Set<number>();
+    for (const v of mm.vmas) {
+      const lo = Math.max(v.start, op.start);
+      const hi = Math.min(v.end, end);
+      if (lo >= hi || change(v.flags) === v.flags) continue;
+      for (let i = Math.floor(lo / n); i < Math.ceil(hi / n); i++) pmds.add(i);
+    }
+    a.l.cursor = [...pmds].sort((x, y) => x - y);
+    mm.changeVmaFlags(op.start, end, change);
     a.k.mmField(mm, 'vmas', a.ix);
-    for (let i = Math.floor(op.start / n); i < Math.ceil(end / n); i++) a.l.cursor.push(i);
-    a.l.ci = 0;
   },
   mpSplitAt: (a) => {
     a.l.vpn = Math.max(mpOp(a).start, curPmdIx(a) * a.k.HPAGE_PMD_NR);

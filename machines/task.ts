@@ -53,6 +53,8 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   sr_page: number;
   sr_ino: number;
   sr_index: number;
+  /** vma_adjust_trans_huge: the addresses a VMA is about to be split at (machines/huge_pmd_split.ts). */
+  vs_split: number[];
   /** wait: the khugepaged full_scans count to wait for. */
   wait_target: number;
   /** The shmem fault's team head, mapped by pmd (machines/team_fault.ts); its `once`. */
@@ -104,7 +106,7 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
 }
 
 import { type A, curPmdIx, lockPtl, mmOf, pmdIndex, publishPunchBegin, runnableMm, unlockPtl } from './task_mm.ts';
-import { putHugeZeroPage, splitHugePmd, splitHugePmdActions } from './huge_pmd_split.ts';
+import { putHugeZeroPage, splitHugePmd, splitHugePmdActions, vmaAdjustActions, vmaAdjustGuards } from './huge_pmd_split.ts';
 import { ZAP_ALL, setZapRange, unmapRange, zapActions, zapGuards } from './zap.ts';
 import {
   type MadviseAdvice, madviseActions, madviseBehavior, madviseBehaviorActions, madviseBehaviorGuards, madviseCollapse, madviseGuards,
@@ -681,6 +683,7 @@ export const taskChart: TaskChartDef<A> = {
     opIs_sysfs: (a) => a.l.ops[a.l.pc]!.op === 'sysfs',
     opIs_wait: (a) => a.l.ops[a.l.pc]!.op === 'wait',
     ...madviseBehaviorGuards,
+    ...vmaAdjustGuards,
     ...(shrinkPageListGuards as unknown as Record<string, TaskGuard<A>>),
     ...mprotectGuards,
     ...selftestGuards,
@@ -766,6 +769,7 @@ export const taskChart: TaskChartDef<A> = {
     ...(collapseActions as unknown as Record<string, TaskAction<A>>),
     ...madviseActions,
     ...madviseBehaviorActions,
+    ...vmaAdjustActions,
     ...(shrinkPageListActions as unknown as Record<string, TaskAction<A>>),
     ...mprotectActions,
     ...selftestActions,

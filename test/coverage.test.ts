@@ -99,6 +99,11 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     // shrink_page_list is one definition: the shmem_reclaim actor takes these in team-racing.yaml
     'madvise.pageout.shrink_page_list.redirty': 'a team tail paged out while its head is instantiated: reached by shmem_reclaim (the same shrink_page_list), not by these MADV_PAGEOUT schedules',
     'madvise.pageout.shrink_page_list.free_swap': 'a team that stays a team after its disband: reached by shmem_reclaim (the same shrink_page_list), not here',
+    // change_pmd_range's split of a huge pmd the range covers in part: vma_adjust_trans_huge
+    // has already split every huge pmd a changed VMA's end falls in, under mmap_lock for write
+    ...Object.fromEntries(['spin_lock', 'split_zero', 'put_huge_zero_page.dec', 'split_file', 'split_anon', 'spin_unlock'].map((st) => [
+      `mprotect.change_protection.split_huge_pmd.${st}`, 'vma_adjust_trans_huge split it first (mmap_lock held for write since)',
+    ])),
     'madvise.zap.free_pgtable': 'MADV_DONTNEED zaps without free_pgtables (zap_page_range keeps the page tables)',
     // exit_mmap zaps every pmd whole (its range is the whole mm): never a partial huge pmd
     ...Object.fromEntries(['spin_lock', 'split_zero', 'put_huge_zero_page.dec', 'split_file', 'split_anon', 'spin_unlock'].map((st) => [

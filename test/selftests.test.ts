@@ -39,8 +39,6 @@ interface Expected {
   differs?: { ops: number; model: number; why: string };
 }
 
-const SPLIT_AT_VMA_SPLIT = 'splitting a VMA inside a huge pmd (MADV_NOHUGEPAGE of its first page) leaves the pmd mapped: vma_adjust_trans_huge is not modelled';
-
 /** The outcome the selftest checks, per scenario file (test/selftests/<case>-<context>-<memory>.yaml). */
 const EXPECTED: Record<string, Expected> = {
   'alloc_at_fault-anon': { checks: [[2, 1], [4, 0]], collapse: 0 },
@@ -60,12 +58,12 @@ const EXPECTED: Record<string, Expected> = {
   'collapse_max_ptes_none-madvise-file': { checks: [[2, 0], [5, 1]], collapse: 1 },
   'collapse_single_pte_entry_compound-khugepaged-file': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1 },
   'collapse_single_pte_entry_compound-madvise-file': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2 },
-  'collapse_full_of_compound-khugepaged-file': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
-  'collapse_full_of_compound-khugepaged-shmem': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
-  'collapse_full_of_compound-khugepaged-tmpfs': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
-  'collapse_full_of_compound-madvise-file': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
-  'collapse_full_of_compound-madvise-shmem': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
-  'collapse_full_of_compound-madvise-tmpfs': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2, differs: { ops: 8, model: 1, why: SPLIT_AT_VMA_SPLIT } },
+  'collapse_full_of_compound-khugepaged-file': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1 },
+  'collapse_full_of_compound-khugepaged-shmem': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1 },
+  'collapse_full_of_compound-khugepaged-tmpfs': { checks: [[5, 1], [8, 0], [15, 1]], collapse: 1 },
+  'collapse_full_of_compound-madvise-file': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2 },
+  'collapse_full_of_compound-madvise-shmem': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2 },
+  'collapse_full_of_compound-madvise-tmpfs': { checks: [[5, 1], [8, 0], [11, 1]], collapse: 2 },
   'madvise_collapse_existing_thps-madvise-file': { checks: [[4, 0], [7, 1], [15, 1]], collapse: 2 },
   'madvise_collapse_existing_thps-madvise-shmem': { checks: [[4, 0], [7, 1], [15, 1]], collapse: 2 },
   'madvise_collapse_existing_thps-madvise-tmpfs': { checks: [[4, 0], [7, 1], [15, 1]], collapse: 2 },

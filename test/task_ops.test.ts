@@ -40,6 +40,24 @@ describe('madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)', () => {
     expect(vmas(n)[0]).toEqual({ start: 0, end: 8, flags: base | VM.HUGEPAGE, pgoff: 0 });
   });
 
+  it('splitting a VMA inside a huge pmd splits the pmd first (vma_adjust_trans_huge); an unchanged VMA is not split', async () => {
+    const anon = { files: [], mms: [{ name: 'm', vmas: [{ start: 0, size: 0x8000, flags: ['VM_READ', 'VM_WRITE', 'VM_HUGEPAGE'] }] }] };
+    const r = run(await scenario([{ write: 0 }, { madvise: { start: 0x1000, size: 0x1000, advice: 'MADV_NOHUGEPAGE' } }], anon), { seed: 1 });
+    expect(r.verdict).toBe('ok');
+    const mm = r.kernel.mmByName('m')!;
+    expect(mm.kindAt(0)).toBe('pte_table');
+    expect(r.kernel.vmstat.get('thp_split_pmd')).toBe(1);
+    expect(vmas(r).map((v) => [v.start, v.end])).toEqual([[0, 1], [1, 2], [2, 8]]);
+    // MADV_HUGEPAGE of a VMA that already has it changes nothing: no split
+    const same = run(await scenario([{ write: 0 }, { madvise: { start: 0x1000, size: 0x1000, advice: 'MADV_HUGEPAGE' } }], anon), { seed: 1 });
+    expect(same.kernel.mmByName('m')!.kindAt(0)).toBe('huge');
+    expect(vmas(same)).toHaveLength(1);
+    // mprotect adding PROT_EXEC inside a huge pmd splits it too (write is not taken away)
+    const x = run(await scenario([{ write: 0 }, { mprotect: { start: 0x1000, size: 0x1000, prot: ['PROT_READ', 'PROT_WRITE', 'PROT_EXEC'] } }], anon), { seed: 1 });
+    expect(x.kernel.mmByName('m')!.kindAt(0)).toBe('pte_table');
+    expect([...x.kernel.mmByName('m')!.pmdAt(0).pteWritable!]).toEqual([1, 1, 1, 1]);
+  });
+
   it('a range not wholly mapped returns ENOMEM (the mapped part still changes)', async () => {
     const r = run(await scenario([{ madvise: { start: 0x6000, size: 0x4000, advice: 'MADV_NOHUGEPAGE' } }]), { seed: 1 });
     expect(r.actors[0]!.results).toEqual(['madvise(0x6000, 0x4000, MADV_NOHUGEPAGE) = -1 ENOMEM']);

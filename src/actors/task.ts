@@ -150,7 +150,7 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
   // with a spread, the ~45 fields ended up in slow storage and every step paid for it).
   locals: (spec, k) => {
     const l: TaskLocals = {
-      mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0, md_err: '', wait_target: 0, po_pages: [], sr_page: -1, sr_ino: -1, sr_index: 0, sf_head: -1, sf_once: false,
+      mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0, md_err: '', wait_target: 0, po_pages: [], vs_split: [], sr_page: -1, sr_ino: -1, sr_index: 0, sf_head: -1, sf_once: false,
       vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
       new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
       zap_pages: [], zap_table: false, zap_start: 0, zap_end: 0, zap_free: false, child: '', zero_pfn: 0, zero_page: 0,
