@@ -147,7 +147,9 @@ function shmemHugeEnabled(a: Actor, vma: Vma, ino: Inode, force: boolean): boole
     case 'advise': return (vma.flags & VM.HUGEPAGE) !== 0;
     case 'within_size': {
       const off = Math.ceil(vma.pgoff / k.HPAGE_PMD_NR) * k.HPAGE_PMD_NR;
-      return ino.i_size >= k.HPAGE_PMD_NR && ino.i_size >= off;
+      if (ino.i_size >= k.HPAGE_PMD_NR && ino.i_size >= off) return true;
+      // no break: SHMEM_HUGE_WITHIN_SIZE falls through to SHMEM_HUGE_ADVISE
+      return (vma.flags & VM.HUGEPAGE) !== 0;
     }
   }
 }

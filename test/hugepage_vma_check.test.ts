@@ -41,6 +41,14 @@ describe('hugepage_vma_check + shmem_huge_enabled', () => {
     expect(check({ flags: VM.READ | VM.HUGEPAGE }, { shmem_enabled: 'advise' })).toBe(true);
     expect(check({}, { shmem_enabled: 'within_size' })).toBe(true);
   });
+  it('within_size below HPAGE_PMD_SIZE falls through to advise (no break in shmem_huge_enabled): a VM_HUGEPAGE vma qualifies', () => {
+    const k = new Kernel({ hpagePmdNr: 8, sysfs: { ...defaultSysfs(8), shmem_enabled: 'within_size' } });
+    k.createInode('small', true, 4);
+    const a = { k } as Actor;
+    const vma = { start: 0, end: 8, flags: VM.READ | VM.WRITE | VM.SHARED, pgoff: 0, file: 0 };
+    expect(khugepagedVmaCheck(a, vma)).toBe(false);
+    expect(khugepagedVmaCheck(a, { ...vma, flags: vma.flags | VM.HUGEPAGE })).toBe(true);
+  });
   it('anonymous VMAs and non-shmem files are not collapsed here (khugepaged_scan_pmd is not in the seeds)', () => {
     expect(check({ file: -1 })).toBe(false);
     expect(check({ file: 1 })).toBe(false);
