@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { type Scenario, scenarioSchema } from './schema.ts';
+import { type Scenario, TASK_SIZE, scenarioSchema } from './schema.ts';
 import { getVariant } from '../registry.ts';
 import { type Sysfs, checkSysfs, defaultSysfs } from '../memory/sysfs.ts';
 import '../builtins.ts';
@@ -64,6 +64,15 @@ function checkReferences(s: Scenario, file: string): void {
   const files = new Set(s.files.map((f) => f.name));
   // regular (non-shmem) files are modelled as READ_ONLY_THP_FOR_FS text: read-only, never written
   const regular = new Set(s.files.filter((f) => !f.shmem).map((f) => f.name));
+  const dup = (names: string[], field: (i: number) => string, what: string) => {
+    const seen = new Set<string>();
+    names.forEach((n, i) => {
+      if (seen.has(n)) throw new ScenarioError(file, field(i), `duplicate ${what} name '${n}'`);
+      seen.add(n);
+    });
+  };
+  dup(s.files.map((f) => f.name), (i) => `files[${i}].name`, 'file');
+  dup(s.mms.map((m) => m.name), (i) => `mms[${i}].name`, 'mm');
   s.files.forEach((f, i) => {
     if (f.shmem && !f.cached) throw new ScenarioError(file, `files[${i}].cached`, 'a shmem file has no backing store: its populated pages are always cached');
     if (f.huge && !f.shmem) throw new ScenarioError(file, `files[${i}].huge`, 'huge=1 is a tmpfs mount option: only a shmem file can be huge');
@@ -85,6 +94,11 @@ function checkReferences(s: Scenario, file: string): void {
         throw new ScenarioError(file, `mms[${i}].vmas[${j}].flags`, `'${v.file}' is a regular file: only read-only mappings (READ_ONLY_THP_FOR_FS) are modelled, without VM_WRITE`);
       }
       if (v.size === 0) throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, 'expected a non-zero size');
+      if ((v.start + v.size) * 4096 > TASK_SIZE) {
+        throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, `the VMA ends beyond the user address space (TASK_SIZE 0x${TASK_SIZE.toString(16)})`);
+      }
+      const other = m.vmas.findIndex((w, k) => k < j && w.start < v.start + v.size && v.start < w.start + w.size);
+      if (other >= 0) throw new ScenarioError(file, `mms[${i}].vmas[${j}]`, `overlaps mms[${i}].vmas[${other}]: the VMAs of one mm are disjoint`);
     }),
   );
   s.actors.forEach((a, i) => {
@@ -93,7 +107,16 @@ function checkReferences(s: Scenario, file: string): void {
     const ops = (a as { ops?: Record<string, unknown>[] }).ops ?? [];
     ops.forEach((op, j) => {
       if (typeof op !== 'object') return;
-      if (typeof op.fork === 'string') mms.add(op.fork);
+      if (typeof op.fork === 'string') {
+        // copy_process makes a new mm: its name must be new (neither in mms nor forked before)
+        if (mms.has(op.fork)) throw new ScenarioError(file, `actors[${i}].ops[${j}].fork`, `an mm named '${op.fork}' already exists (in mms or made by an earlier fork)`);
+        mms.add(op.fork);
+      }
+      const t = op.truncate as { file?: string; size?: number } | undefined;
+      const tf = s.files.find((x) => x.name === t?.file);
+      if (t && tf && t.size! > tf.size) {
+        throw new ScenarioError(file, `actors[${i}].ops[${j}].truncate.size`, `only shrinking is modelled: the file is ${tf.size * 4096} bytes`);
+      }
       for (const [name, arg] of Object.entries(op)) {
         const f = (arg as { file?: string } | null)?.file;
         if (f !== undefined && !files.has(f)) {
@@ -107,6 +130,8 @@ function checkReferences(s: Scenario, file: string): void {
     const targets = (a as { targets?: { file: string }[] }).targets ?? [];
     targets.forEach((t, j) => {
       if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
+      const tf = s.files.find((x) => x.name === t.file)!;
+      if ((t as unknown as { offset: number }).offset >= tf.size) throw new ScenarioError(file, `actors[${i}].targets[${j}].offset`, `expected an offset within the file's ${tf.size * 4096} bytes`);
       if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });

@@ -10,18 +10,37 @@ import { VM } from '../memory/mm.ts';
 
 export const PAGE_SHIFT = 12;
 
-/** A byte address or size, page aligned, as a page number. */
+/**
+ * TASK_SIZE with 4-level page tables (x86-64): user addresses are below 2^47 - 4096. Every
+ * such address is a safe integer, so page numbers stay exact.
+ */
+export const TASK_SIZE = 0x7ffffffff000;
+
+/**
+ * A byte address or size, page aligned and below TASK_SIZE, as a page number. Parsed
+ * exactly (a hex string through BigInt): a value out of range is refused, never wrapped.
+ */
 export const pageAddress = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'expected a hex address like "0x200000"')], {
+  .union([z.number(), z.string()], {
     error: 'expected a page-aligned address: a number or a hex string like "0x200000"',
   })
   .transform((v, ctx) => {
-    const n = typeof v === 'number' ? v : parseInt(v, 16);
-    if (n % (1 << PAGE_SHIFT) !== 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a page-aligned (4096-byte) address, got ${typeof v === 'number' ? `0x${v.toString(16)}` : v}` });
+    const fail = (message: string) => {
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
+    };
+    let n: bigint;
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) return fail(`expected a whole, non-negative number of bytes, got ${v}`);
+      n = BigInt(v);
+    } else {
+      if (!/^0x[0-9a-fA-F]+$/.test(v)) return fail(`expected a hex address like "0x200000", got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`);
+      n = BigInt(v);
     }
-    return n >>> PAGE_SHIFT;
+    const shown = typeof v === 'number' ? `0x${v.toString(16)}` : v;
+    if (n > BigInt(TASK_SIZE)) return fail(`${shown} is beyond the user address space (TASK_SIZE 0x${TASK_SIZE.toString(16)}, 47 bits)`);
+    if (n % 4096n !== 0n) return fail(`must be page-aligned (a multiple of 4096), got ${shown}`);
+    return Number(n >> BigInt(PAGE_SHIFT));
   });
 
 const injectRate = z.number().min(0).max(1);

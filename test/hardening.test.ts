@@ -1,0 +1,52 @@
+// Issue 18: no silent wrong answer. Each reproduction from the issue, as given.
+import { describe, expect, it } from 'vitest';
+import { validateScenario } from '../src/scenario/load.ts';
+import { run } from '../src/sched/run.ts';
+
+const base = (over: Record<string, unknown> = {}) => ({
+  name: 'h', hpage_pmd_nr: 4,
+  files: [{ name: 'f', size: 0x4000 }],
+  mms: [{ name: 'm', vmas: [{ start: 0, size: 0x4000 }] }],
+  actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ read: 0 }] }],
+  ...over,
+});
+const refused = (over: Record<string, unknown>, re: RegExp) => expect(validateScenario(base(over), 's.yaml')).rejects.toThrow(re);
+
+describe('addresses are 64-bit user addresses: never wrapped', () => {
+  it('a store to 0x100001000 outside every VMA is a SIGSEGV, not a page at 0x0', async () => {
+    const r = run(await validateScenario(base({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ write: '0x100001000' }] }] }), 's.yaml'), { seed: 1 });
+    expect(r.actors[0]!.outcome).toBe('SIGSEGV');
+    expect(r.kernel.mmByName('m')!.kindAt(0)).toBe('none');
+  });
+  it('a VMA of size 0x100004000 is 4 GiB + 16 KiB: a store at 0x100000000 is inside it', async () => {
+    const s = await validateScenario(base({
+      mms: [{ name: 'm', vmas: [{ start: 0, size: '0x100004000' }] }],
+      actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ write: '0x100000000' }, { read: '0x100003000' }] }],
+    }), 's.yaml');
+    const r = run(s, { seed: 1 });
+    expect(r.verdict).toBe('ok');
+    expect(r.actors[0]!.outcome).toBe('ok');
+    expect(r.kernel.mmByName('m')!.vmas[0]!.end).toBe(0x100004);
+  });
+  it('refuses an address beyond TASK_SIZE, a misaligned one in a short line, and a non-integer', async () => {
+    await refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ read: '0xfffffffffffffffffffff000' }] }] }, /ops\[0\]\.read: 0xfffffffffffffffffffff000 is beyond the user address space/);
+    await refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ read: '0x1001' }] }] }, /ops\[0\]\.read: must be page-aligned \(a multiple of 4096\), got 0x1001$/);
+    await refused({ mms: [{ name: 'm', vmas: [{ start: 0.5, size: 0x1000 }] }] }, /vmas\[0\]\.start: expected a whole, non-negative number/);
+    await refused({ mms: [{ name: 'm', vmas: [{ start: '0x7ffffffff000', size: '0x2000' }] }] }, /vmas\[0\]\.size: the VMA ends beyond the user address space/);
+  });
+});
+
+describe('scenario mistakes are validation errors naming the field', () => {
+  it('overlapping VMAs in one mm', () =>
+    refused({ mms: [{ name: 'm', vmas: [{ start: 0, size: 0x4000 }, { start: 0x2000, size: 0x4000 }] }] }, /mms\[0\]\.vmas\[1\]: overlaps mms\[0\]\.vmas\[0\]/));
+  it('duplicate mm names and duplicate file names', async () => {
+    await refused({ mms: [{ name: 'm', vmas: [] }, { name: 'm', vmas: [] }] }, /mms\[1\]\.name: duplicate mm name 'm'/);
+    await refused({ files: [{ name: 'f', size: 0x4000 }, { name: 'f', size: 0x1000 }] }, /files\[1\]\.name: duplicate file name 'f'/);
+  });
+  it('fork into an mm that already exists', () =>
+    refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ fork: 'm' }] }] }, /actors\[0\]\.ops\[0\]\.fork: an mm named 'm' already exists/));
+  it('truncate to a size beyond the file (only shrinking is modelled)', () =>
+    refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ truncate: { file: 'f', size: 0x8000 } }] }] }, /ops\[0\]\.truncate\.size: only shrinking is modelled/));
+  it('shmem_reclaim targets beyond the file', () =>
+    refused({ actors: [{ kind: 'shmem_reclaim', id: 'R', targets: [{ file: 'f', offset: 0x4000 }] }] }, /actors\[0\]\.targets\[0\]\.offset: expected an offset within the file/));
+});
