@@ -14,6 +14,7 @@ import { PTE_NONE, VM } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import { splitHugePmd, vmaAdjustTransHuge, vmaSplitPoints } from './huge_pmd_split.ts';
 import { type A, curPmdIx, mmOf } from './task_mm.ts';
+import { pmdsIn } from './zap.ts';
 
 type MprotectOp = { op: 'mprotect'; start: number; end: number; prot: number };
 const mpOp = (a: A) => a.l.ops[a.l.pc] as unknown as MprotectOp;
@@ -107,7 +108,6 @@ export const mprotectActions: Record<string, TaskAction<A>> = {
   mpFixup: (a) => {
     const op = mpOp(a);
     const mm = mmOf(a);
-    const n = a.k.HPAGE_PMD_NR;
     a.l.cursor = [];
     a.l.ci = 0;
     if (a.l.md_err) return;
@@ -122,7 +122,7 @@ export const mprotectActions: Record<string, TaskAction<A>> = {
       const lo = Math.max(v.start, op.start);
       const hi = Math.min(v.end, end);
       if (lo >= hi || change(v.flags) === v.flags) continue;
-      for (let i = Math.floor(lo / n); i < Math.ceil(hi / n); i++) pmds.add(i);
+      for (const i of pmdsIn(a, lo, hi)) pmds.add(i);
     }
     a.l.cursor = [...pmds].sort((x, y) => x - y);
     mm.changeVmaFlags(op.start, end, change);

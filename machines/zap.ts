@@ -11,14 +11,25 @@ import { putPageRef } from './shmem.ts';
 import { putHugeZeroPage, splitHugePmd } from './huge_pmd_split.ts';
 import { type A, curPmdIx, mmOf } from './task_mm.ts';
 
+/** The indices of the mm's pmds ever populated that [start, end) touches, in order. */
+export function pmdsIn(a: A, start: number, end: number): number[] {
+  const n = a.k.HPAGE_PMD_NR;
+  const lo = Math.floor(start / n);
+  const hi = Math.ceil(end / n);
+  return [...mmOf(a).pmds.keys()].filter((i) => i >= lo && i < hi).sort((x, y) => x - y);
+}
+
 /** No end: exit_mmap zaps everything. */
 export const ZAP_ALL = Number.MAX_SAFE_INTEGER;
 
-/** The cursor over every pmd [start, end) touches, and the range to zap in them. */
+/**
+ * The cursor over the pmds [start, end) touches that have ever been populated (zap_pmd_range
+ * skips a none pmd without a step: walking a 1 GiB range of them is no work), and the range
+ * to zap in them. (Under mmap_lock for read — MADV_DONTNEED — a fault may populate a pmd of
+ * the range after this: it is left, as when the fault comes after the walk has passed it.)
+ */
 export function setZapRange(a: A, start: number, end: number, free: boolean): void {
-  const n = a.k.HPAGE_PMD_NR;
-  a.l.cursor = [];
-  for (let i = Math.floor(start / n); i < Math.ceil(end / n); i++) a.l.cursor.push(i);
+  a.l.cursor = pmdsIn(a, start, end);
   a.l.ci = 0;
   a.l.zap_start = start;
   a.l.zap_end = end;

@@ -50,3 +50,22 @@ describe('scenario mistakes are validation errors naming the field', () => {
   it('shmem_reclaim targets beyond the file', () =>
     refused({ actors: [{ kind: 'shmem_reclaim', id: 'R', targets: [{ file: 'f', offset: 0x4000 }] }] }, /actors\[0\]\.targets\[0\]\.offset: expected an offset within the file/));
 });
+
+describe('no internal error on long ranges', () => {
+  it('munmap, MADV_DONTNEED and mprotect of 1 GiB at HPAGE_PMD_NR 2 take a few steps (none pmds are skipped, not walked)', async () => {
+    const s = await validateScenario(base({
+      hpage_pmd_nr: 2, files: [],
+      mms: [{ name: 'm', vmas: [{ start: 0, size: 0x40000000 }] }],
+      actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [
+        { write: '0x3fffe000' },
+        { madvise: { start: 0, size: 0x40000000, advice: 'MADV_DONTNEED' } },
+        { mprotect: { start: 0, size: 0x40000000, prot: ['PROT_READ'] } },
+        { munmap: { start: 0, size: 0x40000000 } },
+      ] }],
+    }), 's.yaml');
+    const r = run(s, { seed: 1 });
+    expect(r.verdict).toBe('ok');
+    expect(r.steps).toBeLessThan(100);
+    expect(r.kernel.mmByName('m')!.vmas).toEqual([]);
+  });
+});
