@@ -290,7 +290,7 @@ export function madviseBehavior(): StateDef {
       },
       down_write: step('do_madvise: mmap_write_lock(mm) (madvise_need_mmap_write)', {
         guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'mdSplitPoints'], target: 'vma_adjust',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       vma_adjust: { ...vmaAdjustTransHuge(), onDone: 'hugepage_madvise' },
       hugepage_madvise: step('madvise_vma_behavior → hugepage_madvise; madvise_update_vma (split_vma, vma_merge); khugepaged_enter_vma', {
         actions: 'mdHugepage', target: 'up_write',
@@ -300,7 +300,7 @@ export function madviseBehavior(): StateDef {
         { guard: { and: ['mmapReadFree', 'mdIsRemove'] }, actions: ['mmapReadLock', 'mdCheckRemove'], target: 'remove_route' },
         { guard: { and: ['mmapReadFree', 'mdIsPageout'] }, actions: ['mmapReadLock', 'mdBeginPageout'], target: 'pageout' },
         { guard: 'mmapReadFree', actions: ['mmapReadLock', 'mdBeginDontneed'], target: 'zap' },
-      ]),
+      ], { sleeps: 'mmap_lock' }),
       zap: { ...unmapRange(), meta: { kernel: 'madvise_dontneed_single_vma → zap_page_range' }, onDone: 'up_read' },
       pageout: {
         meta: { kernel: 'madvise_pageout → madvise_cold_or_pageout_pte_range; reclaim_pages' },
@@ -332,7 +332,7 @@ export function madviseBehavior(): StateDef {
       undo: { ...shmemUndoRangeStates(), onDone: 'remove_relock' },
       remove_relock: step('madvise_remove: fput(f); mmap_read_lock(mm)', {
         guard: 'mmapReadFree', actions: 'mmapReadLock', target: 'up_read',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       up_read: step('do_madvise: mmap_read_unlock(mm)', { actions: ['mmapReadUnlock', 'mdReturn'], target: 'returned' }),
       returned: final,
     },

@@ -36,7 +36,7 @@ export function mprotect(): StateDef {
     states: {
       down_write: step('do_mprotect_pkey: mmap_write_lock(current->mm)', {
         guard: 'mmapWriteFree', actions: ['mmapWriteLock', 'mpCheck'], target: 'vma_adjust',
-      }),
+      }, { sleeps: 'mmap_lock' }),
       vma_adjust: { ...vmaAdjustTransHuge(), onDone: 'mprotect_fixup' },
       mprotect_fixup: step('mprotect_fixup: split_vma; vma->vm_flags = newflags; vma_set_page_prot; vma_merge', {
         actions: 'mpFixup', target: 'change_protection',

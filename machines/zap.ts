@@ -91,7 +91,7 @@ export function unmapRange(): StateDef {
       free_pgtables: { always: [{ guard: { and: ['zapFreeTables', 'zapPgtableUnused'] }, target: 'free_pgtable' }, { target: 'advance' }] },
       free_pgtable: step('free_pgtables: unlink_file_vma (i_mmap_lock_write); pmd_clear; pte_free; mm->nr_ptes--', {
         guard: 'unlinkFileVmaFree', actions: 'freePgtable', target: 'advance',
-      }),
+      }, { sleeps: 'i_mmap_rwsem' }),
       advance: { always: { actions: 'cursorAdvance', target: 'next' } },
       returned: final,
     },
