@@ -40,7 +40,7 @@ export function getHugeZeroPageStates(): StateDef {
         on: { STEP: { actions: 'readHugeZeroPfn', target: 'returned' } },
       },
       alloc: {
-        meta: { kernel: 'get_huge_zero_page: alloc_pages(GFP_TRANSHUGE | __GFP_ZERO, HPAGE_PMD_ORDER)', inject: 'alloc_huge_page' },
+        meta: { kernel: 'get_huge_zero_page: alloc_pages(GFP_TRANSHUGE | __GFP_ZERO, HPAGE_PMD_ORDER)', inject: 'alloc_huge_page', sleeps: 'alloc_pages' },
         on: {
           STEP: [
             { guard: 'injectedFailure', actions: 'hugeZeroAllocFailed', target: 'returned' },

@@ -83,7 +83,7 @@ export function migratePagesStates(kernel = 'migrate_pages(&migrate, shmem_get_r
       trylock: step('__unmap_and_move: if (!trylock_page(page)) { if (!force) goto out; lock_page(page) } (force: pass > 2)', [
         { guard: 'mgPageUnlocked', actions: 'mgLockPage', target: 'truncated_check' },
         { guard: 'mgNotForce', actions: 'mgRcEagain', target: 'out' },
-      ]),
+      ], { sleeps: 'lock_page' }),
       truncated_check: {
         always: [
           // the seed: "huge tmpfs recovery: must not proceed if page has been truncated"
@@ -190,9 +190,10 @@ export const migrateActions: Record<string, TaskAction<M>> = {
   mgRcEagain: (a) => { a.l.mg_rc = 'EAGAIN'; },
   mgRcFreed: (a) => { a.l.mg_rc = 'FREED'; },
   mgRcEbusy: (a) => { a.l.mg_rc = 'EBUSY'; },
-  mgLockPage: (a) => a.k.lockPage(cur(a), a.ix),
+  // trylock_page, or with force lock_page (which may wait: the guard blocks)
+  mgLockPage: (a) => a.k.lockPage(cur(a), a.ix, a.l.mg_pass > 2 ? 'lock_page' : 'trylock_page'),
   mgUnlockPage: (a) => a.k.unlockPage(cur(a), a.ix),
-  mgLockNew: (a) => a.k.lockPage(a.l.mg_new, a.ix),
+  mgLockNew: (a) => a.k.lockPage(a.l.mg_new, a.ix, 'trylock_page'),
   mgUnlockNew: (a) => a.k.unlockPage(a.l.mg_new, a.ix),
   mgLockTree: (a) => a.k.spinLock(inodeOf(a, cur(a))!.mapping.treeLock, a.ix),
   // (the old page's mapping cannot change while its tree lock is held: truncation deletes under it)

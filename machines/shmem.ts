@@ -129,7 +129,7 @@ export function shmemGetpageStates(): StateDef {
         { guard: { and: [ready, 'gpReadHole'] }, actions: 'gpHole', target: 'returned' },
         { guard: { and: [ready, 'gpHugeMount'] }, actions: 'gpAllocBegin', target: 'hugeteam_lookup' },
         { guard: ready, actions: 'gpAllocBegin', target: 'alloc' },
-      ]),
+      ], { spins: 'page_frozen' }),
       // huge tmpfs (seed 001): shmem_alloc_page with a hugehint (machines/shmem_hugeteam.ts)
       hugeteam_lookup: step('shmem_alloc_page: rcu_read_lock(); *hugehint = shmem_hugeteam_lookup(mapping, index, true); rcu_read_unlock()', {
         actions: 'gpHugeteamLookup', target: 'hint_route',
@@ -145,14 +145,14 @@ export function shmemGetpageStates(): StateDef {
         // no huge page: a small one, the hint still SHMEM_ALLOC_HUGE_PAGE (confirmed under the tree lock)
         { guard: 'injectedFailure', target: 'alloc' },
         { actions: 'gpAllocHugeTeam', target: 'charge' },
-      ], { inject: 'alloc_huge_page' }),
+      ], { inject: 'alloc_huge_page', sleeps: 'alloc_pages' }),
       team_lock_page: step('shmem_alloc_page: lock_page(page); if (!PageSwapBacked(page) && PageTeam(head)) goto out; else unlock_page, put_page, SHMEM_ALLOC_SMALL_PAGE', [
         { guard: { and: ['gpHintPageUnlocked', 'gpTeamPageUsable'] }, actions: 'gpTakeTeamPage', target: 'charge' },
         { guard: 'gpHintPageUnlocked', actions: 'gpDropTeamPage', target: 'alloc' },
-      ]),
+      ], { sleeps: 'lock_page' }),
       lock_page: step('find_lock_entry: lock_page(page)', {
         guard: 'gpPageUnlocked', actions: 'gpLockPage', target: 'check_mapping',
-      }),
+      }, { sleeps: 'lock_page' }),
       check_mapping: {
         always: [
           // "Has the page been truncated?" — unlock, put, and look again
@@ -185,12 +185,12 @@ export function shmemGetpageStates(): StateDef {
       alloc: step('shmem_getpage_gfp: page = shmem_alloc_page(gfp, info, index); __SetPageLocked', [
         { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
         { actions: 'gpAllocPage', target: 'charge' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'alloc_pages' }),
       charge: step('shmem_getpage_gfp: mem_cgroup_try_charge(page, ...)', [
         { guard: { and: ['injectedFailure', 'gpAllocedHuge'] }, actions: ['gpFreeNewPage', 'gpEnomem'], target: 'disband_huge' },
         { guard: 'injectedFailure', actions: ['gpFreeNewPage', 'gpEnomem'], target: 'returned' },
         { target: 'tree_lock' },
-      ], { inject: 'mem_cgroup_charge' }),
+      ], { inject: 'mem_cgroup_charge', sleeps: 'mem_cgroup_charge' }),
       tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'add_to_page_cache',
       }),
@@ -214,7 +214,7 @@ export function shmemGetpageStates(): StateDef {
       swapin_alloc: step('shmem_getpage_gfp: page = shmem_swapin(swap, gfp, info, index); swap_readpage; lock_page', [
         { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
         { actions: 'gpSwapinReadPage', target: 'swapin_tree_lock' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'swap_in' }),
       swapin_tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'swapin_replace',
       }),
@@ -246,11 +246,11 @@ export function filemapGetpageStates(): StateDef {
         { guard: { and: [ready, 'gpBeyondEof'] }, actions: 'gpEinval', target: 'returned' },
         { guard: { and: [ready, 'gpSlotIsPage'] }, actions: 'gpGetSlotPage', target: 'lock_page' },
         { guard: ready, target: 'readahead' },
-      ]),
+      ], { spins: 'page_frozen' }),
       readahead: step('filemap_fault: page_cache_sync_readahead → __page_cache_alloc; ->readpage (the data from disk); __SetPageLocked', [
         { guard: 'injectedFailure', actions: 'gpEnomem', target: 'returned' },
         { actions: 'fmReadPage', target: 'add_to_page_cache' },
-      ], { inject: 'alloc_page' }),
+      ], { inject: 'alloc_page', sleeps: 'readpage' }),
       add_to_page_cache: step('add_to_page_cache_lru: insert under the tree lock; nrpages++; NR_FILE_PAGES; lru_cache_add', [
         { guard: { and: ['gpTreeLockFree', 'gpSlotIsHole'] }, actions: 'fmAddToPageCache', target: 'returned' },
         // -EEXIST: somebody else read it in
@@ -258,7 +258,7 @@ export function filemapGetpageStates(): StateDef {
       ]),
       lock_page: step('filemap_fault: lock_page_or_retry(page)', {
         guard: 'gpPageUnlocked', actions: 'gpLockPage', target: 'check_mapping',
-      }),
+      }, { sleeps: 'lock_page' }),
       check_mapping: {
         always: [
           // "Did it get truncated?"
@@ -343,7 +343,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   gpAllocPage: (a) => {
     const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
     a.k.pages.setFlag(pfn, 'swapbacked');
-    a.k.lockPage(pfn, a.ix); // __SetPageLocked on the new page
+    a.k.lockPage(pfn, a.ix, '__SetPageLocked');
     a.l.gp_new = pfn;
   },
   gpFreeNewPage: (a) => {
@@ -411,7 +411,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     // ->readpage: the page holds what the file holds on disk (read-only files: what was written before)
     const pfn = a.k.pages.alloc(0, false, a.ix, a.id);
     a.k.setPageData(pfn, ino(a, a.l.gp_ino).expected.get(a.l.gp_index) ?? 0, 'fill', a.ix);
-    a.k.lockPage(pfn, a.ix);
+    a.k.lockPage(pfn, a.ix, '__SetPageLocked'); // add_to_page_cache_lru
     a.l.gp_new = pfn;
   },
   fmAddToPageCache: (a) => {
@@ -452,7 +452,7 @@ export function unmapMappingRangeStates(): StateDef {
     states: {
       i_mmap_lock: step('unmap_mapping_range: i_mmap_lock_read(mapping)', {
         guard: 'umImmapReadFree', actions: ['umImmapLock', 'umCollect'], target: 'next',
-      }),
+      }, { sleeps: 'i_mmap_rwsem' }),
       next: { always: [{ guard: 'umDone', target: 'i_mmap_unlock' }, { target: 'zap' }] },
       zap: step('zap_page_range_single → zap_pmd_range/zap_pte_range under the page table lock', {
         guard: 'umPtlFree', actions: 'umZapOne', target: 'next',
@@ -579,7 +579,7 @@ export function shmemUndoRangeStates(): StateDef {
         { guard: { and: ['urSlotNotFrozen', 'urSlotIsSwap'] }, target: 'free_swap_lock' },
         { guard: { and: ['urSlotNotFrozen', 'urSlotIsPage'] }, actions: 'urGetPage', target: 'lock_page' },
         { guard: 'urSlotNotFrozen', actions: 'urAdvance', target: 'next' },
-      ]),
+      ], { spins: 'page_frozen' }),
       free_swap_lock: step('shmem_free_swap: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'urTreeLockFree', actions: 'urLockTree', target: 'free_swap',
       }),
@@ -588,7 +588,7 @@ export function shmemUndoRangeStates(): StateDef {
       }),
       lock_page: step('shmem_undo_range: lock_page(page)', {
         guard: 'urPageUnlocked', actions: 'urLockPage', target: 'route',
-      }),
+      }, { sleeps: 'lock_page' }),
       route: {
         always: [
           { guard: 'urPageGone', actions: ['urUnlockPutPage', 'urAdvance'], target: 'next' },

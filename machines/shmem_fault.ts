@@ -52,12 +52,12 @@ export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kerne
       team_lock_head: step('shmem_fault: lock_page(head); if (!PageTeam(head)) { unlock_page(head); put_page(head); goto single }', [
         { guard: { and: ['sfTeamHeadUnlocked', 'sfTeamHeadIsTeam'] }, actions: 'sfTeamLockHead', target: 'team_pte_alloc' },
         { guard: 'sfTeamHeadUnlocked', actions: 'sfTeamSingle', target: 'single_unlocked' },
-      ]),
+      ], { sleeps: 'lock_page' }),
       team_pte_alloc: step('map_team_by_pmd: if (!pmd_none(*pmd)) goto raced2; pgtable = pte_alloc_one(mm, addr)', [
         { guard: { not: 'sfTeamPmdNone' }, actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfOk'], target: 'returned' },
         { guard: 'injectedFailure', actions: ['sfTeamUnlockHead', 'sfTeamPutHead', 'sfOom'], target: 'returned' },
         { target: 'team_pmd_lock' },
-      ], { inject: 'pte_alloc_one' }),
+      ], { inject: 'pte_alloc_one', sleeps: 'alloc_pages' }),
       team_pmd_lock: step('map_team_by_pmd: ptl = pmd_lock(mm, pmd)', {
         guard: 'sfTeamPtlFree', actions: 'sfTeamLockPtl', target: 'team_set_pmd',
       }),
@@ -78,7 +78,7 @@ export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kerne
         { guard: 'injectedFailure', actions: ['sfUnlockPutPage', 'sfOom'], target: 'returned' },
         { guard: { and: ['sfPtlFree', 'sfPmdIsNone'] }, actions: 'sfPmdPopulate', target: 'pte_lock' },
         { guard: 'sfPtlFree', target: 'route' },
-      ], { inject: 'pte_alloc_one' }),
+      ], { inject: 'pte_alloc_one', sleeps: 'alloc_pages' }),
       pte_lock: step('alloc_set_pte: pte_offset_map_lock()', {
         guard: 'sfPtlFree', actions: 'sfLockPtl', target: 'set_pte',
       }),

@@ -145,7 +145,7 @@ export const hugeteamActions: Record<string, TaskAction<A>> = {
     k.pages.index[head] = a.l.gp_index - (a.l.gp_index & (N - 1));
     const page = head + (a.l.gp_index & (N - 1));
     k.pages.get(page, a.ix, a.id);
-    k.lockPage(page, a.ix);
+    k.lockPage(page, a.ix, '__SetPageLocked');
     a.l.gp_alloced_huge = head;
     a.l.gp_new = page;
   },
@@ -308,7 +308,7 @@ export const disbandActions: Record<string, TaskAction<A>> = {
     a.k.ref('take', 'page', a.l.dt_head, '', a.id, a.ix);
   },
   dtPutHead: (a) => a.k.pages.put(a.l.dt_head, a.ix, a.id),
-  dtLockHead: (a) => a.k.lockPage(a.l.dt_head, a.ix),
+  dtLockHead: (a) => a.k.lockPage(a.l.dt_head, a.ix, 'trylock_page'),
   dtTrylockFailed: (a) => a.k.trylockPageFailed(a.l.dt_head, a.ix),
   dtUnlockHead: (a) => a.k.unlockPage(a.l.dt_head, a.ix),
   dtEalready: (a) => {

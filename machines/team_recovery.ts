@@ -160,7 +160,7 @@ export function shmemRecoveryPopulateStates(): StateDef {
         { guard: { and: ['rpHeadUnlocked', 'rpHeadIsTeam'] }, actions: ['rpLockHead', 'rpFreeholes'], target: 'decide' },
         // "A concurrent actor took over our team and disbanded it"
         { guard: 'rpHeadUnlocked', actions: ['rpLockHead', 'rpEnoentIfNone'], target: 'ending' },
-      ]),
+      ], { sleeps: 'lock_page' }),
       decide: {
         always: [
           { guard: 'rpNoError', target: 'ending' },
@@ -623,7 +623,7 @@ export const teamRecoveryChart: TaskChartDef<A> = {
     alloc_huge: step('head = __alloc_pages_node(page_to_nid(page), gfp, HPAGE_PMD_ORDER)', [
       { guard: 'injectedFailure', actions: 'rcHugeFailed', target: 'out' },
       { actions: 'rcAllocHuge', target: 'still_useful_again' },
-    ], { inject: 'alloc_huge_page' }),
+    ], { inject: 'alloc_huge_page', sleeps: 'alloc_pages' }),
     still_useful_again: step('if (!shmem_work_still_useful(recovery)) { __free_pages(head, HPAGE_PMD_ORDER); huge_too_late; goto out }', [
       { guard: 'rcStillUseful', target: 'split' },
       { actions: 'rcFreeHuge', target: 'out' },

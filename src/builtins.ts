@@ -16,10 +16,14 @@ import { truncationMonitor } from './check/truncation.ts';
 import { livenessPmdMappedMonitor } from './check/liveness.ts';
 import { teamMonitor } from './check/team.ts';
 import { recoveryTerminatesMonitor } from './check/recovery_liveness.ts';
+import { lockOrderMonitor } from './check/lock_order.ts';
+import { sleepInAtomicMonitor } from './check/sleep_in_atomic.ts';
+import { spinOnSleeperMonitor } from './check/spin_on_sleeper.ts';
 import { shmemGetpageDisbandTruncated, shmemGetpageTeamEof, shmemRecoveryCheckUptodate, shmemRecoveryMigratePage } from './variants/team_recovery.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
-  collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd, retractPageTablesTestExit,
+  collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemNoFreezeNewPage, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd,
+  retractPageTablesTestExit,
 } from './variants/collapse_shmem.ts';
 
 registerActorKind(taskKind);
@@ -28,7 +32,8 @@ registerActorKind(shmemReclaimKind);
 registerActorKind(khugepagedKind);
 registerActorKind(shmemRecoveryKind);
 registerActorKind(shmemShrinkerKind);
-for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor, teamMonitor, recoveryTerminatesMonitor]) {
+for (const m of [pageRefcountMonitor, hugeZeroPageMonitor, frozenPageMonitor, locksMonitor, dataIntegrityMonitor, accountingMonitor, truncationMonitor, livenessPmdMappedMonitor, teamMonitor, recoveryTerminatesMonitor,
+  lockOrderMonitor, sleepInAtomicMonitor, spinOnSleeperMonitor]) {
   registerMonitor(m);
 }
 registerVariant(setHugeZeroPagePmdNoneCheck);
@@ -40,6 +45,7 @@ registerVariant(retractPageTablesTestExit);
 registerVariant(ptemappedRetryAsFlag);
 registerVariant(ptemappedRetryPerPmd);
 registerVariant(collapseShmemCompoundCheck);
+registerVariant(collapseShmemNoFreezeNewPage);
 registerVariant(shmemRecoveryMigratePage);
 registerVariant(shmemRecoveryCheckUptodate);
 registerVariant(shmemGetpageTeamEof);

@@ -7,7 +7,7 @@ import { readReplay } from '../src/cli/replay.ts';
 import { run } from '../src/sched/run.ts';
 import type { Scenario } from '../src/scenario/schema.ts';
 
-const FIXES = ['collapse_shmem_clear_holes', 'collapse_shmem_rollback_nrpages', 'collapse_shmem_stop_if_truncated', 'retract_page_tables_test_exit'];
+const FIXES = ['collapse_shmem_clear_holes', 'collapse_shmem_rollback_nrpages', 'collapse_shmem_stop_if_truncated', 'retract_page_tables_test_exit', 'collapse_shmem_no_freeze_new_page'];
 
 /** SCAN_* results (as mm_khugepaged_scan_file prints them) over `n` schedules, and their verdicts. */
 function explore(s: Scenario, n: number) {
@@ -32,6 +32,7 @@ describe('findings on collapse_shmem as posted', () => {
     { name: 'rollback', invariant: 'accounting', message: /mapping->nrpages is \d+ but \d+ pages are in the page cache/, fix: 'collapse_shmem_rollback_nrpages' },
     { name: 'truncate', invariant: 'truncation', message: /in the page cache beyond i_size/, fix: 'collapse_shmem_stop_if_truncated' },
     { name: 'exit', invariant: 'page-table', message: /zap_pte_range .* the pte table \*pmd pointed to was freed under it/, fix: 'retract_page_tables_test_exit' },
+    { name: 'frozen', invariant: 'spin-on-sleeper', message: /^T2 spins at .*find_lock_entry .* on page 0x[0-9a-f]+, frozen \(page_ref_freeze\) by khugepaged, which sleeps \(i_mmap_rwsem\) at .*retract_page_tables\.i_mmap_lock/, fix: 'collapse_shmem_no_freeze_new_page' },
   ];
   for (const f of findings) {
     it(`${f.name}: the scenario's seed shows ${f.invariant}, its replay file reproduces it exactly, and ${f.fix} removes it`, async () => {

@@ -1,6 +1,19 @@
 /** "A frozen page (refcount frozen to 0) is touched by nobody but the actor that froze it." */
 import type { MonitorKind } from '../registry.ts';
+import type { Kernel } from '../memory/kernel.ts';
 import { fit } from './ghost.ts';
+
+/** Each run's record of who froze each page (this monitor's state), for pageFreezer(). */
+const records = new WeakMap<Kernel, { freezer: Int32Array }>();
+
+/**
+ * The actor that froze `pfn` and has not unfrozen it, or -1 (not frozen, or this monitor
+ * is not on in the run): spin-on-sleeper asks it of a page a retry loop spins on.
+ */
+export function pageFreezer(k: Kernel, pfn: number): number {
+  const st = records.get(k);
+  return st && pfn < st.freezer.length ? st.freezer[pfn]! - 1 : -1;
+}
 
 export const frozenPageMonitor: MonitorKind = {
   name: 'frozen-page',
@@ -9,6 +22,7 @@ export const frozenPageMonitor: MonitorKind = {
     // freezer[pfn] = actor index + 1 while the page is frozen, 0 otherwise (grown to the
     // highest pfn ever frozen)
     const st = { freezer: new Int32Array(64) };
+    records.set(k, st);
     k.bus.on('page').subscribe((e) => {
       if (e.op === 'FREEZE') {
         st.freezer = fit(st.freezer, e.pfn);

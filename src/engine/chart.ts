@@ -38,11 +38,45 @@ export type InjectionPoint =
   | 'isolate_lru_page'
   | 'trylock';
 
+/**
+ * Why a step may sleep: the might_sleep() its kernel code passes through (what
+ * CONFIG_DEBUG_ATOMIC_SLEEP checks). The sleep-in-atomic and spin-on-sleeper monitors
+ * read it from the charts; test/lockdep_monitors.test.ts checks every sleeping kernel
+ * primitive a run calls against it.
+ */
+export type SleepReason =
+  /** lock_page(), find_lock_page(), lock_page_or_retry(): waits for PG_locked to clear. */
+  | 'lock_page'
+  /** down_read / down_write(&mm->mmap_sem). */
+  | 'mmap_lock'
+  /** i_mmap_lock_read / i_mmap_lock_write(mapping). */
+  | 'i_mmap_rwsem'
+  /** A page allocation that may enter direct reclaim (GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_TRANSHUGE). */
+  | 'alloc_pages'
+  /** mem_cgroup_try_charge(..., GFP_KERNEL): may reclaim from the memcg. */
+  | 'mem_cgroup_charge'
+  /** shmem_swapin(): swap_readpage and waiting for the I/O. */
+  | 'swap_in'
+  /** page_cache_sync_readahead → ->readpage, and waiting for the I/O. */
+  | 'readpage';
+
+/**
+ * What a step busy-waits on when its guard is false, beyond a spinlock (a spinlock a guard
+ * waits for is found from the guard itself): a retry loop that only another actor can end.
+ */
+export type SpinReason =
+  /** find_get_entry()'s `goto repeat` while page_cache_get_speculative() fails on a page frozen at refcount 0. */
+  'page_frozen';
+
 export interface StateMeta {
   /** The kernel function (and seed line, where useful) this state is a program point of. */
   kernel?: string;
   /** This step can be made to fail by the scheduler (failure injection). */
   inject?: InjectionPoint;
+  /** This step may sleep (its kernel code reaches might_sleep()), and why. */
+  sleeps?: SleepReason;
+  /** While its guard is false this step busy-waits (a retry loop), on what. */
+  spins?: SpinReason;
 }
 
 export interface StateDef {

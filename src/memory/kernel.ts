@@ -26,6 +26,9 @@ import { mightSleepHook } from './probe.ts';
  */
 export type PageLockHow = 'lock_page' | 'trylock_page' | '__SetPageLocked';
 
+/** A name in Kernel.held that is a spinlock's: an rwsem is held as name:read or name:write. */
+const isSpinlockName = (name: string) => !name.endsWith(':read') && !name.endsWith(':write');
+
 /** A page lock as lockdep would name it. */
 function lockName(pfn: number): string {
   return `page_lock(${hex(pfn)})`;
@@ -210,8 +213,16 @@ export class Kernel {
    */
   spinlocksHeldBy(a: ActorIx): string[] {
     const out: string[] = [];
-    for (const name of this.held[a]!.keys()) if (!name.endsWith(':read') && !name.endsWith(':write')) out.push(name);
+    for (const name of this.held[a]!.keys()) if (isSpinlockName(name)) out.push(name);
     return out;
+  }
+
+  /** Whether the actor holds any spinlock (spinlocksHeldBy(a).length > 0, without the array). */
+  holdsSpinlock(a: ActorIx): boolean {
+    const h = this.held[a]!;
+    if (h.size === 0) return false;
+    for (const name of h.keys()) if (isSpinlockName(name)) return true;
+    return false;
   }
 
   private release(a: ActorIx, name: string): void {

@@ -6,11 +6,15 @@
  * a violation (see src/check/locks_monitor.ts).
  */
 import type { ActorIx } from '../bus/events.ts';
+import { guardProbe } from './probe.ts';
 
 export class SpinLock {
   holder: ActorIx = -1;
   constructor(readonly name: string) {}
-  get free(): boolean { return this.holder < 0; }
+  get free(): boolean {
+    if (guardProbe !== null) guardProbe.spinLock(this);
+    return this.holder < 0;
+  }
 }
 
 /** rw_semaphore: many readers or one writer. */

@@ -9,6 +9,7 @@ import { teamHeadChart } from '../../machines/team_head.ts';
 import { compileObjectChart } from '../engine/object_chart.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { ActorIx } from '../bus/events.ts';
+import { guardProbe, mightSleepHook } from './probe.ts';
 
 export const PAGE_CHART = compileObjectChart(pageChart);
 /** The team head chart (machines/team_head.ts): every pfn has a state in it, `none` but on a team head. */
@@ -238,7 +239,10 @@ export class PageStore {
 
   isAllocated(pfn: number): boolean { return ALLOCATED(this.state[pfn]!); }
   isLocked(pfn: number): boolean { return LOCKED(this.state[pfn]!); }
-  isFrozen(pfn: number): boolean { return FROZEN(this.state[pfn]!); }
+  isFrozen(pfn: number): boolean {
+    if (guardProbe !== null) guardProbe.frozen(pfn);
+    return FROZEN(this.state[pfn]!);
+  }
   isOnLru(pfn: number): boolean { return ON_LRU(this.state[pfn]!); }
   isUptodate(pfn: number): boolean { return UPTODATE(this.state[pfn]!); }
   isDirty(pfn: number): boolean { return DIRTY(this.state[pfn]!); }
@@ -266,6 +270,8 @@ export class PageStore {
 
   /** alloc_pages(order): a fresh page (or compound page) with one reference, held by `holder`. */
   alloc(order: number, zeroed: boolean, actor: ActorIx, holder = ''): number {
+    // every allocation the modelled kernel code makes may reclaim (none is GFP_ATOMIC)
+    if (mightSleepHook !== null && actor >= 0) mightSleepHook(`alloc_pages(order ${order})`, actor);
     const n = 1 << order;
     const list = this.freeLists.get(order);
     let pfn: number;

@@ -138,3 +138,21 @@ export const collapseShmemCompoundCheck: Variant = {
   kind: 'fix',
   description: 'collapse_shmem() returns SCAN_PAGE_COMPOUND for a compound page in the extent instead of VM_BUG_ON',
 };
+
+/**
+ * Finding (spin-on-sleeper): collapse_shmem() freezes the new huge page at refcount 0 before
+ * it exposes it in the page cache and keeps it frozen to the end — across its own
+ * shmem_getpage() (lock_page, swap-in), unmap_mapping_range() and retract_page_tables()
+ * (i_mmap_lock_write), all of which may sleep. Any lookup of the extent meanwhile spins in
+ * find_get_entry() ("goto repeat" while page_cache_get_speculative() fails) until
+ * khugepaged is back: "Imagine the frozen refcount as a spinlock held, but without any lock
+ * debugging to highlight the abuse". Fix: do not freeze new_page — it is locked and not
+ * uptodate throughout, which already keeps everyone out; lookups take a reference and sleep
+ * in lock_page() on it; page_ref_add(new_page, HPAGE_PMD_NR - 1) at the end
+ * ("mm/khugepaged: collapse_shmem() without freezing new_page", 87c460a0bded).
+ */
+export const collapseShmemNoFreezeNewPage: Variant = {
+  name: 'collapse_shmem_no_freeze_new_page',
+  kind: 'fix',
+  description: 'collapse_shmem() keeps the new huge page locked but not frozen, so lookups sleep on its page lock instead of spinning',
+};
