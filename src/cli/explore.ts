@@ -1,0 +1,222 @@
+/** `thpsim explore`: many schedules of a scenario under a search strategy. */
+import { type Command, InvalidArgumentError } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
+import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
+import { exploreInWorkers } from '../explore/parallel.ts';
+import { writeDecisions } from './replay.ts';
+import { intArg } from './args.ts';
+
+interface ExploreFlags {
+  strategy: Strategy;
+  schedules: number;
+  seed?: number;
+  maxSteps?: number;
+  depth: number;
+  out: string;
+  json?: boolean;
+  stopOnFirst?: boolean;
+  shrink: number;
+  coverage?: boolean;
+  maxStates: number;
+  workers: number;
+  shard?: { index: number; count: number };
+  timeBudget?: number;
+  sleepSets: boolean;
+  preemptionBound?: number;
+}
+
+/** --time-budget: 90, 90s, 5m or 1h → ms. */
+function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected a duration such as 90s, 5m or 1h, got '${v}'`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+const stopped = (r: ExploreResult) => (r.stopped ? ` (stopped early: ${r.stopReason ?? 'interrupted'})` : '');
+
+export function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
+  const out: string[] = [];
+  out.push(r.strategy === 'dfs'
+    ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
+    : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
+  if (r.strategy === 'dfs') {
+    const bound = r.preemptionBound === undefined ? '' : ` with at most ${r.preemptionBound} preemption${r.preemptionBound === 1 ? '' : 's'}`;
+    // (not complete: stopped early — the first line says why — or at the state bound, where
+    // an unbounded search is pointed at the preemption bound)
+    const incomplete = r.stopped
+      ? `stopped early (${r.stopReason ?? 'interrupted'})`
+      : `--max-states reached${bound ? '' : '; --preemption-bound k searches every schedule with at most k preemptions completely, far sooner'}`;
+    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''}: ${incomplete}`}`);
+  }
+  out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push('outcomes:');
+  for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
+  if (Object.keys(r.scanResults).length) out.push(`SCAN_* results: ${Object.entries(r.scanResults).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(`trylock contention (schedules): ${Object.entries(r.contention).map(([k, v]) => `${k} ${v}`).join(', ') || 'never'}`);
+  const blocked = Object.entries(r.blocked ?? {});
+  out.push(`blocked (an actor waited there while another ran; schedules):${blocked.length ? '' : ' never'}`);
+  for (const [k, v] of blocked) out.push(`  ${k.padEnd(70)} ${v}`);
+  out.push('coverage (atomic steps taken by some schedule):');
+  for (const [kind, c] of Object.entries(r.coverage)) {
+    out.push(`  ${kind.padEnd(24)} ${c.reached}/${c.steps}${c.missed.length ? (full ? '' : '   (--coverage lists the rest)') : ''}`);
+    if (full) for (const m of c.missed) out.push(`    never: ${m}`);
+  }
+  r.counterexamples.forEach((c, i) => {
+    out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
+    const preempt = (n: number) => `${n} preemption${n === 1 ? '' : 's'}`;
+    out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches (${preempt(c.found.preemptions)}), minimised to ${c.minimised.steps} / ${c.minimised.switches} (${preempt(c.minimised.preemptions)})${c.removedActors.length ? `, without ${c.removedActors.join(', ')}` : ''}`);
+    if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`, `  watch:  thpsim inspect ${files[i]}`);
+  });
+  return out.join('\n');
+}
+
+/** The scenario data as given, less the actors a minimised counterexample does without. */
+function withoutActors(raw: unknown, removed: readonly string[]): unknown {
+  if (!removed.length) return raw;
+  const r = raw as { actors: { id?: string }[] };
+  return { ...r, actors: r.actors.filter((a) => !removed.includes(String(a.id))) };
+}
+
+function replayName(out: string, file: string, strategy: string, c: Counterexample): string {
+  return join(out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
+}
+
+/** --shard i/n (i may be the word env: Kubernetes' JOB_COMPLETION_INDEX). */
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+|env)\/(\d+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected i/n (0 <= i < n), e.g. 0/4 or env/4, got '${v}'`);
+  const count = Number(m[2]);
+  let index: number;
+  if (m[1] === 'env') {
+    const e = process.env.JOB_COMPLETION_INDEX;
+    if (e === undefined || !/^\d+$/.test(e)) throw new InvalidArgumentError(`--shard env/${count}: JOB_COMPLETION_INDEX is not set to an index`);
+    index = Number(e);
+  } else index = Number(m[1]);
+  if (count < 1 || index >= count) throw new InvalidArgumentError(`expected i/n with 0 <= i < n, got '${v}'`);
+  return { index, count };
+}
+
+async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
+  const raw = await readScenarioData(file);
+  const scenario = await validateScenario(raw, file);
+  if ((o.strategy === 'dfs' || o.strategy === 'coverage') && o.shard) {
+    throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs on one machine: each schedule depends on the ones before it (--shard is for random and pct; dfs takes --workers)`);
+  }
+  if (o.strategy === 'coverage' && o.workers > 1) {
+    throw new ScenarioError('thpsim explore', '--strategy coverage', 'coverage runs in one thread: each schedule is steered by the ones before it (--workers is for random, pct and dfs)');
+  }
+  if (o.strategy === 'dfs' && o.workers > 1 && o.sleepSets) {
+    throw new ScenarioError('thpsim explore', '--sleep-sets', 'a parallel dfs (--workers) runs without sleep sets');
+  }
+  if (o.preemptionBound !== undefined) {
+    if (o.strategy !== 'dfs') throw new ScenarioError('thpsim explore', '--preemption-bound', `bounds the dfs: use it with --strategy dfs (not ${o.strategy})`);
+    if (o.sleepSets) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs without sleep sets (together they can miss schedules within the bound)');
+  }
+  const files: string[] = [];
+  const pending: Promise<void>[] = [];
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  const t0 = performance.now();
+  let lastReport = t0;
+  const tty = process.stderr.isTTY === true;
+  const write = (c: Counterexample) => {
+    const name = replayName(o.out, file, o.strategy, c);
+    files.push(name);
+    pending.push(
+      mkdir(o.out, { recursive: true }).then(() =>
+        writeDecisions(name, file, withoutActors(raw, c.removedActors), { seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions }),
+      ),
+    );
+  };
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const mine = Math.ceil(Math.max(0, o.schedules - shard.index) / shard.count);
+  // on a terminal a progress bar (random, pct) or a line redrawn in place (dfs);
+  // otherwise a plain line every 5 s
+  const bar = tty && o.strategy !== 'dfs'
+    ? new SingleBar({
+      stream: process.stderr,
+      format: 'explore [{bar}] {value}/{total} schedules | {rate}/s | eta {eta_formatted} | {found} counterexamples',
+      hideCursor: true, etaBuffer: 200,
+    }, Presets.shades_classic)
+    : null;
+  bar?.start(mine, 0, { rate: 0, found: 0 });
+  const progress = (done: number, states?: number, found = 0) => {
+    if (bar) {
+      bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(0), found });
+      return;
+    }
+    const now = performance.now();
+    if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== mine)) return;
+    lastReport = now;
+    const rate = done / ((now - t0) / 1000);
+    const eta = (mine - done) / Math.max(rate, 1e-9);
+    const line = o.strategy === 'dfs'
+      ? `explore: dfs ${states === undefined ? '' : `${states} states, `}${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
+      : `explore: ${done}/${mine} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${found} counterexamples`;
+    process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+  };
+  const options: ExploreOptions = {
+    strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth,
+    stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrink, maxStates: o.maxStates, shard: o.shard, timeBudgetMs: o.timeBudget,
+    sleepSets: o.sleepSets, preemptionBound: o.preemptionBound,
+  };
+  let r: ExploreResult;
+  if (o.workers > 1) {
+    let done = 0;
+    r = await exploreInWorkers(scenario, { raw, file }, options, o.workers, {
+      signal: ac.signal, clock: () => performance.now(), onProgress: (n, states) => progress((done += n), states, 0),
+    });
+    for (const c of r.counterexamples) write(c);
+  } else {
+    r = await exploreAsync(scenario, {
+      ...options, signal: ac.signal, onCounterexample: write, clock: () => performance.now(),
+      onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
+    });
+  }
+  if (bar) bar.stop();
+  else if (tty) process.stderr.write('\n');
+  process.removeListener('SIGINT', onInt);
+  await Promise.all(pending);
+  const secs = (performance.now() - t0) / 1000;
+  if (o.json) {
+    const body = { ...r, counterexamples: r.counterexamples.map((c, i) => ({ ...c, replay_file: files[i] })) };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else process.stdout.write(`${exploreSummary(r, files, secs, o.coverage === true)}\n`);
+  return r.counterexamples.length ? 1 : ac.signal.aborted ? 130 : 0;
+}
+
+/** Registers `explore`; `setCode` receives the exit status. */
+export function registerExplore(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('explore')
+    .description('run many schedules of a scenario under a search strategy; write each violation as a minimised replay file')
+    .argument('<scenario>', 'scenario file (.yaml, .yml or .json)')
+    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing), coverage (steered toward the steps not yet taken) or dfs (every interleaving, visited states pruned)', (v) => {
+      if (v !== 'random' && v !== 'pct' && v !== 'coverage' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct, coverage or dfs, got '${v}'`);
+      return v;
+    }, 'random')
+    .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)
+    .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
+    .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--time-budget <duration>', 'stop starting schedules after this long (90s, 5m, 1h); the summary says so', parseDuration)
+    .option('--sleep-sets', 'dfs: skip a step where an independent reordering of it already ran (fewer transitions, slower: each step\'s footprint is recorded)')
+    .option('--no-sleep-sets', 'dfs: run every step at every state (the default)')
+    .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
+    .option('--preemption-bound <k>', 'dfs: only the schedules with at most k preemptions (a switch away from an actor that could still step; CHESS): complete within the bound far sooner', intArg('preemption bound'))
+    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
+    .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
+    .option('--stop-on-first', 'stop at the first counterexample')
+    .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
+    .option('--coverage', 'list every atomic step no schedule took')
+    .option('--workers <n>', 'worker threads: random and pct split the schedules, dfs shares its visited states (a complete search gives the same result as one)', intArg('number of workers'), 1)
+    .option('--shard <i/n>', 'run only schedules j with j mod n = i (i may be env: JOB_COMPLETION_INDEX); combine the --json results with thpsim merge', parseShard)
+    .option('--json', 'print the result as JSON (thpsim merge combines shards\' results)')
+    .action(async (file: string, o: ExploreFlags) => {
+      setCode(await exploreCommand(file, o));
+    });
+}

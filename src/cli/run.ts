@@ -1,0 +1,83 @@
+/** `thpsim run`: one run of a scenario, or the replay of a recorded schedule. */
+import { type Command, InvalidArgumentError } from 'commander';
+import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
+import { type Engine, run } from '../sched/run.ts';
+import { summary, toJson } from './report.ts';
+import { readReplay, writeReplay } from './replay.ts';
+import { intArg } from './args.ts';
+
+interface RunFlags {
+  seed?: number;
+  json?: boolean;
+  trace?: boolean;
+  engine: Engine;
+  replay?: string;
+  saveReplay?: string;
+  maxSteps?: number;
+  schedule?: boolean;
+  stately?: string | true;
+}
+
+async function runCommand(file: string | undefined, o: RunFlags): Promise<number> {
+  let scenario, seed, decisions, raw: unknown, scenarioFile: string;
+  if (o.replay) {
+    const rp = await readReplay(o.replay);
+    ({ scenario, seed, decisions } = rp);
+    scenarioFile = o.replay;
+  } else {
+    if (!file) throw new ScenarioError('thpsim run', '<scenario>', 'expected a scenario file (or --replay FILE)');
+    raw = await readScenarioData(file);
+    scenario = await validateScenario(raw, file);
+    scenarioFile = file;
+    seed = o.seed ?? scenario.seed;
+  }
+  const lines: string[] = [];
+  // the Stately inspector shows XState actors: --stately runs the xstate engine
+  // (@statelyai/inspect is loaded only when asked for: it is a tenth of a second of the CLI's start)
+  const stately = o.stately === undefined ? undefined : (await import('../inspect/stately.ts')).statelyInspector(o.stately === true ? undefined : o.stately);
+  if (stately) process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
+  const r = run(scenario, {
+    seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect,
+    trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,
+  });
+  if (o.saveReplay && !o.replay) await writeReplay(o.saveReplay, scenarioFile, raw, r);
+  if (o.json) {
+    const body = toJson(r, o.schedule === true) as Record<string, unknown>;
+    if (o.trace) body.trace = lines;
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${summary(r)}\n`);
+    if (r.verdict !== 'ok' && r.verdict !== 'divergence' && !o.replay) {
+      process.stdout.write(
+        `\nreproduce: thpsim run ${file} --seed ${r.seed}${o.saveReplay ? `   (replay file: ${o.saveReplay}; thpsim run --replay ${o.saveReplay})` : '   (add --save-replay FILE to keep the schedule)'}\n`,
+      );
+    }
+  }
+  await stately?.stop().catch((e: Error) => {
+    throw new ScenarioError('thpsim run', '--stately', e.message);
+  });
+  return r.verdict === 'ok' ? 0 : 1;
+}
+
+/** Registers `run`; `setCode` receives the exit status. */
+export function registerRun(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a scenario once (or replay a recorded schedule) with every invariant checked')
+    .argument('[scenario]', 'scenario file (.yaml, .yml or .json)')
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
+    .option('--json', 'print the machine-readable result (docs/json.md)')
+    .option('--trace', 'print kernel-trace-like lines for every event')
+    .option('--schedule', 'with --json: include the scheduler decisions')
+    .option('--engine <engine>', 'fast (compiled charts) or xstate (XState interpreter)', (v) => {
+      if (v !== 'fast' && v !== 'xstate') throw new InvalidArgumentError(`expected fast or xstate, got '${v}'`);
+      return v;
+    }, 'fast')
+    .option('--replay <file>', 'replay a recorded schedule instead of drawing from the seed')
+    .option('--save-replay <file>', 'write this run\'s scenario and schedule as a replay file')
+    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--stately [url]', 'show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL; runs the xstate engine')
+    .action(async (file: string | undefined, o: RunFlags) => {
+      setCode(await runCommand(file, o));
+    });
+}
