@@ -14,13 +14,14 @@
  * makes no edge into its lock (lockdep checks no order for a trylock), though it is held,
  * and orders what is taken after it.
  *
- * The graph lives in this module, one per process, and starts afresh when a run of another
- * scenario (other actors, files, mms or variants) creates the monitor. So it spans the
- * schedules of one `thpsim explore` in one thread; with `--workers` or `--shard` each
- * worker thread or process keeps its own graph and sees only its own schedules' edges. A
- * cycle whose two edges come from two schedules is reported in the second; the replay file
- * of that schedule alone does not take the first edge, so it reproduces only the documented
- * order violations and the cycles within one schedule (the message names both chains).
+ * The graphs live in this module, one per scenario (its actors, files, mms and variants) in
+ * the process: every run of a scenario adds to its graph, so it spans the schedules of one
+ * `thpsim explore` in one thread (a run of another scenario — a minimising candidate that
+ * drops actors — has a graph of its own). With `--workers` or `--shard` each worker thread
+ * or process keeps its own graphs and sees only its own schedules' edges. A cycle whose two
+ * edges come from two schedules is reported in the second, once; the replay file of that
+ * schedule alone does not take the first edge, so it reproduces only the documented-order
+ * violations and the cycles within one schedule (the message names both chains).
  *
  * Not modelled, so not checked: anon_vma->rwsem, lru_lock (isolate_lru_page is one step),
  * swap_lock, khugepaged_mm_lock, the shrinker_rwsem, inode->i_rwsem.
@@ -78,50 +79,61 @@ interface Edge {
   chain: string;
 }
 
-/** The process's lock-order graph (see the file comment). */
-const graph = {
-  key: '',
-  /** Class names by id (ids are the process's, stable across runs). */
-  classes: [] as string[],
-  ids: new Map<string, number>(),
-  /** "from>to" (class ids) → the edge as first seen. */
-  edges: new Map<string, Edge>(),
-  succ: [] as number[][],
-  /** Per class id, its row in RMAP_LOCK_ORDER (-1: not in it). */
-  rank: [] as number[],
-};
+/** Lock classes by id: the process's, the same in every graph. */
+const classes: string[] = [];
+const classIds = new Map<string, number>();
+/** Per class id, its row in RMAP_LOCK_ORDER (-1: not in it). */
+const rankOf: number[] = [];
 
-/** Forgets every edge (a test's fresh start; a run of another scenario does it by itself). */
+interface Graph {
+  /** "from>to" (class ids) → the edge as first seen. */
+  edges: Map<string, Edge>;
+  /** Per class id, the classes it has an edge to. */
+  succ: number[][];
+}
+
+/** The process's graphs, one per scenario (see the file comment); past 64, the least recently used goes. */
+const graphs = new Map<string, Graph>();
+
+function graphFor(key: string): Graph {
+  let g = graphs.get(key);
+  if (g) graphs.delete(key);
+  else g = { edges: new Map(), succ: [] };
+  graphs.set(key, g);
+  if (graphs.size > 64) graphs.delete(graphs.keys().next().value!);
+  return g;
+}
+
+/** Forgets every edge of every scenario (a test's fresh start). */
 export function resetLockOrderGraph(): void {
-  graph.key = '';
-  graph.edges.clear();
-  graph.succ = graph.classes.map(() => []);
+  graphs.clear();
 }
 
 function classId(cls: string): number {
-  let id = graph.ids.get(cls);
+  let id = classIds.get(cls);
   if (id === undefined) {
-    id = graph.classes.length;
-    graph.classes.push(cls);
-    graph.ids.set(cls, id);
-    graph.succ.push([]);
-    graph.rank.push(RANK.get(cls) ?? -1);
+    id = classes.length;
+    classes.push(cls);
+    classIds.set(cls, id);
+    rankOf.push(RANK.get(cls) ?? -1);
   }
   return id;
 }
 
+const succOf = (g: Graph, c: number): number[] => (g.succ[c] ??= []);
+
 /** A path of edges from class `a` to class `b` in the graph, or null. */
-function pathBetween(a: number, b: number): Edge[] | null {
+function pathBetween(g: Graph, a: number, b: number): Edge[] | null {
   const prev = new Map<number, number>([[a, -1]]);
   const queue = [a];
   while (queue.length) {
     const x = queue.shift()!;
     if (x === b) {
       const out: Edge[] = [];
-      for (let y = b; prev.get(y)! >= 0; y = prev.get(y)!) out.unshift(graph.edges.get(`${prev.get(y)}>${y}`)!);
+      for (let y = b; prev.get(y)! >= 0; y = prev.get(y)!) out.unshift(g.edges.get(`${prev.get(y)}>${y}`)!);
       return out;
     }
-    for (const y of graph.succ[x]!) {
+    for (const y of succOf(g, x)) {
       if (!prev.has(y)) {
         prev.set(y, x);
         queue.push(y);
@@ -135,12 +147,8 @@ export const lockOrderMonitor: MonitorKind = {
   name: 'lock-order',
   description: "every lock is taken in mm/rmap.c's documented order, and no acquisition closes a cycle in the order graph of every schedule run so far (lockdep)",
   create({ k, report, actors }) {
-    const key = [k.HPAGE_PMD_NR, [...k.variants].join(','), actors.map((a) => `${a.id}:${a.kind}`).join(','),
-      k.inodes.map((i) => i.name).join(','), k.mms.map((m) => m.name).join(',')].join('|');
-    if (graph.key !== key) {
-      resetLockOrderGraph();
-      graph.key = key;
-    }
+    const graph = graphFor([k.HPAGE_PMD_NR, [...k.variants].join(','), actors.map((a) => `${a.id}:${a.kind}`).join(','),
+      k.inodes.map((i) => i.name).join(','), k.mms.map((m) => m.name).join(',')].join('|'));
     const view = schedulerView(k);
     // per actor, how many locks of each class (by id) it holds: what the model's locks say, so
     // snapshotted and restored with the run, not hashed
@@ -167,25 +175,25 @@ export const lockOrderMonitor: MonitorKind = {
         return;
       }
       if (!e.nowait) {
-        const rc = graph.rank[c]!;
+        const rc = rankOf[c]!;
         for (let h = 0; h < held.length; h++) {
           if (held[h] === 0 || h === c) continue;
-          const rh = graph.rank[h]!;
+          const rh = rankOf[h]!;
           if (rc >= 0 && rh > rc) {
-            report(`${chain(e.actor, e.lock)}: ${graph.classes[c]} before ${graph.classes[h]} is mm/rmap.c's order (${RMAP_LOCK_ORDER[rc]!.kernel} outside ${RMAP_LOCK_ORDER[rh]!.kernel})`, e.actor);
+            report(`${chain(e.actor, e.lock)}: ${classes[c]} before ${classes[h]} is mm/rmap.c's order (${RMAP_LOCK_ORDER[rc]!.kernel} outside ${RMAP_LOCK_ORDER[rh]!.kernel})`, e.actor);
             continue;
           }
-          if (graph.succ[h]!.includes(c)) continue;
-          const from = graph.classes[h]!;
-          const to = graph.classes[c]!;
+          if (succOf(graph, h).includes(c)) continue;
+          const from = classes[h]!;
+          const to = classes[c]!;
           const name = `${h}>${c}`;
           const edge: Edge = { from, to, chain: chain(e.actor, e.lock) };
-          const back = pathBetween(c, h);
+          const back = pathBetween(graph, c, h);
           if (back) {
             report(`${edge.chain}: ${from} → ${to} closes a cycle with the order seen before: ${back.map((b) => `${b.from} → ${b.to} (${b.chain})`).join('; ')}`, e.actor);
           }
           graph.edges.set(name, edge);
-          graph.succ[h]!.push(c);
+          succOf(graph, h).push(c);
         }
       }
       held[c]!++;
