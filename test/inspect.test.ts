@@ -1,8 +1,9 @@
-// thpsim inspect: the page in a real headless browser (Debian chromium, never a
-// downloaded one), the server's loopback-only rule, and the command as a user runs it.
+// thpsim inspect: the page in a real headless browser (the system chromium where present,
+// and the one shipped in the npm package @sparticuz/chromium: test/helpers/browser.ts; never
+// a downloaded one), the server's loopback-only rule, and the command as a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -15,8 +16,8 @@ import { type InspectServer, isLoopback, startServer } from '../src/inspect/serv
 import { PAGE_CHART, PG, TEAM_HEAD_CHART } from '../src/memory/pages.ts';
 import { teamCmd, teamMember } from '../src/memory/team.ts';
 import { run } from '../src/sched/run.ts';
+import { type BrowserKind, SYSTEM_PATHS, browsersUnderTest, findBrowser } from './helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 
 function thpsim(...args: string[]) {
@@ -179,7 +180,9 @@ function firstFrozen(rec: Recording): { frame: number; key: string } {
   throw new Error('no page is ever frozen in this run');
 }
 
-describe('the inspector page in headless chromium', () => {
+// with THPSIM_BROWSER unset: once in the system chromium (where there is one) and once in the
+// npm-shipped one, found with every system path ignored (THPSIM_BROWSER=bundled runs only that)
+describe.each(browsersUnderTest())('the inspector page in headless chromium (%s)', (kind: BrowserKind) => {
   let browser: Browser;
   let page: Page;
   const servers: InspectServer[] = [];
@@ -194,9 +197,9 @@ describe('the inspector page in headless chromium', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) — the test never downloads a browser`);
-    }
+    const found = findBrowser(kind);
+    expect(found.kind).toBe(kind);
+    if (kind === 'bundled') expect(SYSTEM_PATHS).not.toContain(found.executablePath);
     const scenario = await loadScenario('examples/collapse-shmem-vs-truncate.yaml');
     const rec = record(scenario);
     ok = { rec, url: await serve(rec, scenario) };
@@ -204,7 +207,8 @@ describe('the inspector page in headless chromium', () => {
     const rec2 = record(rp.scenario, { seed: rp.seed, schedule: rp.decisions });
     bad = { rec: rec2, url: await serve(rec2, rp.scenario) };
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: found.executablePath,
+      ...(found.env ? { env: { ...process.env, ...found.env } } : {}),
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
@@ -311,7 +315,7 @@ describe('the inspector page in headless chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.fill('[data-testid=jump-input]', String(fz - 1));
     await page.click('[data-testid=jump-go]');
-    await page.screenshot({ path: join(ARTIFACTS, 'inspect.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, `inspect-${kind}.png`), fullPage: true });
   }, 60_000);
 
   it('a counterexample replay: the violating step is marked and explained', async () => {
@@ -349,7 +353,7 @@ describe('the inspector page in headless chromium', () => {
     expect(await cellClass('position')).not.toContain('at-violation');
     expect(await cellClass('cell-f-f-2')).not.toContain('culprit');
     await page.click('[data-testid=step-fwd]');
-    await page.screenshot({ path: join(ARTIFACTS, 'inspect-counterexample.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, `inspect-counterexample-${kind}.png`), fullPage: true });
     expect(elsewhere).toEqual([]);
   }, 60_000);
 
