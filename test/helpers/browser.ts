@@ -15,9 +15,9 @@
  * system browser hidden), `system` refuses the bundled one; unset, the system browser where
  * present, else the bundled one.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, normalize, sep } from 'node:path';
+import { basename, dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
 
@@ -105,6 +105,12 @@ export function bundledBrowser(): FoundBrowser {
 function unpack(bin: string, dir: string): void {
   const part = `${dir}.${process.pid}.part`;
   rmSync(part, { recursive: true, force: true });
+  // what a process killed while unpacking left behind
+  const stale = new RegExp(`^${basename(dir).replace(/\./g, '\\.')}\\.(\\d+)\\.part$`);
+  for (const f of existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : []) {
+    const pid = stale.exec(f)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(dirname(dir), f), { recursive: true, force: true });
+  }
   mkdirSync(part, { recursive: true });
   writeFileSync(join(part, 'chromium'), brotliDecompressSync(readFileSync(join(bin, 'chromium.br'))), { mode: 0o755 });
   // al2023: lib/libnss3.so and the rest; fonts: fonts/Open_Sans/*.ttf; swiftshader: libGLESv2.so and the rest, beside the binary
@@ -125,6 +131,15 @@ function unpack(bin: string, dir: string): void {
     rmSync(part, { recursive: true, force: true });
     // another process unpacked it first
     if (!existsSync(join(dir, 'chromium'))) throw e;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
