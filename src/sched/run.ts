@@ -745,8 +745,10 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           for (const x of runners) {
             if (!runnable(x)) continue;
             const names = namesAt(x);
-            frontier.push(names.step);
-            if (injectRate(x) > 0) frontier.push(names.fail);
+            // a failure at rate 1 is certain (as a seeded run draws it): no branch without it
+            const rate = injectRate(x);
+            if (rate < 1) frontier.push(names.step);
+            if (rate > 0) frontier.push(names.fail);
           }
           const sh = (stateHasher ??= new StateHasher());
           sh.reset();
