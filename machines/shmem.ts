@@ -20,6 +20,7 @@ import { PageTeam } from '../src/memory/team.ts';
 import {
   type HugeteamLocals, disbandActions, disbandGuards, hugeteamActions, hugeteamGuards, shmemDisbandHugeteamStates,
 } from './shmem_hugeteam.ts';
+import { type ShmemHugeLocals, shmemHugeActions, shmemHugeGuards } from './shmem_huge.ts';
 
 /**
  * Which caller shmem_getpage_gfp() serves (enum sgp_type): SGP_READ, SGP_WRITE, SGP_CACHE
@@ -28,7 +29,7 @@ import {
  */
 export type Sgp = 'read' | 'write' | 'fault' | 'nohuge' | 'team';
 
-export interface ShmemLocals extends HugeteamLocals {
+export interface ShmemLocals extends HugeteamLocals, ShmemHugeLocals {
   // shmem_getpage_gfp(inode, index, &page, sgp)
   gp_ino: number;
   gp_index: number;
@@ -128,8 +129,18 @@ export function shmemGetpageStates(): StateDef {
         { guard: { and: [ready, 'gpSlotIsSwap'] }, actions: 'gpNoteSwapEntry', target: 'swapin_alloc' },
         { guard: { and: [ready, 'gpReadHole'] }, actions: 'gpHole', target: 'returned' },
         { guard: { and: [ready, 'gpHugeMount'] }, actions: 'gpAllocBegin', target: 'hugeteam_lookup' },
+        // shmem_huge / sbinfo->huge / sgp_huge say alloc_huge (machines/shmem_huge.ts)
+        { guard: { and: [ready, 'gpHugeAllowed'] }, actions: 'gpAllocBegin', target: 'huge_lookup' },
         { guard: ready, actions: 'gpAllocBegin', target: 'alloc' },
       ], { spins: 'page_frozen' }),
+      huge_lookup: step('shmem_alloc_hugepage: rcu_read_lock(); radix_tree_gang_lookup_slot(hindex, 1): an entry below hindex + HPAGE_PMD_NR → return NULL (alloc_nohuge); rcu_read_unlock()', [
+        { guard: 'gpExtentEmpty', target: 'alloc_hugepage' },
+        { target: 'alloc' },
+      ]),
+      alloc_hugepage: step('shmem_alloc_hugepage: alloc_pages_vma(HPAGE_PMD_ORDER) (else THP_FILE_FALLBACK, alloc_nohuge); prep_transhuge_page; __SetPageLocked; __SetPageSwapBacked', [
+        { guard: 'injectedFailure', actions: 'gpHugeAllocFailed', target: 'alloc' },
+        { actions: 'gpAllocHugePage', target: 'charge' },
+      ], { inject: 'shmem_alloc_hugepage', sleeps: 'alloc_pages' }),
       // huge tmpfs (seed 001): shmem_alloc_page with a hugehint (machines/shmem_hugeteam.ts)
       hugeteam_lookup: step('shmem_alloc_page: rcu_read_lock(); *hugehint = shmem_hugeteam_lookup(mapping, index, true); rcu_read_unlock()', {
         actions: 'gpHugeteamLookup', target: 'hint_route',
@@ -179,7 +190,7 @@ export function shmemGetpageStates(): StateDef {
           { actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
         ],
       },
-      eof_delete: step('shmem_getpage_gfp: ClearPageDirty; delete_from_page_cache(page); shmem_recalc_inode; -EINVAL', {
+      eof_delete: step('shmem_getpage_gfp: ClearPageDirty; delete_from_page_cache(page) (every subpage of a huge one); shmem_recalc_inode; -EINVAL', {
         guard: 'gpTreeLockFree', actions: ['gpDeleteAlloced', 'gpUnlockPutPage', 'gpEinval'], target: 'returned',
       }),
       alloc: step('shmem_getpage_gfp: page = shmem_alloc_page(gfp, info, index); __SetPageLocked', [
@@ -187,6 +198,8 @@ export function shmemGetpageStates(): StateDef {
         { actions: 'gpAllocPage', target: 'charge' },
       ], { inject: 'alloc_page', sleeps: 'alloc_pages' }),
       charge: step('shmem_getpage_gfp: mem_cgroup_try_charge(page, ...)', [
+        // a compound page: unacct → unlock_page, put_page, goto alloc_nohuge
+        { guard: { and: ['injectedFailure', 'gpNewIsHuge'] }, actions: ['gpFreeNewPage', 'gpHugeChargeFailed'], target: 'alloc' },
         { guard: { and: ['injectedFailure', 'gpAllocedHuge'] }, actions: ['gpFreeNewPage', 'gpEnomem'], target: 'disband_huge' },
         { guard: 'injectedFailure', actions: ['gpFreeNewPage', 'gpEnomem'], target: 'returned' },
         { target: 'tree_lock' },
@@ -194,7 +207,10 @@ export function shmemGetpageStates(): StateDef {
       tree_lock: step('shmem_add_to_page_cache: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'gpTreeLockFree', actions: 'gpLockTree', target: 'add_to_page_cache',
       }),
-      add_to_page_cache: step('shmem_add_to_page_cache: (hugehint confirmed by shmem_hugeteam_lookup;) radix_tree_insert; shmem_added_to_hugeteam or get_page; nrpages++; NR_FILE_PAGES, NR_SHMEM; spin_unlock_irq', [
+      add_to_page_cache: step('shmem_add_to_page_cache: (hugehint confirmed by shmem_hugeteam_lookup;) radix_tree_insert (a PageTransHuge page: every subpage if no entry is in the extent, THP_FILE_ALLOC, NR_SHMEM_THPS); shmem_added_to_hugeteam or get_page; nrpages++; NR_FILE_PAGES, NR_SHMEM; spin_unlock_irq', [
+        { guard: { and: ['gpNewIsHuge', 'gpExtentEmpty'] }, actions: ['gpAddHugePage', 'gpUnlockTree'], target: 'lru_add' },
+        // -EEXIST for the huge page: unacct → unlock_page, put_page, goto alloc_nohuge
+        { guard: 'gpNewIsHuge', actions: ['gpUnlockTree', 'gpFreeNewPage'], target: 'alloc' },
         { guard: { and: ['gpSlotIsHole', 'gpHintConfirmed', 'gpNewIsTeamPage'] }, actions: ['gpAddTeamPage', 'gpUnlockTree'], target: 'lru_add' },
         { guard: { and: ['gpSlotIsHole', 'gpHintConfirmed'] }, actions: ['gpAddNewPage', 'gpUnlockTree'], target: 'lru_add' },
         // -EEXIST: somebody else instantiated it (or the extent changed under the hint); free ours and look again
@@ -205,10 +221,10 @@ export function shmemGetpageStates(): StateDef {
         { guard: { and: ['gpTreeLockFree', 'gpFailedEnomem'] }, actions: 'gpDisbandAllocedHuge', target: 'returned' },
         { guard: 'gpTreeLockFree', actions: 'gpDisbandAllocedHuge', target: 'find_lock_entry' },
       ]),
-      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced++; if (alloced_huge && list_empty(&info->shrinklist)) { spin_lock(&shmem_shrinklist_lock); list_add_tail }', {
+      lru_add: step('shmem_getpage_gfp: lru_cache_add_anon(page); info->alloced += 1 << compound_order(page); if (alloced_huge && list_empty(&info->shrinklist)) { spin_lock(&shmem_shrinklist_lock); list_add_tail }', {
         guard: 'gpShrinklistLockFree', actions: ['gpLruAddAlloced', 'gpShrinklistAdd'], target: 'clear',
       }),
-      clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(page); SetPageUptodate(page)', {
+      clear: step('shmem_getpage_gfp: if (sgp != SGP_WRITE) clear_highpage(head + i) for each subpage; SetPageUptodate(head)', {
         actions: 'gpClearUptodate', target: 'eof_check',
       }),
       swapin_alloc: step('shmem_getpage_gfp: page = shmem_swapin(swap, gfp, info, index); swap_readpage; lock_page', [
@@ -285,6 +301,7 @@ function teamBeyondEof(a: A): boolean {
 
 export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   ...(hugeteamGuards as Record<string, TaskGuard<A>>),
+  ...(shmemHugeGuards as Record<string, TaskGuard<A>>),
   ...(disbandGuards as Record<string, TaskGuard<A>>),
   gpDisbandTruncated: (a) => a.k.variant('shmem_getpage_disband_truncated'),
   gpFailedEnomem: (a) => a.l.gp_err === 'ENOMEM',
@@ -309,6 +326,7 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
 
 export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   ...(hugeteamActions as Record<string, TaskAction<A>>),
+  ...(shmemHugeActions as Record<string, TaskAction<A>>),
   ...(disbandActions as Record<string, TaskAction<A>>),
   gpDisbandBegin: (a) => {
     a.l.dt_page = a.l.gp_page;
@@ -360,12 +378,18 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_new = -1;
   },
   gpLruAddAlloced: (a) => {
-    a.k.pages.lruAdd(a.l.gp_page, a.ix);
-    a.k.inodeAdd(ino(a, a.l.gp_ino), 'alloced', 1, a.ix);
+    const h = headOf(a.k, a.l.gp_page);
+    a.k.pages.lruAdd(h, a.ix);
+    a.k.inodeAdd(ino(a, a.l.gp_ino), 'alloced', 1 << a.k.pages.order[h]!, a.ix);
   },
   gpClearUptodate: (a) => {
-    if (a.l.gp_sgp !== 'write') a.k.setPageData(a.l.gp_page, 0, 'clear', a.ix);
-    a.k.pages.setUptodate(a.l.gp_page, a.ix);
+    const k = a.k;
+    const h = headOf(k, a.l.gp_page);
+    const nr = 1 << k.pages.order[h]!;
+    // SGP_WRITE: write(2) fills its own page; shmem_write_end clears a huge page's other
+    // subpages before SetPageUptodate (done here: the page stays locked until then)
+    for (let p = h; p < h + nr; p++) if (a.l.gp_sgp !== 'write' || (nr > 1 && p !== a.l.gp_page)) k.setPageData(p, 0, 'clear', a.ix);
+    k.pages.setUptodate(h, a.ix);
     a.l.gp_err = '';
   },
   gpSwapinReadPage: (a) => {
@@ -396,16 +420,19 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   gpDeleteAlloced: (a) => {
     const k = a.k;
     const inode = ino(a, a.l.gp_ino);
-    const pfn = a.l.gp_page;
+    const h = headOf(k, a.l.gp_page);
+    const nr = 1 << k.pages.order[h]!;
+    const first = nr > 1 ? k.pages.index[h]! : a.l.gp_index;
     k.spinLock(inode.mapping.treeLock, a.ix);
-    k.cacheSet(inode, a.l.gp_index, SLOT_HOLE, a.ix);
-    a.k.inodeAdd(inode, 'nrpages', -1, a.ix);
-    k.pages.mapping[pfn] = -1;
-    k.count('nr_file_pages', -1, a.ix);
-    k.count('nr_shmem', -1, a.ix);
+    for (let i = 0; i < nr; i++) k.cacheSet(inode, first + i, SLOT_HOLE, a.ix);
+    a.k.inodeAdd(inode, 'nrpages', -nr, a.ix);
+    k.pages.mapping[h] = -1;
+    k.count('nr_file_pages', -nr, a.ix);
+    k.count('nr_shmem', -nr, a.ix);
+    if (nr > 1) k.count('nr_shmem_hugepages', -1, a.ix);
     k.spinUnlock(inode.mapping.treeLock, a.ix);
-    k.pages.put(pfn, a.ix); // the page cache's reference
-    a.k.inodeAdd(inode, 'alloced', -1, a.ix); // shmem_recalc_inode
+    for (let i = 0; i < nr; i++) k.pages.put(h, a.ix); // the page cache's references
+    a.k.inodeAdd(inode, 'alloced', -nr, a.ix); // shmem_recalc_inode
   },
   fmReadPage: (a) => {
     // ->readpage: the page holds what the file holds on disk (read-only files: what was written before)

@@ -10,6 +10,7 @@ import type { Actor } from '../src/sched/actor.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import { PTE_NONE, VM } from '../src/memory/mm.ts';
 import { type ShmemLocals, putPageRef, shmemGetpageStates } from './shmem.ts';
+import { sgpHugeFor } from './shmem_huge.ts';
 import { type TeamFaultLocals, teamFaultActions, teamFaultGuards } from './team_fault.ts';
 
 /** The head of the page a slot value points at. */
@@ -23,8 +24,10 @@ const headOf = (k: Kernel, pfn: number) => k.pages.compoundHead(pfn);
 export function shmemFaultStates(getpage: StateDef = shmemGetpageStates(), kernel = 'do_shared_fault → shmem_fault → alloc_set_pte'): StateDef {
   return {
     meta: { kernel },
-    initial: 'getpage',
+    initial: 'sgp',
     states: {
+      // shmem_fault: sgp = SGP_CACHE; VM_HUGEPAGE → SGP_HUGE; VM_NOHUGEPAGE → SGP_NOHUGE
+      sgp: { always: { actions: 'sfSgp', target: 'getpage' } },
       getpage: { ...getpage, onDone: 'route' },
       route: {
         always: [
@@ -129,6 +132,9 @@ export const shmemFaultGuards: Record<string, TaskGuard<F>> = {
 
 export const shmemFaultActions: Record<string, TaskAction<F>> = {
   ...teamFaultActions,
+  sfSgp: (a) => {
+    a.l.gp_sgp_huge = sgpHugeFor(fmm(a).findVma(a.l.vpn)!.flags);
+  },
   sfFailed: (a) => {
     a.l.fault = a.l.gp_err === 'ENOMEM' ? 'VM_FAULT_OOM' : 'SIGBUS';
   },

@@ -53,7 +53,7 @@ describe('findings on collapse_shmem as posted', () => {
       // and the fix alone is what matters: without it (the others kept) the finding comes back
       const without = { ...s, variants: FIXES.filter((v) => v !== f.fix) };
       let seen = false;
-      for (let seed = 1; seed <= 2000 && !seen; seed++) {
+      for (let seed = 1; seed <= 4000 && !seen; seed++) {
         const x = run(without, { seed });
         seen = x.verdict === 'violation' && x.violations[0]!.invariant === f.invariant;
       }

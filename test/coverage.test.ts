@@ -30,6 +30,9 @@ const FIXTURES = [
 const HUGEHINT = ['hugeteam_lookup', 'alloc_huge', 'team_lock_page', 'disband_huge'];
 const noHugehint = (getpage: string, why: string) => Object.fromEntries(HUGEHINT.map((st) => [`${getpage}.${st}`, why]));
 const SGP_NOHUGE = 'collapse_shmem calls shmem_getpage(SGP_NOHUGE): no hugehint, never a team page';
+/** shmem_getpage_gfp's alloc_huge (a compound page, machines/shmem_huge.ts): only for a fault or write(2). */
+const noHugeAlloc = (getpage: string, why: string) => ({ [`${getpage}.huge_lookup`]: why, [`${getpage}.alloc_hugepage`]: why });
+const SGP_NOHUGE_COMPOUND = 'collapse_shmem calls shmem_getpage(SGP_NOHUGE): goto alloc_nohuge';
 /** shmem_disband_hugeteam's "while (team_pmd_mapped(head)) unmap_mapping_range": its steps. */
 function PMD_UNMAP(): string[] {
   return ['pmd_unmap.i_mmap_lock', 'pmd_unmap.zap', 'pmd_unmap.i_mmap_unlock'];
@@ -55,8 +58,10 @@ const madviseUnreachable: Record<string, string> = {
   [`${MC}.collapse_shmem.getpage.eof_delete`]: 'the i_size recheck is for sgp <= SGP_CACHE',
   [`${MC}.collapse_shmem.truncated`]: 'unreachable with this shmem_getpage',
   ...noHugehint(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE),
+  ...noHugeAlloc(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE_COMPOUND),
   ...noEofDisband(`${MC}.collapse_shmem.getpage`, SGP_NOHUGE),
-  ...Object.fromEntries(['alloc', 'charge', 'tree_lock', 'add_to_page_cache', 'lru_add', 'clear'].map((st) => [
+  // (its alloc .. add_to_page_cache are reached, the page found there already: -EEXIST)
+  ...Object.fromEntries(['lru_add', 'clear'].map((st) => [
     `${MC}.collapse_shmem.getpage.${st}`, 'a narrow swap-in vs punch race, not reached here',
   ])),
   // prepare_pmd_for_collapse fails only with a seed-003 retry design selected
@@ -91,6 +96,7 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     'pread.getpage.clear': 'idem',
     'pread.getpage.eof_delete': 'idem',
     ...noHugehint('pread.getpage', 'SGP_READ does not allocate'),
+    ...noHugeAlloc('pread.getpage', 'SGP_READ does not allocate'),
     ...noEofDisband('pread.getpage', 'SGP_READ does not allocate'),
     ...noEofDisband('pwrite.getpage', 'the i_size recheck is for sgp <= SGP_CACHE'),
     ...noPmdUnmap('punch.undo.disband'),
@@ -124,12 +130,14 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
     // is in the mapping: SCAN_TRUNCATED is a defensive check the seed's kernel cannot reach
     'scan_shmem.collapse_shmem.truncated': 'unreachable with this shmem_getpage',
     ...noHugehint('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE),
+    ...noHugeAlloc('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE_COMPOUND),
     ...noEofDisband('scan_shmem.collapse_shmem.getpage', SGP_NOHUGE),
   },
   shmem_reclaim: {
     ...noPmdUnmap('shrink_page_list.disband'),
   },
   shmem_recovery: {
+    ...noHugeAlloc('populate.getpage', 'SGP_TEAM on a huge=1 file: a team page, never a compound one'),
     ...noEofDisband('populate.getpage', 'narrow race: an SGP_TEAM team page instantiated after a truncation passed (with shmem_getpage_team_eof), not reached here'),
   },
 };

@@ -29,7 +29,7 @@ export const khugepagedKind: ActorKind<KhugepagedLocals, KhugepagedSpec> = {
   },
   // one literal with every field, for fast properties (see src/actors/task.ts)
   locals: (spec): KhugepagedLocals => ({
-    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1,
+    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1, gp_sgp_huge: 'cache',
     dt_page: -1, dt_head: -1, dt_nr: -1,
     um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
     ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,

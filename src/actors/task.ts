@@ -154,7 +154,7 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
       vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
       new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
       zap_pages: [], zap_table: false, zap_start: 0, zap_end: 0, zap_free: false, child: '', zero_pfn: 0, zero_page: 0,
-      gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1,
+      gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1, gp_sgp_huge: 'cache',
       dt_page: -1, dt_head: -1, dt_nr: -1,
       um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
       ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,

@@ -32,6 +32,8 @@ export type Transitions = string | TransitionDef | readonly TransitionDef[];
 /** Injection points: a step whose outcome the scheduler may choose to fail. */
 export type InjectionPoint =
   | 'alloc_huge_page'
+  /** shmem_alloc_hugepage() at fault or write(2) time (__GFP_NORETRY, no compaction): apart from khugepaged's alloc_huge_page. */
+  | 'shmem_alloc_hugepage'
   | 'alloc_page'
   | 'pte_alloc_one'
   | 'mem_cgroup_charge'

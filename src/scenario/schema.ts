@@ -47,6 +47,7 @@ const injectRate = z.number().min(0).max(1);
 
 export const injectSchema = z.strictObject({
   alloc_huge_page: injectRate.optional(),
+  shmem_alloc_hugepage: injectRate.optional(),
   alloc_page: injectRate.optional(),
   pte_alloc_one: injectRate.optional(),
   mem_cgroup_charge: injectRate.optional(),

@@ -129,9 +129,12 @@ export const ptemappedRetryPerPmd: Variant = {
 
 /**
  * Finding: a second collapse context (MADV_COLLAPSE, seed 002) racing on the same extent
- * can find the other's new huge page in the slot it trylocks; collapse_shmem as posted
- * has VM_BUG_ON_PAGE(PageTransCompound(page)). Fix: give up with SCAN_PAGE_COMPOUND
- * ("mm/khugepaged: collapse_shmem() do not crash on Compound"; seed 002 relies on it).
+ * can find the other's new huge page in the slot it trylocks — and so can khugepaged alone,
+ * once shmem faults allocate huge pages (v4.8): a punch empties the extent between the scan
+ * and the walk, and a fault fills it with a huge page (collapse-shmem-as-posted-huge-fault).
+ * collapse_shmem as posted has VM_BUG_ON_PAGE(PageTransCompound(page)). Fix: give up with
+ * SCAN_PAGE_COMPOUND ("mm/khugepaged: collapse_shmem() do not crash on Compound"; seed 002
+ * relies on it).
  */
 export const collapseShmemCompoundCheck: Variant = {
   name: 'collapse_shmem_compound_check',
