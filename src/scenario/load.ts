@@ -2,48 +2,126 @@
  * Reading a scenario file (YAML or JSON), loading its plugins and validating it. Every
  * problem becomes one ScenarioError naming the file, the field and what was expected.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { type Scenario, TASK_SIZE, scenarioSchema } from './schema.ts';
+import { z } from 'zod';
+import { type Scenario, TASK_SIZE, UNPRINTABLE, nameSchema, scenarioBaseSchema, scenarioSchema } from './schema.ts';
 import { getVariant } from '../registry.ts';
 import { type Sysfs, checkSysfs, defaultSysfs } from '../memory/sysfs.ts';
 import '../builtins.ts';
 
+/** Longest message shown: input echoed in one is cut there. */
+const MAX_MESSAGE = 1000;
+
+/**
+ * Text from the user's input as a message may show it: control and format characters
+ * (a binary file's bytes, terminal escapes, U+FFFD for bytes not UTF-8) escaped, and cut
+ * at `max` characters — a message is one line, never raw input bytes.
+ */
+export function printable(s: string, max = MAX_MESSAGE): string {
+  const escaped = s.replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
+}
+
 export class ScenarioError extends Error {
   constructor(readonly file: string, readonly field: string, readonly expected: string) {
-    super(`${file}: ${field ? `${field}: ` : ''}${expected}`);
+    super(printable(`${file}: ${field ? `${field}: ` : ''}${expected}`));
+  }
+
+  /** The same error about data nested in a file (a replay's scenario): its fields under `prefix`. */
+  within(prefix: string): ScenarioError {
+    const field = !this.field ? prefix : this.field.startsWith('[') ? `${prefix}${this.field}` : `${prefix}.${this.field}`;
+    return new ScenarioError(this.file, field, this.expected);
   }
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
+export function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
+export interface ValidateOptions {
+  /**
+   * Whether the scenario's plugins may be imported (code runs). A scenario file the user
+   * runs may name them; a replay file's scenario (made to be shared) only with
+   * --allow-plugins (docs/replay.md).
+   */
+  plugins?: { allowed: true } | { allowed: false; how: string };
+  /** The directory plugins are resolved from (default: the file's), and why, for a message. */
+  base?: { dir: string; why: string };
+  /** The scenario is the field `within` of the file (a replay's `scenario`): errors name it so. */
+  within?: string;
+}
+
+/** Data that is some other thpsim file, not a scenario: what it is and what reads it. */
+function otherThpsimFile(data: object, file: string): string | undefined {
+  if ('thpsim_replay' in data) return `this is a replay file, not a scenario: replay it with thpsim run --replay ${file}`;
+  if ('thpsim_result' in data) return 'this is a thpsim run --json result, not a scenario';
+  if ('traceHashes' in data && 'strategy' in data) return 'this is a thpsim explore --json result, not a scenario: thpsim merge reads those';
+  return undefined;
+}
+
+const pluginsSchema = z.array(z.string().min(1, 'expected a module path'), { error: 'expected a list of module paths' }).optional();
+
+/**
+ * The scenario's plugins imported, each checked first: a list of paths to files that exist
+ * (resolved from `base`). Nothing is imported unless they are allowed.
+ */
+async function loadPlugins(data: object, file: string, opts: ValidateOptions): Promise<void> {
+  const base = opts.base ?? { dir: dirname(file), why: `the directory of ${file}` };
+  const r = pluginsSchema.safeParse((data as { plugins?: unknown }).plugins);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ScenarioError(file, fieldPath(['plugins', ...issue.path]), issue.message);
+  }
+  const plugins = r.data ?? [];
+  if (plugins.length && opts.plugins && !opts.plugins.allowed) {
+    throw new ScenarioError(file, 'plugins', `names code to import (${plugins.join(', ')}): ${opts.plugins.how}`);
+  }
+  const paths = plugins.map((p) => resolve(base.dir, p));
+  for (const [i, path] of paths.entries()) {
+    const s = await stat(path).catch(() => null);
+    if (!s?.isFile()) throw new ScenarioError(file, `plugins[${i}]`, `no such file: ${path} (${plugins[i]} from ${base.why})`);
+  }
+  for (const [i, path] of paths.entries()) {
+    try {
+      await import(pathToFileURL(path).href);
+    } catch (e) {
+      throw new ScenarioError(file, `plugins[${i}]`, `could not load ${plugins[i]}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+/** A schema's result, or its first issue as the error naming the field. */
+function parsed<T>(r: z.ZodSafeParseResult<T>, file: string): T {
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new ScenarioError(file, fieldPath(issue.path), issue.message);
+}
+
 /** Validates parsed scenario data; `file` names it in errors. */
-export async function validateScenario(data: unknown, file: string): Promise<Scenario> {
+export async function validateScenario(data: unknown, file: string, opts: ValidateOptions = {}): Promise<Scenario> {
+  try {
+    return await validate(data, file, opts);
+  } catch (e) {
+    throw e instanceof ScenarioError && opts.within ? e.within(opts.within) : e;
+  }
+}
+
+async function validate(data: unknown, file: string, opts: ValidateOptions): Promise<Scenario> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError(file, '', 'expected a mapping with name, mms and actors');
   }
-  const plugins = (data as { plugins?: unknown }).plugins;
-  if (Array.isArray(plugins)) {
-    for (const [i, p] of plugins.entries()) {
-      if (typeof p !== 'string') throw new ScenarioError(file, `plugins[${i}]`, 'expected a module path');
-      const path = resolve(dirname(file), p);
-      try {
-        await import(pathToFileURL(path).href);
-      } catch (e) {
-        throw new ScenarioError(file, `plugins[${i}]`, `could not load ${p}: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-  }
-  const r = scenarioSchema().safeParse(data);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ScenarioError(file, fieldPath(issue.path), issue.message);
-  }
-  const s = r.data as unknown as Scenario;
+  const other = otherThpsimFile(data, file);
+  if (other && !opts.within) throw new ScenarioError(file, '', other);
+  // all but the actors (whose kinds a plugin may add) checked before any plugin is imported
+  parsed(scenarioBaseSchema.safeParse(data), file);
+  await loadPlugins(data, file, opts);
+  const s = parsed(scenarioSchema().safeParse(data), file) as unknown as Scenario;
   s.variants.forEach((v, i) => {
     if (!getVariant(v)) throw new ScenarioError(file, `variants[${i}]`, `unknown variant '${v}'`);
   });
@@ -102,12 +180,17 @@ function checkReferences(s: Scenario, file: string): void {
     }),
   );
   s.actors.forEach((a, i) => {
+    // (each kind's schema has its id; names are checked here, once)
+    const bad = nameSchema.safeParse(a.id);
+    if (!bad.success) throw new ScenarioError(file, `actors[${i}].id`, bad.error.issues[0]!.message);
     if (ids.has(a.id)) throw new ScenarioError(file, `actors[${i}].id`, `duplicate actor id '${a.id}'`);
     ids.add(a.id);
     const ops = (a as { ops?: Record<string, unknown>[] }).ops ?? [];
     ops.forEach((op, j) => {
       if (typeof op !== 'object') return;
       if (typeof op.fork === 'string') {
+        const named = nameSchema.safeParse(op.fork);
+        if (!named.success) throw new ScenarioError(file, `actors[${i}].ops[${j}].fork`, named.error.issues[0]!.message);
         // copy_process makes a new mm: its name must be new (neither in mms nor forked before)
         if (mms.has(op.fork)) throw new ScenarioError(file, `actors[${i}].ops[${j}].fork`, `an mm named '${op.fork}' already exists (in mms or made by an earlier fork)`);
         mms.add(op.fork);

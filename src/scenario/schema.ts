@@ -16,6 +16,9 @@ export const PAGE_SHIFT = 12;
  */
 export const TASK_SIZE = 0x7ffffffff000;
 
+/** The largest seed: the scheduler's generator is seeded with 32 bits (src/sched/rng.ts); a larger one would wrap. */
+export const SEED_MAX = 0xffffffff;
+
 /**
  * A byte address or size, page aligned and below TASK_SIZE, as a page number. Parsed
  * exactly (a hex string through BigInt): a value out of range is refused, never wrapped.
@@ -43,6 +46,16 @@ export const pageAddress = z
     return Number(n >> BigInt(PAGE_SHIFT));
   });
 
+/** Control and format characters: never in a name, which summaries and traces print. */
+export const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\uFFFD]/u;
+
+/** A name (the scenario's, an mm's, a file's, an actor's id): printable, one line, short. */
+export const nameSchema = z
+  .string({ error: 'expected a name (a string)' })
+  .min(1, 'expected a non-empty name')
+  .max(100, 'expected a name of at most 100 characters')
+  .refine((v) => !UNPRINTABLE.test(v), 'expected a printable name (no control characters)');
+
 const injectRate = z.number().min(0).max(1);
 
 export const injectSchema = z.strictObject({
@@ -69,12 +82,12 @@ export const vmaSchema = z.strictObject({
 });
 
 export const mmSchema = z.strictObject({
-  name: z.string().min(1),
+  name: nameSchema,
   vmas: z.array(vmaSchema).default([]),
 });
 
 export const fileSchema = z.strictObject({
-  name: z.string().min(1),
+  name: nameSchema,
   shmem: z.boolean().default(true),
   size: pageAddress,
   /** Every page already written (as if the file had been filled before the run), each with its own data. */
@@ -116,14 +129,14 @@ export const verdictSchema = z.enum(['ok', 'violation', 'deadlock', 'liveness', 
 
 /** The scenario without its actors (their schemas come from the registered actor kinds). */
 export const scenarioBaseSchema = z.strictObject({
-  name: z.string().min(1),
+  name: nameSchema,
   description: z.string().optional(),
   hpage_pmd_nr: z
     .number()
     .int()
     .refine((n) => n >= 2 && n <= 512 && (n & (n - 1)) === 0, 'expected a power of two between 2 and 512')
     .default(512),
-  seed: z.number().int().nonnegative().default(1),
+  seed: z.number().int().nonnegative().max(SEED_MAX, 'expected a seed up to 4294967295 (the scheduler\'s seeds are 32-bit)').default(1),
   max_steps: z.number().int().positive().default(1_000_000),
   nr_cpus: z.number().int().positive().default(4),
   variants: z.array(z.string()).default([]),
