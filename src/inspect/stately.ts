@@ -101,10 +101,14 @@ function webSocketInspector(url: string, connectTimeoutMs: number): StatelyInspe
 function skyInspector(): StatelyInspector {
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<void>((_, reject) => (fail = reject));
-  const inspector = createSkyInspector({
-    sanitizeContext,
+  const sky = createSkyInspector({
     onerror: (e) => fail(new Error(`cannot reach Stately Sky (stately.ai): ${(e as Error).message ?? 'connection failed'}; give a local inspector server's ws:// URL`)),
   });
+  // (in Node the package passes its options to no inspector, and its superjson throws on the
+  // snapshots' cycles from a timer: events reach the Sky socket sanitized and cycle-free)
+  const inspector = createInspector({
+    send: (ev: StatelyInspectionEvent) => sky.adapter.send(JSON.parse(serialize(ev)) as StatelyInspectionEvent),
+  }, { sanitizeContext, maxDeferredEvents: Infinity });
   return {
     inspect: inspector.inspect,
     where: 'Stately Sky: the live link to open is printed once connected; Ctrl-C ends the session',
