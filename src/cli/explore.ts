@@ -1,13 +1,17 @@
 /** `thpsim explore`: many schedules of a scenario under a search strategy. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { mkdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
+import { ScenarioError, printable, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
 import { exploreInWorkers } from '../explore/parallel.ts';
 import { writeDecisions } from './replay.ts';
+import { prepareDirectory } from './files.ts';
+import { explorationOf } from './merge.ts';
 import { intArg } from './args.ts';
+import { SEED_MAX } from '../scenario/schema.ts';
 
 interface ExploreFlags {
   strategy: Strategy;
@@ -22,17 +26,20 @@ interface ExploreFlags {
   coverage?: boolean;
   maxStates: number;
   workers: number;
+  forceWorkers?: boolean;
   shard?: { index: number; count: number };
   timeBudget?: number;
   sleepSets: boolean;
   preemptionBound?: number;
 }
 
-/** --time-budget: 90, 90s, 5m or 1h → ms. */
+/** --time-budget: 90, 90s, 5m or 1h → ms; a budget of nothing is refused, not run as no schedule. */
 function parseDuration(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
   if (!m) throw new InvalidArgumentError(`expected a duration such as 90s, 5m or 1h, got '${v}'`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (!(ms >= 1) || !Number.isFinite(ms)) throw new InvalidArgumentError(`expected a duration of at least 1ms (such as 90s, 5m or 1h), got '${v}'`);
+  return ms;
 }
 
 const stopped = (r: ExploreResult) => (r.stopped ? ` (stopped early: ${r.stopReason ?? 'interrupted'})` : '');
@@ -85,6 +92,53 @@ function replayName(out: string, file: string, strategy: string, c: Counterexamp
   return join(out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
 }
 
+/**
+ * The counterexamples' replay files, written into --out as they are found (the directory
+ * was checked before the run). Any that cannot be written there go to a directory of
+ * their own under the system's temporary directory, and stderr says where: what a long
+ * exploration found is not lost to a full disk or a directory removed under it.
+ */
+export class ReplayWriter {
+  private readonly files: string[] = [];
+  private readonly pending: Promise<void>[] = [];
+  private readonly failed: { i: number; c: Counterexample; error: string }[] = [];
+
+  constructor(private readonly out: string, private readonly file: string, private readonly strategy: string, private readonly raw: unknown) {}
+
+  write(c: Counterexample): void {
+    const i = this.files.length;
+    const name = replayName(this.out, this.file, this.strategy, c);
+    this.files.push(name);
+    this.pending.push(this.writeAs(name, c).catch((e: Error) => void this.failed.push({ i, c, error: e.message })));
+  }
+
+  private writeAs(name: string, c: Counterexample): Promise<void> {
+    return writeDecisions(name, '--out', this.file, withoutActors(this.raw, c.removedActors), {
+      seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions,
+    });
+  }
+
+  /** Every write done: the replay files' names ('' for one that could be written nowhere); `say` tells the user of any moved. */
+  async finish(say = (line: string) => void process.stderr.write(line)): Promise<string[]> {
+    await Promise.all(this.pending);
+    if (!this.failed.length) return this.files;
+    const n = `${this.failed.length} replay file${this.failed.length === 1 ? '' : 's'}`;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'thpsim-counterexamples-'));
+      for (const f of this.failed) {
+        const name = replayName(dir, this.file, this.strategy, f.c);
+        await this.writeAs(name, f.c);
+        this.files[f.i] = name;
+      }
+      say(`thpsim: ${printable(`--out: ${n} could not be written (${this.failed[0]!.error}); written in ${dir} instead`)}\n`);
+    } catch (e) {
+      for (const f of this.failed) this.files[f.i] = '';
+      say(`thpsim: ${printable(`--out: ${n} could not be written (${this.failed[0]!.error}), nor in the temporary directory (${(e as Error).message}): their decisions are in the --json result`)}\n`);
+    }
+    return this.files;
+  }
+}
+
 /** --shard i/n (i may be the word env: Kubernetes' JOB_COMPLETION_INDEX). */
 function parseShard(v: string): { index: number; count: number } {
   const m = /^(\d+|env)\/(\d+)$/.exec(v);
@@ -100,9 +154,8 @@ function parseShard(v: string): { index: number; count: number } {
   return { index, count };
 }
 
-async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
-  const raw = await readScenarioData(file);
-  const scenario = await validateScenario(raw, file);
+/** Options that contradict each other or the machine: refused before anything runs. */
+function checkExploreFlags(o: ExploreFlags): void {
   if ((o.strategy === 'dfs' || o.strategy === 'coverage') && o.shard) {
     throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs on one machine: each schedule depends on the ones before it (--shard is for random and pct; dfs takes --workers)`);
   }
@@ -116,23 +169,24 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
     if (o.strategy !== 'dfs') throw new ScenarioError('thpsim explore', '--preemption-bound', `bounds the dfs: use it with --strategy dfs (not ${o.strategy})`);
     if (o.sleepSets) throw new ScenarioError('thpsim explore', '--preemption-bound', 'a preemption-bounded dfs runs without sleep sets (together they can miss schedules within the bound)');
   }
-  const files: string[] = [];
-  const pending: Promise<void>[] = [];
+  const cores = availableParallelism();
+  if (o.workers > cores && !o.forceWorkers) {
+    throw new ScenarioError('thpsim explore', '--workers', `${o.workers} is more than this machine's ${cores} cores: expected at most ${cores} (--force-workers runs more anyway)`);
+  }
+}
+
+async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
+  const raw = await readScenarioData(file);
+  const scenario = await validateScenario(raw, file);
+  checkExploreFlags(o);
+  await prepareDirectory(o.out, '--out');
   const ac = new AbortController();
   const onInt = () => ac.abort();
   process.once('SIGINT', onInt);
   const t0 = performance.now();
   let lastReport = t0;
   const tty = process.stderr.isTTY === true;
-  const write = (c: Counterexample) => {
-    const name = replayName(o.out, file, o.strategy, c);
-    files.push(name);
-    pending.push(
-      mkdir(o.out, { recursive: true }).then(() =>
-        writeDecisions(name, file, withoutActors(raw, c.removedActors), { seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions }),
-      ),
-    );
-  };
+  const replays = new ReplayWriter(o.out, file, o.strategy, raw);
   const shard = o.shard ?? { index: 0, count: 1 };
   const mine = Math.ceil(Math.max(0, o.schedules - shard.index) / shard.count);
   // on a terminal a progress bar (random, pct) or a line redrawn in place (dfs);
@@ -169,22 +223,25 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   if (o.workers > 1) {
     let done = 0;
     r = await exploreInWorkers(scenario, { raw, file }, options, o.workers, {
-      signal: ac.signal, clock: () => performance.now(), onProgress: (n, states) => progress((done += n), states, 0),
+      signal: ac.signal, clock: () => performance.now(), onProgress: (n, states, found) => progress((done += n), states, found),
     });
-    for (const c of r.counterexamples) write(c);
+    for (const c of r.counterexamples) replays.write(c);
   } else {
     r = await exploreAsync(scenario, {
-      ...options, signal: ac.signal, onCounterexample: write, clock: () => performance.now(),
+      ...options, signal: ac.signal, onCounterexample: (c) => replays.write(c), clock: () => performance.now(),
       onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
     });
   }
   if (bar) bar.stop();
   else if (tty) process.stderr.write('\n');
   process.removeListener('SIGINT', onInt);
-  await Promise.all(pending);
+  const files = await replays.finish();
   const secs = (performance.now() - t0) / 1000;
   if (o.json) {
-    const body = { ...r, counterexamples: r.counterexamples.map((c, i) => ({ ...c, replay_file: files[i] })) };
+    const body = {
+      exploration: explorationOf(scenario, r, o), ...r,
+      counterexamples: r.counterexamples.map((c, i) => ({ ...c, ...(files[i] ? { replay_file: files[i] } : {}) })),
+    };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else process.stdout.write(`${exploreSummary(r, files, secs, o.coverage === true)}\n`);
   return r.counterexamples.length ? 1 : ac.signal.aborted ? 130 : 0;
@@ -200,20 +257,21 @@ export function registerExplore(program: Command, setCode: (code: number) => voi
       if (v !== 'random' && v !== 'pct' && v !== 'coverage' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct, coverage or dfs, got '${v}'`);
       return v;
     }, 'random')
-    .option('--schedules <n>', 'number of schedules', intArg('number of schedules'), 1000)
-    .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed'))
-    .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--schedules <n>', 'number of schedules', intArg('number of schedules', { min: 1 }), 1000)
+    .option('--seed <n>', 'base seed: schedule i runs with seed+i (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
+    .option('--max-steps <n>', 'step bound per schedule (default: the scenario\'s max_steps)', intArg('step bound', { min: 1 }))
     .option('--time-budget <duration>', 'stop starting schedules after this long (90s, 5m, 1h); the summary says so', parseDuration)
     .option('--sleep-sets', 'dfs: skip a step where an independent reordering of it already ran (fewer transitions, slower: each step\'s footprint is recorded)')
     .option('--no-sleep-sets', 'dfs: run every step at every state (the default)')
-    .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states'), 1_000_000)
+    .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states', { min: 1 }), 1_000_000)
     .option('--preemption-bound <k>', 'dfs: only the schedules with at most k preemptions (a switch away from an actor that could still step; CHESS): complete within the bound far sooner', intArg('preemption bound'))
-    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth'), 3)
+    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth', { min: 1 }), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
     .option('--stop-on-first', 'stop at the first counterexample')
     .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)
     .option('--coverage', 'list every atomic step no schedule took')
-    .option('--workers <n>', 'worker threads: random and pct split the schedules, dfs shares its visited states (a complete search gives the same result as one)', intArg('number of workers'), 1)
+    .option('--workers <n>', 'worker threads: random and pct split the schedules, dfs shares its visited states (a complete search gives the same result as one)', intArg('number of workers', { min: 1 }), 1)
+    .option('--force-workers', 'allow --workers above this machine\'s cores')
     .option('--shard <i/n>', 'run only schedules j with j mod n = i (i may be env: JOB_COMPLETION_INDEX); combine the --json results with thpsim merge', parseShard)
     .option('--json', 'print the result as JSON (thpsim merge combines shards\' results)')
     .action(async (file: string, o: ExploreFlags) => {

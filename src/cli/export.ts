@@ -3,14 +3,15 @@
  * as the ftrace-like lines `thpsim run --trace` prints (docs/exports.md).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { CHART_FORMATS, type ChartFormat, exportChart } from '../export/chart.ts';
 import { chartByName, namedCharts } from '../export/machines.ts';
 import { perfettoJson, perfettoTrace } from '../export/perfetto.ts';
 import { ScenarioError } from '../scenario/load.ts';
 import { run } from '../sched/run.ts';
-import { readRunInput } from './replay.ts';
+import { readRunInput, reportMismatch } from './replay.ts';
+import { prepareFile, writeOutput } from './files.ts';
 import { intArg } from './args.ts';
+import { SEED_MAX } from '../scenario/schema.ts';
 
 const TRACE_FORMATS = ['perfetto', 'ftrace'] as const;
 type TraceFormat = (typeof TRACE_FORMATS)[number];
@@ -21,15 +22,8 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
 };
 
 async function emit(text: string, file: string | undefined): Promise<void> {
-  if (!file) {
-    process.stdout.write(text);
-    return;
-  }
-  try {
-    await writeFile(file, text);
-  } catch (e) {
-    throw new ScenarioError(file, '', `cannot write: ${(e as Error).message}`);
-  }
+  if (file) await writeOutput(file, text, '--output');
+  else process.stdout.write(text);
 }
 
 async function chartCommand(machine: string, o: { format: ChartFormat; output?: string }): Promise<number> {
@@ -37,21 +31,33 @@ async function chartCommand(machine: string, o: { format: ChartFormat; output?: 
   if (!src) {
     throw new ScenarioError('thpsim export chart', '<machine>', `expected one of ${namedCharts().map((c) => c.name).join(', ')}; got '${machine}'`);
   }
+  if (o.output) await prepareFile(o.output, '--output');
   await emit(exportChart(src, o.format), o.output);
   return 0;
 }
 
-async function traceCommand(file: string, o: { format: TraceFormat; output?: string; seed?: number }): Promise<number> {
-  const input = await readRunInput(file, o.seed);
+interface TraceFlags {
+  format: TraceFormat;
+  output?: string;
+  seed?: number;
+  allowPlugins?: boolean;
+}
+
+/** The trace of the run; a replay that does not reproduce what its file recorded is written, said so, and exits 1. */
+async function traceCommand(file: string, o: TraceFlags): Promise<number> {
+  const input = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
+  if (o.output) await prepareFile(o.output, '--output');
+  let result;
   if (o.format === 'perfetto') {
-    const { trace } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule });
+    const { trace, result: r } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule });
     await emit(perfettoJson(trace), o.output);
+    result = r;
   } else {
     const lines: string[] = [];
-    run(input.scenario, { seed: input.seed, schedule: input.schedule, trace: (l) => lines.push(l) });
+    result = run(input.scenario, { seed: input.seed, schedule: input.schedule, trace: (l) => lines.push(l) });
     await emit(lines.length ? `${lines.join('\n')}\n` : '', o.output);
   }
-  return 0;
+  return reportMismatch(input.replay, result) ? 1 : 0;
 }
 
 /** Registers `export chart` and `export trace`; `setCode` receives the exit status. */
@@ -72,8 +78,9 @@ export function registerExport(program: Command, setCode: (code: number) => void
     .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
     .requiredOption('--format <format>', `${TRACE_FORMATS.join(', ')}`, oneOf(TRACE_FORMATS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
-    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
-    .action(async (file: string, o: { format: TraceFormat; output?: string; seed?: number }) => {
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
+    .option('--allow-plugins', 'a replay file: import the plugins its scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
+    .action(async (file: string, o: TraceFlags) => {
       setCode(await traceCommand(file, o));
     });
 }

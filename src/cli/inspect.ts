@@ -4,8 +4,9 @@
  */
 import type { Command } from 'commander';
 import { ScenarioError } from '../scenario/load.ts';
-import { readRunInput } from './replay.ts';
+import { readRunInput, reportMismatch } from './replay.ts';
 import { intArg } from './args.ts';
+import { SEED_MAX } from '../scenario/schema.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
 import { run } from '../sched/run.ts';
 
@@ -15,13 +16,14 @@ interface InspectFlags {
   seed?: number;
   maxSteps?: number;
   stately?: string | true;
+  allowPlugins?: boolean;
 }
 
 async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   if (!isLoopback(o.host)) {
     throw new ScenarioError('thpsim inspect', '--host', `${o.host} is not a loopback address (127.0.0.0/8, ::1, localhost): the inspector is served to this machine only`);
   }
-  const { scenario, seed, schedule } = await readRunInput(file, o.seed);
+  const { scenario, seed, schedule, replay } = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
   // (loaded here, not when the CLI starts: the chart layout's elkjs alone takes 0.4 s to load)
   const [{ record }, { buildPayload }] = await Promise.all([import('../inspect/record.ts'), import('../inspect/payload.ts')]);
   const rec = record(scenario, { seed, schedule, maxSteps: o.maxSteps });
@@ -41,6 +43,7 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
     run(scenario, { seed, schedule, maxSteps: o.maxSteps, engine: 'xstate', inspect: stately.inspect });
     stately.stop().catch((e: Error) => process.stderr.write(`thpsim: --stately: ${e.message}\n`));
   }
+  const mismatch = reportMismatch(replay, { verdict: rec.verdict, violations: rec.violations, divergence: rec.divergence });
   const v = rec.violations[0];
   process.stdout.write(
     `thpsim inspect: ${rec.scenario} (seed ${rec.seed}${schedule ? ', replayed' : ''}): ${rec.verdict} after ${rec.steps} steps${v ? ` — ${v.invariant} at step ${v.step}` : ''}\n` +
@@ -55,7 +58,7 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  return 0;
+  return mismatch ? 1 : 0;
 }
 
 export function registerInspect(program: Command, setCode: (code: number) => void): void {
@@ -63,10 +66,11 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .command('inspect')
     .description('serve a web page that steps through a run (scenario or replay file): charts, memory map, events')
     .argument('<file>', 'scenario file (.yaml, .yml, .json) or replay file (.replay.json)')
-    .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('port', 65535), 0)
+    .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('port', { max: 65535 }), 0)
     .option('--host <h>', 'loopback address to bind: 127.0.0.0/8, ::1 or localhost', '127.0.0.1')
-    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
-    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
+    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound', { min: 1 }))
+    .option('--allow-plugins', 'a replay file: import the plugins its scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
     .option('--stately [url]', 'also show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL')
     .action(async (file: string, o: InspectFlags) => {
       setCode(await inspectCommand(file, o));

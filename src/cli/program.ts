@@ -4,7 +4,7 @@
  * a run whose verdict is not ok exits 1.
  */
 import { Command, CommanderError } from 'commander';
-import { ScenarioError } from '../scenario/load.ts';
+import { ScenarioError, printable } from '../scenario/load.ts';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 import { registerRun } from './run.ts';
 import { registerExplore } from './explore.ts';
@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('thpsim')
     .description('An executable model of the Linux transparent-huge-page lifecycle')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // (commander's errors quote the argument given: escaped, as every message is)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').map((l) => printable(l)).join('\n')) });
   registerRun(program, (c) => (code = c));
   registerExplore(program, (c) => (code = c));
   registerMerge(program, (c) => (code = c));

@@ -3,8 +3,10 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Engine, run } from '../sched/run.ts';
 import { summary, toJson } from './report.ts';
-import { readReplay, writeReplay } from './replay.ts';
+import { type Replay, readReplay, reportMismatch, writeReplay } from './replay.ts';
+import { prepareFile } from './files.ts';
 import { intArg } from './args.ts';
+import { SEED_MAX } from '../scenario/schema.ts';
 
 interface RunFlags {
   seed?: number;
@@ -13,24 +15,37 @@ interface RunFlags {
   engine: Engine;
   replay?: string;
   saveReplay?: string;
+  allowPlugins?: boolean;
   maxSteps?: number;
   schedule?: boolean;
   stately?: string | true;
 }
 
+/** What a replay fixes cannot also be given: refused, never silently ignored. */
+function checkReplayFlags(file: string | undefined, o: RunFlags): void {
+  if (!o.replay) {
+    if (o.allowPlugins) throw new ScenarioError('thpsim run', '--allow-plugins', 'is for --replay (a scenario file\'s own plugins are always loaded)');
+    return;
+  }
+  const refuse = (flag: string, why: string) => new ScenarioError('thpsim run', flag, `${why}; expected no ${flag} with --replay`);
+  if (file !== undefined) throw refuse('<scenario>', `--replay ${o.replay} runs the scenario the replay file holds, not ${file}`);
+  if (o.seed !== undefined) throw refuse('--seed', 'a replay file fixes the schedule, and its seed');
+  if (o.saveReplay !== undefined) throw refuse('--save-replay', `${o.replay} already holds this run (copy it)`);
+}
+
 async function runCommand(file: string | undefined, o: RunFlags): Promise<number> {
-  let scenario, seed, decisions, raw: unknown, scenarioFile: string;
+  checkReplayFlags(file, o);
+  let scenario, seed, decisions, raw: unknown, replay: Replay | undefined;
   if (o.replay) {
-    const rp = await readReplay(o.replay);
-    ({ scenario, seed, decisions } = rp);
-    scenarioFile = o.replay;
+    replay = await readReplay(o.replay, { allowPlugins: o.allowPlugins });
+    ({ scenario, seed, decisions } = replay);
   } else {
     if (!file) throw new ScenarioError('thpsim run', '<scenario>', 'expected a scenario file (or --replay FILE)');
     raw = await readScenarioData(file);
     scenario = await validateScenario(raw, file);
-    scenarioFile = file;
     seed = o.seed ?? scenario.seed;
   }
+  if (o.saveReplay) await prepareFile(o.saveReplay, '--save-replay');
   const lines: string[] = [];
   // the Stately inspector shows XState actors: --stately runs the xstate engine
   // (@statelyai/inspect is loaded only when asked for: it is a tenth of a second of the CLI's start)
@@ -40,7 +55,6 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
     seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect,
     trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,
   });
-  if (o.saveReplay && !o.replay) await writeReplay(o.saveReplay, scenarioFile, raw, r);
   if (o.json) {
     const body = toJson(r, o.schedule === true) as Record<string, unknown>;
     if (o.trace) body.trace = lines;
@@ -53,10 +67,12 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
       );
     }
   }
+  if (o.saveReplay) await writeReplay(o.saveReplay, '--save-replay', file!, raw, r);
+  const mismatch = reportMismatch(replay, r);
   await stately?.stop().catch((e: Error) => {
     throw new ScenarioError('thpsim run', '--stately', e.message);
   });
-  return r.verdict === 'ok' ? 0 : 1;
+  return r.verdict === 'ok' && !mismatch ? 0 : 1;
 }
 
 /** Registers `run`; `setCode` receives the exit status. */
@@ -65,7 +81,7 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .command('run')
     .description('run a scenario once (or replay a recorded schedule) with every invariant checked')
     .argument('[scenario]', 'scenario file (.yaml, .yml or .json)')
-    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed'))
+    .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
     .option('--json', 'print the machine-readable result (docs/json.md)')
     .option('--trace', 'print kernel-trace-like lines for every event')
     .option('--schedule', 'with --json: include the scheduler decisions')
@@ -75,7 +91,8 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     }, 'fast')
     .option('--replay <file>', 'replay a recorded schedule instead of drawing from the seed')
     .option('--save-replay <file>', 'write this run\'s scenario and schedule as a replay file')
-    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound'))
+    .option('--allow-plugins', 'with --replay: import the plugins the replay\'s scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
+    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound', { min: 1 }))
     .option('--stately [url]', 'show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL; runs the xstate engine')
     .action(async (file: string | undefined, o: RunFlags) => {
       setCode(await runCommand(file, o));

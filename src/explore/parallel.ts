@@ -13,8 +13,11 @@ import { workerEntry } from './worker_bundle.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 export interface ParallelHooks {
-  /** Schedules (dfs: nodes) done since the last call, from any worker; dfs: the states all have seen. */
-  onProgress?: (done: number, states?: number) => void;
+  /**
+   * Schedules (dfs: nodes) done since the last call, from any worker; dfs: the states all
+   * have seen; the counterexamples found so far (distinct verdict and invariant, as merged).
+   */
+  onProgress?: (done: number, states: number | undefined, found: number) => void;
   signal?: AbortSignal;
   /**
    * The clock a time budget is read from in this thread (the explorer reads none of its
@@ -48,13 +51,15 @@ export async function exploreInWorkers(
     : { ...options, shard: { index: shard.index + w * shard.count, count: shard.count * workers } };
   const table = shared && new SharedVisitedStates(shared.visited);
   const entry = workers > 1 ? await workerEntry() : undefined;
+  const found = new Set<string>();
   const threads = Array.from({ length: workers - 1 }, (_, i) => i + 1).map((w) =>
     new Promise<ExploreResult>((resolveResult, reject) => {
       const worker = new Worker(entry!, { workerData: { ...source, options: part(w) } });
       hooks.signal?.addEventListener('abort', () => worker.postMessage('stop'));
-      worker.on('message', (m: { kind: string; done?: number; result?: ExploreResult }) => {
+      worker.on('message', (m: { kind: string; done?: number; found?: string[]; result?: ExploreResult }) => {
         if (m.kind === 'progress') {
-          if (m.done) hooks.onProgress?.(m.done, table?.size);
+          for (const f of m.found ?? []) found.add(f);
+          if (m.done) hooks.onProgress?.(m.done, table?.size, found.size);
         } else resolveResult(m.result!);
       });
       worker.on('error', reject);
@@ -62,8 +67,9 @@ export async function exploreInWorkers(
   let last = 0;
   const here = exploreAsync(scenario, {
     ...part(0), clock: hooks.clock, signal: hooks.signal,
-    onProgress: (done) => {
-      hooks.onProgress?.(done - last, table?.size);
+    onProgress: (done, res) => {
+      for (const c of res.counterexamples) found.add(`${c.verdict}:${c.violation.invariant}`);
+      hooks.onProgress?.(done - last, table?.size, found.size);
       last = done;
     },
   });
