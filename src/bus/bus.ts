@@ -9,52 +9,60 @@ import type { BusEvent } from './events.ts';
 
 type Kind = BusEvent['kind'];
 
+/** Who receives one kind of event: its taps, then its Subject's subscribers (one lookup a publish). */
+interface Channel {
+  readonly taps: ((ev: BusEvent) => void)[];
+  subject: Subject<BusEvent> | null;
+}
+
 export class Bus {
   private readonly all = new Subject<BusEvent>();
-  private readonly byKind = new Map<Kind, Subject<BusEvent>>();
-  private readonly taps = new Map<Kind, (ev: BusEvent) => void>();
-  /** Whether there are any taps (most runs have none: one load, not a Map lookup, per event). */
-  private tapped = false;
+  private readonly channels = new Map<Kind, Channel>();
   /** Every event, of every kind (the tracer, the inspector). */
   readonly events$: Observable<BusEvent> = this.all.asObservable();
 
   publish(ev: BusEvent): void {
-    if (this.tapped) {
-      const t = this.taps.get(ev.kind);
-      if (t !== undefined) t(ev);
+    const c = this.channels.get(ev.kind);
+    if (c !== undefined) {
+      const taps = c.taps;
+      for (let i = 0; i < taps.length; i++) taps[i]!(ev);
+      if (c.subject !== null) c.subject.next(ev);
     }
-    const s = this.byKind.get(ev.kind);
-    if (s !== undefined) s.next(ev);
     if (this.all.observed) this.all.next(ev);
   }
 
   /** Whether anyone would receive an event of this kind (so callers can skip building it). */
   wants(kind: Kind): boolean {
-    return this.all.observed || (this.tapped && this.taps.has(kind)) || (this.byKind.get(kind)?.observed ?? false);
+    if (this.all.observed) return true;
+    const c = this.channels.get(kind);
+    return c !== undefined && (c.taps.length > 0 || (c.subject?.observed ?? false));
+  }
+
+  private channel(kind: Kind): Channel {
+    let c = this.channels.get(kind);
+    if (!c) this.channels.set(kind, (c = { taps: [], subject: null }));
+    return c;
   }
 
   /**
-   * A plain function called with every event of these kinds, before the subscribers: the
-   * dfs's record of which state components a step changed (src/explore/components.ts),
-   * which sees every event of a search and should not pay for RxJS on each.
+   * A plain function called with every event of these kinds, before the subscribers, in the
+   * order tapped: for the few that see nearly every event and should not pay for RxJS on
+   * each — the dfs's record of which state components a step changed
+   * (src/explore/components.ts), the lock-order monitor (every lock taken and released).
    */
   tap(kinds: readonly Kind[], fn: (ev: BusEvent) => void): void {
-    for (const kind of kinds) {
-      if (this.taps.has(kind)) throw new Error(`the bus already has a tap for '${kind}' events`);
-      this.taps.set(kind, fn);
-    }
-    this.tapped = true;
+    for (const kind of kinds) this.channel(kind).taps.push(fn);
   }
 
   /** The events of one kind. */
   on<K extends Kind>(kind: K): Observable<Extract<BusEvent, { kind: K }>> {
-    let s = this.byKind.get(kind);
-    if (!s) this.byKind.set(kind, (s = new Subject<BusEvent>()));
-    return s.asObservable() as Observable<Extract<BusEvent, { kind: K }>>;
+    const c = this.channel(kind);
+    c.subject ??= new Subject<BusEvent>();
+    return c.subject.asObservable() as Observable<Extract<BusEvent, { kind: K }>>;
   }
 
   complete(): void {
     this.all.complete();
-    for (const s of this.byKind.values()) s.complete();
+    for (const c of this.channels.values()) c.subject?.complete();
   }
 }

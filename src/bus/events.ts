@@ -76,6 +76,8 @@ export interface LockBusEvent {
    * page nobody else can reach yet. Lockdep records no ordering edge into such a lock.
    */
   nowait?: boolean;
+  /** A page lock's page (every page has its own lock name: this spares parsing it). */
+  pfn?: number;
 }
 
 /** Lockless atomic operations on a global the seeds reason about (e.g. huge_zero_refcount). */

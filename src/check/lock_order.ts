@@ -27,6 +27,7 @@
  * swap_lock, khugepaged_mm_lock, the shrinker_rwsem, inode->i_rwsem.
  */
 import type { MonitorKind } from '../registry.ts';
+import type { LockBusEvent } from '../bus/events.ts';
 import { schedulerView } from '../sched/view.ts';
 
 /**
@@ -153,7 +154,9 @@ export const lockOrderMonitor: MonitorKind = {
     // per actor, how many locks of each class (by id) it holds: what the model's locks say, so
     // snapshotted and restored with the run, not hashed
     const sc = { held: actors.map(() => [] as number[]) };
+    // lock name → class id (but a page lock's: there is one name per page)
     const classOf = new Map<string, number>();
+    const pageLock = classId('page_lock');
 
     /** What the actor held as it took `taking` (now held too), and its program point. */
     const chain = (a: number, taking: string): string => {
@@ -164,9 +167,11 @@ export const lockOrderMonitor: MonitorKind = {
       return `${k.actorName(a)} holding ${held.join(', ')} takes ${taking} at ${at}`;
     };
 
-    k.bus.on('lock').subscribe((e) => {
+    // (a tap, not an RxJS subscription: it sees every lock taken and released)
+    k.bus.tap(['lock'], (ev) => {
+      const e = ev as LockBusEvent;
       if (e.actor < 0 || e.op === 'trylock_failed') return;
-      let c = classOf.get(e.lock);
+      let c = e.pfn !== undefined ? pageLock : classOf.get(e.lock);
       if (c === undefined) classOf.set(e.lock, (c = classId(lockClass(e.lock))));
       const held = sc.held[e.actor]!;
       while (held.length <= c) held.push(0);

@@ -327,8 +327,8 @@ export class Kernel {
     this.pageLockHolder.set(pfn, a);
     if (this.bus.wants('lock')) {
       this.bus.publish(how === 'lock_page'
-        ? { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a }
-        : { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a, nowait: true });
+        ? { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a, pfn }
+        : { kind: 'lock', op: 'acquire', lock: lockName(pfn), actor: a, nowait: true, pfn });
     }
   }
 
@@ -353,7 +353,7 @@ export class Kernel {
     }
     this.pages.clearLocked(pfn, a);
     this.pageLockHolder.delete(pfn);
-    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: lockName(pfn), actor: a });
+    if (this.bus.wants('lock')) this.bus.publish({ kind: 'lock', op: 'release', lock: lockName(pfn), actor: a, pfn });
   }
 
   // ---- mm_structs and page tables ------------------------------------------------------
