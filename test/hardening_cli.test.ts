@@ -277,3 +277,30 @@ describe('minor (item 9)', () => {
     expect(last).toMatch(/^explore: 200\/200 schedules, .* [1-9]\d* counterexamples$/);
   });
 });
+
+describe('found by the fuzz test (test/fuzz.test.ts)', () => {
+  it('a file beyond 1 GiB, a mapping or write reaching past it: refused, not an internal error allocating its page cache', async () => {
+    const f = write('huge-file.yaml', 'name: h\nfiles: [{ name: f, size: 0x7ffffffff000 }]\nmms: [{ name: m, vmas: [] }]\nactors: [{ kind: task, id: T, mm: m, ops: [] }]\n');
+    refused(await cli('run', f), f, 'files[0].size', /expected a size up to 0x40000000 \(1 GiB\): files are modelled page by page/);
+    const grow = write('grow-file.yaml', 'name: g\nfiles: [{ name: f, size: 0x4000 }]\nmms: [{ name: m, vmas: [{ start: 0, size: 0x4000, file: f, pgoff: 0x3ffff }] }]\nactors: [{ kind: task, id: T, mm: m, ops: [{ pwrite: { file: f, offset: 0x7ffffffff000 } }] }]\n');
+    refused(await cli('run', grow), grow, 'mms[0].vmas[0].pgoff', /expected the mapping to end within 0x40000000 bytes of the file/);
+    const write1 = write('write-far.yaml', 'name: g\nfiles: [{ name: f, size: 0x4000 }]\nmms: [{ name: m, vmas: [] }]\nactors: [{ kind: task, id: T, mm: m, ops: [{ pwrite: { file: f, offset: 0x7ffffffff000 } }] }]\n');
+    refused(await cli('run', write1), write1, 'actors[0].ops[0].pwrite.offset', /expected a range within 0x40000000 bytes/);
+  });
+  it('an unknown key is the field named, quoted when it is no identifier', async () => {
+    const f = write('unknown.json', { name: 'u', mms: [], actors: [{ kind: 'huge_zero_page_shrinker', id: 'k' }], 'max_st\u0001eps': 1 });
+    refused(await cli('run', f), f, '["max_st\\u0001eps"]', /unknown field/);
+    const g = write('unknown-nested.json', { name: 'u', mms: [{ name: 'm', vmas: [], pages: 3 }], actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [] }] });
+    refused(await cli('run', g), g, 'mms[0].pages', /unknown field/);
+  });
+  it('no command, or export without one: one line naming what was expected, not the usage', async () => {
+    refused(await cli(), 'thpsim', '<command>', /expected one of run, explore, merge, list, inspect, export/);
+    refused(await cli('export'), 'thpsim export', '<command>', /expected one of chart, trace/);
+    const r = await cli('run', OK, '--schedules', '3');
+    expect(r.err).toBe("error: unknown option '--schedules' (Did you mean --schedule?)\n");
+  });
+  it('the YAML parser\'s warnings (which quote the input) are not printed', async () => {
+    const f = write('tagged.yaml', '!foo x\n');
+    refused(await cli('run', f), f, '', /expected a mapping/);
+  });
+});

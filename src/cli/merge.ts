@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ScenarioError, fieldPath } from '../scenario/load.ts';
+import { ScenarioError, schemaError } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { type Counterexample, type ExploreResult, mergeResults } from '../explore/explore.ts';
 import { exploreSummary } from './explore.ts';
@@ -96,8 +96,7 @@ async function readResult(file: string): Promise<Part> {
   if (!('exploration' in data)) throw new ScenarioError(file, 'exploration', 'not a thpsim explore --json result (or one from before merge checked its inputs): expected this field');
   const r = resultSchema.safeParse(data);
   if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ScenarioError(file, fieldPath(i.path), i.message);
+    throw schemaError(r.error.issues[0]!, file);
   }
   return { ...r.data, file };
 }

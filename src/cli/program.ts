@@ -22,13 +22,28 @@ function listCommand(): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** The command `argv` names as far as it goes: `thpsim export` for `export`, the program for none. */
+function commandNamed(program: Command, argv: readonly string[]): Command {
+  let cmd = program;
+  for (const a of argv) {
+    const sub = cmd.commands.find((c) => c.name() === a);
+    if (!sub) break;
+    cmd = sub;
+  }
+  return cmd;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('thpsim')
     .description('An executable model of the Linux transparent-huge-page lifecycle')
     .exitOverride()
-    // (commander's errors quote the argument given: escaped, as every message is)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n').map((l) => printable(l)).join('\n')) });
+    .configureOutput({
+      // commander's errors, one line each (a suggestion joined on) and escaped: they quote the argument given
+      outputError: (s) => process.stderr.write(`${printable(s.trim().replace(/\s*\n\s*/g, ' '))}\n`),
+      // the usage commander prints when no command is named: replaced by one line, below
+      writeErr: () => {},
+    });
   registerRun(program, (c) => (code = c));
   registerExplore(program, (c) => (code = c));
   registerMerge(program, (c) => (code = c));
@@ -41,6 +56,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
+    if (e instanceof CommanderError && e.code === 'commander.help' && e.exitCode !== 0) {
+      const cmd = commandNamed(program, argv);
+      const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+      process.stderr.write(`thpsim: ${cmd === program ? 'thpsim' : `thpsim ${cmd.name()}`}: <command>: expected one of ${names.join(', ')} (--help describes them)\n`);
+      return 2;
+    }
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ScenarioError) {
       process.stderr.write(`thpsim: ${e.message}\n`);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ScenarioError, fieldPath, readScenarioData, validateScenario } from '../scenario/load.ts';
+import { ScenarioError, readScenarioData, schemaError, validateScenario } from '../scenario/load.ts';
 import { SEED_MAX, type Scenario } from '../scenario/schema.ts';
 import type { Decision, RunResult } from '../sched/run.ts';
 import { writeOutput } from './files.ts';
@@ -92,8 +92,7 @@ export async function readReplay(path: string, opts: ReplayOptions = {}): Promis
 async function replayFrom(data: unknown, path: string, opts: ReplayOptions): Promise<Replay> {
   const r = replaySchema.safeParse(data);
   if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ScenarioError(path, fieldPath(i.path), i.message);
+    throw schemaError(r.error.issues[0]!, path);
   }
   // errors name the replay file and the field `scenario`; plugins resolve from where the scenario file was
   const scenarioFile = resolve(dirname(path), r.data.scenario_file);

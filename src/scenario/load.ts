@@ -7,10 +7,12 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { type Scenario, TASK_SIZE, UNPRINTABLE, nameSchema, scenarioBaseSchema, scenarioSchema } from './schema.ts';
+import { MAX_FILE_SIZE, PAGE_SHIFT, type Scenario, TASK_SIZE, UNPRINTABLE, nameSchema, scenarioBaseSchema, scenarioSchema } from './schema.ts';
 import { getVariant } from '../registry.ts';
 import { type Sysfs, checkSysfs, defaultSysfs } from '../memory/sysfs.ts';
 import '../builtins.ts';
+
+const MAX_FILE_PAGES = MAX_FILE_SIZE >> PAGE_SHIFT;
 
 /** Longest message shown: input echoed in one is cut there. */
 const MAX_MESSAGE = 1000;
@@ -40,8 +42,13 @@ export class ScenarioError extends Error {
   }
 }
 
+/** A field's path as messages name it: `actors[0].ops[2].read`; a key that is no identifier quoted, `mms[0]["a b"]`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+  return path.map((p, i) => {
+    if (typeof p === 'number') return `[${p}]`;
+    const k = String(p);
+    return /^[\w-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`;
+  }).join('');
 }
 
 export interface ValidateOptions {
@@ -99,8 +106,15 @@ async function loadPlugins(data: object, file: string, opts: ValidateOptions): P
 /** A schema's result, or its first issue as the error naming the field. */
 function parsed<T>(r: z.ZodSafeParseResult<T>, file: string): T {
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new ScenarioError(file, fieldPath(issue.path), issue.message);
+  throw schemaError(r.error.issues[0]!, file);
+}
+
+/** A schema's issue as the error naming the field; an unknown key is named itself. */
+export function schemaError(issue: z.core.$ZodIssue, file: string): ScenarioError {
+  if (issue.code === 'unrecognized_keys') {
+    return new ScenarioError(file, fieldPath([...issue.path, issue.keys[0]!]), `unknown field${issue.keys.length > 1 ? ` (and ${issue.keys.length - 1} more)` : ''}`);
+  }
+  return new ScenarioError(file, fieldPath(issue.path), issue.message);
 }
 
 /** Validates parsed scenario data; `file` names it in errors. */
@@ -172,6 +186,9 @@ function checkReferences(s: Scenario, file: string): void {
         throw new ScenarioError(file, `mms[${i}].vmas[${j}].flags`, `'${v.file}' is a regular file: only read-only mappings (READ_ONLY_THP_FOR_FS) are modelled, without VM_WRITE`);
       }
       if (v.size === 0) throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, 'expected a non-zero size');
+      if (v.file !== undefined && v.pgoff + v.size > MAX_FILE_PAGES) {
+        throw new ScenarioError(file, `mms[${i}].vmas[${j}].pgoff`, `expected the mapping to end within 0x${MAX_FILE_SIZE.toString(16)} bytes of the file (1 GiB, the largest file modelled)`);
+      }
       if ((v.start + v.size) * 4096 > TASK_SIZE) {
         throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, `the VMA ends beyond the user address space (TASK_SIZE 0x${TASK_SIZE.toString(16)})`);
       }
@@ -202,6 +219,11 @@ function checkReferences(s: Scenario, file: string): void {
       }
       for (const [name, arg] of Object.entries(op)) {
         const f = (arg as { file?: string } | null)?.file;
+        // (a write beyond i_size grows the file: at most to the largest file the model keeps)
+        const { offset, size } = (arg ?? {}) as { offset?: number; size?: number };
+        if (f !== undefined && offset !== undefined && offset + Math.max(size ?? 0, 1) > MAX_FILE_PAGES) {
+          throw new ScenarioError(file, `actors[${i}].ops[${j}].${name}.offset`, `expected a range within 0x${MAX_FILE_SIZE.toString(16)} bytes (1 GiB, the largest file modelled)`);
+        }
         if (f !== undefined && !files.has(f)) {
           throw new ScenarioError(file, `actors[${i}].ops[${j}].${name}.file`, `no file named '${f}' in files`);
         }
@@ -275,7 +297,8 @@ export async function readScenarioData(path: string): Promise<unknown> {
   }
   let data: unknown;
   try {
-    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    // (the parser's warnings would go to stderr quoting the input: an error or nothing)
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
   } catch (e) {
     const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
     throw new ScenarioError(path, '', `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}${where}: ${(e as Error).message.split('\n')[0]}`);

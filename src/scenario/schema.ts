@@ -86,10 +86,17 @@ export const mmSchema = z.strictObject({
   vmas: z.array(vmaSchema).default([]),
 });
 
+/**
+ * The largest file: the model keeps a file's page cache slot by slot (and a populated file's
+ * every page), so a file is at most 1 GiB — far beyond any scenario's needs, well within
+ * memory.
+ */
+export const MAX_FILE_SIZE = 0x40000000;
+
 export const fileSchema = z.strictObject({
   name: nameSchema,
   shmem: z.boolean().default(true),
-  size: pageAddress,
+  size: pageAddress.refine((pages) => pages <= MAX_FILE_SIZE >> PAGE_SHIFT, `expected a size up to 0x${MAX_FILE_SIZE.toString(16)} (1 GiB): files are modelled page by page`),
   /** Every page already written (as if the file had been filled before the run), each with its own data. */
   populated: z.boolean().default(false),
   /** With `populated`: whether its pages start in the page cache (a regular file may start cold, on disk only). */
