@@ -1,7 +1,7 @@
 // The CLI as a user runs it: the bin script, real files, exit codes and output.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -166,6 +166,33 @@ describe('thpsim run', () => {
     for (const name of ['task', 'huge_zero_page_shrinker', 'set_huge_zero_page_pmd_none_check', 'free_compound_page_with_order', 'page-refcount', 'data-integrity']) {
       expect(r.out).toContain(name);
     }
+  });
+  it('thpsim list names every invariant a run can report, and every verdict', () => {
+    const r = thpsim('list');
+    expect(r.code).toBe(0);
+    const listed = new Set([...r.out.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]));
+    // every name the sources report: Kernel.violate('name', ...) in the model and the charts,
+    // the monitors' names, the scheduler's { invariant: 'deadlock' }
+    const reported = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/\.ts$/.test(e.name)) {
+          const text = readFileSync(p, 'utf8');
+          for (const m of text.matchAll(/\bviolate\(\s*'([^']+)'/g)) reported.add(m[1]!);
+          for (const m of text.matchAll(/\binvariant: '([^']+)'/g)) reported.add(m[1]!);
+          if (p.includes(join('src', 'check'))) for (const m of text.matchAll(/^ {2}name: '([^']+)'/gm)) reported.add(m[1]!);
+        }
+      }
+    };
+    walk('src');
+    walk('machines');
+    for (const name of ['illegal-transition', 'compound-free-order', 'lock-holder', 'page-table', 'deadlock', 'collapse_shmem', 'lock-order', 'sleep-in-atomic', 'spin-on-sleeper', 'team']) {
+      expect(reported, 'the scan of the sources finds the names').toContain(name);
+    }
+    expect([...reported].filter((n) => !listed.has(n)), 'reported by the sources, missing from thpsim list').toEqual([]);
+    for (const verdict of ['ok', 'violation', 'deadlock', 'liveness', 'step-bound', 'divergence']) expect(listed).toContain(verdict);
   });
 });
 

@@ -12,7 +12,7 @@ export type KhugepagedSpec = z.output<typeof khugepagedSpecSchema>;
 
 export const khugepagedKind: ActorKind<KhugepagedLocals, KhugepagedSpec> = {
   kind: 'khugepaged',
-  description: 'the khugepaged thread: scans mm_slots, khugepaged_scan_shmem, collapse_shmem, retract_page_tables',
+  description: 'the khugepaged thread: scans the registered mm_slots (hugepage_vma_check), khugepaged_scan_shmem, collapse_shmem (shmem and read-only file text), retract_page_tables, the pte-mapped THP retry',
   comm: 'khugepaged',
   chart: khugepagedChart,
   schema: khugepagedSpecSchema as unknown as z.ZodType<KhugepagedSpec>,

@@ -136,7 +136,7 @@ function sysfsWrites(w: SysfsWrite): TaskOp[] {
 
 export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
   kind: 'task',
-  description: 'a user task on anonymous memory: loads, stores and the faults they take, fork, munmap, split, exit',
+  description: 'a user task running a program: loads and stores (anonymous, shmem and file mappings) and the faults they take, read/write/pread/pwrite, fork, munmap, mprotect, madvise (MADV_COLLAPSE too), truncate, hole punch, sysfs writes, waits, uprobe, split, exit',
   comm: 'task',
   chart: taskChart,
   schema: taskSpecSchema as unknown as z.ZodType<TaskSpec>,

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ScenarioError, printable } from '../scenario/load.ts';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
+import { MODEL_INVARIANTS, VERDICTS } from '../check/model_invariants.ts';
 import { registerRun } from './run.ts';
 import { registerExplore } from './explore.ts';
 import { registerMerge } from './merge.ts';
@@ -17,8 +18,12 @@ function listCommand(): void {
   for (const k of allActorKinds()) out.push(`  ${k.kind.padEnd(26)} ${k.description}`);
   out.push('', 'variants:');
   for (const v of allVariants()) out.push(`  ${v.name.padEnd(40)} [${v.kind}] ${v.description}`);
-  out.push('', 'invariant monitors:');
+  out.push('', 'invariant monitors (checked after every step, or at quiescence):');
   for (const m of allMonitors()) out.push(`  ${m.name.padEnd(22)} ${m.description}`);
+  out.push('', 'invariants the model checks as it steps (object charts, page tables, kernel BUG_ONs), and deadlock:');
+  for (const [name, what] of Object.entries(MODEL_INVARIANTS)) out.push(`  ${name.padEnd(22)} ${what}`);
+  out.push('', 'verdicts (a run exits 0 on ok, 1 on any other):');
+  for (const [name, what] of Object.entries(VERDICTS)) out.push(`  ${name.padEnd(22)} ${what}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -49,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   registerMerge(program, (c) => (code = c));
   program
     .command('list')
-    .description('list the registered actor kinds, variants and invariant monitors')
+    .description('list the actor kinds, variants, every invariant a run can report, and the verdicts')
     .action(() => listCommand());
   registerInspect(program, (c) => (code = c));
   registerExport(program, (c) => (code = c));

@@ -12,6 +12,7 @@ import { OBJECT_CHARTS } from '../export/machines.ts';
 import { PG } from '../memory/pages.ts';
 import { type ChartLayout, layoutObjectChart, layoutTaskChart } from './layout.ts';
 import type { Recording } from './record.ts';
+import { MODEL_INVARIANTS } from '../check/model_invariants.ts';
 
 export interface ObjectDecoding {
   regions: string[];
@@ -31,20 +32,6 @@ export interface Payload {
   /** What each invariant a violation can name means. */
   invariants: Record<string, string>;
 }
-
-/** Invariants the memory model itself enforces (Kernel.violate), beside the registered monitors. */
-const MODEL_INVARIANTS: Record<string, string> = {
-  'illegal-transition': 'a kernel object\'s statechart refused a command: e.g. unlock_page() of an unlocked page, a reference taken on a frozen page, freeing a mapped page',
-  'lock-holder': 'a lock was released by an actor that does not hold it',
-  'page-table': 'a page table was changed inconsistently: a pte set without a pte table, or a pte table freed with present ptes',
-  'bad-pfn': 'a command on a pfn outside mem_map',
-  'compound-free-order': '__free_pages() with an order other than the compound page\'s: its tail pages leak',
-  'huge-zero-put-last': 'put_huge_zero_page() dropped the last reference to the huge zero page',
-  'huge-zero-shrinker': 'the huge zero page shrinker freed a page someone still uses',
-  khugepaged: 'a VM_BUG_ON in khugepaged fired (e.g. a collapse start not HPAGE_PMD_NR-aligned)',
-  truncate: 'truncation deleted a page from the page cache while a page table still maps it',
-  deadlock: 'every actor is blocked and none can run',
-};
 
 const decoding = (c: CompiledObjectChart): ObjectDecoding => ({ regions: c.regionNames, states: c.regionStates, radix: c.radix });
 /** The same tables the memory model compiles (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...): compiling is deterministic. */
