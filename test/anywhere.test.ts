@@ -66,7 +66,7 @@ describe('thpsim from a directory outside the checkout', () => {
   }, 240_000);
 
   it('explore (with worker threads) writes its counterexamples in the working directory, and run --replay reproduces one there', () => {
-    const r = thpsim('linked', 'explore', ex('zero-page-as-posted.yaml'), '--strategy', 'pct', '--schedules', '40', '--workers', '2', '--shrink', '0');
+    const r = thpsim('linked', 'explore', ex('zero-page-as-posted.yaml'), '--strategy', 'pct', '--schedules', '40', '--workers', '2', '--force-workers', '--shrink', '0');
     expect(r.code, r.err).toBe(1);
     const dir = join(away, 'work', 'counterexamples');
     expect(existsSync(dir)).toBe(true);

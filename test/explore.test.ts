@@ -560,7 +560,7 @@ describe('thpsim explore', () => {
       return j;
     };
     const one = thpsim('explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--out', join(tmp, 'w1'));
-    const two = thpsim('explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--workers', '2', '--out', join(tmp, 'w2'));
+    const two = thpsim('explore', E, '--strategy', 'pct', '--schedules', '400', '--json', '--workers', '2', '--force-workers', '--out', join(tmp, 'w2'));
     expect(one.code).toBe(1);
     expect(two.code).toBe(1);
     expect(canon(two.out)).toEqual(canon(one.out));
@@ -624,7 +624,7 @@ describe('thpsim explore', () => {
 
   it('dfs --workers 2: the workers share the visited states and give the one-thread result', () => {
     const one = JSON.parse(thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--json', '--out', join(tmp, 'd1')).out);
-    const two = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--out', join(tmp, 'd2'));
+    const two = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--force-workers', '--out', join(tmp, 'd2'));
     expect(two.code).toBe(1); // (counterexamples found)
     const r = JSON.parse(two.out);
     expect([r.states, r.nodes, r.schedules, r.complete]).toEqual([one.states, one.nodes, one.schedules, true]);
@@ -637,7 +637,7 @@ describe('thpsim explore', () => {
     }
     // a bound is exact though both workers may pass its check at once: the state past it
     // is neither counted nor expanded (the table says which worker added the n-th)
-    const bounded = JSON.parse(thpsim('explore', 'examples/collapse-shmem-vs-truncate.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--max-states', '3000', '--out', join(tmp, 'd3')).out);
+    const bounded = JSON.parse(thpsim('explore', 'examples/collapse-shmem-vs-truncate.yaml', '--strategy', 'dfs', '--json', '--workers', '2', '--force-workers', '--max-states', '3000', '--out', join(tmp, 'd3')).out);
     expect([bounded.states, bounded.complete]).toEqual([3000, false]);
     const table = new SharedVisitedStates(SharedVisitedStates.create(16));
     expect([table.add(1, 2), table.add(3, 4), table.add(1, 2), table.add(5, 6)]).toEqual([1, 2, 0, 3]);
@@ -647,12 +647,12 @@ describe('thpsim explore', () => {
     expect([fewest.lower(1, 2, 2), fewest.lower(1, 2, 2), fewest.lower(1, 2, 3), fewest.lower(1, 2, 1), fewest.lower(1, 2, 0), fewest.lower(1, 3, 2)])
       .toEqual([true, false, false, true, true, true]);
     // a preemption-bounded search over the workers: seed 000's lost data at bound 1, replayed
-    const pb = thpsim('explore', 'examples/collapse-shmem-as-posted-holes.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--json', '--workers', '2', '--out', join(tmp, 'd4'));
+    const pb = thpsim('explore', 'examples/collapse-shmem-as-posted-holes.yaml', '--strategy', 'dfs', '--preemption-bound', '1', '--json', '--workers', '2', '--force-workers', '--out', join(tmp, 'd4'));
     expect(pb.code).toBe(1);
     const pj = JSON.parse(pb.out);
     expect([pj.preemptionBound, pj.complete, pj.counterexamples.map((c: { violation: { invariant: string } }) => c.violation.invariant)]).toEqual([1, true, ['data-integrity']]);
     expect(thpsim('run', '--replay', pj.counterexamples[0].replay_file).out).toContain('data-integrity');
-    const bad = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--workers', '2', '--sleep-sets');
+    const bad = thpsim('explore', 'test/fixtures/zero-page-dfs-as-posted.yaml', '--strategy', 'dfs', '--workers', '2', '--force-workers', '--sleep-sets');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/a parallel dfs \(--workers\) runs without sleep sets/);
   }, 120_000);
@@ -664,7 +664,7 @@ describe('thpsim explore', () => {
     const p = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--preemption-bound', '2');
     expect(p.code).toBe(2);
     expect(p.err).toMatch(/^thpsim: .*--preemption-bound: bounds the dfs: use it with --strategy dfs \(not random\)/);
-    const w = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'coverage', '--workers', '2');
+    const w = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'coverage', '--workers', '2', '--force-workers');
     expect(w.code).toBe(2);
     expect(w.err).toMatch(/^thpsim: .*--strategy coverage: coverage runs in one thread/);
     const b = thpsim('explore', join(tmp, 'missing.yaml'));
