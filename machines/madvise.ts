@@ -344,18 +344,6 @@ const hugepageFlags = (advice: MadviseAdvice) => advice === 'MADV_HUGEPAGE'
   ? (f: number) => (f & ~VMF.NOHUGEPAGE) | VMF.HUGEPAGE
   : (f: number) => (f & ~VMF.HUGEPAGE) | VMF.NOHUGEPAGE;
 
-/** The VMAs over [start, end) cover all of it. */
-function rangeMapped(a: A, start: number, end: number): boolean {
-  let at = start;
-  for (const v of [...mmOf(a).vmas].sort((x, y) => x.start - y.start)) {
-    if (v.end <= at || v.start >= end) continue;
-    if (v.start > at) return false;
-    at = v.end;
-    if (at >= end) return true;
-  }
-  return at >= end;
-}
-
 export const madviseBehaviorGuards: Record<string, TaskGuard<A>> = {
   mdNeedsWrite: (a) => mdOp(a).advice === 'MADV_HUGEPAGE' || mdOp(a).advice === 'MADV_NOHUGEPAGE',
   mdIsRemove: (a) => mdOp(a).advice === 'MADV_REMOVE',
@@ -382,12 +370,12 @@ export const madviseBehaviorActions: Record<string, TaskAction<A>> = {
   },
   mdBeginDontneed: (a) => {
     const op = mdOp(a);
-    a.l.md_err = rangeMapped(a, op.start, op.end) ? '' : 'ENOMEM';
+    a.l.md_err = mmOf(a).mappedEnd(op.start, op.end) === op.end ? '' : 'ENOMEM';
     setZapRange(a, op.start, op.end, false);
   },
   mdBeginPageout: (a) => {
     const op = mdOp(a);
-    a.l.md_err = rangeMapped(a, op.start, op.end) ? '' : 'ENOMEM';
+    a.l.md_err = mmOf(a).mappedEnd(op.start, op.end) === op.end ? '' : 'ENOMEM';
     setZapRange(a, op.start, op.end, false);
     a.l.po_pages = [];
   },

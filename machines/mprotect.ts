@@ -20,14 +20,6 @@ type MprotectOp = { op: 'mprotect'; start: number; end: number; prot: number };
 const mpOp = (a: A) => a.l.ops[a.l.pc] as unknown as MprotectOp;
 const PROT_MASK = VM.READ | VM.WRITE | VM.EXEC;
 
-/** Where the VMAs from the range's start stop being contiguous (or its end). */
-function mappedEnd(a: A): number {
-  const op = mpOp(a);
-  let end = op.start;
-  for (const v of [...mmOf(a).vmas].sort((x, y) => x.start - y.start)) if (v.start <= end && v.end > end) end = Math.min(v.end, op.end);
-  return end;
-}
-
 export function mprotect(): StateDef {
   return {
     meta: { kernel: 'do_mprotect_pkey' },
@@ -103,7 +95,7 @@ export const mprotectActions: Record<string, TaskAction<A>> = {
     a.l.vs_split = [];
     if (!mm.findVma(op.start)) a.l.md_err = 'ENOMEM';
     else if (op.prot & VM.WRITE && mm.vmas.some((v) => v.start < op.end && v.end > op.start && v.file >= 0 && !a.k.inodes[v.file]!.shmem)) a.l.md_err = 'EACCES';
-    if (!a.l.md_err) a.l.vs_split = vmaSplitPoints(a, op.start, mappedEnd(a), (f) => (f & ~PROT_MASK) | op.prot);
+    if (!a.l.md_err) a.l.vs_split = vmaSplitPoints(a, op.start, mmOf(a).mappedEnd(op.start, op.end), (f) => (f & ~PROT_MASK) | op.prot);
   },
   mpFixup: (a) => {
     const op = mpOp(a);
@@ -112,7 +104,7 @@ export const mprotectActions: Record<string, TaskAction<A>> = {
     a.l.ci = 0;
     if (a.l.md_err) return;
     // a gap is ENOMEM after the VMAs before it
-    const end = mappedEnd(a);
+    const end = mmOf(a).mappedEnd(op.start, op.end);
     if (end < op.end) a.l.md_err = 'ENOMEM';
     const change = (f: number) => (f & ~PROT_MASK) | op.prot;
     // change_protection runs over the VMAs whose flags change ("if (newflags == oldflags)

@@ -6,7 +6,7 @@
 // break the sources if tsx read it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,16 +88,7 @@ describe('thpsim from a directory outside the checkout', () => {
 
   it('inspect serves its page (read from the checkout) and stops on SIGTERM', async () => {
     const file = join(away, 'work', 'khugepaged-only.yaml');
-    writeFileSync(file, `name: khugepaged-only
-hpage_pmd_nr: 4
-sysfs: { shmem_enabled: always }
-files: [{ name: f, size: 0x4000, populated: true }]
-mms:
-  - name: m1
-    vmas: [{ start: 0x0, size: 0x4000, file: f, flags: [VM_READ, VM_WRITE, VM_SHARED, VM_HUGEPAGE] }]
-actors:
-  - { kind: khugepaged, id: khugepaged, full_scans: 1 }
-`);
+    copyFileSync('test/fixtures/khugepaged-only.yaml', file);
     const child = spawn(linked, ['inspect', 'khugepaged-only.yaml'], { cwd: join(away, 'work'), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

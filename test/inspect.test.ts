@@ -3,7 +3,7 @@
 // a downloaded one), the server's loopback-only rule, and the command as a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -73,17 +73,7 @@ describe('thpsim inspect as a user runs it', () => {
   it('prints the URL, serves the page and the run, and stops cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'thpsim-inspect-'));
     const file = join(dir, 'khugepaged-only.yaml');
-    // khugepaged alone over a populated shmem extent: a small chart, so a quick start
-    writeFileSync(file, `name: khugepaged-only
-hpage_pmd_nr: 4
-sysfs: { shmem_enabled: always }
-files: [{ name: f, size: 0x4000, populated: true }]
-mms:
-  - name: m1
-    vmas: [{ start: 0x0, size: 0x4000, file: f, flags: [VM_READ, VM_WRITE, VM_SHARED, VM_HUGEPAGE] }]
-actors:
-  - { kind: khugepaged, id: khugepaged, full_scans: 1 }
-`);
+    copyFileSync('test/fixtures/khugepaged-only.yaml', file);
     const child = spawn(process.execPath, ['bin/thpsim.js', 'inspect', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -130,6 +130,13 @@ export class MmStruct {
 
   usersState(): string { return MM_USERS[this.state]!; }
 
+  /** Where the VMAs from `start` stop being contiguous, at most `end` (`start` itself if unmapped). */
+  mappedEnd(start: number, end: number): number {
+    let at = start;
+    for (const v of [...this.vmas].sort((x, y) => x.start - y.start)) if (v.start <= at && v.end > at) at = Math.min(v.end, end);
+    return at;
+  }
+
   /**
    * mprotect_fixup / madvise_update_vma on [start, end): split_vma at both ends, give the
    * VMAs inside the range flags = change(flags), then vma_merge neighbours that became
