@@ -9,9 +9,7 @@
  * so a get_huge_zero_page() can take a reference between the two, and the page is freed
  * under it. The invariants must catch this; examples/zero-page-broken-shrinker.yaml runs it.
  */
-import { registerVariant } from '../../src/registry.ts';
-import type { TaskChartDef } from '../../src/engine/task_chart.ts';
-import type { Actor } from '../../src/sched/actor.ts';
+import { type Actor, type TaskChartDef, registerVariant } from 'thpsim/extend';
 import type { ShrinkerLocals } from '../../machines/huge_zero_page.ts';
 
 type S = Actor<ShrinkerLocals>;

@@ -12,6 +12,7 @@ import { registerExplore } from './explore.ts';
 import { registerMerge } from './merge.ts';
 import { registerInspect } from './inspect.ts';
 import { registerExport } from './export.ts';
+import { thpsimVersion } from '../version.ts';
 
 function listCommand(): void {
   const out: string[] = ['actor kinds:'];
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('thpsim')
     .description('An executable model of the Linux transparent-huge-page lifecycle')
+    .version(`thpsim ${thpsimVersion()}`, '-V, --version', 'print thpsim\'s version')
     .exitOverride()
     .configureOutput({
       // commander's errors, one line each (a suggestion joined on) and escaped: they quote the argument given

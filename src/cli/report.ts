@@ -45,8 +45,18 @@ export function pageTables(k: Kernel): Record<string, PmdSummary[]> {
   return out;
 }
 
-export function pageCache(k: Kernel): Record<string, { nrpages: number; pages: number; holes: number; swap: number; i_size: number }> {
-  const out: Record<string, { nrpages: number; pages: number; holes: number; swap: number; i_size: number }> = {};
+/** A file's page cache at the end of a run: slots by kind, i_size in pages, and the first index of each huge page. */
+export interface PageCacheSummary {
+  nrpages: number;
+  pages: number;
+  holes: number;
+  swap: number;
+  i_size: number;
+  huge: number[];
+}
+
+export function pageCache(k: Kernel): Record<string, PageCacheSummary> {
+  const out: Record<string, PageCacheSummary> = {};
   for (const ino of k.inodes) {
     let pages = 0, holes = 0, swap = 0;
     for (const s of ino.mapping.slots) {
@@ -54,19 +64,42 @@ export function pageCache(k: Kernel): Record<string, { nrpages: number; pages: n
       else if (isSwapEntry(s)) swap++;
       else holes++;
     }
-    out[ino.name] = { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size };
     // huge pages in the cache, by their first index
     const huge: number[] = [];
     ino.mapping.slots.forEach((v, i) => {
       if (v >= 0 && k.pages.order[v]! > 0) huge.push(i);
     });
-    (out[ino.name] as Record<string, unknown>).huge = huge;
+    out[ino.name] = { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size, huge };
   }
   return out;
 }
 
-/** The machine-readable result of one run (documented in docs/json.md). */
-export function toJson(r: RunResult, withSchedule: boolean): object {
+/** The machine-readable result of one run (documented in docs/json.md): what `thpsim run --json` prints and the library's run() returns. */
+export interface RunReport {
+  thpsim_result: 1;
+  scenario: string;
+  seed: number;
+  engine: string;
+  hpage_pmd_nr: number;
+  verdict: RunResult['verdict'];
+  steps: number;
+  preemptions: number;
+  time_ns: number;
+  trace_hash: string;
+  violations: RunResult['violations'];
+  divergence?: string;
+  actors: RunResult['actors'];
+  page_tables: Record<string, PmdSummary[]>;
+  mm_counters: Record<string, Record<string, number>>;
+  page_cache: Record<string, PageCacheSummary>;
+  huge_zero_page: { huge_zero_refcount: number; huge_zero_pfn: string };
+  khugepaged: Record<string, number>;
+  vmstat: Record<string, number>;
+  shmem_huge_recovery: Record<string, number>;
+  schedule?: RunResult['schedule'];
+}
+
+export function toJson(r: RunResult, withSchedule: boolean): RunReport {
   const k = r.kernel;
   return {
     thpsim_result: 1,
@@ -131,7 +164,7 @@ export function summary(r: RunResult): string {
     lines.push('');
     lines.push('page cache:');
     for (const [f, c] of Object.entries(cache)) {
-      const huge = (c as { huge?: number[] }).huge ?? [];
+      const huge = c.huge;
       lines.push(`  ${f}: i_size=${c.i_size} nrpages=${c.nrpages} pages=${c.pages} holes=${c.holes} swap=${c.swap}${huge.length ? ` huge pages at ${huge.join(', ')}` : ''}`);
     }
   }

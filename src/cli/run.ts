@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Engine, run } from '../sched/run.ts';
-import { summary, toJson } from './report.ts';
+import { type RunReport, summary, toJson } from './report.ts';
 import { type Replay, readReplay, reportMismatch, writeReplay } from './replay.ts';
 import { prepareFile } from './files.ts';
 import { intArg } from './args.ts';
@@ -56,7 +56,7 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
     trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,
   });
   if (o.json) {
-    const body = toJson(r, o.schedule === true) as Record<string, unknown>;
+    const body: RunReport & { trace?: string[] } = toJson(r, o.schedule === true);
     if (o.trace) body.trace = lines;
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else {

@@ -1,5 +1,6 @@
 /**
- * What a worker thread of `--workers N` runs: explore_worker_shard.ts and the sources it
+ * What a worker thread of `--workers N` runs from the sources (a compiled thpsim runs
+ * dist/src/cli/explore_worker_shard.js): explore_worker_shard.ts and the sources it
  * imports, bundled by esbuild into one file. Started through tsx instead (as bin/thpsim.js
  * starts the CLI), a worker thread resolves and compiles some fifty files one by one and
  * takes over a second before it searches; from the bundle, a fifth of that.
@@ -22,8 +23,12 @@ const SHARD = new URL('../cli/explore_worker_shard.ts', import.meta.url);
 export const WORKER_VIA_TSX = new URL('../cli/explore_worker.js', import.meta.url);
 const CACHE = new URL('../../node_modules/.cache/thpsim/', import.meta.url);
 
-/** The worker threads' entry: the bundle if it could be built, else explore_worker.js through tsx. */
+/**
+ * The worker threads' entry: in a compiled thpsim (dist/), the compiled shard itself;
+ * from the sources, the bundle if it could be built, else explore_worker.js through tsx.
+ */
 export async function workerEntry(): Promise<URL> {
+  if (import.meta.url.endsWith('.js')) return new URL('../cli/explore_worker_shard.js', import.meta.url);
   try {
     return await bundle();
   } catch {

@@ -4,13 +4,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { MAX_FILE_SIZE, PAGE_SHIFT, type Scenario, TASK_SIZE, UNPRINTABLE, nameSchema, scenarioBaseSchema, scenarioSchema } from './schema.ts';
 import { getVariant } from '../registry.ts';
 import { type Sysfs, checkSysfs, defaultSysfs } from '../memory/sysfs.ts';
 import '../builtins.ts';
+import { importPlugin } from './plugin_import.ts';
 
 const MAX_FILE_PAGES = MAX_FILE_SIZE >> PAGE_SHIFT;
 
@@ -96,7 +96,7 @@ async function loadPlugins(data: object, file: string, opts: ValidateOptions): P
   }
   for (const [i, path] of paths.entries()) {
     try {
-      await import(pathToFileURL(path).href);
+      await importPlugin(path);
     } catch (e) {
       throw new ScenarioError(file, `plugins[${i}]`, `could not load ${plugins[i]}: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -117,10 +117,18 @@ export function schemaError(issue: z.core.$ZodIssue, file: string): ScenarioErro
   return new ScenarioError(file, fieldPath(issue.path), issue.message);
 }
 
+/**
+ * Each validated scenario's data as given and where it came from: a replay file holds the
+ * data, not the validated form (whose addresses are page numbers).
+ */
+export const scenarioSource = new WeakMap<Scenario, { raw: unknown; file: string }>();
+
 /** Validates parsed scenario data; `file` names it in errors. */
 export async function validateScenario(data: unknown, file: string, opts: ValidateOptions = {}): Promise<Scenario> {
   try {
-    return await validate(data, file, opts);
+    const s = await validate(data, file, opts);
+    scenarioSource.set(s, { raw: data, file });
+    return s;
   } catch (e) {
     throw e instanceof ScenarioError && opts.within ? e.within(opts.within) : e;
   }
