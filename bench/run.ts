@@ -10,7 +10,7 @@
  *
  * Options: --mms N (250) --threads N (4) --hpage N (512) --passes N (2000) --seed N (1)
  *          --runs N (5) --no-scaling (skip the smaller workloads) --no-memory --no-khugepaged
- *          --no-recovery --no-explore --help
+ *          --no-recovery --no-explore --no-startup --help
  *
  * (d2) huge tmpfs recovery (seed 001) of 64 half-swapped extents (a child process,
  * bench/team_recovery.ts).
@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, availableParallelism, platform, arch, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureStartup } from './startup.ts';
 import { parseArgs } from 'node:util';
 import { validateScenario } from '../src/scenario/load.ts';
 import { run, type RunResult } from '../src/sched/run.ts';
@@ -44,9 +45,10 @@ const OPTIONS = {
   'no-khugepaged': { type: 'boolean', default: false },
   'no-recovery': { type: 'boolean', default: false },
   'no-explore': { type: 'boolean', default: false },
+  'no-startup': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
-const USAGE = 'usage: npm run bench -- [--runs N] [--seed N] [--mms N] [--threads N] [--hpage N] [--passes N] [--no-scaling] [--no-memory] [--no-khugepaged] [--no-recovery] [--no-explore]';
+const USAGE = 'usage: npm run bench -- [--runs N] [--seed N] [--mms N] [--threads N] [--hpage N] [--passes N] [--no-scaling] [--no-memory] [--no-khugepaged] [--no-recovery] [--no-explore] [--no-startup]';
 const parsed = (() => {
   try {
     return parseArgs({ options: OPTIONS });
@@ -460,6 +462,23 @@ if (!opt['no-explore']) {
   }
   table(['scenario (seeded defect)', 'invariant', 'strategy', 'schedules to first', 'ms to first', ''], rows2, [false, false, false, true, true, false]);
   console.log('  (median over 20 base seeds; the time to find it, not to minimise it; goal: PCT ≤ 1 s median)');
+  console.log();
+}
+
+// ---- (f) the command's start-up ------------------------------------------------------------------
+
+if (!opt['no-startup']) {
+  console.log(`(f) command start-up: a fresh process each, wall time, median of ${RUNS}`);
+  const rows = measureStartup(join(here, '..'), RUNS, median);
+  table(
+    ['command', 'compiled (dist/)', 'sources (tsx)'],
+    rows.map((r) => [r.command, r.compiled === undefined ? 'not built' : `${fmt(r.compiled, 3)} s`, `${fmt(r.sources, 3)} s`]),
+    [false, true, true],
+  );
+  const v = rows[0]!;
+  console.log(v.compiled === undefined
+    ? '  dist/ is missing or older than the sources: npm run build, then measure again (goal: --version ≤ 0.2 s compiled)'
+    : `  goal: thpsim --version ≤ 0.2 s from the package: ${fmt(v.compiled, 3)} s — ${v.compiled <= 0.2 ? 'met' : 'NOT met'}`);
   console.log();
 }
 

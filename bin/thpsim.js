@@ -26,7 +26,8 @@ function sourcesNewer() {
   return false;
 }
 
-if (existsSync(compiled) && !sourcesNewer()) {
+// THPSIM_SOURCES=1 runs the sources even where dist/ is fresh (what the bench compares)
+if (process.env.THPSIM_SOURCES !== '1' && existsSync(compiled) && !sourcesNewer()) {
   await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');
