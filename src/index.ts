@@ -128,6 +128,7 @@ const exploreOptionsSchema = z.strictObject({
   timeBudgetMs: z.number().positive().optional(),
   shrinkBudget: z.number().int().nonnegative().optional(),
   variants: variantsOption,
+  monitors: z.array(z.string()).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -156,6 +157,8 @@ export interface ExploreOptions {
   shrinkBudget?: number;
   /** Variants selected on top of the scenario's own. */
   variants?: readonly string[];
+  /** Only these invariant monitors (default: every registered one). */
+  monitors?: readonly string[];
   /** Aborting it stops the exploration between schedules; what ran is returned. */
   signal?: AbortSignal;
 }
@@ -166,8 +169,10 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
   const o = checked(exploreOptionsSchema, options, 'explore options');
   if (o.preemptionBound !== undefined && o.strategy !== 'dfs') throw new ScenarioError('explore options', 'preemptionBound', `bounds the dfs: use it with strategy 'dfs'`);
   if (o.preemptionBound !== undefined && o.sleepSets) throw new ScenarioError('explore options', 'preemptionBound', 'a preemption-bounded dfs runs without sleep sets');
+  checkMonitors(o.monitors, 'explore options');
   const s = withVariants(scenario, o.variants, 'explore options');
   return exploreAsync(s, {
+    monitors: o.monitors,
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth, maxStates: o.maxStates,
     preemptionBound: o.preemptionBound, sleepSets: o.sleepSets, stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrinkBudget,
     timeBudgetMs: o.timeBudgetMs, clock: o.timeBudgetMs === undefined ? undefined : () => Date.now(), signal: o.signal,

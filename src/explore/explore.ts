@@ -26,6 +26,8 @@ export interface ExploreOptions {
   seed?: number;
   /** Step bound per schedule (default the scenario's max_steps). */
   maxSteps?: number;
+  /** Only these invariant monitors (by name; default every registered one), in every schedule and in minimising. */
+  monitors?: readonly string[];
   /** PCT bug depth d (default 3). */
   depth?: number;
   /**
@@ -205,17 +207,17 @@ function keyOf(r: RunResult): string {
 export function minimise(
   s: Scenario,
   found: RunResult,
-  opts: { budget?: number } = {},
+  opts: { budget?: number; monitors?: readonly string[] } = {},
 ): { run: RunResult; scenario: Scenario; removedActors: string[] } {
   const budget = opts.budget ?? 2000;
-  const shortest = shrink(s, found, budget, Infinity);
+  const shortest = shrink(s, found, budget, Infinity, opts.monitors);
   const most = found.preemptions;
-  return shortest.run.preemptions > most ? shrink(s, found, budget, most) : shortest;
+  return shortest.run.preemptions > most ? shrink(s, found, budget, most, opts.monitors) : shortest;
 }
 
 /** minimise() with the candidates kept to at most `preemptions`. */
 function shrink(
-  s: Scenario, found: RunResult, startBudget: number, preemptions: number,
+  s: Scenario, found: RunResult, startBudget: number, preemptions: number, monitors: readonly string[] | undefined,
 ): { run: RunResult; scenario: Scenario; removedActors: string[] } {
   const key = keyOf(found);
   let scen = s;
@@ -230,7 +232,7 @@ function shrink(
     budget--;
     // a candidate is only kept if shorter: bound it by the best so far (a guided
     // candidate that spins in a retry loop stops there)
-    const r = run(scen, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps });
+    const r = run(scen, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps, monitors });
     if (!better(r)) return false;
     best = r;
     return true;
@@ -262,7 +264,7 @@ function shrink(
       const cand: Scenario = { ...scen, actors: scen.actors.filter((a) => a.id !== id) };
       let r: RunResult;
       try {
-        r = run(cand, { seed: found.seed, strategy: 'guided', guide: best.schedule.filter((d) => d.actor !== id), maxSteps: best.steps });
+        r = run(cand, { seed: found.seed, strategy: 'guided', guide: best.schedule.filter((d) => d.actor !== id), maxSteps: best.steps, monitors });
       } catch {
         continue; // another actor needs this one (the scenario does not stand without it)
       }
@@ -375,7 +377,7 @@ class Explorer {
     this.deadline = this.clock ? this.clock() + o.timeBudgetMs! : Infinity;
     if ((o.strategy ?? 'random') === 'pct' || o.strategy === 'coverage') {
       for (let i = 0; i < 10; i++) {
-        this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, record: false }).steps);
+        this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, monitors: o.monitors, record: false }).steps);
       }
     }
     this.res = {
@@ -478,7 +480,7 @@ class Explorer {
     const r = res.strategy === 'coverage'
       ? this.coverageRun(seed)
       : run(s, {
-        seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, collect: true,
+        seed, strategy: res.strategy, maxSteps: o.maxSteps, monitors: o.monitors, pctDepth: o.depth, collect: true,
         pctSteps: this.pctSpan || undefined,
       });
     this.record(r);
@@ -504,7 +506,7 @@ class Explorer {
       if (!this.dfsRun) {
         let n = 0;
         this.dfsRun = runSteps(s, {
-          seed: this.base, frontier: true, maxSteps: o.maxSteps, collect: true, checkStateHash: o.checkStateHash,
+          seed: this.base, frontier: true, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash,
           search: {
             // (next() read the clock just before resuming the run: the first node needs no second read)
             next: () => {
@@ -525,7 +527,7 @@ class Explorer {
       if (this.dfsRun.next().done) this.dfsRun = undefined;
     } else {
       const node = this.dfsPop();
-      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, collect: true, footprint: node.track, checkStateHash: o.checkStateHash }));
+      if (node) this.dfsVisit(node, run(s, { seed: this.base, schedule: prefixOf(node), frontier: true, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, footprint: node.track, checkStateHash: o.checkStateHash }));
     }
     const more = this.stack.length > 0 || (this.pool !== undefined && !this.poolDone);
     res.complete = !more && !res.stopped;
@@ -720,14 +722,14 @@ class Explorer {
       }
     }
     if (!gateways.length) {
-      return run(s, { seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps, collect: true });
+      return run(s, { seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps, monitors: o.monitors, collect: true });
     }
     const least = Math.min(...gateways.map((g) => g.tries));
     const fewest = gateways.filter((g) => g.tries === least);
     const g = fewest[rng.below(fewest.length)]!;
     g.tries++;
     const prefix = g.schedule.slice(0, rng.below(g.at + 1));
-    return run(s, { seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps, collect: true });
+    return run(s, { seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps, monitors: o.monitors, collect: true });
   }
 
   /** Each atomic step's possible next atomic steps: its STEP targets entered (initial states, eventless routing). */
@@ -798,7 +800,7 @@ class Explorer {
     if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
-      const mm = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? null : minimise(s, r, { budget: o.shrinkBudget });
+      const mm = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? null : minimise(s, r, { budget: o.shrinkBudget, monitors: o.monitors });
       const m = mm ? mm.run : r;
       const c: Counterexample = {
         verdict: r.verdict,
