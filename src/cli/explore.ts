@@ -59,7 +59,11 @@ export function exploreSummary(r: ExploreResult, files: string[], secs: number, 
     out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''}: ${incomplete}`}`);
   }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  if (Object.keys(r.violations).length) out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (Object.keys(r.violations).length) {
+    // (a site: the program point of the violating step; one counterexample is kept per site)
+    const sites = (inv: string) => new Set(r.counterexamples.filter((c) => c.violation.invariant === inv).map((c) => c.site)).size;
+    out.push(`violations by invariant: ${Object.entries(r.violations).map(([k, v]) => `${k} ${v} (${sites(k)} site${sites(k) === 1 ? '' : 's'})`).join(', ')}`);
+  }
   out.push('outcomes:');
   for (const [k, v] of Object.entries(r.outcomes).sort()) out.push(`  ${k.padEnd(50)} ${v}`);
   if (Object.keys(r.scanResults).length) out.push(`SCAN_* results: ${Object.entries(r.scanResults).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -73,7 +77,7 @@ export function exploreSummary(r: ExploreResult, files: string[], secs: number, 
     if (full) for (const m of c.missed) out.push(`    never: ${m}`);
   }
   r.counterexamples.forEach((c, i) => {
-    out.push(`counterexample: ${c.verdict} ${c.violation.invariant} — ${c.violation.message}`);
+    out.push(`counterexample: ${c.verdict} ${c.violation.invariant} at ${c.site} — ${c.violation.message}`);
     const preempt = (n: number) => `${n} preemption${n === 1 ? '' : 's'}`;
     out.push(`  seed ${c.seed}: found in ${c.found.steps} steps / ${c.found.switches} context switches (${preempt(c.found.preemptions)}), minimised to ${c.minimised.steps} / ${c.minimised.switches} (${preempt(c.minimised.preemptions)})${c.removedActors.length ? `, without ${c.removedActors.join(', ')}` : ''}`);
     if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`, `  watch:  thpsim inspect ${files[i]}`);
@@ -88,8 +92,15 @@ function withoutActors(raw: unknown, removed: readonly string[]): unknown {
   return { ...r, actors: r.actors.filter((a) => !removed.includes(String(a.id))) };
 }
 
-function replayName(out: string, file: string, strategy: string, c: Counterexample): string {
-  return join(out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${strategy}.seed${c.seed}.${c.violation.invariant}.replay.json`);
+/**
+ * A counterexample's replay file: scenario, strategy, seed and invariant; a second site of
+ * one invariant found by the same seed (every dfs counterexample has the one seed) is .2, .3...
+ */
+function replayName(out: string, file: string, strategy: string, c: Counterexample, taken: readonly string[]): string {
+  const base = join(out, `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${strategy}.seed${c.seed}.${c.violation.invariant}`);
+  let name = `${base}.replay.json`;
+  for (let n = 2; taken.includes(name); n++) name = `${base}.${n}.replay.json`;
+  return name;
 }
 
 /**
@@ -107,7 +118,7 @@ export class ReplayWriter {
 
   write(c: Counterexample): void {
     const i = this.files.length;
-    const name = replayName(this.out, this.file, this.strategy, c);
+    const name = replayName(this.out, this.file, this.strategy, c, this.files);
     this.files.push(name);
     this.pending.push(this.writeAs(name, c).catch((e: Error) => void this.failed.push({ i, c, error: e.message })));
   }
@@ -125,8 +136,10 @@ export class ReplayWriter {
     const n = `${this.failed.length} replay file${this.failed.length === 1 ? '' : 's'}`;
     try {
       const dir = await mkdtemp(join(tmpdir(), 'thpsim-counterexamples-'));
+      const written: string[] = [];
       for (const f of this.failed) {
-        const name = replayName(dir, this.file, this.strategy, f.c);
+        const name = replayName(dir, this.file, this.strategy, f.c, written);
+        written.push(name);
         await this.writeAs(name, f.c);
         this.files[f.i] = name;
       }

@@ -50,6 +50,8 @@ const resultSchema = z.looseObject({
   counterexamples: z.array(z.looseObject({
     verdict: z.string(),
     violation: z.looseObject({ invariant: z.string(), message: z.string() }),
+    // (a result written before sites were kept has none: one counterexample per invariant)
+    site: z.string().optional(),
     seed: count,
     decisions: z.array(z.looseObject({ actor: z.string(), state: z.string() })),
     replay_file: z.string().optional(),

@@ -15,6 +15,7 @@ import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
 import { SharedBoundedStates, SharedVisitedStates, VisitedStates } from './visited.ts';
 import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
+import { shortestSchedule } from './shortest.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -116,9 +117,15 @@ export interface DfsWorker {
 export interface Counterexample {
   verdict: Verdict;
   violation: Violation;
+  /** The violating step's program point, "kind:state" ('-' for none): siteOf(). */
+  site: string;
   /** The seed of the schedule that found it. */
   seed: number;
-  /** Steps, context switches and preemptions (RunResult.preemptions) as found, and after minimisation. */
+  /**
+   * Steps, context switches and preemptions (RunResult.preemptions) as found, and after
+   * minimisation and the shortest-schedule search (which may take more preemptions than
+   * found, except within a dfs preemption bound).
+   */
   found: { steps: number; switches: number; preemptions: number };
   minimised: { steps: number; switches: number; preemptions: number };
   /** The minimised decisions: `thpsim run --replay` reproduces them (on the scenario without removedActors). */
@@ -156,7 +163,7 @@ export interface ExploreResult {
    * there while another ran (lock_page, mmap_lock, the page table lock held...).
    */
   blocked: Record<string, number>;
-  /** One minimised counterexample per (verdict, invariant), the first found. */
+  /** One minimised counterexample per (verdict, invariant, site), the first found. */
   counterexamples: Counterexample[];
   /** Stopped early (stopOnFirst, the time budget, or onProgress asked to). */
   stopped: boolean;
@@ -188,8 +195,21 @@ export function contextSwitches(d: readonly Decision[]): number {
   return n;
 }
 
+/**
+ * Where a run went wrong: the program point of the violating step, as its actor's kind and
+ * the state it stepped from ('-' where no actor stepped: a quiescence check, a step bound).
+ * One invariant broken at two sites is two defects (the shrinker's own __free_page of the
+ * huge zero page and the cmpxchg loser's, both compound-free-order): each is kept.
+ */
+export function siteOf(r: Pick<RunResult, 'violations' | 'actors'>): string {
+  const v = r.violations[0];
+  if (!v || v.actor === '-') return '-';
+  return `${r.actors.find((a) => a.id === v.actor)?.kind ?? v.actor}:${v.state}`;
+}
+
+/** A counterexample's identity: verdict, invariant and site. */
 function keyOf(r: RunResult): string {
-  return `${r.verdict}:${r.violations[0]?.invariant ?? ''}`;
+  return `${r.verdict}:${r.violations[0]?.invariant ?? ''}@${siteOf(r)}`;
 }
 
 /**
@@ -311,6 +331,9 @@ function prefixOf(node: DfsNode): Decision[] {
   for (let n: DfsNode | null = node; n?.decision; n = n.parent) out.push(n.decision);
   return out.reverse();
 }
+
+/** The shortest-schedule search after minimising: nodes at most per counterexample (a few tenths of a second). */
+const SHORTEST_NODES = 20_000;
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
 const DFS_CHUNK = 64;
@@ -781,6 +804,22 @@ class Explorer {
     if (schedule && !this.reachedBy.has(key)) this.reachedBy.set(key, { schedule, at, tries: 0 });
   }
 
+  /**
+   * The minimised run, or a shorter one to the same violation at the same site if the
+   * state graph of its scenario has one (shortestSchedule: within SHORTEST_NODES nodes).
+   */
+  private shortest(s: Scenario, m: RunResult): RunResult {
+    const key = keyOf(m);
+    const found = shortestSchedule(s, (r) => keyOf(r) === key, { seed: m.seed, bound: m.steps - 1, budget: SHORTEST_NODES, monitors: this.o.monitors });
+    if (!found.decisions) return m;
+    const r = run(s, { seed: m.seed, schedule: found.decisions, monitors: this.o.monitors });
+    // (a preemption-bounded dfs's counterexample stays within its bound)
+    const bound = this.o.preemptionBound;
+    if (keyOf(r) !== key || r.steps >= m.steps || (bound !== undefined && r.preemptions > bound)) return m;
+    // as short as the model allows: of those, one with fewer context switches if the minimiser finds it
+    return minimise(s, r, { budget: this.o.shrinkBudget, monitors: this.o.monitors }).run;
+  }
+
   private record(r: RunResult): void {
     const { s, o, res } = this;
     const seed = r.seed;
@@ -801,10 +840,11 @@ class Explorer {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
       const mm = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? null : minimise(s, r, { budget: o.shrinkBudget, monitors: o.monitors });
-      const m = mm ? mm.run : r;
+      const m = mm ? this.shortest(mm.scenario, mm.run) : r;
       const c: Counterexample = {
         verdict: r.verdict,
         violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
+        site: siteOf(r),
         seed,
         found: { steps: r.steps, switches: contextSwitches(r.schedule), preemptions: r.preemptions },
         minimised: { steps: m.steps, switches: contextSwitches(m.schedule), preemptions: m.preemptions },
@@ -877,7 +917,7 @@ export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: 
     }
     : (a: Counterexample, b: Counterexample) => a.seed - b.seed;
   for (const c of parts.flatMap((p) => p.counterexamples).sort(order)) {
-    const key = `${c.verdict}:${c.violation.invariant}`;
+    const key = `${c.verdict}:${c.violation.invariant}@${c.site}`;
     if (!byKey.has(key)) byKey.set(key, c);
   }
   const coverage: ExploreResult['coverage'] = {};
