@@ -154,8 +154,7 @@ function toHaveScanResult(this: Ctx, x: unknown, scan: string): Outcome {
     };
   }
   const e = r.explored;
-  const ended = Object.keys(e.outcomes).filter((k) => k.includes(`(last: ${scan})`));
-  const n = (e.scanResults[scan] ?? 0) + ended.reduce((s, k) => s + e.outcomes[k]!, 0);
+  const { n, show } = scanReached(e, scan);
   const lasts = Object.entries(e.outcomes).flatMap(([k, m]) => (lastScan(k) ? [`${k} ${m}`] : []));
   return {
     pass: n > 0,
@@ -163,8 +162,17 @@ function toHaveScanResult(this: Ctx, x: unknown, scan: string): Outcome {
       `expected ${this.isNot ? 'no' : 'some'} schedule to report ${scan}; scans reported (occurrences): ${counts(e.scanResults)}`,
       lasts.length > 0 && `  MADV_COLLAPSE failures (schedules): ${lasts.join('; ')}`,
       explorationLine(e),
-      this.isNot && (e.scanResults[scan] ? witnessReport(e, `scan:${scan}`, scan) : witnessReport(e, `outcome:${ended[0]}`, scan)),
+      this.isNot && show(),
     ),
+  };
+}
+
+/** How often an exploration's scans reported `scan`, or its MADV_COLLAPSE calls failed on it; and the first schedule that did. */
+function scanReached(e: ExploreResult, scan: string): { n: number; show: () => string } {
+  const ended = Object.keys(e.outcomes).filter((k) => lastScan(k) === scan);
+  return {
+    n: (e.scanResults[scan] ?? 0) + ended.reduce((s, k) => s + e.outcomes[k]!, 0),
+    show: () => (e.scanResults[scan] ? witnessReport(e, `scan:${scan}`, scan) : ended[0] ? witnessReport(e, `outcome:${ended[0]}`, scan) : ''),
   };
 }
 
@@ -307,7 +315,7 @@ function reached(e: ExploreResult, t: ReachTarget): { what: string; n: number; i
   }
   if ('scanResult' in t) {
     checkScan('toReach', t.scanResult);
-    return { what: t.scanResult, n: e.scanResults[t.scanResult] ?? 0, instead: `SCAN_* results: ${counts(e.scanResults)}`, show: () => witnessReport(e, `scan:${t.scanResult}`, t.scanResult) };
+    return { what: t.scanResult, ...scanReached(e, t.scanResult), instead: `SCAN_* results: ${counts(e.scanResults)}` };
   }
   if ('state' in t) {
     const kind = stepKind(e, t.state, t.kind);
