@@ -13,18 +13,21 @@ import { z } from 'zod';
 import { ScenarioError, fieldPath, loadScenario, scenarioSource, validateScenario } from './scenario/load.ts';
 import type { Scenario } from './scenario/schema.ts';
 import { type Decision, run as runInternal } from './sched/run.ts';
-import { type Counterexample, type ExploreResult, counterexampleScenario, exploreAsync } from './explore/explore.ts';
+import { type Counterexample, type ExploreResult, counterexampleScenario, exploreAsync, outcomeKey } from './explore/explore.ts';
 import { type RunReport, toJson } from './cli/report.ts';
 import { allMonitors, getVariant } from './registry.ts';
+import { type Witness, resultOrigin } from './origin.ts';
 
 export { loadScenario, validateScenario, ScenarioError, counterexampleScenario };
 export type { Scenario, Decision, Counterexample, ExploreResult, RunReport };
 export type { Violation } from './bus/events.ts';
 export type { PmdSummary, PageCacheSummary } from './cli/report.ts';
 
-/** A run's result: the `thpsim run --json` object (docs/json.md), with its decisions and, if asked for, its trace lines. */
+/** A run's result: the `thpsim run --json` object (docs/json.md), with its decisions, its SCAN_* results and, if asked for, its trace lines. */
 export interface RunResult extends RunReport {
   schedule: Decision[];
+  /** Every SCAN_* result khugepaged or a MADV_COLLAPSE caller reported (mm_khugepaged_scan_file), in order. */
+  scan_results: string[];
   /** With `trace: true`: the ftrace-like lines, as `thpsim run --trace` prints them. */
   trace?: string[];
 }
@@ -108,10 +111,11 @@ export function run(scenario: Scenario, options: RunOptions = {}): RunResult {
   const trace = typeof o.trace === 'function' ? (o.trace as (l: string) => void) : o.trace ? (l: string) => void lines.push(l) : undefined;
   const r = runInternal(s, {
     seed: o.seed ?? s.seed, strategy: o.strategy, pctDepth: o.depth, maxSteps: o.maxSteps, monitors: o.monitors,
-    schedule: o.schedule, engine: o.engine, trace,
+    schedule: o.schedule, engine: o.engine, trace, collect: true,
   });
-  const out: RunResult = { ...toJson(r, true), schedule: r.schedule };
+  const out: RunResult = { ...toJson(r, true), schedule: r.schedule, scan_results: r.scans ?? [] };
   if (o.trace === true) out.trace = lines;
+  resultOrigin.set(out, { scenario: s });
   return out;
 }
 
@@ -171,10 +175,20 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
   if (o.preemptionBound !== undefined && o.sleepSets) throw new ScenarioError('explore options', 'preemptionBound', 'a preemption-bounded dfs runs without sleep sets');
   checkMonitors(o.monitors, 'explore options');
   const s = withVariants(scenario, o.variants, 'explore options');
-  return exploreAsync(s, {
+  // the first schedule to reach each outcome and SCAN_* result: a failing matcher replays it
+  const witnesses = new Map<string, Witness>();
+  const r = await exploreAsync(s, {
     monitors: o.monitors,
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth, maxStates: o.maxStates,
     preemptionBound: o.preemptionBound, sleepSets: o.sleepSets, stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrinkBudget,
     timeBudgetMs: o.timeBudgetMs, clock: o.timeBudgetMs === undefined ? undefined : () => Date.now(), signal: o.signal,
+    onSchedule: (run) => {
+      const keys = [...run.actors.map((a) => `outcome:${outcomeKey(a)}`), ...(run.scans ?? []).map((x) => `scan:${x}`)];
+      for (const k of keys) {
+        if (!witnesses.has(k)) witnesses.set(k, { seed: run.seed, decisions: run.schedule.slice(), verdict: run.verdict, violation: run.violations[0] });
+      }
+    },
   });
+  resultOrigin.set(r, { scenario: s, witnesses });
+  return r;
 }

@@ -9,8 +9,8 @@ describe('run()', () => {
   it('returns the thpsim run --json object, with the schedule, and the same run as the engine gives', async () => {
     const s = await loadScenario('examples/zero-page-read-faults.yaml');
     const r = run(s, { seed: 5 });
-    const internal = runInternal(s, { seed: 5 });
-    expect(r).toEqual({ ...toJson(internal, true), schedule: internal.schedule });
+    const internal = runInternal(s, { seed: 5, collect: true });
+    expect(r).toEqual({ ...toJson(internal, true), schedule: internal.schedule, scan_results: internal.scans });
     expect(r.thpsim_result).toBe(1);
     expect(r.trace).toBeUndefined();
   });

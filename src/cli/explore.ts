@@ -7,7 +7,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { ScenarioError, printable, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
 import { exploreInWorkers } from '../explore/parallel.ts';
-import { writeDecisions } from './replay.ts';
+import { withoutActors, writeDecisions } from './replay.ts';
 import { prepareDirectory } from './files.ts';
 import { explorationOf } from './merge.ts';
 import { intArg } from './args.ts';
@@ -83,13 +83,6 @@ export function exploreSummary(r: ExploreResult, files: string[], secs: number, 
     if (files[i]) out.push(`  replay: thpsim run --replay ${files[i]}`, `  watch:  thpsim inspect ${files[i]}`);
   });
   return out.join('\n');
-}
-
-/** The scenario data as given, less the actors a minimised counterexample does without. */
-function withoutActors(raw: unknown, removed: readonly string[]): unknown {
-  if (!removed.length) return raw;
-  const r = raw as { actors: { id?: string }[] };
-  return { ...r, actors: r.actors.filter((a) => !removed.includes(String(a.id))) };
 }
 
 /**

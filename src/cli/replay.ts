@@ -38,11 +38,11 @@ export interface ReplayOptions {
 }
 
 /** The text of a replay file at `path`: `raw` is the scenario data as given, `scenarioFile` where it came from. */
-function replayText(
+export function replayText(
   path: string,
   scenarioFile: string,
   raw: unknown,
-  r: { seed: number; engine: string; verdict: string; violation: unknown; decisions: readonly Decision[] },
+  r: { seed: number; engine: string; verdict?: string; violation: unknown; decisions: readonly Decision[] },
 ): string {
   const body = {
     thpsim_replay: 1,
@@ -73,6 +73,13 @@ export async function writeDecisions(
   r: { seed: number; engine: string; verdict: string; violation: unknown; decisions: readonly Decision[] },
 ): Promise<void> {
   await writeOutput(path, replayText(path, scenarioFile, raw, r), flag);
+}
+
+/** The scenario data as given, less the actors a minimised counterexample does without. */
+export function withoutActors(raw: unknown, removed: readonly string[]): unknown {
+  if (!removed.length) return raw;
+  const r = raw as { actors: { id?: string }[] };
+  return { ...r, actors: r.actors.filter((a) => !removed.includes(String(a.id))) };
 }
 
 const PLUGINS_REFUSED = 'a replay file runs no code it names unless you pass --allow-plugins (docs/replay.md); read the plugins first';

@@ -94,6 +94,8 @@ export interface ExploreOptions {
   onProgress?: (done: number, result: ExploreResult) => boolean | void;
   /** Called with each counterexample as soon as it is minimised (so it is kept if the run is stopped). */
   onCounterexample?: (c: Counterexample) => void;
+  /** Called with every schedule's run as it is counted (the library keeps the first to reach each outcome). */
+  onSchedule?: (r: RunResult) => void;
 }
 
 /**
@@ -205,6 +207,11 @@ export function siteOf(r: Pick<RunResult, 'violations' | 'actors'>): string {
   const v = r.violations[0];
   if (!v || v.actor === '-') return '-';
   return `${r.actors.find((a) => a.id === v.actor)?.kind ?? v.actor}:${v.state}`;
+}
+
+/** An actor's end as ExploreResult.outcomes counts it: "id: outcome results...". */
+export function outcomeKey(a: RunResult['actors'][number]): string {
+  return `${a.id}: ${[a.outcome, ...a.results].join(' ')}`;
 }
 
 /** A counterexample's identity: verdict, invariant and site. */
@@ -830,12 +837,13 @@ class Explorer {
     res.verdicts[r.verdict] = (res.verdicts[r.verdict] ?? 0) + 1;
     for (const inv of new Set(r.violations.map((v) => v.invariant))) res.violations[inv] = (res.violations[inv] ?? 0) + 1;
     for (const a of r.actors) {
-      const k = `${a.id}: ${[a.outcome, ...a.results].join(' ')}`;
+      const k = outcomeKey(a);
       res.outcomes[k] = (res.outcomes[k] ?? 0) + 1;
     }
     for (const x of r.scans ?? []) res.scanResults[x] = (res.scanResults[x] ?? 0) + 1;
     for (const x of r.contended ?? []) res.contention[x] = (res.contention[x] ?? 0) + 1;
     for (const x of r.blocked ?? []) res.blocked[x] = (res.blocked[x] ?? 0) + 1;
+    o.onSchedule?.(r);
     if (r.verdict !== 'ok' && !this.seen.has(keyOf(r))) {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
