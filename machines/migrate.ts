@@ -9,6 +9,11 @@
  * remove_migration_ptes), then the page off the list or left for the next pass. -ENOMEM
  * ends it at once. Every step another CPU could observe is a state of its own.
  *
+ * Other callers embed the same definition with their own callbacks (an extension's
+ * compaction: examples/extensions/compaction/): mg_reason is migrate_pages()'s reason
+ * argument, and the seed's recovery-only checks (the truncated check, patch 29's
+ * shmem_recovery_migrate_page) look at it as the seed does.
+ *
  * A migration entry is a cleared pte marked as one (Pmd.pteMigration): a zap removes the
  * mark with the pte, remove_migration_ptes fills only the ptes still marked. A fault on
  * one finds the old page locked and waits, then finds the new one (docs/teams.md).
@@ -22,6 +27,10 @@ import { hex } from '../src/memory/pages.ts';
 import { PageTeam, shmemAddedToHugeteam, teamMember } from '../src/memory/team.ts';
 
 export type MigrateRc = '' | 'SUCCESS' | 'EAGAIN' | 'ENOMEM' | 'EBUSY' | 'FREED';
+/** enum migrate_reason, by its mm_migrate_pages string: the seed's MR_SHMEM_RECOVERY, and MR_COMPACTION. */
+export type MigrateReason = 'shmem_recovery' | 'compaction';
+/** enum migrate_mode (MIGRATE_SYNC_LIGHT: kcompactd's; the model's steps are the same for both). */
+export type MigrateMode = 'MIGRATE_SYNC' | 'MIGRATE_SYNC_LIGHT';
 
 export interface MigrateLocals {
   /** The pages to migrate (list `from`), in order. */
@@ -38,6 +47,9 @@ export interface MigrateLocals {
   mg_nr: number;
   /** [mm id, vpn] pairs try_to_unmap turned into migration entries. */
   mg_ptes: number[];
+  /** migrate_pages()'s reason and mode arguments, set by the caller with the list. */
+  mg_reason: MigrateReason;
+  mg_mode: MigrateMode;
 }
 
 type M = Actor<MigrateLocals>;
@@ -98,12 +110,25 @@ export function migratePagesStates(kernel = 'migrate_pages(&migrate, shmem_get_r
       unmap_route: {
         always: [
           { guard: 'mgPageMapped', target: 'try_to_unmap' },
-          { target: 'move_tree_lock' },
+          { target: 'move_route' },
         ],
       },
       try_to_unmap: step('__unmap_and_move: try_to_unmap(page, TTU_MIGRATION|TTU_IGNORE_MLOCK|TTU_IGNORE_ACCESS): each pte of the page a migration entry', {
-        guard: 'mgPtlsFree', actions: 'mgUnmap', target: 'move_tree_lock',
+        guard: 'mgPtlsFree', actions: 'mgUnmap', target: 'move_route',
       }),
+      // move_to_new_page: mapping = page_mapping(page) — NULL once truncation deleted the page
+      // under its lock (recovery stopped at truncated_check; any other caller goes on)
+      move_route: {
+        always: [
+          { guard: 'mgNoMapping', target: 'move_no_mapping' },
+          { target: 'move_tree_lock' },
+        ],
+      },
+      // the truncated page is migrated, no slot to replace; unmap_and_move then frees both
+      move_no_mapping: step('migrate_page_move_mapping(NULL, newpage, page): "Anonymous page without mapping": if (page_count(page) != 1) return -EAGAIN; newpage->index = page->index; return MIGRATEPAGE_SUCCESS', [
+        { guard: 'mgCountIsOne', actions: 'mgRcSuccess', target: 'unlock_new' },
+        { actions: 'mgRcEagain', target: 'unlock_new' },
+      ]),
       move_tree_lock: step('migrate_page_move_mapping: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'mgTreeLockFree', actions: 'mgLockTree', target: 'move_mapping',
       }),
@@ -155,7 +180,10 @@ export const migrateGuards: Record<string, TaskGuard<M>> = {
   mgPageTeam: (a) => PageTeam(a.k, cur(a)),
   mgPageUnlocked: (a) => !a.k.pages.isLocked(cur(a)),
   mgNotForce: (a) => a.l.mg_pass <= 2,
-  mgPageTruncated: (a) => a.k.pages.mapping[cur(a)]! < 0,
+  // the seed: "if (reason == MR_SHMEM_RECOVERY && !page->mapping)"
+  mgPageTruncated: (a) => a.l.mg_reason === 'shmem_recovery' && a.k.pages.mapping[cur(a)]! < 0,
+  mgNoMapping: (a) => a.k.pages.mapping[cur(a)]! < 0,
+  mgCountIsOne: (a) => a.k.pages.refcount[cur(a)] === 1,
   mgNewUnlocked: (a) => !a.k.pages.isLocked(a.l.mg_new),
   mgPageMapped: (a) => a.k.pages.isMapped(cur(a)),
   mgPtlsFree: (a) => a.k.mms.every((mm) => mm.pageTableLock.free),
@@ -172,7 +200,7 @@ export const migrateGuards: Record<string, TaskGuard<M>> = {
   /** shmem_recovery_migrate_page(newpage, page) would return false: the team head is no longer PageTeam. */
   mgRecoveryMigrateRefused: (a) => {
     const k = a.k;
-    if (!k.variant('shmem_recovery_migrate_page')) return false;
+    if (!k.variant('shmem_recovery_migrate_page') || a.l.mg_reason !== 'shmem_recovery') return false;
     const head = a.l.mg_new - (k.pages.index[cur(a)]! & (k.HPAGE_PMD_NR - 1));
     return !PageTeam(k, head);
   },
@@ -190,6 +218,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
   mgRcEagain: (a) => { a.l.mg_rc = 'EAGAIN'; },
   mgRcFreed: (a) => { a.l.mg_rc = 'FREED'; },
   mgRcEbusy: (a) => { a.l.mg_rc = 'EBUSY'; },
+  mgRcSuccess: (a) => { a.l.mg_rc = 'SUCCESS'; },
   // trylock_page, or with force lock_page (which may wait: the guard blocks)
   mgLockPage: (a) => a.k.lockPage(cur(a), a.ix, a.l.mg_pass > 2 ? 'lock_page' : 'trylock_page'),
   mgUnlockPage: (a) => a.k.unlockPage(cur(a), a.ix),
@@ -257,7 +286,8 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     k.pages.index[n] = index;
     k.pages.mapping[n] = inode.id;
     if (k.pages.testFlag(p, 'swapbacked')) k.pages.setFlag(n, 'swapbacked');
-    const enteam = k.variant('shmem_recovery_migrate_page');
+    // (patch 29: in MIGRATE_SHMEM_RECOVERY mode only)
+    const enteam = k.variant('shmem_recovery_migrate_page') && a.l.mg_reason === 'shmem_recovery';
     if (enteam) k.ref('drop', 'page', n, 'team', '', a.ix); // its split reference is the cache's
     else k.pages.get(n, a.ix);
     if (k.pages.isDirty(p)) {
@@ -282,7 +312,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     if (k.pages.isUptodate(p)) k.pages.setUptodate(n, a.ix);
     k.pages.mapping[p] = -1;
     // the page is moved: its slot, data and flags are the new page's
-    k.bus.publish({ kind: 'migrate', op: 'move', pfn: p, newpfn: n, reason: 'shmem_recovery', succeeded: 0, failed: 0, actor: a.ix });
+    k.bus.publish({ kind: 'migrate', op: 'move', pfn: p, newpfn: n, reason: a.l.mg_reason, succeeded: 0, failed: 0, actor: a.ix });
   },
   /** unmap_and_move's out: label. */
   mgOut: (a) => {
@@ -294,7 +324,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
       a.l.mg_from.splice(a.l.mg_i, 1);
       a.l.mg_i--;
       k.count('nr_isolated_anon', -1, a.ix);
-      k.bus.publish({ kind: 'migrate', op: 'putback', pfn: p, newpfn: -1, reason: 'shmem_recovery', succeeded: 0, failed: 0, actor: a.ix });
+      k.bus.publish({ kind: 'migrate', op: 'putback', pfn: p, newpfn: -1, reason: a.l.mg_reason, succeeded: 0, failed: 0, actor: a.ix });
       if (rc === 'SUCCESS' || rc === 'FREED') k.pages.put(p, a.ix, a.id); // the isolation reference: the last
       else {
         k.pages.lruAdd(p, a.ix); // putback_lru_page
@@ -330,5 +360,5 @@ export const migrateActions: Record<string, TaskAction<M>> = {
 };
 
 function mgTrace(a: M): void {
-  a.k.bus.publish({ kind: 'migrate', op: 'done', pfn: -1, newpfn: -1, reason: 'shmem_recovery', succeeded: a.l.mg_succeeded, failed: a.l.mg_failed, actor: a.ix });
+  a.k.bus.publish({ kind: 'migrate', op: 'done', pfn: -1, newpfn: -1, reason: a.l.mg_reason, mode: a.l.mg_mode, succeeded: a.l.mg_succeeded, failed: a.l.mg_failed, actor: a.ix });
 }

@@ -345,7 +345,7 @@ const populateActions: Record<string, TaskAction<A>> = {
   rpMigrateBegin: (a) => {
     a.l.rc_migrated_head = -1;
     // migrate_pages works on the list in place (moved, not shared: what it leaves is put back after)
-    Object.assign(a.l, { mg_from: a.l.rp_migrate, rp_migrate: [], mg_pass: 0, mg_retry: 1, mg_i: 0, mg_new: -1, mg_rc: '', mg_succeeded: 0, mg_failed: 0, mg_nr: 0, mg_ptes: [] });
+    Object.assign(a.l, { mg_from: a.l.rp_migrate, rp_migrate: [], mg_pass: 0, mg_retry: 1, mg_i: 0, mg_new: -1, mg_rc: '', mg_succeeded: 0, mg_failed: 0, mg_nr: 0, mg_ptes: [], mg_reason: 'shmem_recovery', mg_mode: 'MIGRATE_SYNC' });
   },
   rpMigrated: (a) => {
     a.l.rp_migrate = a.l.mg_from;

@@ -139,6 +139,8 @@ const UNREACHABLE: Record<string, Record<string, string>> = {
   shmem_recovery: {
     ...noHugeAlloc('populate.getpage', 'SGP_TEAM on a huge=1 file: a team page, never a compound one'),
     ...noEofDisband('populate.getpage', 'narrow race: an SGP_TEAM team page instantiated after a truncation passed (with shmem_getpage_team_eof), not reached here'),
+    // the one migrate_pages(): a truncated page stops recovery at the seed's check first
+    'populate.migrate.move_no_mapping': 'MR_SHMEM_RECOVERY quits at "must not proceed if page has been truncated": the !mapping path is other callers\' (compaction)',
   },
 };
 

@@ -4,6 +4,8 @@ import { expect, it } from 'vitest';
 import { registerMonitor, allMonitors, allVariants } from '../src/registry.ts';
 import { loadScenario, validateScenario } from '../src/scenario/load.ts';
 import { run } from '../src/sched/run.ts';
+import { chartByName, namedCharts } from '../src/export/machines.ts';
+import { exportChart } from '../src/export/chart.ts';
 
 it('a registered monitor observes the bus and its report ends the run as a violation', async () => {
   registerMonitor({
@@ -37,4 +39,17 @@ it('a plugin named by a scenario registers its variant before validation, and an
     .rejects.toThrow("x.yaml: variants[0]: unknown variant 'no_such_variant'");
   await expect(validateScenario({ name: 'x', plugins: ['./no/such/plugin.ts'], actors: [{ kind: 'huge_zero_page_shrinker', id: 's' }] }, 'x.yaml'))
     .rejects.toThrow(/x\.yaml: plugins\[0\]: no such file: .*\/no\/such\/plugin\.ts \(\.\/no\/such\/plugin\.ts from the directory of x\.yaml\)/);
+});
+
+it('an actor kind a plugin registers is a chart `thpsim export chart` draws: the compaction example, with the migrate_pages() it embeds', async () => {
+  await loadScenario('examples/extensions/compaction/compaction.yaml');
+  expect(namedCharts().map((c) => c.name)).toContain('compaction');
+  const mermaid = exportChart(chartByName('compaction')!, 'mermaid');
+  expect(mermaid).toContain('state "isolate_migratepages · isolate_migratepages_block()"');
+  expect(mermaid).toContain('state "migrate · migrate_pages()"');
+  // SCXML carries each state's kernel line: the one migrate_pages() definition, labelled with compaction's call
+  const scxml = exportChart(chartByName('compaction')!, 'scxml');
+  expect(scxml).toContain('id="compact_zone.isolate_migratepages.clear_lru" thpsim:kernel="isolate_migratepages_block: if (!folio_test_clear_lru(folio))');
+  expect(scxml).toContain('MR_COMPACTION');
+  expect(scxml).toContain('id="compact_zone.migrate.move_mapping" thpsim:kernel="migrate_page_move_mapping:');
 });

@@ -26,7 +26,7 @@ export const shmemRecoveryKind: ActorKind<RecoveryLocals, ShmemRecoverySpec> = {
     dt_page: -1, dt_head: -1, dt_nr: -1,
     um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
     ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,
-    mg_from: [], mg_pass: 0, mg_retry: 0, mg_i: 0, mg_new: -1, mg_rc: '', mg_succeeded: 0, mg_failed: 0, mg_nr: 0, mg_ptes: [],
+    mg_from: [], mg_pass: 0, mg_retry: 0, mg_i: 0, mg_new: -1, mg_rc: '', mg_succeeded: 0, mg_failed: 0, mg_nr: 0, mg_ptes: [], mg_reason: 'shmem_recovery', mg_mode: 'MIGRATE_SYNC',
     rc_ino: k.inodeByName(spec.file)!.id, rc_mm: k.mmByName(spec.mm)?.id ?? -1,
     rc_head_index: spec.offset - (spec.offset & (k.HPAGE_PMD_NR - 1)), rc_fault_index: spec.offset,
     rc_page: -1, rc_head: -1, rc_migrated_head: -1, rc_exposed_team: false, rc_result: '',

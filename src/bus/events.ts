@@ -8,6 +8,7 @@ import type { PageEvent } from '../../machines/page.ts';
 import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import type { TeamHeadEvent } from '../../machines/team_head.ts';
+import type { MigrateMode, MigrateReason } from '../../machines/migrate.ts';
 import type { VmItem } from '../memory/vmstat.ts';
 
 /** Actor index; -1 = the model itself (setup before the run starts). */
@@ -235,7 +236,7 @@ export interface TeamBusEvent {
 }
 
 /**
- * Page migration (mm/migrate.c) for huge tmpfs: a page isolated onto a migrate list,
+ * Page migration (mm/migrate.c): a page isolated onto a migrate list,
  * moved into its new page (migrate_page_move_mapping replaced the cache slot), put back
  * (putback_movable_pages), or migrate_pages() done — the mm_migrate_pages tracepoint,
  * with how many succeeded and failed.
@@ -247,7 +248,10 @@ export interface MigrateBusEvent {
   pfn: number;
   /** move: the page migrated into. */
   newpfn: number;
-  reason: 'shmem_recovery' | 'shmem_hugehole';
+  /** The migrate_reason string (shmem_hugehole: the huge-hole shrinker's list, never migrate_pages()). */
+  reason: MigrateReason | 'shmem_hugehole';
+  /** done: migrate_pages()'s mode argument. */
+  mode?: MigrateMode;
   /** done: pages migrated and not. */
   succeeded: number;
   failed: number;

@@ -53,9 +53,8 @@ export function formatTraceLine(e: BusEvent, k: Kernel, actors: readonly Actor[]
     case 'truncate':
       return `${prefix(k, actors, e.actor)}shmem_${e.op}: file=${k.inodes[e.ino]!.name} start=${e.start} end=${e.end}`;
     case 'migrate':
-      // migrate_pages()'s end is the kernel's mm_migrate_pages tracepoint (its TP_printk's
-      // fields); the model's only migrate_pages() call is recovery's, MIGRATE_SYNC
-      if (e.op === 'done') return `${prefix(k, actors, e.actor)}mm_migrate_pages: nr_succeeded=${e.succeeded} nr_failed=${e.failed} mode=MIGRATE_SYNC reason=${e.reason}`;
+      // migrate_pages()'s end is the kernel's mm_migrate_pages tracepoint (its TP_printk's fields)
+      if (e.op === 'done') return `${prefix(k, actors, e.actor)}mm_migrate_pages: nr_succeeded=${e.succeeded} nr_failed=${e.failed} mode=${e.mode} reason=${e.reason}`;
       return `${prefix(k, actors, e.actor)}${MIGRATE_STEP[e.op]}: pfn=${hex(e.pfn)}${e.op === 'move' ? ` newpfn=${hex(e.newpfn)}` : ''} reason=${e.reason}`;
     case 'recovery': {
       const where = `file=${k.inodes[e.ino]!.name} index=${e.index} head=${e.head < 0 ? 'none' : hex(e.head)}`;
