@@ -13,7 +13,7 @@ export {
 export type { ActorKind, Monitor, MonitorKind, MonitorContext, Variant, ChartPatch, FunctionPatch } from './registry.ts';
 export type { TaskChartDef, TaskGuard, TaskAction, StepEvent } from './engine/task_chart.ts';
 export type { StateDef, StateMeta, TransitionDef, Transitions, GuardRef, InjectionPoint, SleepReason, SpinReason } from './engine/chart.ts';
-export { step, final } from './engine/chart.ts';
+export { step, final, transitionList } from './engine/chart.ts';
 export type { Actor } from './sched/actor.ts';
 export type { Kernel } from './memory/kernel.ts';
 export type { BusEvent, Violation } from './bus/events.ts';

@@ -268,7 +268,8 @@ function checkReferences(s: Scenario, file: string): void {
       if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
       const tf = s.files.find((x) => x.name === t.file)!;
       if ((t as unknown as { offset: number }).offset >= tf.size) throw new ScenarioError(file, `actors[${i}].targets[${j}].offset`, `expected an offset within the file's ${tf.size * 4096} bytes`);
-      if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
+      // (another kind's targets may be a regular file's pages: an extension's writeback flusher)
+      if (a.kind === 'shmem_reclaim' && regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });
   // a wait for an actor names another actor of the scenario

@@ -333,11 +333,8 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.pages.setUptodate(pfn, -1);
       k.pages.lruAdd(pfn, -1);
       k.cacheSet(ino, index, pfn, -1);
-      if (dirty[index]) {
-        // written through a writable fd before the run: __set_page_dirty tags the slot too
-        k.pages.setDirty(pfn, -1);
-        ino.mapping.tag(index, 'dirty');
-      }
+      // written through a writable fd before the run (the model keeps PG_dirty, not PAGECACHE_TAG_DIRTY)
+      if (dirty[index]) k.pages.setDirty(pfn, -1);
     }
     const cached = f.size - inSwap - holes;
     ino.mapping.nrpages += cached;
