@@ -171,53 +171,39 @@ type C = Actor<CollapseLocals>;
 const csIno = (a: C) => a.k.inodes[a.l.sc_ino]!;
 
 /**
- * mainline collapse_file(), for a regular file (!is_shmem) — twice: in the xa_lock'ed walk,
- * before trylock_page ("} else if (folio_test_writeback(folio)) { xas_unlock_irq(&xas);
- * result = SCAN_FAIL; goto xa_unlocked; }"), and again once the page is locked, where
- * set_page_writeback (which needs the page lock) can no longer start behind its back
- * ("if (!is_shmem && (folio_test_dirty(folio) || folio_test_writeback(folio))) { result =
- * SCAN_FAIL; goto out_unlock; }"). The dirty half is left out: it pairs with the walk's
- * filemap_flush(), which this model does not have; collapse_shmem carries PG_dirty over to
- * new_page instead. hpage_collapse_scan_file() has no writeback test: the scan passes the page.
+ * mainline collapse_file(), for a regular file (!is_shmem), in the xa_lock'ed walk before
+ * trylock_page: "} else if (folio_test_writeback(folio)) { xas_unlock_irq(&xas); result =
+ * SCAN_FAIL; goto xa_unlocked; }". The slot's step reads the flag with the tree lock held,
+ * the way out is a step of its own. Mainline tests it again once the page is locked (with
+ * PG_dirty: "if (!is_shmem && (folio_test_dirty(folio) || folio_test_writeback(folio)))");
+ * for PG_writeback that test cannot fire — set_page_writeback needs both the page lock and
+ * the tree lock, and the walk holds the tree lock from this test to trylock_page — so it is
+ * left out, with the dirty half, which pairs with the walk's filemap_flush() (not modelled:
+ * collapse_shmem carries PG_dirty over to new_page). hpage_collapse_scan_file() has no
+ * writeback test: the scan passes the page.
  */
 const collapseFileWriteback: FunctionPatch = {
   patch: (states) => ({
     ...states,
     slot: {
       ...states.slot!,
-      on: {
-        STEP: [
-          { guard: { and: ['csRegularFile', 'csSlotWriteback'] }, actions: ['csUnlockTree', 'csFail'], target: 'tree_unlocked' },
-          ...transitionList(states.slot!.on!.STEP),
-        ],
-      },
+      on: { STEP: [{ guard: { and: ['csRegularFile', 'csSlotWriteback'] }, target: 'writeback' }, ...transitionList(states.slot!.on!.STEP)] },
     },
-    check: {
-      ...states.check!,
-      always: [
-        // (after the PageTransCompound, VM_BUG_ON and truncation checks, as mainline orders them)
-        ...transitionList(states.check!.always).filter((t) => t.guard !== undefined),
-        { guard: 'csRegularFile', target: 'writeback_check' },
-        { target: 'unlock_tree' },
-      ],
-    },
-    writeback_check: step('collapse_file: if (!is_shmem && PageWriteback(page)) { result = SCAN_FAIL; goto out_unlock: unlock_page(page); put_page(page) }', [
-      { guard: 'csPageWriteback', actions: ['csFail', 'csUnlockPutPage'], target: 'tree_unlock_final' },
-      { target: 'unlock_tree' },
-    ]),
+    writeback: step('collapse_file: } else if (folio_test_writeback(folio)) { xas_unlock_irq(&xas); result = SCAN_FAIL; goto xa_unlocked; }', {
+      actions: ['csUnlockTree', 'csFail'], target: 'tree_unlocked',
+    }),
   }),
   guards: {
     csSlotWriteback: (a: C) => {
       const v = csIno(a).mapping.lookup(a.l.cs_index);
       return v >= 0 && a.k.pages.inState(a.k.pages.compoundHead(v), UNDER_WRITEBACK);
     },
-    csPageWriteback: (a: C) => a.k.pages.inState(a.k.pages.compoundHead(a.l.cs_page), UNDER_WRITEBACK),
   },
 };
 
 registerVariant({
   name: 'collapse_file_writeback_check',
   kind: 'fix',
-  description: 'collapse_file() gives up with SCAN_FAIL on a regular file\'s page under writeback (before trylock_page, and again under the page lock)',
+  description: 'collapse_file() gives up with SCAN_FAIL on a regular file\'s page under writeback (the walk\'s test before trylock_page)',
   functions: { collapse_shmem: collapseFileWriteback },
 });
