@@ -13,7 +13,7 @@ export {
 export type { ActorKind, Monitor, MonitorKind, MonitorContext, Variant, ChartPatch, FunctionPatch } from './registry.ts';
 export type { TaskChartDef, TaskGuard, TaskAction, StepEvent } from './engine/task_chart.ts';
 export type { StateDef, StateMeta, TransitionDef, Transitions, GuardRef, InjectionPoint, SleepReason, SpinReason } from './engine/chart.ts';
-export { step, final } from './engine/chart.ts';
+export { step, final, transitionList } from './engine/chart.ts';
 export type { Actor } from './sched/actor.ts';
 export type { Kernel } from './memory/kernel.ts';
 export type { BusEvent, Violation } from './bus/events.ts';
@@ -31,3 +31,37 @@ export type { BusEvent, Violation } from './bus/events.ts';
  */
 export { migratePagesStates, migrateGuards, migrateActions } from '../machines/migrate.ts';
 export type { MigrateLocals, MigrateRc, MigrateReason, MigrateMode } from '../machines/migrate.ts';
+
+/**
+ * Kernel objects' states: the object charts (struct page, pmd entry, mm_struct, team head).
+ * An extension adds a page flag with a lifecycle of its own as a region of the page chart
+ * and the commands that move it, and makes existing commands depend on it:
+ *
+ *     extendObjectChart('page', {
+ *       name: 'PG_writeback',
+ *       events: ['SET_WRITEBACK', 'END_WRITEBACK'],
+ *       regions: { writeback: { initial: 'clear', states: {
+ *         clear: { on: { SET_WRITEBACK: { target: 'writeback', guard: { in: 'lock.locked' } } } },
+ *         writeback: { on: { END_WRITEBACK: 'clear' } } } } },
+ *       // free_pages_check(): PAGE_FLAGS_CHECK_AT_FREE includes PG_writeback
+ *       guards: [{ state: 'alloc.allocated', event: 'FREE', guard: { in: 'writeback.clear' } }],
+ *     });
+ *
+ * Call it as the plugin module loads (before any kernel is built). The page store then
+ * runs the extended chart: `k.pages.command(pfn, 'SET_WRITEBACK', a.ix)` applies a command
+ * (refused in a state the chart does not allow it: the illegal-transition violation every
+ * run checks) and publishes it (traced as page_set_writeback); `k.pages.inState(pfn,
+ * 'writeback.writeback')` tests a state from a guard. Regions are appended and a new
+ * region's initial state must be its first, so every state the chart had keeps its number:
+ * a scenario that never sends the new commands runs, traces and explores exactly as before.
+ * `thpsim export chart page --plugin FILE` and `thpsim inspect` draw the extended chart.
+ */
+export { extendObjectChart, applyObjectChartExtension, objectChart, allObjectCharts } from './object_charts.ts';
+export type { ObjectChartExtension, GuardConjunct } from './object_charts.ts';
+export type { ObjectChartDef, ObjectRegionDef } from './engine/object_chart.ts';
+export type { PageCommand } from './memory/pages.ts';
+/** The collapse context's locals (khugepaged, MADV_COLLAPSE), for a FunctionPatch of collapse_shmem. */
+export type { CollapseLocals, ScanResult } from '../machines/collapse_shmem.ts';
+/** zod, for an actor kind's scenario schema (the instance thpsim validates with), and its address type. */
+export { z } from 'zod';
+export { pageAddress } from './scenario/schema.ts';

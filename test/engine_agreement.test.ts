@@ -13,6 +13,8 @@ import { pmdChart } from '../machines/pmd.ts';
 import { mmChart } from '../machines/mm_struct.ts';
 import { teamHeadChart } from '../machines/team_head.ts';
 import type { ObjectChartDef } from '../src/engine/object_chart.ts';
+import { applyObjectChartExtension } from '../src/object_charts.ts';
+import { pgWriteback } from '../examples/extensions/writeback/index.ts';
 import { type StateDef, transitionList, walkStates } from '../src/engine/chart.ts';
 import { ChartDefinitionError, type TaskChartDef, compileTaskChart, fireStep } from '../src/engine/task_chart.ts';
 import { buildTaskMachine } from '../src/engine/xstate_chart.ts';
@@ -28,6 +30,8 @@ const objectCharts: [string, ObjectChartDef][] = [
   ['pmd', pmdChart as ObjectChartDef],
   ['mm_struct', mmChart as ObjectChartDef],
   ['team_head', teamHeadChart as ObjectChartDef],
+  // an extension's chart is run by the table and drawn by XState like a built-in one
+  ['page + PG_writeback', applyObjectChartExtension(pageChart as ObjectChartDef, pgWriteback)],
 ];
 
 describe('(a) object charts: compiled table ≡ XState machine', () => {

@@ -4,7 +4,7 @@
  * violations are all BusEvents; monitors, the tracer, the vmstat counters and the
  * inspector learn what happened only from these.
  */
-import type { PageEvent } from '../../machines/page.ts';
+import type { PageCommand } from '../memory/pages.ts';
 import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import type { TeamHeadEvent } from '../../machines/team_head.ts';
@@ -23,10 +23,10 @@ export interface StepBusEvent {
   fail: boolean;
 }
 
-/** A command a page accepted: one transition of machines/page.ts, with the counts after it. */
+/** A command a page accepted: one transition of the page chart (machines/page.ts, or an extension's), with the counts after it. */
 export interface PageBusEvent {
   kind: 'page';
-  op: PageEvent;
+  op: PageCommand;
   pfn: number;
   actor: ActorIx;
   refcount: number;

@@ -13,3 +13,6 @@ export const intArg = (what: string, { min = 0, max = Number.MAX_SAFE_INTEGER } 
   }
   return Number(v);
 };
+
+/** A repeatable option's values, in order (`--plugin a.ts --plugin b.ts`). */
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -6,11 +6,11 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { CHART_FORMATS, type ChartFormat, exportChart } from '../export/chart.ts';
 import { chartByName, namedCharts } from '../export/machines.ts';
 import { perfettoJson, perfettoTrace } from '../export/perfetto.ts';
-import { ScenarioError } from '../scenario/load.ts';
+import { ScenarioError, loadPluginFiles } from '../scenario/load.ts';
 import { run } from '../sched/run.ts';
 import { readRunInput, reportMismatch } from './replay.ts';
 import { prepareFile, writeOutput } from './files.ts';
-import { intArg } from './args.ts';
+import { collect, intArg } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
 
 const TRACE_FORMATS = ['perfetto', 'ftrace'] as const;
@@ -26,7 +26,15 @@ async function emit(text: string, file: string | undefined): Promise<void> {
   else process.stdout.write(text);
 }
 
-async function chartCommand(machine: string, o: { format: ChartFormat; output?: string }): Promise<number> {
+interface ChartFlags {
+  format: ChartFormat;
+  output?: string;
+  plugin: string[];
+}
+
+async function chartCommand(machine: string, o: ChartFlags): Promise<number> {
+  // an extension's charts, and what it adds to the built-in ones, are drawn like theirs
+  await loadPluginFiles(o.plugin, 'thpsim export chart');
   const src = chartByName(machine);
   if (!src) {
     throw new ScenarioError('thpsim export chart', '<machine>', `expected one of ${namedCharts().map((c) => c.name).join(', ')}; got '${machine}'`);
@@ -69,7 +77,8 @@ export function registerExport(program: Command, setCode: (code: number) => void
     .argument('<machine>', 'page, pmd, mm_struct, or an actor kind (a wrong name lists them all)')
     .requiredOption('--format <format>', `${CHART_FORMATS.join(', ')}`, oneOf(CHART_FORMATS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
-    .action(async (machine: string, o: { format: ChartFormat; output?: string }) => {
+    .option('--plugin <file>', 'import an extension first (repeatable): its actor kinds\' charts, and what it adds to the object charts', collect, [])
+    .action(async (machine: string, o: ChartFlags) => {
       setCode(await chartCommand(machine, o));
     });
   exp

@@ -3,9 +3,9 @@
  * serves the inspector page on loopback until Ctrl-C (docs/inspect.md).
  */
 import type { Command } from 'commander';
-import { ScenarioError } from '../scenario/load.ts';
+import { ScenarioError, loadPluginFiles } from '../scenario/load.ts';
 import { readRunInput, reportMismatch } from './replay.ts';
-import { intArg } from './args.ts';
+import { collect, intArg } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
 import { run } from '../sched/run.ts';
@@ -17,12 +17,15 @@ interface InspectFlags {
   maxSteps?: number;
   stately?: string | true;
   allowPlugins?: boolean;
+  plugin: string[];
 }
 
 async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   if (!isLoopback(o.host)) {
     throw new ScenarioError('thpsim inspect', '--host', `${o.host} is not a loopback address (127.0.0.0/8, ::1, localhost): the inspector is served to this machine only`);
   }
+  // before the scenario, which may name what they register (actor kinds, variants)
+  await loadPluginFiles(o.plugin, 'thpsim inspect');
   const { scenario, seed, schedule, replay } = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
   // (loaded here, not when the CLI starts: the chart layout's elkjs alone takes 0.4 s to load)
   const [{ record }, { buildPayload }] = await Promise.all([import('../inspect/record.ts'), import('../inspect/payload.ts')]);
@@ -71,6 +74,7 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
     .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound', { min: 1 }))
     .option('--allow-plugins', 'a replay file: import the plugins its scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
+    .option('--plugin <file>', 'import an extension first (repeatable), as a scenario\'s plugins are: its charts are drawn, its commands named', collect, [])
     .option('--stately [url]', 'also show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL')
     .action(async (file: string, o: InspectFlags) => {
       setCode(await inspectCommand(file, o));

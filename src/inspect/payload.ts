@@ -1,14 +1,15 @@
 /**
  * What /api/run serves: the recorded run, the laid-out chart of every actor kind in it
  * (with the scenario's variants applied: the chart that actually ran) and of every object
- * chart (OBJECT_CHARTS: struct page, pmd entry, mm_struct, team head), and the tables the
+ * chart (src/object_charts.ts: struct page, pmd entry, mm_struct, team head, as extensions
+ * left them: the charts that actually ran), and the tables the
  * page needs to decode a packed object state (regions, their states, radix) and the PG_*
  * bits.
  */
 import type { Scenario } from '../scenario/schema.ts';
 import { allMonitors, getActorKind, patchedChart } from '../registry.ts';
-import { type CompiledObjectChart, compileObjectChart } from '../engine/object_chart.ts';
-import { OBJECT_CHARTS } from '../export/machines.ts';
+import type { CompiledObjectChart } from '../engine/object_chart.ts';
+import { allObjectCharts, compiledObjectChart } from '../object_charts.ts';
 import { PG } from '../memory/pages.ts';
 import { type ChartLayout, layoutObjectChart, layoutTaskChart } from './layout.ts';
 import type { Recording } from './record.ts';
@@ -24,7 +25,7 @@ export interface Payload {
   run: Recording;
   /** Task charts by actor kind. */
   charts: Record<string, ChartLayout>;
-  /** Object charts by id (page, pmd, mm_struct, team_head, ...), in OBJECT_CHARTS order, each with its title. */
+  /** Object charts by id (page, pmd, mm_struct, team_head, ...), in registration order, each with its title. */
   objects: Record<string, ChartLayout & { title: string }>;
   /** How to decode each object chart's packed state, by id. */
   decode: Record<string, ObjectDecoding>;
@@ -34,8 +35,6 @@ export interface Payload {
 }
 
 const decoding = (c: CompiledObjectChart): ObjectDecoding => ({ regions: c.regionNames, states: c.regionStates, radix: c.radix });
-/** The same tables the memory model compiles (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...): compiling is deterministic. */
-const DECODE: Record<string, ObjectDecoding> = Object.fromEntries(OBJECT_CHARTS.map(({ def }) => [def.id, decoding(compileObjectChart(def))]));
 
 /** Rounds coordinates to a tenth of a pixel: the JSON is a third the size. */
 function rounded(l: ChartLayout): ChartLayout {
@@ -61,7 +60,7 @@ export async function buildPayload(scenario: Scenario, run: Recording): Promise<
     charts[kind] = await layouts.get(def)!;
   }
   const objects: Payload['objects'] = {};
-  for (const { def, title } of OBJECT_CHARTS) {
+  for (const { def, title } of allObjectCharts()) {
     if (!layouts.has(def)) layouts.set(def, layoutObjectChart(def).then(rounded));
     objects[def.id] = { ...(await layouts.get(def)!), title };
   }
@@ -69,7 +68,8 @@ export async function buildPayload(scenario: Scenario, run: Recording): Promise<
     run,
     charts,
     objects,
-    decode: DECODE,
+    // the tables the memory model runs (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...)
+    decode: Object.fromEntries(allObjectCharts().map(({ def }) => [def.id, decoding(compiledObjectChart(def.id))])),
     pg: { ...PG },
     invariants: { ...MODEL_INVARIANTS, ...Object.fromEntries(allMonitors().map((m) => [m.name, m.description])) },
   };

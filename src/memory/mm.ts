@@ -4,13 +4,11 @@
  * holds one pfn (or none) per small page. Virtual addresses are kept as virtual page
  * numbers (vpn); a PMD covers HPAGE_PMD_NR of them.
  */
-import { pmdChart } from '../../machines/pmd.ts';
-import { mmChart } from '../../machines/mm_struct.ts';
-import { compileObjectChart } from '../engine/object_chart.ts';
+import { compiledObjectChart } from '../object_charts.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
-export const PMD_CHART = compileObjectChart(pmdChart);
-export const MM_CHART = compileObjectChart(mmChart);
+export const PMD_CHART = compiledObjectChart('pmd');
+export const MM_CHART = compiledObjectChart('mm_struct');
 
 export type PmdKind = 'none' | 'pte_table' | 'huge' | 'huge_zero';
 const PMD_KINDS = Array.from({ length: PMD_CHART.nStates }, (_, s) => PMD_CHART.stateName(s, 'entry') as PmdKind);

@@ -4,26 +4,45 @@
  * chart's table (machines/page.ts): an illegal command is reported as an invariant
  * violation, never applied. Every accepted command is published on the bus.
  */
-import { type PageEvent, pageChart } from '../../machines/page.ts';
-import { teamHeadChart } from '../../machines/team_head.ts';
-import { compileObjectChart } from '../engine/object_chart.ts';
+import type { PageEvent } from '../../machines/page.ts';
+import { baseRegionCount, compiledObjectChart, watchObjectChart } from '../object_charts.ts';
+import type { CompiledObjectChart } from '../engine/object_chart.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { ActorIx } from '../bus/events.ts';
 import { guardProbe, mightSleepHook } from './probe.ts';
 
-export const PAGE_CHART = compileObjectChart(pageChart);
+/**
+ * A command to a page: one of machines/page.ts's, or one an extension added to the page
+ * chart (extendObjectChart('page', ...): SET_WRITEBACK, ...).
+ */
+export type PageCommand = PageEvent | (string & {});
+
+/**
+ * The page chart the store runs: the current definition (machines/page.ts with any
+ * extensions), recompiled when an extension is registered. An extension appends regions,
+ * so the states of the built-in ones keep their numbers and the tests below stay valid.
+ */
+export let PAGE_CHART: CompiledObjectChart<PageCommand> = compiledObjectChart('page');
 /** The team head chart (machines/team_head.ts): every pfn has a state in it, `none` but on a team head. */
-export const TEAM_HEAD_CHART = compileObjectChart(teamHeadChart);
-const NS = PAGE_CHART.nStates;
-const NEXT = PAGE_CHART.next;
-const EV: Record<PageEvent, number> = PAGE_CHART.eventIndex;
+export const TEAM_HEAD_CHART = compiledObjectChart('team_head');
+let NS = PAGE_CHART.nStates;
+let NEXT = PAGE_CHART.next;
+let EV: Record<string, number> = PAGE_CHART.eventIndex;
+/** The page chart's built-in regions: describe() names an extension's only once it leaves its initial state. */
+const BASE_REGIONS = baseRegionCount('page');
+watchObjectChart('page', (c) => {
+  PAGE_CHART = c;
+  NS = c.nStates;
+  NEXT = c.next;
+  EV = c.eventIndex;
+});
 /** A precomputed "is region R in state S" test on a packed page state. */
 function inState(region: string, name: string): (s: number) => boolean {
   const ri = PAGE_CHART.regionNames.indexOf(region);
-  const si = PAGE_CHART.regionStates[ri]!.indexOf(name);
+  const si = ri < 0 ? -1 : PAGE_CHART.regionStates[ri]!.indexOf(name);
+  if (si < 0) throw new Error(`page chart has no state ${region}.${name}`);
   const radix = PAGE_CHART.radix[ri]!;
   const len = PAGE_CHART.regionStates[ri]!.length;
-  if (si < 0) throw new Error(`page chart has no state ${region}.${name}`);
   return (s) => Math.floor(s / radix) % len === si;
 }
 const ALLOCATED = inState('alloc', 'allocated');
@@ -33,6 +52,9 @@ const ON_LRU = inState('lru', 'on_lru');
 const UPTODATE = inState('uptodate', 'uptodate');
 const DIRTY = inState('dirty', 'dirty');
 const MAPPED = inState('mapped', 'mapped');
+
+/** inState()'s tests by 'region.state', each for the chart it was made for. */
+const stateTests = new Map<string, { chart: CompiledObjectChart<PageCommand>; test: (s: number) => boolean }>();
 
 /** Page flags that are plain bits (no lifecycle of their own in the seeds). */
 export const PG = {
@@ -223,7 +245,7 @@ export class PageStore {
   }
 
   /** Applies one page-chart command; an illegal one is a violation. */
-  private cmd(pfn: number, ev: PageEvent, actor: ActorIx): void {
+  private cmd(pfn: number, ev: PageCommand, actor: ActorIx): void {
     if (!(pfn >= 0 && pfn < this.nr)) this.k.violate('bad-pfn', `${ev} on pfn ${pfn}, outside mem_map`, actor);
     const s = this.state[pfn]!;
     const n = NEXT[EV[ev] * NS + s]!;
@@ -231,11 +253,33 @@ export class PageStore {
     this.state[pfn] = n;
   }
 
-  private emit(op: PageEvent, pfn: number, actor: ActorIx, holder = ''): void {
+  private emit(op: PageCommand, pfn: number, actor: ActorIx, holder = ''): void {
     this.k.bus.publish({ kind: 'page', op, pfn, actor, refcount: this.refcount[pfn]!, mapcount: this.mapcount[pfn]!, holder });
   }
 
+  /**
+   * A command an extension added to the page chart (e.g. SET_WRITEBACK): applied through
+   * the chart's table like a built-in one — illegal in the page's state, a violation — and
+   * published on the bus (the trace prints it as page_<command>).
+   */
+  command(pfn: number, op: PageCommand, actor: ActorIx): void {
+    if (EV[op] === undefined) throw new Error(`the page chart has no command '${op}' (${PAGE_CHART.def.events.join(', ')})`);
+    this.cmd(pfn, op, actor);
+    this.emit(op, pfn, actor);
+  }
+
   // ---- queries -----------------------------------------------------------------------
+
+  /** Whether the page is in `state` ('region.state' as a chart guard writes it: 'writeback.writeback'). */
+  inState(pfn: number, state: string): boolean {
+    let test = stateTests.get(state);
+    if (!test || test.chart !== PAGE_CHART) {
+      const [region, name] = state.split('.');
+      test = { chart: PAGE_CHART, test: inState(region!, name!) };
+      stateTests.set(state, test);
+    }
+    return test.test(this.state[pfn]!);
+  }
 
   isAllocated(pfn: number): boolean { return ALLOCATED(this.state[pfn]!); }
   isLocked(pfn: number): boolean { return LOCKED(this.state[pfn]!); }
@@ -259,11 +303,15 @@ export class PageStore {
   setFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! | PG[f]; }
   clearFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! & ~PG[f]; }
 
-  /** The page's chart state in words, for reports: "allocated locked live on_lru uptodate ...". */
+  /**
+   * The page's chart state in words, for reports: "allocated locked live on_lru uptodate ...";
+   * an extension's region only once it has left its initial state, so reports read as
+   * before wherever the extension plays no part.
+   */
   describe(pfn: number): string {
     const s = this.state[pfn]!;
-    const v = PAGE_CHART.value(s);
-    return `${Object.values(v).join(' ')} count=${this.refcount[pfn]} mapcount=${this.mapcount[pfn]}`;
+    const words = PAGE_CHART.regionNames.flatMap((r, i) => (i < BASE_REGIONS || PAGE_CHART.digit(s, i) !== 0 ? [PAGE_CHART.regionStates[i]![PAGE_CHART.digit(s, i)]!] : []));
+    return `${words.join(' ')} count=${this.refcount[pfn]} mapcount=${this.mapcount[pfn]}`;
   }
 
   // ---- the buddy allocator (alloc_pages / __free_pages) ------------------------------

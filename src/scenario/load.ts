@@ -89,18 +89,34 @@ async function loadPlugins(data: object, file: string, opts: ValidateOptions): P
   if (plugins.length && opts.plugins && !opts.plugins.allowed) {
     throw new ScenarioError(file, 'plugins', `names code to import (${plugins.join(', ')}): ${opts.plugins.how}`);
   }
-  const paths = plugins.map((p) => resolve(base.dir, p));
+  await importPlugins(plugins.map((p) => resolve(base.dir, p)), plugins, file, (i) => `plugins[${i}]`, ` from ${base.why}`);
+}
+
+/**
+ * Plugin modules imported, each checked first to be a file: an error names `field(i)` of
+ * `file` (a scenario's plugins[i], a command's --plugin) and says which file, never a stack.
+ */
+async function importPlugins(paths: readonly string[], names: readonly string[], file: string, field: (i: number) => string, from = ''): Promise<void> {
   for (const [i, path] of paths.entries()) {
     const s = await stat(path).catch(() => null);
-    if (!s?.isFile()) throw new ScenarioError(file, `plugins[${i}]`, `no such file: ${path} (${plugins[i]} from ${base.why})`);
+    if (!s?.isFile()) throw new ScenarioError(file, field(i), `no such file: ${path}${path === names[i] && !from ? '' : ` (${names[i]}${from})`}`);
   }
   for (const [i, path] of paths.entries()) {
     try {
       await importPlugin(path);
     } catch (e) {
-      throw new ScenarioError(file, `plugins[${i}]`, `could not load ${plugins[i]}: ${(e as Error).message.split('\n')[0]}`);
+      throw new ScenarioError(file, field(i), `could not load ${names[i]}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+}
+
+/**
+ * Extensions named on the command line (`--plugin FILE`, repeatable: thpsim export chart,
+ * thpsim inspect), imported as a scenario's plugins are: what they register is there to
+ * draw and to run. Paths are resolved from the working directory.
+ */
+export async function loadPluginFiles(files: readonly string[], command: string): Promise<void> {
+  await importPlugins(files.map((f) => resolve(f)), files, command, () => '--plugin');
 }
 
 /** A schema's result, or its first issue as the error naming the field. */
@@ -184,6 +200,13 @@ function checkReferences(s: Scenario, file: string): void {
         }
       });
     }
+    f.dirty.forEach((r, j) => {
+      // shmem does no dirty accounting: its pages are written out by reclaim (shmem_writepage), never the flusher
+      if (f.shmem || !f.populated || !f.cached) throw new ScenarioError(file, `files[${i}].dirty`, 'only a populated, cached regular file has dirty ranges');
+      if (r.size === 0 || r.offset + r.size > f.size) {
+        throw new ScenarioError(file, `files[${i}].dirty[${j}]`, `expected a non-empty range within the file's ${f.size * 4096} bytes`);
+      }
+    });
   });
   s.mms.forEach((m, i) =>
     m.vmas.forEach((v, j) => {
@@ -245,7 +268,8 @@ function checkReferences(s: Scenario, file: string): void {
       if (!files.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `no file named '${t.file}' in files`);
       const tf = s.files.find((x) => x.name === t.file)!;
       if ((t as unknown as { offset: number }).offset >= tf.size) throw new ScenarioError(file, `actors[${i}].targets[${j}].offset`, `expected an offset within the file's ${tf.size * 4096} bytes`);
-      if (regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
+      // (another kind's targets may be a regular file's pages: an extension's writeback flusher)
+      if (a.kind === 'shmem_reclaim' && regular.has(t.file)) throw new ScenarioError(file, `actors[${i}].targets[${j}].file`, `'${t.file}' is a regular file: shmem_reclaim swaps shmem pages only`);
     });
   });
   // a wait for an actor names another actor of the scenario

@@ -107,6 +107,12 @@ export const fileSchema = z.strictObject({
   swapped: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
   /** With `populated`: byte ranges left as holes (never written). */
   holes: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
+  /**
+   * A populated, cached regular file: byte ranges whose pages start dirty (PG_dirty) —
+   * written through a writable fd, since closed, and not yet written back: what the
+   * flusher writes and collapse_file finds.
+   */
+  dirty: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
 });
 
 export const sysfsSchema = z.strictObject({

@@ -289,7 +289,8 @@ export function buildKernel(s: Scenario): Kernel {
 
 /**
  * Files marked `populated`: every page written before the run starts — a small page in
- * the page cache, uptodate, on the LRU, holding its own data — published on the bus like
+ * the page cache, uptodate, on the LRU, holding its own data (and dirty in a regular file's
+ * `dirty` ranges) — published on the bus like
  * any other change, so the monitors start from the same state.
  */
 export function populateFiles(k: Kernel, s: Scenario): void {
@@ -305,6 +306,8 @@ export function populateFiles(k: Kernel, s: Scenario): void {
     const swapped = new Uint8Array(f.size);
     for (const r of f.swapped) swapped.fill(1, r.offset, r.offset + r.size);
     for (const r of f.holes) swapped.fill(2, r.offset, r.offset + r.size);
+    const dirty = new Uint8Array(f.size);
+    for (const r of f.dirty) dirty.fill(1, r.offset, r.offset + r.size);
     let inSwap = 0;
     let holes = 0;
     for (let index = 0; index < f.size; index++) {
@@ -330,6 +333,8 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       k.pages.setUptodate(pfn, -1);
       k.pages.lruAdd(pfn, -1);
       k.cacheSet(ino, index, pfn, -1);
+      // written through a writable fd before the run (the model keeps PG_dirty, not PAGECACHE_TAG_DIRTY)
+      if (dirty[index]) k.pages.setDirty(pfn, -1);
     }
     const cached = f.size - inSwap - holes;
     ino.mapping.nrpages += cached;

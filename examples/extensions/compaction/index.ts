@@ -4,8 +4,7 @@
  * and a deliberately broken variant of it for the invariants to catch. A scenario loads
  * it with `plugins: [./index.ts]` (a path from the scenario's directory).
  */
-import { z } from 'zod';
-import { type ActorKind, type TaskChartDef, registerActorKind, registerVariant } from 'thpsim/extend';
+import { type ActorKind, type TaskChartDef, registerActorKind, registerVariant, z } from 'thpsim/extend';
 import { type C, type CompactionLocals, compactionChart } from './compaction.ts';
 
 export { compactionChart, isolateMigratepagesBlockStates, MIGRATE_CALL } from './compaction.ts';
