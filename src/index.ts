@@ -22,6 +22,11 @@ export { loadScenario, validateScenario, ScenarioError, counterexampleScenario }
 export type { Scenario, Decision, Counterexample, ExploreResult, RunReport };
 export type { Violation } from './bus/events.ts';
 export type { PmdSummary, PageCacheSummary } from './cli/report.ts';
+export { scenario, ScenarioBuilder, MmBuilder } from './scenario/builder.ts';
+export type {
+  Address, ScenarioData, FileData, MmData, VmaData, SysfsData, ConfigData, InjectData, ExpectData, Verdict, TaskOpData, TaskOpsData,
+  BuiltinKind, BuiltinActorData, ActorData, PluginActorData, BuildOptions,
+} from './scenario/builder.ts';
 
 /** A run's result: the `thpsim run --json` object (docs/json.md), with its decisions, its SCAN_* results and, if asked for, its trace lines. */
 export interface RunResult extends RunReport {

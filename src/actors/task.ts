@@ -23,8 +23,11 @@ const waitSchema = z.union([
   z.strictObject({ ms: z.number().int().positive() }),
 ], { error: 'expected one of {khugepaged_full_scans: N}, {actor: id}, {ms: N}' });
 
-/** Each operation: an object with one key naming it (or the string exit). */
-const OPS = {
+/**
+ * Each operation: an object with one key naming it (or the string exit). Exported for the
+ * scenario builder, whose operation types are derived from these schemas.
+ */
+export const OPS = {
   read: pageAddress,
   write: pageAddress,
   fork: z.string().min(1),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { allActorKinds } from '../registry.ts';
-import { VM } from '../memory/mm.ts';
+import { VM, type VmFlag } from '../memory/mm.ts';
 
 export const PAGE_SHIFT = 12;
 
@@ -68,7 +68,8 @@ export const injectSchema = z.strictObject({
   trylock: injectRate.optional(),
 });
 
-export const vmFlagName = z.enum(Object.keys(VM).map((f) => `VM_${f}`) as [string, ...string[]], {
+// (typed as the names it lists, so the scenario builder's flags are checked by the compiler too)
+export const vmFlagName = z.enum(Object.keys(VM).map((f) => `VM_${f}`) as [`VM_${VmFlag}`, ...`VM_${VmFlag}`[]], {
   error: `expected one of ${Object.keys(VM).map((f) => `VM_${f}`).join(', ')}`,
 });
 
