@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runGuide } from './helpers/doc_runner.ts';
 
 const REPO = realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
@@ -25,6 +26,7 @@ const USER_TEST = `
 import { describe, expect, it } from 'vitest';
 import { explore, loadScenario, run, validateScenario, ScenarioError, type RunResult } from 'thpsim';
 import { registerMonitor, type MonitorKind } from 'thpsim/extend';
+import 'thpsim/vitest';
 
 // a monitor of the user's own, registered from outside the package
 const noHugePmd: MonitorKind = {
@@ -47,7 +49,8 @@ describe('thpsim from its package', () => {
   it('runs a scenario and reports in the kernel\\'s terms', async () => {
     const s = await validateScenario(scenario, 'two-faults');
     const r: RunResult = run(s, { seed: 3, monitors: [] });
-    expect(r.verdict).toBe('ok');
+    expect(r).toHaveNoViolation();
+    expect(r).toBePmdMapped('mm1', '0x4000');
     expect(r.page_tables.mm1!.map((p) => p.kind)).toContain('huge');
     expect(r.vmstat.thp_fault_alloc).toBe(1);
   });
@@ -68,25 +71,52 @@ describe('thpsim from its package', () => {
 });
 `;
 
+/** The scratch directory: `thpsim/` (a copy of the checkout), the guides' project beside it, and `user/`. */
+let scratch: string;
+
+beforeAll(() => {
+  scratch = realpathSync(mkdtempSync(join(tmpdir(), 'thpsim-package-')));
+  expect(scratch.startsWith(REPO)).toBe(false);
+  // a copy of the checkout as a clone has it, with npm ci's node_modules: npm pack there
+  // builds dist/ there, not under the tests that run this checkout's command meanwhile
+  const copy = join(scratch, 'thpsim');
+  mkdirSync(copy);
+  for (const f of [...pkg.files, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'machines']) {
+    const from = join(REPO, f.replace(/\/$/, ''));
+    if (existsSync(from) && !f.startsWith('dist')) cpSync(from, join(copy, f.replace(/\/$/, '')), { recursive: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
+}, 120_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+// The guides, followed literally: docs/testing.md from the checkout (npm pack, a project
+// beside it, a race found, a vitest file, the fix), then docs/extending.md in that project.
+describe('the guides, run as written', () => {
+  let project: string;
+  it('docs/testing.md', async () => {
+    project = (await runGuide(join(REPO, 'docs', 'testing.md'), join(scratch, 'thpsim'))).cwd;
+    expect(project).toBe(join(scratch, 'my-thp-tests'));
+  }, 900_000);
+  it('docs/extending.md: its writeback/index.ts is examples/extensions/writeback/index.ts', async () => {
+    expect(project, 'docs/testing.md ran first').toBeDefined();
+    await runGuide(join(REPO, 'docs', 'extending.md'), project);
+    expect(readFileSync(join(project, 'writeback', 'index.ts'), 'utf8')).toBe(readFileSync(join(REPO, 'examples', 'extensions', 'writeback', 'index.ts'), 'utf8'));
+  }, 900_000);
+});
+
 describe('thpsim installed from its packed tarball', () => {
-  let scratch: string;
   let tarball: string;
 
   beforeAll(() => {
-    scratch = realpathSync(mkdtempSync(join(tmpdir(), 'thpsim-package-')));
-    expect(scratch.startsWith(REPO)).toBe(false);
-    // a copy of the checkout to pack: its prepare builds dist/ there, not under the tests
-    // that run this checkout's command meanwhile
-    const copy = join(scratch, 'checkout');
-    mkdirSync(copy);
-    for (const f of [...pkg.files, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'machines']) {
-      const from = join(REPO, f.replace(/\/$/, ''));
-      if (existsSync(from) && !f.startsWith('dist')) cpSync(from, join(copy, f.replace(/\/$/, '')), { recursive: true });
+    tarball = join(scratch, 'thpsim', `thpsim-${pkg.version}.tgz`);
+    if (!existsSync(tarball)) {
+      // (the guide packed it; packed here only if it did not get that far)
+      const pack = sh('npm', ['pack', '--silent'], join(scratch, 'thpsim'));
+      expect(pack.code, pack.err).toBe(0);
     }
-    symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
-    const pack = sh('npm', ['pack', '--silent', '--pack-destination', scratch], copy);
-    expect(pack.code, pack.err).toBe(0);
-    tarball = join(scratch, pack.out.trim().split('\n').pop()!);
     expect(existsSync(tarball)).toBe(true);
 
     const user = join(scratch, 'user');
@@ -101,10 +131,6 @@ describe('thpsim installed from its packed tarball', () => {
     expect(install.code, install.err).toBe(0);
     writeFileSync(join(user, 'thp.test.ts'), USER_TEST);
   }, 900_000);
-
-  afterAll(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
 
   it('ships compiled JavaScript and declarations, not TypeScript sources', () => {
     const list = sh('tar', ['-tzf', tarball], scratch);

@@ -4,7 +4,8 @@
  * resolve to this very thpsim's modules, wherever the plugin lives — so it registers into
  * the registry the run reads, not into a second copy of thpsim found next to the plugin.
  * A plugin written in TypeScript is compiled as it is imported (tsx), also by a thpsim
- * that runs compiled JavaScript. Under vitest, its own resolver (vitest.config.ts) and
+ * that runs compiled JavaScript (also under a user's vitest, which leaves node_modules to
+ * node). Under vitest on thpsim's own sources, vitest's resolver (vitest.config.ts) and
  * compiler do both.
  */
 import { register } from 'node:module';
@@ -27,7 +28,9 @@ let typescriptHooked = false;
 const compiled = import.meta.url.endsWith('.js');
 
 export async function importPlugin(path: string): Promise<unknown> {
-  if (!process.env.VITEST) {
+  // (vitest compiles and resolves thpsim's own sources itself; a compiled thpsim in a
+  // user's node_modules is outside vitest's transform, and imports as under node)
+  if (compiled || !process.env.VITEST) {
     if (!namesHooked) {
       const ext = compiled ? 'js' : 'ts';
       const own = (f: string) => new URL(`../${f}.${ext}`, import.meta.url).href;
