@@ -60,6 +60,21 @@ const inodeOf = (a: M, pfn: number): Inode | undefined => {
 };
 const MIGRATE_PASSES = 10;
 
+/**
+ * putback_movable_pages(l) (mm/migrate.c), for the small shmem pages the model migrates:
+ * each page left on the list back on its LRU, NR_ISOLATED_ANON down, the isolation
+ * reference dropped. One definition for every migrate_pages() caller's putback.
+ */
+export function putbackMovablePages(a: Actor<unknown>, pages: readonly number[], reason: MigrateReason): void {
+  const k = a.k;
+  for (const p of pages) {
+    k.count('nr_isolated_anon', -1, a.ix);
+    k.bus.publish({ kind: 'migrate', op: 'putback', pfn: p, newpfn: -1, reason, succeeded: 0, failed: 0, actor: a.ix });
+    k.pages.lruAdd(p, a.ix);
+    k.pages.put(p, a.ix, a.id);
+  }
+}
+
 /** migrate_pages(from, get_new_page, put_new_page, private, MIGRATE_SYNC, reason): returns through `returned`, mg_nr set. */
 export function migratePagesStates(kernel = 'migrate_pages(&migrate, shmem_get_recovery_page, shmem_put_recovery_page, recovery, MIGRATE_SYNC, MR_SHMEM_RECOVERY)'): StateDef {
   return {

@@ -23,7 +23,7 @@ import {
   shrinklist, tagTeamHugehole, teamCmd, teamHead, teamMember,
 } from '../src/memory/team.ts';
 import { type ShmemLocals, shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, unmapActions, unmapGuards } from './shmem.ts';
-import { type MigrateLocals, migrateActions, migrateGuards, migratePagesStates } from './migrate.ts';
+import { type MigrateLocals, migrateActions, migrateGuards, migratePagesStates, putbackMovablePages } from './migrate.ts';
 
 export interface RecoveryLocals extends ShmemLocals, MigrateLocals {
   /** struct recovery: the inode, the mm that faulted, the extent's first index. */
@@ -361,13 +361,7 @@ const populateActions: Record<string, TaskAction<A>> = {
     }
   },
   rpPutback: (a) => {
-    const k = a.k;
-    for (const p of a.l.rp_migrate) {
-      k.count('nr_isolated_anon', -1, a.ix);
-      k.bus.publish({ kind: 'migrate', op: 'putback', pfn: p, newpfn: -1, reason: 'shmem_recovery', succeeded: 0, failed: 0, actor: a.ix });
-      k.pages.lruAdd(p, a.ix);
-      k.pages.put(p, a.ix, a.id);
-    }
+    putbackMovablePages(a, a.l.rp_migrate, 'shmem_recovery');
     a.l.rp_migrate = [];
   },
   rpDrainAll: (a) => {

@@ -27,9 +27,9 @@ export type { BusEvent, Violation } from './bus/events.ts';
  * it isolated (each holding isolate_lru_page's reference, NR_ISOLATED_ANON counted and a
  * 'migrate' isolate event published), mg_reason, mg_mode, and the rest reset as at a
  * first pass (mg_retry 1). On return mg_nr is migrate_pages()'s result and mg_from holds
- * the pages left isolated, for the caller's putback_movable_pages().
+ * the pages left isolated, for the caller's putback_movable_pages() (putbackMovablePages).
  */
-export { migratePagesStates, migrateGuards, migrateActions } from '../machines/migrate.ts';
+export { migratePagesStates, migrateGuards, migrateActions, putbackMovablePages } from '../machines/migrate.ts';
 export type { MigrateLocals, MigrateRc, MigrateReason, MigrateMode } from '../machines/migrate.ts';
 
 /**

@@ -25,7 +25,7 @@
  */
 import {
   type Actor, type MigrateLocals, type TaskAction, type TaskChartDef, type TaskGuard,
-  final, migrateActions, migrateGuards, migratePagesStates, step,
+  final, migrateActions, putbackMovablePages, migrateGuards, migratePagesStates, step,
 } from 'thpsim/extend';
 
 export interface CompactionLocals extends MigrateLocals {
@@ -169,13 +169,7 @@ const actions: Record<string, TaskAction<C>> = {
     });
   },
   cpPutback: (a) => {
-    const k = a.k;
-    for (const p of a.l.mg_from) {
-      k.count('nr_isolated_anon', -1, a.ix);
-      k.bus.publish({ kind: 'migrate', op: 'putback', pfn: p, newpfn: -1, reason: 'compaction', succeeded: 0, failed: 0, actor: a.ix });
-      k.pages.lruAdd(p, a.ix);
-      k.pages.put(p, a.ix, a.id);
-    }
+    putbackMovablePages(a, a.l.mg_from, 'compaction');
     a.l.mg_from = [];
   },
   cpReleaseFreepages: (a) => {
