@@ -1,9 +1,9 @@
 /**
  * What /api/run serves: the recorded run, the laid-out chart of every actor kind in it
  * (with the scenario's variants applied: the chart that actually ran) and of every object
- * chart (OBJECT_CHARTS: struct page, pmd entry, mm_struct, team head), and the tables the
- * page needs to decode a packed object state (regions, their states, radix) and the PG_*
- * bits.
+ * chart (objectCharts(): struct page, pmd entry, mm_struct, team head, and any other
+ * known), the tables the page needs to decode a packed object state (regions, their
+ * states, radix) and the PG_* bits.
  */
 import type { Scenario } from '../scenario/schema.ts';
 import { allMonitors, getActorKind, patchedChart } from '../registry.ts';
@@ -31,11 +31,16 @@ export interface Payload {
   pg: Record<string, number>;
   /** What each invariant a violation can name means. */
   invariants: Record<string, string>;
+  /** The actors of the scenario as written that this run (a minimised counterexample) does without. */
+  removedActors: string[];
 }
+
+/** Every object chart the inspector draws, with its title: the one place it learns them. */
+const objectCharts = () => OBJECT_CHARTS;
 
 const decoding = (c: CompiledObjectChart): ObjectDecoding => ({ regions: c.regionNames, states: c.regionStates, radix: c.radix });
 /** The same tables the memory model compiles (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...): compiling is deterministic. */
-const DECODE: Record<string, ObjectDecoding> = Object.fromEntries(OBJECT_CHARTS.map(({ def }) => [def.id, decoding(compileObjectChart(def))]));
+const decodings = new WeakMap<object, ObjectDecoding>();
 
 /** Rounds coordinates to a tenth of a pixel: the JSON is a third the size. */
 function rounded(l: ChartLayout): ChartLayout {
@@ -53,7 +58,7 @@ function rounded(l: ChartLayout): ChartLayout {
 /** Layouts by chart definition (patchedChart returns the same object when no variant patches it). */
 const layouts = new WeakMap<object, Promise<ChartLayout>>();
 
-export async function buildPayload(scenario: Scenario, run: Recording): Promise<Payload> {
+export async function buildPayload(scenario: Scenario, run: Recording, opts: { removedActors?: readonly string[] } = {}): Promise<Payload> {
   const charts: Record<string, ChartLayout> = {};
   for (const kind of new Set(run.actors.map((a) => a.kind))) {
     const def = patchedChart(getActorKind(kind)!.chart, scenario.variants);
@@ -61,16 +66,20 @@ export async function buildPayload(scenario: Scenario, run: Recording): Promise<
     charts[kind] = await layouts.get(def)!;
   }
   const objects: Payload['objects'] = {};
-  for (const { def, title } of OBJECT_CHARTS) {
+  const decode: Payload['decode'] = {};
+  for (const { def, title } of objectCharts()) {
     if (!layouts.has(def)) layouts.set(def, layoutObjectChart(def).then(rounded));
+    if (!decodings.has(def)) decodings.set(def, decoding(compileObjectChart(def)));
     objects[def.id] = { ...(await layouts.get(def)!), title };
+    decode[def.id] = decodings.get(def)!;
   }
   return {
     run,
     charts,
     objects,
-    decode: DECODE,
+    decode,
     pg: { ...PG },
     invariants: { ...MODEL_INVARIANTS, ...Object.fromEntries(allMonitors().map((m) => [m.name, m.description])) },
+    removedActors: [...(opts.removedActors ?? [])],
   };
 }
