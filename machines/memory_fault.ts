@@ -278,7 +278,7 @@ export function pageFault(): StateDef {
           { guard: { and: ['vmaIsFile', 'pmdIsHugeAny'] }, actions: 'faultOk', target: 'up_read' },
           { guard: { and: ['vmaIsFile', 'vmaIsShmem'] }, actions: 'beginShmemFault', target: 'shmem_fault' },
           { guard: 'vmaIsFile', actions: 'beginShmemFault', target: 'filemap_fault' },
-          { guard: { and: ['pmdIsNone', 'thpEligible'] }, actions: 'khugepagedEnterFault', target: 'do_huge_pmd_anonymous_page' },
+          { guard: { and: ['pmdIsNone', 'thpEligible'] }, actions: ['sawPmdNone', 'khugepagedEnterFault'], target: 'do_huge_pmd_anonymous_page' },
           { guard: { and: ['isWrite', 'pmdIsHugeReadOnly'] }, actions: 'readOrigPmd', target: 'do_huge_pmd_wp_page' },
           { guard: 'pmdIsHugeAny', actions: 'faultOk', target: 'up_read' },
           { target: 'handle_pte_fault' },
@@ -344,6 +344,14 @@ export const faultActions: Record<string, TaskAction<A>> = {
     a.l.sf_once = false; // shmem_fault's once, per fault
     a.l.gp_err = '';
     a.l.gp_page = -1;
+  },
+  // the read the huge fault rests on (seed 004: two threads both see pmd_none, and the
+  // second set_huge_zero_page() overwrites the first's entry): a ghost event, for the inspector
+  sawPmdNone: (a) => {
+    const mm = mmOf(a);
+    if (a.k.bus.wants('pmd_read')) {
+      a.k.bus.publish({ kind: 'pmd_read', mm: mm.id, pmd: pmdIndex(a), seen: pmdState(a), check: 'handle_mm_fault: if (pmd_none(*pmd) && transparent_hugepage_enabled(vma))', actor: a.ix });
+    }
   },
   // do_huge_pmd_anonymous_page: khugepaged_enter(vma, vma->vm_flags)
   khugepagedEnterFault: (a) => {

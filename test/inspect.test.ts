@@ -178,10 +178,12 @@ describe.each(browsersUnderTest())('the inspector page in headless chromium (%s)
   const servers: InspectServer[] = [];
   let ok: { url: string; rec: Recording };
   let bad: { url: string; rec: Recording };
+  let overwrite: { url: string; rec: Recording };
+  const replays: Record<string, Awaited<ReturnType<typeof readReplay>>> = {};
   const elsewhere: string[] = [];
 
-  const serve = async (rec: Recording, scenario: Parameters<typeof buildPayload>[0]) => {
-    const s = await startServer(JSON.stringify(await buildPayload(scenario, rec)), '127.0.0.1', 0);
+  const serve = async (rec: Recording, scenario: Parameters<typeof buildPayload>[0], removedActors?: string[]) => {
+    const s = await startServer(JSON.stringify(await buildPayload(scenario, rec, { removedActors })), '127.0.0.1', 0);
     servers.push(s);
     return s.url;
   };
@@ -199,6 +201,11 @@ describe.each(browsersUnderTest())('the inspector page in headless chromium (%s)
     const rp = await readReplay('examples/collapse-shmem-as-posted-holes.replay.json');
     const rec2 = record(rp.scenario, { seed: rp.seed, schedule: rp.decisions });
     bad = { rec: rec2, url: await serve(rec2, rp.scenario) };
+    // seed 004's zero-pmd overwrite as `explore --strategy dfs` minimises it: without T3 and kswapd
+    const zp = await readReplay('test/fixtures/zero-page-overwrite.replay.json');
+    const rec3 = record(zp.scenario, { seed: zp.seed, schedule: zp.decisions });
+    overwrite = { rec: rec3, url: await serve(rec3, zp.scenario, zp.removedActors) };
+    Object.assign(replays, { holes: rp, overwrite: zp });
     browser = await chromium.launch({
       executablePath: found.executablePath,
       ...(found.env ? { env: { ...process.env, ...found.env } } : {}),
@@ -347,6 +354,79 @@ describe.each(browsersUnderTest())('the inspector page in headless chromium (%s)
     expect(await cellClass('cell-f-f-2')).not.toContain('culprit');
     await page.click('[data-testid=step-fwd]');
     await page.screenshot({ path: join(ARTIFACTS, `inspect-counterexample-${kind}.png`), fullPage: true });
+    expect(elsewhere).toEqual([]);
+  }, 60_000);
+
+  it.each(['overwrite', 'holes'])('counterexample %s at 1600×1000: lanes of the actors that ran, its switches, the causes marked, the story on the first screen', async (name) => {
+    const { rec, url } = name === 'overwrite' ? overwrite : bad;
+    const rp = replays[name]!;
+    const v = rec.violations[0]!;
+    await page.setViewportSize({ width: 1600, height: 1000 });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    // a lane for exactly the actors that took a step in the replay
+    const ran = [...new Set(rp.decisions.map((d) => d.actor))].sort();
+    const heads = await page.locator('[data-testid^=lane-head-]').evaluateAll((es) => es.map((e) => e.getAttribute('data-testid')!.slice('lane-head-'.length)));
+    expect(heads.sort()).toEqual(ran);
+    // a switch marked at exactly the steps where the replay's actor changes
+    const switches = rp.decisions.flatMap((d, i) => (i > 0 && d.actor !== rp.decisions[i - 1]!.actor ? [i] : []));
+    const marked = await page.locator('[data-testid=lane-row][data-switch]').evaluateAll((es) => es.map((e) => Number(e.getAttribute('data-step'))));
+    expect(marked).toEqual(switches);
+    // each switch says whether the actor before was preempted, as the run counted it
+    const preempted = await page.locator('[data-testid=lane-row][data-switch=preempted]').count();
+    expect(preempted).toBe(rec.moves.filter((m) => m?.[4]).length);
+    // the cause steps (test/causes.test.ts finds them again from the bus events), marked in the lanes and on the slider
+    const causeSteps = [...new Set(rec.explanation!.causes.map((c) => c.step))];
+    const rows = await page.locator('[data-testid=lane-row][data-cause]').evaluateAll((es) => es.map((e) => Number(e.getAttribute('data-step'))));
+    expect(rows).toEqual(causeSteps);
+    const markers = await page.locator('[data-testid=cause-marker]').evaluateAll((es) => es.map((e) => Number(e.getAttribute('data-frame'))));
+    expect(markers).toEqual(rec.explanation!.causes.filter((c) => !c.violation).map((c) => c.step + 1));
+    // the violating step is the last row of the lanes
+    const last = page.locator('[data-testid=lanes] .lane-row.step').last();
+    expect(await last.getAttribute('data-step')).toBe(String(v.step));
+    expect(await last.getAttribute('class')).toContain('violation');
+    // on the first screen, without a hover: the story, the lanes down to the violating step, each actor's kernel line
+    const onScreen = async (sel: string) => {
+      const b = await page.locator(sel).first().boundingBox();
+      return b !== null && b.y >= 0 && b.y + b.height <= 1000 && b.x + b.width <= 1600;
+    };
+    await page.keyboard.press('v');
+    expect(await page.textContent('[data-testid=story]')).toBe(rec.explanation!.story);
+    expect(await onScreen('[data-testid=story]')).toBe(true);
+    expect(await onScreen(`[data-testid=lanes] .lane-row[data-step="${v.step}"]`)).toBe(true);
+    for (const a of rec.actors) {
+      expect(await onScreen(`[data-testid=kernel-${a.id}]`), a.id).toBe(true);
+      expect((await page.textContent(`[data-testid=kernel-${a.id}]`))!.length).toBeGreaterThan(10);
+      expect(await onScreen(`[data-testid=chart-${a.id}]`), a.id).toBe(true);
+    }
+    // the actor's chart shows the function it is in, the rest hidden; its callers as breadcrumbs
+    const vPath = v.state;
+    expect(await page.textContent(`[data-testid=crumbs-${v.actor}]`)).toBe(name === 'overwrite' ? 'handle_mm_fault › do_huge_pmd_anonymous_page' : '');
+    const visible = await page.locator(`[data-testid=chart-${v.actor}] .state:not(.outside)`).evaluateAll((es) => es.map((e) => e.getAttribute('data-path')!));
+    const fn = vPath.includes('.') ? vPath.slice(0, vPath.lastIndexOf('.')) : '';
+    expect(visible.every((p) => (fn ? p === fn || p.startsWith(`${fn}.`) : !p.includes('.')))).toBe(true);
+    // clicking a cause row jumps to the model right after it
+    const first = rec.explanation!.causes[0]!;
+    await page.click(`[data-testid=lane-row][data-step="${first.step}"]`);
+    expect(await frameNow()).toBe(first.step + 1);
+    // the grouped event list: the step's kernel line heads its events
+    expect(await page.textContent('[data-testid=now-events] .now-head')).toContain(`step ${first.step}`);
+    await page.keyboard.press('v');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, `inspect-${name}-1600x1000-${kind}.png`) });
+    if (name === 'overwrite') {
+      // the scenario that ran: minimised without T3 and kswapd, mm2 (T3's) not drawn
+      expect(await page.textContent('[data-testid=minimised]')).toMatch(/^minimised: without T3, kswapd/);
+      expect(await page.locator('[data-testid=mm-mm2]').count()).toBe(0);
+      expect(await page.textContent('[data-testid=idle-extents]')).toContain('mm mm2');
+    } else {
+      expect(await page.isVisible('[data-testid=minimised]')).toBe(false);
+      // the garbage is on the cell, not only in its tooltip
+      expect(await page.textContent('[data-testid=cell-f-f-2] .data')).toBe('??');
+      expect(await page.textContent('[data-testid=cell-f-f-0] .data')).toBe('#1');
+    }
+    await page.setViewportSize({ width: 1600, height: 1100 });
     expect(elsewhere).toEqual([]);
   }, 60_000);
 

@@ -21,6 +21,12 @@ export interface StepBusEvent {
   from: string;
   to: string;
   fail: boolean;
+  /**
+   * Another actor stepped last and could have stepped again (it was runnable): the
+   * scheduler preempted it. A switch away from an actor that was blocked, asleep or done
+   * is not a preemption (the measure explore's preemption bound counts).
+   */
+  preempted: boolean;
 }
 
 /** A command a page accepted: one transition of the page chart (machines/page.ts, or an extension's), with the counts after it. */
@@ -139,6 +145,21 @@ export type PreadBusEvent = {
   | { op: 'begin'; value: number }
   | { op: 'end' }
 );
+
+/**
+ * A step read a pmd and branched on what it saw (handle_mm_fault's `pmd_none(*pmd)`): a
+ * ghost event — nothing changes — so the inspector can name the read a racing step's
+ * decision rested on. `seen` is the entry's kind then (mm.ts pmdKind); `check` the
+ * kernel test as written. No trace line.
+ */
+export interface PmdReadBusEvent {
+  kind: 'pmd_read';
+  mm: number;
+  pmd: number;
+  seen: string;
+  check: string;
+  actor: ActorIx;
+}
 
 /** A page-cache slot changed: a page (pfn ≥ 0), a hole (-1) or a swap entry (≤ -2). */
 export interface CacheBusEvent {
@@ -364,7 +385,7 @@ export interface StepEndBusEvent {
 
 export type BusEvent =
   | StepBusEvent | PageBusEvent | PmdBusEvent | PteBusEvent | MmBusEvent | LockBusEvent
-  | CacheBusEvent | TeamBusEvent | MigrateBusEvent | RecoveryBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | SysfsBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
+  | CacheBusEvent | TeamBusEvent | MigrateBusEvent | RecoveryBusEvent | TruncateBusEvent | PunchBeginBusEvent | PreadBusEvent | PmdReadBusEvent | ScanBusEvent | DataBusEvent | InodeBusEvent | MmCounterBusEvent | MmFieldBusEvent | SysfsBusEvent | KhugepagedCounterBusEvent | SwapBusEvent
   | AtomicBusEvent | RefBusEvent | AccessBusEvent | VmstatBusEvent | TraceBusEvent
   | ActorBusEvent | ViolationBusEvent | StepEndBusEvent;
 

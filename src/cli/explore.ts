@@ -118,7 +118,7 @@ export class ReplayWriter {
 
   private writeAs(name: string, c: Counterexample): Promise<void> {
     return writeDecisions(name, '--out', this.file, withoutActors(this.raw, c.removedActors), {
-      seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions,
+      seed: c.seed, engine: 'fast', verdict: c.verdict, violation: c.violation, decisions: c.decisions, removedActors: c.removedActors,
     });
   }
 

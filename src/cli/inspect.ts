@@ -30,7 +30,7 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   // (loaded here, not when the CLI starts: the chart layout's elkjs alone takes 0.4 s to load)
   const [{ record }, { buildPayload }] = await Promise.all([import('../inspect/record.ts'), import('../inspect/payload.ts')]);
   const rec = record(scenario, { seed, schedule, maxSteps: o.maxSteps });
-  const payload = JSON.stringify(await buildPayload(scenario, rec));
+  const payload = JSON.stringify(await buildPayload(scenario, rec, { removedActors: replay?.removedActors }));
   let server;
   try {
     server = await startServer(payload, o.host, o.port);

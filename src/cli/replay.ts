@@ -20,6 +20,7 @@ const replaySchema = z.strictObject({
   verdict: z.enum(['ok', 'violation', 'deadlock', 'liveness', 'step-bound', 'divergence']).optional(),
   violation: z.looseObject({ invariant: z.string() }).optional(),
   decisions: z.array(z.strictObject({ actor: z.string(), state: z.string(), fail: z.boolean().optional() })),
+  removed_actors: z.array(z.string()).optional(),
 });
 
 export interface Replay {
@@ -30,6 +31,8 @@ export interface Replay {
   decisions: Decision[];
   /** What the file says the run gave: its verdict and first violation's invariant. */
   recorded: { verdict?: string; invariant?: string };
+  /** The actors of the scenario as written that a minimised counterexample does without. */
+  removedActors: string[];
 }
 
 export interface ReplayOptions {
@@ -42,7 +45,7 @@ export function replayText(
   path: string,
   scenarioFile: string,
   raw: unknown,
-  r: { seed: number; engine: string; verdict?: string; violation: unknown; decisions: readonly Decision[] },
+  r: DecisionsRecord,
 ): string {
   const body = {
     thpsim_replay: 1,
@@ -54,6 +57,7 @@ export function replayText(
     verdict: r.verdict,
     violation: r.violation,
     decisions: r.decisions,
+    ...(r.removedActors?.length ? { removed_actors: r.removedActors } : {}),
   };
   return `${JSON.stringify(body, null, 1)}\n`;
 }
@@ -64,13 +68,23 @@ export async function writeReplay(path: string, flag: string, scenarioFile: stri
   });
 }
 
+/** What a replay file records of a run; removedActors: the actors a minimised counterexample left out of the scenario. */
+export interface DecisionsRecord {
+  seed: number;
+  engine: string;
+  verdict?: string;
+  violation: unknown;
+  decisions: readonly Decision[];
+  removedActors?: readonly string[];
+}
+
 /** A replay file from decisions alone (the explorer's minimised counterexamples); `flag` names the option that chose the path. */
 export async function writeDecisions(
   path: string,
   flag: string,
   scenarioFile: string,
   raw: unknown,
-  r: { seed: number; engine: string; verdict: string; violation: unknown; decisions: readonly Decision[] },
+  r: DecisionsRecord,
 ): Promise<void> {
   await writeOutput(path, replayText(path, scenarioFile, raw, r), flag);
 }
@@ -118,6 +132,7 @@ async function replayFrom(data: unknown, path: string, opts: ReplayOptions): Pro
   return {
     file: path, scenario, seed: r.data.seed, decisions: r.data.decisions,
     recorded: { verdict: r.data.verdict, invariant: r.data.violation?.invariant },
+    removedActors: r.data.removed_actors ?? [],
   };
 }
 

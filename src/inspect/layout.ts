@@ -27,6 +27,8 @@ export interface LayoutNode {
   kind: 'compound' | 'atomic' | 'final' | 'region';
   /** Tooltip: the kernel function the state is a program point of, injection point, internal commands. */
   title?: string;
+  /** Task charts: the kernel line a step from this state runs, or the function a compound state models (meta.kernel). */
+  kernel?: string;
   /** Object charts: commands this state accepts without changing state (GET, PUT...). */
   internal?: string[];
 }
@@ -97,7 +99,7 @@ function taskGraph<A>(def: TaskChartDef<A>, meta: Meta): ElkNode {
       const compound = !!s.states && Object.keys(s.states).length > 0;
       const kind = s.type === 'final' ? 'final' : compound ? 'compound' : 'atomic';
       const title = [s.meta?.kernel, s.meta?.inject ? `injection point: ${s.meta.inject}` : '', s.description].filter(Boolean).join('\n');
-      meta.node.set(path, { path, name, kind, title: title || undefined });
+      meta.node.set(path, { path, name, kind, title: title || undefined, kernel: s.meta?.kernel });
       if (compound) {
         const inner = build(s.states!, path);
         children.push({ id: path, layoutOptions: COMPOUND, children: inner.children, edges: inner.edges });

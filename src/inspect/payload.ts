@@ -32,7 +32,12 @@ export interface Payload {
   pg: Record<string, number>;
   /** What each invariant a violation can name means. */
   invariants: Record<string, string>;
+  /** The actors of the scenario as written that this run (a minimised counterexample) does without. */
+  removedActors: string[];
 }
+
+/** Every object chart the inspector draws, with its title: the one place it learns them. */
+const objectCharts = () => allObjectCharts();
 
 const decoding = (c: CompiledObjectChart): ObjectDecoding => ({ regions: c.regionNames, states: c.regionStates, radix: c.radix });
 
@@ -52,7 +57,7 @@ function rounded(l: ChartLayout): ChartLayout {
 /** Layouts by chart definition (patchedChart returns the same object when no variant patches it). */
 const layouts = new WeakMap<object, Promise<ChartLayout>>();
 
-export async function buildPayload(scenario: Scenario, run: Recording): Promise<Payload> {
+export async function buildPayload(scenario: Scenario, run: Recording, opts: { removedActors?: readonly string[] } = {}): Promise<Payload> {
   const charts: Record<string, ChartLayout> = {};
   for (const kind of new Set(run.actors.map((a) => a.kind))) {
     const def = patchedChart(getActorKind(kind)!.chart, scenario.variants);
@@ -60,17 +65,20 @@ export async function buildPayload(scenario: Scenario, run: Recording): Promise<
     charts[kind] = await layouts.get(def)!;
   }
   const objects: Payload['objects'] = {};
-  for (const { def, title } of allObjectCharts()) {
+  const decode: Payload['decode'] = {};
+  for (const { def, title } of objectCharts()) {
     if (!layouts.has(def)) layouts.set(def, layoutObjectChart(def).then(rounded));
     objects[def.id] = { ...(await layouts.get(def)!), title };
+    // the tables the memory model runs (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...)
+    decode[def.id] = decoding(compiledObjectChart(def.id));
   }
   return {
     run,
     charts,
     objects,
-    // the tables the memory model runs (PAGE_CHART, MM_CHART, TEAM_HEAD_CHART...)
-    decode: Object.fromEntries(allObjectCharts().map(({ def }) => [def.id, decoding(compiledObjectChart(def.id))])),
+    decode,
     pg: { ...PG },
     invariants: { ...MODEL_INVARIANTS, ...Object.fromEntries(allMonitors().map((m) => [m.name, m.description])) },
+    removedActors: [...(opts.removedActors ?? [])],
   };
 }

@@ -18,6 +18,7 @@ import { PTE_NONE, type Vma, pmdKind } from '../memory/mm.ts';
 import { isSwapEntry, swapOffset } from '../memory/address_space.ts';
 import { TEAM_HEAD_CHART } from '../memory/pages.ts';
 import { PageTeam, teamHead } from '../memory/team.ts';
+import { type Explanation, type Fact, explain } from './causes.ts';
 
 /** What a page-cache slot or a pte shows of the struct page behind it. */
 export interface PageCell {
@@ -57,9 +58,13 @@ export type Cell =
   /** Not there at this frame: an mm not forked yet, a VMA unmapped or gone with exit_mmap. */
   | { t: 'absent' };
 
-export interface FileExtent { key: string; name: string; shmem: boolean; slots: number }
+/**
+ * idle: no actor of the run names it (a task's mm) and nothing in it changed — the
+ * scenario's memory of an actor a minimised counterexample does without.
+ */
+export interface FileExtent { key: string; name: string; shmem: boolean; slots: number; idle?: boolean }
 export interface VmaExtent { start: number; end: number; file: string | null; pgoff: number }
-export interface MmExtent { key: string; name: string; vmas: VmaExtent[] }
+export interface MmExtent { key: string; name: string; vmas: VmaExtent[]; idle?: boolean }
 
 export interface Recording {
   scenario: string;
@@ -74,8 +79,11 @@ export interface Recording {
   paths: string[][];
   /** Per frame: every actor's state (index into paths[a]). */
   states: number[][];
-  /** Per frame n ≥ 1: the step that led to it — actor index, from, to, injected failure. */
-  moves: ([number, string, string, boolean] | null)[];
+  /**
+   * Per frame n ≥ 1: the step that led to it — actor index, from, to, injected failure,
+   * and whether it preempted the actor before it (which could have stepped on).
+   */
+  moves: ([number, string, string, boolean, boolean] | null)[];
   /** Per frame: the locks each actor holds, for the actors whose set changed. */
   held: Record<number, string[]>[];
   files: FileExtent[];
@@ -85,6 +93,8 @@ export interface Recording {
   /** [frame, actor index (-1: the model), ftrace-like text]. */
   events: [number, number, string][];
   violations: (Violation & { frame: number })[];
+  /** The first violation's causes and the one-sentence story of them (src/inspect/causes.ts). */
+  explanation: Explanation | null;
   divergence?: string;
 }
 
@@ -153,6 +163,9 @@ function extents(vmas: Vma[]): { start: number; end: number; file: number; pgoff
   return out;
 }
 
+/** Bus events the causes of a violation are found in (src/inspect/causes.ts). */
+const FACT_EVENTS = new Set(['page', 'pmd', 'pte', 'cache', 'data', 'access', 'ref', 'atomic', 'lock', 'pmd_read']);
+
 /** Bus events that can change what a memory cell shows. */
 const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access', 'team']);
 
@@ -173,6 +186,9 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
   const held: Record<number, string[]>[] = [];
   const cells: Record<string, Cell>[] = [];
   const events: Recording['events'] = [];
+  const facts: Fact[] = [];
+  /** Cell keys changed at some frame after setup (an extent with none is idle). */
+  const touched = new Set<string>();
   let k!: Kernel;
   let actors!: readonly Actor[];
   let frame = 0;
@@ -210,7 +226,14 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
       actors = as;
       k.bus.events$.subscribe((e) => {
         if (MEMORY_EVENTS.has(e.kind)) memoryDirty = true;
-        if (e.kind === 'step') steps[frame + 1] = [e.actor, e.from, e.to, e.fail];
+        if (e.kind === 'step') steps[frame + 1] = [e.actor, e.from, e.to, e.fail, e.preempted];
+        if (FACT_EVENTS.has(e.kind)) {
+          const f: Fact = { step: states.length === 0 ? -1 : frame, e };
+          // (what the page was when the event was published: split or freed later, it differs)
+          if (e.kind === 'access' || e.kind === 'data') f.head = e.pfn >= 0 ? k.pages.compoundHead(e.pfn) : -1;
+          if (e.kind === 'page' && e.op === 'ALLOC') Object.assign(f, { order: k.pages.order[e.pfn]!, zeroed: k.pages.data[e.pfn] === 0 });
+          facts.push(f);
+        }
         const line = formatTraceLine(e, k, actors);
         if (line === null) return;
         const actor = e.kind === 'violation' ? actors.findIndex((a) => a.id === e.violation.actor) : e.actor;
@@ -229,6 +252,7 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
         return i;
       });
       cells[n] = memoryDirty ? snapshotCells() : {};
+      if (n > 0) for (const key of Object.keys(cells[n]!)) touched.add(key);
       memoryDirty = false;
       const h: Record<number, string[]> = {};
       actors.forEach((a) => {
@@ -245,6 +269,11 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
   // events published after the last frame (violations found at quiescence) belong to it
   for (const e of events) if (e[0] >= nFrames) e[0] = nFrames - 1;
   steps[0] = null;
+  const names = actors.map((a) => a.id);
+  // the memory an actor of the run names: a task's mm (khugepaged and the shrinkers reach what is there)
+  const usedMms = new Set(scenario.actors.map((a) => (a as { mm?: string }).mm).filter((m) => m !== undefined));
+  const changed = (prefix: string) => [...touched].some((key) => key.startsWith(prefix));
+  const first = r.violations[0];
   return {
     scenario: r.scenario,
     description: scenario.description ?? '',
@@ -254,14 +283,21 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
     steps: r.steps,
     actors: actors.map((a, i) => ({ id: a.id, kind: a.kind, comm: a.comm, chart: a.kind, outcome: r.actors[i]!.outcome })),
     paths, states, moves: steps, held,
-    files: k.inodes.map((ino) => ({ key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.slots.length, MAX_CELLS_PER_EXTENT) })),
+    files: k.inodes.map((ino) => ({
+      key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.slots.length, MAX_CELLS_PER_EXTENT),
+      ...(!changed(`f${ino.id}:`) && !k.mms.some((mm) => usedMms.has(mm.name) && mm.vmas.some((v) => v.file === ino.id)) ? { idle: true } : {}),
+    })),
     mms: k.mms.map((mm) => ({
       key: `m${mm.id}`, name: mm.name,
+      ...(!usedMms.has(mm.name) && !changed(`m${mm.id}:`) && !changed(`mm${mm.id}`) ? { idle: true } : {}),
       vmas: extents([...(vmasSeen.get(mm.id)?.values() ?? [])]).map((v) => ({ ...v, file: v.file < 0 ? null : k.inodes[v.file]!.name })),
     })),
     cells,
     events,
     violations: r.violations.map((v) => ({ ...v, frame: Math.min(v.step + 1, nFrames - 1) })),
+    explanation: first && first.actor !== '-'
+      ? explain(facts, first, { actors: names, mms: k.mms.map((m) => m.name), files: k.inodes.map((i) => i.name), hpagePmdNr: k.HPAGE_PMD_NR })
+      : null,
     divergence: r.divergence,
   };
 }

@@ -828,7 +828,8 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       }
 
       // step
-      if (last !== null && last !== r && runnable(last)) preemptions++;
+      const preempted = last !== null && last !== r && runnable(last);
+      if (preempted) preemptions++;
       last = r;
       parts?.stepping(r.actor.ix);
       const from = r.leaf;
@@ -860,7 +861,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
       k.now += NS_PER_STEP;
       hash.word((r.actor.ix << 16) ^ from.index);
       hash.word((r.leaf.index << 1) | (fail ? 1 : 0));
-      if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail });
+      if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail, preempted });
       if (violations.length === 0) {
         if (k.bus.wants('step_end')) k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
         for (const m of monitors) m.stepEnd?.();

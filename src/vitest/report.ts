@@ -73,7 +73,7 @@ function replayLines(result: object, how: string, what: string, body: ReplayBody
   try {
     mkdirSync(replayDirectory(), { recursive: true });
     writeFileSync(path, replayText(path, src.file, withoutActors(src.raw, body.removedActors ?? []), {
-      seed: body.seed, engine: body.engine, verdict: body.verdict, violation: body.violation, decisions: body.decisions,
+      seed: body.seed, engine: body.engine, verdict: body.verdict, violation: body.violation, decisions: body.decisions, removedActors: body.removedActors,
     }));
   } catch (e) {
     return [`  replay       not written: ${(e as Error).message}`];
