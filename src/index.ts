@@ -17,6 +17,7 @@ import { type Counterexample, type ExploreResult, counterexampleScenario, explor
 import { type RunReport, toJson } from './cli/report.ts';
 import { allMonitors, getVariant } from './registry.ts';
 import { type Witness, resultOrigin } from './origin.ts';
+import { wallClock } from './cli/wall_clock.ts';
 
 export { loadScenario, validateScenario, ScenarioError, counterexampleScenario };
 export type { Scenario, Decision, Counterexample, ExploreResult, RunReport };
@@ -186,7 +187,7 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
     monitors: o.monitors,
     strategy: o.strategy, schedules: o.schedules, seed: o.seed, maxSteps: o.maxSteps, depth: o.depth, maxStates: o.maxStates,
     preemptionBound: o.preemptionBound, sleepSets: o.sleepSets, stopOnFirst: o.stopOnFirst, shrinkBudget: o.shrinkBudget,
-    timeBudgetMs: o.timeBudgetMs, clock: o.timeBudgetMs === undefined ? undefined : () => Date.now(), signal: o.signal,
+    timeBudgetMs: o.timeBudgetMs, clock: o.timeBudgetMs === undefined ? undefined : wallClock, signal: o.signal,
     onSchedule: (run) => {
       const keys = [...run.actors.map((a) => `outcome:${outcomeKey(a)}`), ...(run.scans ?? []).map((x) => `scan:${x}`)];
       for (const k of keys) {

@@ -12,6 +12,7 @@ import { prepareDirectory } from './files.ts';
 import { explorationOf } from './merge.ts';
 import { intArg } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
+import { wallClock } from './wall_clock.ts';
 
 interface ExploreFlags {
   strategy: Strategy;
@@ -229,12 +230,12 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   if (o.workers > 1) {
     let done = 0;
     r = await exploreInWorkers(scenario, { raw, file }, options, o.workers, {
-      signal: ac.signal, clock: () => performance.now(), onProgress: (n, states, found) => progress((done += n), states, found),
+      signal: ac.signal, clock: wallClock, onProgress: (n, states, found) => progress((done += n), states, found),
     });
     for (const c of r.counterexamples) replays.write(c);
   } else {
     r = await exploreAsync(scenario, {
-      ...options, signal: ac.signal, onCounterexample: (c) => replays.write(c), clock: () => performance.now(),
+      ...options, signal: ac.signal, onCounterexample: (c) => replays.write(c), clock: wallClock,
       onProgress: (done, res) => progress(done, res.states, res.counterexamples.length),
     });
   }

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { validateScenario } from '../scenario/load.ts';
 import { type ExploreOptions, type ExploreResult, exploreAsync } from '../explore/explore.ts';
+import { wallClock } from './wall_clock.ts';
 
 const { raw, file, options } = workerData as { raw: unknown; file: string; options: ExploreOptions };
 const ac = new AbortController();
@@ -19,7 +20,7 @@ const found = (r: ExploreResult) => r.counterexamples.map((c) => `${c.verdict}:$
 const result = await exploreAsync(scenario, {
   ...options,
   // the wall clock, for --time-budget: read here, by the process driving the explorer
-  clock: () => performance.now(),
+  clock: wallClock,
   signal: ac.signal,
   onProgress: (done, res) => {
     if (done - lastReport >= 100) {

@@ -15,7 +15,8 @@ import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from './footprint.ts';
 import { SharedBoundedStates, SharedVisitedStates, VisitedStates } from './visited.ts';
 import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
-import { shortestSchedule } from './shortest.ts';
+import { contextSwitches, keyOf, minimise, shortestCounterexample, siteOf } from './minimise.ts';
+import { inKeyOrder } from './merge_results.ts';
 
 export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
 
@@ -137,6 +138,8 @@ export interface Counterexample {
 }
 
 /** The scenario a counterexample's decisions replay on. */
+export { contextSwitches, siteOf } from './minimise.ts';
+
 export function counterexampleScenario(s: Scenario, c: Counterexample): Scenario {
   return c.removedActors.length ? { ...s, actors: s.actors.filter((a) => !c.removedActors.includes(a.id)) } : s;
 }
@@ -186,123 +189,9 @@ export interface ExploreResult {
   coverage: Record<string, { reached: number; steps: number; missed: string[] }>;
 }
 
-/** Counts listed in key order, so a result's JSON does not depend on discovery order. */
-function inKeyOrder(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-export function contextSwitches(d: readonly Decision[]): number {
-  let n = 0;
-  for (let i = 1; i < d.length; i++) if (d[i]!.actor !== d[i - 1]!.actor) n++;
-  return n;
-}
-
-/**
- * Where a run went wrong: the program point of the violating step, as its actor's kind and
- * the state it stepped from ('-' where no actor stepped: a quiescence check, a step bound).
- * One invariant broken at two sites is two defects (the shrinker's own __free_page of the
- * huge zero page and the cmpxchg loser's, both compound-free-order): each is kept.
- */
-export function siteOf(r: Pick<RunResult, 'violations' | 'actors'>): string {
-  const v = r.violations[0];
-  if (!v || v.actor === '-') return '-';
-  return `${r.actors.find((a) => a.id === v.actor)?.kind ?? v.actor}:${v.state}`;
-}
-
 /** An actor's end as ExploreResult.outcomes counts it: "id: outcome results...". */
 export function outcomeKey(a: RunResult['actors'][number]): string {
   return `${a.id}: ${[a.outcome, ...a.results].join(' ')}`;
-}
-
-/** A counterexample's identity: verdict, invariant and site. */
-function keyOf(r: RunResult): string {
-  return `${r.verdict}:${r.violations[0]?.invariant ?? ''}@${siteOf(r)}`;
-}
-
-/**
- * Shrink a failing schedule: candidates are the decision list with chunks removed
- * (halves down to single decisions) and with a context switch undone (the decision after
- * it given to the actor before it), each run by the lenient 'guided' interpreter. A
- * candidate is kept when it ends in the same verdict on the same invariant with fewer
- * steps, or as many steps and fewer context switches. Deterministic.
- * The result never has more preemptions than the run found (RunResult.preemptions): one
- * a preemption-bounded dfs found stays within its bound. The shortest usually has fewer;
- * where it has more, the shrinking is done again, keeping every candidate to the found
- * run's preemptions (a constraint from the start would stop short: the way to the
- * shortest often passes through more preemptions).
- */
-export function minimise(
-  s: Scenario,
-  found: RunResult,
-  opts: { budget?: number; monitors?: readonly string[] } = {},
-): { run: RunResult; scenario: Scenario; removedActors: string[] } {
-  const budget = opts.budget ?? 2000;
-  const shortest = shrink(s, found, budget, Infinity, opts.monitors);
-  const most = found.preemptions;
-  return shortest.run.preemptions > most ? shrink(s, found, budget, most, opts.monitors) : shortest;
-}
-
-/** minimise() with the candidates kept to at most `preemptions`. */
-function shrink(
-  s: Scenario, found: RunResult, startBudget: number, preemptions: number, monitors: readonly string[] | undefined,
-): { run: RunResult; scenario: Scenario; removedActors: string[] } {
-  const key = keyOf(found);
-  let scen = s;
-  const removedActors: string[] = [];
-  let best = found;
-  let budget = startBudget;
-  const better = (r: RunResult) =>
-    keyOf(r) === key && r.preemptions <= preemptions &&
-    (r.steps < best.steps || (r.steps === best.steps && contextSwitches(r.schedule) < contextSwitches(best.schedule)));
-  const attempt = (guide: Decision[]): boolean => {
-    if (budget <= 0) return false;
-    budget--;
-    // a candidate is only kept if shorter: bound it by the best so far (a guided
-    // candidate that spins in a retry loop stops there)
-    const r = run(scen, { seed: found.seed, strategy: 'guided', guide, maxSteps: best.steps, monitors });
-    if (!better(r)) return false;
-    best = r;
-    return true;
-  };
-  let improved = true;
-  while (improved && budget > 0) {
-    improved = false;
-    // remove chunks, largest first
-    for (let size = best.schedule.length >> 1; size >= 1 && budget > 0; size >>= 1) {
-      for (let at = 0; at + size <= best.schedule.length && budget > 0; ) {
-        const cur = best.schedule;
-        if (attempt([...cur.slice(0, at), ...cur.slice(at + size)])) improved = true;
-        else at += size;
-      }
-    }
-    // undo context switches
-    for (let i = 1; i < best.schedule.length && budget > 0; i++) {
-      const cur = best.schedule;
-      if (cur[i]!.actor === cur[i - 1]!.actor) continue;
-      const cand = cur.slice();
-      cand[i] = { actor: cur[i - 1]!.actor, state: '' };
-      if (attempt(cand)) improved = true;
-    }
-    // fewer actors: drop one (and its decisions); kept if the same invariant still breaks
-    // in no more steps
-    for (const id of scen.actors.map((a) => a.id)) {
-      if (budget <= 0 || scen.actors.length <= 1) break;
-      budget--;
-      const cand: Scenario = { ...scen, actors: scen.actors.filter((a) => a.id !== id) };
-      let r: RunResult;
-      try {
-        r = run(cand, { seed: found.seed, strategy: 'guided', guide: best.schedule.filter((d) => d.actor !== id), maxSteps: best.steps, monitors });
-      } catch {
-        continue; // another actor needs this one (the scenario does not stand without it)
-      }
-      if (keyOf(r) !== key || r.steps > best.steps || r.preemptions > preemptions) continue;
-      scen = cand;
-      removedActors.push(id);
-      best = r;
-      improved = true;
-    }
-  }
-  return { run: best, scenario: scen, removedActors };
 }
 
 /** A step asleep at a dfs node: explored already in an order that reaches the same state. */
@@ -338,9 +227,6 @@ function prefixOf(node: DfsNode): Decision[] {
   for (let n: DfsNode | null = node; n?.decision; n = n.parent) out.push(n.decision);
   return out.reverse();
 }
-
-/** The shortest-schedule search after minimising: nodes at most per counterexample (a few tenths of a second). */
-const SHORTEST_NODES = 20_000;
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
 const DFS_CHUNK = 64;
@@ -811,22 +697,6 @@ class Explorer {
     if (schedule && !this.reachedBy.has(key)) this.reachedBy.set(key, { schedule, at, tries: 0 });
   }
 
-  /**
-   * The minimised run, or a shorter one to the same violation at the same site if the
-   * state graph of its scenario has one (shortestSchedule: within SHORTEST_NODES nodes).
-   */
-  private shortest(s: Scenario, m: RunResult): RunResult {
-    const key = keyOf(m);
-    const found = shortestSchedule(s, (r) => keyOf(r) === key, { seed: m.seed, bound: m.steps - 1, budget: SHORTEST_NODES, monitors: this.o.monitors });
-    if (!found.decisions) return m;
-    const r = run(s, { seed: m.seed, schedule: found.decisions, monitors: this.o.monitors });
-    // (a preemption-bounded dfs's counterexample stays within its bound)
-    const bound = this.o.preemptionBound;
-    if (keyOf(r) !== key || r.steps >= m.steps || (bound !== undefined && r.preemptions > bound)) return m;
-    // as short as the model allows: of those, one with fewer context switches if the minimiser finds it
-    return minimise(s, r, { budget: this.o.shrinkBudget, monitors: this.o.monitors }).run;
-  }
-
   private record(r: RunResult): void {
     const { s, o, res } = this;
     const seed = r.seed;
@@ -848,7 +718,7 @@ class Explorer {
       this.seen.add(keyOf(r));
       // a step-bound run is not shortened: its length is the finding
       const mm = o.shrinkBudget === 0 || r.verdict === 'step-bound' ? null : minimise(s, r, { budget: o.shrinkBudget, monitors: o.monitors });
-      const m = mm ? this.shortest(mm.scenario, mm.run) : r;
+      const m = mm ? shortestCounterexample(mm.scenario, mm.run, o) : r;
       const c: Counterexample = {
         verdict: r.verdict,
         violation: m.violations[0] ?? r.violations[0] ?? { invariant: r.verdict, message: `no quiescence within ${r.steps} steps`, actor: '-', step: r.steps, state: '' },
@@ -894,61 +764,4 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
   return e.finish();
 }
 
-/**
- * Combine the results of the shards of one exploration (same scenario, strategy, seed and
- * schedule count): the same content a single process would have produced — counts
- * summed, traces united, a step covered if any shard took it, and per (verdict,
- * invariant) the counterexample of the lowest-numbered schedule, in schedule order.
- */
-export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: boolean } = {}): ExploreResult {
-  if (!parts.length) throw new Error('nothing to merge');
-  const first = parts[0]!;
-  for (const p of parts) {
-    if (p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
-      throw new Error(`cannot merge ${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.scenario}/${first.strategy}/seed ${first.seed}`);
-    }
-    if (p.strategy === 'coverage' || (p.strategy === 'dfs' && !o.dfsWorkers)) throw new Error(`${p.strategy} results are not sharded`);
-  }
-  const dfs = first.strategy === 'dfs';
-  const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
-    const out: Record<string, number> = {};
-    for (const p of parts) for (const [k, v] of Object.entries(pick(p))) out[k] = (out[k] ?? 0) + v;
-    return inKeyOrder(out);
-  };
-  const hashes = new Set(parts.flatMap((p) => p.traceHashes));
-  const byKey = new Map<string, Counterexample>();
-  // (a parallel dfs: every counterexample has the one seed; the shortest, then the first by its decisions)
-  const order = dfs
-    ? (a: Counterexample, b: Counterexample) => {
-      const [x, y] = [JSON.stringify(a.decisions), JSON.stringify(b.decisions)];
-      return a.decisions.length - b.decisions.length || (x < y ? -1 : x > y ? 1 : 0);
-    }
-    : (a: Counterexample, b: Counterexample) => a.seed - b.seed;
-  for (const c of parts.flatMap((p) => p.counterexamples).sort(order)) {
-    const key = `${c.verdict}:${c.violation.invariant}@${c.site}`;
-    if (!byKey.has(key)) byKey.set(key, c);
-  }
-  const coverage: ExploreResult['coverage'] = {};
-  for (const kind of Object.keys(first.coverage)) {
-    const missed = first.coverage[kind]!.missed.filter((m) => parts.every((p) => p.coverage[kind]?.missed.includes(m)));
-    const steps = first.coverage[kind]!.steps;
-    coverage[kind] = { reached: steps - missed.length, steps, missed };
-  }
-  return {
-    scenario: first.scenario, strategy: first.strategy, seed: first.seed,
-    schedules: parts.reduce((n, p) => n + p.schedules, 0),
-    distinctTraces: hashes.size, traceHashes: [...hashes].sort(),
-    verdicts: sum((p) => p.verdicts), violations: sum((p) => p.violations), outcomes: sum((p) => p.outcomes),
-    scanResults: sum((p) => p.scanResults), contention: sum((p) => p.contention), blocked: sum((p) => p.blocked ?? {}),
-    counterexamples: [...byKey.values()],
-    stopped: parts.some((p) => p.stopped),
-    stopReason: parts.find((p) => p.stopped)?.stopReason,
-    coverage,
-    ...(dfs ? {
-      states: parts.reduce((n, p) => n + (p.states ?? 0), 0),
-      nodes: parts.reduce((n, p) => n + (p.nodes ?? 0), 0),
-      ...(first.preemptionBound === undefined ? {} : { preemptionBound: first.preemptionBound }),
-      complete: parts.every((p) => p.complete),
-    } : {}),
-  };
-}
+export { mergeResults } from './merge_results.ts';
