@@ -10,16 +10,21 @@
  *
  * Options: --mms N (250) --threads N (4) --hpage N (512) --passes N (2000) --seed N (1)
  *          --runs N (5) --no-scaling (skip the smaller workloads) --no-memory --no-khugepaged
- *          --no-recovery --no-explore --no-startup --help
+ *          --no-recovery --no-explore --no-startup --no-spin --help
  *
  * (d2) huge tmpfs recovery (seed 001) of 64 half-swapped extents (a child process,
  * bench/team_recovery.ts).
+ *
+ * (f) the command's start-up (bench/startup.ts); (g) SPIN's pan against thpsim's dfs on the
+ * same state graph, when spin and a C compiler are installed (bench/spin.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, availableParallelism, platform, arch, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureStartup } from './startup.ts';
+import { fmt, kv, median, table } from './format.ts';
+import { spinSection } from './spin.ts';
 import { parseArgs } from 'node:util';
 import { validateScenario } from '../src/scenario/load.ts';
 import { run, type RunResult } from '../src/sched/run.ts';
@@ -46,9 +51,10 @@ const OPTIONS = {
   'no-recovery': { type: 'boolean', default: false },
   'no-explore': { type: 'boolean', default: false },
   'no-startup': { type: 'boolean', default: false },
+  'no-spin': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
-const USAGE = 'usage: npm run bench -- [--runs N] [--seed N] [--mms N] [--threads N] [--hpage N] [--passes N] [--no-scaling] [--no-memory] [--no-khugepaged] [--no-recovery] [--no-explore] [--no-startup]';
+const USAGE = 'usage: npm run bench -- [--runs N] [--seed N] [--mms N] [--threads N] [--hpage N] [--passes N] [--no-scaling] [--no-memory] [--no-khugepaged] [--no-recovery] [--no-explore] [--no-startup] [--no-spin]';
 const parsed = (() => {
   try {
     return parseArgs({ options: OPTIONS });
@@ -74,22 +80,6 @@ const RUNS = Math.max(1, Number(opt.runs));
 const SEED = Number(opt.seed);
 const GOAL_RATIO = 1 / 3;
 const GOAL_BYTES = 200;
-
-// ---- output helpers -------------------------------------------------------------------------
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-function table(head: string[], rows: string[][], right: boolean[]): void {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '  ' + cells.map((c, i) => (right[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
-  console.log(line(head));
-  console.log('  ' + w.map((n) => '─'.repeat(n)).join('  '));
-  for (const r of rows) console.log(line(r));
-}
-const kv = (k: string, v: string) => console.log(`  ${k.padEnd(10)}${v}`);
 
 // ---- header --------------------------------------------------------------------------------
 
@@ -480,6 +470,13 @@ if (!opt['no-startup']) {
     ? '  dist/ is missing or older than the sources: npm run build, then measure again (goal: --version ≤ 0.2 s compiled)'
     : `  goal: thpsim --version ≤ 0.2 s from the package: ${fmt(v.compiled, 3)} s — ${v.compiled <= 0.2 ? 'met' : 'NOT met'}`);
   console.log();
+}
+
+// ---- (g) SPIN side by side ---------------------------------------------------------------------
+
+if (!opt['no-spin']) {
+  const dir = join(here, 'spin');
+  await spinSection({ pml: join(dir, 'zero_page.pml'), scenario: join(dir, 'zero-page-3task-fixed.yaml'), ntask: 3, runs: RUNS, root: process.cwd() });
 }
 
 // ---- (c) peak RSS ------------------------------------------------------------------------------

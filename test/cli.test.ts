@@ -211,6 +211,6 @@ describe('npm run bench', () => {
     expect(runs.err.split('\n')[0]).toBe("bench: --runs: expected a whole number, got 'five'");
     const help = bench('--help');
     expect(help.code).toBe(0);
-    expect(help.out).toMatch(/^usage: npm run bench -- \[--runs N\].*\[--no-explore\] \[--no-startup\]\n$/);
+    expect(help.out).toMatch(/^usage: npm run bench -- \[--runs N\].*\[--no-explore\] \[--no-startup\] \[--no-spin\]\n$/);
   });
 });
