@@ -22,11 +22,11 @@ import { Rng } from './rng.ts';
 import { TraceHash } from './hash.ts';
 import type { Violation } from '../bus/events.ts';
 import { formatTraceLine } from './trace.ts';
-import { Footprint, FootprintTracker, ObjectNames } from '../explore/footprint.ts';
-import { Snapshot } from '../explore/snapshot.ts';
-import { markOpaque } from '../explore/shape.ts';
-import { StateHasher, hexOf } from '../explore/state_hash.ts';
-import { type ComponentsSnapshot, type MonitorState, StateComponents } from '../explore/components.ts';
+import { Footprint, FootprintTracker, ObjectNames } from '../world/footprint.ts';
+import { Snapshot } from '../world/snapshot.ts';
+import { markOpaque } from '../world/shape.ts';
+import { StateHasher, hexOf } from '../world/state_hash.ts';
+import { type ComponentsSnapshot, type MonitorState, StateComponents } from '../world/components.ts';
 import { type SchedulerView, setSchedulerView } from './view.ts';
 
 export type Engine = 'fast' | 'xstate';
@@ -104,7 +104,7 @@ export interface RunOptions {
   search?: Search<any>;
   /**
    * dfs: at every node, hash every state component again from scratch and check it against
-   * the incremental hash (src/explore/components.ts), and that no two components share an
+   * the incremental hash (src/world/components.ts), and that no two components share an
    * object; a mismatch names the component and throws. Slow: for the tests.
    */
   checkStateHash?: boolean;
@@ -616,7 +616,7 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
   // contended locks and blocked points seen) is not copied: going back to a node cuts it
   // to its length there.
   // The model is in components (the kernel's own fields, the page store, vmstat, each mm,
-  // inode and actor, and what each monitor remembers: see src/explore/components.ts),
+  // inode and actor, and what each monitor remembers: see src/world/components.ts),
   // hashed and snapshotted one by one as the bus says they change; the run's own state
   // (the runners, the monitors' scratch, the trace hash, the random generator) is
   // snapshotted whole.
