@@ -17,6 +17,7 @@ import type { Footprint } from '../world/footprint.ts';
 import { hexOf } from '../world/state_hash.ts';
 import type { ActorResult, Decision, Engine, Saved, Verdict, World } from '../world/world.ts';
 import { createWorld, cut } from '../world/engine_world.ts';
+import { GuidedStrategy, PctStrategy, type Strategy, UniformStrategy } from './strategy.ts';
 
 export type { ActorResult, Decision, Engine, Verdict } from '../world/world.ts';
 export { buildKernel, compiledChart, machineFor, populateFiles, statePath } from '../world/build.ts';
@@ -198,68 +199,13 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
 
   let verdict: Verdict = 'ok';
   let divergence: string | undefined;
-  const strategy = opts.strategy ?? 'random';
-  // PCT (Burckhardt et al., ASPLOS 2010): priorities d..d+n-1 in random order; change point
-  // i (1 <= i < d) at a random step lowers the actor running then to priority d-i.
-  const pctDepth = Math.max(1, opts.pctDepth ?? 3);
-  const priority: number[] = [];
-  const changeAt = new Map<number, number>();
-  let pctFairAt = 0;
-  if (strategy === 'pct' && !opts.schedule) {
-    const order = w.actors.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.below(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    order.forEach((ix, rank) => (priority[ix] = pctDepth + rank));
-    const span = Math.max(1, opts.pctSteps ?? Math.min(maxSteps, 1000));
-    for (let i = 1; i < pctDepth; i++) changeAt.set(rng.below(span), pctDepth - i);
-    // Strict priorities are unfair: a retry loop (get_huge_zero_page's cmpxchg failing
-    // while the shrinker sits between its cmpxchg and xchg) spins forever if the loop has
-    // the higher priority. As in Coyote, the run turns fair (uniform random) after a while.
-    pctFairAt = 4 * span;
-  }
-
-  /**
-   * A uniformly random runnable actor (-1: none), drawn by rejection from a shrinking pool
-   * — the world's live actors, a lazily shuffled permutation — so a step costs about
-   * (actors / enabled actors) guard checks, not one per actor. (The draw reorders the pool
-   * in place: deterministic, and no per-step copy.)
-   */
-  function uniformChoice(): number {
-    const live = w.live;
-    let n = live.length;
-    while (n > 0) {
-      const i = n === 1 ? 0 : rng.below(n);
-      const x = live[i]!;
-      if (w.runnable(x)) return x;
-      live[i] = live[n - 1]!;
-      live[n - 1] = x;
-      n--;
-    }
-    return -1;
-  }
-
-  function highestPriority(): number {
-    let best = -1;
-    let r = -1;
-    for (const x of w.live) {
-      if (priority[x]! > best && w.runnable(x)) {
-        best = priority[x]!;
-        r = x;
-      }
-    }
-    return r;
-  }
-
-  /** PCT: the highest-priority runnable actor; at a change point it drops below every other first. */
-  function pctChoice(): number {
-    const r = highestPriority();
-    const lowered = changeAt.get(w.steps);
-    if (r < 0 || lowered === undefined) return r;
-    priority[r] = lowered;
-    return highestPriority();
-  }
+  // where no schedule is followed (or once it runs out); PCT draws its priorities from the
+  // run's generator here (building the world draws nothing from it)
+  const strategy: Strategy = opts.strategy === 'guided'
+    ? new GuidedStrategy(opts.guide)
+    : opts.strategy === 'pct' && !opts.schedule
+      ? new PctStrategy(rng, w.actors.length, Math.max(1, opts.pctDepth ?? 3), Math.max(1, opts.pctSteps ?? Math.min(maxSteps, 1000)))
+      : new UniformStrategy(rng);
 
   let footprint: Footprint | undefined;
   let frontier: Decision[] | undefined;
@@ -386,21 +332,9 @@ export function* runSteps(s: Scenario, opts: RunOptions = {}): Generator<void, R
           verdict = 'divergence';
           break;
         }
-      } else if (strategy === 'guided') {
-        const d = opts.guide?.[step];
-        const want = d ? w.actorIndex(d.actor) : -1;
-        const last = w.last;
-        if (want >= 0 && w.runnable(want)) {
-          r = want;
-          fail = d!.fail === true && w.canInject(want);
-        } else if (last >= 0 && w.runnable(last)) r = last;
-        else r = w.actors.findIndex((_, ix) => w.runnable(ix));
       } else {
-        r = strategy === 'pct' && step < pctFairAt ? pctChoice() : uniformChoice();
-        if (r >= 0) {
-          const p = w.injectRate(r);
-          if (p > 0) fail = rng.float() < p;
-        }
+        r = strategy.choose(w);
+        if (r >= 0) fail = strategy.fails(w, r);
       }
       if (r < 0) {
         if (w.fireTimers()) continue;
