@@ -1,4 +1,4 @@
-// The dfs's state in components (src/explore/components.ts): a component is hashed again
+// The dfs's state in components (src/world/components.ts): a component is hashed again
 // only when a bus event (or its actor's step) says it changed, and snapshotted only then.
 // That is sound only if every write a step makes is announced: checkStateHash hashes every
 // component from scratch at every node and names any that changed unannounced — run here
@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
-import { StateComponents } from '../src/explore/components.ts';
-import { StateHasher } from '../src/explore/state_hash.ts';
+import { StateComponents } from '../src/world/components.ts';
+import { StateHasher } from '../src/world/state_hash.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import type { Actor } from '../src/sched/actor.ts';
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/scenario/load.ts';
 import { type Decision, run } from '../src/sched/run.ts';
-import { Footprint, independent } from '../src/explore/footprint.ts';
+import { Footprint, independent } from '../src/world/footprint.ts';
 import { Rng } from '../src/sched/rng.ts';
 
 const scenarios = [

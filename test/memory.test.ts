@@ -9,7 +9,7 @@ import { DATA_GARBAGE, DATA_ZERO, PAGE_CHART, hex } from '../src/memory/pages.ts
 import { checkSysfs, defaultSysfs } from '../src/memory/sysfs.ts';
 import { AddressSpace, Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from '../src/memory/address_space.ts';
 import type { Violation } from '../src/bus/events.ts';
-import { StateHasher } from '../src/explore/state_hash.ts';
+import { StateHasher } from '../src/world/state_hash.ts';
 
 /** Runs fn, expecting a ModelViolation; returns its violation. */
 function violation(fn: () => unknown): Violation {

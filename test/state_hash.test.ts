@@ -1,10 +1,10 @@
-// The dfs's state hash and snapshots (src/explore/shape.ts, state_hash.ts, snapshot.ts):
+// The dfs's state hash and snapshots (src/world/shape.ts, state_hash.ts, snapshot.ts):
 // equal states hash equal, different ones apart; a snapshot restored in place gives back
 // every object as it was, references and all; a struct's keys are fixed once walked.
 import { describe, expect, it } from 'vitest';
-import { StateHasher } from '../src/explore/state_hash.ts';
-import { Snapshot } from '../src/explore/snapshot.ts';
-import { markOpaque } from '../src/explore/shape.ts';
+import { StateHasher } from '../src/world/state_hash.ts';
+import { Snapshot } from '../src/world/snapshot.ts';
+import { markOpaque } from '../src/world/shape.ts';
 import { PAGE_CHART, PageStore } from '../src/memory/pages.ts';
 import { Bus } from '../src/bus/bus.ts';
 

@@ -48,7 +48,7 @@ export class Bus {
    * A plain function called with every event of these kinds, before the subscribers, in the
    * order tapped: for the few that see nearly every event and should not pay for RxJS on
    * each — the dfs's record of which state components a step changed
-   * (src/explore/components.ts), the lock-order monitor (every lock taken and released).
+   * (src/world/components.ts), the lock-order monitor (every lock taken and released).
    */
   tap(kinds: readonly Kind[], fn: (ev: BusEvent) => void): void {
     for (const kind of kinds) this.channel(kind).taps.push(fn);

@@ -12,7 +12,7 @@ import { type Decision, type RunResult, type Verdict, compiledChart, run, runSte
 import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
-import { type Footprint, independent } from './footprint.ts';
+import { type Footprint, independent } from '../world/footprint.ts';
 import { SharedBoundedStates, SharedVisitedStates, VisitedStates } from './visited.ts';
 import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
 import { contextSwitches, keyOf, minimise, shortestCounterexample, siteOf } from './minimise.ts';
@@ -70,7 +70,7 @@ export interface ExploreOptions {
   snapshots?: boolean;
   /**
    * dfs: at every node, check the incremental state hash against one from scratch, and that
-   * no two state components share an object (src/explore/components.ts). Slow; the tests
+   * no two state components share an object (src/world/components.ts). Slow; the tests
    * run it on every example scenario.
    */
   checkStateHash?: boolean;

@@ -2,8 +2,8 @@
  * The scheduler's view of its actors, for the monitors that check program points
  * (sleep-in-atomic, spin-on-sleeper): the chart state each actor rests in, whether it can
  * step, and a call before each step naming the state it steps from. Internal: not part of
- * the plugin API (src/registry.ts's MonitorContext); run() makes one per run, keyed by its
- * kernel, before the monitors are created.
+ * the plugin API (src/registry.ts's MonitorContext); the world (src/world/engine_world.ts)
+ * makes one per run, keyed by its kernel, before the monitors are created.
  */
 import type { CNode } from '../engine/task_chart.ts';
 import type { Kernel } from '../memory/kernel.ts';

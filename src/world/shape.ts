@@ -63,7 +63,7 @@ export const TAG = {
   UNORDERED: 30,
 } as const;
 
-/** The walker the generated hash functions write into (src/explore/state_hash.ts). */
+/** The walker the generated hash functions write into (src/world/state_hash.ts). */
 export interface ShapeEncoder {
   /** The vector and its length (written directly by the generated hashers). */
   b: Int32Array;
@@ -121,7 +121,7 @@ export class Meta {
    */
   frozenHash: readonly [number, number] | null = null;
   /**
-   * The state component this object is the root of (src/explore/components.ts), or -1.
+   * The state component this object is the root of (src/world/components.ts), or -1.
    * A walk of another component writes a reference to it and does not go in.
    */
   component = -1;

@@ -5,7 +5,7 @@
  * what follows only once.
  *
  * The state is written out as a vector of 32-bit words, then hashed in one loop. Structs
- * are written by functions generated per shape (src/explore/shape.ts): their fields in
+ * are written by functions generated per shape (src/world/shape.ts): their fields in
  * order, behind one word for the set of keys. Typed arrays go in by content, Maps and Sets
  * in insertion order, shared objects by the number of their first visit. Left out is what
  * is not state (shape.ts's HASH_SKIP): the bus, and the clocks and counters that only say
@@ -76,7 +76,7 @@ export class StateHasher implements ShapeEncoder {
   b = new Int32Array(1 << 12);
   n = 0;
   /**
-   * The state component being hashed (src/explore/components.ts): the roots of the others
+   * The state component being hashed (src/world/components.ts): the roots of the others
    * go in as references. Null: components are not in use (every object is walked).
    */
   root: Meta | null = null;

@@ -8,7 +8,7 @@
  * is, for each object reachable from the roots, a shallow copy of its contents (the
  * objects it points to are snapshotted in their own right); restoring writes each copy
  * back. Structs are copied and written back by their shape's generated functions
- * (src/explore/shape.ts), which also seal them: their keys cannot change under a snapshot.
+ * (src/world/shape.ts), which also seal them: their keys cannot change under a snapshot.
  * Objects made after the snapshot drop out of reach again when their referrers are
  * restored. The bus is kept by reference and not entered; so are the objects marked
  * opaque (the compiled charts).
@@ -58,7 +58,7 @@ export class Snapshot {
 
   /**
    * Everything reachable from the roots. `recycle`: a snapshot no longer needed, whose
-   * typed-array copies are reused. The roots of state components (src/explore/components.ts)
+   * typed-array copies are reused. The roots of state components (src/world/components.ts)
    * are not entered — each is snapshotted on its own — but for `component`, the one this
    * snapshot is of.
    */

@@ -1,0 +1,143 @@
+/**
+ * Building a scenario's world: its kernel and objects, its files populated before the run,
+ * and the compiled chart each actor kind runs (with the scenario's variants applied).
+ */
+import type { AnyStateMachine } from 'xstate';
+import type { Scenario } from '../scenario/schema.ts';
+import { Kernel } from '../memory/kernel.ts';
+import { defaultSysfs, type Sysfs } from '../memory/sysfs.ts';
+import { VM } from '../memory/mm.ts';
+import { type CompiledTaskChart, compileTaskChart } from '../engine/task_chart.ts';
+import { buildTaskMachine } from '../engine/xstate_chart.ts';
+import { type ActorKind, patchedChart } from '../registry.ts';
+import type { Actor } from '../sched/actor.ts';
+
+/** Compiled charts are cached per (definition, variant set). */
+const compiledCache = new WeakMap<object, Map<string, { fast: CompiledTaskChart<any>; machine: AnyStateMachine | null }>>();
+
+export function chartFor(kind: ActorKind, variants: readonly string[]) {
+  let byVariants = compiledCache.get(kind.chart);
+  if (!byVariants) compiledCache.set(kind.chart, (byVariants = new Map()));
+  const key = variants.join(',');
+  let c = byVariants.get(key);
+  if (!c) {
+    const def = patchedChart(kind.chart, variants);
+    c = { fast: compileTaskChart(def), machine: null };
+    byVariants.set(key, c);
+  }
+  return c;
+}
+
+/** An actor kind's compiled chart with the variants applied (cached: the one the scheduler runs). */
+export function compiledChart(kind: ActorKind, variants: readonly string[]): CompiledTaskChart<Actor<any>> {
+  return chartFor(kind, variants).fast;
+}
+
+export function machineFor(kind: ActorKind, variants: readonly string[]): AnyStateMachine {
+  const c = chartFor(kind, variants);
+  if (!c.machine) c.machine = buildTaskMachine(c.fast.def);
+  return c.machine;
+}
+
+
+function sysfsFor(s: Scenario): Sysfs {
+  const d = defaultSysfs(s.hpage_pmd_nr);
+  const o = s.sysfs;
+  return {
+    enabled: o.enabled ?? d.enabled,
+    defrag: o.defrag ?? d.defrag,
+    use_zero_page: o.use_zero_page ?? d.use_zero_page,
+    shmem_enabled: o.shmem_enabled ?? d.shmem_enabled,
+    khugepaged: { ...d.khugepaged, ...(o.khugepaged ?? {}) },
+  };
+}
+
+/** Builds the kernel and its objects from the scenario. */
+export function buildKernel(s: Scenario): Kernel {
+  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants });
+  k.liveness = s.liveness;
+  for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
+  for (const m of s.mms) {
+    const mm = k.createMm(m.name, -1);
+    mm.users = 0;
+    for (const v of m.vmas) {
+      const flags = v.flags.reduce((acc, f) => acc | VM[f.slice(3) as keyof typeof VM], 0);
+      const file = v.file === undefined ? -1 : k.inodes.find((i) => i.name === v.file)!.id;
+      mm.vmas.push({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
+    }
+  }
+  return k;
+}
+
+/**
+ * Files marked `populated`: every page written before the run starts — a small page in
+ * the page cache, uptodate, on the LRU, holding its own data (and dirty in a regular file's
+ * `dirty` ranges) — published on the bus like
+ * any other change, so the monitors start from the same state.
+ */
+export function populateFiles(k: Kernel, s: Scenario): void {
+  for (const f of s.files) {
+    if (!f.populated) continue;
+    const ino = k.inodeByName(f.name)!;
+    if (!f.cached && !ino.shmem) {
+      // on disk only: a read fault or collapse_file's readahead brings each page in
+      for (let index = 0; index < f.size; index++) ino.setExpected(index, k.newToken());
+      continue;
+    }
+    // per offset: 0 a page, 1 in swap, 2 a hole
+    const swapped = new Uint8Array(f.size);
+    for (const r of f.swapped) swapped.fill(1, r.offset, r.offset + r.size);
+    for (const r of f.holes) swapped.fill(2, r.offset, r.offset + r.size);
+    const dirty = new Uint8Array(f.size);
+    for (const r of f.dirty) dirty.fill(1, r.offset, r.offset + r.size);
+    let inSwap = 0;
+    let holes = 0;
+    for (let index = 0; index < f.size; index++) {
+      if (swapped[index] === 2) {
+        holes++;
+        continue;
+      }
+      if (swapped[index]) {
+        // written, then swapped out by shmem_writepage: only a swap entry in the page cache
+        const token = k.newToken();
+        ino.setExpected(index, token);
+        k.cacheSet(ino, index, k.swapOut(token, -1), -1);
+        inSwap++;
+        continue;
+      }
+      const pfn = k.pages.alloc(0, false, -1); // its one reference is the page cache's
+      if (ino.shmem) k.pages.setFlag(pfn, 'swapbacked');
+      k.pages.mapping[pfn] = ino.id;
+      k.pages.index[pfn] = index;
+      const token = k.newToken();
+      k.pages.data[pfn] = token;
+      ino.setExpected(index, token);
+      k.pages.setUptodate(pfn, -1);
+      k.pages.lruAdd(pfn, -1);
+      k.cacheSet(ino, index, pfn, -1);
+      // written through a writable fd before the run (the model keeps PG_dirty, not PAGECACHE_TAG_DIRTY)
+      if (dirty[index]) k.pages.setDirty(pfn, -1);
+    }
+    const cached = f.size - inSwap - holes;
+    ino.mapping.nrpages += cached;
+    k.count('nr_file_pages', cached, -1);
+    if (ino.shmem) {
+      ino.alloced += cached + inSwap;
+      ino.swapped += inSwap;
+      k.count('nr_shmem', cached, -1);
+    }
+  }
+}
+
+/** XState's state value as a dotted path to the active leaf. */
+export function statePath(value: unknown): string {
+  const parts: string[] = [];
+  let v = value;
+  while (v !== null && typeof v === 'object') {
+    const [key, inner] = Object.entries(v as Record<string, unknown>)[0]!;
+    parts.push(key);
+    v = inner;
+  }
+  parts.push(String(v));
+  return parts.join('.');
+}

@@ -1,0 +1,503 @@
+/**
+ * The World (./world.ts) over the current engine: the kernel and its objects, the actors
+ * and their compiled charts (or XState interpreters), the bus with the monitors on it, and
+ * the state hashed and snapshotted in components (./components.ts). A step is one actor's
+ * STEP transition, the monitors checking after it; which actor, and whether its injection
+ * point fails, the caller says.
+ */
+import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import type { Scenario } from '../scenario/schema.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import { ModelViolation } from '../memory/kernel.ts';
+import { type CNode, type CTransition, type CompiledTaskChart, type StepEvent, enabledStep, fireStep, takeStep } from '../engine/task_chart.ts';
+import type { InjectionPoint } from '../engine/chart.ts';
+import { type Monitor, allMonitors, getActorKind } from '../registry.ts';
+import type { Violation } from '../bus/events.ts';
+import type { Actor } from '../sched/actor.ts';
+import { TraceHash } from '../sched/hash.ts';
+import { formatTraceLine } from '../sched/trace.ts';
+import { type SchedulerView, setSchedulerView } from '../sched/view.ts';
+import { buildKernel, chartFor, machineFor, populateFiles, statePath } from './build.ts';
+import { type Footprint, FootprintTracker, ObjectNames } from './footprint.ts';
+import { Snapshot } from './snapshot.ts';
+import { markOpaque } from './shape.ts';
+import { StateHasher } from './state_hash.ts';
+import { type ComponentsSnapshot, type MonitorState, StateComponents } from './components.ts';
+import type { ActorResult, Decision, Engine, Saved, Verdict, World } from './world.ts';
+
+type InspectionObserver = Observer<InspectionEvent> | ((ev: InspectionEvent) => void);
+
+/** What about a run is the model's: how it is run, observed and checked (not how its actors are chosen). */
+export interface WorldOptions {
+  engine?: Engine;
+  /** Record the decisions taken (on by default). */
+  record?: boolean;
+  /** Only these monitors (by invariant name); default all registered. */
+  monitors?: readonly string[];
+  /** Receives each ftrace-like line (only built when given). */
+  trace?: (line: string) => void;
+  /** Collect the SCAN_* results, the contended locks and the blocked points. */
+  collect?: boolean;
+  /** Called once the kernel, the actors and the bus exist, before the files are populated. */
+  observe?: (k: Kernel, actors: readonly Actor[]) => void;
+  /** Called with every actor's state: once all have started (step 0), then after each step, after the monitors. */
+  onStep?: (step: number, states: readonly string[]) => void;
+  /** With engine 'xstate': XState's inspection callback for every actor. */
+  inspect?: InspectionObserver;
+  /** hash(): hash every state component again from scratch and check it against the incremental hash. Slow: for the tests. */
+  checkStateHash?: boolean;
+  /** save() and restore() will be used (a dfs): the state is kept in components from the start. */
+  snapshots?: boolean;
+  /** Steps may record footprints: the objects as the run starts are named, the same in every run. */
+  footprints?: boolean;
+  /** The caller's own state that goes back with the model on a restore (a driver's random generator). */
+  alsoSave?: readonly object[];
+}
+
+interface Runner {
+  actor: Actor<any>;
+  /** The STEP transition runnable() found enabled (fast engine), reused by the step. */
+  next: CTransition<Actor<any>> | null;
+  /** The model version (`version` below) `next` was found at: the guards are not evaluated again until a step changes the model. */
+  nextAt: number;
+  chart: CompiledTaskChart<Actor<any>>;
+  leaf: CNode<Actor<any>>;
+  xactor: AnyActorRef | null;
+  done: boolean;
+  /** Per state, the names it is known by (made once: a dfs asks for them at every node). */
+  names: Map<CNode<Actor<any>>, StateNames>;
+}
+
+/** What a runner at one state is called: the decisions to step it (with a failure injected or not), where it blocks. */
+interface StateNames {
+  step: Decision;
+  fail: Decision;
+  blocked: string;
+}
+
+function namesAt(r: Runner): StateNames {
+  let n = r.names.get(r.leaf);
+  if (!n) {
+    const actor = r.actor.id;
+    const state = r.leaf.path;
+    n = {
+      step: Object.freeze({ actor, state }),
+      fail: Object.freeze({ actor, state, fail: true }),
+      blocked: `${r.actor.kind}: ${state}`,
+    };
+    r.names.set(r.leaf, n);
+  }
+  return n;
+}
+
+/** A saved state: the model, where the run was, and the lengths of what only grows along a path. */
+interface WorldSnapshot extends Saved {
+  /** The model's state components. */
+  parts: ComponentsSnapshot;
+  /** The run's own state. */
+  snap: Snapshot;
+  last: Runner | null;
+  preemptions: number;
+  grown: number[];
+}
+
+const NS_PER_STEP = 1000;
+
+export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
+  const engine = opts.engine ?? 'fast';
+  const record = opts.record ?? true;
+  const k = buildKernel(s);
+  const hash = new TraceHash();
+  const violations: Violation[] = [];
+  const schedule: Decision[] = [];
+  const inject = s.inject as Partial<Record<InjectionPoint, number>>;
+
+  // actors
+  const runners: Runner[] = [];
+  const actors: Actor<any>[] = [];
+  k.actorDone = (ix) => runners[ix]?.done ?? false;
+  k.setActors(s.actors.map((a) => a.id));
+  s.actors.forEach((spec, ix) => {
+    const kind = getActorKind(spec.kind)!;
+    kind.attach?.(spec, k);
+    const actor: Actor<any> = {
+      ix, id: spec.id, pid: 100 + ix, comm: kind.comm, cpu: ix % s.nr_cpus, kind: spec.kind,
+      k, l: kind.locals(spec, k), wakeAt: 0, outcome: null, results: [],
+    };
+    actors.push(actor);
+  });
+
+  // the bus: violations are recorded, the tracer prints
+  k.bus.on('violation').subscribe((e) => violations.push(e.violation));
+  if (opts.trace) {
+    const out = opts.trace;
+    k.bus.events$.subscribe((e) => {
+      const line = formatTraceLine(e, k, actors);
+      if (line !== null) out(line);
+    });
+  }
+
+  let scans: string[] | undefined;
+  let contended: Set<string> | undefined;
+  const blocked = opts.collect ? new Set<string>() : undefined;
+  if (opts.collect) {
+    const sc: string[] = (scans = []);
+    const ct = (contended = new Set<string>());
+    k.bus.on('scan').subscribe((e) => sc.push(e.result));
+    k.bus.on('lock').subscribe((e) => {
+      if (e.op === 'trylock_failed') ct.add(e.lock.replace(/\(.*$/, ''));
+    });
+  }
+
+  // the monitors that check program points see the runners through this (src/sched/view.ts)
+  const view: SchedulerView = {
+    leaf: (ix) => runners[ix]!.leaf,
+    runnable: (ix) => runnable(runners[ix]!),
+    beforeStep: [],
+  };
+  setSchedulerView(k, view);
+
+  // monitors
+  // (and those that remember something: their states are state components, announced
+  // by their changed() calls)
+  const ghosts: MonitorState[] = [];
+  /** The model's state components (made at the start with `snapshots`, else when the state is first hashed). */
+  let parts: StateComponents | undefined;
+  const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) => {
+    const i = ghosts.length;
+    const monitor = m.create({
+      k, actors,
+      report: (message, actor = k.stepActor) => {
+        const violation: Violation = {
+          invariant: m.name, message, actor: k.actorName(actor), step: k.step, state: k.stepState,
+        };
+        k.bus.publish({ kind: 'violation', violation });
+      },
+      changed: () => parts?.touchMonitor(i),
+    });
+    if (monitor.state) ghosts.push({ name: m.name, state: monitor.state });
+    return monitor;
+  });
+
+  opts.observe?.(k, actors);
+  populateFiles(k, s);
+
+  const stepEv: StepEvent = { type: 'STEP', fail: false };
+  const failEv: StepEvent = { type: 'STEP', fail: true };
+
+  s.actors.forEach((spec, ix) => {
+    const kind = getActorKind(spec.kind)!;
+    const c = chartFor(kind, s.variants);
+    const actor = actors[ix]!;
+    const r: Runner = { actor, next: null, nextAt: -1, chart: c.fast, leaf: c.fast.root, xactor: null, done: false, names: new Map() };
+    markOpaque(r.names); // a cache, not state: a snapshot keeps it as it is
+    k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
+    if (engine === 'xstate') {
+      const xa = createActor(machineFor(kind, s.variants), { input: { a: actor }, id: spec.id, inspect: opts.inspect });
+      xa.subscribe({ error: () => {} });
+      xa.start();
+      r.xactor = xa;
+      r.leaf = leafOf(r);
+    } else {
+      r.leaf = c.fast.start(actor);
+    }
+    r.done = r.leaf.kind === 'final' && r.leaf.parent === r.chart.root;
+    runners.push(r);
+  });
+
+  function leafOf(r: Runner): CNode<Actor<any>> {
+    const snap = r.xactor!.getSnapshot();
+    if (snap.status === 'error') throw snap.error;
+    const path = statePath(snap.value);
+    const n = r.chart.byPath.get(path);
+    if (!n) throw new Error(`${r.actor.id}: XState is in '${path}', which the compiled chart does not have`);
+    return n;
+  }
+
+  /**
+   * The model's version: a new one after every step, timer and restore. What a guard reads
+   * is model state, so within one version an actor's enabled step is found once — though a
+   * driver asks runnable() of the same actor several times in a step (the schedule's check,
+   * the frontier, the blocked points).
+   */
+  let version = 0;
+  function runnable(r: Runner): boolean {
+    if (r.done || r.actor.wakeAt > k.now) return false;
+    if (r.xactor) return r.xactor.getSnapshot().can(stepEv);
+    if (r.nextAt !== version) {
+      r.next = enabledStep(r.leaf, r.actor, stepEv);
+      r.nextAt = version;
+    }
+    return r.next !== null;
+  }
+  const anyRunnable = (): boolean => runners.some((x) => runnable(x));
+
+  function exitActor(r: Runner): void {
+    r.done = true;
+    live.splice(live.indexOf(r.actor.ix), 1);
+    if (r.actor.outcome === null) r.actor.outcome = 'ok';
+    k.bus.publish({ kind: 'actor', op: 'exit', actor: r.actor.ix, detail: r.actor.outcome });
+    for (const m of monitors) m.actorExit?.(r.actor);
+  }
+
+  /** The scenario's failure rate at the step an actor is at (0: no injection point there). */
+  function injectRate(x: Runner): number {
+    const point = x.leaf.inject;
+    return point === undefined ? 0 : (inject[point] ?? 0);
+  }
+
+  let step = 0;
+  let last: Runner | null = null;
+  let preemptions = 0;
+  const byId = new Map(runners.map((r) => [r.actor.id, r.actor.ix]));
+  // The actors not finished, by index: a driver's candidates for the next step (its
+  // uniform draw reorders them in place: deterministic, and no per-step copy).
+  const live: number[] = runners.filter((x) => !x.done).map((x) => x.actor.ix);
+
+  const onStep = opts.onStep;
+  const leaves = (): string[] => runners.map((x) => x.leaf.path);
+  onStep?.(0, leaves());
+  // the objects as the run starts are named the same in every run (and, restored in place,
+  // at every dfs node): footprints compare
+  const names = opts.footprints ? new ObjectNames([k, ...actors.map((a) => a.l), actors]) : null;
+  let footprint: Footprint | undefined;
+  let stateHasher: StateHasher | undefined;
+
+  // What only grows along a path (the decisions, the violations, the SCAN_* results, the
+  // contended locks and blocked points seen) is not copied: going back to a saved state
+  // cuts it to its length there.
+  // The model is in components (the kernel's own fields, the page store, vmstat, each mm,
+  // inode and actor, and what each monitor remembers: see ./components.ts), hashed and
+  // snapshotted one by one as the bus says they change; the run's own state (the runners,
+  // the monitors' scratch, the trace hash, the caller's `alsoSave`) is snapshotted whole.
+  const snapshotRoots = opts.snapshots ? [actors, runners, live, monitors.map((m) => m.scratch), hash, ...(opts.alsoSave ?? [])] : [];
+  if (opts.snapshots) {
+    markChartsOpaque(runners);
+    parts = new StateComponents(k, actors, ghosts);
+    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+  }
+
+  const stepIn = (r: Runner, fail: boolean, track: boolean): boolean => {
+    if (blocked) {
+      for (const ix of live) {
+        const x = runners[ix]!;
+        if (x !== r && x.actor.wakeAt <= k.now && !runnable(x)) blocked.add(namesAt(x).blocked);
+      }
+    }
+    const preempted = last !== null && last !== r && runnable(last);
+    if (preempted) preemptions++;
+    last = r;
+    parts?.stepping(r.actor.ix);
+    const from = r.leaf;
+    k.step = step;
+    k.stepActor = r.actor.ix;
+    k.stepState = from.path;
+    if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
+    for (const f of view.beforeStep) f(r.actor.ix, from);
+    try {
+      if (r.xactor) {
+        r.xactor.send(fail ? failEv : stepEv);
+        r.leaf = leafOf(r);
+      } else if (track) {
+        // the same step on a recording view of the model; the guards are evaluated again
+        // through it, since what decides whether a step can run is part of what it reads
+        const t = new FootprintTracker(names!, k);
+        footprint = t.fp;
+        r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
+      } else {
+        r.leaf = fail
+          ? fireStep(r.chart, from, r.actor, failEv)!
+          : takeStep(r.chart, r.next!, r.actor, stepEv);
+      }
+    } catch (e) {
+      if (!(e instanceof ModelViolation)) throw e;
+    }
+    step++;
+    version++;
+    k.now += NS_PER_STEP;
+    hash.word((r.actor.ix << 16) ^ from.index);
+    hash.word((r.leaf.index << 1) | (fail ? 1 : 0));
+    if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail, preempted });
+    if (violations.length === 0) {
+      if (k.bus.wants('step_end')) k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
+      for (const m of monitors) m.stepEnd?.();
+      if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
+    }
+    onStep?.(step, leaves());
+    return violations.length > 0;
+  };
+
+  return {
+    kernel: k,
+    actors,
+    live,
+    get steps() {
+      return step;
+    },
+    get preemptions() {
+      return preemptions;
+    },
+    get last() {
+      return last === null ? -1 : last.actor.ix;
+    },
+    schedule,
+    violations,
+    scans,
+    contended,
+    blocked,
+
+    enabled(): Decision[] {
+      const open: Decision[] = [];
+      for (const x of runners) {
+        if (!runnable(x)) continue;
+        const names = namesAt(x);
+        // a failure at rate 1 is certain (as a seeded run draws it): no branch without it
+        const rate = injectRate(x);
+        if (rate < 1) open.push(names.step);
+        if (rate > 0) open.push(names.fail);
+      }
+      return open;
+    },
+    actorIndex: (id) => byId.get(id) ?? -1,
+    runnable: (ix) => runnable(runners[ix]!),
+    anyRunnable,
+    asleep: (ix) => actors[ix]!.wakeAt > k.now,
+    stateOf: (ix) => runners[ix]!.leaf.path,
+    injectRate: (ix) => injectRate(runners[ix]!),
+    canInject: (ix) => runners[ix]!.leaf.inject !== undefined,
+
+    step: (ix, fail, track = false) => stepIn(runners[ix]!, fail, track),
+
+    /** No actor can run: the earliest timer fires (ties: lowest index) — no choice here. */
+    fireTimers(): boolean {
+      const sleepers = runners.filter((x) => !x.done && x.actor.wakeAt > k.now);
+      if (!sleepers.length) return false;
+      const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
+      k.now = first.actor.wakeAt;
+      version++;
+      parts?.touchKernel();
+      for (const x of sleepers) {
+        if (x.actor.wakeAt <= k.now) {
+          x.actor.wakeAt = 0;
+          k.bus.publish({ kind: 'actor', op: 'wake', actor: x.actor.ix, detail: '' });
+        }
+      }
+      return true;
+    },
+
+    quiesce(): Verdict {
+      for (const x of runners) {
+        if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
+          x.done = true;
+          x.actor.outcome = 'never-started';
+          parts?.touchActor(x.actor.ix);
+        }
+      }
+      let stuck = runners.filter((x) => !x.done);
+      if (stuck.length && stuck.every((x) => getActorKind(x.actor.kind)!.idle?.(x.actor))) {
+        // (they exit as a finished actor does: the exit event, the monitors' actorExit)
+        for (const x of stuck) {
+          x.actor.outcome = getActorKind(x.actor.kind)!.idle!(x.actor);
+          exitActor(x);
+          parts?.touchActor(x.actor.ix);
+        }
+        stuck = [];
+      }
+      if (stuck.length) {
+        const who = stuck.map((x) => `${x.actor.id} in ${x.leaf.path} (holding ${k.heldBy(x.actor.ix).join(', ') || 'nothing'})`);
+        violations.push({ invariant: 'deadlock', message: `every actor is blocked: ${who.join('; ')}`, actor: '-', step, state: '' });
+        return 'deadlock';
+      }
+      k.stepActor = -1;
+      for (const m of monitors) m.quiescent?.();
+      if (violations.length) return violations.some((v) => v.invariant.startsWith('liveness')) ? 'liveness' : 'violation';
+      return 'ok';
+    },
+
+    save(base?: Saved, reuse?: Saved): Saved {
+      const b = base as WorldSnapshot | undefined;
+      const into = reuse as WorldSnapshot | undefined;
+      const saved: WorldSnapshot = {
+        parts: parts!.take(b?.parts),
+        snap: Snapshot.take(snapshotRoots, into?.snap), steps: step, last, preemptions,
+        grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
+      };
+      return saved;
+    },
+
+    restore(s: Saved): void {
+      const at = s as WorldSnapshot;
+      at.snap.restore();
+      parts!.restore(at.parts);
+      version++;
+      step = at.steps;
+      last = at.last;
+      preemptions = at.preemptions;
+      cut(schedule, at.grown[0]!);
+      cut(violations, at.grown[1]!);
+      if (scans) cut(scans, at.grown[2]!);
+      if (contended) cutSet(contended, at.grown[3]!);
+      if (blocked) cutSet(blocked, at.grown[4]!);
+    },
+
+    hash(): readonly [number, number] {
+      const sh = (stateHasher ??= new StateHasher());
+      sh.reset();
+      parts ??= new StateComponents(k, actors, ghosts);
+      if (opts.checkStateHash) {
+        const problems = parts.check(snapshotRoots);
+        if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
+      }
+      parts.hashInto(sh);
+      for (const x of runners) {
+        sh.num(x.leaf.index);
+        sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
+        sh.value(x.done);
+      }
+      return sh.digestWords();
+    },
+
+    footprint: () => footprint,
+    traceHash: () => hash.digest(),
+
+    actorResults(copy: boolean): ActorResult[] {
+      return runners.map((r) => ({
+        id: r.actor.id,
+        kind: r.actor.kind,
+        outcome: r.done ? r.actor.outcome! : runnable(r) ? 'running' : 'blocked',
+        state: r.leaf.path,
+        results: copy ? r.actor.results.slice() : r.actor.results,
+      }));
+    },
+
+    close(): void {
+      for (const r of runners) r.xactor?.stop();
+    },
+  };
+}
+
+/** Back to the first n elements (a length write is a runtime call, even to the same length: made only when it cuts). */
+export function cut(a: unknown[], n: number): void {
+  if (a.length > n) a.length = n;
+}
+
+/** Back to the first n elements added (a Set iterates in insertion order). */
+function cutSet(set: Set<unknown>, n: number): void {
+  if (set.size <= n) return;
+  let i = 0;
+  for (const x of set) if (i++ >= n) set.delete(x);
+}
+
+/**
+ * The compiled charts' objects a runner points to (the chart, its nodes, its transitions):
+ * shared, never changed by a run — a snapshot keeps them by reference.
+ */
+function markChartsOpaque(runners: readonly Runner[]): void {
+  for (const c of new Set(runners.map((r) => r.chart))) {
+    markOpaque(c);
+    for (const n of c.nodes) {
+      markOpaque(n);
+      for (const list of [n.step, n.always, n.onDone]) for (const t of list) markOpaque(t);
+    }
+  }
+}
