@@ -8,7 +8,8 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, type Verdict, compiledChart, run, runSteps } from '../sched/run.ts';
+import { type Decision, type RunResult, type Verdict, compiledChart, run } from '../sched/run.ts';
+import { dfsDriver } from '../sched/dfs_driver.ts';
 import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
@@ -341,7 +342,7 @@ class Explorer {
   }
 
   /** dfs: the run the search goes on in (between chunks under exploreAsync). */
-  private dfsRun: Generator<void, RunResult, void> | undefined;
+  private dfsRun: Generator<void, void, void> | undefined;
   private dfsResumed = false;
   /** dfs: the nodes still to expand, and per state seen the sleep set it was expanded with. */
   private readonly stack: DfsNode[] = [{ parent: null, decision: undefined, depth: 0, siblings: null }];
@@ -421,23 +422,20 @@ class Explorer {
       // to it; under exploreAsync the run yields every dfsChunk nodes and resumes here
       if (!this.dfsRun) {
         let n = 0;
-        this.dfsRun = runSteps(s, {
-          seed: this.base, frontier: true, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash,
-          search: {
-            // (next() read the clock just before resuming the run: the first node needs no second read)
-            next: () => {
-              const resumed = this.dfsResumed;
-              this.dfsResumed = false;
-              return resumed || !this.overBudget() ? this.dfsPop() : undefined;
-            },
-            depth: (node: DfsNode) => node.depth,
-            decision: (node: DfsNode) => node.decision,
-            footprint: (node: DfsNode) => node.track === true,
-            jumpTo: (node: DfsNode) => (node.jump ? prefixOf(node) : undefined),
-            visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
-            pause: () => ++n % this.dfsChunk === 0,
+        this.dfsRun = dfsDriver(s, {
+          // (next() read the clock just before resuming the run: the first node needs no second read)
+          next: () => {
+            const resumed = this.dfsResumed;
+            this.dfsResumed = false;
+            return resumed || !this.overBudget() ? this.dfsPop() : undefined;
           },
-        });
+          depth: (node: DfsNode) => node.depth,
+          decision: (node: DfsNode) => node.decision,
+          footprint: (node: DfsNode) => node.track === true,
+          jumpTo: (node: DfsNode) => (node.jump ? prefixOf(node) : undefined),
+          visit: (node: DfsNode, r: RunResult) => this.dfsVisit(node, r),
+          pause: () => ++n % this.dfsChunk === 0,
+        }, { seed: this.base, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash });
       }
       this.dfsResumed = true;
       if (this.dfsRun.next().done) this.dfsRun = undefined;

@@ -13,7 +13,8 @@
  * steps where the minimised dfs counterexample had 18.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, runSteps } from '../sched/run.ts';
+import type { Decision, RunResult } from '../sched/run.ts';
+import { dfsDriver } from '../sched/dfs_driver.ts';
 
 interface Node {
   parent: Node | null;
@@ -53,44 +54,41 @@ export function shortestSchedule(s: Scenario, matches: (r: RunResult) => boolean
   let nodes = 0;
   const fewest = new Map<string, number>();
   const stack: Node[] = [{ parent: null, decision: undefined, depth: 0, switches: 0 }];
-  const run = runSteps(s, {
-    seed: o.seed, frontier: true, monitors: o.monitors, maxSteps: bound + 1,
-    search: {
-      next: () => {
-        if (nodes >= o.budget) return undefined;
-        // (nodes pushed before the bound came down: their depth may now be beyond it)
-        let n = stack.pop();
-        while (n && n.depth > bound) n = stack.pop();
-        if (n) nodes++;
-        return n;
-      },
-      depth: (n: Node) => n.depth,
-      decision: (n: Node) => n.decision,
-      footprint: () => false,
-      visit: (n: Node, r: RunResult) => {
-        if (r.frontier === undefined) {
-          // the fewest steps, and of those the fewest context switches: the story easiest to follow
-          if (r.verdict !== 'ok' && n.depth <= bound && (best === undefined || n.depth < best.length || n.switches < bestSwitches) && matches(r)) {
-            best = prefixOf(n);
-            bestSwitches = n.switches;
-            bound = n.depth;
-          }
-          return 0;
-        }
-        if (n.depth >= bound) return 0;
-        const [lo, hi] = r.stateWords!;
-        const key = `${lo}:${hi}`;
-        const before = fewest.get(key);
-        if (before !== undefined && before <= n.depth) return 0;
-        fewest.set(key, n.depth);
-        for (let i = r.frontier.length - 1; i >= 0; i--) {
-          const d = r.frontier[i]!;
-          stack.push({ parent: n, decision: d, depth: n.depth + 1, switches: n.switches + (n.decision && n.decision.actor !== d.actor ? 1 : 0) });
-        }
-        return r.frontier.length;
-      },
+  const search = dfsDriver(s, {
+    next: () => {
+      if (nodes >= o.budget) return undefined;
+      // (nodes pushed before the bound came down: their depth may now be beyond it)
+      let n = stack.pop();
+      while (n && n.depth > bound) n = stack.pop();
+      if (n) nodes++;
+      return n;
     },
-  });
-  while (!run.next().done);
+    depth: (n: Node) => n.depth,
+    decision: (n: Node) => n.decision,
+    footprint: () => false,
+    visit: (n: Node, r: RunResult) => {
+      if (r.frontier === undefined) {
+        // the fewest steps, and of those the fewest context switches: the story easiest to follow
+        if (r.verdict !== 'ok' && n.depth <= bound && (best === undefined || n.depth < best.length || n.switches < bestSwitches) && matches(r)) {
+          best = prefixOf(n);
+          bestSwitches = n.switches;
+          bound = n.depth;
+        }
+        return 0;
+      }
+      if (n.depth >= bound) return 0;
+      const [lo, hi] = r.stateWords!;
+      const key = `${lo}:${hi}`;
+      const before = fewest.get(key);
+      if (before !== undefined && before <= n.depth) return 0;
+      fewest.set(key, n.depth);
+      for (let i = r.frontier.length - 1; i >= 0; i--) {
+        const d = r.frontier[i]!;
+        stack.push({ parent: n, decision: d, depth: n.depth + 1, switches: n.switches + (n.decision && n.decision.actor !== d.actor ? 1 : 0) });
+      }
+      return r.frontier.length;
+    },
+  }, { seed: o.seed, monitors: o.monitors, maxSteps: bound + 1 });
+  while (!search.next().done);
   return { decisions: best, nodes, complete: nodes < o.budget };
 }

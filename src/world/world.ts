@@ -6,8 +6,9 @@
  * the state and its return (`save`, `restore`), the state's hash and the last step's
  * footprint. The world makes no choice and draws no randomness: which actor steps, and
  * whether an injection point fails, is always given to it. Choosing is a driver's —
- * replaying a schedule, random, PCT, guided, the dfs (src/sched/run.ts, strategy.ts) —
- * and searching many runs the explorer's (src/explore/), both clients of this.
+ * replaying a schedule, random, PCT, guided (src/sched/run.ts, strategy.ts), a dfs in one
+ * world (dfs_driver.ts) — and searching many runs the explorer's (src/explore/), both
+ * clients of this.
  *
  * Issue 21 goes on from here: the state as typed arrays (a flat vector of words, `save` a
  * copy of it, the hash incremental over words, the footprint word indices) and the drivers

@@ -1,0 +1,141 @@
+/**
+ * A depth-first search in one world: a driver of the World, as run() is of one run. The
+ * nodes come from the search (`Search`: the explorer's dfs, the shortest-schedule branch
+ * and bound) in depth-first order; each is reached from the nearest snapshot on its path
+ * (World.save) restored in place and a replay of the few steps below it, and handed back
+ * with its result — the same results, node by node, as run() along each node's prefix,
+ * without re-running the scenario from its start.
+ */
+import type { Scenario } from '../scenario/schema.ts';
+import type { Decision, Saved, World } from '../world/world.ts';
+import { createWorld, cut } from '../world/engine_world.ts';
+import type { RunResult } from './run.ts';
+import { Stepper } from './stepper.ts';
+
+/**
+ * The nodes to run, from `next`, in depth-first order — a node's parent is the node run
+ * last or one of its ancestors — each named by its depth and the decision that leads into
+ * it from its parent.
+ */
+export interface Search<N> {
+  /** The next node to run; undefined: the search is over; null: none yet (a parallel dfs's worker waiting for one) — yield, then ask again. */
+  next(): N | null | undefined;
+  /** The number of decisions from the start to the node. */
+  depth(node: N): number;
+  /** The decision from the node's parent into it (undefined at the root). */
+  decision(node: N): Decision | undefined;
+  /** After a node: whether the driver should yield here (it resumes where it was). */
+  pause?(): boolean;
+  /** Whether the last step into the node should record its footprint. */
+  footprint(node: N): boolean;
+  /**
+   * For a node whose parent is not on the path the model is at (a parallel dfs's worker
+   * taking a subtree the search order did not lead to): its decisions from the start. The
+   * driver goes back to the start and follows them.
+   */
+  jumpTo?(node: N): readonly Decision[] | undefined;
+  /**
+   * The node's result (as run() with its prefix as `schedule` and `frontier` gives it); how
+   * many children of it come next. Where the run goes on (a frontier), only verdict, steps,
+   * preemptions, time_ns, frontier, stateWords and footprint are filled in; where it ended,
+   * everything.
+   */
+  visit(node: N, r: RunResult): number;
+}
+
+export interface DfsDriverOptions {
+  seed?: number;
+  maxSteps?: number;
+  monitors?: readonly string[];
+  /** Collect the SCAN_* results, contended locks and blocking points (RunOptions.collect). */
+  collect?: boolean;
+  /** Check the incremental state hash against one from scratch at every node (RunOptions.checkStateHash). */
+  checkStateHash?: boolean;
+}
+
+/**
+ * Runs the search to its end (fast engine). A generator that yields between nodes when
+ * `search.pause()` asks it to, or while `next` has none yet — so an asynchronous caller
+ * can give the event loop a turn and carry on with the same model, snapshots and path (a
+ * search resumed in a new world would have to re-run a prefix and take its snapshots anew).
+ */
+export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOptions = {}): Generator<void, void, void> {
+  const seed = opts.seed ?? s.seed;
+  const maxSteps = opts.maxSteps ?? s.max_steps;
+  const w: World = createWorld(s, {
+    engine: 'fast', monitors: opts.monitors, collect: opts.collect, checkStateHash: opts.checkStateHash, snapshots: true, footprints: true,
+  });
+  const stepper = new Stepper(s, w, { seed, engine: 'fast', maxSteps, frontier: true });
+
+  // the path of decisions the model is at, and the world saved at nodes on that path
+  // (always the start; then the nodes whose children are being run)
+  const path: Decision[] = [];
+  const snapshots: (Saved | undefined)[] = [];
+  const spare: Saved[] = [];
+  /** The depth of the deepest snapshot on the path (the start's, 0, is always there). */
+  const deepestSnapshot = (): number => {
+    let d = snapshots.length - 1;
+    while (d > 0 && !snapshots[d]) d--;
+    return d;
+  };
+  const snapshotHere = (depth: number) => {
+    const base = snapshots[deepestSnapshot()];
+    snapshots[depth] = w.save(base, snapshots[depth] ?? spare.pop());
+  };
+  /** The model is at the node `path` names (its frontier just computed): its first child needs no restore. */
+  let atNode = false;
+  /**
+   * Go to a node: restore the deepest snapshot on the way to it; advance() follows the rest
+   * of its prefix. Depth-first, its parent is on the path the model is on: the path's first
+   * depth-1 decisions, then the node's own.
+   */
+  const goTo = (node: N): void => {
+    const n = search.depth(node);
+    const jump = search.jumpTo?.(node);
+    if (n > path.length + 1 && !jump) throw new Error(`dfs: a node at depth ${n} while the path is ${path.length} long: not depth-first`);
+    const firstChild = atNode && n === path.length + 1 && !jump;
+    atNode = false;
+    if (!firstChild) {
+      let d = jump ? 0 : Math.max(0, Math.min(n - 1, snapshots.length - 1));
+      while (!snapshots[d]) d--;
+      w.restore(snapshots[d]!);
+      // the deeper snapshots are off the way now: their copies are reused by the next ones
+      for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
+      cut(snapshots, d + 1);
+      cut(path, jump ? 0 : Math.max(0, n - 1));
+      if (jump) for (let i = 0; i < n - 1; i++) path.push(jump[i]!);
+    }
+    // (the first child of the node the model is at goes on from here: nothing to restore)
+    if (n > 0) path.push(search.decision(node)!);
+    stepper.aim(path, search.footprint(node));
+  };
+
+  // One node after another, each handed over with its result (detached from the world's
+  // own arrays, which the next restore rolls back). A node whose children come next keeps
+  // a snapshot for its second child on (the first goes on from here) — unless a snapshot
+  // lies fewer than SNAPSHOT_EVERY levels up: then going back is a restore of that one and
+  // a replay of the few steps down from it, cheaper than a snapshot.
+  snapshotHere(0);
+  for (;;) {
+    const node = search.next();
+    if (node === undefined) break;
+    if (node === null) {
+      yield;
+      continue;
+    }
+    goTo(node);
+    stepper.advance();
+    const children = search.visit(node, stepper.frontier !== undefined ? stepper.interim() : stepper.result(true));
+    atNode = stepper.frontier !== undefined;
+    if (children > 1 && atNode && path.length - deepestSnapshot() >= SNAPSHOT_EVERY) snapshotHere(path.length);
+    if (search.pause?.()) yield;
+  }
+  w.close();
+}
+
+/**
+ * A node takes a snapshot only this many levels below the nearest one; going back to a
+ * node between is a restore and a replay of at most SNAPSHOT_EVERY - 1 steps (a step costs
+ * a tenth of a snapshot of the model).
+ */
+const SNAPSHOT_EVERY = 5;
