@@ -168,6 +168,16 @@ describe('thpsim run', () => {
       expect(r.out).toContain(name);
     }
   });
+  it('thpsim list --plugin lists what an extension adds; a missing one is one line', () => {
+    const r = thpsim('list', '--plugin', 'examples/extensions/writeback/index.ts');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\n {2}writeback {2,}the flusher writing dirty file pages back/);
+    expect(r.out).toMatch(/\n {2}collapse_file_writeback_check +\[fix\] /);
+    expect(thpsim('list').out).not.toContain('collapse_file_writeback_check');
+    const missing = thpsim('list', '--plugin', 'no/such/ext.ts');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^thpsim: thpsim list: --plugin: no such file: .*no\/such\/ext\.ts/);
+  });
   it('thpsim list names every invariant a run can report, and every verdict', () => {
     const r = thpsim('list');
     expect(r.code).toBe(0);

@@ -4,7 +4,8 @@
  * a run whose verdict is not ok exits 1.
  */
 import { Command, CommanderError } from 'commander';
-import { ScenarioError, printable } from '../scenario/load.ts';
+import { ScenarioError, loadPluginFiles, printable } from '../scenario/load.ts';
+import { collect } from './args.ts';
 import { allActorKinds, allMonitors, allVariants } from '../registry.ts';
 import { MODEL_INVARIANTS, VERDICTS } from '../check/model_invariants.ts';
 import { registerRun } from './run.ts';
@@ -57,7 +58,11 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('list')
     .description('list the actor kinds, variants, every invariant a run can report, and the verdicts')
-    .action(() => listCommand());
+    .option('--plugin <file>', 'import an extension first (repeatable): its actor kinds, variants and monitors are listed too', collect, [])
+    .action(async (o: { plugin: string[] }) => {
+      await loadPluginFiles(o.plugin, 'thpsim list');
+      listCommand();
+    });
   registerInspect(program, (c) => (code = c));
   registerExport(program, (c) => (code = c));
   try {
