@@ -86,3 +86,31 @@ describe('the causes of a counterexample', () => {
     expect(lines.join('\n')).not.toMatch(/pmd_read/);
   });
 });
+
+describe('a check at quiescence: the steps that last changed what it names', () => {
+  it('seed 001\'s fault-vs-truncate: the truncation\'s i_size, the fault that filled the slot beyond it', async () => {
+    const rp = await readReplay('examples/team-fault-as-posted-truncate.replay.json');
+    const { r, out } = eventsOf(rp.scenario, rp.seed, rp.decisions);
+    const v = r.violations[0]!;
+    expect([v.invariant, v.actor]).toEqual(['truncation', '-']);
+    const [, file, index] = /^(\S+): index (\d+) is in the page cache beyond i_size/.exec(v.message)!;
+    const ino = r.kernel.inodes.find((i) => i.name === file)!.id;
+    const iSize = out.filter((x) => x.e.kind === 'inode' && x.e.ino === ino && x.e.field === 'i_size').at(-1)!;
+    const fill = out.filter((x) => x.e.kind === 'cache' && x.e.ino === ino && x.e.index === Number(index)).at(-1)!;
+    const rec = record(rp.scenario, { seed: rp.seed, schedule: rp.decisions });
+    expect(rec.explanation!.causes.map((c) => c.step)).toEqual([iSize.step, fill.step, v.step].sort((a, b) => a - b));
+    expect(rec.explanation!.story).toMatch(new RegExp(`^T\\d set ${file}'s i_size 8 → 4 pages \\(step ${iSize.step}\\); T\\d put 0x\\w+ in ${file}\\[${index}\\] \\(was a hole\\) \\(step ${fill.step}\\); once nothing could run: .*: truncation\\.$`));
+  });
+
+  it('every replay shipped in examples/ has a story ending in its invariant', async () => {
+    const { readdirSync } = await import('node:fs');
+    for (const f of readdirSync('examples').filter((x) => x.endsWith('.replay.json'))) {
+      const rp = await readReplay(`examples/${f}`);
+      const rec = record(rp.scenario, { seed: rp.seed, schedule: rp.decisions });
+      const v = rec.violations[0]!;
+      expect(rec.explanation, f).not.toBeNull();
+      expect(rec.explanation!.story.endsWith(`: ${v.invariant}.`), f).toBe(true);
+      expect(rec.explanation!.causes.at(-1)!.step, f).toBe(v.step);
+    }
+  });
+});

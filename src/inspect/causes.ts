@@ -8,9 +8,11 @@
  *   those bytes in the page (wrote, copied, cleared, or allocated it without zeroing),
  *   and the steps that led the reader to that page (the page-cache slot filled with it,
  *   the pte or pmd mapping it).
- * - any other invariant: the objects its message names (a pmd, a page, a lock, a global
- *   such as huge_zero_refcount) and the step that last changed each before the violation;
- *   for a pmd, also the read of it each racing actor decided its path on (pmd_read).
+ * - any other invariant: the objects its message names (a pmd, a page or a team, a lock, a
+ *   global such as huge_zero_refcount, a file's page-cache slot, i_size or nrpages) and the
+ *   step that last changed each before the violation; for a pmd, also the read of it each
+ *   racing actor decided its path on (pmd_read). A check at quiescence (no actor) is told
+ *   as what held once nothing could run.
  */
 import type { BusEvent, Violation } from '../bus/events.ts';
 
@@ -81,8 +83,7 @@ export function explain(facts: readonly Fact[], v: Violation, ctx: ExplainContex
   const found = v.invariant === 'data-integrity' ? provenance(facts, v, vActor, ctx) : namedObjects(facts, v, vActor, ctx);
   const causes = found.causes.filter((c, i, all) => all.findIndex((d) => d.step === c.step && d.actor === c.actor && d.what === c.what) === i);
   causes.sort((a, b) => a.step - b.step || Number(!!a.violation) - Number(!!b.violation));
-  const who = (a: number) => (a >= 0 ? ctx.actors[a] : 'the model');
-  const story = causes.map((c) => `${who(c.actor)} ${c.what} (step ${c.step})`).join('; ');
+  const story = causes.map((c) => `${c.actor >= 0 ? `${ctx.actors[c.actor]} ` : ''}${c.what} (step ${c.step})`).join('; ');
   return { causes, story: `${story}: ${v.invariant}.` };
 }
 
@@ -144,6 +145,10 @@ interface Named {
   pfns: number[];
   globals: string[];
   locks: string[];
+  /** A file's page-cache slot ("f: index 5 is in the page cache"). */
+  slots: { ino: number; index: number }[];
+  /** A file's counters ("f: mapping->nrpages is 5", "beyond i_size"). */
+  counters: { ino: number; field: 'nrpages' | 'i_size' }[];
 }
 
 function named(facts: readonly Fact[], msg: string, ctx: ExplainContext): Named {
@@ -152,21 +157,30 @@ function named(facts: readonly Fact[], msg: string, ctx: ExplainContext): Named 
     const mm = ctx.mms.indexOf(m[1]!);
     if (mm >= 0) pmds.push({ mm, pmd: Math.floor(Number(m[2]) / 4096 / ctx.hpagePmdNr), text: `${m[1]}:${m[2]}` });
   }
-  const pfns = [...msg.matchAll(/(?:page |pfn=|__free_pages?\()(0x[0-9a-f]+)/g)].map((m) => Number(m[1]));
+  const pfns = [...msg.matchAll(/(?:page |pfn=|__free_pages?\(|team )(0x[0-9a-f]+)/g)].map((m) => Number(m[1]));
+  const slots: Named['slots'] = [];
+  const counters: Named['counters'] = [];
+  const file = /^(.+?): /.exec(msg);
+  const ino = file ? ctx.files.indexOf(file[1]!) : -1;
+  if (ino >= 0) {
+    for (const m of msg.matchAll(/\bindex (\d+)\b/g)) slots.push({ ino, index: Number(m[1]) });
+    if (/mapping->nrpages/.test(msg)) counters.push({ ino, field: 'nrpages' });
+    if (/i_size/.test(msg)) counters.push({ ino, field: 'i_size' });
+  }
   const globals = new Set<string>();
   const locks = new Set<string>();
   for (const f of facts) {
     if (f.e.kind === 'atomic' && msg.includes(f.e.variable)) globals.add(f.e.variable);
     if (f.e.kind === 'lock' && msg.includes(f.e.lock)) locks.add(f.e.lock);
   }
-  return { pmds, pfns: [...new Set(pfns)], globals: [...globals], locks: [...locks] };
+  return { pmds, pfns: [...new Set(pfns)], globals: [...globals], locks: [...locks], slots, counters };
 }
 
 /** Any other invariant: the last change before the violation of each object the message names. */
 function namedObjects(facts: readonly Fact[], v: Violation, vActor: number, ctx: ExplainContext): { causes: Cause[] } {
   // an illegal pmd command names what the step tried on which entry
   const ill = /^pmd (\S+): (\w+) is not allowed in state \[(.*)\]$/.exec(v.message);
-  const what = ill && PMD_VERB[ill[2]!] ? `${PMD_VERB[ill[2]!]} ${ill[1]} over the [${ill[3]}] entry` : `— ${v.message}`;
+  const what = ill && PMD_VERB[ill[2]!] ? `${PMD_VERB[ill[2]!]} ${ill[1]} over the [${ill[3]}] entry` : vActor < 0 ? `once nothing could run: ${v.message}` : `— ${v.message}`;
   const causes: Cause[] = [{ step: v.step, actor: vActor, what, violation: true }];
   const before = facts.findIndex((f) => f.step >= v.step);
   const end = before < 0 ? facts.length : before;
@@ -193,6 +207,21 @@ function namedObjects(facts: readonly Fact[], v: Violation, vActor: number, ctx:
   for (const g of n.globals) {
     const last = lastBefore(facts, end, (f) => f.e.kind === 'atomic' && f.e.variable === g);
     if (last && last.e.kind === 'atomic') causes.push({ step: last.step, actor: last.e.actor, what: `${last.e.op}(${g}) ${last.e.old} → ${last.e.value}` });
+  }
+  for (const x of n.slots) {
+    const last = lastBefore(facts, end, (f) => f.e.kind === 'cache' && f.e.ino === x.ino && f.e.index === x.index);
+    if (last && last.e.kind === 'cache') {
+      const slot = `${ctx.files[x.ino]}[${x.index}]`;
+      const entry = (e: number) => (e >= 0 ? hex(e) : e === -1 ? 'a hole' : 'a swap entry');
+      causes.push({ step: last.step, actor: last.e.actor, what: `put ${entry(last.e.value)} in ${slot} (was ${entry(last.e.old)})` });
+    }
+  }
+  for (const x of n.counters) {
+    const last = lastBefore(facts, end, (f) => f.e.kind === 'inode' && f.e.ino === x.ino && f.e.field === x.field);
+    if (last && last.e.kind === 'inode') {
+      const what = x.field === 'i_size' ? `set ${ctx.files[x.ino]}'s i_size ${last.e.old} → ${last.e.value} pages` : `made ${ctx.files[x.ino]}'s nrpages ${last.e.old} → ${last.e.value}`;
+      causes.push({ step: last.step, actor: last.e.actor, what });
+    }
   }
   for (const l of n.locks) {
     const last = lastBefore(facts, end, (f) => f.e.kind === 'lock' && f.e.lock === l);

@@ -164,7 +164,7 @@ function extents(vmas: Vma[]): { start: number; end: number; file: number; pgoff
 }
 
 /** Bus events the causes of a violation are found in (src/inspect/causes.ts). */
-const FACT_EVENTS = new Set(['page', 'pmd', 'pte', 'cache', 'data', 'access', 'ref', 'atomic', 'lock', 'pmd_read']);
+const FACT_EVENTS = new Set(['page', 'pmd', 'pte', 'cache', 'data', 'access', 'ref', 'atomic', 'lock', 'pmd_read', 'inode']);
 
 /** Bus events that can change what a memory cell shows. */
 const MEMORY_EVENTS = new Set(['page', 'pmd', 'pte', 'mm', 'cache', 'lock', 'access', 'team']);
@@ -295,9 +295,8 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
     cells,
     events,
     violations: r.violations.map((v) => ({ ...v, frame: Math.min(v.step + 1, nFrames - 1) })),
-    explanation: first && first.actor !== '-'
-      ? explain(facts, first, { actors: names, mms: k.mms.map((m) => m.name), files: k.inodes.map((i) => i.name), hpagePmdNr: k.HPAGE_PMD_NR })
-      : null,
+    // (a check at quiescence has no actor: its causes are the steps that last changed what it names)
+    explanation: first ? explain(facts, first, { actors: names, mms: k.mms.map((m) => m.name), files: k.inodes.map((i) => i.name), hpagePmdNr: k.HPAGE_PMD_NR }) : null,
     divergence: r.divergence,
   };
 }
