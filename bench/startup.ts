@@ -5,8 +5,9 @@
  * through tsx (THPSIM_SOURCES=1: what a checkout being edited runs). Goal: --version ≤ 0.2 s.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { distFresh } from '../src/build/fresh.mjs';
 
 export interface StartupRow {
   command: string;
@@ -14,17 +15,9 @@ export interface StartupRow {
   sources: number;
 }
 
-/** Whether dist/ is built and no source is newer than it (bin/thpsim.js's own test). */
-export function distFresh(root: string): boolean {
-  const stamp = join(root, 'dist', '.built');
-  if (!existsSync(stamp)) return false;
-  const built = statSync(stamp).mtimeMs;
-  return ['src', 'machines'].every((d) => readdirSync(join(root, d), { recursive: true }).every((f) => statSync(join(root, d, String(f))).mtimeMs <= built));
-}
-
 export function measureStartup(root: string, runs: number, median: (xs: number[]) => number): StartupRow[] {
   const bin = join(root, 'bin', 'thpsim.js');
-  const fresh = distFresh(root);
+  const fresh = distFresh(pathToFileURL(`${root}/`));
   const time = (args: string[], sources: boolean) => {
     const ms: number[] = [];
     for (let i = 0; i < runs; i++) {

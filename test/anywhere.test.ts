@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpath
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { servedUrl } from './helpers/served.ts';
 
 const REPO = realpathSync(fileURLToPath(new URL('..', import.meta.url)));
 const BIN = join(REPO, 'bin', 'thpsim.js');
@@ -90,23 +91,13 @@ describe('thpsim from a directory outside the checkout', () => {
     const file = join(away, 'work', 'khugepaged-only.yaml');
     copyFileSync('test/fixtures/khugepaged-only.yaml', file);
     const child = spawn(linked, ['inspect', 'khugepaged-only.yaml'], { cwd: join(away, 'work'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`exited ${code} before printing a URL: ${err}`)));
-    });
+    const { url, err } = await servedUrl(child);
     try {
       expect(await (await fetch(url)).text()).toContain('<script type="module" src="/app.js">');
       expect((await fetch(`${url}app.js`)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');
     }
-    expect(err).toBe('');
+    expect(err()).toBe('');
   }, 120_000);
 });

@@ -17,6 +17,7 @@ import { PAGE_CHART, PG, TEAM_HEAD_CHART } from '../src/memory/pages.ts';
 import { teamCmd, teamMember } from '../src/memory/team.ts';
 import { run } from '../src/sched/run.ts';
 import { type BrowserKind, SYSTEM_PATHS, browsersUnderTest, findBrowser } from './helpers/browser.ts';
+import { servedUrl } from './helpers/served.ts';
 
 const ARTIFACTS = 'test-artifacts';
 
@@ -75,18 +76,8 @@ describe('thpsim inspect as a user runs it', () => {
     const file = join(dir, 'khugepaged-only.yaml');
     copyFileSync('test/fixtures/khugepaged-only.yaml', file);
     const child = spawn(process.execPath, ['bin/thpsim.js', 'inspect', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`exited ${code} before printing a URL: ${err}`)));
-    });
-    expect(out).toMatch(/^thpsim inspect: khugepaged-only \(seed \d+\): ok after \d+ steps\n/);
+    const { url, out, err } = await servedUrl(child);
+    expect(out()).toMatch(/^thpsim inspect: khugepaged-only \(seed \d+\): ok after \d+ steps\n/);
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<script type="module" src="/app.js">');
@@ -99,7 +90,7 @@ describe('thpsim inspect as a user runs it', () => {
       child.kill('SIGTERM');
     });
     expect(code).toBe(0);
-    expect(err).toBe('');
+    expect(err()).toBe('');
   }, 60_000);
 });
 

@@ -14,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { servedUrl } from './served.ts';
 
 export interface Block {
   lang: string;
@@ -103,21 +104,9 @@ export async function runGuide(file: string, cwd: string): Promise<GuideResult> 
 /** A command that serves a page: up until it prints its URL, the page answers, then stopped. */
 async function serve(cmd: string, cwd: string, where: string): Promise<void> {
   const child = spawn('bash', ['-c', `exec ${cmd.trim()}`], { cwd, env: ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
   try {
-    const url = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`${where}: no URL within 60 s:\n${out}`)), 60_000);
-      const seen = (d: Buffer) => {
-        out += d;
-        const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          ok(m[1]!);
-        }
-      };
-      child.stdout.on('data', seen);
-      child.stderr.on('data', seen);
-      child.on('exit', (code) => fail(new Error(`${where}: exited ${code} before serving:\n${out}`)));
+    const { url } = await servedUrl(child).catch((e: Error) => {
+      throw new Error(`${where}: ${e.message}`);
     });
     const page = await fetch(url);
     if (page.status !== 200 || !(await page.text()).includes('app.js')) throw new Error(`${where}: ${url} answered ${page.status}`);
