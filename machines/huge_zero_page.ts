@@ -10,6 +10,7 @@
 import type { StateDef } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
+import { int, struct } from '../src/vector/struct.ts';
 
 export interface HugeZeroLocals {
   /** The pfn get_huge_zero_page() returns (0 = failed). */
@@ -17,6 +18,7 @@ export interface HugeZeroLocals {
   /** The page this caller allocated and tries to publish. */
   zero_page: number;
 }
+export const hugeZeroLocals = struct<HugeZeroLocals>('get_huge_zero_page', { zero_pfn: int(), zero_page: int() });
 
 type A = Actor<HugeZeroLocals>;
 
@@ -160,6 +162,7 @@ export interface ShrinkerLocals {
   freeable: number;
   zero_pfn: number;
 }
+export const shrinkerLocals = struct<ShrinkerLocals>('shrink_huge_zero_page', { passes: int(), interval_ns: int(), freeable: int(), zero_pfn: int() });
 
 type S = Actor<ShrinkerLocals>;
 

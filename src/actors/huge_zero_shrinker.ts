@@ -1,6 +1,7 @@
 /** The `huge_zero_page_shrinker` actor kind: reclaim calling the huge zero page shrinker (seed 004). */
 import { z } from 'zod';
-import { type ShrinkerLocals, hugeZeroShrinkerChart } from '../../machines/huge_zero_page.ts';
+import { type ShrinkerLocals, hugeZeroShrinkerChart, shrinkerLocals } from '../../machines/huge_zero_page.ts';
+import { makeStruct } from '../vector/struct.ts';
 import type { ActorKind } from '../registry.ts';
 
 export const shrinkerSpecSchema = z.strictObject({
@@ -18,5 +19,5 @@ export const hugeZeroShrinkerKind: ActorKind<ShrinkerLocals, ShrinkerSpec> = {
   comm: 'kswapd0',
   chart: hugeZeroShrinkerChart,
   schema: shrinkerSpecSchema as unknown as z.ZodType<ShrinkerSpec>,
-  locals: (spec) => ({ passes: spec.passes, interval_ns: spec.interval_us * 1000, freeable: 0, zero_pfn: 0 }),
+  locals: (spec, k) => makeStruct(k.sv, shrinkerLocals, spec.id, {}, { passes: spec.passes, interval_ns: spec.interval_us * 1000 }),
 };

@@ -17,6 +17,7 @@ import { type Sysfs, defaultSysfs } from './sysfs.ts';
 import { type Kconfig, defaultKconfig } from './kconfig.ts';
 import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
+import { StateVector, type VectorBounds } from '../vector/state_vector.ts';
 
 /**
  * How a page lock is taken: lock_page() waits (sleeps) for it; trylock_page() takes it only
@@ -48,12 +49,16 @@ export interface KernelConfig {
   config?: Partial<Kconfig>;
   variants?: Iterable<string>;
   pageCapacity?: number;
+  /** What sizes the state vector's bounded layouts (default: a small scenario's). */
+  bounds?: Partial<VectorBounds>;
 }
 
 export class Kernel {
   readonly bus = new Bus();
   readonly vmstat: VmStat;
   readonly pages: PageStore;
+  /** The state vector (src/vector/): the structs laid out in it are slots, copied and hashed as such. */
+  readonly sv: StateVector;
   /** /sys/kernel/mm/transparent_hugepage: one frozen object, replaced whole by a write (writeSysfs). */
   sysfs: Sysfs;
   /** Kconfig options the model reads (src/memory/kconfig.ts), fixed for the run. */
@@ -122,6 +127,7 @@ export class Kernel {
     this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
+    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, mms: 8, filePages: 1024, rangePages: 1024, ...cfg.bounds });
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);

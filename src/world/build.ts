@@ -11,6 +11,7 @@ import { type CompiledTaskChart, compileTaskChart } from '../engine/task_chart.t
 import { buildTaskMachine } from '../engine/xstate_chart.ts';
 import { type ActorKind, patchedChart } from '../registry.ts';
 import type { Actor } from '../sched/actor.ts';
+import type { VectorBounds } from '../vector/state_vector.ts';
 
 /** Compiled charts are cached per (definition, variant set). */
 const compiledCache = new WeakMap<object, Map<string, { fast: CompiledTaskChart<any>; machine: AnyStateMachine | null }>>();
@@ -52,9 +53,45 @@ function sysfsFor(s: Scenario): Sysfs {
   };
 }
 
+/**
+ * The scenario's bounds, that size the state vector's variable-size layouts: the pmds its
+ * VMAs span (every mm's: a fork copies its parent's), its mm_structs with the forks, its
+ * largest file and the largest range an operation names (at most an mm's VMAs' pages; an actor's spec is searched for
+ * `size`, `offset` and `fork` wherever its kind keeps them).
+ */
+export function vectorBounds(s: Scenario): VectorBounds {
+  const n = s.hpage_pmd_nr;
+  let pmds = 0;
+  let vmaPages = 0;
+  for (const m of s.mms) {
+    let pages = 0;
+    for (const v of m.vmas) {
+      pmds += Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
+      pages += v.size;
+    }
+    vmaPages = Math.max(vmaPages, pages);
+  }
+  let forks = 0;
+  let range = 0;
+  let filePages = Math.max(0, ...s.files.map((f) => f.size));
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) return x.forEach(visit);
+    if (x === null || typeof x !== 'object') return;
+    for (const [key, v] of Object.entries(x)) {
+      if (key === 'fork') forks++;
+      if (typeof v === 'number' && key === 'size') range = Math.max(range, v);
+      if (typeof v === 'number' && key === 'offset') filePages = Math.max(filePages, v + 1);
+      visit(v);
+    }
+  };
+  visit(s.actors);
+  filePages = Math.max(filePages, range);
+  return { hpagePmdNr: n, pmds: pmds + 1, mms: s.mms.length + forks, filePages, rangePages: Math.max(Math.min(range, vmaPages), n) };
+}
+
 /** Builds the kernel and its objects from the scenario. */
 export function buildKernel(s: Scenario): Kernel {
-  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants });
+  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants, bounds: vectorBounds(s) });
   k.liveness = s.liveness;
   for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
   for (const m of s.mms) {

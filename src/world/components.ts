@@ -31,7 +31,8 @@ import type { BusEvent } from '../bus/events.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { RwSem, SpinLock } from '../memory/locks.ts';
 import type { Actor } from '../sched/actor.ts';
-import { HASH_SKIP, type Meta, OWN, metaOf } from './shape.ts';
+import { HASH_SKIP, type Meta, OWN, VECTOR, metaOf } from './shape.ts';
+import type { StateVector, VectorSaved } from '../vector/state_vector.ts';
 import { type SavesOwnState, Snapshot } from './snapshot.ts';
 import { StateHasher } from './state_hash.ts';
 
@@ -49,6 +50,8 @@ export interface ComponentsSnapshot {
   readonly lo: Int32Array;
   readonly hi: Int32Array;
   readonly hashed: Uint8Array;
+  /** The state vector's slots and hash (src/vector/). */
+  readonly vector: VectorSaved;
 }
 
 /**
@@ -90,7 +93,11 @@ export class StateComponents {
   /** Per monitor with a state (in the order given), its component. */
   private readonly byMonitor: number[] = [];
 
+  /** The state vector: what is laid out in it is hashed, copied and restored as its slots, not walked. */
+  private readonly sv: StateVector;
+
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
+    this.sv = k.sv;
     this.add('kernel', k);
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);
@@ -246,12 +253,15 @@ export class StateComponents {
   /** Write every component's hash (two words each), hashing again those that may have changed. */
   hashInto(sh: StateHasher): void {
     const n = this.roots.length;
-    if (sh.n + 2 * n > sh.b.length) sh.grow(sh.n + 2 * n);
+    if (sh.n + 2 * n + 2 > sh.b.length) sh.grow(sh.n + 2 * n + 2);
     for (let c = 0; c < n; c++) {
       if (this.hashedAt[c] !== this.version[c]) this.rehash(c);
       sh.b[sh.n++] = this.lo[c]!;
       sh.b[sh.n++] = this.hi[c]!;
     }
+    // the state vector's hash, kept by its every write
+    sh.b[sh.n++] = this.sv.lo;
+    sh.b[sh.n++] = this.sv.hi;
   }
 
   private rehash(c: number): void {
@@ -287,6 +297,8 @@ export class StateComponents {
    */
   check(others: readonly unknown[]): string[] {
     const problems: string[] = [];
+    const [lo, hi] = this.sv.freshHash();
+    if (lo !== this.sv.lo || hi !== this.sv.hi) problems.push('the state vector\'s hash is not its slots\' (a slot written other than through StateVector.put)');
     const printed = (this.printed ??= []);
     for (let c = 0; c < this.roots.length; c++) {
       if (this.hashedAt[c] !== this.version[c]) continue; // (hashed again anyway at the next node)
@@ -312,7 +324,7 @@ export class StateComponents {
   }
 
   /** The components now; `prev`, a snapshot on the way here, whose copies of unchanged components are shared. */
-  take(prev: ComponentsSnapshot | undefined): ComponentsSnapshot {
+  take(prev: ComponentsSnapshot | undefined, reuse?: ComponentsSnapshot): ComponentsSnapshot {
     const n = this.roots.length;
     const copies: Snapshot[] = new Array(n);
     const lo = new Int32Array(n);
@@ -329,11 +341,12 @@ export class StateComponents {
         hashed[c] = 1;
       }
     }
-    return { version: this.version.slice(), copies, lo, hi, hashed };
+    return { version: this.version.slice(), copies, lo, hi, hashed, vector: this.sv.save(reuse?.vector) };
   }
 
   /** Back to a snapshot: only the components that differ from it are written back. */
   restore(s: ComponentsSnapshot): void {
+    this.sv.restore(s.vector);
     for (let c = 0; c < this.roots.length; c++) {
       const v = s.version[c]!;
       if (this.version[c] === v && c !== KERNEL) continue;
@@ -366,6 +379,7 @@ function print(root: object): string {
     if (seen.has(v)) return void out.push(`${path} = (seen)`);
     seen.add(v);
     if (m.kind === OWN) return go((v as unknown as SavesOwnState).saveState(), `${path}(saved)`);
+    if (m.kind === VECTOR) return void out.push(`${path} = (in the state vector)`);
     if (v instanceof Map) return v.forEach((x, key) => go(x, `${path}.get(${String(key)})`));
     if (v instanceof Set) return void out.push(`${path} = Set {${[...v].map(String).join(', ')}}`);
     if (ArrayBuffer.isView(v)) return void out.push(`${path} = [${Array.from(v as unknown as ArrayLike<number>).join(', ')}]`);

@@ -303,7 +303,12 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         // through it, since what decides whether a step can run is part of what it reads
         const t = new FootprintTracker(names!, k);
         footprint = t.fp;
-        r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
+        t.trackVector(k.sv);
+        try {
+          r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
+        } finally {
+          t.untrackVector(k.sv);
+        }
       } else {
         r.leaf = fail
           ? fireStep(r.chart, from, r.actor, failEv)!
@@ -418,7 +423,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       const b = base as WorldSnapshot | undefined;
       const into = reuse as WorldSnapshot | undefined;
       const saved: WorldSnapshot = {
-        parts: parts!.take(b?.parts),
+        parts: parts!.take(b?.parts, into?.parts),
         snap: Snapshot.take(snapshotRoots, into?.snap), steps: step, last, preemptions,
         grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
       };

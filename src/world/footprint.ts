@@ -20,8 +20,10 @@
  * since every step advances them.
  */
 
+import { type StateVector, inVector } from '../vector/state_vector.ts';
+
 /** Keys that are not model state (as StateHasher skips them). */
-const SKIP = new Set(['bus', 'stepActor', 'stepState']);
+const SKIP = new Set(['bus', 'sv', 'stepActor', 'stepState']);
 /**
  * The kernel's clocks: simulated time and the step number. Every step advances both, so a
  * step that reads one (a sleep's wake-up time, the step a value was written at, kept for
@@ -29,6 +31,8 @@ const SKIP = new Set(['bus', 'stepActor', 'stepState']);
  */
 const CLOCKS = new Set(['now', 'step']);
 const DYN = -1;
+/** The object a state-vector slot is a location of: `-2.<slot>` (src/vector/). */
+export const VECTOR_OBJECT = -2;
 /**
  * The order of an object's keys or a collection's entries (insertion order, which
  * iteration follows): adding or removing a key writes it, iterating reads it.
@@ -92,7 +96,8 @@ export class ObjectNames {
   }
 
   private walk(v: unknown): void {
-    if (v === null || typeof v !== 'object' || this.ids.has(v)) return;
+    // (a struct in the state vector is named by its slots)
+    if (v === null || typeof v !== 'object' || this.ids.has(v) || inVector(v)) return;
     this.ids.set(v, this.ids.size);
     if (ArrayBuffer.isView(v)) return;
     if (Array.isArray(v)) for (const x of v) this.walk(x);
@@ -124,6 +129,18 @@ export class FootprintTracker {
     readonly fp: Footprint = new Footprint(),
   ) {}
 
+  /** Starts recording the state vector's slots a step reads and writes (as locations `-2.<slot>`). */
+  trackVector(sv: StateVector): void {
+    sv.track();
+  }
+
+  /** The step is over: the slots it read and wrote go into the footprint. */
+  untrackVector(sv: StateVector): void {
+    sv.untrack();
+    for (const i of sv.reads) this.fp.reads.add(`${VECTOR_OBJECT}.${i}`);
+    for (const i of sv.writes) this.fp.writes.add(`${VECTOR_OBJECT}.${i}`);
+  }
+
   unwrap<T>(v: T): T {
     if (v === null || typeof v !== 'object') return v;
     return (this.raw.get(v as object) as T | undefined) ?? v;
@@ -145,7 +162,8 @@ export class FootprintTracker {
   wrap<T>(v: T): T {
     if (v === null || typeof v !== 'object') return v;
     const o = v as unknown as object;
-    if (this.raw.has(o)) return v;
+    // a struct in the state vector records the slots it reads and writes itself (vectorSlots)
+    if (this.raw.has(o) || inVector(o)) return v;
     let p = this.proxies.get(o);
     if (!p) {
       p = new Proxy(o, ArrayBuffer.isView(o) ? this.typedArrayHandler : o instanceof Map || o instanceof Set ? this.collectionHandler : this.plainHandler);

@@ -18,14 +18,18 @@
  * and counters that say how long the run has been going and the back pointer to the
  * kernel every actor holds.
  */
+import { inVector } from '../vector/state_vector.ts';
 
 /**
- * Not hashed: the bus, the clocks, who is stepping, the kernel an actor points back to, an
+ * Not hashed: the bus, the state vector (hashed on its own), the clocks, who is stepping, the kernel an actor points back to, an
  * actor's absolute wake-up time (the state hash takes the time left instead).
  */
-export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'actorDone', 'now', 'step', 'stepActor', 'stepState', 'k', 'wakeAt']);
-/** Not descended into by a snapshot (the reference itself is kept): the bus. */
-export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus']);
+export const HASH_SKIP: ReadonlySet<string> = new Set(['bus', 'sv', 'actorDone', 'now', 'step', 'stepActor', 'stepState', 'k', 'wakeAt']);
+/**
+ * Not descended into by a snapshot (the reference itself is kept): the bus, and the state
+ * vector (the kernel's `sv`: hashed, copied and restored on its own, src/world/components.ts).
+ */
+export const SNAPSHOT_SKIP: ReadonlySet<string> = new Set(['bus', 'sv']);
 /**
  * Collections whose order is not state: an rwsem's readers, and the monitors' ghost maps
  * (who holds how many references, which pmds map what). Hashed as a multiset
@@ -61,6 +65,8 @@ export const TAG = {
   COMPONENT: 34,
   OWN: 28,
   UNORDERED: 30,
+  /** a struct in the state vector: its first slot (its contents are the vector's) */
+  VECTOR: 36,
 } as const;
 
 /** The walker the generated hash functions write into (src/world/state_hash.ts). */
@@ -106,6 +112,11 @@ export const TYPED = 4;
 export const OWN = 5;
 /** Kept by reference, never entered (the compiled charts: shared, never changed by a run). */
 export const OPAQUE = 6;
+/**
+ * Laid out in the state vector (src/vector/): its fields are slots, hashed, copied and
+ * restored with the vector; a walk writes where it starts and never enters it.
+ */
+export const VECTOR = 7;
 
 /**
  * Per object, what the walks need: its kind, its shape (structs), and where a walk last
@@ -152,6 +163,7 @@ function assignMeta(o: object, kind: number | undefined): Meta {
     else if (ArrayBuffer.isView(o)) kind = TYPED;
     else if (o instanceof Map) kind = MAP;
     else if (o instanceof Set) kind = SET;
+    else if (inVector(o)) kind = VECTOR;
     else {
       const own = o as { hashState?: unknown; saveState?: unknown; restoreState?: unknown };
       kind = typeof own.hashState === 'function' ? OWN : STRUCT;

@@ -13,7 +13,7 @@
  * restored. The bus is kept by reference and not entered; so are the objects marked
  * opaque (the compiled charts).
  */
-import { ARRAY, MAP, type Meta, OPAQUE, OWN, SET, type Shape, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OPAQUE, OWN, SET, type Shape, TYPED, VECTOR, Walk, metaOf } from './shape.ts';
 
 /** An object that saves and restores its own state (the page store: only the pages in use); it hashes itself too. */
 export interface SavesOwnState {
@@ -80,7 +80,7 @@ export class Snapshot {
       const meta = stack.pop() as Meta | undefined;
       const v = stack.pop() as object;
       const m = meta ?? metaOf(v);
-      if (m.kind === OPAQUE || m.immutable || (m.component >= 0 && v !== component) || walk.visit(m) >= 0) continue;
+      if (m.kind === OPAQUE || m.kind === VECTOR || m.immutable || (m.component >= 0 && v !== component) || walk.visit(m) >= 0) continue;
       switch (m.kind) {
         case ARRAY: {
           const a = v as unknown[];

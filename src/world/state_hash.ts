@@ -13,7 +13,8 @@
  * left). Insertion order makes a few equal states hash apart; that costs reduction, never
  * soundness.
  */
-import { ARRAY, MAP, type Meta, OWN, SET, SMALL_MAX, SMALL_MIN, type ShapeEncoder, STRUCT, TAG, TYPED, Walk, metaOf } from './shape.ts';
+import { ARRAY, MAP, type Meta, OWN, SET, SMALL_MAX, SMALL_MIN, type ShapeEncoder, STRUCT, TAG, TYPED, VECTOR, Walk, metaOf } from './shape.ts';
+import { VECTOR_BASE } from '../vector/state_vector.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
@@ -217,6 +218,11 @@ export class StateHasher implements ShapeEncoder {
       case OWN:
         this.w(TAG.OWN);
         (o as HashesOwnState).hashState(this);
+        return;
+      case VECTOR:
+        // (its slots are in the vector's own hash: see StateComponents.hashInto)
+        this.w(TAG.VECTOR);
+        this.w((o as { [VECTOR_BASE]: number })[VECTOR_BASE]);
         return;
       default:
         throw new Error('the state hash reached a compiled chart: charts are not state');

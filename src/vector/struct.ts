@@ -1,0 +1,277 @@
+/**
+ * Structs in the state vector (./state_vector.ts), declared by schemas: each field a
+ * number, a boolean, a string, a bounded array of numbers, or a constant fixed when the
+ * struct is made (an actor's program: not state). A schema is declared beside the C-like
+ * interface it lays out, and the type checker holds the two together (FieldsOf<T> has one
+ * field for every key of T, of T's type). From a schema, `makeStruct` lays the struct out
+ * in a vector and returns an object of generated accessors: `l.index = 3` writes a slot
+ * (and the hash), `l.cursor.push(p)` a bounded array's slots, and code reads like the
+ * kernel's still.
+ *
+ * A bounded array's size comes from the scenario (VectorBounds: its pmds, its files'
+ * pages...); one that would outgrow it is an error naming the struct and the field. Slots
+ * past an array's length are always 0, so equal contents are equal slots.
+ */
+import { StateVector, VECTOR, VECTOR_BASE, type VectorBounds } from './state_vector.ts';
+import { stringId, stringOf } from './strings.ts';
+
+export interface IntField {
+  readonly kind: 'int';
+  readonly init: number;
+}
+export interface BoolField {
+  readonly kind: 'bool';
+  readonly init: boolean;
+}
+export interface StrField<S extends string = string> {
+  readonly kind: 'str';
+  readonly init: S;
+}
+export interface ArrayField {
+  readonly kind: 'array';
+  /** What bounds it, for an error ("the pmds of an mm"). */
+  readonly what: string;
+  readonly max: (b: VectorBounds) => number;
+}
+/** Given when the struct is made and never written: not state (an actor's operations). */
+export interface ConstField {
+  readonly kind: 'const';
+}
+export type Field = IntField | BoolField | StrField | ArrayField | ConstField;
+
+/** A number field (any number: exact to 2^53), initially `init`. */
+export const int = (init = 0): IntField => ({ kind: 'int', init });
+export const bool = (init = false): BoolField => ({ kind: 'bool', init });
+export const str = <S extends string>(init: S): StrField<S> => ({ kind: 'str', init });
+/** A list of numbers of at most max(bounds) entries; `what` says what bounds it. */
+export const array = (what: string, max: (b: VectorBounds) => number): ArrayField => ({ kind: 'array', what, max });
+export const constant: ConstField = { kind: 'const' };
+
+/** The field a value of type V is laid out as (a constant may hold anything). */
+export type FieldFor<V> =
+  | ([V] extends [BoundedArray] ? ArrayField : [V] extends [boolean] ? BoolField : [V] extends [number] ? IntField : [V] extends [string] ? StrField<V & string> : never)
+  | ConstField;
+/** A field for every key of T. */
+export type FieldsOf<T> = { readonly [K in keyof T]-?: FieldFor<T[K]> };
+
+export interface StructSchema<T> {
+  readonly name: string;
+  readonly fields: FieldsOf<T>;
+}
+
+/** The schema of a struct T: the type checker holds it to T's keys and types. */
+export function struct<T>(name: string, fields: FieldsOf<T>): StructSchema<T> {
+  return { name, fields };
+}
+
+/**
+ * A list of numbers in a state vector: a length slot, then `max` slots. Read and written
+ * through its methods (at/set for an element); an iterator, toArray() and assign() to
+ * exchange it with a JavaScript array.
+ */
+export class BoundedArray implements Iterable<number> {
+  constructor(
+    private readonly v: StateVector,
+    /** The length slot; the elements follow it. */
+    private readonly at0: number,
+    readonly max: number,
+    /** "T1: collapse_shmem cs_list (at most HPAGE_PMD_NR: the pages of one huge page)". */
+    private readonly name: string,
+  ) {}
+
+  get length(): number {
+    return this.v.get(this.at0);
+  }
+
+  /** Element i (counted from the end when negative), or undefined past the end. */
+  at(i: number): number | undefined {
+    const n = this.length;
+    if (i < 0) i += n;
+    return i >= 0 && i < n ? this.v.get(this.at0 + 1 + i) : undefined;
+  }
+
+  /** Element i = x (i within the length). */
+  set(i: number, x: number): void {
+    if (!(i >= 0 && i < this.length)) throw new RangeError(`${this.name}: index ${i} is past its length ${this.length}`);
+    this.v.put(this.at0 + 1 + i, num(this.name, x));
+  }
+
+  push(...xs: number[]): number {
+    let n = this.length;
+    if (n + xs.length > this.max) this.overflow(n + xs.length);
+    for (const x of xs) this.v.put(this.at0 + 1 + n++, num(this.name, x));
+    this.v.put(this.at0, n);
+    return n;
+  }
+
+  pop(): number | undefined {
+    const n = this.length;
+    if (n === 0) return undefined;
+    const x = this.v.get(this.at0 + n);
+    this.v.put(this.at0 + n, 0);
+    this.v.put(this.at0, n - 1);
+    return x;
+  }
+
+  shift(): number | undefined {
+    return this.length === 0 ? undefined : this.splice(0, 1)[0];
+  }
+
+  /** Removes `count` elements from `start` and inserts `items` there; the removed ones. */
+  splice(start: number, count = Infinity, ...items: number[]): number[] {
+    const old = this.toArray();
+    const removed = old.splice(start, count, ...items);
+    this.assign(old);
+    return removed;
+  }
+
+  /** The list = xs. */
+  assign(xs: Iterable<number> | ArrayLike<number>): void {
+    const a = Array.isArray(xs) ? (xs as number[]) : Array.from(xs as Iterable<number>);
+    if (a.length > this.max) this.overflow(a.length);
+    const was = this.length;
+    for (let i = 0; i < a.length; i++) this.v.put(this.at0 + 1 + i, num(this.name, a[i]!));
+    for (let i = a.length; i < was; i++) this.v.put(this.at0 + 1 + i, 0);
+    this.v.put(this.at0, a.length);
+  }
+
+  includes(x: number): boolean {
+    return this.indexOf(x) >= 0;
+  }
+
+  indexOf(x: number): number {
+    const n = this.length;
+    for (let i = 0; i < n; i++) if (this.v.get(this.at0 + 1 + i) === x) return i;
+    return -1;
+  }
+
+  toArray(): number[] {
+    const n = this.length;
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.v.get(this.at0 + 1 + i);
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    const n = this.length;
+    for (let i = 0; i < n; i++) yield this.v.get(this.at0 + 1 + i);
+  }
+
+  toJSON(): number[] {
+    return this.toArray();
+  }
+
+  private overflow(n: number): never {
+    throw new RangeError(`${this.name}: ${n} entries, more than the ${this.max} the scenario sizes it for`);
+  }
+}
+
+function num(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw new TypeError(`${name}: ${typeof x} ${String(x)} is not a number`);
+  return x;
+}
+
+/** What a generated setter calls with a value of the wrong type. */
+function bad(o: { [VECTOR_BASE]: number; [NAME]: string }, field: string, expected: string, x: unknown): never {
+  throw new TypeError(`${o[NAME]}.${field}: ${typeof x} ${String(x)} where a ${expected} was expected`);
+}
+
+const ARRAYS = Symbol('thpsim.vector.arrays');
+const NAME = Symbol('thpsim.vector.name');
+
+interface Layout {
+  readonly size: number;
+  /** Per field: its offset from the base (arrays: their length slot), and for an array its max. */
+  readonly offsets: ReadonlyMap<string, number>;
+  readonly maxes: readonly number[];
+}
+
+function layoutOf(fields: Record<string, Field>, b: VectorBounds): Layout {
+  const offsets = new Map<string, number>();
+  const maxes: number[] = [];
+  let size = 0;
+  for (const [key, f] of Object.entries(fields)) {
+    if (f.kind === 'const') continue;
+    offsets.set(key, size);
+    if (f.kind === 'array') {
+      const max = f.max(b);
+      if (!Number.isInteger(max) || max < 0) throw new Error(`${key}: the bound of ${f.what} is ${max}`);
+      maxes.push(max);
+      size += 1 + max;
+    } else size += 1;
+  }
+  return { size, offsets, maxes };
+}
+
+type Accessors = new (v: StateVector, base: number, name: string, arrays: BoundedArray[]) => object;
+/** Per schema, its accessor class (the offsets differ with the bounds only after the arrays: keyed by the layout). */
+const classes = new WeakMap<object, Map<string, Accessors>>();
+
+/** Generates the accessor class of a layout: a getter and a setter per field, reading and writing slots. */
+function accessorsOf(schema: StructSchema<unknown>, layout: Layout): Accessors {
+  const key = layout.maxes.join(',');
+  let byLayout = classes.get(schema);
+  if (!byLayout) classes.set(schema, (byLayout = new Map()));
+  const have = byLayout.get(key);
+  if (have) return have;
+  const fields = schema.fields as Record<string, Field>;
+  const body: string[] = [];
+  let ai = 0;
+  for (const [f, off] of layout.offsets) {
+    const kind = fields[f]!.kind;
+    const q = JSON.stringify(f);
+    const slot = `this[B] + ${off}`;
+    const read = `const v = this[V], i = ${slot}; if (v.tracking) v.reads.add(i);`;
+    if (kind === 'int') {
+      body.push(`get [${q}]() { ${read} return v.w[i]; }`);
+      body.push(`set [${q}](x) { if (typeof x !== 'number') bad(this, ${q}, 'number', x); this[V].put(${slot}, x); }`);
+    } else if (kind === 'bool') {
+      body.push(`get [${q}]() { ${read} return v.w[i] !== 0; }`);
+      body.push(`set [${q}](x) { if (typeof x !== 'boolean') bad(this, ${q}, 'boolean', x); this[V].put(${slot}, x ? 1 : 0); }`);
+    } else if (kind === 'str') {
+      body.push(`get [${q}]() { ${read} return stringOf(v.w[i]); }`);
+      body.push(`set [${q}](x) { this[V].put(${slot}, stringId(x)); }`);
+    } else {
+      body.push(`get [${q}]() { return this[A][${ai}]; }`);
+      body.push(`set [${q}](x) { this[A][${ai}].assign(x); }`);
+      ai++;
+    }
+  }
+  const names = [...layout.offsets.keys()];
+  const src = `return class ${schema.name.replace(/\W/g, '_')} {
+    constructor(v, base, name, arrays) { this[V] = v; this[B] = base; this[N] = name; this[A] = arrays; }
+    ${body.join('\n    ')}
+    toJSON() { const o = {}; for (const k of Object.keys(this)) o[k] = this[k]; for (const k of NAMES) { const x = this[k]; o[k] = x instanceof BoundedArray ? x.toArray() : x; } return o; }
+  }`;
+  const make = new Function('V', 'B', 'N', 'A', 'NAMES', 'bad', 'stringId', 'stringOf', 'BoundedArray', src) as (...a: unknown[]) => Accessors;
+  const cls = make(VECTOR, VECTOR_BASE, NAME, ARRAYS, names, bad, stringId, stringOf, BoundedArray);
+  byLayout.set(key, cls);
+  return cls;
+}
+
+/**
+ * Lays out a struct of `schema` in `v`, named `name` (for errors: "T1 locals"), with the
+ * constants `consts` and the fields' initial values (the schema's, or `init`'s).
+ */
+export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}): T {
+  const fields = schema.fields as Record<string, Field>;
+  const layout = layoutOf(fields, v.bounds);
+  const base = v.alloc(layout.size, name);
+  const arrays: BoundedArray[] = [];
+  let ai = 0;
+  for (const [f, off] of layout.offsets) {
+    const field = fields[f]!;
+    if (field.kind === 'array') arrays.push(new BoundedArray(v, base + off, layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
+  }
+  const C = accessorsOf(schema as StructSchema<unknown>, layout);
+  const o = new C(v, base, name, arrays) as Record<string, unknown>;
+  for (const [f, field] of Object.entries(fields)) {
+    const given = (init as Record<string, unknown>)[f];
+    if (field.kind === 'const') {
+      if (!(f in consts)) throw new Error(`${name}: constant ${f} not given`);
+      o[f] = (consts as Record<string, unknown>)[f];
+    } else if (field.kind !== 'array') o[f] = given !== undefined ? given : field.init;
+    else if (given !== undefined) o[f] = given;
+  }
+  return o as T;
+}

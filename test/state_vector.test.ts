@@ -1,0 +1,155 @@
+// The state vector (src/vector/, issue 21): structs laid out from schemas, read and
+// written through generated accessors; the hash kept by every write equals the hash of the
+// slots; a copy restores every field; bounded arrays stay canonical (slots past the length
+// are 0, so equal contents are equal slots); mistakes are errors naming struct and field.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { StateVector, inVector } from '../src/vector/state_vector.ts';
+import { type BoundedArray, array, bool, constant, int, makeStruct, str, struct } from '../src/vector/struct.ts';
+import { stringId, stringOf } from '../src/vector/strings.ts';
+
+interface Demo {
+  pc: number;
+  locked: boolean;
+  result: 'SCAN_SUCCEED' | 'SCAN_FAIL';
+  todo: BoundedArray;
+  ops: readonly string[];
+}
+const demo = struct<Demo>('demo', {
+  pc: int(),
+  locked: bool(),
+  result: str('SCAN_SUCCEED'),
+  todo: array('the pmds of an mm', (b) => b.pmds),
+  ops: constant,
+});
+const bounds = { hpagePmdNr: 4, pmds: 6, mms: 2, filePages: 8, rangePages: 8 };
+
+function fresh(): { v: StateVector; a: Demo; b: Demo } {
+  const v = new StateVector(bounds);
+  return { v, a: makeStruct(v, demo, 'T1', { ops: ['read'] }), b: makeStruct(v, demo, 'T2', { ops: [] }, { pc: 7 }) };
+}
+
+describe('state vector', () => {
+  it('lays a struct out from its schema: initial values, constants, one slot a field and 1 + max an array', () => {
+    const { v, a, b } = fresh();
+    expect(v.n).toBe(2 * (3 + 1 + 6));
+    expect(v.regions.map((r) => `${r.name}@${r.base}+${r.size}`)).toEqual(['T1@0+10', 'T2@10+10']);
+    expect([a.pc, a.locked, a.result, a.todo.length, a.ops]).toEqual([0, false, 'SCAN_SUCCEED', 0, ['read']]);
+    expect(b.pc).toBe(7);
+    expect(inVector(a)).toBe(true);
+    expect(Object.keys(a)).toEqual(['ops']); // (the fields are accessors, the slots the state)
+    expect(JSON.parse(JSON.stringify(a))).toEqual({ ops: ['read'], pc: 0, locked: false, result: 'SCAN_SUCCEED', todo: [] });
+  });
+
+  it('a field write is a slot write, and the kept hash is the hash of the slots', () => {
+    const { v, a, b } = fresh();
+    a.pc = 3;
+    a.locked = true;
+    a.result = 'SCAN_FAIL';
+    b.todo.push(1, 2, 3);
+    expect(v.w[0]).toBe(3);
+    expect(v.w[1]).toBe(1);
+    expect(stringOf(v.w[2]!)).toBe('SCAN_FAIL');
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    const h = [v.lo, v.hi];
+    a.pc = 4;
+    expect([v.lo, v.hi]).not.toEqual(h);
+    a.pc = 3;
+    expect([v.lo, v.hi]).toEqual(h); // (a function of the slots alone)
+  });
+
+  it('equal contents, whatever the path, are equal slots and equal hashes (bounded arrays stay canonical)', () => {
+    const x = fresh();
+    x.a.todo.push(5, 6, 7, 8);
+    x.a.todo.shift();
+    x.a.todo.pop();
+    x.a.todo.splice(0, 1);
+    const y = fresh();
+    y.a.todo.assign([7]);
+    expect(x.a.todo.toArray()).toEqual([7]);
+    expect(Array.from(x.v.w.subarray(0, x.v.n))).toEqual(Array.from(y.v.w.subarray(0, y.v.n)));
+    expect([x.v.lo, x.v.hi]).toEqual([y.v.lo, y.v.hi]);
+  });
+
+  it('bounded arrays: at, set, push, pop, shift, splice, assign, iteration', () => {
+    const { a } = fresh();
+    a.todo = [1, 2, 3] as unknown as BoundedArray; // (a setter assigns: a chart writes `l.cursor = [...]`)
+    expect([...a.todo]).toEqual([1, 2, 3]);
+    expect([a.todo.at(0), a.todo.at(-1), a.todo.at(3)]).toEqual([1, 3, undefined]);
+    a.todo.set(1, 9);
+    expect(a.todo.splice(0, 2)).toEqual([1, 9]);
+    expect(a.todo.toArray()).toEqual([3]);
+    expect(a.todo.includes(3)).toBe(true);
+    expect(a.todo.indexOf(4)).toBe(-1);
+    expect(a.todo.shift()).toBe(3);
+    expect(a.todo.pop()).toBeUndefined();
+  });
+
+  it('a save is a copy: restore brings every field back', () => {
+    const { v, a, b } = fresh();
+    a.pc = 1;
+    b.todo.push(4);
+    const s = v.save();
+    a.pc = 2;
+    a.result = 'SCAN_FAIL';
+    b.todo.assign([1, 2, 3, 4, 5, 6]);
+    v.restore(s);
+    expect([a.pc, a.result, b.todo.toArray()]).toEqual([1, 'SCAN_SUCCEED', [4]]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+  });
+
+  it('the kept hash equals the slots\' hash after any sequence of writes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(
+          fc.record({ f: fc.constant('pc' as const), x: fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.constant(2 ** 40)) }),
+          fc.record({ f: fc.constant('locked' as const), x: fc.boolean() }),
+          fc.record({ f: fc.constant('push' as const), x: fc.integer({ min: -5, max: 5 }) }),
+          fc.record({ f: fc.constant('shift' as const), x: fc.constant(0) }),
+        ), { maxLength: 40 }),
+        (writes) => {
+          const { v, a } = fresh();
+          for (const w of writes) {
+            if (w.f === 'pc') a.pc = w.x;
+            else if (w.f === 'locked') a.locked = w.x;
+            else if (w.f === 'push') { if (a.todo.length < a.todo.max) a.todo.push(w.x); }
+            else a.todo.shift();
+          }
+          expect([v.lo, v.hi]).toEqual(v.freshHash());
+          for (let i = a.todo.length; i < a.todo.max; i++) expect(v.w[4 + i]).toBe(0);
+        },
+      ),
+    );
+  });
+
+  it('numbers past 32 bits stay exact (a vpn near TASK_SIZE)', () => {
+    const { a } = fresh();
+    a.pc = 2 ** 35 - 1;
+    expect(a.pc).toBe(2 ** 35 - 1);
+  });
+
+  it('mistakes are errors naming the struct and the field', () => {
+    const { a } = fresh();
+    expect(() => a.todo.push(1, 2, 3, 4, 5, 6, 7)).toThrow('T1.todo (at most the pmds of an mm): 7 entries, more than the 6 the scenario sizes it for');
+    expect(() => { (a as { pc: unknown }).pc = 'x'; }).toThrow('T1.pc: string x where a number was expected');
+    expect(() => { (a as { locked: unknown }).locked = 1; }).toThrow('T1.locked: number 1 where a boolean was expected');
+    expect(() => a.todo.set(0, 1)).toThrow('past its length 0');
+    expect(() => makeStruct(new StateVector(bounds), demo, 'T3', {})).toThrow('T3: constant ops not given');
+  });
+
+  it('a string is the fingerprint of its contents, the same in every run', () => {
+    expect(stringId('SCAN_FAIL')).toBe(stringId('SCAN_' + 'FAIL'));
+    expect(stringOf(stringId('VM_FAULT_OOM'))).toBe('VM_FAULT_OOM');
+  });
+
+  it('tracking records the slots a step reads and writes', () => {
+    const { v, a, b } = fresh();
+    v.track();
+    void a.pc;
+    b.todo.push(1);
+    v.untrack();
+    expect([...v.reads].sort((x, y) => x - y)).toEqual([0, 13]);
+    expect([...v.writes].sort((x, y) => x - y)).toEqual([13, 14]);
+    expect(v.describe(14)).toBe('T2+4');
+  });
+});
