@@ -5,6 +5,8 @@
  * and retract_page_tables (down_write_trylock of mmap_sem), with seed 003's
  * prepare_pmd_for_collapse. Split out of machines/khugepaged.ts by kernel function.
  */
+import { type BoundedArray, array, bool, fields, int, str } from '../src/vector/struct.ts';
+import { shmemLocalsFields } from './shmem.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -55,18 +57,29 @@ export interface CollapseLocals extends ShmemLocals {
   cs_index: number;
   cs_nr_none: number;
   /** pagelist: the old pages, frozen and replaced, in index order. */
-  cs_list: number[];
+  get cs_list(): BoundedArray;
+  set cs_list(v: Iterable<number>);
   cs_page: number;
   /** Which subpages of the new page received an old page's data (the rest stood for holes). */
-  cs_copied: Uint8Array;
+  get cs_copied(): BoundedArray;
+  set cs_copied(v: Iterable<number>);
   /** The next present slot the radix-tree iterator stands on. */
   cs_iter: number;
   // retract_page_tables: [mm id, pmd index] pairs still to try, and the huge page (hpage) to map
-  rt_todo: number[];
+  get rt_todo(): BoundedArray;
+  set rt_todo(v: Iterable<number>);
   rt_hpage: number;
   /** *hpage is an error: the last huge page allocation failed (khugepaged_prealloc_page). */
   alloc_failed: boolean;
 }
+export const collapseLocalsFields = fields<CollapseLocals>({
+  ...shmemLocalsFields,
+  cc_mm: int(-1), cc_khugepaged: bool(), sc_ino: int(-1), sc_start: int(), sc_index: int(), sc_present: int(), sc_swap: int(), sc_pfn: int(-1),
+  result: str('SCAN_SUCCEED'), sc_compound: int(-1), cs_new: int(-1), cs_index: int(), cs_nr_none: int(),
+  cs_list: array('HPAGE_PMD_NR: the pages of one huge page', (b) => b.hpagePmdNr), cs_page: int(-1),
+  cs_copied: array('HPAGE_PMD_NR: the subpages of one huge page', (b) => b.hpagePmdNr), cs_iter: int(),
+  rt_todo: array('2 × the pmds of every mm: (mm, pmd) pairs', (b) => 2 * b.allPmds), rt_hpage: int(-1), alloc_failed: bool(),
+});
 
 export type C = Actor<CollapseLocals>;
 export const inoOf = (a: C): Inode => a.k.inodes[a.l.sc_ino]!;
@@ -364,14 +377,14 @@ export const collapseGuards: Record<string, TaskGuard<C>> = {
     csTailHoles: (a) => a.l.result === 'SCAN_SUCCEED' && a.l.cs_index < end(a),
     csListEmpty: (a) => a.l.cs_list.length === 0,
     csRbOver: (a) => a.l.cs_iter >= end(a),
-    csRbIsHole: (a) => a.l.cs_list.length === 0 || a.l.cs_iter < a.k.pages.index[a.l.cs_list[0]!]!,
+    csRbIsHole: (a) => a.l.cs_list.length === 0 || a.l.cs_iter < a.k.pages.index[a.l.cs_list.at(0)!]!,
     csNoneLeft: (a) => a.l.cs_nr_none === 0,
     // retract_page_tables
     rtImmapWriteFree: (a) => inoOf(a).mapping.iMmap.writeFree,
     rtDone: (a) => a.l.rt_todo.length === 0,
-    rtTrylock: (a) => a.k.mms[a.l.rt_todo[0]!]!.mmapLock.writeFree,
-    rtPtlFree: (a) => a.k.mms[a.l.rt_todo[0]!]!.pageTableLock.free,
-    rtPrepareFails: (a) => !ptesMapOnly(a, a.k.mms[a.l.rt_todo[0]!]!, a.l.rt_todo[1]!, a.l.rt_hpage),
+    rtTrylock: (a) => a.k.mms[a.l.rt_todo.at(0)!]!.mmapLock.writeFree,
+    rtPtlFree: (a) => a.k.mms[a.l.rt_todo.at(0)!]!.pageTableLock.free,
+    rtPrepareFails: (a) => !ptesMapOnly(a, a.k.mms[a.l.rt_todo.at(0)!]!, a.l.rt_todo.at(1)!, a.l.rt_hpage),
 };
 
 /** Their actions. */
@@ -557,7 +570,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const page = a.l.cs_list.shift()!;
       const sub = a.l.cs_new + (k.pages.index[page]! % k.HPAGE_PMD_NR);
       k.setPageData(sub, k.pages.data[page]!, 'copy', a.ix);
-      a.l.cs_copied[sub - a.l.cs_new] = 1;
+      a.l.cs_copied.set(sub - a.l.cs_new, 1);
       k.unlockPage(page, a.ix);
       k.pages.unfreeze(page, 1, a.ix);
       k.ref('drop', 'page', page, a.id, '', a.ix); // pin + isolation: one reference is left
@@ -669,37 +682,37 @@ export const collapseActions: Record<string, TaskAction<C>> = {
         }
       }
     },
-    rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo[0]!]!, a.ix, true), // down_write_trylock
+    rtMmapWriteLock: (a) => a.k.mmapWriteLock(a.k.mms[a.l.rt_todo.at(0)!]!, a.ix, true), // down_write_trylock
     rtTrylockFailed: (a) => {
-      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      const mm = a.k.mms[a.l.rt_todo.at(0)!]!;
       // seed 003: remember to retry — design a: one flag per address_space; design b: this pmd
       if (a.k.variant('pte_mapped_thp_retry_as_flag')) a.k.mappingFlag(inoOf(a), 'AS_COLLAPSE_PMD', true, a.ix);
       if (a.k.variant('pte_mapped_thp_retry_per_pmd')) {
-        mm.ptePmdRetry.add(a.l.rt_todo[1]!);
+        mm.ptePmdRetry.add(a.l.rt_todo.at(1)!);
         a.k.mmField(mm, 'pte_mapped_thp', a.ix);
       }
       a.k.bus.publish({ kind: 'lock', op: 'trylock_failed', lock: mm.mmapLock.name, actor: a.ix });
-      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
+      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo.at(1)! * a.k.HPAGE_PMD_NR * 4096)} down_write_trylock failed: pte-mapped THP after re-fault`);
       a.l.rt_todo.splice(0, 2);
     },
-    rtLockPtl: (a) => a.k.spinLock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtLockPtl: (a) => a.k.spinLock(a.k.mms[a.l.rt_todo.at(0)!]!.pageTableLock, a.ix),
     rtCollapseFlush: (a) => {
-      const mm = a.k.mms[a.l.rt_todo[0]!]!;
-      prepareAndFlush(a, mm, a.l.rt_todo[1]!);
+      const mm = a.k.mms[a.l.rt_todo.at(0)!]!;
+      prepareAndFlush(a, mm, a.l.rt_todo.at(1)!);
     },
-    rtUnlockPtlAbort: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtUnlockPtlAbort: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo.at(0)!]!.pageTableLock, a.ix),
     rtAbortUpWrite: (a) => {
-      const mm = a.k.mms[a.l.rt_todo[0]!]!;
-      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo[1]! * a.k.HPAGE_PMD_NR * 4096)} prepare_pmd_for_collapse failed: a pte maps another page`);
+      const mm = a.k.mms[a.l.rt_todo.at(0)!]!;
+      a.k.trace(a.ix, 'retract_page_tables', `mm=${mm.name} addr=${hex(a.l.rt_todo.at(1)! * a.k.HPAGE_PMD_NR * 4096)} prepare_pmd_for_collapse failed: a pte maps another page`);
       a.k.mmapWriteUnlock(mm, a.ix);
       a.l.rt_todo.splice(0, 2);
     },
     beginRetractCompound: (a) => {
       a.l.rt_hpage = a.l.sc_compound;
     },
-    rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo[0]!]!.pageTableLock, a.ix),
+    rtUnlockPtl: (a) => a.k.spinUnlock(a.k.mms[a.l.rt_todo.at(0)!]!.pageTableLock, a.ix),
     rtUpWriteFree: (a) => {
-      const mm = a.k.mms[a.l.rt_todo[0]!]!;
+      const mm = a.k.mms[a.l.rt_todo.at(0)!]!;
       a.k.mmapWriteUnlock(mm, a.ix);
       a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
       a.l.rt_todo.splice(0, 2);
@@ -773,7 +786,7 @@ function setIter(a: C): void {
  */
 function clearHoles(a: C): void {
   const k = a.k;
-  for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied[i]) k.setPageData(a.l.cs_new + i, 0, 'clear', a.ix);
+  for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (!a.l.cs_copied.at(i)) k.setPageData(a.l.cs_new + i, 0, 'clear', a.ix);
 }
 
 export function traceScanFile(a: C): void {

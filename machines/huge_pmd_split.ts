@@ -130,14 +130,14 @@ export function vmaSplitPoints(a: A, start: number, end: number, change: (flags:
 export const vmaAdjustGuards: Record<string, TaskGuard<A>> = {
   vsDone: (a) => a.l.vs_split.length === 0,
   vsPmdHuge: (a) => {
-    const kind = mmOf(a).kindAt(Math.floor(a.l.vs_split[0]! / a.k.HPAGE_PMD_NR));
+    const kind = mmOf(a).kindAt(Math.floor(a.l.vs_split.at(0)! / a.k.HPAGE_PMD_NR));
     return kind === 'huge' || kind === 'huge_zero';
   },
 };
 
 export const vmaAdjustActions: Record<string, TaskAction<A>> = {
   vsAt: (a) => {
-    a.l.vpn = a.l.vs_split[0]!;
+    a.l.vpn = a.l.vs_split.at(0)!;
   },
   vsSkip: (a) => {
     a.l.vs_split.shift();

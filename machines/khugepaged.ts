@@ -5,6 +5,8 @@
  * khugepaged_collapse_pte_mapped_thps. The collapse context it runs — khugepaged_scan_shmem,
  * collapse_shmem, retract_page_tables — is machines/collapse_shmem.ts.
  */
+import { type BoundedArray, array, bool, int, struct } from '../src/vector/struct.ts';
+import { collapseLocalsFields } from './collapse_shmem.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskChartDef } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -36,9 +38,16 @@ export interface KhugepagedLocals extends CollapseLocals {
   hstart: number;
   hend: number;
   /** Seed 003 design b (per-PMD): the pmd indexes still to try in the current mm. */
-  cp_todo: number[];
+  get cp_todo(): BoundedArray;
+  set cp_todo(v: Iterable<number>);
   cp_hpage: number;
 }
+export const khugepagedLocals = struct<KhugepagedLocals>('khugepaged', {
+  ...collapseLocalsFields,
+  full_scans_target: int(), slot: int(), address: int(), progress: int(), pass_through_head: int(), alloc_waited: bool(),
+  vma_file: int(-1), vma_pgoff: int(), vma_start: int(), hstart: int(), hend: int(),
+  cp_todo: array('the pmds of an mm', (b) => b.pmds), cp_hpage: int(-1),
+});
 
 type K = Actor<KhugepagedLocals>;
 /** The mm of khugepaged_scan.mm_slot. */
@@ -221,7 +230,7 @@ export const khugepagedChart: TaskChartDef<K> = {
     cpPtlFree: (a) => mmOf(a).pageTableLock.free,
     cpCollapsible: (a) => {
       const mm = mmOf(a);
-      const p = a.l.cp_todo[0]!;
+      const p = a.l.cp_todo.at(0)!;
       return mm.kindAt(p) === 'pte_table' && ptesMapOnly(a, mm, p, a.l.cp_hpage);
     },
   },
@@ -301,12 +310,12 @@ export const khugepagedChart: TaskChartDef<K> = {
     cpUnlockPtl: (a) => a.k.spinUnlock(mmOf(a).pageTableLock, a.ix),
     cpCollapse: (a) => {
       const mm = mmOf(a);
-      prepareAndFlush(a, mm, a.l.cp_todo[0]!, true);
+      prepareAndFlush(a, mm, a.l.cp_todo.at(0)!, true);
       a.k.addMmCounter(mm, 'nr_ptes', -1, a.ix);
-      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mm.name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} pte table retracted`);
+      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mm.name} addr=${hex(a.l.cp_todo.at(0)! * a.k.HPAGE_PMD_NR * 4096)} pte table retracted`);
     },
     cpAbort: (a) => {
-      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mmOf(a).name} addr=${hex(a.l.cp_todo[0]! * a.k.HPAGE_PMD_NR * 4096)} fallback: a pte maps another page`);
+      a.k.trace(a.ix, 'collapse_pte_mapped_thp', `mm=${mmOf(a).name} addr=${hex(a.l.cp_todo.at(0)! * a.k.HPAGE_PMD_NR * 4096)} fallback: a pte maps another page`);
     },
     cpDrop: (a) => {
       a.k.unlockPage(a.l.cp_hpage, a.ix);
@@ -322,9 +331,9 @@ export const khugepagedChart: TaskChartDef<K> = {
 function cpHugePage(a: K): number {
   const k = a.k;
   const mm = mmOf(a);
-  const vpn = a.l.cp_todo[0]! * k.HPAGE_PMD_NR;
+  const vpn = a.l.cp_todo.at(0)! * k.HPAGE_PMD_NR;
   const f = k.fileOffset(mm, vpn);
-  if (!f || mm.kindAt(a.l.cp_todo[0]!) !== 'pte_table') return -1;
+  if (!f || mm.kindAt(a.l.cp_todo.at(0)!) !== 'pte_table') return -1;
   const v = f.ino.mapping.lookup(f.index);
   if (v < 0) return -1;
   const h = k.pages.compoundHead(v);

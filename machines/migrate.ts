@@ -18,6 +18,7 @@
  * mark with the pte, remove_migration_ptes fills only the ptes still marked. A fault on
  * one finds the old page locked and waits, then finds the new one (docs/teams.md).
  */
+import { type BoundedArray, array, fields, int, str } from '../src/vector/struct.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -34,7 +35,8 @@ export type MigrateMode = 'MIGRATE_SYNC' | 'MIGRATE_SYNC_LIGHT';
 
 export interface MigrateLocals {
   /** The pages to migrate (list `from`), in order. */
-  mg_from: number[];
+  get mg_from(): BoundedArray;
+  set mg_from(v: Iterable<number>);
   mg_pass: number;
   mg_retry: number;
   /** Cursor into mg_from. */
@@ -46,14 +48,20 @@ export interface MigrateLocals {
   /** migrate_pages()'s return: pages not migrated, or -1 for -ENOMEM. */
   mg_nr: number;
   /** [mm id, vpn] pairs try_to_unmap turned into migration entries. */
-  mg_ptes: number[];
+  get mg_ptes(): BoundedArray;
+  set mg_ptes(v: Iterable<number>);
   /** migrate_pages()'s reason and mode arguments, set by the caller with the list. */
   mg_reason: MigrateReason;
   mg_mode: MigrateMode;
 }
+export const migrateLocalsFields = fields<MigrateLocals>({
+  mg_from: array('HPAGE_PMD_NR: the pages of one team', (b) => b.hpagePmdNr), mg_pass: int(), mg_retry: int(), mg_i: int(), mg_new: int(-1), mg_rc: str(''),
+  mg_succeeded: int(), mg_failed: int(), mg_nr: int(), mg_ptes: array('2 × mms × one mm\'s pages: (mm, vpn) pairs', (b) => 2 * b.mms * b.mmPages),
+  mg_reason: str('shmem_recovery'), mg_mode: str('MIGRATE_SYNC'),
+});
 
 type M = Actor<MigrateLocals>;
-const cur = (a: M): number => a.l.mg_from[a.l.mg_i]!;
+const cur = (a: M): number => a.l.mg_from.at(a.l.mg_i)!;
 const inodeOf = (a: M, pfn: number): Inode | undefined => {
   const m = a.k.pages.mapping[pfn]!;
   return m >= 0 ? a.k.inodes[m] : undefined;
@@ -65,7 +73,7 @@ const MIGRATE_PASSES = 10;
  * each page left on the list back on its LRU, NR_ISOLATED_ANON down, the isolation
  * reference dropped. One definition for every migrate_pages() caller's putback.
  */
-export function putbackMovablePages(a: Actor<unknown>, pages: readonly number[], reason: MigrateReason): void {
+export function putbackMovablePages(a: Actor<unknown>, pages: Iterable<number>, reason: MigrateReason): void {
   const k = a.k;
   for (const p of pages) {
     k.count('nr_isolated_anon', -1, a.ix);
@@ -269,8 +277,8 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     const k = a.k;
     const target = a.l.mg_rc === 'SUCCESS' ? a.l.mg_new : cur(a);
     for (let i = 0; i < a.l.mg_ptes.length; i += 2) {
-      const mm = k.mms[a.l.mg_ptes[i]!]!;
-      const vpn = a.l.mg_ptes[i + 1]!;
+      const mm = k.mms[a.l.mg_ptes.at(i)!]!;
+      const vpn = a.l.mg_ptes.at(i + 1)!;
       // only where the migration entry is still there (a zap, exit or munmap, removes it)
       if (!k.isMigrationEntry(mm, vpn)) continue;
       k.migrationEntry(mm, vpn, false, a.ix);

@@ -8,6 +8,9 @@
  * These are compound states that task charts embed as calls, with their locals in
  * ShmemLocals.
  */
+import { type BoundedArray, array, bool, fields, int, str } from '../src/vector/struct.ts';
+import { hugeteamLocalsFields } from './shmem_hugeteam.ts';
+import { shmemHugeLocalsFields } from './shmem_huge.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -46,7 +49,8 @@ export interface ShmemLocals extends HugeteamLocals, ShmemHugeLocals {
   um_start: number;
   um_end: number;
   /** [mm id, pmd index] pairs still to zap. */
-  um_todo: number[];
+  get um_todo(): BoundedArray;
+  set um_todo(v: Iterable<number>);
   // shmem_undo_range(inode, start, end)
   ur_ino: number;
   ur_start: number;
@@ -57,6 +61,13 @@ export interface ShmemLocals extends HugeteamLocals, ShmemHugeLocals {
   /** This pass found something to remove (truncation restarts until a pass finds nothing). */
   ur_found: boolean;
 }
+export const shmemLocalsFields = fields<ShmemLocals>({
+  ...hugeteamLocalsFields,
+  ...shmemHugeLocalsFields,
+  gp_entry: int(),
+  um_ino: int(-1), um_start: int(), um_end: int(), um_todo: array('2 × the pmds of every mm: (mm, pmd) pairs', (b) => 2 * b.allPmds),
+  ur_ino: int(-1), ur_start: int(), ur_end: int(), ur_index: int(), ur_page: int(-1), ur_op: str('truncate'), ur_found: bool(),
+});
 
 type A = Actor<ShmemLocals>;
 
@@ -495,7 +506,7 @@ export function unmapMappingRangeStates(): StateDef {
 export const unmapGuards: Record<string, TaskGuard<A>> = {
   umImmapReadFree: (a) => ino(a, a.l.um_ino).mapping.iMmap.readFree,
   umDone: (a) => a.l.um_todo.length === 0,
-  umPtlFree: (a) => a.k.mms[a.l.um_todo[0]!]!.pageTableLock.free,
+  umPtlFree: (a) => a.k.mms[a.l.um_todo.at(0)!]!.pageTableLock.free,
 };
 
 export const unmapActions: Record<string, TaskAction<A>> = {

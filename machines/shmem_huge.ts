@@ -23,6 +23,7 @@
  * reaching beyond i_size is put on (shmem_unused_huge_shrink splits such pages under
  * memory pressure; not modelled), block accounting (no size limit, so no -ENOSPC).
  */
+import { bool, fields, int, str } from '../src/vector/struct.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
@@ -46,6 +47,9 @@ export interface ShmemHugeLocals {
   gp_new: number;
   gp_alloced: boolean;
 }
+export const shmemHugeLocalsFields = fields<ShmemHugeLocals>({
+  gp_ino: int(-1), gp_index: int(), gp_sgp: str('read'), gp_sgp_huge: str('cache'), gp_page: int(-1), gp_new: int(-1), gp_alloced: bool(),
+});
 
 type A = Actor<ShmemHugeLocals>;
 const ino = (a: A): Inode => a.k.inodes[a.l.gp_ino]!;

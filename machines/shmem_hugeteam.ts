@@ -8,6 +8,7 @@
  * counts it into the team (shmem_added_to_hugeteam). The states are in
  * shmemGetpageStates() (machines/shmem.ts); their guards and actions are here.
  */
+import { bool, fields, int, str } from '../src/vector/struct.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -43,6 +44,10 @@ export interface HugeteamLocals {
   /** nr_used: what shmem_disband_hugehead returned (the pages the team counted), or -1 (-EALREADY). */
   dt_nr: number;
 }
+export const hugeteamLocalsFields = fields<HugeteamLocals>({
+  gp_ino: int(-1), gp_index: int(), gp_sgp: str('read'), gp_page: int(-1), gp_new: int(-1), gp_err: str(''), gp_alloced: bool(),
+  gp_hint: int(-1), gp_alloced_huge: int(-1), dt_page: int(-1), dt_head: int(-1), dt_nr: int(-1),
+});
 
 type A = Actor<HugeteamLocals>;
 const ino = (a: A): Inode => a.k.inodes[a.l.gp_ino]!;

@@ -3,6 +3,8 @@
  * shmem_writepage), with huge tmpfs's team checks (seed 001's series): a tail whose head
  * is instantiated is redirtied, any other team page disbands its team first.
  */
+import { type BoundedArray, array, fields, int, struct } from '../src/vector/struct.ts';
+import { shmemLocalsFields } from './shmem.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -21,16 +23,22 @@ export interface ShrinkPageListLocals extends ShmemLocals {
   sr_ino: number;
   sr_index: number;
 }
+export const shrinkPageListLocalsFields = fields<ShrinkPageListLocals>({ ...shmemLocalsFields, sr_page: int(-1), sr_ino: int(-1), sr_index: int() });
 
 export interface ShmemReclaimLocals extends ShrinkPageListLocals {
   /** The file pages to try to swap out, as [inode id, index] pairs, in order. */
-  targets: number[];
+  get targets(): BoundedArray;
+  set targets(v: Iterable<number>);
 }
+export const shmemReclaimLocals = struct<ShmemReclaimLocals>('shrink_page_list', {
+  ...shrinkPageListLocalsFields,
+  targets: array('the (file, index) pairs the scenario names', (_b, init) => init.length),
+});
 
 type S = Actor<ShrinkPageListLocals>;
 type R = Actor<ShmemReclaimLocals>;
-const rIno = (a: R) => a.k.inodes[a.l.targets[0]!]!;
-const rIndex = (a: R) => a.l.targets[1]!;
+const rIno = (a: R) => a.k.inodes[a.l.targets.at(0)!]!;
+const rIndex = (a: R) => a.l.targets.at(1)!;
 /** The isolated page's inode. */
 const pIno = (a: S) => a.k.inodes[a.l.sr_ino]!;
 

@@ -24,6 +24,7 @@
  * HPAGE_PMD_NR/2): putback_movable_pages(&fromlist), the freed holes its result. Nor is
  * patch 13's LRU weight (head_lru_weight, shmem_evictify_hugetails).
  */
+import { type BoundedArray, array, int, struct } from '../src/vector/struct.ts';
 import { final, step } from '../src/engine/chart.ts';
 import type { TaskChartDef } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -49,11 +50,16 @@ export interface ShrinkHugeholeLocals {
   sh_tail: number;
   sh_isolated: number;
   /** LIST_HEAD(fromlist): the isolated pages. */
-  sh_fromlist: number[];
+  get sh_fromlist(): BoundedArray;
+  set sh_fromlist(v: Iterable<number>);
   /** The holes this pass freed (shmem_choose_hugehole's freed), and every pass's, SHRINK_STOP or not. */
   sh_freed: number;
   sh_freed_total: number;
 }
+export const shrinkHugeholeLocals = struct<ShrinkHugeholeLocals>('shmem_shrink_hugehole', {
+  passes: int(), sh_ino: int(-1), sh_index: int(), sh_double_depth: int(), sh_page: int(-1), sh_frompage: int(-1), sh_mapping: int(-1),
+  sh_fromused: int(-1), sh_tail: int(-1), sh_isolated: int(), sh_fromlist: array('HPAGE_PMD_NR: the pages of one team', (b) => b.hpagePmdNr), sh_freed: int(), sh_freed_total: int(),
+});
 
 type S = Actor<ShrinkHugeholeLocals>;
 const N = (a: S) => a.k.HPAGE_PMD_NR;

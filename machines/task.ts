@@ -9,6 +9,9 @@
  * point; every STEP one atomic step. Spinlocks are held across the steps between
  * spin_lock and spin_unlock; sleeping locks block the task in the acquiring state.
  */
+import { type BoundedArray, array, bool, constant, int, str, struct } from '../src/vector/struct.ts';
+import { collapseLocalsFields } from './collapse_shmem.ts';
+import { hugeZeroLocals } from './huge_zero_page.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import { PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
@@ -59,13 +62,15 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   /** madvise / mprotect: the errno to return ('' = 0). */
   md_err: string;
   /** MADV_PAGEOUT: the pages it isolated, as [pfn, inode id, index] triples, for reclaim_pages. */
-  po_pages: number[];
+  get po_pages(): BoundedArray;
+  set po_pages(v: Iterable<number>);
   /** shrink_page_list's page (machines/shmem_reclaim.ts), its inode and index. */
   sr_page: number;
   sr_ino: number;
   sr_index: number;
   /** vma_adjust_trans_huge: the addresses a VMA is about to be split at (machines/huge_pmd_split.ts). */
-  vs_split: number[];
+  get vs_split(): BoundedArray;
+  set vs_split(v: Iterable<number>);
   /** wait: the khugepaged full_scans count to wait for. */
   wait_target: number;
   /** The shmem fault's team head, mapped by pmd (machines/team_fault.ts); its `once`. */
@@ -99,11 +104,13 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   page: number;
   orig_pte: number;
   /** zap / copy cursors over pmd indices. */
-  cursor: number[];
+  get cursor(): BoundedArray;
+  set cursor(v: Iterable<number>);
   ci: number;
   zapped_pfn: number;
   zapped_zero: boolean;
-  zap_pages: number[];
+  get zap_pages(): BoundedArray;
+  set zap_pages(v: Iterable<number>);
   /**
    * zap_pte_range() found *pmd pointing to a pte table (pte_offset_map_lock reads it before
    * locking); that table is still there while this actor's bit in Pmd.noted is.
@@ -115,6 +122,18 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
   zap_free: boolean;
   child: string;
 }
+export const taskLocals = struct<TaskLocals>('task', {
+  ...hugeZeroLocals.fields,
+  ...collapseLocalsFields,
+  md_err: str(''), po_pages: array('3 × one mm\'s pages: (pfn, inode, index) triples', (b) => 3 * b.mmPages),
+  sr_page: int(-1), sr_ino: int(-1), sr_index: int(), vs_split: array('2: the two ends of a range', () => 2), wait_target: int(),
+  sf_head: int(-1), sf_once: bool(),
+  mc_start: int(), mc_end: int(), mc_hstart: int(), mc_hend: int(), mc_addr: int(), mc_thps: int(), mc_last_fail: str(''), mc_locked: bool(), mc_hpage: int(-1),
+  mmName: constant, ops: constant, pc: int(),
+  vpn: int(), write: bool(), fault: str('none'), orig_pmd_state: int(), orig_pmd_pfn: int(-1), pgtable: bool(), new_page: int(-1), page: int(-1), orig_pte: int(-1),
+  cursor: array('the pmds of an mm', (b) => b.pmds), ci: int(), zapped_pfn: int(-1), zapped_zero: bool(),
+  zap_pages: array('HPAGE_PMD_NR: the ptes of one table', (b) => b.hpagePmdNr), zap_table: bool(), zap_start: int(), zap_end: int(), zap_free: bool(), child: str(''),
+});
 
 
 /**

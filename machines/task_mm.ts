@@ -28,7 +28,7 @@ export function unlockPtl(a: A, mm: MmStruct = mmOf(a)): void {
 
 /** The pmd index of the address being faulted or split (l.vpn), and of the zap/copy cursor. */
 export const pmdIndex = (a: A) => Math.floor(a.l.vpn / a.k.HPAGE_PMD_NR);
-export const curPmdIx = (a: A) => a.l.cursor[a.l.ci]!;
+export const curPmdIx = (a: A) => a.l.cursor.at(a.l.ci)!;
 
 /** The punch's window opens (the truncation monitor's ghost): which offsets of [start, end) held something. */
 export function publishPunchBegin(a: A, ino: number, start: number, end: number): void {

@@ -12,6 +12,9 @@
  *
  * shmem_recovery_remap (patch 25) is not part of the seed: the work ends after populate.
  */
+import { type BoundedArray, array, bool, fields, int, str } from '../src/vector/struct.ts';
+import { shmemLocalsFields } from './shmem.ts';
+import { migrateLocalsFields } from './migrate.ts';
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskChartDef, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
@@ -49,8 +52,16 @@ export interface RecoveryLocals extends ShmemLocals, MigrateLocals {
   rp_drained_all: boolean;
   rp_account_head: boolean;
   /** LIST_HEAD(migrate): the isolated pages. */
-  rp_migrate: number[];
+  get rp_migrate(): BoundedArray;
+  set rp_migrate(v: Iterable<number>);
 }
+export const recoveryLocalsFields = fields<RecoveryLocals>({
+  ...shmemLocalsFields,
+  ...migrateLocalsFields,
+  rc_ino: int(-1), rc_mm: int(-1), rc_head_index: int(), rc_fault_index: int(), rc_page: int(-1), rc_head: int(-1), rc_migrated_head: int(-1),
+  rc_exposed_team: bool(), rc_result: str(''), rp_index: int(), rp_team: int(-1), rp_error: str(''), rp_nr: int(), rp_migratable: int(),
+  rp_unmigratable: int(), rp_drained_all: bool(), rp_account_head: bool(), rp_migrate: array('HPAGE_PMD_NR: the pages of one team', (b) => b.hpagePmdNr),
+});
 
 type A = Actor<RecoveryLocals>;
 const inode = (a: A): Inode => a.k.inodes[a.l.rc_ino]!;
@@ -425,7 +436,7 @@ const populateActions: Record<string, TaskAction<A>> = {
   /** shmem_get_recovery_page: the team page for the old page's index, referenced; NULL if the team was disbanded. */
   mgGetNewPage: (a) => {
     const k = a.k;
-    const p = a.l.mg_from[a.l.mg_i]!;
+    const p = a.l.mg_from.at(a.l.mg_i)!;
     const head = a.l.rc_page;
     const n = head + (k.pages.index[p]! & (N(a) - 1));
     a.l.mg_new = -1;

@@ -29,7 +29,7 @@ export type { BusEvent, Violation } from './bus/events.ts';
  * first pass (mg_retry 1). On return mg_nr is migrate_pages()'s result and mg_from holds
  * the pages left isolated, for the caller's putback_movable_pages() (putbackMovablePages).
  */
-export { migratePagesStates, migrateGuards, migrateActions, putbackMovablePages } from '../machines/migrate.ts';
+export { migratePagesStates, migrateGuards, migrateActions, migrateLocalsFields, putbackMovablePages } from '../machines/migrate.ts';
 export type { MigrateLocals, MigrateRc, MigrateReason, MigrateMode } from '../machines/migrate.ts';
 
 /**
@@ -63,5 +63,15 @@ export type { PageCommand } from './memory/pages.ts';
 /** The collapse context's locals (khugepaged, MADV_COLLAPSE), for a FunctionPatch of collapse_shmem. */
 export type { CollapseLocals, ScanResult } from '../machines/collapse_shmem.ts';
 /** zod, for an actor kind's scenario schema (the instance thpsim validates with), and its address type. */
+/**
+ * Locals in the state vector (src/vector/): an actor kind's locals declared by a schema
+ * beside their interface, laid out by makeStruct(k.sv, schema, id, constants, initial) —
+ * as the built-in kinds' are — are copied and hashed as slots. (Plain-object locals work
+ * too, walked field by field: slower in an exhaustive search.)
+ */
+export { makeStruct, struct, fields, int, bool, str, array, constant } from './vector/struct.ts';
+export type { BoundedArray, FieldsOf, StructSchema } from './vector/struct.ts';
+export type { VectorBounds } from './vector/state_vector.ts';
+
 export { z } from 'zod';
 export { pageAddress } from './scenario/schema.ts';

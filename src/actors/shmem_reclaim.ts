@@ -1,6 +1,7 @@
 /** The `shmem_reclaim` actor kind: reclaim swapping out the named shmem pages (shmem_writepage). */
+import { type BoundedArray, makeStruct } from '../vector/struct.ts';
 import { z } from 'zod';
-import { type ShmemReclaimLocals, shmemReclaimChart } from '../../machines/shmem_reclaim.ts';
+import { type ShmemReclaimLocals, shmemReclaimChart, shmemReclaimLocals } from '../../machines/shmem_reclaim.ts';
 import { pageAddress } from '../scenario/schema.ts';
 import type { ActorKind } from '../registry.ts';
 
@@ -17,13 +18,6 @@ export const shmemReclaimKind: ActorKind<ShmemReclaimLocals, ShmemReclaimSpec> =
   comm: 'kswapd0',
   chart: shmemReclaimChart,
   schema: shmemReclaimSpecSchema as unknown as z.ZodType<ShmemReclaimSpec>,
-  // one literal with every field, for fast properties (see src/actors/task.ts)
-  locals: (spec, k): ShmemReclaimLocals => ({
-    gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1, gp_sgp_huge: 'cache',
-    dt_page: -1, dt_head: -1, dt_nr: -1,
-    um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
-    ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,
-    targets: spec.targets.flatMap((t) => [k.inodeByName(t.file)!.id, t.offset]),
-    sr_page: -1, sr_ino: -1, sr_index: 0,
-  }),
+  // laid out in the state vector (src/vector/): shmemReclaimLocals, machines/shmem_reclaim.ts
+  locals: (spec, k) => makeStruct(k.sv, shmemReclaimLocals, spec.id, {}, { targets: spec.targets.flatMap((t) => [k.inodeByName(t.file)!.id, t.offset]) as unknown as BoundedArray }),
 };

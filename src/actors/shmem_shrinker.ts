@@ -1,6 +1,7 @@
 /** The `shmem_shrinker` actor kind: reclaim calling huge tmpfs's huge-hole shrinker (seed 001, shmem_shrink_hugehole). */
+import { makeStruct } from '../vector/struct.ts';
 import { z } from 'zod';
-import { type ShrinkHugeholeLocals, shmemShrinkHugeholeChart } from '../../machines/shmem_shrinker.ts';
+import { type ShrinkHugeholeLocals, shmemShrinkHugeholeChart, shrinkHugeholeLocals } from '../../machines/shmem_shrinker.ts';
 import type { ActorKind } from '../registry.ts';
 
 export const shmemShrinkerSpecSchema = z.strictObject({
@@ -16,10 +17,6 @@ export const shmemShrinkerKind: ActorKind<ShrinkHugeholeLocals, ShmemShrinkerSpe
   comm: 'kswapd0',
   chart: shmemShrinkHugeholeChart,
   schema: shmemShrinkerSpecSchema as unknown as z.ZodType<ShmemShrinkerSpec>,
-  // one literal with every field, for fast properties (see src/actors/task.ts)
-  locals: (spec): ShrinkHugeholeLocals => ({
-    passes: spec.passes,
-    sh_ino: -1, sh_index: 0, sh_double_depth: 0, sh_page: -1, sh_frompage: -1, sh_mapping: -1, sh_fromused: -1,
-    sh_tail: -1, sh_isolated: 0, sh_fromlist: [], sh_freed: 0, sh_freed_total: 0,
-  }),
+  // laid out in the state vector (src/vector/): shrinkHugeholeLocals, machines/shmem_shrinker.ts
+  locals: (spec, k) => makeStruct(k.sv, shrinkHugeholeLocals, spec.id, {}, { passes: spec.passes }),
 };

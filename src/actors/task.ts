@@ -1,6 +1,7 @@
 /** The `task` actor kind: a user task running a program of loads, stores, fork, munmap, split and exit. */
+import { makeStruct } from '../vector/struct.ts';
 import { z } from 'zod';
-import { type TaskOp, type TaskLocals, taskChart } from '../../machines/task.ts';
+import { type TaskOp, type TaskLocals, taskChart, taskLocals } from '../../machines/task.ts';
 import { pageAddress, sysfsSchema } from '../scenario/schema.ts';
 import { VM } from '../memory/mm.ts';
 import type { Kernel } from '../memory/kernel.ts';
@@ -149,23 +150,6 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
     else k.mmUsersAtFork.set(spec.mm, (k.mmUsersAtFork.get(spec.mm) ?? 0) + 1);
   },
   unborn: (a) => a.k.mmByName(a.l.mmName) === undefined,
-  // One object literal with every field: V8 gives it fast in-object properties (built
-  // with a spread, the ~45 fields ended up in slow storage and every step paid for it).
-  locals: (spec, k) => {
-    const l: TaskLocals = {
-      mmName: spec.mm, ops: toTaskOps(spec, k), pc: 0, md_err: '', wait_target: 0, po_pages: [], vs_split: [], sr_page: -1, sr_ino: -1, sr_index: 0, sf_head: -1, sf_once: false,
-      vpn: 0, write: false, fault: 'none', orig_pmd_state: 0, orig_pmd_pfn: -1, pgtable: false,
-      new_page: -1, page: -1, orig_pte: -1, cursor: [], ci: 0, zapped_pfn: -1, zapped_zero: false,
-      zap_pages: [], zap_table: false, zap_start: 0, zap_end: 0, zap_free: false, child: '', zero_pfn: 0, zero_page: 0,
-      gp_ino: -1, gp_index: 0, gp_sgp: 'read', gp_page: -1, gp_err: '', gp_entry: 0, gp_new: -1, gp_alloced: false, gp_hint: -1, gp_alloced_huge: -1, gp_sgp_huge: 'cache',
-      dt_page: -1, dt_head: -1, dt_nr: -1,
-      um_ino: -1, um_start: 0, um_end: 0, um_todo: [],
-      ur_ino: -1, ur_start: 0, ur_end: 0, ur_index: 0, ur_page: -1, ur_op: 'truncate', ur_found: false,
-      cc_mm: -1, cc_khugepaged: false, sc_ino: -1, sc_start: 0, sc_index: 0, sc_present: 0, sc_swap: 0, sc_pfn: -1,
-      result: 'SCAN_SUCCEED', sc_compound: -1, cs_new: -1, cs_index: 0, cs_nr_none: 0, cs_list: [], cs_page: -1,
-      cs_copied: new Uint8Array(0), cs_iter: 0, rt_todo: [], rt_hpage: -1, alloc_failed: false,
-      mc_start: 0, mc_end: 0, mc_hstart: 0, mc_hend: 0, mc_addr: 0, mc_thps: 0, mc_last_fail: '', mc_locked: false, mc_hpage: -1,
-    };
-    return l;
-  },
+  // laid out in the state vector (src/vector/): taskLocals, machines/task.ts
+  locals: (spec, k) => makeStruct(k.sv, taskLocals, spec.id, { mmName: spec.mm, ops: toTaskOps(spec, k) }),
 };

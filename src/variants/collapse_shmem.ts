@@ -93,11 +93,11 @@ export const retractPageTablesTestExit: Variant = {
         },
       }),
       guards: {
-        rtMmExiting: (a: Actor<KhugepagedLocals>) => a.k.mms[a.l.rt_todo[0]!]!.usersState() !== 'live',
+        rtMmExiting: (a: Actor<KhugepagedLocals>) => a.k.mms[a.l.rt_todo.at(0)!]!.usersState() !== 'live',
       },
       actions: {
         rtUpWriteSkip: (a: Actor<KhugepagedLocals>) => {
-          a.k.mmapWriteUnlock(a.k.mms[a.l.rt_todo[0]!]!, a.ix);
+          a.k.mmapWriteUnlock(a.k.mms[a.l.rt_todo.at(0)!]!, a.ix);
           a.l.rt_todo.splice(0, 2);
         },
       },

@@ -57,14 +57,16 @@ export function mixHi(i: number, x: number): number {
 export interface VectorBounds {
   /** HPAGE_PMD_NR. */
   readonly hpagePmdNr: number;
-  /** Pmds any mm of the scenario can have (its VMAs and the ranges its operations name, in pmds). */
+  /** Pmds one mm can have (the pmds its VMAs span: a fork's are its parent's). */
   readonly pmds: number;
+  /** Pmds all the mms of the run can have, the forks' too. */
+  readonly allPmds: number;
+  /** Pages one mm's VMAs span. */
+  readonly mmPages: number;
   /** mm_structs the run can have (the scenario's and every fork's). */
   readonly mms: number;
   /** Pages of any one file's page cache (its largest size or offset named, in pages). */
   readonly filePages: number;
-  /** Pages of the largest range an operation names (a madvise's, a munmap's...), at most one mm's VMAs' pages. */
-  readonly rangePages: number;
 }
 
 /** One struct laid out in the vector: what errors and reports call it, where it starts, how long it is. */

@@ -31,7 +31,8 @@ export interface ArrayField {
   readonly kind: 'array';
   /** What bounds it, for an error ("the pmds of an mm"). */
   readonly what: string;
-  readonly max: (b: VectorBounds) => number;
+  /** Its size: from the scenario's bounds, or from the list it starts as (`init`: what makeStruct was given). */
+  readonly max: (b: VectorBounds, init: readonly number[]) => number;
 }
 /** Given when the struct is made and never written: not state (an actor's operations). */
 export interface ConstField {
@@ -44,7 +45,7 @@ export const int = (init = 0): IntField => ({ kind: 'int', init });
 export const bool = (init = false): BoolField => ({ kind: 'bool', init });
 export const str = <S extends string>(init: S): StrField<S> => ({ kind: 'str', init });
 /** A list of numbers of at most max(bounds) entries; `what` says what bounds it. */
-export const array = (what: string, max: (b: VectorBounds) => number): ArrayField => ({ kind: 'array', what, max });
+export const array = (what: string, max: (b: VectorBounds, init: readonly number[]) => number): ArrayField => ({ kind: 'array', what, max });
 export const constant: ConstField = { kind: 'const' };
 
 /** The field a value of type V is laid out as (a constant may hold anything). */
@@ -57,6 +58,11 @@ export type FieldsOf<T> = { readonly [K in keyof T]-?: FieldFor<T[K]> };
 export interface StructSchema<T> {
   readonly name: string;
   readonly fields: FieldsOf<T>;
+}
+
+/** The fields of a C-like interface T, to compose (as T extends others): checked against T's keys and types. */
+export function fields<T>(f: FieldsOf<T>): FieldsOf<T> {
+  return f;
 }
 
 /** The schema of a struct T: the type checker holds it to T's keys and types. */
@@ -186,7 +192,7 @@ interface Layout {
   readonly maxes: readonly number[];
 }
 
-function layoutOf(fields: Record<string, Field>, b: VectorBounds): Layout {
+function layoutOf(fields: Record<string, Field>, b: VectorBounds, init: Record<string, unknown>): Layout {
   const offsets = new Map<string, number>();
   const maxes: number[] = [];
   let size = 0;
@@ -194,7 +200,8 @@ function layoutOf(fields: Record<string, Field>, b: VectorBounds): Layout {
     if (f.kind === 'const') continue;
     offsets.set(key, size);
     if (f.kind === 'array') {
-      const max = f.max(b);
+      const given = init[key];
+      const max = f.max(b, given === undefined ? [] : Array.from(given as Iterable<number>));
       if (!Number.isInteger(max) || max < 0) throw new Error(`${key}: the bound of ${f.what} is ${max}`);
       maxes.push(max);
       size += 1 + max;
@@ -255,7 +262,7 @@ function accessorsOf(schema: StructSchema<unknown>, layout: Layout): Accessors {
  */
 export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}): T {
   const fields = schema.fields as Record<string, Field>;
-  const layout = layoutOf(fields, v.bounds);
+  const layout = layoutOf(fields, v.bounds, init as Record<string, unknown>);
   const base = v.alloc(layout.size, name);
   const arrays: BoundedArray[] = [];
   let ai = 0;

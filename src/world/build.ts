@@ -54,39 +54,41 @@ function sysfsFor(s: Scenario): Sysfs {
 }
 
 /**
- * The scenario's bounds, that size the state vector's variable-size layouts: the pmds its
- * VMAs span (every mm's: a fork copies its parent's), its mm_structs with the forks, its
- * largest file and the largest range an operation names (at most an mm's VMAs' pages; an actor's spec is searched for
- * `size`, `offset` and `fork` wherever its kind keeps them).
+ * The scenario's bounds, that size the state vector's variable-size layouts: the pmds and
+ * pages its mms' VMAs span (the only VMAs there are: a fork copies its parent's, mprotect
+ * and madvise split them), its mm_structs with the forks, its largest file (or offset an
+ * operation names: an actor's spec is searched for `fork` and `offset` wherever its kind
+ * keeps them).
  */
 export function vectorBounds(s: Scenario): VectorBounds {
   const n = s.hpage_pmd_nr;
   let pmds = 0;
-  let vmaPages = 0;
+  let allPmds = 0;
+  let mmPages = 0;
   for (const m of s.mms) {
+    let spanned = 0;
     let pages = 0;
     for (const v of m.vmas) {
-      pmds += Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
+      spanned += Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
       pages += v.size;
     }
-    vmaPages = Math.max(vmaPages, pages);
+    pmds = Math.max(pmds, spanned);
+    allPmds += spanned;
+    mmPages = Math.max(mmPages, pages);
   }
   let forks = 0;
-  let range = 0;
   let filePages = Math.max(0, ...s.files.map((f) => f.size));
   const visit = (x: unknown): void => {
     if (Array.isArray(x)) return x.forEach(visit);
     if (x === null || typeof x !== 'object') return;
     for (const [key, v] of Object.entries(x)) {
       if (key === 'fork') forks++;
-      if (typeof v === 'number' && key === 'size') range = Math.max(range, v);
       if (typeof v === 'number' && key === 'offset') filePages = Math.max(filePages, v + 1);
       visit(v);
     }
   };
   visit(s.actors);
-  filePages = Math.max(filePages, range);
-  return { hpagePmdNr: n, pmds: pmds + 1, mms: s.mms.length + forks, filePages, rangePages: Math.max(Math.min(range, vmaPages), n) };
+  return { hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages };
 }
 
 /** Builds the kernel and its objects from the scenario. */

@@ -24,8 +24,8 @@
  * page is skipped as the kernel skips a page it cannot isolate.
  */
 import {
-  type Actor, type MigrateLocals, type TaskAction, type TaskChartDef, type TaskGuard,
-  final, migrateActions, putbackMovablePages, migrateGuards, migratePagesStates, step,
+  type Actor, type BoundedArray, type MigrateLocals, type TaskAction, type TaskChartDef, type TaskGuard,
+  array, final, int, migrateActions, migrateLocalsFields, putbackMovablePages, migrateGuards, migratePagesStates, step, struct,
 } from 'thpsim/extend';
 
 export interface CompactionLocals extends MigrateLocals {
@@ -40,10 +40,19 @@ export interface CompactionLocals extends MigrateLocals {
   /** The page being isolated, holding folio_get_nontail_page()'s reference; -1 between pages. */
   cp_page: number;
   /** cc->migratepages: the pages isolated in this pageblock. */
-  cp_migratepages: number[];
+  get cp_migratepages(): BoundedArray;
+  set cp_migratepages(v: Iterable<number>);
   /** cc->freepages: free pages taken for migration and handed back by compaction_free. */
-  cp_freepages: number[];
+  get cp_freepages(): BoundedArray;
+  set cp_freepages(v: Iterable<number>);
 }
+/** compact_zone's locals, laid out in the state vector (a pageblock is HPAGE_PMD_NR pages). */
+export const compactionLocals = struct<CompactionLocals>('compact_zone', {
+  ...migrateLocalsFields,
+  passes: int(), cp_pfn: int(), cp_end: int(), cp_block_end: int(), cp_page: int(-1),
+  cp_migratepages: array('HPAGE_PMD_NR: the pages of one pageblock', (b) => b.hpagePmdNr),
+  cp_freepages: array('HPAGE_PMD_NR: the pages of one pageblock', (b) => b.hpagePmdNr),
+});
 
 export type C = Actor<CompactionLocals>;
 const page = (a: C) => a.l.cp_page;

@@ -4,8 +4,8 @@
  * and a deliberately broken variant of it for the invariants to catch. A scenario loads
  * it with `plugins: [./index.ts]` (a path from the scenario's directory).
  */
-import { type ActorKind, type TaskChartDef, registerActorKind, registerVariant, z } from 'thpsim/extend';
-import { type C, type CompactionLocals, compactionChart } from './compaction.ts';
+import { type ActorKind, type TaskChartDef, makeStruct, registerActorKind, registerVariant, z } from 'thpsim/extend';
+import { type C, type CompactionLocals, compactionChart, compactionLocals } from './compaction.ts';
 
 export { compactionChart, isolateMigratepagesBlockStates, MIGRATE_CALL } from './compaction.ts';
 export type { CompactionLocals } from './compaction.ts';
@@ -23,12 +23,8 @@ export const compactionKind: ActorKind<CompactionLocals, CompactionSpec> = {
   comm: 'kcompactd0',
   chart: compactionChart,
   schema: compactionSpecSchema as unknown as z.ZodType<CompactionSpec>,
-  // one literal with every field, as the built-in kinds write theirs
-  locals: (spec): CompactionLocals => ({
-    mg_from: [], mg_pass: 0, mg_retry: 0, mg_i: 0, mg_new: -1, mg_rc: '', mg_succeeded: 0, mg_failed: 0, mg_nr: 0, mg_ptes: [],
-    mg_reason: 'compaction', mg_mode: 'MIGRATE_SYNC_LIGHT',
-    passes: spec.passes, cp_pfn: 0, cp_end: 0, cp_block_end: 0, cp_page: -1, cp_migratepages: [], cp_freepages: [],
-  }),
+  // laid out in the state vector, as the built-in kinds' locals are
+  locals: (spec, k) => makeStruct(k.sv, compactionLocals, spec.id, {}, { mg_reason: 'compaction', mg_mode: 'MIGRATE_SYNC_LIGHT', passes: spec.passes }),
 };
 
 registerActorKind(compactionKind);
