@@ -15,6 +15,16 @@ export class TraceHash {
     this.hi = (hi + lo) >>> 0;
   }
 
+  /** Where it is now, to go back to (restore). */
+  save(): readonly [number, number] {
+    return [this.lo, this.hi];
+  }
+
+  restore(s: readonly [number, number]): void {
+    this.lo = s[0];
+    this.hi = s[1];
+  }
+
   digest(): string {
     return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0');
   }

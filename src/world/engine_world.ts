@@ -21,6 +21,7 @@ import { buildKernel, chartFor, machineFor, populateFiles, statePath } from './b
 import { type Footprint, FootprintTracker, ObjectNames } from './footprint.ts';
 import { Snapshot } from './snapshot.ts';
 import { markOpaque } from './shape.ts';
+import type { StateVector } from '../vector/state_vector.ts';
 import { StateHasher } from './state_hash.ts';
 import { type ComponentsSnapshot, type MonitorState, StateComponents } from './components.ts';
 import type { ActorResult, Decision, Engine, Saved, Verdict, World } from './world.ts';
@@ -54,18 +55,43 @@ export interface WorldOptions {
   alsoSave?: readonly object[];
 }
 
-interface Runner {
-  actor: Actor<any>;
+/**
+ * One actor as the world runs it. Where its chart is (`leaf`: the node's number) and whether
+ * it has finished are slots of the state vector — state, copied and hashed with it; the
+ * rest is the run's wiring and caches.
+ */
+class Runner {
   /** The STEP transition runnable() found enabled (fast engine), reused by the step. */
-  next: CTransition<Actor<any>> | null;
+  next: CTransition<Actor<any>> | null = null;
   /** The model version (`version` below) `next` was found at: the guards are not evaluated again until a step changes the model. */
-  nextAt: number;
-  chart: CompiledTaskChart<Actor<any>>;
-  leaf: CNode<Actor<any>>;
-  xactor: AnyActorRef | null;
-  done: boolean;
+  nextAt = -1;
+  xactor: AnyActorRef | null = null;
   /** Per state, the names it is known by (made once: a dfs asks for them at every node). */
-  names: Map<CNode<Actor<any>>, StateNames>;
+  readonly names = new Map<CNode<Actor<any>>, StateNames>();
+
+  constructor(
+    readonly actor: Actor<any>,
+    readonly chart: CompiledTaskChart<Actor<any>>,
+    private readonly sv: StateVector,
+    /** Its slots: the leaf's node number, then done. */
+    private readonly slot: number,
+  ) {}
+
+  get leaf(): CNode<Actor<any>> {
+    return this.chart.nodes[this.sv.w[this.slot]!]!;
+  }
+
+  set leaf(n: CNode<Actor<any>>) {
+    this.sv.put(this.slot, n.index);
+  }
+
+  get done(): boolean {
+    return this.sv.w[this.slot + 1] !== 0;
+  }
+
+  set done(d: boolean) {
+    this.sv.put(this.slot + 1, d ? 1 : 0);
+  }
 }
 
 /** What a runner at one state is called: the decisions to step it (with a failure injected or not), where it blocks. */
@@ -92,10 +118,13 @@ function namesAt(r: Runner): StateNames {
 
 /** A saved state: the model, where the run was, and the lengths of what only grows along a path. */
 interface WorldSnapshot extends Saved {
-  /** The model's state components. */
+  /** The model's state components and the state vector (the actors' charts and locals in it). */
   parts: ComponentsSnapshot;
-  /** The run's own state. */
-  snap: Snapshot;
+  /** The run's own state: the actors not finished, in the driver's order, and the trace hash. */
+  live: number[];
+  trace: readonly [number, number];
+  /** What else the run keeps: the monitors' scratch, the caller's `alsoSave` (null: nothing). */
+  snap: Snapshot | null;
   last: Runner | null;
   preemptions: number;
   grown: number[];
@@ -189,8 +218,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     const kind = getActorKind(spec.kind)!;
     const c = chartFor(kind, s.variants);
     const actor = actors[ix]!;
-    const r: Runner = { actor, next: null, nextAt: -1, chart: c.fast, leaf: c.fast.root, xactor: null, done: false, names: new Map() };
-    markOpaque(r.names); // a cache, not state: a snapshot keeps it as it is
+    const r = new Runner(actor, c.fast, k.sv, k.sv.alloc(2, `${spec.id} chart`));
+    r.leaf = c.fast.root;
     k.bus.publish({ kind: 'actor', op: 'start', actor: ix, detail: spec.kind });
     if (engine === 'xstate') {
       const xa = createActor(machineFor(kind, s.variants), { input: { a: actor }, id: spec.id, inspect: opts.inspect });
@@ -270,7 +299,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   // inode and actor, and what each monitor remembers: see ./components.ts), hashed and
   // snapshotted one by one as the bus says they change; the run's own state (the runners,
   // the monitors' scratch, the trace hash, the caller's `alsoSave`) is snapshotted whole.
-  const snapshotRoots = opts.snapshots ? [actors, runners, live, monitors.map((m) => m.scratch), hash, ...(opts.alsoSave ?? [])] : [];
+  const snapshotRoots = opts.snapshots ? [...monitors.map((m) => m.scratch).filter((x) => x !== undefined), ...(opts.alsoSave ?? [])] : [];
   if (opts.snapshots) {
     markChartsOpaque(runners);
     parts = new StateComponents(k, actors, ghosts);
@@ -424,7 +453,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       const into = reuse as WorldSnapshot | undefined;
       const saved: WorldSnapshot = {
         parts: parts!.take(b?.parts, into?.parts),
-        snap: Snapshot.take(snapshotRoots, into?.snap), steps: step, last, preemptions,
+        live: into ? copyInto(into.live, live) : live.slice(), trace: hash.save(),
+        snap: snapshotRoots.length ? Snapshot.take(snapshotRoots, into?.snap ?? undefined) : null, steps: step, last, preemptions,
         grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
       };
       return saved;
@@ -432,8 +462,10 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
 
     restore(s: Saved): void {
       const at = s as WorldSnapshot;
-      at.snap.restore();
+      at.snap?.restore();
       parts!.restore(at.parts);
+      copyInto(live, at.live);
+      hash.restore(at.trace);
       version++;
       step = at.steps;
       last = at.last;
@@ -453,12 +485,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         const problems = parts.check(snapshotRoots);
         if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
       }
-      parts.hashInto(sh);
-      for (const x of runners) {
-        sh.num(x.leaf.index);
-        sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
-        sh.value(x.done);
-      }
+      parts.hashInto(sh); // (where each actor's chart is, and whether it is done, are in the state vector)
+      for (const x of runners) sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
       return sh.digestWords();
     },
 
@@ -484,6 +512,13 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
 /** Back to the first n elements (a length write is a runtime call, even to the same length: made only when it cuts). */
 export function cut(a: unknown[], n: number): void {
   if (a.length > n) a.length = n;
+}
+
+/** `to` = a copy of `from`, in place. */
+function copyInto(to: number[], from: readonly number[]): number[] {
+  if (to.length !== from.length) to.length = from.length;
+  for (let i = 0; i < from.length; i++) to[i] = from[i]!;
+  return to;
 }
 
 /** Back to the first n elements added (a Set iterates in insertion order). */
