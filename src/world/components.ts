@@ -56,8 +56,9 @@ export interface ComponentsSnapshot {
 
 /**
  * The kernel's own fields (page-lock holders, the token counter, swap slots, the huge zero
- * page globals...): hashed again after the events that write them; copied into every
- * snapshot and restored from every one, since the clock moves with no event.
+ * page globals...): hashed, copied and restored as any component, after the events that
+ * write them. (The clocks that move with no event — the simulated time, the step and who
+ * takes it — are no state; the world saves and restores them itself.)
  */
 const KERNEL = 0;
 const PAGES = 1;
@@ -156,11 +157,6 @@ export class StateComponents {
   /** An actor's fields changed outside its own step (it never started, at the end of the run). */
   touchActor(ix: number): void {
     this.version[this.byActor[ix]!] = ++this.clock;
-  }
-
-  /** A step begins: its actor changes. */
-  stepping(actor: number): void {
-    this.version[this.byActor[actor]!] = ++this.clock;
   }
 
   /** The state of monitor i (of those given, in order) was written (its changed() call). */
@@ -332,8 +328,7 @@ export class StateComponents {
     const hashed = new Uint8Array(n);
     for (let c = 0; c < n; c++) {
       const v = this.version[c]!;
-      // (the kernel's own fields are copied every time: the clock moves without an event)
-      const same = prev !== undefined && prev.version[c] === v && c !== KERNEL;
+      const same = prev !== undefined && prev.version[c] === v;
       copies[c] = same ? prev.copies[c]! : Snapshot.take([this.roots[c]], undefined, this.roots[c]);
       if (this.hashedAt[c] === v) {
         lo[c] = this.lo[c]!;
@@ -349,7 +344,7 @@ export class StateComponents {
     this.sv.restore(s.vector);
     for (let c = 0; c < this.roots.length; c++) {
       const v = s.version[c]!;
-      if (this.version[c] === v && c !== KERNEL) continue;
+      if (this.version[c] === v) continue;
       s.copies[c]!.restore();
       this.version[c] = v;
       if (s.hashed[c]) {

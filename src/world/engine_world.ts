@@ -21,7 +21,7 @@ import { buildKernel, chartFor, machineFor, populateFiles, statePath } from './b
 import { type Footprint, FootprintTracker, ObjectNames } from './footprint.ts';
 import { Snapshot } from './snapshot.ts';
 import { markOpaque } from './shape.ts';
-import type { StateVector } from '../vector/state_vector.ts';
+import { type StateVector, inVector } from '../vector/state_vector.ts';
 import { StateHasher } from './state_hash.ts';
 import { type ComponentsSnapshot, type MonitorState, StateComponents } from './components.ts';
 import type { ActorResult, Decision, Engine, Saved, Verdict, World } from './world.ts';
@@ -68,6 +68,8 @@ class Runner {
   xactor: AnyActorRef | null = null;
   /** Per state, the names it is known by (made once: a dfs asks for them at every node). */
   readonly names = new Map<CNode<Actor<any>>, StateNames>();
+  /** Its locals are slots of the state vector (an extension's may be a plain object, walked with the actor). */
+  readonly localsInVector: boolean;
 
   constructor(
     readonly actor: Actor<any>,
@@ -75,7 +77,9 @@ class Runner {
     private readonly sv: StateVector,
     /** Its slots: the leaf's node number, then done. */
     private readonly slot: number,
-  ) {}
+  ) {
+    this.localsInVector = inVector(actor.l as object);
+  }
 
   get leaf(): CNode<Actor<any>> {
     return this.chart.nodes[this.sv.w[this.slot]!]!;
@@ -123,6 +127,13 @@ interface WorldSnapshot extends Saved {
   /** The run's own state: the actors not finished, in the driver's order, and the trace hash. */
   live: number[];
   trace: readonly [number, number];
+  /** The kernel's clocks, which move with no bus event: simulated time, and the step being taken (for reports). */
+  now: number;
+  /** Each actor's wake-up time (no state by itself: the hash takes the time left). */
+  wakeAt: number[];
+  stepAt: number;
+  stepActor: number;
+  stepState: string;
   /** What else the run keeps: the monitors' scratch, the caller's `alsoSave` (null: nothing). */
   snap: Snapshot | null;
   last: Runner | null;
@@ -316,7 +327,10 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     const preempted = last !== null && last !== r && runnable(last);
     if (preempted) preemptions++;
     last = r;
-    parts?.stepping(r.actor.ix);
+    // (the actor's state component: its locals when they are not in the state vector, its
+    // system calls' results and its outcome — touched below if the step changed them)
+    const results = r.actor.results.length;
+    const outcome = r.actor.outcome;
     const from = r.leaf;
     k.step = step;
     k.stepActor = r.actor.ix;
@@ -357,6 +371,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       for (const m of monitors) m.stepEnd?.();
       if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
     }
+    if (parts && (!r.localsInVector || r.actor.results.length !== results || r.actor.outcome !== outcome)) parts.touchActor(r.actor.ix);
     onStep?.(step, leaves());
     return violations.length > 0;
   };
@@ -454,6 +469,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       const saved: WorldSnapshot = {
         parts: parts!.take(b?.parts, into?.parts),
         live: into ? copyInto(into.live, live) : live.slice(), trace: hash.save(),
+        now: k.now, wakeAt: actors.map((a) => a.wakeAt), stepAt: k.step, stepActor: k.stepActor, stepState: k.stepState,
         snap: snapshotRoots.length ? Snapshot.take(snapshotRoots, into?.snap ?? undefined) : null, steps: step, last, preemptions,
         grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
       };
@@ -466,6 +482,11 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       parts!.restore(at.parts);
       copyInto(live, at.live);
       hash.restore(at.trace);
+      k.now = at.now;
+      for (let i = 0; i < actors.length; i++) actors[i]!.wakeAt = at.wakeAt[i]!;
+      k.step = at.stepAt;
+      k.stepActor = at.stepActor;
+      k.stepState = at.stepState;
       version++;
       step = at.steps;
       last = at.last;
