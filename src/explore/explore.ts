@@ -8,7 +8,7 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, type Verdict, compiledChart, run } from '../sched/run.ts';
+import { type Decision, type RunResult, RunPool, type Verdict, compiledChart, run } from '../sched/run.ts';
 import { dfsDriver } from '../sched/dfs_driver.ts';
 import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
@@ -386,9 +386,15 @@ class Explorer {
     return true;
   }
 
+  private runPool: RunPool | undefined;
+  /** The world the random, PCT and coverage runs share, going back to its start between runs (RunPool). */
+  private runs(): RunPool {
+    return (this.runPool ??= new RunPool(this.s, { monitors: this.o.monitors, collect: true }));
+  }
+
   /** Run the next schedule (dfs: expand the next search node); false when the explorer is done. */
   next(): boolean {
-    const { s, o, res } = this;
+    const { o, res } = this;
     if (res.stopped || this.overBudget()) return false;
     if (res.strategy === 'dfs') return this.dfsNext();
     if (this.index >= this.total) return false;
@@ -396,10 +402,7 @@ class Explorer {
     this.index += this.shardCount;
     const r = res.strategy === 'coverage'
       ? this.coverageRun(seed)
-      : run(s, {
-        seed, strategy: res.strategy, maxSteps: o.maxSteps, monitors: o.monitors, pctDepth: o.depth, collect: true,
-        pctSteps: this.pctSpan || undefined,
-      });
+      : this.runs().run({ seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, pctSteps: this.pctSpan || undefined });
     this.record(r);
     if (o.onProgress?.(res.schedules, res)) this.stop('interrupted');
     return !res.stopped && this.index < this.total;
@@ -624,7 +627,7 @@ class Explorer {
    * this strategy runs in one process.
    */
   private coverageRun(seed: number): RunResult {
-    const { s, o } = this;
+    const { o } = this;
     const rng = new Rng(seed ^ 0x2545f491);
     const gateways: { schedule: Decision[]; at: number; tries: number }[] = [];
     if (rng.below(2) !== 0) {
@@ -636,14 +639,14 @@ class Explorer {
       }
     }
     if (!gateways.length) {
-      return run(s, { seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps, monitors: o.monitors, collect: true });
+      return this.runs().run({ seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps });
     }
     const least = Math.min(...gateways.map((g) => g.tries));
     const fewest = gateways.filter((g) => g.tries === least);
     const g = fewest[rng.below(fewest.length)]!;
     g.tries++;
     const prefix = g.schedule.slice(0, rng.below(g.at + 1));
-    return run(s, { seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps, monitors: o.monitors, collect: true });
+    return this.runs().run({ seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps });
   }
 
   /** Each atomic step's possible next atomic steps: its STEP targets entered (initial states, eventless routing). */

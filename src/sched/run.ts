@@ -14,7 +14,7 @@ import type { Actor } from './actor.ts';
 import { Rng } from './rng.ts';
 import type { Violation } from '../bus/events.ts';
 import type { Footprint } from '../world/footprint.ts';
-import type { ActorResult, Decision, Engine, Verdict, World } from '../world/world.ts';
+import type { ActorResult, Decision, Engine, Saved, Verdict, World } from '../world/world.ts';
 import { createWorld } from '../world/engine_world.ts';
 import { Stepper } from './stepper.ts';
 import { GuidedStrategy, PctStrategy, type Strategy, UniformStrategy } from './strategy.ts';
@@ -129,15 +129,23 @@ export interface RunResult {
 }
 
 export function run(s: Scenario, opts: RunOptions = {}): RunResult {
-  const seed = opts.seed ?? s.seed;
   const engine = opts.engine ?? 'fast';
-  const maxSteps = opts.maxSteps ?? s.max_steps;
-  const rng = new Rng(seed);
   const track = opts.footprint === true && opts.schedule !== undefined && opts.schedule.length > 0 && engine === 'fast';
   const w: World = createWorld(s, {
     engine, record: opts.record, monitors: opts.monitors, trace: opts.trace, collect: opts.collect, observe: opts.observe,
     onStep: opts.onStep, inspect: opts.inspect, checkStateHash: opts.checkStateHash, footprints: track,
   });
+  const r = runIn(s, w, opts, track, false);
+  w.close();
+  return r;
+}
+
+/** One run in world `w` as it stands, by the strategy the options ask for, from their seed. */
+function runIn(s: Scenario, w: World, opts: RunOptions, track: boolean, copy: boolean): RunResult {
+  const seed = opts.seed ?? s.seed;
+  const engine = opts.engine ?? 'fast';
+  const maxSteps = opts.maxSteps ?? s.max_steps;
+  const rng = new Rng(seed);
   // where no schedule is followed (or once it runs out); PCT draws its priorities from the
   // run's generator here (building the world draws nothing from it)
   const strategy: Strategy = opts.strategy === 'guided'
@@ -151,6 +159,35 @@ export function run(s: Scenario, opts: RunOptions = {}): RunResult {
   stepper.sched = opts.schedule;
   if (track) stepper.trackAt = opts.schedule!.length - 1;
   stepper.advance();
-  w.close();
-  return stepper.result(false);
+  return stepper.result(copy);
+}
+
+/** What a RunPool's runs share: how the world is run and checked (the fast engine). */
+export type PoolOptions = Pick<RunOptions, 'monitors' | 'collect' | 'record'>;
+/** What may differ between a pool's runs. */
+export type PooledRun = Pick<RunOptions, 'seed' | 'strategy' | 'pctDepth' | 'pctSteps' | 'maxSteps' | 'schedule' | 'continueAfterSchedule' | 'guide'>;
+
+/**
+ * Many runs of one scenario in one world — Coyote's "prepare next iteration": the world is
+ * built once and its state at the start saved; every run after the first begins by going
+ * back to it (World.restore: the state vector and the components a run changed copied
+ * back) instead of building the kernel, its objects, the actors and the monitors again. A
+ * run's result is the one run() gives with the same options, field for field (copied: the
+ * next run reuses the world), but its `kernel`: the pool's, as the last run left it.
+ */
+export class RunPool {
+  private readonly w: World;
+  private readonly start: Saved;
+  private fresh = true;
+
+  constructor(private readonly s: Scenario, private readonly opts: PoolOptions = {}) {
+    this.w = createWorld(s, { engine: 'fast', record: opts.record, monitors: opts.monitors, collect: opts.collect, snapshots: true });
+    this.start = this.w.save();
+  }
+
+  run(opts: PooledRun): RunResult {
+    if (!this.fresh) this.w.restore(this.start);
+    this.fresh = false;
+    return runIn(this.s, this.w, { ...this.opts, ...opts }, false, true);
+  }
 }
