@@ -260,25 +260,61 @@ function accessorsOf(schema: StructSchema<unknown>, layout: Layout): Accessors {
  * Lays out a struct of `schema` in `v`, named `name` (for errors: "T1 locals"), with the
  * constants `consts` and the fields' initial values (the schema's, or `init`'s).
  */
-export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}): T {
+/** Per schema and layout, what making one costs once: the fields' initial slot values (the non-zero ones) and the keys by kind. */
+interface Plan {
+  readonly layout: Layout;
+  readonly C: Accessors;
+  /** Slot offset, value: each field's initial value where it is not 0. */
+  readonly initial: readonly (readonly [number, number])[];
+  readonly arrays: readonly (readonly [string, number, ArrayField])[];
+  readonly consts: readonly string[];
+}
+const plans = new WeakMap<object, Map<string, Plan>>();
+
+function planOf(schema: StructSchema<unknown>, b: VectorBounds, init: Record<string, unknown>): Plan {
   const fields = schema.fields as Record<string, Field>;
-  const layout = layoutOf(fields, v.bounds, init as Record<string, unknown>);
-  const base = v.alloc(layout.size, name);
+  // the arrays' sizes decide the layout (the rest is the schema's)
+  let key = `${b.hpagePmdNr},${b.pmds},${b.allPmds},${b.mmPages},${b.mms},${b.filePages}`;
+  for (const f in fields) if (fields[f]!.kind === 'array' && init[f] !== undefined) key += `;${f}=${Array.from(init[f] as Iterable<number>).length}`;
+  let byKey = plans.get(schema);
+  if (!byKey) plans.set(schema, (byKey = new Map()));
+  let plan = byKey.get(key);
+  if (!plan) {
+    const layout = layoutOf(fields, b, init);
+    const initial: [number, number][] = [];
+    const arrays: [string, number, ArrayField][] = [];
+    const consts: string[] = [];
+    for (const [f, field] of Object.entries(fields)) {
+      if (field.kind === 'const') consts.push(f);
+      else if (field.kind === 'array') arrays.push([f, layout.offsets.get(f)!, field]);
+      else {
+        const x = field.kind === 'int' ? field.init : field.kind === 'bool' ? (field.init ? 1 : 0) : stringId(field.init);
+        if (x !== 0) initial.push([layout.offsets.get(f)!, x]);
+      }
+    }
+    plan = { layout, C: accessorsOf(schema, layout), initial, arrays, consts };
+    byKey.set(key, plan);
+  }
+  return plan;
+}
+
+/**
+ * Lays out a struct of `schema` in `v`, named `name` (for errors: "T1 locals"), with the
+ * constants `consts` and the fields' initial values (the schema's, or `init`'s).
+ */
+export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}): T {
+  const given = init as Record<string, unknown>;
+  const plan = planOf(schema as StructSchema<unknown>, v.bounds, given);
+  const base = v.alloc(plan.layout.size, name);
   const arrays: BoundedArray[] = [];
   let ai = 0;
-  for (const [f, off] of layout.offsets) {
-    const field = fields[f]!;
-    if (field.kind === 'array') arrays.push(new BoundedArray(v, base + off, layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
+  for (const [f, off, field] of plan.arrays) arrays.push(new BoundedArray(v, base + off, plan.layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
+  const o = new plan.C(v, base, name, arrays) as Record<string, unknown>;
+  for (const [off, x] of plan.initial) v.put(base + off, x);
+  for (const f of plan.consts) {
+    if (!(f in consts)) throw new Error(`${name}: constant ${f} not given`);
+    o[f] = (consts as Record<string, unknown>)[f];
   }
-  const C = accessorsOf(schema as StructSchema<unknown>, layout);
-  const o = new C(v, base, name, arrays) as Record<string, unknown>;
-  for (const [f, field] of Object.entries(fields)) {
-    const given = (init as Record<string, unknown>)[f];
-    if (field.kind === 'const') {
-      if (!(f in consts)) throw new Error(`${name}: constant ${f} not given`);
-      o[f] = (consts as Record<string, unknown>)[f];
-    } else if (field.kind !== 'array') o[f] = given !== undefined ? given : field.init;
-    else if (given !== undefined) o[f] = given;
-  }
+  for (const f in given) if (given[f] !== undefined) o[f] = given[f];
   return o as T;
 }
