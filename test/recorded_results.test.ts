@@ -20,6 +20,14 @@
 // these results (a model fix, a new invariant), and say which in its commit — then from
 // the checkout itself:
 //   npx tsx test/helpers/record_results.ts . test/fixtures/recorded-results.json
+// Re-recorded once, on purpose: the dfs with sleep sets' `nodes` and `slept` (47 files; every
+// other field of it, and everything else, still as 34b1482 gave it). Since 11e3618 an
+// actor's locals are slots of the state vector, and a step's footprint names the slots it
+// read and wrote; before, a list a step allocated (l.cursor = [...]) was a location made
+// during the run — DYN, dependent on every other step touching one — so two actors'
+// steps on their own locals counted as dependent. Exact footprints of private locals let
+// more transitions sleep: the same states, verdicts, counterexamples and coverage in
+// fewer nodes (e.g. examples/team-recovery-vs-exit.yaml 2,891 → 2,488 nodes).
 // A scenario or replay file added after the recording is not compared: it had no results
 // before the change. A recorded file that is gone fails (it no longer loads).
 //
