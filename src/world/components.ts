@@ -322,10 +322,14 @@ export class StateComponents {
   /** The components now; `prev`, a snapshot on the way here, whose copies of unchanged components are shared. */
   take(prev: ComponentsSnapshot | undefined, reuse?: ComponentsSnapshot): ComponentsSnapshot {
     const n = this.roots.length;
-    const copies: Snapshot[] = new Array(n);
-    const lo = new Int32Array(n);
-    const hi = new Int32Array(n);
-    const hashed = new Uint8Array(n);
+    // (a snapshot no longer needed lends its arrays; the copies in it may be shared with others, and are not reused)
+    const r = reuse !== undefined && reuse.lo.length === n ? reuse : undefined;
+    const copies: Snapshot[] = r ? (r.copies as Snapshot[]) : new Array(n);
+    const lo = r ? r.lo : new Int32Array(n);
+    const hi = r ? r.hi : new Int32Array(n);
+    const hashed = r ? r.hashed : new Uint8Array(n);
+    const version = r ? r.version : new Float64Array(n);
+    version.set(this.version);
     for (let c = 0; c < n; c++) {
       const v = this.version[c]!;
       const same = prev !== undefined && prev.version[c] === v;
@@ -334,9 +338,9 @@ export class StateComponents {
         lo[c] = this.lo[c]!;
         hi[c] = this.hi[c]!;
         hashed[c] = 1;
-      }
+      } else hashed[c] = 0;
     }
-    return { version: this.version.slice(), copies, lo, hi, hashed, vector: this.sv.save(reuse?.vector) };
+    return { version, copies, lo, hi, hashed, vector: this.sv.save(reuse?.vector) };
   }
 
   /** Back to a snapshot: only the components that differ from it are written back. */
