@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { explore, type ExploreResult } from '../src/explore/explore.ts';
 import { loadScenario } from '../src/scenario/load.ts';
+import { createWorld } from '../src/world/engine_world.ts';
 import { fmt, kv, median, table } from './format.ts';
 
 export interface SpinSectionOptions {
@@ -170,6 +171,12 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     console.log(`  (median of ${o.runs}; search s: pan's own timer / explore() alone; wall s: pan's process, its 128 MB hash table's set-up included;`);
     console.log('   states: pan\'s stored states, thpsim\'s distinct states; transitions: pan\'s, thpsim\'s search nodes)');
 
+    // what a stored state costs: pan's -DSAFETY stores the whole state vector; thpsim keeps a
+    // 64-bit hash of it (hash compaction) in an open-addressing table
+    kv('memory', `thpsim ${fmt(last.stateBytes ?? 0, 1)} B per stored dfs state (the visited table: a 64-bit hash a state, half its slots free at most) — goal ≤ 64 B: ${(last.stateBytes ?? Infinity) <= 64 ? 'met' : 'NOT met'}`);
+    const w = createWorld(scen, { snapshots: true });
+    kv('vector', `thpsim's state vector: ${fmt(w.kernel.sv.n)} slots (${fmt(w.kernel.sv.n * 8)} B) — the actors' locals and where each actor's chart is; the rest of the model still in components`);
+    w.close();
     if (spinRuns.length) {
       const p = spinRuns.at(-1)!;
       const same = p.stored - terminal! === last.states && p.transitions === last.nodes;

@@ -177,6 +177,8 @@ export interface ExploreResult {
   stopReason?: string;
   /** dfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
   states?: number;
+  /** dfs in one thread: the visited-state table's bytes per stored state (a 64-bit hash compacted state, and the table's room). */
+  stateBytes?: number;
   nodes?: number;
   /** dfs with sleep sets: transitions not run because an independent reordering of them had been. */
   slept?: number;
@@ -559,7 +561,10 @@ class Explorer {
       for (let i = todo.length - 1; i >= 0; i--) this.stack.push({ parent: node, decision: todo[i]!, depth: node.depth + 1, siblings: group });
       pushed = todo.length;
     }
-    if (!this.shared) res.states = this.visited.size;
+    if (!this.shared) {
+      res.states = this.visited.size;
+      res.stateBytes = res.states > 0 ? Math.round((10 * this.visited.bytes) / res.states) / 10 : 0;
+    }
     if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
     return pushed;
   }

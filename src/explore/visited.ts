@@ -10,6 +10,11 @@ export class VisitedStates {
   private val = new Int32Array(1 << 12);
   size = 0;
 
+  /** What the table takes: three 32-bit words a slot (a 64-bit hash and its value), half of the slots at most in use. */
+  get bytes(): number {
+    return this.lo.byteLength + this.hi.byteLength + this.val.byteLength;
+  }
+
   /** The value stored for the state, or -1 if it was never seen. */
   get(lo: number, hi: number): number {
     const mask = this.val.length - 1;

@@ -140,8 +140,10 @@ function exploration(e: Engine, s: Scenario, r: ExploreResult): Json {
     const stepped = chart.nodes.filter((n) => n.kind === 'atomic' && n.step.length && !missed.has(n.path)).map((n) => n.path);
     coverage[kind] = { reached: c.reached, steps: c.steps, stepped, missedDigest: digest(c.missed) };
   }
+  // (stateBytes is how the visited table stores states, not a result of the search)
+  const { stateBytes: _stored, ...results } = r;
   return canonical({
-    ...r,
+    ...results,
     coverage,
     counterexamples: r.counterexamples.map(({ decisions, ...c }) => ({ ...c, decisions: decisions.length, decisionsDigest: digest(decisions) })),
   });
