@@ -78,7 +78,7 @@ export const collapseLocalsFields = fields<CollapseLocals>({
   result: str('SCAN_SUCCEED'), sc_compound: int(-1), cs_new: int(-1), cs_index: int(), cs_nr_none: int(),
   cs_list: array('HPAGE_PMD_NR: the pages of one huge page', (b) => b.hpagePmdNr), cs_page: int(-1),
   cs_copied: array('HPAGE_PMD_NR: the subpages of one huge page', (b) => b.hpagePmdNr), cs_iter: int(),
-  rt_todo: array('2 × the pmds of every mm: (mm, pmd) pairs', (b) => 2 * b.allPmds), rt_hpage: int(-1), alloc_failed: bool(),
+  rt_todo: array('2 × the pmds every mm maps files at: (mm, pmd) pairs', (b) => 2 * b.filePmds), rt_hpage: int(-1), alloc_failed: bool(),
 });
 
 export type C = Actor<CollapseLocals>;

@@ -56,7 +56,7 @@ export interface MigrateLocals {
 }
 export const migrateLocalsFields = fields<MigrateLocals>({
   mg_from: array('HPAGE_PMD_NR: the pages of one team', (b) => b.hpagePmdNr), mg_pass: int(), mg_retry: int(), mg_i: int(), mg_new: int(-1), mg_rc: str(''),
-  mg_succeeded: int(), mg_failed: int(), mg_nr: int(), mg_ptes: array('2 × mms × one mm\'s pages: (mm, vpn) pairs', (b) => 2 * b.mms * b.mmPages),
+  mg_succeeded: int(), mg_failed: int(), mg_nr: int(), mg_ptes: array('2 × the VMAs mapping files: (mm, vpn) pairs, a file page mapped once in each', (b) => 2 * b.fileVmas),
   mg_reason: str('shmem_recovery'), mg_mode: str('MIGRATE_SYNC'),
 });
 

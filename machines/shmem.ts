@@ -65,7 +65,7 @@ export const shmemLocalsFields = fields<ShmemLocals>({
   ...hugeteamLocalsFields,
   ...shmemHugeLocalsFields,
   gp_entry: int(),
-  um_ino: int(-1), um_start: int(), um_end: int(), um_todo: array('2 × the pmds of every mm: (mm, pmd) pairs', (b) => 2 * b.allPmds),
+  um_ino: int(-1), um_start: int(), um_end: int(), um_todo: array('2 × the pmds every mm maps files at: (mm, pmd) pairs', (b) => 2 * b.filePmds),
   ur_ino: int(-1), ur_start: int(), ur_end: int(), ur_index: int(), ur_page: int(-1), ur_op: str('truncate'), ur_found: bool(),
 });
 

@@ -125,7 +125,7 @@ export interface TaskLocals extends HugeZeroLocals, CollapseLocals {
 export const taskLocals = struct<TaskLocals>('task', {
   ...hugeZeroLocals.fields,
   ...collapseLocalsFields,
-  md_err: str(''), po_pages: array('3 × one mm\'s pages: (pfn, inode, index) triples', (b) => 3 * b.mmPages),
+  md_err: str(''), po_pages: array('3 × the pages of the task\'s MADV_PAGEOUT ranges: (pfn, inode, index) triples', (b) => 3 * b.mmPages),
   sr_page: int(-1), sr_ino: int(-1), sr_index: int(), vs_split: array('2: the two ends of a range', () => 2), wait_target: int(),
   sf_head: int(-1), sf_once: bool(),
   mc_start: int(), mc_end: int(), mc_hstart: int(), mc_hend: int(), mc_addr: int(), mc_thps: int(), mc_last_fail: str(''), mc_locked: bool(), mc_hpage: int(-1),

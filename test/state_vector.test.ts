@@ -22,10 +22,11 @@ const demo = struct<Demo>('demo', {
   todo: array('the pmds of an mm', (b) => b.pmds),
   ops: constant,
 });
-const bounds = { hpagePmdNr: 4, pmds: 6, allPmds: 12, mmPages: 24, mms: 2, filePages: 8 };
+const bounds = { hpagePmdNr: 4, pmds: 6, allPmds: 12, mmPages: 24, mms: 2, filePages: 8, fileVmas: 2, filePmds: 6 };
 
 function fresh(): { v: StateVector; a: Demo; b: Demo } {
   const v = new StateVector(bounds);
+  v.startHashing(); // (a search does, to hash states: a plain run keeps no hash)
   return { v, a: makeStruct(v, demo, 'T1', { ops: ['read'] }), b: makeStruct(v, demo, 'T2', { ops: [] }, { pc: 7 }) };
 }
 
@@ -56,6 +57,50 @@ describe('state vector', () => {
     expect([v.lo, v.hi]).not.toEqual(h);
     a.pc = 3;
     expect([v.lo, v.hi]).toEqual(h); // (a function of the slots alone)
+  });
+
+  it('a vector nobody hashes keeps no hash; asked for one, it hashes its slots and keeps it from then on', () => {
+    const v = new StateVector(bounds);
+    const a = makeStruct(v, demo, 'T1', { ops: [] });
+    a.pc = 5;
+    expect([v.lo, v.hi]).toEqual([0, 0]);
+    v.startHashing();
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    a.todo.push(3);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+  });
+
+  it('a struct laid out after a save is gone with a restore to it: its slots zeroed, the vector as long as it was', () => {
+    const v = new StateVector(bounds);
+    makeStruct(v, demo, 'T1', { ops: [] });
+    const s = v.save();
+    const late = makeStruct(v, demo, 'late', { ops: [] }, { pc: 9 });
+    expect(late.pc).toBe(9);
+    v.restore(s);
+    expect(v.n).toBe(10);
+    expect(v.regions.map((r) => r.name)).toEqual(['T1']);
+    expect(v.w[13]).toBe(0);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+  });
+
+  it('the plain layout (a world nobody copies or hashes) behaves alike: fields own properties, the lists behind the same accessors', () => {
+    const v = new StateVector(bounds);
+    v.plain = true;
+    const a = makeStruct(v, demo, 'T1', { ops: ['read'] }, { pc: 2 });
+    expect(v.n).toBe(0);
+    expect(inVector(a)).toBe(false);
+    expect([a.pc, a.locked, a.result, a.todo.length, a.ops]).toEqual([2, false, 'SCAN_SUCCEED', 0, ['read']]);
+    a.todo = [4, 5, 6] as unknown as BoundedArray;
+    expect([a.todo.shift(), a.todo.at(0), [...a.todo], a.todo.splice(0, 1)]).toEqual([4, 5, [5, 6], [5]]);
+    expect(() => a.todo.push(1, 2, 3, 4, 5, 6)).toThrow('T1.todo (at most the pmds of an mm): 7 entries, more than the 6 the scenario sizes it for');
+    expect(JSON.parse(JSON.stringify(a))).toEqual({ ops: ['read'], pc: 2, locked: false, result: 'SCAN_SUCCEED', todo: [6] });
+  });
+
+  it('a task\'s lists sized tighter by its maker (sizes)', () => {
+    const v = new StateVector(bounds);
+    const a = makeStruct(v, demo, 'T1', { ops: [] }, {}, { todo: 2 });
+    expect(a.todo.max).toBe(2);
+    expect(() => a.todo.push(1, 2, 3)).toThrow('more than the 2');
   });
 
   it('equal contents, whatever the path, are equal slots and equal hashes (bounded arrays stay canonical)', () => {

@@ -151,5 +151,14 @@ export const taskKind: ActorKind<TaskLocals, TaskSpec> = {
   },
   unborn: (a) => a.k.mmByName(a.l.mmName) === undefined,
   // laid out in the state vector (src/vector/): taskLocals, machines/task.ts
-  locals: (spec, k) => makeStruct(k.sv, taskLocals, spec.id, { mmName: spec.mm, ops: toTaskOps(spec, k) }),
+  locals: (spec, k) => {
+    const ops = toTaskOps(spec, k);
+    // MADV_PAGEOUT's isolated pages, (pfn, inode, index) triples: at most its range's pages
+    let pageout = 0;
+    for (const op of ops) if (op.op === 'madvise' && op.advice === 'MADV_PAGEOUT') pageout = Math.max(pageout, Math.min(op.end - op.start, k.sv.bounds.mmPages));
+    // collapse_shmem's lists only where MADV_COLLAPSE may run it
+    const collapses = ops.some((op) => op.op === 'madvise_collapse');
+    const collapse = collapses ? {} : { cs_list: 0, cs_copied: 0, rt_todo: 0 };
+    return makeStruct(k.sv, taskLocals, spec.id, { mmName: spec.mm, ops }, {}, { po_pages: 3 * pageout, ...collapse });
+  },
 };

@@ -127,7 +127,7 @@ export class Kernel {
     this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
-    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, ...cfg.bounds });
+    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, ...cfg.bounds });
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);

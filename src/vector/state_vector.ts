@@ -67,6 +67,10 @@ export interface VectorBounds {
   readonly mms: number;
   /** Pages of any one file's page cache (its largest size or offset named, in pages). */
   readonly filePages: number;
+  /** VMAs mapping a file, in all the mms of the run (a page of a file is mapped at most once in each). */
+  readonly fileVmas: number;
+  /** Pmds the VMAs mapping a file span, in all the mms of the run. */
+  readonly filePmds: number;
 }
 
 /** One struct laid out in the vector: what errors and reports call it, where it starts, how long it is. */
@@ -88,9 +92,15 @@ export class StateVector {
   w = new Float64Array(256);
   /** Slots laid out. */
   n = 0;
-  /** The hash lanes over the slots, kept by every write. */
+  /** The hash lanes over the slots, kept by every write once `hashing` (a run nobody hashes pays nothing for it). */
   lo = 0;
   hi = 0;
+  hashing = false;
+  /**
+   * Structs made from now on take the plain layout (src/vector/struct.ts makePlain): own
+   * properties of an object, not slots — for a world that is never copied nor hashed.
+   */
+  plain = false;
   /** While a step's footprint is recorded (track()): the slots it read and wrote. */
   tracking = false;
   readonly reads = new Set<number>();
@@ -120,15 +130,24 @@ export class StateVector {
     return this.w[i]!;
   }
 
-  /** Slot i = x, the hash kept. */
+  /** Slot i = x, the hash kept (when hashing). */
   put(i: number, x: number): void {
     if (this.tracking) this.writes.add(i);
     const w = this.w;
     const o = w[i]!;
     if (o === x) return;
     w[i] = x;
-    this.lo = (this.lo + mixLo(i, x) - mixLo(i, o)) | 0;
-    this.hi = (this.hi + mixHi(i, x) - mixHi(i, o)) | 0;
+    if (this.hashing) {
+      this.lo = (this.lo + mixLo(i, x) - mixLo(i, o)) | 0;
+      this.hi = (this.hi + mixHi(i, x) - mixHi(i, o)) | 0;
+    }
+  }
+
+  /** From now on keep the hash (computed once from the slots here): a search that hashes states asks for it. */
+  startHashing(): void {
+    if (this.hashing) return;
+    [this.lo, this.hi] = this.freshHash();
+    this.hashing = true;
   }
 
   /** Starts recording the slots read and written (a step's footprint). */
@@ -144,6 +163,7 @@ export class StateVector {
 
   /** A copy of the slots in use and the hash; `into`: a copy to write over. */
   save(into?: VectorSaved): VectorSaved {
+    this.startHashing();
     const n = this.n;
     if (into && into.slots.length === n) {
       into.slots.set(this.w.subarray(0, n));
@@ -154,9 +174,14 @@ export class StateVector {
     return { slots: this.w.slice(0, n), lo: this.lo, hi: this.hi };
   }
 
-  /** Back to a copy, in place. */
+  /** Back to a copy, in place (slots laid out since are zeroed: a struct made after the copy is gone with it). */
   restore(s: VectorSaved): void {
     this.w.set(s.slots);
+    if (this.n > s.slots.length) {
+      this.w.fill(0, s.slots.length, this.n);
+      this.n = s.slots.length;
+      while (this.regions.length && this.regions[this.regions.length - 1]!.base >= this.n) this.regions.pop();
+    }
     this.lo = s.lo;
     this.hi = s.hi;
   }

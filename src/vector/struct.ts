@@ -71,11 +71,29 @@ export function struct<T>(name: string, fields: FieldsOf<T>): StructSchema<T> {
 }
 
 /**
- * A list of numbers in a state vector: a length slot, then `max` slots. Read and written
- * through its methods (at/set for an element); an iterator, toArray() and assign() to
- * exchange it with a JavaScript array.
+ * A list of numbers of at most `max` entries: read and written through its methods (at/set
+ * for an element); an iterator, toArray() and assign() to exchange it with a JavaScript
+ * array. In a state vector (VectorArray) or, for a run that never copies or hashes its
+ * state, in a JavaScript array (PlainArray).
  */
-export class BoundedArray implements Iterable<number> {
+export interface BoundedArray extends Iterable<number> {
+  readonly length: number;
+  readonly max: number;
+  at(i: number): number | undefined;
+  set(i: number, x: number): void;
+  push(...xs: number[]): number;
+  pop(): number | undefined;
+  shift(): number | undefined;
+  splice(start: number, count?: number, ...items: number[]): number[];
+  assign(xs: Iterable<number> | ArrayLike<number>): void;
+  includes(x: number): boolean;
+  indexOf(x: number): number;
+  toArray(): number[];
+  toJSON(): number[];
+}
+
+/** A bounded array in a state vector: a length slot, then `max` slots (past the length, 0). */
+export class VectorArray implements BoundedArray {
   constructor(
     private readonly v: StateVector,
     /** The length slot; the elements follow it. */
@@ -120,15 +138,38 @@ export class BoundedArray implements Iterable<number> {
   }
 
   shift(): number | undefined {
-    return this.length === 0 ? undefined : this.splice(0, 1)[0];
+    const n = this.length;
+    if (n === 0) return undefined;
+    const x = this.v.get(this.at0 + 1);
+    this.remove(0, 1, n);
+    return x;
   }
 
   /** Removes `count` elements from `start` and inserts `items` there; the removed ones. */
   splice(start: number, count = Infinity, ...items: number[]): number[] {
-    const old = this.toArray();
-    const removed = old.splice(start, count, ...items);
-    this.assign(old);
+    const n = this.length;
+    if (start < 0) start = Math.max(0, n + start);
+    start = Math.min(start, n);
+    count = Math.max(0, Math.min(count, n - start));
+    const removed: number[] = [];
+    for (let i = 0; i < count; i++) removed.push(this.v.get(this.at0 + 1 + start + i));
+    if (items.length === 0) this.remove(start, count, n);
+    else {
+      const all = this.toArray();
+      all.splice(start, count, ...items);
+      this.assign(all);
+    }
     return removed;
+  }
+
+  /** Elements [start, start + count) out, the rest moved down in place, the freed tail zeroed. */
+  private remove(start: number, count: number, n: number): void {
+    if (count === 0) return;
+    const v = this.v;
+    const base = this.at0 + 1;
+    for (let i = start; i + count < n; i++) v.put(base + i, v.get(base + i + count));
+    for (let i = n - count; i < n; i++) v.put(base + i, 0);
+    v.put(this.at0, n - count);
   }
 
   /** The list = xs. */
@@ -172,6 +213,81 @@ export class BoundedArray implements Iterable<number> {
   }
 }
 
+/** A bounded array in a JavaScript array (the plain layout: see makeStruct). */
+export class PlainArray implements BoundedArray {
+  /** The entries (changed in place: the same array all run, as a footprint names it). */
+  readonly items: number[] = [];
+
+  constructor(
+    readonly max: number,
+    private readonly name: string,
+  ) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(i: number): number | undefined {
+    return this.items.at(i);
+  }
+
+  set(i: number, x: number): void {
+    if (!(i >= 0 && i < this.items.length)) throw new RangeError(`${this.name}: index ${i} is past its length ${this.items.length}`);
+    this.items[i] = num(this.name, x);
+  }
+
+  push(...xs: number[]): number {
+    if (this.items.length + xs.length > this.max) this.overflow(this.items.length + xs.length);
+    for (const x of xs) this.items.push(num(this.name, x));
+    return this.items.length;
+  }
+
+  pop(): number | undefined {
+    return this.items.pop();
+  }
+
+  shift(): number | undefined {
+    return this.items.shift();
+  }
+
+  splice(start: number, count = Infinity, ...items: number[]): number[] {
+    if (this.items.length - Math.min(count, this.items.length) + items.length > this.max) this.overflow(this.items.length + items.length);
+    return this.items.splice(start, count, ...items);
+  }
+
+  assign(xs: Iterable<number> | ArrayLike<number>): void {
+    const a = Array.isArray(xs) ? (xs as number[]) : Array.from(xs as Iterable<number>);
+    if (a.length > this.max) this.overflow(a.length);
+    if (a === this.items) return;
+    this.items.length = 0;
+    for (const x of a) this.items.push(num(this.name, x));
+  }
+
+  includes(x: number): boolean {
+    return this.items.includes(x);
+  }
+
+  indexOf(x: number): number {
+    return this.items.indexOf(x);
+  }
+
+  toArray(): number[] {
+    return this.items.slice();
+  }
+
+  [Symbol.iterator](): Iterator<number> {
+    return this.items.slice()[Symbol.iterator]();
+  }
+
+  toJSON(): number[] {
+    return this.toArray();
+  }
+
+  private overflow(n: number): never {
+    throw new RangeError(`${this.name}: ${n} entries, more than the ${this.max} the scenario sizes it for`);
+  }
+}
+
 function num(name: string, x: unknown): number {
   if (typeof x !== 'number') throw new TypeError(`${name}: ${typeof x} ${String(x)} is not a number`);
   return x;
@@ -192,7 +308,7 @@ interface Layout {
   readonly maxes: readonly number[];
 }
 
-function layoutOf(fields: Record<string, Field>, b: VectorBounds, init: Record<string, unknown>): Layout {
+function layoutOf(fields: Record<string, Field>, b: VectorBounds, init: Record<string, unknown>, sizes: Record<string, number>): Layout {
   const offsets = new Map<string, number>();
   const maxes: number[] = [];
   let size = 0;
@@ -201,7 +317,7 @@ function layoutOf(fields: Record<string, Field>, b: VectorBounds, init: Record<s
     offsets.set(key, size);
     if (f.kind === 'array') {
       const given = init[key];
-      const max = f.max(b, given === undefined ? [] : Array.from(given as Iterable<number>));
+      const max = sizes[key] ?? f.max(b, given === undefined ? [] : Array.from(given as Iterable<number>));
       if (!Number.isInteger(max) || max < 0) throw new Error(`${key}: the bound of ${f.what} is ${max}`);
       maxes.push(max);
       size += 1 + max;
@@ -210,7 +326,7 @@ function layoutOf(fields: Record<string, Field>, b: VectorBounds, init: Record<s
   return { size, offsets, maxes };
 }
 
-type Accessors = new (v: StateVector, base: number, name: string, arrays: BoundedArray[]) => object;
+type Accessors = new (v: StateVector, base: number, name: string, arrays: VectorArray[]) => object;
 /** Per schema, its accessor class (the offsets differ with the bounds only after the arrays: keyed by the layout). */
 const classes = new WeakMap<object, Map<string, Accessors>>();
 
@@ -251,7 +367,7 @@ function accessorsOf(schema: StructSchema<unknown>, layout: Layout): Accessors {
     toJSON() { const o = {}; for (const k of Object.keys(this)) o[k] = this[k]; for (const k of NAMES) { const x = this[k]; o[k] = x instanceof BoundedArray ? x.toArray() : x; } return o; }
   }`;
   const make = new Function('V', 'B', 'N', 'A', 'NAMES', 'bad', 'stringId', 'stringOf', 'BoundedArray', src) as (...a: unknown[]) => Accessors;
-  const cls = make(VECTOR, VECTOR_BASE, NAME, ARRAYS, names, bad, stringId, stringOf, BoundedArray);
+  const cls = make(VECTOR, VECTOR_BASE, NAME, ARRAYS, names, bad, stringId, stringOf, VectorArray);
   byLayout.set(key, cls);
   return cls;
 }
@@ -271,16 +387,17 @@ interface Plan {
 }
 const plans = new WeakMap<object, Map<string, Plan>>();
 
-function planOf(schema: StructSchema<unknown>, b: VectorBounds, init: Record<string, unknown>): Plan {
+function planOf(schema: StructSchema<unknown>, b: VectorBounds, init: Record<string, unknown>, sizes: Record<string, number>): Plan {
   const fields = schema.fields as Record<string, Field>;
   // the arrays' sizes decide the layout (the rest is the schema's)
-  let key = `${b.hpagePmdNr},${b.pmds},${b.allPmds},${b.mmPages},${b.mms},${b.filePages}`;
+  let key = `${b.hpagePmdNr},${b.pmds},${b.allPmds},${b.mmPages},${b.mms},${b.filePages},${b.fileVmas},${b.filePmds}`;
   for (const f in fields) if (fields[f]!.kind === 'array' && init[f] !== undefined) key += `;${f}=${Array.from(init[f] as Iterable<number>).length}`;
+  for (const f in sizes) key += `;${f}<=${sizes[f]}`;
   let byKey = plans.get(schema);
   if (!byKey) plans.set(schema, (byKey = new Map()));
   let plan = byKey.get(key);
   if (!plan) {
-    const layout = layoutOf(fields, b, init);
+    const layout = layoutOf(fields, b, init, sizes);
     const initial: [number, number][] = [];
     const arrays: [string, number, ArrayField][] = [];
     const consts: string[] = [];
@@ -300,15 +417,18 @@ function planOf(schema: StructSchema<unknown>, b: VectorBounds, init: Record<str
 
 /**
  * Lays out a struct of `schema` in `v`, named `name` (for errors: "T1 locals"), with the
- * constants `consts` and the fields' initial values (the schema's, or `init`'s).
+ * constants `consts` and the fields' initial values (the schema's, or `init`'s); `sizes`:
+ * a bounded array's size where this struct's maker knows a tighter one than the schema's
+ * (a task's MADV_PAGEOUT list, from its operations).
  */
-export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}): T {
+export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: string, consts: Partial<T>, init: Partial<T> = {}, sizes: Partial<Record<keyof T, number>> = {}): T {
   const given = init as Record<string, unknown>;
-  const plan = planOf(schema as StructSchema<unknown>, v.bounds, given);
+  const plan = planOf(schema as StructSchema<unknown>, v.bounds, given, sizes as Record<string, number>);
+  if (v.plain) return makePlain(plan, schema as StructSchema<unknown>, name, consts as Record<string, unknown>, given) as T;
   const base = v.alloc(plan.layout.size, name);
-  const arrays: BoundedArray[] = [];
+  const arrays: VectorArray[] = [];
   let ai = 0;
-  for (const [f, off, field] of plan.arrays) arrays.push(new BoundedArray(v, base + off, plan.layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
+  for (const [f, off, field] of plan.arrays) arrays.push(new VectorArray(v, base + off, plan.layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
   const o = new plan.C(v, base, name, arrays) as Record<string, unknown>;
   for (const [off, x] of plan.initial) v.put(base + off, x);
   for (const f of plan.consts) {
@@ -317,4 +437,50 @@ export function makeStruct<T>(v: StateVector, schema: StructSchema<T>, name: str
   }
   for (const f in given) if (given[f] !== undefined) o[f] = given[f];
   return o as T;
+}
+
+/** Per accessor class, the plain class of the same schema and layout. */
+const plainClasses = new WeakMap<object, new (name: string, arrays: PlainArray[]) => object>();
+
+/**
+ * The plain layout of a struct: its fields own properties of one object (one shape, set in
+ * its constructor: fast in-object properties), its bounded arrays PlainArrays behind the
+ * same accessors (`l.cursor = [...]` assigns, `l.cursor.at(0)` reads). For a world that is
+ * never copied nor hashed (StateVector.plain: a single run), where a slot write would buy
+ * nothing; walked field by field, as any object, should its state be hashed.
+ */
+function makePlain(plan: Plan, schema: StructSchema<unknown>, name: string, consts: Record<string, unknown>, given: Record<string, unknown>): object {
+  let C = plainClasses.get(plan.C);
+  if (!C) {
+    const fields = schema.fields as Record<string, Field>;
+    const init: string[] = [];
+    const access: string[] = [];
+    let ai = 0;
+    for (const [f, field] of Object.entries(fields)) {
+      const q = JSON.stringify(f);
+      if (field.kind === 'const') init.push(`this[${q}] = undefined;`);
+      else if (field.kind === 'array') {
+        // (the array an own property too, so a walk of the object sees its entries)
+        init.push(`this[${JSON.stringify(`${f}$`)}] = arrays[${ai++}];`);
+        access.push(`get [${q}]() { return this[${JSON.stringify(`${f}$`)}]; }`, `set [${q}](x) { this[${JSON.stringify(`${f}$`)}].assign(x); }`);
+      } else init.push(`this[${q}] = ${JSON.stringify(field.kind === 'bool' ? field.init : field.init)};`);
+    }
+    const src = `return class ${schema.name.replace(/\W/g, '_')}_plain {
+    constructor(name, arrays) { ${init.join(' ')} }
+    ${access.join('\n    ')}
+    toJSON() { const o = {}; for (const k of Object.keys(this)) { const x = this[k]; o[k.endsWith('$') ? k.slice(0, -1) : k] = x !== null && typeof x === 'object' && typeof x.toArray === 'function' ? x.toArray() : x; } return o; }
+  }`;
+    C = (new Function(src) as () => new (name: string, arrays: PlainArray[]) => object)();
+    plainClasses.set(plan.C, C);
+  }
+  const arrays: PlainArray[] = [];
+  let ai = 0;
+  for (const [f, , field] of plan.arrays) arrays.push(new PlainArray(plan.layout.maxes[ai++]!, `${name}.${f} (at most ${field.what})`));
+  const o = new C(name, arrays) as Record<string, unknown>;
+  for (const f of plan.consts) {
+    if (!(f in consts)) throw new Error(`${name}: constant ${f} not given`);
+    o[f] = consts[f];
+  }
+  for (const f in given) if (given[f] !== undefined) o[f] = given[f];
+  return o;
 }

@@ -55,26 +55,42 @@ function sysfsFor(s: Scenario): Sysfs {
 
 /**
  * The scenario's bounds, that size the state vector's variable-size layouts: the pmds and
- * pages its mms' VMAs span (the only VMAs there are: a fork copies its parent's, mprotect
- * and madvise split them), its mm_structs with the forks, its largest file (or offset an
- * operation names: an actor's spec is searched for `fork` and `offset` wherever its kind
- * keeps them).
+ * pages its mms' VMAs span, and those mapping a file (the only VMAs there are: a fork
+ * copies its parent's, mprotect and madvise split them), its mm_structs with the forks, its
+ * largest file (or offset an operation names: an actor's spec is searched for `fork` and
+ * `offset` wherever its kind keeps them).
  */
 export function vectorBounds(s: Scenario): VectorBounds {
   const n = s.hpage_pmd_nr;
+  // per mm of the scenario: the pmds its VMAs span, its pages, and those of its file mappings
   let pmds = 0;
   let allPmds = 0;
   let mmPages = 0;
+  let fileVmas = 0;
+  let filePmds = 0;
+  let mostFileVmas = 0;
+  let mostFilePmds = 0;
   for (const m of s.mms) {
     let spanned = 0;
     let pages = 0;
+    let files = 0;
+    let filePmdsHere = 0;
     for (const v of m.vmas) {
-      spanned += Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
+      const span = Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
+      spanned += span;
       pages += v.size;
+      if (v.file !== undefined) {
+        files++;
+        filePmdsHere += span;
+      }
     }
     pmds = Math.max(pmds, spanned);
     allPmds += spanned;
     mmPages = Math.max(mmPages, pages);
+    fileVmas += files;
+    filePmds += filePmdsHere;
+    mostFileVmas = Math.max(mostFileVmas, files);
+    mostFilePmds = Math.max(mostFilePmds, filePmdsHere);
   }
   let forks = 0;
   let filePages = Math.max(0, ...s.files.map((f) => f.size));
@@ -88,7 +104,11 @@ export function vectorBounds(s: Scenario): VectorBounds {
     }
   };
   visit(s.actors);
-  return { hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages };
+  // (a fork copies its parent's VMAs: at most the largest mm's, each)
+  return {
+    hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages,
+    fileVmas: fileVmas + forks * mostFileVmas, filePmds: filePmds + forks * mostFilePmds,
+  };
 }
 
 /** Builds the kernel and its objects from the scenario. */

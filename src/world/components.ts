@@ -99,6 +99,7 @@ export class StateComponents {
 
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
+    this.sv.startHashing();
     this.add('kernel', k);
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);

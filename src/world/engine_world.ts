@@ -147,6 +147,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   const engine = opts.engine ?? 'fast';
   const record = opts.record ?? true;
   const k = buildKernel(s);
+  // a world no search copies or hashes lays its actors' locals out plainly (src/vector/struct.ts makePlain)
+  k.sv.plain = !opts.snapshots;
   const hash = new TraceHash();
   const violations: Violation[] = [];
   const schedule: Decision[] = [];
