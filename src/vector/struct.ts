@@ -199,9 +199,9 @@ export class VectorArray implements BoundedArray {
     return out;
   }
 
+  /** (live, as an array's: an entry pushed while iterating is reached) */
   *[Symbol.iterator](): Iterator<number> {
-    const n = this.length;
-    for (let i = 0; i < n; i++) yield this.v.get(this.at0 + 1 + i);
+    for (let i = 0; i < this.length; i++) yield this.v.get(this.at0 + 1 + i);
   }
 
   toJSON(): number[] {
@@ -276,7 +276,7 @@ export class PlainArray implements BoundedArray {
   }
 
   [Symbol.iterator](): Iterator<number> {
-    return this.items.slice()[Symbol.iterator]();
+    return this.items[Symbol.iterator]();
   }
 
   toJSON(): number[] {

@@ -5,7 +5,12 @@
  * and page_table_lock, an inode's i_mmap_rwsem and tree_lock), and what each invariant
  * monitor remembers (its ghost state: see Monitor.state in src/registry.ts).
  *
- * A step changes few of them: the actor that stepped, and the objects its bus events name —
+ * What is laid out in the state vector (src/vector/: the actors' locals, where each
+ * actor's chart is) is not in a component: the vector is hashed, copied and restored as
+ * its slots, beside them (two words of hash; `check()` recomputes them).
+ *
+ * A step changes few of them: the actor that stepped (when its locals are not in the state
+ * vector, or its system calls' results or outcome changed), and the objects its bus events name —
  * a `page` or `data` event the page store, a `cache` or `inode` event its inode, a `pmd`,
  * `pte`, `mm`, `mm_counter` or `mm_field` event its mm, a `lock` event the lock (or the
  * page-lock holders) and the locks its actor holds, a `swap`, `atomic` or

@@ -308,10 +308,12 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   // What only grows along a path (the decisions, the violations, the SCAN_* results, the
   // contended locks and blocked points seen) is not copied: going back to a saved state
   // cuts it to its length there.
-  // The model is in components (the kernel's own fields, the page store, vmstat, each mm,
+  // The model is in the state vector (the actors' locals and chart positions: a copy of its
+  // slots) and in components (the kernel's own fields, the page store, vmstat, each mm,
   // inode and actor, and what each monitor remembers: see ./components.ts), hashed and
-  // snapshotted one by one as the bus says they change; the run's own state (the runners,
-  // the monitors' scratch, the trace hash, the caller's `alsoSave`) is snapshotted whole.
+  // snapshotted one by one as the bus says they change; of the run's own state the live
+  // list, the trace hash and the clocks are saved by hand (WorldSnapshot), the monitors'
+  // scratch and the caller's `alsoSave` snapshotted whole.
   const snapshotRoots = opts.snapshots ? [...monitors.map((m) => m.scratch).filter((x) => x !== undefined), ...(opts.alsoSave ?? [])] : [];
   if (opts.snapshots) {
     markChartsOpaque(runners);
