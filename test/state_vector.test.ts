@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { StateVector, inVector } from '../src/vector/state_vector.ts';
 import { type BoundedArray, array, bool, constant, int, makeStruct, str, struct } from '../src/vector/struct.ts';
 import { stringId, stringOf } from '../src/vector/strings.ts';
+import { Bus } from '../src/bus/bus.ts';
 
 interface Demo {
   pc: number;
@@ -185,6 +186,25 @@ describe('state vector', () => {
   it('a string is the fingerprint of its contents, the same in every run', () => {
     expect(stringId('SCAN_FAIL')).toBe(stringId('SCAN_' + 'FAIL'));
     expect(stringOf(stringId('VM_FAULT_OOM'))).toBe('VM_FAULT_OOM');
+  });
+
+  it('what a bus subscriber (a monitor) reads or writes during a tracked step is not the step\'s footprint', () => {
+    const { v, a, b } = fresh();
+    const bus = new Bus();
+    bus.on('trace').subscribe(() => {
+      void b.pc;
+      bus.publish({ kind: 'step_end', step: 0, actor: 0 }); // (delivered within this one)
+      void b.locked;
+    });
+    v.track();
+    bus.observing = v;
+    void a.pc;
+    bus.publish({ kind: 'trace', event: 'x', fields: '', actor: 0 });
+    a.locked = true;
+    bus.observing = null;
+    v.untrack();
+    expect([...v.reads]).toEqual([0]);
+    expect([...v.writes]).toEqual([1]);
   });
 
   it('tracking records the slots a step reads and writes', () => {

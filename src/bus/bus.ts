@@ -21,7 +21,17 @@ export class Bus {
   /** Every event, of every kind (the tracer, the inspector). */
   readonly events$: Observable<BusEvent> = this.all.asObservable();
 
+  /**
+   * While a step's footprint is recorded: the recorder, paused around each delivery — what
+   * a subscriber (a monitor) reads or writes is not the step's (src/world/footprint.ts).
+   */
+  observing: { tracking: boolean } | null = null;
+
   publish(ev: BusEvent): void {
+    const rec = this.observing;
+    // (an event a subscriber publishes is delivered within the outer one: tracking stays off)
+    const was = rec !== null && rec.tracking;
+    if (rec !== null) rec.tracking = false;
     const c = this.channels.get(ev.kind);
     if (c !== undefined) {
       const taps = c.taps;
@@ -29,6 +39,7 @@ export class Bus {
       if (c.subject !== null) c.subject.next(ev);
     }
     if (this.all.observed) this.all.next(ev);
+    if (rec !== null) rec.tracking = was;
   }
 
   /** Whether anyone would receive an event of this kind (so callers can skip building it). */

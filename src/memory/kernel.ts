@@ -18,6 +18,7 @@ import { type Kconfig, defaultKconfig } from './kconfig.ts';
 import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
 import { StateVector, type VectorBounds } from '../vector/state_vector.ts';
+import { int, makeStruct, struct } from '../vector/struct.ts';
 
 /**
  * How a page lock is taken: lock_page() waits (sleeps) for it; trylock_page() takes it only
@@ -51,7 +52,29 @@ export interface KernelConfig {
   pageCapacity?: number;
   /** What sizes the state vector's bounded layouts (default: a small scenario's). */
   bounds?: Partial<VectorBounds>;
+  /** Lay the kernel's structs out in the state vector's slots (a world a search copies and hashes), or plainly (default). */
+  slots?: boolean;
 }
+
+/** The kernel's globals a step writes, laid out in the state vector (src/vector/). */
+export interface KernelGlobals {
+  /** Seed 004: static atomic_t huge_zero_refcount. */
+  huge_zero_refcount: number;
+  /** Seed 004: static unsigned long huge_zero_pfn (0 = none; pfn 0 is ZERO_PAGE, never huge). */
+  huge_zero_pfn: number;
+  /** The next data token a store writes (the model's own counter). */
+  next_token: number;
+  /** The full_scans count a task's wait is waiting for (see Kernel.khugepagedScansWanted). */
+  scans_wanted: number;
+}
+const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int() });
+
+/** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
+export interface KhugepagedCounters {
+  full_scans: number;
+  pages_collapsed: number;
+}
+const khugepagedCounters = struct<KhugepagedCounters>('khugepaged_scan', { full_scans: int(), pages_collapsed: int() });
 
 export class Kernel {
   readonly bus = new Bus();
@@ -86,7 +109,8 @@ export class Kernel {
   /** The state the current actor stepped from (for reports). */
   stepState = '';
   stepActor: ActorIx = -1;
-  private nextToken = 1;
+  /** The globals a step writes (huge_zero_refcount, huge_zero_pfn, the token counter...): slots of the state vector. */
+  readonly g: KernelGlobals;
 
   /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
   readonly ZERO_PAGE: number;
@@ -96,7 +120,14 @@ export class Kernel {
    * The full_scans count a task's wait is waiting for: khugepaged (which never stops in the
    * kernel) keeps scanning past its own full_scans bound until this is reached.
    */
-  khugepagedScansWanted = 0;
+  get khugepagedScansWanted(): number {
+    return this.g.scans_wanted;
+  }
+
+  set khugepagedScansWanted(n: number) {
+    this.g.scans_wanted = n;
+  }
+
   /** A task waits for khugepaged to reach `n` full scans. */
   khugepagedWantScans(n: number, a: ActorIx): void {
     if (n <= this.khugepagedScansWanted) return;
@@ -105,14 +136,27 @@ export class Kernel {
   }
   /** Whether the actor at an index has finished (the scheduler answers; a task's wait reads it). */
   actorDone: (ix: ActorIx) => boolean = () => false;
-  /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
-  readonly khugepaged = { full_scans: 0, pages_collapsed: 0 };
+  /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}: slots of the state vector. */
+  readonly khugepaged: KhugepagedCounters;
   /** Huge tmpfs (seed 001): shmem_shrinklist_lock, serialising the huge-hole shrinker and recovery. */
   readonly shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock');
   /** Seed 004: static atomic_t huge_zero_refcount. */
-  huge_zero_refcount = 0;
+  get huge_zero_refcount(): number {
+    return this.g.huge_zero_refcount;
+  }
+
+  set huge_zero_refcount(n: number) {
+    this.g.huge_zero_refcount = n;
+  }
+
   /** Seed 004: static unsigned long huge_zero_pfn (0 = none; pfn 0 is ZERO_PAGE, never huge). */
-  huge_zero_pfn = 0;
+  get huge_zero_pfn(): number {
+    return this.g.huge_zero_pfn;
+  }
+
+  set huge_zero_pfn(pfn: number) {
+    this.g.huge_zero_pfn = pfn;
+  }
 
   constructor(cfg: KernelConfig) {
     this.HPAGE_PMD_NR = cfg.hpagePmdNr;
@@ -128,6 +172,9 @@ export class Kernel {
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
     this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, ...cfg.bounds });
+    this.sv.plain = !cfg.slots;
+    this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
+    this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
@@ -184,7 +231,7 @@ export class Kernel {
   }
 
   newToken(): number {
-    return this.nextToken++;
+    return this.g.next_token++;
   }
 
   // ---- locks -------------------------------------------------------------------------

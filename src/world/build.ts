@@ -111,9 +111,9 @@ export function vectorBounds(s: Scenario): VectorBounds {
   };
 }
 
-/** Builds the kernel and its objects from the scenario. */
-export function buildKernel(s: Scenario): Kernel {
-  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants, bounds: vectorBounds(s) });
+/** Builds the kernel and its objects from the scenario; `slots`: its structs laid out in the state vector's slots (a world a search copies and hashes). */
+export function buildKernel(s: Scenario, slots = false): Kernel {
+  const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants, bounds: vectorBounds(s), slots });
   k.liveness = s.liveness;
   for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
   for (const m of s.mms) {

@@ -37,7 +37,7 @@ import type { Kernel } from '../memory/kernel.ts';
 import { RwSem, SpinLock } from '../memory/locks.ts';
 import type { Actor } from '../sched/actor.ts';
 import { HASH_SKIP, type Meta, OWN, VECTOR, metaOf } from './shape.ts';
-import type { StateVector, VectorSaved } from '../vector/state_vector.ts';
+import { type StateVector, type VectorSaved, inVector } from '../vector/state_vector.ts';
 import { type SavesOwnState, Snapshot } from './snapshot.ts';
 import { StateHasher } from './state_hash.ts';
 
@@ -102,8 +102,12 @@ export class StateComponents {
   /** The state vector: what is laid out in it is hashed, copied and restored as its slots, not walked. */
   private readonly sv: StateVector;
 
+  /** The kernel's globals (the huge zero page's atomics, the token counter, khugepaged's counters) are slots of the state vector. */
+  private readonly globalsInVector: boolean;
+
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
+    this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
     this.sv.startHashing();
     this.add('kernel', k);
     this.add('page store', k.pages);
@@ -211,10 +215,12 @@ export class StateComponents {
         if (e.kind === 'mm_field' && e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
         this.touchMm(e.mm);
         return;
-      case 'sysfs':
       case 'atomic':
-      case 'swap':
       case 'khugepaged_counter':
+        if (!this.globalsInVector) this.touch(KERNEL);
+        return;
+      case 'sysfs':
+      case 'swap':
         this.touch(KERNEL);
         return;
       case 'cache':
@@ -226,7 +232,7 @@ export class StateComponents {
         if (e.pfn >= 0) this.touch(PAGES);
         if (e.ino >= 0) this.touchInode(e.ino);
         if (e.op === 'write') {
-          this.touch(KERNEL); // (the token counter)
+          if (!this.globalsInVector) this.touch(KERNEL); // (the token counter)
           if (e.mm >= 0 && e.ino < 0) this.touchMm(e.mm); // (anonymous memory: the mm's expected data)
         }
         return;

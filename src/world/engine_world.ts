@@ -146,9 +146,8 @@ const NS_PER_STEP = 1000;
 export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   const engine = opts.engine ?? 'fast';
   const record = opts.record ?? true;
-  const k = buildKernel(s);
-  // a world no search copies or hashes lays its actors' locals out plainly (src/vector/struct.ts makePlain)
-  k.sv.plain = !opts.snapshots;
+  // a world no search copies or hashes lays its structs out plainly (src/vector/struct.ts makePlain)
+  const k = buildKernel(s, opts.snapshots === true);
   const hash = new TraceHash();
   const violations: Violation[] = [];
   const schedule: Decision[] = [];
@@ -350,11 +349,11 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         // through it, since what decides whether a step can run is part of what it reads
         const t = new FootprintTracker(names!, k);
         footprint = t.fp;
-        t.trackVector(k.sv);
+        t.trackVector(k.sv, k.bus);
         try {
           r.leaf = fireStep(r.chart, from, t.wrap(r.actor), fail ? failEv : stepEv)!;
         } finally {
-          t.untrackVector(k.sv);
+          t.untrackVector(k.sv, k.bus);
         }
       } else {
         r.leaf = fail

@@ -21,6 +21,7 @@
  */
 
 import { type StateVector, inVector } from '../vector/state_vector.ts';
+import type { Bus } from '../bus/bus.ts';
 
 /** Keys that are not model state (as StateHasher skips them). */
 const SKIP = new Set(['bus', 'sv', 'stepActor', 'stepState']);
@@ -129,13 +130,19 @@ export class FootprintTracker {
     readonly fp: Footprint = new Footprint(),
   ) {}
 
-  /** Starts recording the state vector's slots a step reads and writes (as locations `-2.<slot>`). */
-  trackVector(sv: StateVector): void {
+  /**
+   * Starts recording the state vector's slots a step reads and writes (as locations
+   * `-2.<slot>`) — the step's own: not while the bus delivers its events to the monitors,
+   * which hold the model itself, not this view of it.
+   */
+  trackVector(sv: StateVector, bus: Bus): void {
     sv.track();
+    bus.observing = sv;
   }
 
   /** The step is over: the slots it read and wrote go into the footprint. */
-  untrackVector(sv: StateVector): void {
+  untrackVector(sv: StateVector, bus: Bus): void {
+    bus.observing = null;
     sv.untrack();
     for (const i of sv.reads) this.fp.reads.add(`${VECTOR_OBJECT}.${i}`);
     for (const i of sv.writes) this.fp.writes.add(`${VECTOR_OBJECT}.${i}`);
