@@ -3,6 +3,7 @@
  * page, each a page (pfn ≥ 0), a hole, or a swap entry (shmem), with radix-tree tags;
  * the mapping's tree lock and i_mmap lock; i_size and shmem's alloced/swapped counts.
  */
+import type { StateVector } from '../vector/state_vector.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
 export const SLOT_HOLE = -1;
@@ -30,11 +31,11 @@ export class AddressSpace {
   /** Address-space flags (e.g. AS_COLLAPSE_PMD of seed 003), by name. */
   readonly flags = new Set<string>();
 
-  constructor(readonly id: number, readonly name: string, nrSlots: number) {
+  constructor(readonly id: number, readonly name: string, nrSlots: number, sv?: StateVector) {
     this.slots = new Int32Array(nrSlots).fill(SLOT_HOLE);
     this.tagBits = new Uint8Array(nrSlots);
-    this.treeLock = new SpinLock(`tree_lock(${name})`);
-    this.iMmap = new RwSem(`i_mmap_rwsem(${name})`);
+    this.treeLock = new SpinLock(`tree_lock(${name})`, sv);
+    this.iMmap = new RwSem(`i_mmap_rwsem(${name})`, sv);
   }
 
   lookup(index: number): number {
@@ -126,8 +127,8 @@ export class Inode {
     else this.expected.set(index, token);
   }
 
-  constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number) {
+  constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number, sv?: StateVector) {
     this.i_size = sizePages;
-    this.mapping = new AddressSpace(id, name, sizePages);
+    this.mapping = new AddressSpace(id, name, sizePages, sv);
   }
 }

@@ -139,7 +139,7 @@ export class Kernel {
   /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}: slots of the state vector. */
   readonly khugepaged: KhugepagedCounters;
   /** Huge tmpfs (seed 001): shmem_shrinklist_lock, serialising the huge-hole shrinker and recovery. */
-  readonly shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock');
+  readonly shmemShrinklistLock: SpinLock;
   /** Seed 004: static atomic_t huge_zero_refcount. */
   get huge_zero_refcount(): number {
     return this.g.huge_zero_refcount;
@@ -171,10 +171,11 @@ export class Kernel {
     this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
-    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, ...cfg.bounds });
+    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, ...cfg.bounds });
     this.sv.plain = !cfg.slots;
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
+    this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
     this.vmstat = new VmStat(this.bus);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
@@ -302,14 +303,12 @@ export class Kernel {
   downRead(s: RwSem, a: ActorIx): void {
     if (!s.readFree) this.violate('lock-holder', `down_read(${s.name}) while write-held`, a);
     if (mightSleepHook !== null) mightSleepHook(`down_read(${s.name})`, a);
-    s.readers.push(a);
+    s.addReader(a);
     this.hold(a, `${s.name}:read`);
   }
 
   upRead(s: RwSem, a: ActorIx): void {
-    const i = s.readers.indexOf(a);
-    if (i < 0) this.violate('lock-holder', `up_read(${s.name}) by ${this.actorName(a)}, not a reader`, a);
-    s.readers.splice(i, 1);
+    if (!s.removeReader(a)) this.violate('lock-holder', `up_read(${s.name}) by ${this.actorName(a)}, not a reader`, a);
     this.release(a, `${s.name}:read`);
   }
 
@@ -347,7 +346,7 @@ export class Kernel {
 
   mmapReadLock(mm: MmStruct, a: ActorIx): void { this.mmCmd(mm, 'DOWN_READ', a); this.downRead(mm.mmapLock, a); }
   mmapReadUnlock(mm: MmStruct, a: ActorIx): void {
-    this.mmCmd(mm, mm.mmapLock.readers.length === 1 ? 'UP_READ_LAST' : 'UP_READ', a);
+    this.mmCmd(mm, mm.mmapLock.nrReaders === 1 ? 'UP_READ_LAST' : 'UP_READ', a);
     this.upRead(mm.mmapLock, a);
   }
   /** mmap_write_lock(); `nowait`: a down_write_trylock() a chart's guard found free. */
@@ -412,7 +411,7 @@ export class Kernel {
   // ---- mm_structs and page tables ------------------------------------------------------
 
   createMm(name: string, a: ActorIx): MmStruct {
-    const mm = new MmStruct(this.mms.length, name);
+    const mm = new MmStruct(this.mms.length, name, this.sv);
     this.mms.push(mm);
     this.mmsByName.set(name, mm);
     this.bus.publish({ kind: 'mm', op: 'CREATE', mm: mm.id, actor: a });
@@ -424,7 +423,7 @@ export class Kernel {
   }
 
   createInode(name: string, shmem: boolean, sizePages: number): Inode {
-    const ino = new Inode(this.inodes.length, name, shmem, sizePages);
+    const ino = new Inode(this.inodes.length, name, shmem, sizePages, this.sv);
     this.inodes.push(ino);
     return ino;
   }

@@ -6,6 +6,7 @@
  */
 import { compiledObjectChart } from '../object_charts.ts';
 import { RwSem, SpinLock } from './locks.ts';
+import type { StateVector } from '../vector/state_vector.ts';
 
 export const PMD_CHART = compiledObjectChart('pmd');
 export const MM_CHART = compiledObjectChart('mm_struct');
@@ -93,9 +94,9 @@ export class MmStruct {
    */
   readonly expected = new Map<number, number>();
 
-  constructor(readonly id: number, readonly name: string) {
-    this.mmapLock = new RwSem(`mmap_lock(${name})`);
-    this.pageTableLock = new SpinLock(`page_table_lock(${name})`);
+  constructor(readonly id: number, readonly name: string, sv?: StateVector) {
+    this.mmapLock = new RwSem(`mmap_lock(${name})`, sv);
+    this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
   }
 
   findVma(vpn: number): Vma | undefined {

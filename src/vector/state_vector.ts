@@ -71,6 +71,8 @@ export interface VectorBounds {
   readonly fileVmas: number;
   /** Pmds the VMAs mapping a file span, in all the mms of the run. */
   readonly filePmds: number;
+  /** The scenario's actors (an rwsem's readers: a count each). */
+  readonly actors: number;
 }
 
 /** One struct laid out in the vector: what errors and reports call it, where it starts, how long it is. */

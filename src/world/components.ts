@@ -123,7 +123,8 @@ export class StateComponents {
     for (let c = this.roots.length - 1; c >= 0; c--) {
       for (const o of this.objectsOf(c)) {
         if (o instanceof RwSem || o instanceof SpinLock) {
-          const l = this.add(o.name, o);
+          // (one whose holders are in the state vector is no component: -1, nothing to touch)
+          const l = o.inVector ? -1 : this.add(o.name, o);
           for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, l);
         }
       }
@@ -198,7 +199,7 @@ export class StateComponents {
         // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
         // run: the kernel's), and what its actor holds
         const c = this.lockIn.get(e.lock);
-        this.touch(c !== undefined ? c : e.lock.startsWith('page_lock(') ? PAGE_LOCKS : KERNEL);
+        if (c !== -1) this.touch(c !== undefined ? c : e.lock.startsWith('page_lock(') ? PAGE_LOCKS : KERNEL);
         const h = this.heldBy[e.actor];
         if (h !== undefined) this.touch(h);
         return;

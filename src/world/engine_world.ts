@@ -246,6 +246,10 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     runners.push(r);
   });
 
+  // what is made from now on (an mm forked during the run, its locks) is laid out plainly:
+  // the kernel's, in its component, as any object made during the run
+  k.sv.plain = true;
+
   function leafOf(r: Runner): CNode<Actor<any>> {
     const snap = r.xactor!.getSnapshot();
     if (snap.status === 'error') throw snap.error;

@@ -114,6 +114,15 @@ export class ObjectNames {
   }
 }
 
+/** The setter a class (or a prototype further up) defines for `prop`, if any. */
+function inheritedSetter(o: object, prop: string): ((v: unknown) => void) | undefined {
+  for (let p = Object.getPrototypeOf(o) as object | null; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, prop);
+    if (d !== undefined) return d.set;
+  }
+  return undefined;
+}
+
 /**
  * A proxied view of the model that records a step's footprint. Values read through it
  * are wrapped in turn; values written through it are unwrapped, so the model itself never
@@ -192,8 +201,18 @@ export class FootprintTracker {
       const v = Reflect.get(t, prop, receiver);
       return typeof v === 'function' ? v : this.wrap(v);
     },
-    set: (t, prop, value) => {
+    set: (t, prop, value, receiver) => {
       if (typeof prop !== 'symbol' && !SKIP.has(prop)) {
+        if (!Object.prototype.hasOwnProperty.call(t, prop)) {
+          // an accessor of its class (k.huge_zero_refcount, a lock's holder, a plain
+          // struct's list): no key is added; its setter runs on this view, so what it
+          // writes is recorded where a read of it is (the getter runs on the view too)
+          const setter = inheritedSetter(t, prop);
+          if (setter !== undefined) {
+            setter.call(receiver, this.unwrap(value));
+            return true;
+          }
+        }
         if (CLOCKS.has(prop) && t === this.clockOwner) this.fp.clock = true;
         this.write(t, prop);
         if (!Object.prototype.hasOwnProperty.call(t, prop)) this.write(t, ORDER);
