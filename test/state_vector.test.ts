@@ -23,7 +23,7 @@ const demo = struct<Demo>('demo', {
   todo: array('the pmds of an mm', (b) => b.pmds),
   ops: constant,
 });
-const bounds = { hpagePmdNr: 4, pmds: 6, allPmds: 12, mmPages: 24, mms: 2, filePages: 8, fileVmas: 2, filePmds: 6, actors: 3 };
+const bounds = { hpagePmdNr: 4, pmds: 6, allPmds: 12, mmPages: 24, mms: 2, filePages: 8, fileVmas: 2, filePmds: 6, actors: 3, files: 1 };
 
 function fresh(): { v: StateVector; a: Demo; b: Demo } {
   const v = new StateVector(bounds);

@@ -19,6 +19,7 @@ import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
 import { StateVector, type VectorBounds } from '../vector/state_vector.ts';
 import { int, makeStruct, struct } from '../vector/struct.ts';
+import { type HeldLocks, makeHeldLocks } from './held_locks.ts';
 
 /**
  * How a page lock is taken: lock_page() waits (sleeps) for it; trylock_page() takes it only
@@ -99,7 +100,7 @@ export class Kernel {
   /** Actor ids by index, for reports. */
   actorIds: string[] = [];
   /** Locks each actor holds (but page locks: see pageLockHolder), by actor index: name → how many times. */
-  held: Map<string, number>[] = [];
+  held: HeldLocks[] = [];
   /** Page locks: pfn → holder. */
   readonly pageLockHolder = new Map<number, ActorIx>();
   /** Simulated time in nanoseconds. */
@@ -171,7 +172,7 @@ export class Kernel {
     this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
-    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, ...cfg.bounds });
+    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, files: 8, ...cfg.bounds });
     this.sv.plain = !cfg.slots;
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
@@ -243,7 +244,7 @@ export class Kernel {
   /** Names the actors of a run (by index) and gives each an empty set of held locks. */
   setActors(ids: string[]): void {
     this.actorIds = Object.freeze([...ids]) as string[];
-    this.held = ids.map(() => new Map());
+    this.held = ids.map((id) => makeHeldLocks(this.sv, id));
   }
 
   /** The locks an actor holds, for reports. */

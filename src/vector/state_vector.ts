@@ -73,6 +73,8 @@ export interface VectorBounds {
   readonly filePmds: number;
   /** The scenario's actors (an rwsem's readers: a count each). */
   readonly actors: number;
+  /** The scenario's files (their locks: an actor's held set). */
+  readonly files: number;
 }
 
 /** One struct laid out in the vector: what errors and reports call it, where it starts, how long it is. */

@@ -395,7 +395,7 @@ const plans = new WeakMap<object, Map<string, Plan>>();
 function planOf(schema: StructSchema<unknown>, b: VectorBounds, init: Record<string, unknown>, sizes: Record<string, number>): Plan {
   const fields = schema.fields as Record<string, Field>;
   // the arrays' sizes decide the layout (the rest is the schema's)
-  let key = `${b.hpagePmdNr},${b.pmds},${b.allPmds},${b.mmPages},${b.mms},${b.filePages},${b.fileVmas},${b.filePmds},${b.actors}`;
+  let key = `${b.hpagePmdNr},${b.pmds},${b.allPmds},${b.mmPages},${b.mms},${b.filePages},${b.fileVmas},${b.filePmds},${b.actors},${b.files}`;
   for (const f in fields) if (fields[f]!.kind === 'array' && init[f] !== undefined) key += `;${f}=${Array.from(init[f] as Iterable<number>).length}`;
   for (const f in sizes) key += `;${f}<=${sizes[f]}`;
   let byKey = plans.get(schema);

@@ -107,7 +107,7 @@ export function vectorBounds(s: Scenario): VectorBounds {
   // (a fork copies its parent's VMAs: at most the largest mm's, each)
   return {
     hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages,
-    fileVmas: fileVmas + forks * mostFileVmas, filePmds: filePmds + forks * mostFilePmds, actors: s.actors.length,
+    fileVmas: fileVmas + forks * mostFileVmas, filePmds: filePmds + forks * mostFilePmds, actors: s.actors.length, files: s.files.length,
   };
 }
 

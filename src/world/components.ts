@@ -116,7 +116,8 @@ export class StateComponents {
     for (const mm of k.mms) this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
     for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
-    k.held.forEach((h, ix) => (this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h)));
+    // (an actor's held set in the state vector is no component)
+    k.held.forEach((h, ix) => { if (!inVector(h)) this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h); });
     for (const m of monitors) this.byMonitor.push(this.add(`monitor ${m.name}`, m.state));
     // each lock on its own (an mm's page_table_lock is taken and dropped far more often
     // than the mm changes)
