@@ -489,3 +489,58 @@ function makePlain(plan: Plan, schema: StructSchema<unknown>, name: string, cons
   for (const f in given) if (given[f] !== undefined) o[f] = given[f];
   return o;
 }
+
+/**
+ * A map from numbers to numbers over a bounded array: (key, value) pairs kept sorted by
+ * key — one content, one layout, whatever order the keys came in (a ghost map hashed as a
+ * multiset). A key whose value is set to 0 by `add` is removed, as a count that comes
+ * back to 0 is no entry.
+ */
+export class SortedPairs {
+  constructor(private readonly list: BoundedArray) {}
+
+  get size(): number {
+    return this.list.length / 2;
+  }
+
+  /** The pair's index, or -(where it would go) - 1. */
+  private find(key: number): number {
+    const l = this.list;
+    let i = 0;
+    for (; i < l.length; i += 2) {
+      const k = l.at(i)!;
+      if (k === key) return i;
+      if (k > key) break;
+    }
+    return -i - 1;
+  }
+
+  get(key: number): number | undefined {
+    const i = this.find(key);
+    return i >= 0 ? this.list.at(i + 1) : undefined;
+  }
+
+  set(key: number, value: number): void {
+    const i = this.find(key);
+    if (i >= 0) this.list.set(i + 1, value);
+    else this.list.splice(-i - 1, 0, key, value);
+  }
+
+  delete(key: number): boolean {
+    const i = this.find(key);
+    if (i >= 0) this.list.splice(i, 2);
+    return i >= 0;
+  }
+
+  /** value += d, the pair removed when it comes to 0. */
+  add(key: number, d: number): void {
+    const n = (this.get(key) ?? 0) + d;
+    if (n === 0) this.delete(key);
+    else this.set(key, n);
+  }
+
+  forEach(fn: (value: number, key: number) => void): void {
+    const l = this.list;
+    for (let i = 0; i < l.length; i += 2) fn(l.at(i + 1)!, l.at(i)!);
+  }
+}

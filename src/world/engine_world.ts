@@ -205,7 +205,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   /** The model's state components (made at the start with `snapshots`, else when the state is first hashed). */
   let parts: StateComponents | undefined;
   const monitors: Monitor[] = allMonitors().filter((m) => !opts.monitors || opts.monitors.includes(m.name)).map((m) => {
-    const i = ghosts.length;
+    // (its state's place among the ghosts: none for a monitor whose memory is in the state vector)
+    let i = -1;
     const monitor = m.create({
       k, actors,
       report: (message, actor = k.stepActor) => {
@@ -214,9 +215,14 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         };
         k.bus.publish({ kind: 'violation', violation });
       },
-      changed: () => parts?.touchMonitor(i),
+      changed: () => {
+        if (i >= 0) parts?.touchMonitor(i);
+      },
     });
-    if (monitor.state) ghosts.push({ name: m.name, state: monitor.state });
+    if (monitor.state) {
+      i = ghosts.length;
+      ghosts.push({ name: m.name, state: monitor.state });
+    }
     return monitor;
   });
 
