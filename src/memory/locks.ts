@@ -11,8 +11,8 @@
  * run), in its own fields.
  */
 import type { ActorIx } from '../bus/events.ts';
-import type { StateVector } from '../vector/state_vector.ts';
-import { type BoundedArray, array, inVectorStruct, int, makeStruct, struct } from '../vector/struct.ts';
+import { type StateVector, inVector } from '../vector/state_vector.ts';
+import { type BoundedArray, array, int, makeStruct, struct } from '../vector/struct.ts';
 import { guardProbe } from './probe.ts';
 
 interface SpinLockState {
@@ -43,7 +43,7 @@ export class SpinLock {
 
   /** Who holds it is in the state vector. */
   get inVector(): boolean {
-    return inVectorStruct(this.s);
+    return inVector(this.s);
   }
 }
 

@@ -12,7 +12,7 @@
  * pages...); one that would outgrow it is an error naming the struct and the field. Slots
  * past an array's length are always 0, so equal contents are equal slots.
  */
-import { StateVector, VECTOR, VECTOR_BASE, type VectorBounds, inVector } from './state_vector.ts';
+import { StateVector, VECTOR, VECTOR_BASE, type VectorBounds } from './state_vector.ts';
 import { stringId, stringOf } from './strings.ts';
 
 export interface IntField {
@@ -58,11 +58,6 @@ export type FieldsOf<T> = { readonly [K in keyof T]-?: FieldFor<T[K]> };
 export interface StructSchema<T> {
   readonly name: string;
   readonly fields: FieldsOf<T>;
-}
-
-/** Whether a struct is laid out in a state vector's slots (not plainly). */
-export function inVectorStruct(o: object): boolean {
-  return inVector(o);
 }
 
 /** The fields of a C-like interface T, to compose (as T extends others): checked against T's keys and types. */
