@@ -239,6 +239,9 @@ export class StateComponents {
         }
         return;
       case 'actor': {
+        // (going to sleep and waking move only the actor's wake-up time, which the world
+        // saves itself and the hash takes as the time left: no field of its component)
+        if (e.op === 'wake' || e.op === 'sleep') return;
         const c = this.byActor[e.actor];
         if (c !== undefined) this.touch(c);
         return;
