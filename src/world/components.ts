@@ -161,11 +161,6 @@ export class StateComponents {
     for (let c = 0; c < this.version.length; c++) this.version[c] = ++this.clock;
   }
 
-  /** The kernel's own fields changed (a timer fired: the clock moved). */
-  touchKernel(): void {
-    this.version[KERNEL] = ++this.clock;
-  }
-
   /** An actor's fields changed outside its own step (it never started, at the end of the run). */
   touchActor(ix: number): void {
     this.version[this.byActor[ix]!] = ++this.clock;

@@ -436,8 +436,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       if (!sleepers.length) return false;
       const first = sleepers.reduce((x, y) => (y.actor.wakeAt < x.actor.wakeAt ? y : x));
       k.now = first.actor.wakeAt;
-      version++;
-      parts?.touchKernel();
+      version++; // (the clock is no component's field: the world saves it, the hash takes each sleeper's time left)
       for (const x of sleepers) {
         if (x.actor.wakeAt <= k.now) {
           x.actor.wakeAt = 0;
