@@ -12,7 +12,7 @@ import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
 import { SLOT_HOLE, isSwapEntry } from '../src/memory/address_space.ts';
-import { type MmStruct, PTE_NONE } from '../src/memory/mm.ts';
+import { type MmStruct, PTE_NONE, hasPteTable } from '../src/memory/mm.ts';
 import type { Kernel } from '../src/memory/kernel.ts';
 import { hex } from '../src/memory/pages.ts';
 import {
@@ -728,10 +728,10 @@ export const collapseActions: Record<string, TaskAction<C>> = {
 export function ptesMapOnly(a: C, mm: MmStruct, pmdIx: number, hpage: number): boolean {
   const k = a.k;
   if (!retryDesign(k)) return true;
-  const ptes = mm.pmds.get(pmdIx)?.ptes;
-  if (!ptes) return true;
+  const p = mm.pmds.get(pmdIx);
+  if (!p || !hasPteTable(p)) return true;
   for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-    const pfn = ptes[i]!;
+    const pfn = p.ptes.at(i)!;
     if (pfn !== PTE_NONE && pfn !== hpage + i) return false;
   }
   return true;
@@ -747,12 +747,12 @@ export const retryDesign = (k: Kernel) => k.variant('pte_mapped_thp_retry_as_fla
 export function prepareAndFlush(a: Actor, mm: MmStruct, pmdIx: number, removePtes = retryDesign(a.k)): void {
   const k = a.k;
   const p = mm.pmds.get(pmdIx)!;
-  if (removePtes && p.ptes) {
+  if (removePtes && hasPteTable(p)) {
     const base = pmdIx * k.HPAGE_PMD_NR;
     let count = 0;
     let head = -1;
     for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-      const pfn = p.ptes[i]!;
+      const pfn = p.ptes.at(i)!;
       if (pfn === PTE_NONE) continue;
       k.setPte(mm, base + i, PTE_NONE, false, a.ix);
       k.pages.unmapPte(pfn, a.ix);

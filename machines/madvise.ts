@@ -5,7 +5,7 @@
  * machines/task.ts by syscall.
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
-import { PTE_NONE, VM as VMF } from '../src/memory/mm.ts';
+import { PTE_NONE, VM as VMF, hasPteTable } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import { getPageRef, putPageRef, shmemUndoRangeStates, unmapMappingRangeStates } from './shmem.ts';
@@ -159,8 +159,11 @@ export const madviseGuards: Record<string, TaskGuard<A>> = {
   mcPmdMappedNow: (a) => mmOf(a).kindAt(mcPmdIx(a)) === 'huge',
   mcPtesMapOnlyHpage: (a) => {
     const p = mmOf(a).pmds.get(mcPmdIx(a));
-    if (!p?.ptes) return false;
-    for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) if (p.ptes[i] !== PTE_NONE && p.ptes[i] !== a.l.mc_hpage + i) return false;
+    if (!p || !hasPteTable(p)) return false;
+    for (let i = 0; i < a.k.HPAGE_PMD_NR; i++) {
+      const pfn = p.ptes.at(i)!;
+      if (pfn !== PTE_NONE && pfn !== a.l.mc_hpage + i) return false;
+    }
     return true;
   },
 };
@@ -390,7 +393,7 @@ export const madviseBehaviorActions: Record<string, TaskAction<A>> = {
     const base = curPmdIx(a) * k.HPAGE_PMD_NR;
     const p = mm.pmd(curPmdIx(a));
     for (let i = Math.max(a.l.zap_start - base, 0); i < Math.min(a.l.zap_end - base, k.HPAGE_PMD_NR); i++) {
-      const pfn = p.ptes![i]!;
+      const pfn = p.ptes.at(i)!;
       if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
       // reclaim here swaps shmem pages only: an anonymous page (swap cache), a regular file's
       // (dropped clean) or a compound page (split first) is left alone

@@ -23,7 +23,7 @@ import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
 import type { Actor } from '../src/sched/actor.ts';
 import type { Inode } from '../src/memory/address_space.ts';
-import { PTE_NONE, VM } from '../src/memory/mm.ts';
+import { PTE_NONE, VM, hasPteTable } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import { PageTeam, shmemAddedToHugeteam, teamMember } from '../src/memory/team.ts';
 
@@ -257,9 +257,9 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     a.l.mg_ptes = [];
     for (const mm of k.mms) {
       for (const [ix, pmd] of mm.pmds) {
-        if (!pmd.ptes) continue;
+        if (!hasPteTable(pmd)) continue;
         for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-          if (pmd.ptes[i] !== p) continue;
+          if (pmd.ptes.at(i) !== p) continue;
           const vpn = ix * k.HPAGE_PMD_NR + i;
           k.setPte(mm, vpn, PTE_NONE, false, a.ix);
           k.pages.unmapPte(p, a.ix);

@@ -135,8 +135,8 @@ export const mprotectActions: Record<string, TaskAction<A>> = {
     const base = curPmdIx(a) * k.HPAGE_PMD_NR;
     const p = mm.pmd(curPmdIx(a));
     for (let i = Math.max(op.start - base, 0); i < Math.min(op.end - base, k.HPAGE_PMD_NR); i++) {
-      const pfn = p.ptes![i]!;
-      if (pfn !== PTE_NONE && p.pteWritable![i]) k.setPte(mm, base + i, pfn, false, a.ix);
+      const pfn = p.ptes.at(i)!;
+      if (pfn !== PTE_NONE && p.pteWritable.at(i)) k.setPte(mm, base + i, pfn, false, a.ix);
     }
   },
   mpReturn: (a) => {

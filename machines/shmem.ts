@@ -562,10 +562,10 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
   if (kind !== 'pte_table') return;
   for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
     const vpn = base + i;
-    const pfn = pmd.ptes![i]!;
+    const pfn = pmd.ptes.at(i)!;
     if (pfn === PTE_NONE) {
       // a migration entry in the range is zapped too
-      if (pmd.pteMigration?.[i]) {
+      if (pmd.pteMigration.at(i)) {
         const f = off(vpn);
         if (f && f.ino.id === inodeId && f.index >= start && f.index < end) k.migrationEntry(mm, vpn, false, a.ix);
       }

@@ -712,13 +712,13 @@ export const taskChart: TaskChartDef<A> = {
       const base = ix * k.HPAGE_PMD_NR;
       const src = parent.pmd(ix);
       for (let i = 0; i < k.HPAGE_PMD_NR; i++) {
-        const pfn = src.ptes![i]!;
+        const pfn = src.ptes.at(i)!;
         if (pfn === PTE_NONE) continue;
         if (pfn !== k.ZERO_PAGE) {
           k.pages.get(pfn, a.ix);
           k.pages.mapPte(pfn, a.ix);
           a.k.addMmCounter(child, 'MM_ANONPAGES', 1, a.ix);
-          if (src.pteWritable![i]) k.setPte(parent, base + i, pfn, false, a.ix);
+          if (src.pteWritable.at(i)) k.setPte(parent, base + i, pfn, false, a.ix);
         }
         k.setPte(child, base + i, pfn, false, a.ix);
       }

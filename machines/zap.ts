@@ -5,7 +5,7 @@
  */
 import { type StateDef, final, step } from '../src/engine/chart.ts';
 import type { TaskAction, TaskGuard } from '../src/engine/task_chart.ts';
-import { PTE_NONE, pmdKind } from '../src/memory/mm.ts';
+import { PTE_NONE, hasPteTable, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import { putPageRef } from './shmem.ts';
 import { putHugeZeroPage, splitHugePmd } from './huge_pmd_split.ts';
@@ -153,7 +153,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
   zapNoteTable: (a) => {
     const mm = mmOf(a);
     const p = mm.pmd(curPmdIx(a));
-    a.l.zap_table = p.ptes !== null;
+    a.l.zap_table = hasPteTable(p);
     p.noted |= 1 << a.ix;
     a.k.mmField(mm, 'pmd_noted', a.ix);
   },
@@ -163,7 +163,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
     const ix = curPmdIx(a);
     const base = ix * k.HPAGE_PMD_NR;
     const p = mm.pmd(ix);
-    if (p.ptes !== null ? (p.noted & (1 << a.ix)) === 0 : a.l.zap_table) {
+    if (hasPteTable(p) ? (p.noted & (1 << a.ix)) === 0 : a.l.zap_table) {
       // exit_mmap() runs without mmap_lock: *pmd was read, then cleared and its table freed
       k.violate('page-table', `zap_pte_range ${mm.name}:${hex(base * 4096)}: the pte table *pmd pointed to was freed under it (pmd is now ${pmdKind(p.state)}): "BUG: Bad page map"`);
     }
@@ -171,7 +171,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
     const lo = Math.max(a.l.zap_start - base, 0);
     const hi = Math.min(a.l.zap_end - base, k.HPAGE_PMD_NR);
     for (let i = lo; i < hi; i++) {
-      const pfn = p.ptes![i]!;
+      const pfn = p.ptes.at(i)!;
       if (pfn === PTE_NONE) continue;
       k.setPte(mm, base + i, PTE_NONE, false, a.ix);
       if (pfn === k.ZERO_PAGE) continue;
@@ -182,7 +182,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
       a.l.zap_pages.push(pfn);
     }
     // a migration entry is zapped with the rest (remove_migration_ptes finds it gone)
-    for (let i = lo; i < hi; i++) if (p.pteMigration?.[i]) k.migrationEntry(mm, base + i, false, a.ix);
+    for (let i = lo; i < hi; i++) if (p.pteMigration.at(i)) k.migrationEntry(mm, base + i, false, a.ix);
   },
   putZappedPages: (a) => {
     for (const pfn of a.l.zap_pages) putPageRef(a, pfn);

@@ -99,7 +99,7 @@ describe('pte-mapped THP retry (seed 003)', () => {
         checked++;
       }
       // nothing pte-maps a huge page at quiescence (the liveness monitor agrees)
-      for (const pm of mm.pmds.values()) if (pm.ptes) for (const pfn of pm.ptes) if (pfn !== PTE_NONE) expect(k.pages.order[k.pages.compoundHead(pfn)]).toBe(0);
+      for (const pm of mm.pmds.values()) for (const pfn of pm.ptes) if (pfn !== PTE_NONE) expect(k.pages.order[k.pages.compoundHead(pfn)]).toBe(0);
     }
     expect(checked).toBeGreaterThan(0);
   });

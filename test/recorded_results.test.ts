@@ -28,6 +28,14 @@
 // steps on their own locals counted as dependent. Exact footprints of private locals let
 // more transitions sleep: the same states, verdicts, counterexamples and coverage in
 // fewer nodes (e.g. examples/team-recovery-vs-exit.yaml 2,891 → 2,488 nodes).
+// And a second time, for the same reason: since the mm_structs' own fields and page tables
+// are slots too (MmStruct, PmdTable), a pmd entry made during the run is no longer a DYN
+// location either. The dfs with sleep sets only (33 files): `nodes` and `slept`, and — for
+// the 9 searches the 2,000-state bound cuts short, which now reach another 2,000 first —
+// their schedules, traces, verdicts, outcomes, SCAN_* results and locks seen blocked or
+// contended. A complete search still visits the same
+// states (examples/zero-page-as-posted.yaml: 74,186 states either way, 170,159 → 161,719
+// nodes; team-recovery-vs-exit: 35,150, 51,693 → 51,386), and no counterexample changed.
 // A scenario or replay file added after the recording is not compared: it had no results
 // before the change. A recorded file that is gone fails (it no longer loads).
 //

@@ -55,7 +55,7 @@ describe('madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)', () => {
     // mprotect adding PROT_EXEC inside a huge pmd splits it too (write is not taken away)
     const x = run(await scenario([{ write: 0 }, { mprotect: { start: 0x1000, size: 0x1000, prot: ['PROT_READ', 'PROT_WRITE', 'PROT_EXEC'] } }], anon), { seed: 1 });
     expect(x.kernel.mmByName('m')!.kindAt(0)).toBe('pte_table');
-    expect([...x.kernel.mmByName('m')!.pmdAt(0).pteWritable!]).toEqual([1, 1, 1, 1]);
+    expect([...x.kernel.mmByName('m')!.pmdAt(0).pteWritable]).toEqual([1, 1, 1, 1]);
   });
 
   it('a range not wholly mapped returns ENOMEM (the mapped part still changes)', async () => {
@@ -105,8 +105,8 @@ describe('MADV_DONTNEED and munmap of part of a VMA', () => {
     expect(r.verdict).toBe('ok');
     const mm = r.kernel.mmByName('m')!;
     expect(pmdKind(mm.pmdAt(0).state)).toBe('pte_table');
-    expect(mm.pmdAt(0).ptes![1]).toBeLessThan(0);
-    expect(mm.pmdAt(0).ptes![0]).toBeGreaterThanOrEqual(0);
+    expect(mm.pmdAt(0).ptes.at(1)).toBeLessThan(0);
+    expect(mm.pmdAt(0).ptes.at(0)).toBeGreaterThanOrEqual(0);
     expect(r.kernel.vmstat.get('thp_split_pmd')).toBe(1);
   });
 
@@ -171,8 +171,8 @@ describe('mprotect', () => {
     expect(r.verdict).toBe('ok');
     expect(r.actors[0]!.results).toEqual(['mprotect(0x11000, 0x1000, PROT_READ) = 0']);
     const mm = r.kernel.mmByName('m')!;
-    expect(mm.pmdAt(4).pteWritable![0]).toBe(1);
-    expect(mm.pmdAt(4).pteWritable![1]).toBe(0);
+    expect(mm.pmdAt(4).pteWritable.at(0)).toBe(1);
+    expect(mm.pmdAt(4).pteWritable.at(1)).toBe(0);
     expect(mm.findVma(0x11)!.flags & VM.WRITE).toBe(0);
   });
   it('a store to the now read-only part is SIGSEGV; PROT_NONE faults a load', async () => {
@@ -188,7 +188,7 @@ describe('mprotect', () => {
     expect(r.verdict).toBe('ok');
     const mm = r.kernel.mmByName('m')!;
     expect(mm.kindAt(4)).toBe('pte_table');
-    expect([...mm.pmdAt(4).pteWritable!]).toEqual([0, 1, 1, 1]);
+    expect([...mm.pmdAt(4).pteWritable]).toEqual([0, 1, 1, 1]);
   });
 });
 

@@ -50,7 +50,7 @@ export const accountingMonitor: MonitorKind = {
             tables += p.deposited;
             if (kind === 'pte_table') {
               tables++;
-              for (const pfn of p.ptes!) {
+              for (const pfn of p.ptes) {
                 if (pfn === PTE_NONE || pfn === k.ZERO_PAGE) continue;
                 if (isFile(pfn)) count(pfn, 1);
                 else anon++;

@@ -41,9 +41,9 @@ export const livenessPmdMappedMonitor: MonitorKind = {
               if (v < 0) continue;
               const h = k.pages.compoundHead(v);
               if (k.pages.order[h] !== k.HPAGE_PMD_ORDER || k.pages.index[h] !== index) continue;
-              const ptes = mm.pmds.get(p)!.ptes!;
+              const ptes = mm.pmds.get(p)!.ptes;
               let foreign = false;
-              for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (ptes[i] !== PTE_NONE && ptes[i] !== h + i) foreign = true;
+              for (let i = 0; i < k.HPAGE_PMD_NR; i++) if (ptes.at(i) !== PTE_NONE && ptes.at(i) !== h + i) foreign = true;
               if (foreign) continue;
               report(`${mm.name}:0x${(base * 4096).toString(16)} maps huge page 0x${h.toString(16)} of ${ino.name} by ptes, not by pmd, and nothing will retract its page table`);
               return;

@@ -32,7 +32,7 @@ export function pageTables(k: Kernel): Record<string, PmdSummary[]> {
         }
         if (kind === 'pte_table') {
           let present = 0, zero = 0, none = 0;
-          for (const pfn of p.ptes!) {
+          for (const pfn of p.ptes) {
             if (pfn === PTE_NONE) none++;
             else if (pfn === k.ZERO_PAGE) zero++;
             else present++;
@@ -116,7 +116,7 @@ export function toJson(r: RunResult, withSchedule: boolean): RunReport {
     divergence: r.divergence,
     actors: r.actors,
     page_tables: pageTables(k),
-    mm_counters: Object.fromEntries(k.mms.map((m) => [m.name, { nr_ptes: m.nr_ptes, ...m.rss, mm_users: m.users }])),
+    mm_counters: Object.fromEntries(k.mms.map((m) => [m.name, { nr_ptes: m.nr_ptes, MM_FILEPAGES: m.rss.MM_FILEPAGES, MM_ANONPAGES: m.rss.MM_ANONPAGES, MM_SHMEMPAGES: m.rss.MM_SHMEMPAGES, mm_users: m.users }])),
     page_cache: pageCache(k),
     huge_zero_page: { huge_zero_refcount: k.huge_zero_refcount, huge_zero_pfn: hex(k.huge_zero_pfn) },
     khugepaged: { ...k.khugepaged },

@@ -139,8 +139,8 @@ function mmCells(k: Kernel, out: Map<string, Cell>): void {
         if (kind === 'huge' || kind === 'huge_zero') {
           c = { t: 'pte', pmd: kind, w: pmd!.writable, ...pageCell(k, pmd!.pfn + (vpn % nr)) };
         } else if (kind === 'pte_table') {
-          const pfn = pmd!.ptes![vpn % nr]!;
-          c = pfn === PTE_NONE ? { t: 'pte_none', pmd: kind } : { t: 'pte', pmd: kind, w: pmd!.pteWritable![vpn % nr] === 1, ...pageCell(k, pfn) };
+          const pfn = pmd!.ptes.at(vpn % nr)!;
+          c = pfn === PTE_NONE ? { t: 'pte_none', pmd: kind } : { t: 'pte', pmd: kind, w: pmd!.pteWritable.at(vpn % nr) === 1, ...pageCell(k, pfn) };
         } else c = { t: 'pte_none', pmd: 'none' };
         out.set(`m${mm.id}:${vpn}`, c);
       }

@@ -9,7 +9,7 @@ import type { ActorIx, MmFieldBusEvent, Violation } from '../bus/events.ts';
 import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
-import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, pmdKind } from './mm.ts';
+import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, hasPteTable, pmdKind } from './mm.ts';
 import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
@@ -436,8 +436,9 @@ export class Kernel {
     if (n < 0) {
       this.illegal(`pmd ${mm.name}:${hex(index * this.HPAGE_PMD_NR * 4096)}`, ev, pmdKind(p.state), a);
     }
-    if (ev === 'PMDP_CLEAR' && p.ptes) {
-      const present = p.ptes.reduce((c, v) => (v !== PTE_NONE ? c + 1 : c), 0);
+    if (ev === 'PMDP_CLEAR' && hasPteTable(p)) {
+      let present = 0;
+      for (const v of p.ptes) if (v !== PTE_NONE) present++;
       if (present) {
         this.violate('page-table', `pmd ${mm.name}:${hex(index * this.HPAGE_PMD_NR * 4096)}: a pte table is freed with ${present} present pte(s): their mappings are lost`, a);
       }
@@ -446,15 +447,15 @@ export class Kernel {
     p.state = n;
     const kind = pmdKind(n);
     p.pfn = kind === 'huge' || kind === 'huge_zero' ? pfn : -1;
-    if (kind === 'pte_table' && !p.ptes) {
-      p.ptes = new Int32Array(this.HPAGE_PMD_NR).fill(PTE_NONE);
-      p.pteWritable = new Uint8Array(this.HPAGE_PMD_NR);
-      p.pteMigration = new Uint8Array(this.HPAGE_PMD_NR);
+    if (kind === 'pte_table' && !hasPteTable(p)) {
+      p.ptes.assign(new Array<number>(this.HPAGE_PMD_NR).fill(PTE_NONE));
+      p.pteWritable.assign(new Array<number>(this.HPAGE_PMD_NR).fill(0));
+      p.pteMigration.assign(new Array<number>(this.HPAGE_PMD_NR).fill(0));
       p.noted = 0;
     } else if (kind !== 'pte_table') {
-      p.ptes = null;
-      p.pteWritable = null;
-      p.pteMigration = null;
+      p.ptes.assign([]);
+      p.pteWritable.assign([]);
+      p.pteMigration.assign([]);
       p.noted = 0;
     }
     this.bus.publish({ kind: 'pmd', op: ev, mm: mm.id, pmd: index, pfn: p.pfn, oldPfn, actor: a });
@@ -464,31 +465,31 @@ export class Kernel {
   /** set_pte_at / pte_clear on one pte of a pte table. */
   setPte(mm: MmStruct, vpn: number, pfn: number, writable: boolean, a: ActorIx): void {
     const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
-    if (!p?.ptes) this.violate('page-table', `set_pte_at ${mm.name}:${hex(vpn * 4096)} without a pte table`, a);
+    if (!p || !hasPteTable(p)) this.violate('page-table', `set_pte_at ${mm.name}:${hex(vpn * 4096)} without a pte table`, a);
     const i = vpn % this.HPAGE_PMD_NR;
-    const oldPfn = p.ptes[i]!;
-    p.ptes[i] = pfn;
-    p.pteWritable![i] = writable && pfn !== PTE_NONE ? 1 : 0;
+    const oldPfn = p.ptes.at(i)!;
+    p.ptes.set(i, pfn);
+    p.pteWritable.set(i, writable && pfn !== PTE_NONE ? 1 : 0);
     this.bus.publish({ kind: 'pte', op: pfn === PTE_NONE ? 'clear' : 'set', mm: mm.id, vpn, pfn, oldPfn, actor: a });
   }
 
   /** A migration entry left in (on) or taken out of (off) the pte at vpn (see Pmd.pteMigration). */
   migrationEntry(mm: MmStruct, vpn: number, on: boolean, a: ActorIx): void {
     const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
-    if (!p?.pteMigration) return;
-    p.pteMigration[vpn % this.HPAGE_PMD_NR] = on ? 1 : 0;
+    if (!p || !hasPteTable(p)) return;
+    p.pteMigration.set(vpn % this.HPAGE_PMD_NR, on ? 1 : 0);
     this.mmField(mm, 'migration_entry', a);
   }
 
   /** Whether the pte at vpn holds a migration entry. */
   isMigrationEntry(mm: MmStruct, vpn: number): boolean {
     const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
-    return p?.pteMigration?.[vpn % this.HPAGE_PMD_NR] === 1;
+    return p !== undefined && p.pteMigration.at(vpn % this.HPAGE_PMD_NR) === 1;
   }
 
   pte(mm: MmStruct, vpn: number): number {
     const p = mm.pmds.get(Math.floor(vpn / this.HPAGE_PMD_NR));
-    return p?.ptes ? p.ptes[vpn % this.HPAGE_PMD_NR]! : PTE_NONE;
+    return p !== undefined && hasPteTable(p) ? p.ptes.at(vpn % this.HPAGE_PMD_NR)! : PTE_NONE;
   }
 
   /** is_huge_zero_pfn(): compares with the current huge_zero_pfn, as the kernel does. */
@@ -570,8 +571,8 @@ export class Kernel {
     if (kind === 'huge' || kind === 'huge_zero') return { pfn: p.pfn + (vpn % this.HPAGE_PMD_NR), writable: p.writable };
     if (kind === 'pte_table') {
       const i = vpn % this.HPAGE_PMD_NR;
-      const pfn = p.ptes![i]!;
-      return pfn === PTE_NONE ? null : { pfn, writable: p.pteWritable![i] === 1 };
+      const pfn = p.ptes.at(i)!;
+      return pfn === PTE_NONE ? null : { pfn, writable: p.pteWritable.at(i) === 1 };
     }
     return null;
   }

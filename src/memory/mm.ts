@@ -6,7 +6,8 @@
  */
 import { compiledObjectChart } from '../object_charts.ts';
 import { RwSem, SpinLock } from './locks.ts';
-import type { StateVector } from '../vector/state_vector.ts';
+import { type StateVector, VECTOR, VECTOR_BASE, inVector } from '../vector/state_vector.ts';
+import { type BoundedArray, PlainArray, array, bool, int, makeStruct, struct } from '../vector/struct.ts';
 
 export const PMD_CHART = compiledObjectChart('pmd');
 export const MM_CHART = compiledObjectChart('mm_struct');
@@ -41,18 +42,25 @@ export interface Vma {
 /** The pte value meaning "no pte". */
 export const PTE_NONE = -1;
 
+/**
+ * A pmd entry: none, a pte table, a huge pmd or a huge zero pmd (its `state` in the pmd
+ * chart). For a world a search copies and hashes, laid out in the state vector (`pmd_t`);
+ * otherwise an object of the same accessors.
+ */
 export interface Pmd {
   state: number;
   /** The huge page (or huge zero page) a huge pmd maps; -1 otherwise. */
   pfn: number;
   writable: boolean;
-  ptes: Int32Array | null;
-  pteWritable: Uint8Array | null;
+  /** The pte table while the pmd points to one: HPAGE_PMD_NR ptes (a pfn, or PTE_NONE); empty otherwise (see hasPteTable). */
+  ptes: BoundedArray;
+  /** Per pte of the table, 1 where it is writable. */
+  pteWritable: BoundedArray;
   /**
    * Per pte, 1 where try_to_unmap left a migration entry (the pte itself reads as none): a
    * zap of the pte removes it, remove_migration_ptes turns it back into a pte of the page.
    */
-  pteMigration: Uint8Array | null;
+  pteMigration: BoundedArray;
   /** Page tables deposited under a huge pmd (pgtable_trans_huge_deposit). */
   deposited: number;
   /**
@@ -64,37 +72,171 @@ export interface Pmd {
    */
   noted: number;
 }
+const pmdT = struct<Pmd>('pmd_t', {
+  state: int(PMD_CHART.initial),
+  pfn: int(-1),
+  writable: bool(),
+  ptes: array('HPAGE_PMD_NR ptes', (b) => b.hpagePmdNr),
+  pteWritable: array('HPAGE_PMD_NR ptes', (b) => b.hpagePmdNr),
+  pteMigration: array('HPAGE_PMD_NR ptes', (b) => b.hpagePmdNr),
+  deposited: int(),
+  noted: int(),
+});
 
+/** The pmd points to a pte table (the pmd chart's pte_table state: its ptes are there). */
+export const hasPteTable = (p: Readonly<Pmd>): boolean => p.ptes.length !== 0;
+
+const SV = Symbol('thpsim.pmds.sv');
+
+/** A list no pte is ever in (a pmd never written). */
+const NO_PTES: BoundedArray = Object.freeze(new PlainArray(0, 'a pmd never written: no pte table'));
 /** What a pmd never written reads as. */
-const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, pteMigration: null, deposited: 0, noted: 0 });
+const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: NO_PTES, pteWritable: NO_PTES, pteMigration: NO_PTES, deposited: 0, noted: 0 });
+
+interface PmdKeys {
+  /** The pmd indices, in the order their entries were first written (a Map's order). */
+  keys: BoundedArray;
+}
+const pmdKeys = struct<PmdKeys>('pmd_indices', { keys: array('the pmds of an mm', (b) => b.pmds) });
+
+/**
+ * An mm's page tables, pmd index → pmd entry: entries are made, none, on first write and
+ * never removed (a freed table leaves the entry none), kept in the order made — as a Map,
+ * which is what they were and what the state hash saw. In a world a search copies and
+ * hashes: the indices and the entries in the state vector, as many as the scenario's VMAs
+ * span (VectorBounds.pmds), each entry's slots laid out when the mm is; otherwise a Map.
+ */
+export class PmdTable implements Iterable<[number, Pmd]> {
+  private readonly list: BoundedArray | null;
+  private readonly entries_: Pmd[] = [];
+  private readonly map: Map<number, Pmd> | null;
+  /** (under a symbol: a walk of the model does not go into the vector) */
+  private readonly [SV]: StateVector | undefined;
+
+  constructor(sv: StateVector | undefined, name: string) {
+    this[SV] = sv;
+    if (!sv || sv.plain) {
+      this.list = null;
+      this.map = new Map();
+      return;
+    }
+    this.map = null;
+    const s = makeStruct(sv, pmdKeys, `${name} pmds`, {});
+    this.list = s.keys;
+    for (let j = 0; j < this.list.max; j++) this.entries_.push(makeStruct(sv, pmdT, `${name} pmd #${j}`, {}));
+    (this as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE] = (s as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE];
+    (this as unknown as { [VECTOR]: StateVector })[VECTOR] = sv;
+  }
+
+  get size(): number {
+    return this.map ? this.map.size : this.list!.length;
+  }
+
+  get(index: number): Pmd | undefined {
+    if (this.map) return this.map.get(index);
+    const j = this.list!.indexOf(index);
+    return j < 0 ? undefined : this.entries_[j];
+  }
+
+  has(index: number): boolean {
+    return this.get(index) !== undefined;
+  }
+
+  /** The entry at `index`, made (none) if there is none. */
+  make(index: number): Pmd {
+    let p = this.get(index);
+    if (p) return p;
+    if (this.map) {
+      const sv = this[SV];
+      p = sv ? makeStruct(sv, pmdT, `pmd ${index}`, {}) : { ...PMD_NONE, ptes: new PlainArray(Infinity, 'ptes'), pteWritable: new PlainArray(Infinity, 'pte writable'), pteMigration: new PlainArray(Infinity, 'pte migration') };
+      this.map.set(index, p);
+      return p;
+    }
+    const j = this.list!.push(index) - 1;
+    return this.entries_[j]!;
+  }
+
+  *keys(): IterableIterator<number> {
+    if (this.map) yield* this.map.keys();
+    else for (const i of this.list!) yield i;
+  }
+
+  *values(): IterableIterator<Pmd> {
+    if (this.map) yield* this.map.values();
+    else for (let j = 0; j < this.list!.length; j++) yield this.entries_[j]!;
+  }
+
+  *entries(): IterableIterator<[number, Pmd]> {
+    if (this.map) yield* this.map.entries();
+    else for (let j = 0; j < this.list!.length; j++) yield [this.list!.at(j)!, this.entries_[j]!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[number, Pmd]> {
+    return this.entries();
+  }
+}
+
+/** The mm_struct's own fields (its counters, users, where its mm chart is). */
+interface MmFields {
+  /** Packed mm chart state (users × mmap_lock). */
+  state: number;
+  users: number;
+  forking: boolean;
+  mmfVmHugepage: boolean;
+  nr_ptes: number;
+}
+const mmStructT = struct<MmFields>('mm_struct', { state: int(MM_CHART.initial), users: int(1), forking: bool(), mmfVmHugepage: bool(), nr_ptes: int() });
+
+/** mm->rss_stat. */
+export interface MmRss {
+  MM_FILEPAGES: number;
+  MM_ANONPAGES: number;
+  MM_SHMEMPAGES: number;
+}
+const mmRssStat = struct<MmRss>('mm_rss_stat', { MM_FILEPAGES: int(), MM_ANONPAGES: int(), MM_SHMEMPAGES: int() });
 
 export class MmStruct {
-  /** Packed mm chart state (users × mmap_lock). */
-  state = MM_CHART.initial;
+  /** Its own fields: in the state vector for a world a search copies and hashes. */
+  private readonly f: MmFields;
   readonly mmapLock: RwSem;
   /** mm->page_table_lock (the seeds predate split pmd locks). */
   readonly pageTableLock: SpinLock;
-  users = 1;
-  /** dup_mmap() is still copying into this mm: the child task does not run yet. */
-  forking = false;
-  /** MMF_VM_HUGEPAGE: registered with khugepaged (__khugepaged_enter put it on khugepaged's mm_slot list). */
-  mmfVmHugepage = false;
   /** Seed 003 design b: pmds whose page table retract_page_tables could not take (mainline: mm_slot->pte_mapped_thp). */
   readonly ptePmdRetry = new Set<number>();
   /** File vpns whose pte now maps a private page (uprobe's __replace_page): reads follow this mm, not the file. */
   readonly replaced = new Set<number>();
   readonly vmas: Vma[] = [];
-  readonly pmds = new Map<number, Pmd>();
-  /** mm->nr_ptes: page-table pages allocated (including ones deposited under huge pmds). */
-  nr_ptes = 0;
-  readonly rss = { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
+  readonly pmds: PmdTable;
+  readonly rss: MmRss;
   /**
    * What a read of each vpn must return: the token last written there (absent = never
    * written = zeroes). Private memory: fork copies it.
    */
   readonly expected = new Map<number, number>();
+  /** Its own fields and page tables are slots of the state vector (made with a world a search copies and hashes). */
+  get inVector(): boolean {
+    return inVector(this.f);
+  }
+
+  /** Packed mm chart state (users × mmap_lock). */
+  get state(): number { return this.f.state; }
+  set state(x: number) { this.f.state = x; }
+  get users(): number { return this.f.users; }
+  set users(x: number) { this.f.users = x; }
+  /** dup_mmap() is still copying into this mm: the child task does not run yet. */
+  get forking(): boolean { return this.f.forking; }
+  set forking(x: boolean) { this.f.forking = x; }
+  /** MMF_VM_HUGEPAGE: registered with khugepaged (__khugepaged_enter put it on khugepaged's mm_slot list). */
+  get mmfVmHugepage(): boolean { return this.f.mmfVmHugepage; }
+  set mmfVmHugepage(x: boolean) { this.f.mmfVmHugepage = x; }
+  /** mm->nr_ptes: page-table pages allocated (including ones deposited under huge pmds). */
+  get nr_ptes(): number { return this.f.nr_ptes; }
+  set nr_ptes(x: number) { this.f.nr_ptes = x; }
 
   constructor(readonly id: number, readonly name: string, sv?: StateVector) {
+    this.f = sv ? makeStruct(sv, mmStructT, `mm ${name}`, {}) : { state: MM_CHART.initial, users: 1, forking: false, mmfVmHugepage: false, nr_ptes: 0 };
+    this.rss = sv ? makeStruct(sv, mmRssStat, `mm ${name} rss_stat`, {}) : { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
+    this.pmds = new PmdTable(sv, `mm ${name}`);
     this.mmapLock = new RwSem(`mmap_lock(${name})`, sv);
     this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
   }
@@ -114,12 +256,7 @@ export class MmStruct {
 
   /** The pmd at `index`, to write (made, none, on first use). */
   pmd(index: number): Pmd {
-    let p = this.pmds.get(index);
-    if (!p) {
-      p = { state: PMD_CHART.initial, pfn: -1, writable: false, ptes: null, pteWritable: null, pteMigration: null, deposited: 0, noted: 0 };
-      this.pmds.set(index, p);
-    }
-    return p;
+    return this.pmds.make(index);
   }
 
   kindAt(index: number): PmdKind {

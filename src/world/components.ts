@@ -90,6 +90,8 @@ export class StateComponents {
   private readonly byInode = new Map<number, number>();
   /** mm id → its component (an mm forked during the run has none: it is the kernel's, in k.mms). */
   private readonly byMm: number[] = [];
+  /** mm id → 1 where its own fields and page tables are slots of the state vector (MmStruct.inVector). */
+  private readonly mmInVector: number[] = [];
   private readonly byActor: number[] = [];
   /** Per actor, the component of the locks it holds (k.held[ix]). */
   private readonly heldBy: number[] = [];
@@ -113,7 +115,10 @@ export class StateComponents {
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);
     this.add('page locks', k.pageLockHolder);
-    for (const mm of k.mms) this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
+    for (const mm of k.mms) {
+      this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
+      this.mmInVector[mm.id] = mm.inVector ? 1 : 0;
+    }
     for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
     // (an actor's held set in the state vector is no component)
@@ -202,15 +207,18 @@ export class StateComponents {
       }
       case 'mm':
         if (e.op === 'CREATE') this.touch(KERNEL); // (k.mms)
-        this.touchMm(e.mm);
+        this.touchMmFields(e.mm);
         return;
       case 'pmd':
       case 'pte':
       case 'mm_counter':
+        this.touchMmFields(e.mm);
+        return;
       case 'mm_field':
         // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list, a kernel field)
-        if (e.kind === 'mm_field' && e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
-        this.touchMm(e.mm);
+        if (e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
+        if (e.field === 'vmas' || e.field === 'expected' || e.field === 'pte_mapped_thp') this.touchMm(e.mm);
+        else this.touchMmFields(e.mm);
         return;
       case 'atomic':
       case 'khugepaged_counter':
@@ -251,6 +259,14 @@ export class StateComponents {
   /** An mm_struct changed (one forked during the run is the kernel's). */
   private touchMm(id: number): void {
     this.touch(this.byMm[id] ?? KERNEL);
+  }
+
+  /**
+   * An mm_struct's own fields or page tables changed (MmStruct's `mm_struct`, `rss_stat`
+   * and pmds): slots of the state vector for an mm made with the world, nothing to touch.
+   */
+  private touchMmFields(id: number): void {
+    if (this.mmInVector[id] !== 1) this.touchMm(id);
   }
 
   private touchInode(id: number): void {
