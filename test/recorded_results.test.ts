@@ -30,7 +30,7 @@
 // fewer nodes (e.g. examples/team-recovery-vs-exit.yaml 2,891 → 2,488 nodes).
 // And a second time, for the same reason: since the mm_structs' own fields and page tables
 // are slots too (MmStruct, PmdTable), a pmd entry made during the run is no longer a DYN
-// location either. The dfs with sleep sets only (33 files): `nodes` and `slept`, and — for
+// location either. The dfs with sleep sets only (32 files): `nodes` and `slept`, and — for
 // the 9 searches the 2,000-state bound cuts short, which now reach another 2,000 first —
 // their schedules, traces, verdicts, outcomes, SCAN_* results and locks seen blocked or
 // contended. A complete search still visits the same

@@ -71,6 +71,8 @@ export interface Pmd {
    * reference from an actor into the page tables only by contents, never by identity.)
    */
   noted: number;
+  /** When the entry was first written, in the order the mm's entries were (1, 2, ...); 0: never (it reads as none). */
+  order: number;
 }
 const pmdT = struct<Pmd>('pmd_t', {
   state: int(PMD_CHART.initial),
@@ -81,6 +83,7 @@ const pmdT = struct<Pmd>('pmd_t', {
   pteMigration: array('HPAGE_PMD_NR ptes', (b) => b.hpagePmdNr),
   deposited: int(),
   noted: int(),
+  order: int(),
 });
 
 /** The pmd points to a pte table (the pmd chart's pte_table state: its ptes are there). */
@@ -91,84 +94,106 @@ const SV = Symbol('thpsim.pmds.sv');
 /** A list no pte is ever in (a pmd never written). */
 const NO_PTES: BoundedArray = Object.freeze(new PlainArray(0, 'a pmd never written: no pte table'));
 /** What a pmd never written reads as. */
-const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: NO_PTES, pteWritable: NO_PTES, pteMigration: NO_PTES, deposited: 0, noted: 0 });
+const PMD_NONE: Readonly<Pmd> = Object.freeze({ state: PMD_CHART.initial, pfn: -1, writable: false, ptes: NO_PTES, pteWritable: NO_PTES, pteMigration: NO_PTES, deposited: 0, noted: 0, order: 0 });
 
-interface PmdKeys {
-  /** The pmd indices, in the order their entries were first written (a Map's order). */
-  keys: BoundedArray;
+interface PmdTableFields {
+  /** Entries made so far: the next one made is entry `made` + 1 in the order made. */
+  made: number;
 }
-const pmdKeys = struct<PmdKeys>('pmd_indices', { keys: array('the pmds of an mm', (b) => b.pmds) });
+const pmdTableT = struct<PmdTableFields>('pmd_table', { made: int() });
 
 /**
- * An mm's page tables, pmd index → pmd entry: entries are made, none, on first write and
- * never removed (a freed table leaves the entry none), kept in the order made — as a Map,
- * which is what they were and what the state hash saw. In a world a search copies and
- * hashes: the indices and the entries in the state vector, as many as the scenario's VMAs
- * span (VectorBounds.pmds), each entry's slots laid out when the mm is; otherwise a Map.
+ * An mm's page tables, pmd index → pmd entry. An entry is made (none) on first write and
+ * never removed (a freed table leaves it none); the entries iterate in the order they were
+ * made — as the Map they were, which is what the state hash saw. For an mm made with the
+ * world (`layOut`, after its VMAs): an entry for every pmd its VMAs span, laid out at once
+ * (in the state vector for a world a search copies and hashes), each knowing when it was
+ * made (`order`, 0: not yet) — a lookup is one entry's, as a step's footprint sees it. An
+ * mm made during the run (a fork's child) keeps them in a Map.
  */
 export class PmdTable implements Iterable<[number, Pmd]> {
-  private readonly list: BoundedArray | null;
-  private readonly entries_: Pmd[] = [];
-  private readonly map: Map<number, Pmd> | null;
+  /** pmd index → its entry (the VMAs' spans when laid out); null until then. */
+  private slotOf: Map<number, number> | null = null;
+  private readonly indices: number[] = [];
+  private readonly slots: Pmd[] = [];
+  private t: PmdTableFields | null = null;
+  private readonly map = new Map<number, Pmd>();
   /** (under a symbol: a walk of the model does not go into the vector) */
   private readonly [SV]: StateVector | undefined;
 
-  constructor(sv: StateVector | undefined, name: string) {
+  constructor(sv: StateVector | undefined) {
     this[SV] = sv;
-    if (!sv || sv.plain) {
-      this.list = null;
-      this.map = new Map();
-      return;
+  }
+
+  /** An entry for each pmd index in `indices` (each pmd the mm's VMAs span), named after `name`. */
+  layOut(indices: readonly number[], name: string): void {
+    const sv = this[SV];
+    if (!sv || this.slotOf || this.map.size) throw new Error(`${name}: page tables laid out twice, or after use`);
+    this.slotOf = new Map();
+    this.t = makeStruct(sv, pmdTableT, `${name} pmds`, {});
+    for (const i of indices) {
+      if (this.slotOf.has(i)) continue;
+      this.slotOf.set(i, this.slots.length);
+      this.indices.push(i);
+      this.slots.push(makeStruct(sv, pmdT, `${name} pmd ${i}`, {}));
     }
-    this.map = null;
-    const s = makeStruct(sv, pmdKeys, `${name} pmds`, {});
-    this.list = s.keys;
-    for (let j = 0; j < this.list.max; j++) this.entries_.push(makeStruct(sv, pmdT, `${name} pmd #${j}`, {}));
-    (this as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE] = (s as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE];
-    (this as unknown as { [VECTOR]: StateVector })[VECTOR] = sv;
+    if (inVector(this.t)) {
+      (this as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE] = (this.t as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE];
+      (this as unknown as { [VECTOR]: StateVector })[VECTOR] = sv;
+    }
   }
 
   get size(): number {
-    return this.map ? this.map.size : this.list!.length;
+    return this.t ? this.t.made : this.map.size;
   }
 
   get(index: number): Pmd | undefined {
-    if (this.map) return this.map.get(index);
-    const j = this.list!.indexOf(index);
-    return j < 0 ? undefined : this.entries_[j];
-  }
-
-  has(index: number): boolean {
-    return this.get(index) !== undefined;
+    if (!this.slotOf) return this.map.get(index);
+    const j = this.slotOf.get(index);
+    if (j === undefined) return undefined;
+    const p = this.slots[j]!;
+    return p.order !== 0 ? p : undefined;
   }
 
   /** The entry at `index`, made (none) if there is none. */
-  make(index: number): Pmd {
-    let p = this.get(index);
-    if (p) return p;
-    if (this.map) {
-      const sv = this[SV];
-      p = sv ? makeStruct(sv, pmdT, `pmd ${index}`, {}) : { ...PMD_NONE, ptes: new PlainArray(Infinity, 'ptes'), pteWritable: new PlainArray(Infinity, 'pte writable'), pteMigration: new PlainArray(Infinity, 'pte migration') };
-      this.map.set(index, p);
+  make(index: number, mm: string): Pmd {
+    if (!this.slotOf) {
+      let p = this.map.get(index);
+      if (!p) {
+        const sv = this[SV];
+        p = sv ? makeStruct(sv, pmdT, `${mm} pmd ${index}`, {}) : { ...PMD_NONE, ptes: new PlainArray(Infinity, 'ptes'), pteWritable: new PlainArray(Infinity, 'pte writable'), pteMigration: new PlainArray(Infinity, 'pte migration') };
+        p.order = this.map.size + 1;
+        this.map.set(index, p);
+      }
       return p;
     }
-    const j = this.list!.push(index) - 1;
-    return this.entries_[j]!;
+    const j = this.slotOf.get(index);
+    if (j === undefined) throw new RangeError(`${mm}: a pmd entry at index ${index} (address 0x${(index * this[SV]!.bounds.hpagePmdNr * 4096).toString(16)}), outside every pmd its VMAs span`);
+    const p = this.slots[j]!;
+    if (p.order === 0) p.order = ++this.t!.made;
+    return p;
+  }
+
+  /** The entries made, in the order made. */
+  private made(): number[] {
+    const js: number[] = [];
+    for (let j = 0; j < this.slots.length; j++) if (this.slots[j]!.order !== 0) js.push(j);
+    return js.sort((x, y) => this.slots[x]!.order - this.slots[y]!.order);
   }
 
   *keys(): IterableIterator<number> {
-    if (this.map) yield* this.map.keys();
-    else for (const i of this.list!) yield i;
+    if (!this.slotOf) yield* this.map.keys();
+    else for (const j of this.made()) yield this.indices[j]!;
   }
 
   *values(): IterableIterator<Pmd> {
-    if (this.map) yield* this.map.values();
-    else for (let j = 0; j < this.list!.length; j++) yield this.entries_[j]!;
+    if (!this.slotOf) yield* this.map.values();
+    else for (const j of this.made()) yield this.slots[j]!;
   }
 
   *entries(): IterableIterator<[number, Pmd]> {
-    if (this.map) yield* this.map.entries();
-    else for (let j = 0; j < this.list!.length; j++) yield [this.list!.at(j)!, this.entries_[j]!];
+    if (!this.slotOf) yield* this.map.entries();
+    else for (const j of this.made()) yield [this.indices[j]!, this.slots[j]!];
   }
 
   [Symbol.iterator](): IterableIterator<[number, Pmd]> {
@@ -236,7 +261,7 @@ export class MmStruct {
   constructor(readonly id: number, readonly name: string, sv?: StateVector) {
     this.f = sv ? makeStruct(sv, mmStructT, `mm ${name}`, {}) : { state: MM_CHART.initial, users: 1, forking: false, mmfVmHugepage: false, nr_ptes: 0 };
     this.rss = sv ? makeStruct(sv, mmRssStat, `mm ${name} rss_stat`, {}) : { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
-    this.pmds = new PmdTable(sv, `mm ${name}`);
+    this.pmds = new PmdTable(sv);
     this.mmapLock = new RwSem(`mmap_lock(${name})`, sv);
     this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
   }
@@ -256,7 +281,7 @@ export class MmStruct {
 
   /** The pmd at `index`, to write (made, none, on first use). */
   pmd(index: number): Pmd {
-    return this.pmds.make(index);
+    return this.pmds.make(index, `mm ${this.name}`);
   }
 
   kindAt(index: number): PmdKind {

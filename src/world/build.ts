@@ -124,6 +124,12 @@ export function buildKernel(s: Scenario, slots = false): Kernel {
       const file = v.file === undefined ? -1 : k.inodes.find((i) => i.name === v.file)!.id;
       mm.vmas.push({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
     }
+    // its page tables: an entry for each pmd the VMAs span (a fault, a fork or a collapse
+    // writes none outside them)
+    const n = s.hpage_pmd_nr;
+    const spanned: number[] = [];
+    for (const v of mm.vmas) for (let i = Math.floor(v.start / n); v.end > v.start && i <= Math.floor((v.end - 1) / n); i++) spanned.push(i);
+    mm.pmds.layOut(spanned.sort((x, y) => x - y), `mm ${mm.name}`);
   }
   return k;
 }
