@@ -244,9 +244,10 @@ export const teamMonitor: MonitorKind = {
         const w = scratch.whole;
         for (let i = 0; bad === null && i < w.length; i += 2) bad = notWhole(k, w[i]!, w[i + 1] === 1);
         if (bad !== null) report(bad);
-        scratch.touched.length = 0;
-        scratch.moves.length = 0;
-        scratch.whole.length = 0;
+        // (a length write is a runtime call, even of an empty array's: only when there is something to drop)
+        if (scratch.touched.length !== 0) scratch.touched.length = 0;
+        if (m.length !== 0) m.length = 0;
+        if (w.length !== 0) w.length = 0;
         scratch.round++;
       },
       quiescent() {
