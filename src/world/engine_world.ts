@@ -226,6 +226,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     return monitor;
   });
 
+  /** The monitors that check something after every step (most do). */
+  const stepEnders = monitors.filter((m) => m.stepEnd !== undefined);
+
   opts.observe?.(k, actors);
   populateFiles(k, s);
 
@@ -381,7 +384,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     if (k.bus.wants('step')) k.bus.publish({ kind: 'step', step: step - 1, actor: r.actor.ix, from: from.path, to: r.leaf.path, fail, preempted });
     if (violations.length === 0) {
       if (k.bus.wants('step_end')) k.bus.publish({ kind: 'step_end', step: step - 1, actor: r.actor.ix });
-      for (const m of monitors) m.stepEnd?.();
+      for (let i = 0; i < stepEnders.length; i++) stepEnders[i]!.stepEnd!();
       if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
     }
     if (parts && (!r.localsInVector || r.actor.results.length !== results || r.actor.outcome !== outcome)) parts.touchActor(r.actor.ix);
