@@ -135,7 +135,10 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
 
 /**
  * A node takes a snapshot only this many levels below the nearest one; going back to a
- * node between is a restore and a replay of at most SNAPSHOT_EVERY - 1 steps (a step costs
- * a tenth of a snapshot of the model).
+ * node between is a restore and a replay of at most SNAPSHOT_EVERY - 1 steps. Measured
+ * (explore() of bench/spin/zero-page-3task-fixed.yaml, 1,940,561 nodes): 5 → 8.7-9.3 s,
+ * 3 → 7.0-7.2 s, 2 → 6.8-6.9 s, 1 → 6.6-6.9 s; 2 is as good or better on the team and
+ * collapse_shmem fixtures. (It was 5 while a snapshot walked object graphs: a step cost a
+ * tenth of one; with most of the model in the state vector a snapshot is a copy of slots.)
  */
-const SNAPSHOT_EVERY = 5;
+const SNAPSHOT_EVERY = 2;
