@@ -305,12 +305,12 @@ export class Kernel {
     if (!s.readFree) this.violate('lock-holder', `down_read(${s.name}) while write-held`, a);
     if (mightSleepHook !== null) mightSleepHook(`down_read(${s.name})`, a);
     s.addReader(a);
-    this.hold(a, `${s.name}:read`);
+    this.hold(a, s.readName);
   }
 
   upRead(s: RwSem, a: ActorIx): void {
     if (!s.removeReader(a)) this.violate('lock-holder', `up_read(${s.name}) by ${this.actorName(a)}, not a reader`, a);
-    this.release(a, `${s.name}:read`);
+    this.release(a, s.readName);
   }
 
   /** down_write(); `nowait`: down_write_trylock() that succeeded (no sleep, no ordering edge). */
@@ -318,7 +318,7 @@ export class Kernel {
     if (!s.writeFree) this.violate('lock-holder', `down_write(${s.name}) while held`, a);
     if (!nowait && mightSleepHook !== null) mightSleepHook(`down_write(${s.name})`, a);
     s.writer = a;
-    this.hold(a, `${s.name}:write`, nowait);
+    this.hold(a, s.writeName, nowait);
   }
 
   /** down_write_trylock(): false (and a trylock_failed event) if anyone holds it. */
@@ -334,7 +334,7 @@ export class Kernel {
   upWrite(s: RwSem, a: ActorIx): void {
     if (s.writer !== a) this.violate('lock-holder', `up_write(${s.name}) by ${this.actorName(a)}; writer is ${this.actorName(s.writer)}`, a);
     s.writer = -1;
-    this.release(a, `${s.name}:write`);
+    this.release(a, s.writeName);
   }
 
   // mmap_lock: the rwsem plus the mm_struct chart's mmap_lock region.

@@ -66,7 +66,16 @@ export class RwSem {
   /** In the state vector. */
   private readonly s: RwSemState | null;
 
+  /**
+   * The names its holders hold it by (`name:read`, `name:write`), made once: a held-lock
+   * lookup by a string built at each call hashes the string again every time.
+   */
+  readonly readName: string;
+  readonly writeName: string;
+
   constructor(readonly name: string, sv?: StateVector) {
+    this.readName = `${name}:read`;
+    this.writeName = `${name}:write`;
     if (sv && !sv.plain) {
       this.own = null;
       this.s = makeStruct(sv, rwSemaphore, name, {}, { readers: new Array<number>(sv.bounds.actors).fill(0) as unknown as BoundedArray });

@@ -87,8 +87,10 @@ export interface VectorRegion {
 /** A copy of the vector's slots and hash (StateVector.save). */
 export interface VectorSaved {
   slots: Float64Array;
+  /** The slots' hash, where it was kept when they were copied (hashed). */
   lo: number;
   hi: number;
+  hashed: boolean;
 }
 
 export class StateVector {
@@ -147,7 +149,10 @@ export class StateVector {
     }
   }
 
-  /** From now on keep the hash (computed once from the slots here): a search that hashes states asks for it. */
+  /**
+   * From now on keep the hash (computed once from the slots here): a search that hashes
+   * states asks for it when it first hashes one (random and PCT schedules never do).
+   */
   startHashing(): void {
     if (this.hashing) return;
     [this.lo, this.hi] = this.freshHash();
@@ -165,26 +170,34 @@ export class StateVector {
     this.tracking = false;
   }
 
-  /** A copy of the slots in use and the hash; `into`: a copy to write over. */
+  /** A copy of the slots in use and the hash (where kept); `into`: a copy to write over. */
   save(into?: VectorSaved): VectorSaved {
-    this.startHashing();
     const n = this.n;
     if (into && into.slots.length === n) {
       into.slots.set(this.w.subarray(0, n));
       into.lo = this.lo;
       into.hi = this.hi;
+      into.hashed = this.hashing;
       return into;
     }
-    return { slots: this.w.slice(0, n), lo: this.lo, hi: this.hi };
+    return { slots: this.w.slice(0, n), lo: this.lo, hi: this.hi, hashed: this.hashing };
   }
 
-  /** Back to a copy, in place (slots laid out since are zeroed: a struct made after the copy is gone with it). */
+  /**
+   * Back to a copy, in place (slots laid out since are zeroed: a struct made after the copy
+   * is gone with it). A copy made before the hash was kept gets it now, computed once.
+   */
   restore(s: VectorSaved): void {
     this.w.set(s.slots);
     if (this.n > s.slots.length) {
       this.w.fill(0, s.slots.length, this.n);
       this.n = s.slots.length;
       while (this.regions.length && this.regions[this.regions.length - 1]!.base >= this.n) this.regions.pop();
+    }
+    if (!this.hashing) return;
+    if (!s.hashed) {
+      [s.lo, s.hi] = this.freshHash();
+      s.hashed = true;
     }
     this.lo = s.lo;
     this.hi = s.hi;

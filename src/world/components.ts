@@ -110,7 +110,6 @@ export class StateComponents {
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
-    this.sv.startHashing();
     this.add('kernel', k);
     this.add('page store', k.pages);
     this.add('vmstat', k.vmstat);
@@ -277,6 +276,7 @@ export class StateComponents {
   /** Write every component's hash (two words each), hashing again those that may have changed. */
   hashInto(sh: StateHasher): void {
     const n = this.roots.length;
+    if (!this.sv.hashing) this.sv.startHashing();
     if (sh.n + 2 * n + 2 > sh.b.length) sh.grow(sh.n + 2 * n + 2);
     for (let c = 0; c < n; c++) {
       if (this.hashedAt[c] !== this.version[c]) this.rehash(c);
@@ -321,6 +321,7 @@ export class StateComponents {
    */
   check(others: readonly unknown[]): string[] {
     const problems: string[] = [];
+    this.sv.startHashing();
     const [lo, hi] = this.sv.freshHash();
     if (lo !== this.sv.lo || hi !== this.sv.hi) problems.push('the state vector\'s hash is not its slots\' (a slot written other than through StateVector.put)');
     const printed = (this.printed ??= []);
