@@ -61,6 +61,14 @@ export interface Monitor {
    * snapshotted and restored with the run, never part of the state hash.
    */
   scratch?: object;
+  /**
+   * Forgets what the step in progress gathered: for a monitor whose `scratch` is kept within
+   * a step only, and is what reset() makes it whenever a step has ended with no violation.
+   * With it, a search going back to a state saved between steps calls reset() instead of
+   * restoring a copy of the scratch (one is taken only where it may differ: before the first
+   * step, or after a violation).
+   */
+  reset?(): void;
   /** Checks once the step's events are all in. */
   stepEnd?(): void;
   /** Checks when an actor finishes. */

@@ -153,6 +153,9 @@ export const hugeZeroPageMonitor: MonitorKind = {
     return {
       state: g.state,
       scratch,
+      reset() {
+        scratch.changed = false;
+      },
       stepEnd() {
         if (!scratch.changed) return;
         scratch.changed = false;

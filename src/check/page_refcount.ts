@@ -116,6 +116,10 @@ export const pageRefcountMonitor: MonitorKind = {
         if (touched.length !== 0) touched.length = 0; // (a length write is a runtime call)
         scratch.round++;
       },
+      reset() {
+        if (touched.length !== 0) touched.length = 0;
+        scratch.round++; // (what `seen` marked in the step forgotten is of an older round)
+      },
       actorExit(a) {
         const n = heldBy.get(a.id) ?? 0;
         if (n !== 0) report(`${a.id} finished holding ${n} page reference(s): a leak`, a.ix);

@@ -54,6 +54,10 @@ export const sleepInAtomicMonitor: MonitorKind = {
         sc.actor = -1;
         sc.spins = [];
       },
+      reset() {
+        sc.actor = -1;
+        sc.spins = [];
+      },
     };
   },
 };

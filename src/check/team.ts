@@ -250,6 +250,12 @@ export const teamMonitor: MonitorKind = {
         if (w.length !== 0) w.length = 0;
         scratch.round++;
       },
+      reset() {
+        if (scratch.touched.length !== 0) scratch.touched.length = 0;
+        if (scratch.moves.length !== 0) scratch.moves.length = 0;
+        if (scratch.whole.length !== 0) scratch.whole.length = 0;
+        scratch.round++;
+      },
       quiescent() {
         const bad = quiescentProblem();
         if (bad !== null) report(bad);

@@ -134,8 +134,13 @@ interface WorldSnapshot extends Saved {
   stepAt: number;
   stepActor: number;
   stepState: string;
-  /** What else the run keeps: the monitors' scratch, the caller's `alsoSave` (null: nothing). */
+  /**
+   * What else the run keeps: the monitors' scratch, the caller's `alsoSave` (null: nothing)
+   * — but the within-step scratch of a monitor with reset(), when saved between steps.
+   */
   snap: Snapshot | null;
+  /** The within-step scratch was not copied: reset() makes it what it was. */
+  resets: boolean;
   last: Runner | null;
   preemptions: number;
   grown: number[];
@@ -327,6 +332,10 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   // list, the trace hash and the clocks are saved by hand (WorldSnapshot), the monitors'
   // scratch and the caller's `alsoSave` snapshotted whole.
   const snapshotRoots = opts.snapshots ? [...monitors.map((m) => m.scratch).filter((x) => x !== undefined), ...(opts.alsoSave ?? [])] : [];
+  // (a monitor with reset() keeps its scratch within a step: between two steps that ended
+  // with no violation it is what reset() makes it, so a save there copies only the rest)
+  const resetters = monitors.filter((m) => m.reset !== undefined && m.scratch !== undefined);
+  const keptRoots = snapshotRoots.filter((r) => !resetters.some((m) => m.scratch === r));
   if (opts.snapshots) {
     markChartsOpaque(runners);
     parts = new StateComponents(k, actors, ghosts);
@@ -485,15 +494,20 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         parts: parts!.take(b?.parts, into?.parts),
         live: into ? copyInto(into.live, live) : live.slice(), trace: hash.save(),
         now: k.now, wakeAt: actors.map((a) => a.wakeAt), stepAt: k.step, stepActor: k.stepActor, stepState: k.stepState,
-        snap: snapshotRoots.length ? Snapshot.take(snapshotRoots, into?.snap ?? undefined) : null, steps: step, last, preemptions,
+        snap: null, resets: false, steps: step, last, preemptions,
         grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
       };
+      // (before the first step the scratch holds what building the world announced)
+      saved.resets = step > 0 && violations.length === 0 && resetters.length > 0;
+      const roots = saved.resets ? keptRoots : snapshotRoots;
+      saved.snap = roots.length ? Snapshot.take(roots, into?.snap ?? undefined) : null;
       return saved;
     },
 
     restore(s: Saved): void {
       const at = s as WorldSnapshot;
       at.snap?.restore();
+      if (at.resets) for (let i = 0; i < resetters.length; i++) resetters[i]!.reset!();
       parts!.restore(at.parts);
       copyInto(live, at.live);
       hash.restore(at.trace);
