@@ -21,6 +21,8 @@ interface GhostMap<K> {
   /** value += d; the entry gone when it comes to 0 (no entry and 0 are one state). */
   add(key: K, d: number): void;
   forEach(fn: (value: number, key: K) => void): void;
+  /** The values summed. */
+  total(): number;
 }
 
 /** A Map (hashed as a multiset: its field names are in shape.ts's UNORDERED). */
@@ -31,6 +33,11 @@ function inMap<K>(m: Map<K, number>): GhostMap<K> {
     delete: (key) => void m.delete(key),
     add: (key, d) => addCount(m, key, d),
     forEach: (fn) => m.forEach(fn),
+    total: () => {
+      let t = 0;
+      for (const v of m.values()) t += v;
+      return t;
+    },
   };
 }
 
@@ -42,6 +49,7 @@ function inPairs<K>(p: SortedPairs, id: (key: K) => number, key: (id: number) =>
     delete: (k) => void p.delete(id(k)),
     add: (k, d) => p.add(id(k), d),
     forEach: (fn) => p.forEach((value, i) => fn(value, key(i))),
+    total: () => p.total(),
   };
 }
 
@@ -159,8 +167,7 @@ export const hugeZeroPageMonitor: MonitorKind = {
       stepEnd() {
         if (!scratch.changed) return;
         scratch.changed = false;
-        let expected = 0;
-        holders.forEach((n) => (expected += n));
+        const expected = holders.total();
         if (k.huge_zero_refcount !== expected) {
           const who: string[] = [];
           holders.forEach((v, h) => v && who.push(`${h}×${v}`));

@@ -8,6 +8,7 @@ export const locksMonitor: MonitorKind = {
   create({ k, report }) {
     return {
       actorExit(a) {
+        if (!k.holdsAnyLock(a.ix)) return;
         const h = k.heldBy(a.ix);
         if (h.length) report(`${a.id} finished holding ${h.join(', ')}`, a.ix);
       },

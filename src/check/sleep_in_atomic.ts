@@ -52,11 +52,11 @@ export const sleepInAtomicMonitor: MonitorKind = {
           report(`sleeping function called from invalid context: ${k.actorName(sc.actor)} may sleep (${sc.why}) at ${sc.at} holding spinlock ${spins.join(', ')}${irq}`, sc.actor);
         }
         sc.actor = -1;
-        sc.spins = [];
+        if (sc.spins.length) sc.spins = [];
       },
       reset() {
         sc.actor = -1;
-        sc.spins = [];
+        if (sc.spins.length) sc.spins = [];
       },
     };
   },

@@ -247,6 +247,13 @@ export class Kernel {
     this.held = ids.map((id) => makeHeldLocks(this.sv, id));
   }
 
+  /** Whether the actor holds any lock (heldBy(a).length > 0, without the names). */
+  holdsAnyLock(a: ActorIx): boolean {
+    if (this.held[a]!.size > 0) return true;
+    for (const h of this.pageLockHolder.values()) if (h === a) return true;
+    return false;
+  }
+
   /** The locks an actor holds, for reports. */
   heldBy(a: ActorIx): string[] {
     const pageLocks = [...this.pageLockHolder].filter(([, h]) => h === a).map(([pfn]) => lockName(pfn));

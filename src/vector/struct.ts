@@ -538,4 +538,12 @@ export class SortedPairs {
     const l = this.list;
     for (let i = 0; i < l.length; i += 2) fn(l.at(i + 1)!, l.at(i)!);
   }
+
+  /** The values summed. */
+  total(): number {
+    const l = this.list;
+    let t = 0;
+    for (let i = 1; i < l.length; i += 2) t += l.at(i)!;
+    return t;
+  }
 }
