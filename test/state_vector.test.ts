@@ -8,6 +8,7 @@ import { StateVector, inVector } from '../src/vector/state_vector.ts';
 import { type BoundedArray, array, bool, constant, int, makeStruct, str, struct } from '../src/vector/struct.ts';
 import { stringId, stringOf } from '../src/vector/strings.ts';
 import { Bus } from '../src/bus/bus.ts';
+import { VmStat } from '../src/memory/vmstat.ts';
 
 interface Demo {
   pc: number;
@@ -217,5 +218,29 @@ describe('state vector', () => {
     expect([...v.reads].sort((x, y) => x - y)).toEqual([0, 13]);
     expect([...v.writes].sort((x, y) => x - y)).toEqual([13, 14]);
     expect(v.describe(14)).toBe('T2+4');
+  });
+
+  it('vmstat in a world a search copies is slots of the vector (the hash kept, a restore brings the counters back); plain, an array of its own', () => {
+    const count = (vm: VmStat, bus: Bus) => {
+      bus.publish({ kind: 'vmstat', item: 'thp_fault_alloc', delta: 1, actor: 0 });
+      bus.publish({ kind: 'vmstat', item: 'nr_anon_transparent_hugepages', delta: 4, actor: 0 });
+      bus.publish({ kind: 'vmstat', item: 'recov_completed', delta: 2, actor: 0 });
+      return [vm.get('thp_fault_alloc'), vm.get('nr_anon_transparent_hugepages'), vm.get('recov_completed'), vm.toJSON().thp_fault_alloc];
+    };
+    const v = new StateVector(bounds);
+    v.startHashing();
+    const bus = new Bus();
+    const vm = new VmStat(bus, v);
+    expect(inVector(vm)).toBe(true);
+    expect(v.regions.map((r) => r.name)).toEqual(['vmstat']);
+    const s = v.save();
+    expect(count(vm, bus)).toEqual([1, 4, 2, 1]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    v.restore(s);
+    expect([vm.get('thp_fault_alloc'), vm.get('recov_completed')]).toEqual([0, 0]);
+    const plainBus = new Bus();
+    const plain = new VmStat(plainBus);
+    expect(inVector(plain)).toBe(false);
+    expect(count(plain, plainBus)).toEqual([1, 4, 2, 1]);
   });
 });

@@ -177,7 +177,7 @@ export class Kernel {
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
     this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
-    this.vmstat = new VmStat(this.bus);
+    this.vmstat = new VmStat(this.bus, this.sv);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
     this.pages.setFlag(this.ZERO_PAGE, 'reserved');

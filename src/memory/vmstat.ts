@@ -4,6 +4,7 @@
  * kernel step counts an event by publishing it (count_vm_event / __mod_node_page_state).
  */
 import type { Bus } from '../bus/bus.ts';
+import { type StateVector, VECTOR, VECTOR_BASE } from '../vector/state_vector.ts';
 
 export const VM_EVENTS = [
   'thp_fault_alloc', 'thp_fault_fallback', 'thp_fault_fallback_charge',
@@ -45,18 +46,41 @@ const ALL_ITEMS: readonly VmItem[] = [...VM_ITEMS, ...SHR_STATS];
 
 const ITEM_INDEX = new Map<VmItem, number>(ALL_ITEMS.map((item, i) => [item, i]));
 
+/**
+ * One counter per item, in VM_ITEMS order then SHR_STATS (as the kernel's vm_node_stat[] and
+ * vm_event_states.event[]): in a world a search copies and hashes, slots of the state vector
+ * (`vmstat`, one an item: no state component of its own); otherwise an array of its own.
+ */
 export class VmStat {
-  /** One counter per item, in VM_ITEMS order (as the kernel's vm_node_stat[] and vm_event_states.event[]). */
-  readonly counts = new Float64Array(ALL_ITEMS.length);
+  private readonly own: Float64Array | null;
+  /** (laid out in the vector: a walk of the model takes it as the vector's) */
+  readonly [VECTOR_BASE]?: number;
+  readonly [VECTOR]?: StateVector;
 
-  constructor(bus: Bus) {
-    bus.on('vmstat').subscribe((e) => {
-      this.counts[ITEM_INDEX.get(e.item)!]! += e.delta;
-    });
+  constructor(bus: Bus, sv?: StateVector) {
+    if (sv && !sv.plain) {
+      this.own = null;
+      this[VECTOR_BASE] = sv.alloc(ALL_ITEMS.length, 'vmstat');
+      this[VECTOR] = sv;
+    } else this.own = new Float64Array(ALL_ITEMS.length);
+    bus.on('vmstat').subscribe((e) => this.add(ITEM_INDEX.get(e.item)!, e.delta));
+  }
+
+  private add(i: number, delta: number): void {
+    if (this.own !== null) this.own[i]! += delta;
+    else {
+      const sv = this[VECTOR]!;
+      const at = this[VECTOR_BASE]! + i;
+      sv.put(at, sv.get(at) + delta);
+    }
+  }
+
+  private at(i: number): number {
+    return this.own !== null ? this.own[i]! : this[VECTOR]!.get(this[VECTOR_BASE]! + i);
   }
 
   get(item: VmItem): number {
-    return this.counts[ITEM_INDEX.get(item)!]!;
+    return this.at(ITEM_INDEX.get(item)!);
   }
 
   /** The counters in /proc/vmstat order and format ("name value" lines). */
@@ -67,7 +91,7 @@ export class VmStat {
   }
 
   toJSON(): Record<string, number> {
-    return Object.fromEntries(VM_ITEMS.map((item, i) => [item, this.counts[i]!]));
+    return Object.fromEntries(VM_ITEMS.map((item, i) => [item, this.at(i)]));
   }
 
   /** The recovery statistics by name (thpsim run --json's shmem_huge_recovery). */

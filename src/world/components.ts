@@ -1,13 +1,15 @@
 /**
  * The model's state in components, for the dfs: the kernel's own fields, the page store,
- * vmstat, the page-lock holders, each mm_struct, each inode (with its address_space and
- * page cache), each actor, the locks each actor holds, each lock (an mm's mmap_lock
- * and page_table_lock, an inode's i_mmap_rwsem and tree_lock), and what each invariant
- * monitor remembers (its ghost state: see Monitor.state in src/registry.ts).
+ * the page-lock holders, each mm_struct, each inode (with its address_space and page
+ * cache), each actor, and what each invariant monitor remembers (its ghost state: see
+ * Monitor.state in src/registry.ts) — where these are not laid out in the state vector.
  *
- * What is laid out in the state vector (src/vector/: the actors' locals, where each
- * actor's chart is) is not in a component: the vector is hashed, copied and restored as
- * its slots, beside them (two words of hash; `check()` recomputes them).
+ * What is laid out in the state vector (src/vector/: the actors' locals and where each
+ * actor's chart is, the locks each actor holds, each lock's holders, the kernel's globals
+ * and khugepaged's counters, vmstat, an mm_struct's own fields, rss_stat and page tables,
+ * and the monitors' ghosts that lay themselves out there) is not in a component, or not
+ * that part of it: the vector is hashed, copied and restored as its slots, beside them (two
+ * words of hash; `check()` recomputes them).
  *
  * A step changes few of them: the actor that stepped (when its locals are not in the state
  * vector, or its system calls' results or outcome changed), and the objects its bus events name —
@@ -67,9 +69,8 @@ export interface ComponentsSnapshot {
  */
 const KERNEL = 0;
 const PAGES = 1;
-const VMSTAT = 2;
 /** Who holds each page lock (k.pageLockHolder). */
-const PAGE_LOCKS = 3;
+const PAGE_LOCKS = 2;
 
 export class StateComponents {
   /** Per component, what a report calls it ("inode f", "actor T1"). */
@@ -101,6 +102,9 @@ export class StateComponents {
   /** Per monitor with a state (in the order given), its component. */
   private readonly byMonitor: number[] = [];
 
+  /** vmstat's component (-1: its counters are slots of the state vector). */
+  private readonly vmstat: number;
+
   /** The state vector: what is laid out in it is hashed, copied and restored as its slots, not walked. */
   private readonly sv: StateVector;
 
@@ -112,8 +116,9 @@ export class StateComponents {
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
     this.add('kernel', k);
     this.add('page store', k.pages);
-    this.add('vmstat', k.vmstat);
     this.add('page locks', k.pageLockHolder);
+    // (vmstat in the state vector is no component)
+    this.vmstat = inVector(k.vmstat) ? -1 : this.add('vmstat', k.vmstat);
     for (const mm of k.mms) {
       this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
       this.mmInVector[mm.id] = mm.inVector ? 1 : 0;
@@ -187,7 +192,7 @@ export class StateComponents {
         this.touch(PAGES);
         return;
       case 'vmstat':
-        this.touch(VMSTAT);
+        if (this.vmstat >= 0) this.touch(this.vmstat);
         return;
       case 'data':
         this.touch(PAGES);
