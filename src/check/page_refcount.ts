@@ -37,6 +37,11 @@ export const pageRefcountMonitor: MonitorKind = {
         touched.push(h);
       }
     };
+    /** The step's pages dropped (what `seen` marked is of an older round from now on). */
+    const forgetStep = () => {
+      if (touched.length !== 0) touched.length = 0; // (a length write is a runtime call)
+      scratch.round++;
+    };
     const head = (pfn: number) => k.pages.compoundHead(pfn);
     const bump = (pfn: number, d: number) => {
       const h = head(pfn);
@@ -113,13 +118,9 @@ export const pageRefcountMonitor: MonitorKind = {
             break;
           }
         }
-        if (touched.length !== 0) touched.length = 0; // (a length write is a runtime call)
-        scratch.round++;
+        forgetStep();
       },
-      reset() {
-        if (touched.length !== 0) touched.length = 0;
-        scratch.round++; // (what `seen` marked in the step forgotten is of an older round)
-      },
+      reset: forgetStep,
       actorExit(a) {
         const n = heldBy.get(a.id) ?? 0;
         if (n !== 0) report(`${a.id} finished holding ${n} page reference(s): a leak`, a.ix);

@@ -41,6 +41,10 @@ export const sleepInAtomicMonitor: MonitorKind = {
       sc.at = `${from.path}${from.meta.kernel ? ` (${from.meta.kernel})` : ''}`;
       sc.spins = spins;
     });
+    const forgetStep = () => {
+      sc.actor = -1;
+      if (sc.spins.length) sc.spins = [];
+    };
     return {
       scratch: sc,
       stepEnd() {
@@ -51,13 +55,9 @@ export const sleepInAtomicMonitor: MonitorKind = {
           const irq = spins.some((l) => IRQ_OFF.has(lockClass(l))) ? ', interrupts off' : '';
           report(`sleeping function called from invalid context: ${k.actorName(sc.actor)} may sleep (${sc.why}) at ${sc.at} holding spinlock ${spins.join(', ')}${irq}`, sc.actor);
         }
-        sc.actor = -1;
-        if (sc.spins.length) sc.spins = [];
+        forgetStep();
       },
-      reset() {
-        sc.actor = -1;
-        if (sc.spins.length) sc.spins = [];
-      },
+      reset: forgetStep,
     };
   },
 };

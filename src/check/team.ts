@@ -227,6 +227,15 @@ export const teamMonitor: MonitorKind = {
       return null;
     };
 
+    /** The step's pages, moves and wholes dropped (`seen` marks of an older round from now on). */
+    const forgetStep = () => {
+      // (a length write is a runtime call, even of an empty array's: only when there is something to drop)
+      if (scratch.touched.length !== 0) scratch.touched.length = 0;
+      if (scratch.moves.length !== 0) scratch.moves.length = 0;
+      if (scratch.whole.length !== 0) scratch.whole.length = 0;
+      scratch.round++;
+    };
+
     return {
       state: st,
       scratch,
@@ -244,18 +253,9 @@ export const teamMonitor: MonitorKind = {
         const w = scratch.whole;
         for (let i = 0; bad === null && i < w.length; i += 2) bad = notWhole(k, w[i]!, w[i + 1] === 1);
         if (bad !== null) report(bad);
-        // (a length write is a runtime call, even of an empty array's: only when there is something to drop)
-        if (scratch.touched.length !== 0) scratch.touched.length = 0;
-        if (m.length !== 0) m.length = 0;
-        if (w.length !== 0) w.length = 0;
-        scratch.round++;
+        forgetStep();
       },
-      reset() {
-        if (scratch.touched.length !== 0) scratch.touched.length = 0;
-        if (scratch.moves.length !== 0) scratch.moves.length = 0;
-        if (scratch.whole.length !== 0) scratch.whole.length = 0;
-        scratch.round++;
-      },
+      reset: forgetStep,
       quiescent() {
         const bad = quiescentProblem();
         if (bad !== null) report(bad);
