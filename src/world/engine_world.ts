@@ -66,8 +66,8 @@ class Runner {
   /** The model version (`version` below) `next` was found at: the guards are not evaluated again until a step changes the model. */
   nextAt = -1;
   xactor: AnyActorRef | null = null;
-  /** Per state, the names it is known by (made once: a dfs asks for them at every node). */
-  readonly names = new Map<CNode<Actor<any>>, StateNames>();
+  /** Per state (by its node's index), the names it is known by (made once: a dfs asks for them at every node). */
+  readonly names: (StateNames | undefined)[];
   /** Its locals are slots of the state vector (an extension's may be a plain object, walked with the actor). */
   readonly localsInVector: boolean;
 
@@ -79,6 +79,7 @@ class Runner {
     private readonly slot: number,
   ) {
     this.localsInVector = inVector(actor.l as object);
+    this.names = new Array<StateNames | undefined>(chart.nodes.length).fill(undefined);
   }
 
   get leaf(): CNode<Actor<any>> {
@@ -106,16 +107,17 @@ interface StateNames {
 }
 
 function namesAt(r: Runner): StateNames {
-  let n = r.names.get(r.leaf);
-  if (!n) {
+  const leaf = r.leaf;
+  let n = r.names[leaf.index];
+  if (n === undefined) {
     const actor = r.actor.id;
-    const state = r.leaf.path;
+    const state = leaf.path;
     n = {
       step: Object.freeze({ actor, state }),
       fail: Object.freeze({ actor, state, fail: true }),
       blocked: `${r.actor.kind}: ${state}`,
     };
-    r.names.set(r.leaf, n);
+    r.names[leaf.index] = n;
   }
   return n;
 }
