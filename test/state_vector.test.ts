@@ -9,6 +9,7 @@ import { type BoundedArray, array, bool, constant, int, makeStruct, str, struct 
 import { stringId, stringOf } from '../src/vector/strings.ts';
 import { Bus } from '../src/bus/bus.ts';
 import { VmStat } from '../src/memory/vmstat.ts';
+import { makePageLockHolders } from '../src/memory/held_locks.ts';
 
 interface Demo {
   pc: number;
@@ -242,5 +243,30 @@ describe('state vector', () => {
     const plain = new VmStat(plainBus);
     expect(inVector(plain)).toBe(false);
     expect(count(plain, plainBus)).toEqual([1, 4, 2, 1]);
+  });
+
+  it('the page-lock holders in a world a search copies are (pfn, holder) pairs in the vector, in the order taken, as the Map they replace', () => {
+    const v = new StateVector(bounds);
+    const inV = makePageLockHolders(v);
+    const plain = new Map<number, number>();
+    expect(inVector(inV)).toBe(true);
+    const ops: [number, number | null][] = [[7, 0], [3, 1], [9, 0], [7, null], [5, 2], [7, 1], [3, null]];
+    for (const [pfn, holder] of ops) {
+      for (const m of [inV, plain]) {
+        if (holder === null) m.delete(pfn);
+        else m.set(pfn, holder);
+      }
+      expect([...inV]).toEqual([...plain]);
+      expect([...inV.values()]).toEqual([...plain.values()]);
+      expect(inV.size).toBe(plain.size);
+    }
+    expect([...inV]).toEqual([[9, 0], [5, 2], [7, 1]]); // (a lock taken again goes last)
+    expect([inV.get(5), inV.get(3)]).toEqual([2, undefined]);
+    // sized for every actor and the kernel holding a huge page's pages and a new one
+    const max = (bounds.actors + 1) * (bounds.hpagePmdNr + 1);
+    for (let pfn = 100; inV.size < max; pfn++) inV.set(pfn, 0);
+    expect(() => inV.set(1000, 0)).toThrow(/page lock holders\.locks .*more than/);
+    const p = makePageLockHolders(Object.assign(new StateVector(bounds), { plain: true }));
+    expect(p instanceof Map).toBe(true);
   });
 });

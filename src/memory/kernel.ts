@@ -19,7 +19,7 @@ import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
 import { StateVector, type VectorBounds } from '../vector/state_vector.ts';
 import { int, makeStruct, struct } from '../vector/struct.ts';
-import { type HeldLocks, makeHeldLocks } from './held_locks.ts';
+import { type HeldLocks, type PageLockHolders, makeHeldLocks, makePageLockHolders } from './held_locks.ts';
 
 /**
  * How a page lock is taken: lock_page() waits (sleeps) for it; trylock_page() takes it only
@@ -101,8 +101,8 @@ export class Kernel {
   actorIds: string[] = [];
   /** Locks each actor holds (but page locks: see pageLockHolder), by actor index: name → how many times. */
   held: HeldLocks[] = [];
-  /** Page locks: pfn → holder. */
-  readonly pageLockHolder = new Map<number, ActorIx>();
+  /** Page locks: pfn → holder, in the order taken (in the state vector in a world a search copies and hashes). */
+  readonly pageLockHolder: PageLockHolders;
   /** Simulated time in nanoseconds. */
   now = 0;
   /** Current scheduler step (for reports). */
@@ -178,6 +178,7 @@ export class Kernel {
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
     this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
     this.vmstat = new VmStat(this.bus, this.sv);
+    this.pageLockHolder = makePageLockHolders(this.sv);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
     this.pages.setFlag(this.ZERO_PAGE, 'reserved');

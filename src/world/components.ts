@@ -6,10 +6,10 @@
  *
  * What is laid out in the state vector (src/vector/: the actors' locals and where each
  * actor's chart is, the locks each actor holds, each lock's holders, the kernel's globals
- * and khugepaged's counters, vmstat, an mm_struct's own fields, rss_stat and page tables,
- * and the monitors' ghosts that lay themselves out there) is not in a component, or not
- * that part of it: the vector is hashed, copied and restored as its slots, beside them (two
- * words of hash; `check()` recomputes them).
+ * and khugepaged's counters, vmstat, the page-lock holders, an mm_struct's own fields,
+ * rss_stat and page tables, and the monitors' ghosts that lay themselves out there) is not
+ * in a component, or not that part of it: the vector is hashed, copied and restored as its
+ * slots, beside them (two words of hash; `check()` recomputes them).
  *
  * A step changes few of them: the actor that stepped (when its locals are not in the state
  * vector, or its system calls' results or outcome changed), and the objects its bus events name —
@@ -69,8 +69,6 @@ export interface ComponentsSnapshot {
  */
 const KERNEL = 0;
 const PAGES = 1;
-/** Who holds each page lock (k.pageLockHolder). */
-const PAGE_LOCKS = 2;
 
 export class StateComponents {
   /** Per component, what a report calls it ("inode f", "actor T1"). */
@@ -104,6 +102,8 @@ export class StateComponents {
 
   /** vmstat's component (-1: its counters are slots of the state vector). */
   private readonly vmstat: number;
+  /** Who holds each page lock (k.pageLockHolder): its component, or -1 (slots of the state vector). */
+  private readonly pageLocks: number;
 
   /** The state vector: what is laid out in it is hashed, copied and restored as its slots, not walked. */
   private readonly sv: StateVector;
@@ -116,8 +116,8 @@ export class StateComponents {
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
     this.add('kernel', k);
     this.add('page store', k.pages);
-    this.add('page locks', k.pageLockHolder);
-    // (vmstat in the state vector is no component)
+    // (vmstat and the page-lock holders in the state vector are no components)
+    this.pageLocks = inVector(k.pageLockHolder) ? -1 : this.add('page locks', k.pageLockHolder);
     this.vmstat = inVector(k.vmstat) ? -1 : this.add('vmstat', k.vmstat);
     for (const mm of k.mms) {
       this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
@@ -204,7 +204,10 @@ export class StateComponents {
         // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
         // run: the kernel's), and what its actor holds
         const c = this.lockIn.get(e.lock);
-        if (c !== -1) this.touch(c !== undefined ? c : e.lock.startsWith('page_lock(') ? PAGE_LOCKS : KERNEL);
+        if (c === undefined) {
+          if (!e.lock.startsWith('page_lock(')) this.touch(KERNEL);
+          else if (this.pageLocks >= 0) this.touch(this.pageLocks);
+        } else if (c !== -1) this.touch(c);
         const h = this.heldBy[e.actor];
         if (h !== undefined) this.touch(h);
         return;
