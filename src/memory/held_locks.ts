@@ -5,7 +5,7 @@
  * by their fingerprint, src/vector/strings.ts); otherwise a Map. Both behave as the Map
  * did: a count that comes back to 0 removes its lock, one taken again goes last.
  */
-import { type BoundedArray, array, makeStruct, struct } from '../vector/struct.ts';
+import { type BoundedArray, OrderedPairs, array, makeStruct, struct } from '../vector/struct.ts';
 import { type StateVector, VECTOR, VECTOR_BASE } from '../vector/state_vector.ts';
 import { stringId, stringOf } from '../vector/strings.ts';
 
@@ -29,54 +29,41 @@ const heldLocks = struct<HeldLocksState>('held_locks', {
 
 /** An actor's held locks as slots of the state vector. */
 class HeldLocksInVector implements HeldLocks {
-  private readonly list: BoundedArray;
+  private readonly pairs: OrderedPairs;
   /** (laid out in the vector: a walk of the model takes it as the vector's, a step's footprint as its slots) */
   readonly [VECTOR_BASE]: number;
   readonly [VECTOR]: StateVector;
 
   constructor(sv: StateVector, name: string) {
     const s = makeStruct(sv, heldLocks, name, {});
-    this.list = s.locks;
+    this.pairs = new OrderedPairs(s.locks);
     this[VECTOR_BASE] = (s as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE];
     this[VECTOR] = sv;
   }
 
   get size(): number {
-    return this.list.length / 2;
-  }
-
-  private find(id: number): number {
-    const l = this.list;
-    for (let i = 0; i < l.length; i += 2) if (l.at(i) === id) return i;
-    return -1;
+    return this.pairs.size;
   }
 
   get(name: string): number | undefined {
-    const i = this.find(stringId(name));
-    return i < 0 ? undefined : this.list.at(i + 1);
+    return this.pairs.get(stringId(name));
   }
 
   has(name: string): boolean {
-    return this.find(stringId(name)) >= 0;
+    return this.pairs.has(stringId(name));
   }
 
   set(name: string, n: number): this {
-    const id = stringId(name);
-    const i = this.find(id);
-    if (i < 0) this.list.push(id, n);
-    else this.list.set(i + 1, n);
+    this.pairs.set(stringId(name), n);
     return this;
   }
 
   delete(name: string): boolean {
-    const i = this.find(stringId(name));
-    if (i >= 0) this.list.splice(i, 2);
-    return i >= 0;
+    return this.pairs.delete(stringId(name));
   }
 
   *keys(): IterableIterator<string> {
-    const l = this.list;
-    for (let i = 0; i < l.length; i += 2) yield stringOf(l.at(i)!);
+    for (let i = 0; i < this.pairs.size; i++) yield stringOf(this.pairs.keyAt(i));
   }
 }
 
@@ -111,53 +98,40 @@ const pageLockHolders = struct<PageLockHoldersState>('page_lock_holders', {
 
 /** The page-lock holders as slots of the state vector. */
 class PageLockHoldersInVector implements PageLockHolders {
-  private readonly list: BoundedArray;
+  private readonly pairs: OrderedPairs;
   readonly [VECTOR_BASE]: number;
   readonly [VECTOR]: StateVector;
 
   constructor(sv: StateVector) {
     const s = makeStruct(sv, pageLockHolders, 'page lock holders', {});
-    this.list = s.locks;
+    this.pairs = new OrderedPairs(s.locks);
     this[VECTOR_BASE] = (s as unknown as { [VECTOR_BASE]: number })[VECTOR_BASE];
     this[VECTOR] = sv;
   }
 
   get size(): number {
-    return this.list.length / 2;
-  }
-
-  private find(pfn: number): number {
-    const l = this.list;
-    for (let i = 0; i < l.length; i += 2) if (l.at(i) === pfn) return i;
-    return -1;
+    return this.pairs.size;
   }
 
   get(pfn: number): number | undefined {
-    const i = this.find(pfn);
-    return i < 0 ? undefined : this.list.at(i + 1);
+    return this.pairs.get(pfn);
   }
 
   set(pfn: number, holder: number): this {
-    const i = this.find(pfn);
-    if (i < 0) this.list.push(pfn, holder);
-    else this.list.set(i + 1, holder);
+    this.pairs.set(pfn, holder);
     return this;
   }
 
   delete(pfn: number): boolean {
-    const i = this.find(pfn);
-    if (i >= 0) this.list.splice(i, 2);
-    return i >= 0;
+    return this.pairs.delete(pfn);
   }
 
   *values(): IterableIterator<number> {
-    const l = this.list;
-    for (let i = 1; i < l.length; i += 2) yield l.at(i)!;
+    for (let i = 0; i < this.pairs.size; i++) yield this.pairs.valueAt(i);
   }
 
   *entries(): IterableIterator<[number, number]> {
-    const l = this.list;
-    for (let i = 0; i < l.length; i += 2) yield [l.at(i)!, l.at(i + 1)!];
+    for (let i = 0; i < this.pairs.size; i++) yield [this.pairs.keyAt(i), this.pairs.valueAt(i)];
   }
 
   [Symbol.iterator](): IterableIterator<[number, number]> {

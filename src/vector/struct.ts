@@ -491,6 +491,56 @@ function makePlain(plan: Plan, schema: StructSchema<unknown>, name: string, cons
  * multiset). A key whose value is set to 0 by `add` is removed, as a count that comes
  * back to 0 is no entry.
  */
+/**
+ * (key, value) pairs in a bounded array, in the order the keys were first set — a Map's
+ * order: setting a key again keeps its place, deleting one closes the gap (a key set after
+ * its deletion goes last).
+ */
+export class OrderedPairs {
+  constructor(private readonly list: BoundedArray) {}
+
+  get size(): number {
+    return this.list.length / 2;
+  }
+
+  /** The pair's index, or -1. */
+  private find(key: number): number {
+    const l = this.list;
+    for (let i = 0; i < l.length; i += 2) if (l.at(i) === key) return i;
+    return -1;
+  }
+
+  get(key: number): number | undefined {
+    const i = this.find(key);
+    return i < 0 ? undefined : this.list.at(i + 1);
+  }
+
+  has(key: number): boolean {
+    return this.find(key) >= 0;
+  }
+
+  set(key: number, value: number): void {
+    const i = this.find(key);
+    if (i < 0) this.list.push(key, value);
+    else this.list.set(i + 1, value);
+  }
+
+  delete(key: number): boolean {
+    const i = this.find(key);
+    if (i >= 0) this.list.splice(i, 2);
+    return i >= 0;
+  }
+
+  /** The i-th pair's key and value (0 ≤ i < size). */
+  keyAt(i: number): number {
+    return this.list.at(2 * i)!;
+  }
+
+  valueAt(i: number): number {
+    return this.list.at(2 * i + 1)!;
+  }
+}
+
 export class SortedPairs {
   constructor(private readonly list: BoundedArray) {}
 
