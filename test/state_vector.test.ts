@@ -269,4 +269,43 @@ describe('state vector', () => {
     const p = makePageLockHolders(Object.assign(new StateVector(bounds), { plain: true }));
     expect(p instanceof Map).toBe(true);
   });
+
+  it('stacked saves (the dfs, RunPool): a save is where the undo trail stands, a restore undoes the writes since and drops the saves after it', () => {
+    const { v, a, b } = fresh();
+    v.stacked = true;
+    const at = (): number[] => [a.pc, b.pc, ...b.todo];
+    const s0 = v.save();
+    expect(s0.slots).not.toBeNull(); // (the first save copies the slots: going back to it after a long run copies them back)
+    a.pc = 1;
+    b.todo.push(5, 6);
+    const s1 = v.save();
+    expect(s1.slots).toBeNull();
+    const h1 = [v.lo, v.hi];
+    a.pc = 2;
+    b.pc = 9;
+    b.todo.shift();
+    const s2 = v.save();
+    a.pc = 3;
+    v.restore(s2);
+    expect(at()).toEqual([2, 9, 6]);
+    v.restore(s1);
+    expect(at()).toEqual([1, 7, 5, 6]);
+    expect([v.lo, v.hi]).toEqual(h1);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    expect(() => v.restore(s2)).toThrow('state vector: a restore to a save that a restore before it went back past');
+    // a save written over (a dropped one, reused) is good again
+    b.todo.push(8);
+    const s3 = v.save(s2);
+    expect(s3).toBe(s2);
+    a.pc = 4;
+    v.restore(s3);
+    expect(at()).toEqual([1, 7, 5, 6, 8]);
+    // many writes since the first save: its copy is written back
+    for (let i = 0; i < 100; i++) a.pc = i + 10;
+    v.restore(s0);
+    expect(at()).toEqual([0, 7]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    v.restore(s0);
+    expect(at()).toEqual([0, 7]);
+  });
 });

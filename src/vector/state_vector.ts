@@ -84,10 +84,18 @@ export interface VectorRegion {
   readonly size: number;
 }
 
-/** A copy of the vector's slots and hash (StateVector.save). */
+/**
+ * The vector as it was (StateVector.save): where its undo trail stood — a restore undoes the
+ * writes made since — and, for the first save of a run, a copy of its slots too.
+ */
 export interface VectorSaved {
-  slots: Float64Array;
-  /** The slots' hash, where it was kept when they were copied (hashed). */
+  /** The trail's length then (`stacked`); -1: no longer good (a restore went back past it); -2: a copy, no trail. */
+  mark: number;
+  /** Slots laid out then. */
+  n: number;
+  /** A copy of the slots: every save's, or with `stacked` the first's (a restore there after many writes copies it back instead of undoing them). */
+  slots: Float64Array | null;
+  /** The slots' hash, where it was kept then (hashed). */
   lo: number;
   hi: number;
   hashed: boolean;
@@ -136,12 +144,34 @@ export class StateVector {
     return this.w[i]!;
   }
 
+  /**
+   * Once saved: every write since the first save, as (slot, old value) pairs — a restore
+   * undoes them back to where the save found the trail (a search goes back only to saves on
+   * its path, each above the last: SPIN's stack of states as writes).
+   */
+  private trail = new Float64Array(0);
+  /**
+   * Saves are restored in stack order — a restore drops the saves taken after it, as a
+   * search going back along its path does (the dfs driver, RunPool) — so a save is where the
+   * trail stands, and a restore undoes the writes since. Otherwise every save is a copy.
+   */
+  stacked = false;
+  private trailN = 0;
+  private trailing = false;
+  /** The saves a restore may still go back to, oldest first (their marks rise). */
+  private readonly live: VectorSaved[] = [];
+
   /** Slot i = x, the hash kept (when hashing). */
   put(i: number, x: number): void {
     if (this.tracking) this.writes.add(i);
     const w = this.w;
     const o = w[i]!;
     if (o === x) return;
+    if (this.trailing) {
+      if (this.trailN + 2 > this.trail.length) this.growTrail();
+      this.trail[this.trailN++] = i;
+      this.trail[this.trailN++] = o;
+    }
     w[i] = x;
     if (this.hashing) {
       this.lo = (this.lo + mixLo(i, x) - mixLo(i, o)) | 0;
@@ -170,28 +200,63 @@ export class StateVector {
     this.tracking = false;
   }
 
-  /** A copy of the slots in use and the hash (where kept); `into`: a copy to write over. */
-  save(into?: VectorSaved): VectorSaved {
-    const n = this.n;
-    if (into && into.slots.length === n) {
-      into.slots.set(this.w.subarray(0, n));
-      into.lo = this.lo;
-      into.hi = this.hi;
-      into.hashed = this.hashing;
-      return into;
-    }
-    return { slots: this.w.slice(0, n), lo: this.lo, hi: this.hi, hashed: this.hashing };
+  private growTrail(): void {
+    const t = new Float64Array(Math.max(1024, this.trail.length * 2));
+    t.set(this.trail.subarray(0, this.trailN));
+    this.trail = t;
   }
 
   /**
-   * Back to a copy, in place (slots laid out since are zeroed: a struct made after the copy
-   * is gone with it). A copy made before the hash was kept gets it now, computed once.
+   * The vector now, to come back to (`into`: a save no longer needed, to write over): where
+   * the trail stands, and the hash. The first save copies the slots too, and starts the trail.
+   */
+  save(into?: VectorSaved): VectorSaved {
+    const s: VectorSaved = into ?? { mark: 0, n: 0, slots: null, lo: 0, hi: 0, hashed: false };
+    if (!this.stacked) {
+      const n = this.n;
+      if (s.slots !== null && s.slots.length === n) s.slots.set(this.w.subarray(0, n));
+      else s.slots = this.w.slice(0, n);
+      s.mark = -2;
+      s.n = n;
+      s.lo = this.lo;
+      s.hi = this.hi;
+      s.hashed = this.hashing;
+      return s;
+    }
+    if (into !== undefined) {
+      const at = this.live.indexOf(into);
+      if (at >= 0) this.live.splice(at, 1);
+    }
+    s.mark = this.trailN;
+    s.n = this.n;
+    s.lo = this.lo;
+    s.hi = this.hi;
+    s.hashed = this.hashing;
+    s.slots = this.trailing ? null : this.w.slice(0, this.n);
+    this.trailing = true;
+    this.live.push(s);
+    return s;
+  }
+
+  /**
+   * Back to a save, in place: the writes since undone (or, where they are many, its copy of
+   * the slots written back); slots laid out since are zeroed (a struct made after the save is
+   * gone with it). Saves taken after it are no longer good. A save made before the hash was
+   * kept gets it now, computed once.
    */
   restore(s: VectorSaved): void {
-    this.w.set(s.slots);
-    if (this.n > s.slots.length) {
-      this.w.fill(0, s.slots.length, this.n);
-      this.n = s.slots.length;
+    const w = this.w;
+    if (s.mark === -2) w.set(s.slots!);
+    else {
+      const at = this.live.lastIndexOf(s);
+      if (at < 0 || s.mark > this.trailN) throw new Error('state vector: a restore to a save that a restore before it went back past');
+      // (the saves after it go: what they would undo is being undone)
+      while (this.live.length > at + 1) this.live.pop()!.mark = -1;
+      this.undoTo(s);
+    }
+    if (this.n > s.n) {
+      w.fill(0, s.n, this.n);
+      this.n = s.n;
       while (this.regions.length && this.regions[this.regions.length - 1]!.base >= this.n) this.regions.pop();
     }
     if (!this.hashing) return;
@@ -201,6 +266,23 @@ export class StateVector {
     }
     this.lo = s.lo;
     this.hi = s.hi;
+  }
+
+  /** The slots as at a stacked save: the writes since undone, or its copy written back where they are many. */
+  private undoTo(s: VectorSaved): void {
+    const w = this.w;
+    const t = this.trail;
+    if (s.slots !== null && this.trailN - s.mark > 2 * s.slots.length) {
+      w.set(s.slots);
+      this.trailN = s.mark;
+    } else {
+      let k = this.trailN;
+      while (k > s.mark) {
+        k -= 2;
+        w[t[k]!] = t[k + 1]!;
+      }
+      this.trailN = k;
+    }
   }
 
   /** The hash computed from the slots alone (what the incremental one must equal). */

@@ -339,6 +339,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
   const resetters = monitors.filter((m) => m.reset !== undefined && m.scratch !== undefined);
   const keptRoots = snapshotRoots.filter((r) => !resetters.some((m) => m.scratch === r));
   if (opts.snapshots) {
+    // (its drivers, the dfs and RunPool, go back only to saves on their path: the vector's
+    // saves are where its undo trail stands)
+    k.sv.stacked = true;
     markChartsOpaque(runners);
     parts = new StateComponents(k, actors, ghosts);
     k.bus.tap(StateComponents.EVENTS, parts.onEvent);
