@@ -89,7 +89,7 @@ export interface VectorRegion {
  * writes made since — and, for the first save of a run, a copy of its slots too.
  */
 export interface VectorSaved {
-  /** The trail's length then (`stacked`); -1: no longer good (a restore went back past it); -2: a copy, no trail. */
+  /** The trail's length then (`stacked`); DROPPED: no longer good (a restore went back past it); COPY: a copy, no trail. */
   mark: number;
   /** Slots laid out then. */
   n: number;
@@ -100,6 +100,11 @@ export interface VectorSaved {
   hi: number;
   hashed: boolean;
 }
+
+/** VectorSaved.mark of a save a restore went back past. */
+const DROPPED = -1;
+/** VectorSaved.mark of a save that is a copy of the slots (a vector whose saves are not `stacked`). */
+const COPY = -2;
 
 export class StateVector {
   /** The slots (grown by doubling while structs are laid out). */
@@ -211,16 +216,16 @@ export class StateVector {
    * the trail stands, and the hash. The first save copies the slots too, and starts the trail.
    */
   save(into?: VectorSaved): VectorSaved {
-    const s: VectorSaved = into ?? { mark: 0, n: 0, slots: null, lo: 0, hi: 0, hashed: false };
+    const s: VectorSaved = into ?? { mark: COPY, n: 0, slots: null, lo: 0, hi: 0, hashed: false };
+    const n = this.n;
+    s.n = n;
+    s.lo = this.lo;
+    s.hi = this.hi;
+    s.hashed = this.hashing;
     if (!this.stacked) {
-      const n = this.n;
       if (s.slots !== null && s.slots.length === n) s.slots.set(this.w.subarray(0, n));
       else s.slots = this.w.slice(0, n);
-      s.mark = -2;
-      s.n = n;
-      s.lo = this.lo;
-      s.hi = this.hi;
-      s.hashed = this.hashing;
+      s.mark = COPY;
       return s;
     }
     if (into !== undefined) {
@@ -228,11 +233,7 @@ export class StateVector {
       if (at >= 0) this.live.splice(at, 1);
     }
     s.mark = this.trailN;
-    s.n = this.n;
-    s.lo = this.lo;
-    s.hi = this.hi;
-    s.hashed = this.hashing;
-    s.slots = this.trailing ? null : this.w.slice(0, this.n);
+    s.slots = this.trailing ? null : this.w.slice(0, n);
     this.trailing = true;
     this.live.push(s);
     return s;
@@ -246,12 +247,12 @@ export class StateVector {
    */
   restore(s: VectorSaved): void {
     const w = this.w;
-    if (s.mark === -2) w.set(s.slots!);
+    if (s.mark === COPY) w.set(s.slots!);
     else {
       const at = this.live.lastIndexOf(s);
       if (at < 0 || s.mark > this.trailN) throw new Error('state vector: a restore to a save that a restore before it went back past');
       // (the saves after it go: what they would undo is being undone)
-      while (this.live.length > at + 1) this.live.pop()!.mark = -1;
+      while (this.live.length > at + 1) this.live.pop()!.mark = DROPPED;
       this.undoTo(s);
     }
     if (this.n > s.n) {
