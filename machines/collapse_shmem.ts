@@ -446,8 +446,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
     csSetupNewPage: (a) => {
       const k = a.k;
       const p = a.l.cs_new;
-      k.pages.index[p] = a.l.sc_start;
-      k.pages.mapping[p] = a.l.sc_ino;
+      k.pages.setIndex(p, a.l.sc_start);
+      k.pages.setMapping(p, a.l.sc_ino);
       if (inoOf(a).shmem) k.pages.setFlag(p, 'swapbacked'); // "if (is_shmem) __SetPageSwapBacked(new_page)"
       k.lockPage(p, a.ix, '__SetPageLocked');
       if (!noFreeze(k) && !k.pages.freeze(p, 1, a.ix)) k.violate('collapse_shmem', 'BUG_ON(!page_ref_freeze(new_page, 1))');
@@ -481,8 +481,8 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const pfn = k.pages.alloc(0, false, a.ix, a.id);
       k.setPageData(pfn, ino.expected.get(a.l.cs_index) ?? 0, 'fill', a.ix);
       k.spinLock(ino.mapping.treeLock, a.ix);
-      k.pages.mapping[pfn] = ino.id;
-      k.pages.index[pfn] = a.l.cs_index;
+      k.pages.setMapping(pfn, ino.id);
+      k.pages.setIndex(pfn, a.l.cs_index);
       k.pages.get(pfn, a.ix); // the page cache's reference
       k.cacheSet(ino, a.l.cs_index, pfn, a.ix);
       a.k.inodeAdd(ino, 'nrpages', 1, a.ix);
@@ -574,7 +574,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       k.unlockPage(page, a.ix);
       k.pages.unfreeze(page, 1, a.ix);
       k.ref('drop', 'page', page, a.id, '', a.ix); // pin + isolation: one reference is left
-      k.pages.mapping[page] = -1;
+      k.pages.setMapping(page, -1);
       k.pages.clearFlag(page, 'active');
       k.pages.clearFlag(page, 'unevictable');
       putPageRef(a, page);
@@ -656,7 +656,7 @@ export const collapseActions: Record<string, TaskAction<C>> = {
       const k = a.k;
       if (!noFreeze(k)) k.pages.unfreeze(a.l.cs_new, 1, a.ix);
       k.unlockPage(a.l.cs_new, a.ix);
-      k.pages.mapping[a.l.cs_new] = -1;
+      k.pages.setMapping(a.l.cs_new, -1);
     },
     csFreeNew: (a) => {
       putPageRef(a, a.l.cs_new);

@@ -306,8 +306,8 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     const inode = inodeOf(a, p)!;
     const index = k.pages.index[p]!;
     if (!k.pages.freeze(p, 2, a.ix)) k.violate('team', `migrate_page_move_mapping: page_ref_freeze(${hex(p)}, 2) failed under the tree lock`);
-    k.pages.index[n] = index;
-    k.pages.mapping[n] = inode.id;
+    k.pages.setIndex(n, index);
+    k.pages.setMapping(n, inode.id);
     if (k.pages.testFlag(p, 'swapbacked')) k.pages.setFlag(n, 'swapbacked');
     // (patch 29: in MIGRATE_SHMEM_RECOVERY mode only)
     const enteam = k.variant('shmem_recovery_migrate_page') && a.l.mg_reason === 'shmem_recovery';
@@ -333,7 +333,7 @@ export const migrateActions: Record<string, TaskAction<M>> = {
     const n = a.l.mg_new;
     k.setPageData(n, k.pages.data[p]!, 'copy', a.ix);
     if (k.pages.isUptodate(p)) k.pages.setUptodate(n, a.ix);
-    k.pages.mapping[p] = -1;
+    k.pages.setMapping(p, -1);
     // the page is moved: its slot, data and flags are the new page's
     k.bus.publish({ kind: 'migrate', op: 'move', pfn: p, newpfn: n, reason: a.l.mg_reason, succeeded: 0, failed: 0, actor: a.ix });
   },

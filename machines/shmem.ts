@@ -99,8 +99,8 @@ export function putPageRef(a: Actor, pfn: number): void {
 /** Inserts a page into the page cache (shmem_add_to_page_cache), under the tree lock. */
 export function addToPageCache(a: Actor, inode: Inode, index: number, pfn: number): void {
   const k = a.k;
-  k.pages.mapping[pfn] = inode.id;
-  k.pages.index[pfn] = index;
+  k.pages.setMapping(pfn, inode.id);
+  k.pages.setIndex(pfn, index);
   k.pages.get(pfn, a.ix); // the page cache's reference
   k.cacheSet(inode, index, pfn, a.ix);
   a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
@@ -413,8 +413,8 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
   gpReplaceSwapEntry: (a) => {
     const inode = ino(a, a.l.gp_ino);
     const pfn = a.l.gp_new;
-    a.k.pages.mapping[pfn] = inode.id;
-    a.k.pages.index[pfn] = a.l.gp_index;
+    a.k.pages.setMapping(pfn, inode.id);
+    a.k.pages.setIndex(pfn, a.l.gp_index);
     a.k.pages.get(pfn, a.ix);
     a.k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
     a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
@@ -437,7 +437,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     k.spinLock(inode.mapping.treeLock, a.ix);
     for (let i = 0; i < nr; i++) k.cacheSet(inode, first + i, SLOT_HOLE, a.ix);
     a.k.inodeAdd(inode, 'nrpages', -nr, a.ix);
-    k.pages.mapping[h] = -1;
+    k.pages.setMapping(h, -1);
     k.count('nr_file_pages', -nr, a.ix);
     k.count('nr_shmem', -nr, a.ix);
     if (nr > 1) k.count('nr_shmem_hugepages', -1, a.ix);
@@ -457,8 +457,8 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     const inode = ino(a, a.l.gp_ino);
     const pfn = a.l.gp_new;
     k.spinLock(inode.mapping.treeLock, a.ix);
-    k.pages.mapping[pfn] = inode.id;
-    k.pages.index[pfn] = a.l.gp_index;
+    k.pages.setMapping(pfn, inode.id);
+    k.pages.setIndex(pfn, a.l.gp_index);
     k.pages.get(pfn, a.ix); // the page cache's reference
     k.cacheSet(inode, a.l.gp_index, pfn, a.ix);
     a.k.inodeAdd(inode, 'nrpages', 1, a.ix);
@@ -766,7 +766,7 @@ export const undoActions: Record<string, TaskAction<A>> = {
       k.pages.put(h, a.ix); // the page cache's reference for that slot
       k.setExpected(inode, first + i, 0, a.ix);
     }
-    k.pages.mapping[h] = -1;
+    k.pages.setMapping(h, -1);
     a.k.inodeAdd(inode, 'nrpages', -nr, a.ix);
     k.count('nr_file_pages', -nr, a.ix);
     k.count('nr_shmem', -nr, a.ix);

@@ -152,8 +152,8 @@ export const shmemHugeActions: Record<string, TaskAction<A>> = {
     const inode = ino(a);
     const head = a.l.gp_new;
     const hindex = hindexOf(a);
-    k.pages.mapping[head] = inode.id;
-    k.pages.index[head] = hindex;
+    k.pages.setMapping(head, inode.id);
+    k.pages.setIndex(head, hindex);
     for (let i = 0; i < N; i++) {
       k.pages.get(head, a.ix); // the page cache's reference for this slot
       k.cacheSet(inode, hindex + i, head + i, a.ix);

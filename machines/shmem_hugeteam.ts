@@ -146,8 +146,8 @@ export const hugeteamActions: Record<string, TaskAction<A>> = {
     const head = k.pages.alloc(k.HPAGE_PMD_ORDER, false, a.ix, 'team');
     k.pages.splitPage(head, a.ix, 'team');
     teamCmd(k, head, 'EXPOSE', a.ix, k.T.LRU_WEIGHT_ONE);
-    k.pages.mapping[head] = a.l.gp_ino;
-    k.pages.index[head] = a.l.gp_index - (a.l.gp_index & (N - 1));
+    k.pages.setMapping(head, a.l.gp_ino);
+    k.pages.setIndex(head, a.l.gp_index - (a.l.gp_index & (N - 1)));
     const page = head + (a.l.gp_index & (N - 1));
     k.pages.get(page, a.ix, a.id);
     k.lockPage(page, a.ix, '__SetPageLocked');
@@ -176,8 +176,8 @@ export const hugeteamActions: Record<string, TaskAction<A>> = {
       k.pages.setFlag(page, 'swapbacked');
       if (!PageTeam(k, page)) teamMember(k, page, true, a.ix);
     }
-    k.pages.mapping[page] = inode.id;
-    k.pages.index[page] = a.l.gp_index;
+    k.pages.setMapping(page, inode.id);
+    k.pages.setIndex(page, a.l.gp_index);
     k.ref('drop', 'page', page, 'team', '', a.ix);
     k.cacheSet(inode, a.l.gp_index, page, a.ix);
     shmemAddedToHugeteam(k, inode, page, a.l.gp_hint === SHMEM_ALLOC_HUGE_PAGE, a.ix);

@@ -154,7 +154,7 @@ export const shrinkPageListActions: Record<string, TaskAction<S>> = {
     a.k.inodeAdd(inode, 'swapped', 1, a.ix);
     k.cacheSet(inode, a.l.sr_index, entry, a.ix);
     a.k.inodeAdd(inode, 'nrpages', -1, a.ix);
-    k.pages.mapping[a.l.sr_page] = -1;
+    k.pages.setMapping(a.l.sr_page, -1);
     k.count('nr_file_pages', -1, a.ix);
     k.count('nr_shmem', -1, a.ix);
     k.pages.put(a.l.sr_page, a.ix); // the page cache's reference

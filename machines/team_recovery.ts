@@ -302,8 +302,8 @@ const populateActions: Record<string, TaskAction<A>> = {
     if (a.l.rp_team !== head) k.violate('team', `shmem_recovery_populate: VM_BUG_ON(team != head) exposing at ${hex(a.l.rp_team)}`);
     a.l.rc_exposed_team = true;
     teamCmd(k, head, 'EXPOSE', a.ix, k.T.LRU_WEIGHT_ONE);
-    k.pages.mapping[head] = a.l.rc_ino;
-    k.pages.index[head] = a.l.rp_index;
+    k.pages.setMapping(head, a.l.rc_ino);
+    k.pages.setIndex(head, a.l.rp_index);
     if (page(a) === head) a.l.rp_account_head = true;
   },
   rpRmapBump: (a) => {

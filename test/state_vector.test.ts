@@ -10,6 +10,7 @@ import { stringId, stringOf } from '../src/vector/strings.ts';
 import { Bus } from '../src/bus/bus.ts';
 import { VmStat } from '../src/memory/vmstat.ts';
 import { makePageLockHolders } from '../src/memory/held_locks.ts';
+import { Kernel } from '../src/memory/kernel.ts';
 
 interface Demo {
   pc: number;
@@ -307,5 +308,102 @@ describe('state vector', () => {
     expect([v.lo, v.hi]).toEqual(v.freshHash());
     v.restore(s0);
     expect(at()).toEqual([0, 7]);
+  });
+
+  it('columns (the struct page arrays): an element is hashed, trailed and restored as a slot is, by (column, index), and the column may grow', () => {
+    const { v, a } = fresh();
+    let refcount = new Int32Array(4);
+    let lru = new Int8Array(4).fill(-1);
+    const cr = v.addColumn('mem_map.refcount', refcount, 0);
+    const cl = v.addColumn('mem_map.lru', lru, -1);
+    // (an element at its column's fill adds nothing: registering them leaves the hash as it was)
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    const h0 = [v.lo, v.hi];
+    v.stacked = true;
+    const s0 = v.save();
+    v.putCol(cr, 1, 3);
+    v.putCol(cl, 1, 2);
+    a.pc = 5;
+    expect([refcount[1], lru[1]]).toEqual([3, 2]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    const s1 = v.save();
+    const h1 = [v.lo, v.hi];
+    // grown by its owner (the room past the old elements at the fill), then written past the old end
+    const grow = <T extends Int32Array | Int8Array>(x: T, fill: number): T => {
+      const y = new (x.constructor as new (n: number) => T)(16);
+      y.fill(fill);
+      y.set(x);
+      return y;
+    };
+    refcount = grow(refcount, 0);
+    lru = grow(lru, -1);
+    v.setColumn(cr, refcount);
+    v.setColumn(cl, lru);
+    expect([v.lo, v.hi]).toEqual(h1); // (growing changes no state)
+    v.putCol(cr, 12, 1);
+    v.putCol(cl, 12, 0);
+    v.putCol(cr, 1, 0);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    v.restore(s1);
+    expect([refcount[1], refcount[12], lru[1], lru[12]]).toEqual([3, 0, 2, -1]);
+    expect([v.lo, v.hi]).toEqual(h1);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    // the same contents by another path: the same hash
+    v.putCol(cr, 1, 7);
+    v.putCol(cr, 1, 3);
+    expect([v.lo, v.hi]).toEqual(h1);
+    // many writes since the first save: its copies of the columns are written back (a grown one: then its fill)
+    for (let i = 0; i < 200; i++) v.putCol(cr, i % 16, i);
+    for (let i = 0; i < 16; i++) v.putCol(cl, i, i % 3);
+    v.restore(s0);
+    expect([...refcount]).toEqual(new Array(16).fill(0));
+    expect([...lru]).toEqual(new Array(16).fill(-1));
+    expect(a.pc).toBe(0);
+    expect([v.lo, v.hi]).toEqual(h0);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    // an element written behind the vector's back is what the check finds: the kept hash is not the elements'
+    lru[3] = 1;
+    expect([v.lo, v.hi]).not.toEqual(v.freshHash());
+  });
+
+  it('columns in a vector whose saves are copies: a save copies them, a restore writes them back', () => {
+    const v = new StateVector(bounds);
+    v.startHashing();
+    const data = new Int32Array(8);
+    const c = v.addColumn('mem_map.data', data, 0);
+    v.putCol(c, 2, 9);
+    const s = v.save();
+    expect(s.cols).not.toBeNull();
+    v.putCol(c, 2, 4);
+    v.putCol(c, 5, 1);
+    v.restore(s);
+    expect([...data]).toEqual([0, 0, 9, 0, 0, 0, 0, 0]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+  });
+
+  it('the page store in a world a search copies: its arrays are columns of the vector, every write kept in its hash and undone by a restore', () => {
+    const k = new Kernel({ hpagePmdNr: 4, slots: true });
+    expect(k.pages.inVector).toBe(true);
+    k.sv.startHashing();
+    k.sv.stacked = true;
+    const s = k.sv.save();
+    const was = k.pages.nr;
+    // a huge page: every array written over its pages (and mem_map grown past 1,024 pages)
+    const pfns: number[] = [];
+    for (let i = 0; i < 300; i++) pfns.push(k.pages.alloc(2, false, -1, 'test'));
+    k.pages.setMapping(pfns[0]!, 0);
+    k.pages.setIndex(pfns[0]!, 3);
+    k.pages.setData(pfns[0]!, 42);
+    expect(k.pages.capacity).toBeGreaterThan(1024);
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    k.sv.restore(s);
+    // (the store's own state, mem_map's extent and free lists, is its component's: a search restores it beside the vector)
+    expect(k.pages.refcount[pfns[0]!]).toBe(0);
+    expect(k.pages.data[pfns[0]!]).toBe(0);
+    expect(k.pages.mapping[pfns[0]!]).toBe(0);
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    expect(was).toBe(1);
+    // a plain run's page store is its arrays alone
+    expect(new Kernel({ hpagePmdNr: 4 }).pages.inVector).toBe(false);
   });
 });

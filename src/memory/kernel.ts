@@ -180,6 +180,8 @@ export class Kernel {
     this.vmstat = new VmStat(this.bus, this.sv);
     this.pageLockHolder = makePageLockHolders(this.sv);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
+    // (in a world a search copies and hashes, the struct page arrays are columns of the vector)
+    if (!this.sv.plain) this.pages.layIn(this.sv);
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
     this.pages.setFlag(this.ZERO_PAGE, 'reserved');
   }
@@ -599,7 +601,7 @@ export class Kernel {
 
   /** A page's contents written other than by an access (copy_highpage, clear_highpage, a swap-in...). */
   setPageData(pfn: number, token: number, op: 'copy' | 'clear' | 'fill', a: ActorIx): void {
-    this.pages.data[pfn] = token;
+    this.pages.setData(pfn, token);
     if (this.bus.wants('data')) this.bus.publish({ kind: 'data', op, pfn, token, actor: a });
   }
 
@@ -678,7 +680,7 @@ export class Kernel {
   /** A store of a fresh token through a mapping. */
   write(mm: MmStruct, vpn: number, pfn: number, a: ActorIx): number {
     const token = this.newToken();
-    this.pages.data[pfn] = token;
+    this.pages.setData(pfn, token);
     const f = this.fileOffset(mm, vpn);
     if (f) f.ino.setExpected(f.index, token);
     else mm.expected.set(vpn, token);
@@ -698,7 +700,7 @@ export class Kernel {
   /** write(2) of one page offset into a (locked, cached) page. */
   fileWrite(ino: Inode, index: number, pfn: number, a: ActorIx): number {
     const token = this.newToken();
-    this.pages.data[pfn] = token;
+    this.pages.setData(pfn, token);
     ino.setExpected(index, token);
     this.bus.publish({ kind: 'access', op: 'write', mm: -1, vpn: -1, ino: ino.id, index, pfn, token, actor: a });
     return token;

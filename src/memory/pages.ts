@@ -10,6 +10,7 @@ import type { CompiledObjectChart } from '../engine/object_chart.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { ActorIx } from '../bus/events.ts';
 import { guardProbe, mightSleepHook } from './probe.ts';
+import type { StateVector } from '../vector/state_vector.ts';
 
 /**
  * A command to a page: one of machines/page.ts's, or one an extension added to the page
@@ -93,6 +94,12 @@ export interface PageStoreSaved {
 
 /** Each page array's fill beyond nr, in PageStore.arrays() order. */
 const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, TEAM_HEAD_CHART.initial, 0];
+/** The arrays by their place in PageStore.arrays() (a column of the state vector each, in a search world). */
+const STATE = 0, FLAGS = 1, REFCOUNT = 2, MAPCOUNT = 3, PMD_MAPCOUNT = 4, ORDER = 5, HEAD = 6, MAPPING = 7, INDEX = 8, DATA = 9, LRU = 10, TEAM_STATE = 11, TEAM_USAGE = 12;
+const COLUMN_NAMES = ['state', 'flags', 'refcount', 'mapcount', 'pmdMapcount', 'order', 'head', 'mapping', 'index', 'data', 'lru', 'teamState', 'teamUsage'];
+type PageArray = Uint16Array | Int32Array | Uint8Array | Int8Array | Float64Array;
+/** Each array's kind, in arrays() order. */
+const KINDS: (new (n: number) => PageArray)[] = [Uint16Array, Uint16Array, Int32Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Int32Array, Int32Array, Int8Array, Uint8Array, Float64Array];
 
 export class PageStore {
   /** Packed page-chart state per pfn. */
@@ -121,6 +128,15 @@ export class PageStore {
   teamUsage: Float64Array;
   nr = 0;
   private readonly freeLists = new Map<number, number[]>();
+  /**
+   * In a world a search copies and hashes, the state vector whose columns the arrays are
+   * (layIn): every write goes through it too (w, fillCol), which keeps its hash and undo
+   * trail; the store itself then saves and hashes only `nr` and the free lists. Null: a
+   * plain run, the arrays only.
+   */
+  private sv: StateVector | null = null;
+  /** The state vector's column of the first array (the rest follow, in arrays() order). */
+  private col0 = 0;
 
   constructor(private readonly k: PageOwner, capacity = 1024) {
     this.state = new Uint16Array(capacity);
@@ -143,6 +159,46 @@ export class PageStore {
     return this.state.length;
   }
 
+  /** Whether the arrays are columns of a state vector (layIn): then the store's own state is `nr` and the free lists. */
+  get inVector(): boolean {
+    return this.sv !== null;
+  }
+
+  /** The arrays become columns of the state vector (a world a search copies and hashes). */
+  layIn(sv: StateVector): void {
+    const arrays = this.arrays();
+    this.col0 = sv.addColumn(`mem_map.${COLUMN_NAMES[0]}`, arrays[0]!, FILL[0]!);
+    for (let i = 1; i < arrays.length; i++) sv.addColumn(`mem_map.${COLUMN_NAMES[i]}`, arrays[i]!, FILL[i]!);
+    this.sv = sv;
+  }
+
+  /**
+   * page->field = x: array `c` of arrays() (`a`, as the caller sees it: through a footprint's
+   * view, the write is recorded) — and in a search world, the state vector's column too.
+   */
+  private w(c: number, a: PageArray, pfn: number, x: number): void {
+    if (this.sv !== null) this.sv.putCol(this.col0 + c, pfn, x);
+    a[pfn] = x;
+  }
+
+  /** a.fill(x, from, to) on array `c` of arrays(), as w() writes one. */
+  private fillCol(c: number, a: PageArray, x: number, from: number, to: number): void {
+    const sv = this.sv;
+    if (sv !== null) for (let p = from; p < to; p++) sv.putCol(this.col0 + c, p, x);
+    a.fill(x, from, to);
+  }
+
+  /** page->mapping = the address_space of inode `ino` (-1: none). */
+  setMapping(pfn: number, ino: number): void { this.w(MAPPING, this.mapping, pfn, ino); }
+  /** page->index. */
+  setIndex(pfn: number, index: number): void { this.w(INDEX, this.index, pfn, index); }
+  /** What the page holds now: a data token (DATA_ZERO, DATA_GARBAGE, a write's). */
+  setData(pfn: number, token: number): void { this.w(DATA, this.data, pfn, token); }
+  /** The team head chart's packed state of `head` (src/memory/team.ts). */
+  setTeamState(head: number, s: number): void { this.w(TEAM_STATE, this.teamState, head, s); }
+  /** head->team_usage. */
+  setTeamUsage(pfn: number, usage: number): void { this.w(TEAM_USAGE, this.teamUsage, pfn, usage); }
+
   /**
    * What the explorer's state hash reads of the store: the pages in use. Beyond `nr` every
    * array still holds its initial fill (alloc() only ever extends nr), so hashing the
@@ -150,7 +206,9 @@ export class PageStore {
    */
   hashState(e: { b: Int32Array; n: number; grow(min: number): void }): void {
     const n = this.nr;
-    let words = 2 + 14 * n;
+    // (in a search world the arrays are the state vector's columns, in its own hash)
+    const pages = this.sv === null ? n : 0;
+    let words = 2 + 14 * pages;
     this.freeLists.forEach((l) => (words += 2 + l.length));
     e.grow(e.n + words);
     const b = e.b;
@@ -158,7 +216,7 @@ export class PageStore {
     b[at++] = n;
     // a page's fields together, each array read in a loop of its own kind
     const { state, flags, refcount, mapcount, pmdMapcount, order, head, mapping, index, data, lru, teamState, teamUsage } = this;
-    for (let pfn = 0; pfn < n; pfn++) {
+    for (let pfn = 0; pfn < pages; pfn++) {
       b[at++] = state[pfn]!;
       b[at++] = flags[pfn]!;
       b[at++] = refcount[pfn]!;
@@ -194,14 +252,15 @@ export class PageStore {
     const n = this.nr;
     return {
       nr: n,
-      arrays: this.arrays().map((a) => a.slice(0, n)),
+      arrays: this.sv === null ? this.arrays().map((a) => a.slice(0, n)) : [],
       free: [...this.freeLists].map(([order, l]) => [order, l.slice()] as const),
     };
   }
 
   /** Back to a saved state (the pages allocated since go back to their fill). */
   restoreState(saved: PageStoreSaved): void {
-    const arrays = this.arrays();
+    // (in a search world the vector restores the arrays, its columns, before)
+    const arrays = this.sv === null ? this.arrays() : [];
     for (let i = 0; i < arrays.length; i++) {
       const a = arrays[i]!;
       a.set(saved.arrays[i]!);
@@ -212,36 +271,23 @@ export class PageStore {
     for (const [order, l] of saved.free) this.freeLists.set(order, l.slice());
   }
 
-  private arrays(): (Uint16Array | Int32Array | Uint8Array | Int8Array | Float64Array)[] {
+  private arrays(): PageArray[] {
     return [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru, this.teamState, this.teamUsage];
   }
 
   private grow(min: number): void {
     let cap = this.capacity;
     while (cap < min) cap *= 2;
-    const g = <T extends Uint16Array | Int32Array | Uint8Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
+    // (made here, so raw arrays even where `this` is a footprint's view: those go to the vector)
+    const grown = this.arrays().map((a, i) => {
+      const b = new KINDS[i]!(cap);
+      if (FILL[i] !== 0) b.fill(FILL[i]!);
       b.set(a);
       return b;
-    };
-    this.state = g(this.state);
-    this.state.fill(PAGE_CHART.initial, this.nr);
-    this.flags = g(this.flags);
-    this.refcount = g(this.refcount);
-    this.mapcount = g(this.mapcount);
-    this.pmdMapcount = g(this.pmdMapcount);
-    this.order = g(this.order);
-    this.head = g(this.head);
-    this.mapping = g(this.mapping);
-    this.index = g(this.index);
-    this.data = g(this.data);
-    const lru = new Int8Array(cap).fill(-1);
-    lru.set(this.lru);
-    this.lru = lru;
-    const teamState = new Uint8Array(cap).fill(TEAM_HEAD_CHART.initial);
-    teamState.set(this.teamState);
-    this.teamState = teamState;
-    this.teamUsage = g(this.teamUsage);
+    });
+    [this.state, this.flags, this.refcount, this.mapcount, this.pmdMapcount, this.order, this.head, this.mapping, this.index, this.data, this.lru, this.teamState, this.teamUsage] =
+      grown as [Uint16Array, Uint16Array, Int32Array, Int32Array, Int32Array, Uint8Array, Int32Array, Int32Array, Int32Array, Int32Array, Int8Array, Uint8Array, Float64Array];
+    if (this.sv !== null) for (let i = 0; i < grown.length; i++) this.sv.setColumn(this.col0 + i, grown[i]!);
   }
 
   /** Applies one page-chart command; an illegal one is a violation. */
@@ -250,7 +296,7 @@ export class PageStore {
     const s = this.state[pfn]!;
     const n = NEXT[EV[ev] * NS + s]!;
     if (n < 0) this.k.illegal(`page ${hex(pfn)}`, ev, this.describe(pfn), actor);
-    this.state[pfn] = n;
+    this.w(STATE, this.state, pfn, n);
   }
 
   private emit(op: PageCommand, pfn: number, actor: ActorIx, holder = ''): void {
@@ -300,8 +346,8 @@ export class PageStore {
     return h === pfn ? this.mapcount[pfn]! : this.mapcount[pfn]! + this.pmdMapcount[h]!;
   }
   testFlag(pfn: number, f: PageFlag): boolean { return (this.flags[pfn]! & PG[f]) !== 0; }
-  setFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! | PG[f]; }
-  clearFlag(pfn: number, f: PageFlag): void { this.flags[pfn] = this.flags[pfn]! & ~PG[f]; }
+  setFlag(pfn: number, f: PageFlag): void { this.w(FLAGS, this.flags, pfn, this.flags[pfn]! | PG[f]); }
+  clearFlag(pfn: number, f: PageFlag): void { this.w(FLAGS, this.flags, pfn, this.flags[pfn]! & ~PG[f]); }
 
   /**
    * The page's chart state in words, for reports: "allocated locked live on_lru uptodate ...";
@@ -337,24 +383,24 @@ export class PageStore {
     for (let p = pfn; p < pfn + n; p++) {
       const next = NEXT[alloc + state[p]!]!;
       if (next < 0) this.k.illegal(`page ${hex(p)}`, 'ALLOC', this.describe(p), actor);
-      state[p] = next;
-      if (zeroed) data[p] = DATA_ZERO;
-      else if (data[p] === DATA_ZERO) data[p] = DATA_GARBAGE;
+      this.w(STATE, state, p, next);
+      if (zeroed) this.w(DATA, data, p, DATA_ZERO);
+      else if (data[p] === DATA_ZERO) this.w(DATA, data, p, DATA_GARBAGE);
       // otherwise: whatever the previous owner left there (stale data stays stale)
     }
     const end = pfn + n;
-    this.head.fill(pfn, pfn, end);
-    this.order.fill(0, pfn, end);
-    this.teamUsage.fill(0, pfn, end);
-    this.flags.fill(PG.tail, pfn, end);
-    this.flags[pfn] = order ? PG.head : 0;
-    this.mapping.fill(-1, pfn, end);
-    this.index.fill(0, pfn, end);
-    this.refcount.fill(0, pfn, end);
-    this.mapcount.fill(0, pfn, end);
-    this.pmdMapcount.fill(0, pfn, end);
-    this.order[pfn] = order;
-    this.refcount[pfn] = 1;
+    this.fillCol(HEAD, this.head, pfn, pfn, end);
+    this.fillCol(ORDER, this.order, 0, pfn, end);
+    this.fillCol(TEAM_USAGE, this.teamUsage, 0, pfn, end);
+    this.fillCol(FLAGS, this.flags, PG.tail, pfn, end);
+    this.w(FLAGS, this.flags, pfn, order ? PG.head : 0);
+    this.fillCol(MAPPING, this.mapping, -1, pfn, end);
+    this.fillCol(INDEX, this.index, 0, pfn, end);
+    this.fillCol(REFCOUNT, this.refcount, 0, pfn, end);
+    this.fillCol(MAPCOUNT, this.mapcount, 0, pfn, end);
+    this.fillCol(PMD_MAPCOUNT, this.pmdMapcount, 0, pfn, end);
+    this.w(ORDER, this.order, pfn, order);
+    this.w(REFCOUNT, this.refcount, pfn, 1);
     this.emit('ALLOC', pfn, actor, holder);
     return pfn;
   }
@@ -368,9 +414,9 @@ export class PageStore {
     const n = 1 << this.order[pfn]!;
     if (this.refcount[pfn] !== 1) this.k.violate('illegal-transition', `split_page(${hex(pfn)}) with page_count ${this.refcount[pfn]}, not 1`, actor);
     for (let p = pfn; p < pfn + n; p++) {
-      this.head[p] = p;
-      this.order[p] = 0;
-      this.flags[p] = this.flags[p]! & ~(PG.head | PG.tail);
+      this.w(HEAD, this.head, p, p);
+      this.w(ORDER, this.order, p, 0);
+      this.w(FLAGS, this.flags, p, this.flags[p]! & ~(PG.head | PG.tail));
     }
     for (let p = pfn + 1; p < pfn + n; p++) this.get(p, actor, holder);
   }
@@ -413,9 +459,9 @@ export class PageStore {
       if (this.isDirty(p)) this.cmd(p, 'CLEAR_DIRTY', actor);
       const next = NEXT[free + state[p]!]!;
       if (next < 0) this.k.illegal(`page ${hex(p)}`, 'FREE', this.describe(p), actor);
-      state[p] = next;
+      this.w(STATE, state, p, next);
     }
-    this.flags.fill(0, pfn, pfn + n);
+    this.fillCol(FLAGS, this.flags, 0, pfn, pfn + n);
     this.emit('FREE', pfn, actor);
     this.pushFree(order, pfn);
   }
@@ -426,7 +472,7 @@ export class PageStore {
   get(pfn: number, actor: ActorIx, holder = ''): void {
     const h = this.head[pfn]!;
     this.cmd(h, 'GET', actor);
-    this.refcount[h]!++;
+    this.w(REFCOUNT, this.refcount, h, this.refcount[h]! + 1);
     this.emit('GET', h, actor, holder);
   }
 
@@ -434,7 +480,7 @@ export class PageStore {
   put(pfn: number, actor: ActorIx, holder = ''): boolean {
     const h = this.head[pfn]!;
     this.cmd(h, 'PUT', actor);
-    this.refcount[h]!--;
+    this.w(REFCOUNT, this.refcount, h, this.refcount[h]! - 1);
     this.emit('PUT', h, actor, holder);
     if (this.refcount[h] === 0) {
       this.release(h, actor);
@@ -455,7 +501,7 @@ export class PageStore {
   freeze(pfn: number, count: number, actor: ActorIx): boolean {
     if (this.refcount[pfn] !== count) return false;
     this.cmd(pfn, 'FREEZE', actor);
-    this.refcount[pfn] = 0;
+    this.w(REFCOUNT, this.refcount, pfn, 0);
     this.emit('FREEZE', pfn, actor);
     return true;
   }
@@ -463,7 +509,7 @@ export class PageStore {
   /** page_ref_unfreeze(page, count). */
   unfreeze(pfn: number, count: number, actor: ActorIx): void {
     this.cmd(pfn, 'UNFREEZE', actor);
-    this.refcount[pfn] = count;
+    this.w(REFCOUNT, this.refcount, pfn, count);
     this.emit('UNFREEZE', pfn, actor);
   }
 
@@ -478,7 +524,7 @@ export class PageStore {
   lruAdd(pfn: number, actor: ActorIx): void {
     this.cmd(pfn, 'LRU_ADD', actor);
     const list = this.testFlag(pfn, 'unevictable') ? 4 : (this.testFlag(pfn, 'swapbacked') ? 0 : 2) + (this.testFlag(pfn, 'active') ? 1 : 0);
-    this.lru[pfn] = list;
+    this.w(LRU, this.lru, pfn, list);
     this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[list]!, delta: this.nrPages(pfn), actor });
     this.emit('LRU_ADD', pfn, actor);
   }
@@ -486,7 +532,7 @@ export class PageStore {
   isolate(pfn: number, actor: ActorIx): void {
     this.cmd(pfn, 'ISOLATE', actor);
     this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[this.lru[pfn]!]!, delta: -this.nrPages(pfn), actor });
-    this.lru[pfn] = -1;
+    this.w(LRU, this.lru, pfn, -1);
     this.emit('ISOLATE', pfn, actor);
   }
   private nrPages(pfn: number): number { return 1 << this.order[pfn]!; }
@@ -503,13 +549,13 @@ export class PageStore {
 
   /** A pmd now maps this compound page (compound_mapcount on the head). */
   mapPmd(head: number, actor: ActorIx): void {
-    this.pmdMapcount[head]!++;
+    this.w(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! + 1);
     this.mapInc(head, actor);
     // a huge tmpfs team (order-0 pages) mapped by one pmd: map_team_by_pmd's page_add_team_rmap
     if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, 1, actor);
   }
   unmapPmd(head: number, actor: ActorIx): void {
-    this.pmdMapcount[head]!--;
+    this.w(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! - 1);
     this.mapDec(head, actor);
     if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, -1, actor);
   }
@@ -517,7 +563,7 @@ export class PageStore {
   private mapInc(pfn: number, actor: ActorIx): void {
     const ev: PageEvent = this.mapcount[pfn] === 0 ? 'MAP_FIRST' : 'MAP';
     this.cmd(pfn, ev, actor);
-    this.mapcount[pfn]!++;
+    this.w(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! + 1);
     this.emit(ev, pfn, actor);
     // page_add_file_rmap: "if (atomic_inc_and_test(&page->_mapcount) && inc_team_pte_mapped(page))"
     if (ev === 'MAP_FIRST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, 1, actor);
@@ -526,7 +572,7 @@ export class PageStore {
   private mapDec(pfn: number, actor: ActorIx): void {
     const ev: PageEvent = this.mapcount[pfn] === 1 ? 'UNMAP_LAST' : 'UNMAP';
     this.cmd(pfn, ev, actor);
-    this.mapcount[pfn]!--;
+    this.w(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! - 1);
     this.emit(ev, pfn, actor);
     if (ev === 'UNMAP_LAST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, -1, actor);
   }

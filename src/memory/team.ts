@@ -69,8 +69,8 @@ export function teamCmd(k: Kernel, head: number, ev: TeamHeadEvent, a: ActorIx, 
   const s = k.pages.teamState[head]!;
   const n = NEXT[EV[ev] * NS + s]!;
   if (n < 0) k.illegal(`team head ${hex(head)}`, ev, Object.values(TEAM_HEAD_CHART.value(s)).join(' '), a);
-  k.pages.teamState[head] = n;
-  k.pages.teamUsage[head] = usage;
+  k.pages.setTeamState(head, n);
+  k.pages.setTeamUsage(head, usage);
   if (ev === 'EXPOSE') k.pages.setFlag(head, 'team');
   else if (ev === 'DISBAND') k.pages.clearFlag(head, 'team');
   else if (ev === 'SET_CHECKED') k.pages.setFlag(head, 'checked');
@@ -82,14 +82,14 @@ export function teamCmd(k: Kernel, head: number, ev: TeamHeadEvent, a: ActorIx, 
 export function teamMember(k: Kernel, pfn: number, set: boolean, a: ActorIx): void {
   if (set) {
     k.pages.setFlag(pfn, 'team');
-    k.pages.teamUsage[pfn] = k.T.LRU_WEIGHT_ONE;
+    k.pages.setTeamUsage(pfn, k.T.LRU_WEIGHT_ONE);
   } else k.pages.clearFlag(pfn, 'team');
   k.bus.publish({ kind: 'team', op: set ? 'member_set' : 'member_clear', pfn, usage: k.pages.teamUsage[pfn]!, actor: a });
 }
 
 /** head->team_usage written alone (inc_team_pte_mapped's cmpxchg). */
 export function teamUsageSet(k: Kernel, head: number, usage: number, a: ActorIx): void {
-  k.pages.teamUsage[head] = usage;
+  k.pages.setTeamUsage(head, usage);
   k.bus.publish({ kind: 'team', op: 'usage', pfn: head, usage, actor: a });
 }
 
@@ -192,7 +192,7 @@ export function shmemDisbandHugehead(k: Kernel, ino: Inode, head: number, a: Act
     k.count('nr_shmem_freeholes', nr - k.HPAGE_PMD_NR, a);
   }
   teamCmd(k, head, 'DISBAND', a, k.T.LRU_WEIGHT_ONE);
-  if (!PageSwapBacked(k, head)) k.pages.mapping[head] = -1;
+  if (!PageSwapBacked(k, head)) k.pages.setMapping(head, -1);
   return nr;
 }
 

@@ -16,6 +16,12 @@
  * same number in every run and every worker thread, so equal states hash equal everywhere.
  * Every write goes through `put`; a slot written any other way would be missed by the
  * hash — `freshHash` recomputes it from the slots, and the state-hash check compares the two.
+ *
+ * Beside the slots, columns: typed arrays indexed by one number (the page store's struct
+ * page fields, by pfn), registered by their owner, which grows them as it needs (pages are
+ * allocated on demand: no bound from the scenario) and writes them through `putCol` — an
+ * element is hashed, trailed and restored as a slot is, by (column, index), wherever the
+ * array lives; an element at its column's fill adds nothing to the hash, so a column may grow.
  */
 
 /** On an object laid out in a state vector: its first slot (the state hash names it by that). */
@@ -95,11 +101,23 @@ export interface VectorSaved {
   n: number;
   /** A copy of the slots: every save's, or with `stacked` the first's (a restore there after many writes copies it back instead of undoing them). */
   slots: Float64Array | null;
+  /** With `slots`: a copy of each column. */
+  cols: Column[] | null;
   /** The slots' hash, where it was kept then (hashed). */
   lo: number;
   hi: number;
   hashed: boolean;
 }
+
+/** The arrays a column may be (each element a number; written through StateVector.putCol). */
+export type Column = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/** At most this many columns; an element is named (column, index) by index × COLUMNS + column. */
+const COLUMNS = 32;
+/** Where the columns' elements are numbered from in the hash (past any slot). */
+const COLUMN_IDS = 0x40000000;
+/** Elements a column may have: its ids stay within 31 bits. */
+const COLUMN_MAX = (0x7fffffff - COLUMN_IDS) / COLUMNS;
 
 /** VectorSaved.mark of a save a restore went back past. */
 const DROPPED = -1;
@@ -125,8 +143,82 @@ export class StateVector {
   readonly reads = new Set<number>();
   readonly writes = new Set<number>();
   readonly regions: VectorRegion[] = [];
+  /** The columns, their fills and names (addColumn). */
+  private readonly cols: Column[] = [];
+  private readonly fills: number[] = [];
+  private readonly colNames: string[] = [];
 
   constructor(readonly bounds: VectorBounds) {}
+
+  /**
+   * Registers a column (`fill`: what its elements hold until written, and what its owner fills
+   * the room it grows by with); its number. Its owner writes it through putCol, and hands the
+   * new array to setColumn whenever it grows it.
+   */
+  addColumn(name: string, a: Column, fill: number): number {
+    if (this.cols.length === COLUMNS) throw new Error(`state vector: no room for column ${name} (at most ${COLUMNS})`);
+    this.cols.push(a);
+    this.fills.push(fill);
+    this.colNames.push(name);
+    this.setColumn(this.cols.length - 1, a);
+    if (this.hashing) [this.lo, this.hi] = this.freshHash();
+    return this.cols.length - 1;
+  }
+
+  /** Column c is now `a` (grown: its elements copied, the room past them at its fill). */
+  setColumn(c: number, a: Column): void {
+    if (a.length > COLUMN_MAX) throw new Error(`state vector: column ${this.colNames[c]} of ${a.length} elements, more than ${COLUMN_MAX}`);
+    this.cols[c] = a;
+  }
+
+  /** Element i of column c = x, the hash kept (when hashing) and the old value trailed (once saved). */
+  putCol(c: number, i: number, x: number): void {
+    const a = this.cols[c]!;
+    const o = a[i]!;
+    a[i] = x;
+    const y = a[i]!; // (as the array holds it)
+    if (o === y) return;
+    if (this.trailing) {
+      if (this.trailN + 2 > this.trail.length) this.growTrail();
+      this.trail[this.trailN++] = -1 - (i * COLUMNS + c);
+      this.trail[this.trailN++] = o;
+    }
+    if (this.hashing) {
+      const id = COLUMN_IDS + i * COLUMNS + c;
+      const f = this.fills[c]!;
+      this.lo = (this.lo + mixLo(id, y - f) - mixLo(id, o - f)) | 0;
+      this.hi = (this.hi + mixHi(id, y - f) - mixHi(id, o - f)) | 0;
+    }
+  }
+
+  /** Copies of the columns (a save's). */
+  private copyColumns(into: Column[] | null): Column[] {
+    const out = into !== null && into.length === this.cols.length ? into : [];
+    for (let c = 0; c < this.cols.length; c++) {
+      const a = this.cols[c]!;
+      const have = out[c];
+      if (have !== undefined && have.length === a.length) have.set(a);
+      else out[c] = a.slice();
+    }
+    return out;
+  }
+
+  /** The columns as copied (a column grown since: the copy, then its fill). */
+  private writeColumns(copies: readonly Column[]): void {
+    for (let c = 0; c < copies.length; c++) {
+      const a = this.cols[c]!;
+      const copy = copies[c]!;
+      a.set(copy);
+      if (a.length > copy.length) a.fill(this.fills[c]!, copy.length);
+    }
+  }
+
+  /** Elements in all the columns. */
+  private columnElements(): number {
+    let n = 0;
+    for (const a of this.cols) n += a.length;
+    return n;
+  }
 
   /** Lays out `size` slots (zeroed) for `name`; their first slot. */
   alloc(size: number, name: string): number {
@@ -216,7 +308,7 @@ export class StateVector {
    * the trail stands, and the hash. The first save copies the slots too, and starts the trail.
    */
   save(into?: VectorSaved): VectorSaved {
-    const s: VectorSaved = into ?? { mark: COPY, n: 0, slots: null, lo: 0, hi: 0, hashed: false };
+    const s: VectorSaved = into ?? { mark: COPY, n: 0, slots: null, cols: null, lo: 0, hi: 0, hashed: false };
     const n = this.n;
     s.n = n;
     s.lo = this.lo;
@@ -225,6 +317,7 @@ export class StateVector {
     if (!this.stacked) {
       if (s.slots !== null && s.slots.length === n) s.slots.set(this.w.subarray(0, n));
       else s.slots = this.w.slice(0, n);
+      s.cols = this.cols.length ? this.copyColumns(s.cols) : null;
       s.mark = COPY;
       return s;
     }
@@ -234,6 +327,7 @@ export class StateVector {
     }
     s.mark = this.trailN;
     s.slots = this.trailing ? null : this.w.slice(0, n);
+    s.cols = this.trailing || !this.cols.length ? null : this.copyColumns(null);
     this.trailing = true;
     this.live.push(s);
     return s;
@@ -247,8 +341,10 @@ export class StateVector {
    */
   restore(s: VectorSaved): void {
     const w = this.w;
-    if (s.mark === COPY) w.set(s.slots!);
-    else {
+    if (s.mark === COPY) {
+      w.set(s.slots!);
+      if (s.cols !== null) this.writeColumns(s.cols);
+    } else {
       const at = this.live.lastIndexOf(s);
       if (at < 0 || s.mark > this.trailN) throw new Error('state vector: a restore to a save that a restore before it went back past');
       // (the saves after it go: what they would undo is being undone)
@@ -273,14 +369,22 @@ export class StateVector {
   private undoTo(s: VectorSaved): void {
     const w = this.w;
     const t = this.trail;
-    if (s.slots !== null && this.trailN - s.mark > 2 * s.slots.length) {
+    if (s.slots !== null && this.trailN - s.mark > 2 * (s.slots.length + this.columnElements())) {
       w.set(s.slots);
+      if (s.cols !== null) this.writeColumns(s.cols);
       this.trailN = s.mark;
     } else {
+      const cols = this.cols;
       let k = this.trailN;
       while (k > s.mark) {
         k -= 2;
-        w[t[k]!] = t[k + 1]!;
+        const i = t[k]!;
+        if (i >= 0) w[i] = t[k + 1]!;
+        else {
+          // (a column's element: -1 - (index × COLUMNS + column))
+          const e = -1 - i;
+          cols[e % COLUMNS]![Math.floor(e / COLUMNS)] = t[k + 1]!;
+        }
       }
       this.trailN = k;
     }
@@ -296,6 +400,17 @@ export class StateVector {
       if (x === 0) continue;
       lo = (lo + mixLo(i, x)) | 0;
       hi = (hi + mixHi(i, x)) | 0;
+    }
+    for (let c = 0; c < this.cols.length; c++) {
+      const a = this.cols[c]!;
+      const f = this.fills[c]!;
+      for (let i = 0; i < a.length; i++) {
+        const x = a[i]!;
+        if (x === f) continue;
+        const id = COLUMN_IDS + i * COLUMNS + c;
+        lo = (lo + mixLo(id, x - f)) | 0;
+        hi = (hi + mixHi(id, x - f)) | 0;
+      }
     }
     return [lo, hi];
   }

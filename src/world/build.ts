@@ -172,10 +172,10 @@ export function populateFiles(k: Kernel, s: Scenario): void {
       }
       const pfn = k.pages.alloc(0, false, -1); // its one reference is the page cache's
       if (ino.shmem) k.pages.setFlag(pfn, 'swapbacked');
-      k.pages.mapping[pfn] = ino.id;
-      k.pages.index[pfn] = index;
+      k.pages.setMapping(pfn, ino.id);
+      k.pages.setIndex(pfn, index);
       const token = k.newToken();
-      k.pages.data[pfn] = token;
+      k.pages.setData(pfn, token);
       ino.setExpected(index, token);
       k.pages.setUptodate(pfn, -1);
       k.pages.lruAdd(pfn, -1);

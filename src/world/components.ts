@@ -110,10 +110,13 @@ export class StateComponents {
 
   /** The kernel's globals (the huge zero page's atomics, the token counter, khugepaged's counters) are slots of the state vector. */
   private readonly globalsInVector: boolean;
+  /** The struct page arrays are columns of the state vector (the page store's component: mem_map's extent and the free lists). */
+  private readonly pagesInVector: boolean;
 
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
+    this.pagesInVector = k.pages.inVector;
     this.add('kernel', k);
     this.add('page store', k.pages);
     // (vmstat and the page-lock holders in the state vector are no components)
@@ -188,14 +191,18 @@ export class StateComponents {
   readonly onEvent = (e: BusEvent): void => {
     switch (e.kind) {
       case 'page':
+        // (the struct page arrays in the state vector: only allocating and freeing change
+        // the store's own state, mem_map's extent and the free lists)
+        if (!this.pagesInVector || e.op === 'ALLOC' || e.op === 'FREE') this.touch(PAGES);
+        return;
       case 'team':
-        this.touch(PAGES);
+        if (!this.pagesInVector) this.touch(PAGES);
         return;
       case 'vmstat':
         if (this.vmstat >= 0) this.touch(this.vmstat);
         return;
       case 'data':
-        this.touch(PAGES);
+        if (!this.pagesInVector) this.touch(PAGES);
         return;
       case 'inode':
         this.touchInode(e.ino);
@@ -241,7 +248,7 @@ export class StateComponents {
         return;
       case 'access':
         // the data token written, and the one the mapping or file is expected to hold
-        if (e.pfn >= 0) this.touch(PAGES);
+        if (e.pfn >= 0 && !this.pagesInVector) this.touch(PAGES);
         if (e.ino >= 0) this.touchInode(e.ino);
         if (e.op === 'write') {
           if (!this.globalsInVector) this.touch(KERNEL); // (the token counter)
