@@ -11,6 +11,9 @@ import { Bus } from '../src/bus/bus.ts';
 import { VmStat } from '../src/memory/vmstat.ts';
 import { makePageLockHolders } from '../src/memory/held_locks.ts';
 import { Kernel } from '../src/memory/kernel.ts';
+import { join } from 'node:path';
+import { loadScenario } from '../src/scenario/load.ts';
+import { createWorld } from '../src/world/engine_world.ts';
 
 interface Demo {
   pc: number;
@@ -405,5 +408,29 @@ describe('state vector', () => {
     expect(was).toBe(1);
     // a plain run's page store is its arrays alone
     expect(new Kernel({ hpagePmdNr: 4 }).pages.inVector).toBe(false);
+  });
+});
+
+describe("page-refcount's memory", () => {
+  // A reference claimed twice on the bus that the page does not have: the monitor counts 2
+  // where page_count() is 1 — at the end of the next step, in a plain run as in a world a
+  // search copies and hashes (its memory then in the state vector: no component of its own).
+  it.each([false, true])('finds a page whose count is not the references that exist (search world: %s), and goes back with a restore', async (snapshots) => {
+    const s = await loadScenario(join(import.meta.dirname, '..', 'examples', 'zero-page-read-faults.yaml'));
+    const w = createWorld(s, { snapshots, monitors: ['page-refcount'] });
+    const k = w.kernel;
+    expect(k.sv.regions.some((r) => r.name === 'page-refcount')).toBe(snapshots);
+    const saved = snapshots ? w.save() : undefined;
+    k.ref('take', 'page', k.ZERO_PAGE, '', 'A1', 0);
+    k.ref('take', 'page', k.ZERO_PAGE, '', 'A1', 0);
+    expect(w.step(0, false)).toBe(true);
+    expect(w.violations[0]!.message).toBe('page 0x0: page_count() is 1 but 2 references exist (mappings and cache 0, held 2)');
+    if (!saved) return;
+    // back before the claims: the same step finds nothing, and the state hashes as at the start
+    w.restore(saved);
+    const h0 = w.hash();
+    expect(w.step(0, false)).toBe(false);
+    w.restore(saved);
+    expect(w.hash()).toEqual(h0);
   });
 });

@@ -7,29 +7,113 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { BusEvent } from '../bus/events.ts';
+import type { Kernel } from '../memory/kernel.ts';
+import { type BoundedArray, SortedPairs, array, int, makeStruct, struct } from '../vector/struct.ts';
+import { stringId } from '../vector/strings.ts';
 import { addCount, fit } from './ghost.ts';
+
+/** The monitor's ghost state laid out in the state vector, in a world a search copies and hashes (the per-pfn counts: two of its columns). */
+interface PageRefcountGhost {
+  /** The pfns the per-pfn counts have room for (doubled as higher pfns are touched, from 64). */
+  pfns: number;
+  held_by: BoundedArray;
+  huge_pmd: BoundedArray;
+}
+const pageRefcountGhost = struct<PageRefcountGhost>('page_refcount_ghost', {
+  pfns: int(64),
+  held_by: array('2 × (the actors, a team, the huge zero page): (holder, references) pairs', (b) => 2 * (b.actors + 2)),
+  huge_pmd: array('2 × the pmds of every mm: (mm:pmd, head pfn) pairs', (b) => 2 * b.allPmds),
+});
+
+/**
+ * What the monitor remembers: per head pfn, the references from ptes, pmds and cache slots
+ * (`structural`) and those actors or the huge zero page hold (`held`), with room for the
+ * highest pfn touched; the references each holder has; the huge pmds and the head each
+ * maps. In the state vector (a struct and two columns), or plain arrays and Maps.
+ */
+interface Ghost {
+  /** Room for pfn h in the per-pfn counts. */
+  fit(h: number): void;
+  structural(h: number): number;
+  held(h: number): number;
+  addStructural(h: number, d: number): void;
+  addHeld(h: number, d: number): void;
+  /** A holder's references += d (no entry at 0). */
+  addHeldBy(holder: string, d: number): void;
+  heldBy(holder: string): number;
+  hugePmd(key: string): number | undefined;
+  setHugePmd(key: string, head: number | undefined): void;
+  /** For the components: the plain state (undefined: it is in the state vector). */
+  state: object | undefined;
+}
+
+function makeGhost(k: Kernel): Ghost {
+  if (!k.sv.plain) {
+    const sv = k.sv;
+    const v = makeStruct(sv, pageRefcountGhost, 'page-refcount', {});
+    const heldBy = new SortedPairs(v.held_by);
+    const hugePmd = new SortedPairs(v.huge_pmd);
+    let structural = new Int32Array(v.pfns);
+    let held = new Int32Array(v.pfns);
+    const cs = sv.addColumn('page-refcount.structural', structural, 0);
+    const ch = sv.addColumn('page-refcount.held', held, 0);
+    return {
+      fit(h) {
+        let n = v.pfns;
+        if (h < n) return;
+        while (n <= h) n *= 2;
+        v.pfns = n;
+        // (the columns only grow: a restore to fewer pfns leaves zeros past them)
+        if (n > structural.length) {
+          structural = fit(structural, n - 1);
+          held = fit(held, n - 1);
+          sv.setColumn(cs, structural);
+          sv.setColumn(ch, held);
+        }
+      },
+      structural: (h) => (h < v.pfns ? structural[h]! : 0),
+      held: (h) => (h < v.pfns ? held[h]! : 0),
+      addStructural: (h, d) => sv.putCol(cs, h, structural[h]! + d),
+      addHeld: (h, d) => sv.putCol(ch, h, held[h]! + d),
+      addHeldBy: (holder, d) => heldBy.add(stringId(holder), d),
+      heldBy: (holder) => heldBy.get(stringId(holder)) ?? 0,
+      hugePmd: (key) => hugePmd.get(stringId(key)),
+      setHugePmd: (key, head) => void (head === undefined ? hugePmd.delete(stringId(key)) : hugePmd.set(stringId(key), head)),
+      state: undefined,
+    };
+  }
+  // (hashed whole by a search: the arrays with their length)
+  const st = {
+    structural: new Int32Array(64),
+    held: new Int32Array(64),
+    heldBy: new Map<string, number>(), // holder → references
+    hugePmd: new Map<string, number>(), // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
+  };
+  return {
+    fit(h) {
+      st.structural = fit(st.structural, h);
+      st.held = fit(st.held, h);
+    },
+    structural: (h) => (h < st.structural.length ? st.structural[h]! : 0),
+    held: (h) => (h < st.held.length ? st.held[h]! : 0),
+    addStructural: (h, d) => void (st.structural[h]! += d),
+    addHeld: (h, d) => void (st.held[h]! += d),
+    addHeldBy: (holder, d) => addCount(st.heldBy, holder, d),
+    heldBy: (holder) => st.heldBy.get(holder) ?? 0,
+    hugePmd: (key) => st.hugePmd.get(key),
+    setHugePmd: (key, head) => void (head === undefined ? st.hugePmd.delete(key) : st.hugePmd.set(key, head)),
+    state: st,
+  };
+}
 
 export const pageRefcountMonitor: MonitorKind = {
   name: 'page-refcount',
   description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
   create({ k, report, changed }) {
-    // per head pfn: references from ptes + pmds + cache slots, and references actors (or the
-    // huge zero page global) hold; grown as higher pfns are touched (hashed whole by the dfs)
-    const st = {
-      structural: new Int32Array(64),
-      held: new Int32Array(64),
-      heldBy: new Map<string, number>(), // holder → references
-      hugePmd: new Map<string, number>(), // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
-    };
+    const g = makeGhost(k);
     // the pages touched by the current step (deduplicated by `seen`, which holds the round number)
     const scratch = { touched: [] as number[], seen: new Uint32Array(64), round: 1 };
-    const { heldBy, hugePmd } = st;
     const { touched } = scratch;
-    // (the two arrays grow together: one length for both)
-    const fitBoth = (h: number) => {
-      st.structural = fit(st.structural, h);
-      st.held = fit(st.held, h);
-    };
     const touch = (h: number) => {
       scratch.seen = fit(scratch.seen, h);
       if (scratch.seen[h] !== scratch.round) {
@@ -45,17 +129,17 @@ export const pageRefcountMonitor: MonitorKind = {
     const head = (pfn: number) => k.pages.compoundHead(pfn);
     const bump = (pfn: number, d: number) => {
       const h = head(pfn);
-      fitBoth(h);
-      st.structural[h]! += d;
+      g.fit(h);
+      g.addStructural(h, d);
       changed();
       touch(h);
     };
     const hold = (holder: string, pfn: number, d: number) => {
       if (!holder || holder === 'pte' || holder === 'pmd' || holder === 'cache') return;
       const h = head(pfn);
-      fitBoth(h);
-      st.held[h]! += d;
-      addCount(heldBy, holder, d);
+      g.fit(h);
+      g.addHeld(h, d);
+      g.addHeldBy(holder, d);
       changed();
       touch(h);
     };
@@ -75,14 +159,14 @@ export const pageRefcountMonitor: MonitorKind = {
           break;
         case 'pmd': {
           const key = `${e.mm}:${e.pmd}`;
-          const old = hugePmd.get(key);
+          const old = g.hugePmd(key);
           if (old !== undefined) {
             bump(old, -1);
-            hugePmd.delete(key);
+            g.setHugePmd(key, undefined);
           }
           const installsPage = e.op === 'SET_PMD_HUGE' || e.op === 'COW_HUGE' || e.op === 'COW_HUGE_ZERO' || e.op === 'PMD_WRPROTECT';
           if (installsPage && e.pfn >= 0) {
-            hugePmd.set(key, e.pfn);
+            g.setHugePmd(key, e.pfn);
             bump(e.pfn, +1);
           }
           break;
@@ -103,18 +187,17 @@ export const pageRefcountMonitor: MonitorKind = {
       }
     };
     for (const kind of ['page', 'pte', 'pmd', 'ref', 'cache'] as const) k.bus.on(kind).subscribe(onEvent);
-    const expected = (h: number) => (h < st.structural.length ? st.structural[h]! + st.held[h]! : 0);
     return {
-      state: st,
+      state: g.state,
       scratch,
       stepEnd() {
         for (const h of touched) {
           if (!k.pages.isAllocated(h)) continue;
           if (k.pages.isFrozen(h)) continue; // a frozen count is 0 by design; its freezer holds the references
           const real = k.pages.refcount[h]!;
-          const exp = expected(h);
+          const exp = g.structural(h) + g.held(h);
           if (real !== exp) {
-            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings and cache ${st.structural[h] ?? 0}, held ${st.held[h] ?? 0})`);
+            report(`page 0x${h.toString(16)}: page_count() is ${real} but ${exp} references exist (mappings and cache ${g.structural(h)}, held ${g.held(h)})`);
             break;
           }
         }
@@ -122,7 +205,7 @@ export const pageRefcountMonitor: MonitorKind = {
       },
       reset: forgetStep,
       actorExit(a) {
-        const n = heldBy.get(a.id) ?? 0;
+        const n = g.heldBy(a.id);
         if (n !== 0) report(`${a.id} finished holding ${n} page reference(s): a leak`, a.ix);
       },
     };

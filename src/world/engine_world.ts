@@ -385,7 +385,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       } else {
         r.leaf = fail
           ? fireStep(r.chart, from, r.actor, failEv)!
-          : takeStep(r.chart, r.next!, r.actor, stepEv);
+          : takeStep(r.chart, runnable(r) ? r.next! : cannotStep(r), r.actor, stepEv);
       }
     } catch (e) {
       if (!(e instanceof ModelViolation)) throw e;
@@ -562,6 +562,11 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       for (const r of runners) r.xactor?.stop();
     },
   };
+}
+
+/** A driver asked a blocked or finished actor to step: its mistake, said as such. */
+function cannotStep(r: Runner): never {
+  throw new Error(`world: ${r.actor.id} cannot step now (${r.done ? 'it has finished' : `blocked in ${r.leaf.path}`})`);
 }
 
 /**
