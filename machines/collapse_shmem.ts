@@ -773,7 +773,7 @@ const NO_ENTRY = Number.MAX_SAFE_INTEGER;
  */
 function setIter(a: C): void {
   const m = inoOf(a).mapping;
-  const n = m.slots.length;
+  const n = m.nrSlots;
   let i = a.l.cs_index;
   while (i < n && m.lookup(i) === SLOT_HOLE) i++;
   a.l.cs_iter = i < n ? i : NO_ENTRY;

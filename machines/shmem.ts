@@ -668,7 +668,7 @@ export const undoGuards: Record<string, TaskGuard<A>> = {
   urPageTeam: (a) => PageTeam(a.k, a.l.ur_page),
   urPunch: (a) => a.l.ur_op === 'punch',
   urRestart: (a) => a.l.ur_op === 'truncate' && a.l.ur_found,
-  urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.slots.length),
+  urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.nrSlots),
   urSlotHole: (a) => urSlot(a) === SLOT_HOLE,
   urSlotNotFrozen: (a) => urSlot(a) < 0 || !a.k.pages.isFrozen(headOf(a.k, urSlot(a))),
   urSlotIsSwap: (a) => isSwapEntry(urSlot(a)),

@@ -66,7 +66,7 @@ export function shmemHugeteamLookup(k: Kernel, inode: Inode, index: number): num
   const start = index - (index & (N - 1));
   const slots = inode.mapping.slots;
   let first = -1;
-  for (let i = start; i < Math.min(start + N, slots.length); i++) {
+  for (let i = start; i < Math.min(start + N, inode.mapping.nrSlots); i++) {
     if (slots[i] !== -1) {
       first = i;
       break;

@@ -78,7 +78,7 @@ const nextOnList = (a: S): Inode | undefined => a.k.inodes.find((i) => i.id > a.
 function shmemGetHugehole(a: S, ino: Inode): number {
   const k = a.k;
   const m = ino.mapping;
-  for (let i = m.firstTagged(a.l.sh_index, m.tagBits.length, 'hugehole'); i >= 0; i = m.firstTagged(i + 1, m.tagBits.length, 'hugehole')) {
+  for (let i = m.firstTagged(a.l.sh_index, m.nrTagged, 'hugehole'); i >= 0; i = m.firstTagged(i + 1, m.nrTagged, 'hugehole')) {
     const page = m.lookup(i);
     if (page < 0 || k.pages.refcount[page] === 0) continue; // radix_tree_exception; page_cache_get_speculative failed
     if (!PageTeam(k, page) || k.pages.mapping[page] !== ino.id) continue;
@@ -198,7 +198,7 @@ export const shmemShrinkHugeholeChart: TaskChartDef<S> = {
     shListEnd: (a) => nextOnList(a) === undefined,
     shInodeTagged: (a) => {
       const m = a.k.inodes[a.l.sh_ino]!.mapping;
-      return m.firstTagged(0, m.tagBits.length, 'hugehole') >= 0;
+      return m.firstTagged(0, m.nrTagged, 'hugehole') >= 0;
     },
     shNoHugehole: (a) => a.l.sh_page < 0,
     shMoreFreeholes: (a) => a.l.sh_frompage < 0 || shmemFreeholes(a.k, a.l.sh_page) > shmemFreeholes(a.k, a.l.sh_frompage),

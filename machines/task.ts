@@ -524,7 +524,7 @@ export const taskChart: TaskChartDef<A> = {
     truncateSetSize: (a) => {
       const op = a.l.ops[a.l.pc] as { op: 'truncate'; ino: number; size: number };
       const inode = a.k.inodes[op.ino]!;
-      const old = Math.max(inode.i_size, inode.mapping.slots.length);
+      const old = Math.max(inode.i_size, inode.mapping.nrSlots);
       a.k.inodeAdd(inode, 'i_size', Math.min(0, op.size - inode.i_size), a.ix); // i_size_write(inode, newsize)
       Object.assign(a.l, {
         um_ino: op.ino, um_start: op.size, um_end: old,

@@ -35,6 +35,6 @@ export function publishPunchBegin(a: A, ino: number, start: number, end: number)
   if (!a.k.bus.wants('punch_begin')) return;
   const slots = a.k.inodes[ino]!.mapping.slots;
   const present = new Uint8Array(Math.max(0, end - start));
-  for (let i = start; i < Math.min(end, slots.length); i++) if (slots[i] !== SLOT_HOLE) present[i - start] = 1;
+  for (let i = start; i < Math.min(end, a.k.inodes[ino]!.mapping.nrSlots); i++) if (slots[i] !== SLOT_HOLE) present[i - start] = 1;
   a.k.bus.publish({ kind: 'punch_begin', ino, start, end, present, actor: a.ix });
 }

@@ -463,7 +463,7 @@ const workGuards: Record<string, TaskGuard<A>> = {
   injectedFailure: (_a, ev) => ev.fail === true,
   rcFaultPageCached: (a) => inode(a).mapping.lookup(a.l.rc_fault_index) >= 0,
   /** shmem_huge_recovery: "an entry with the same (inode, head_index) is already listed": work_already. */
-  rcAlreadyListed: (a) => inode(a).recovering[a.l.rc_head_index / N(a)] === 1,
+  rcAlreadyListed: (a) => inode(a).isRecovering(a.l.rc_head_index / N(a)),
   /** shmem_work_still_useful: the faulting page not truncated, its mm still in use, the file still mapped. */
   rcStillUseful: (a) => {
     const k = a.k;

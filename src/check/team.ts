@@ -217,7 +217,7 @@ export const teamMonitor: MonitorKind = {
       for (const ino of k.inodes) {
         if (!ino.huge) continue;
         const slots = ino.mapping.slots;
-        for (let index = 0; index < slots.length; index++) {
+        for (let index = 0; index < ino.mapping.nrSlots; index++) {
           const slot = slots[index]!;
           const want = ino.expected.get(index) ?? 0;
           const has = slot >= 0 ? k.pages.data[slot]! : isSwapEntry(slot) ? k.swapData(slot) : 0;

@@ -12,7 +12,7 @@ import type { Kernel } from '../memory/kernel.ts';
 function pageBeyondEof(k: Kernel, inoId: number, from: number): number {
   const ino = k.inodes[inoId]!;
   const slots = ino.mapping.slots;
-  for (let i = from; i < slots.length; i++) {
+  for (let i = from; i < ino.mapping.nrSlots; i++) {
     const v = slots[i]!;
     if (v === -1) continue;
     if (v >= 0) {
@@ -63,7 +63,7 @@ export const truncationMonitor: MonitorKind = {
         const p = st.punches[e.actor];
         st.punches[e.actor] = null;
         changed();
-        for (let i = e.start; i < Math.min(e.end, ino.mapping.slots.length); i++) {
+        for (let i = e.start; i < Math.min(e.end, ino.mapping.nrSlots); i++) {
           const v = ino.mapping.slots[i]!;
           if (v === -1) continue;
           if (v >= 0 && k.pages.order[k.pages.compoundHead(v)]! > 0) continue; // a zeroed part of a huge page

@@ -118,7 +118,7 @@ export function pageCell(k: Kernel, pfn: number): PageCell {
 function fileCells(k: Kernel, out: Map<string, Cell>): void {
   for (const ino of k.inodes) {
     const slots = ino.mapping.slots;
-    const n = Math.min(slots.length, MAX_CELLS_PER_EXTENT);
+    const n = Math.min(ino.mapping.nrSlots, MAX_CELLS_PER_EXTENT);
     for (let i = 0; i < n; i++) {
       const v = slots[i]!;
       out.set(`f${ino.id}:${i}`, v >= 0 ? { t: 'page', ...pageCell(k, v) } : isSwapEntry(v) ? { t: 'swap', off: swapOffset(v) } : { t: 'hole' });
@@ -284,7 +284,7 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
     actors: actors.map((a, i) => ({ id: a.id, kind: a.kind, comm: a.comm, chart: a.kind, outcome: r.actors[i]!.outcome })),
     paths, states, moves: steps, held,
     files: k.inodes.map((ino) => ({
-      key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.slots.length, MAX_CELLS_PER_EXTENT),
+      key: `f${ino.id}`, name: ino.name, shmem: ino.shmem, slots: Math.min(ino.mapping.nrSlots, MAX_CELLS_PER_EXTENT),
       ...(!changed(`f${ino.id}:`) && !k.mms.some((mm) => usedMms.has(mm.name) && mm.vmas.some((v) => v.file === ino.id)) ? { idle: true } : {}),
     })),
     mms: k.mms.map((mm) => ({

@@ -3,7 +3,8 @@
  * page, each a page (pfn ≥ 0), a hole, or a swap entry (shmem), with radix-tree tags;
  * the mapping's tree lock and i_mmap lock; i_size and shmem's alloced/swapped counts.
  */
-import type { StateVector } from '../vector/state_vector.ts';
+import { type Column, type StateVector, VECTOR_COLUMNS } from '../vector/state_vector.ts';
+import { int, makeStruct, struct } from '../vector/struct.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
 export const SLOT_HOLE = -1;
@@ -20,11 +21,119 @@ export const swapOffset = (slot: number): number => -2 - slot;
 export const RADIX_TAG = { dirty: 1, writeback: 2, towrite: 4, hugehole: 1 } as const;
 export type RadixTag = keyof typeof RADIX_TAG;
 
-export class AddressSpace {
-  /** slots[index]: pfn, SLOT_HOLE or a swap entry. */
+/** An inode's arrays, by their place in InodeArrays.arrays(). */
+export const SLOTS = 0;
+export const TAGS = 1;
+export const RECOVERING = 2;
+export const EXPECTED = 3;
+const NAMES = ['slots', 'tagBits', 'recovering', 'expected'] as const;
+const FILLS = [SLOT_HOLE, 0, 0, 0];
+
+/** The lengths the arrays have, in a world a search copies and hashes (the arrays themselves only ever grow). */
+interface InodeArrayLengths {
+  slots: number;
+  tagBits: number;
+  recovering: number;
+  expected: number;
+}
+const inodeArrayLengths = struct<InodeArrayLengths>('inode_array_lengths', { slots: int(), tagBits: int(), recovering: int(), expected: int() });
+
+/**
+ * An inode's per-index arrays: the page cache's slots and radix-tree tags, the per-extent
+ * recovery marks, the per-offset expected data. Each has the length its growth gave it
+ * (doubling, or to the index written: `length`), which is state. In a world a search copies
+ * and hashes they are columns of the state vector (written through `put`: hashed and
+ * trailed by it) and their lengths slots of it — grown, an array stays grown, a restore
+ * gives its length back — so a walk of the inode neither hashes nor copies them; elsewhere,
+ * arrays grown by copying.
+ */
+export class InodeArrays {
   slots: Int32Array;
-  /** Per slot, its radix-tree tag bits (RADIX_TAG). */
   tagBits: Uint8Array;
+  recovering: Uint8Array;
+  expected: Int32Array;
+  private readonly sv: StateVector | null;
+  private readonly lengths: InodeArrayLengths | null;
+  private readonly col0: number;
+
+  constructor(name: string, nrSlots: number, sv?: StateVector) {
+    this.slots = new Int32Array(nrSlots).fill(SLOT_HOLE);
+    this.tagBits = new Uint8Array(nrSlots);
+    this.recovering = new Uint8Array(0);
+    this.expected = new Int32Array(64);
+    if (sv && !sv.plain) {
+      this.sv = sv;
+      this.lengths = makeStruct(sv, inodeArrayLengths, `inode ${name} arrays`, {}, { slots: nrSlots, tagBits: nrSlots, recovering: 0, expected: 64 });
+      const arrays = this.arrays();
+      this.col0 = sv.addColumn(`inode ${name}.${NAMES[0]}`, arrays[0]!, FILLS[0]!);
+      for (let c = 1; c < arrays.length; c++) sv.addColumn(`inode ${name}.${NAMES[c]}`, arrays[c]!, FILLS[c]!);
+      // (walks write where its columns start and do not enter it)
+      (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = this.col0;
+    } else {
+      this.sv = null;
+      this.lengths = null;
+      this.col0 = 0;
+    }
+  }
+
+  /** Whether they are columns of a state vector. */
+  get inVector(): boolean {
+    return this.sv !== null;
+  }
+
+  private arrays(): Column[] {
+    return [this.slots, this.tagBits, this.recovering, this.expected];
+  }
+
+  /** Array c's length. */
+  length(c: number): number {
+    if (this.lengths !== null) return this.lengths[NAMES[c]!];
+    return c === SLOTS ? this.slots.length : c === TAGS ? this.tagBits.length : c === RECOVERING ? this.recovering.length : this.expected.length;
+  }
+
+  /** Array c's element i (its fill past its length). */
+  at(c: number, i: number): number {
+    if (i >= this.length(c)) return FILLS[c]!;
+    return (c === SLOTS ? this.slots : c === TAGS ? this.tagBits : c === RECOVERING ? this.recovering : this.expected)[i]!;
+  }
+
+  /** Array c's element i = x, grown first to have room for it. */
+  put(c: number, i: number, x: number): void {
+    const n = this.length(c);
+    if (i >= n) this.grow(c, i, n);
+    if (this.sv !== null) this.sv.putCol(this.col0 + c, i, x);
+    // (through a footprint's view of it, the write is recorded)
+    if (c === SLOTS) this.slots[i] = x;
+    else if (c === TAGS) this.tagBits[i] = x;
+    else if (c === RECOVERING) this.recovering[i] = x;
+    else this.expected[i] = x;
+  }
+
+  /** Array c grown from length n to have room for index i: the expected data doubling from 64, the others to twice the length or i + 1. */
+  private grow(c: number, i: number, n: number): void {
+    let len: number;
+    if (c === EXPECTED) {
+      len = n;
+      while (len <= i) len *= 2;
+    } else len = Math.max(i + 1, n * 2);
+    const was = this.arrays()[c]!;
+    if (len > was.length) {
+      const grown = new (c === SLOTS || c === EXPECTED ? Int32Array : Uint8Array)(len);
+      if (FILLS[c] !== 0) grown.fill(FILLS[c]!);
+      grown.set(was);
+      if (c === SLOTS) this.slots = grown as Int32Array;
+      else if (c === TAGS) this.tagBits = grown as Uint8Array;
+      else if (c === RECOVERING) this.recovering = grown as Uint8Array;
+      else this.expected = grown as Int32Array;
+      this.sv?.setColumn(this.col0 + c, grown);
+    }
+    if (this.lengths !== null) this.lengths[NAMES[c]!] = len;
+  }
+}
+
+export class AddressSpace {
+  /** The page cache's arrays (and the inode's: see InodeArrays). */
+  readonly arrays: InodeArrays;
   readonly treeLock: SpinLock;
   readonly iMmap: RwSem;
   nrpages = 0;
@@ -32,63 +141,71 @@ export class AddressSpace {
   readonly flags = new Set<string>();
 
   constructor(readonly id: number, readonly name: string, nrSlots: number, sv?: StateVector) {
-    this.slots = new Int32Array(nrSlots).fill(SLOT_HOLE);
-    this.tagBits = new Uint8Array(nrSlots);
+    this.arrays = new InodeArrays(name, nrSlots, sv);
     this.treeLock = new SpinLock(`tree_lock(${name})`, sv);
     this.iMmap = new RwSem(`i_mmap_rwsem(${name})`, sv);
   }
 
+  /** slots[index]: pfn, SLOT_HOLE or a swap entry (read only: a slot is written by Kernel.cacheSet). */
+  get slots(): Int32Array {
+    return this.arrays.slots;
+  }
+
+  /** The slots the page cache has room for (its array's length). */
+  get nrSlots(): number {
+    return this.arrays.length(SLOTS);
+  }
+
+  /** Per slot, its radix-tree tag bits (RADIX_TAG). */
+  get tagBits(): Uint8Array {
+    return this.arrays.tagBits;
+  }
+
+  /** The tag bits' length. */
+  get nrTagged(): number {
+    return this.arrays.length(TAGS);
+  }
+
   lookup(index: number): number {
-    return index < this.slots.length ? this.slots[index]! : SLOT_HOLE;
+    return this.arrays.at(SLOTS, index);
   }
 
   tag(index: number, tag: RadixTag): void {
-    if (index >= this.tagBits.length) {
-      const grown = new Uint8Array(Math.max(index + 1, this.tagBits.length * 2));
-      grown.set(this.tagBits);
-      this.tagBits = grown;
-    }
-    this.tagBits[index] = this.tagBits[index]! | RADIX_TAG[tag];
+    this.arrays.put(TAGS, index, this.arrays.at(TAGS, index) | RADIX_TAG[tag]);
   }
 
   untag(index: number, tag: RadixTag): void {
-    if (index < this.tagBits.length) this.tagBits[index] = this.tagBits[index]! & ~RADIX_TAG[tag];
+    if (index < this.arrays.length(TAGS)) this.arrays.put(TAGS, index, this.arrays.at(TAGS, index) & ~RADIX_TAG[tag]);
   }
 
   tagged(index: number, tag: RadixTag): boolean {
-    return index < this.tagBits.length && (this.tagBits[index]! & RADIX_TAG[tag]) !== 0;
+    return (this.arrays.at(TAGS, index) & RADIX_TAG[tag]) !== 0;
   }
 
   /** radix_tree_gang_lookup_tag(..., first, 1): the first index ≥ first (and < end) tagged `tag`, or -1. */
   firstTagged(first: number, end: number, tag: RadixTag): number {
     const bit = RADIX_TAG[tag];
-    for (let i = first; i < Math.min(end, this.tagBits.length); i++) if (this.tagBits[i]! & bit) return i;
+    const bits = this.arrays.tagBits;
+    for (let i = first; i < Math.min(end, this.arrays.length(TAGS)); i++) if (bits[i]! & bit) return i;
     return -1;
   }
 }
 
-/** Data tokens by page offset in a typed array (0 = zeroes), with a Map's get/set/delete. */
+/** Data tokens by page offset (0 = zeroes), with a Map's get/set/delete: the inode's EXPECTED array. */
 export class OffsetTokens {
-  private a = new Int32Array(64);
+  constructor(private readonly arrays: InodeArrays) {}
 
   get(index: number): number | undefined {
-    const v = index < this.a.length ? this.a[index]! : 0;
+    const v = this.arrays.at(EXPECTED, index);
     return v === 0 ? undefined : v;
   }
 
   set(index: number, token: number): void {
-    if (index >= this.a.length) {
-      let n = this.a.length;
-      while (n <= index) n *= 2;
-      const b = new Int32Array(n);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[index] = token;
+    this.arrays.put(EXPECTED, index, token);
   }
 
   delete(index: number): void {
-    if (index < this.a.length) this.a[index] = 0;
+    if (index < this.arrays.length(EXPECTED)) this.arrays.put(EXPECTED, index, 0);
   }
 }
 
@@ -101,25 +218,20 @@ export class Inode {
   huge = false;
   /** On shmem_shrinklist (list_empty(&info->shrinklist) is false): the huge-hole shrinker looks here. */
   shrinklist = false;
-  /**
-   * Per huge extent (index / HPAGE_PMD_NR): a recovery of it is on shmem_recoverylist,
-   * queued and not yet finished (shmem_huge_recovery's dedup on inode and head_index).
-   */
-  recovering = new Uint8Array(0);
+
+  /** Per huge extent (index / HPAGE_PMD_NR): a recovery of it is on shmem_recoverylist, queued and not yet finished (shmem_huge_recovery's dedup on inode and head_index). */
+  isRecovering(extent: number): boolean {
+    return this.mapping.arrays.at(RECOVERING, extent) === 1;
+  }
 
   /** Marks extent `extent` listed on shmem_recoverylist (or not). */
   setRecovering(extent: number, on: boolean): void {
-    if (extent >= this.recovering.length) {
-      const grown = new Uint8Array(Math.max(extent + 1, this.recovering.length * 2));
-      grown.set(this.recovering);
-      this.recovering = grown;
-    }
-    this.recovering[extent] = on ? 1 : 0;
+    this.mapping.arrays.put(RECOVERING, extent, on ? 1 : 0);
   }
   swapped = 0;
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */
-  readonly expected = new OffsetTokens();
+  readonly expected: OffsetTokens;
 
   /** The offset now holds `token` (0: zeroes — a hole, a punch, a truncation). */
   setExpected(index: number, token: number): void {
@@ -130,5 +242,6 @@ export class Inode {
   constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number, sv?: StateVector) {
     this.i_size = sizePages;
     this.mapping = new AddressSpace(id, name, sizePages, sv);
+    this.expected = new OffsetTokens(this.mapping.arrays);
   }
 }

@@ -10,7 +10,7 @@ import type { PmdEvent } from '../../machines/pmd.ts';
 import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
 import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, hasPteTable, pmdKind } from './mm.ts';
-import { Inode, SLOT_HOLE, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
+import { Inode, SLOTS, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
@@ -530,13 +530,8 @@ export class Kernel {
    */
   cacheSet(ino: Inode, index: number, value: number, a: ActorIx): void {
     const m = ino.mapping;
-    if (index >= m.slots.length) {
-      const grown = new Int32Array(Math.max(index + 1, m.slots.length * 2)).fill(SLOT_HOLE);
-      grown.set(m.slots);
-      m.slots = grown;
-    }
-    const old = m.slots[index]!;
-    m.slots[index] = value;
+    const old = m.lookup(index);
+    m.arrays.put(SLOTS, index, value);
     this.bus.publish({ kind: 'cache', ino: ino.id, index, old, value, actor: a });
   }
 

@@ -26,6 +26,11 @@
 
 /** On an object laid out in a state vector: its first slot (the state hash names it by that). */
 export const VECTOR_BASE: unique symbol = Symbol('thpsim.vector.base');
+/**
+ * On an object whose arrays are columns of a state vector (an inode's page cache): its first
+ * column. A walk writes it, as a struct's first slot, and does not enter the object.
+ */
+export const VECTOR_COLUMNS: unique symbol = Symbol('thpsim.vector.columns');
 /** On an object laid out in a state vector: the vector. */
 export const VECTOR: unique symbol = Symbol('thpsim.vector');
 
@@ -112,12 +117,17 @@ export interface VectorSaved {
 /** The arrays a column may be (each element a number; written through StateVector.putCol). */
 export type Column = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
-/** At most this many columns; an element is named (column, index) by index × COLUMNS + column. */
-const COLUMNS = 32;
-/** Where the columns' elements are numbered from in the hash (past any slot). */
-const COLUMN_IDS = 0x40000000;
-/** Elements a column may have: its ids stay within 31 bits. */
-const COLUMN_MAX = (0x7fffffff - COLUMN_IDS) / COLUMNS;
+/** At most this many columns; in the undo trail an element is -1 - (index × COLUMNS + column). */
+const COLUMNS = 0x10000;
+/** Elements a column may have. */
+const COLUMN_MAX = 0x40000000;
+/**
+ * An element's number in the hash (a slot's is its index): its index within its column, the
+ * column's own bits above the slots' (distinct within a column; across columns as a hash).
+ */
+function columnId(c: number, i: number): number {
+  return (0x40000000 | Math.imul(c + 1, 0x2545f491)) ^ i;
+}
 
 /** VectorSaved.mark of a save a restore went back past. */
 const DROPPED = -1;
@@ -184,7 +194,7 @@ export class StateVector {
       this.trail[this.trailN++] = o;
     }
     if (this.hashing) {
-      const id = COLUMN_IDS + i * COLUMNS + c;
+      const id = columnId(c, i);
       const f = this.fills[c]!;
       this.lo = (this.lo + mixLo(id, y - f) - mixLo(id, o - f)) | 0;
       this.hi = (this.hi + mixHi(id, y - f) - mixHi(id, o - f)) | 0;
@@ -407,7 +417,7 @@ export class StateVector {
       for (let i = 0; i < a.length; i++) {
         const x = a[i]!;
         if (x === f) continue;
-        const id = COLUMN_IDS + i * COLUMNS + c;
+        const id = columnId(c, i);
         lo = (lo + mixLo(id, x - f)) | 0;
         hi = (hi + mixHi(id, x - f)) | 0;
       }

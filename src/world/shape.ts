@@ -18,7 +18,7 @@
  * and counters that say how long the run has been going and the back pointer to the
  * kernel every actor holds.
  */
-import { inVector } from '../vector/state_vector.ts';
+import { VECTOR_COLUMNS, inVector } from '../vector/state_vector.ts';
 
 /**
  * Not hashed: the bus, the state vector (hashed on its own), the clocks, who is stepping, the kernel an actor points back to, an
@@ -113,8 +113,9 @@ export const OWN = 5;
 /** Kept by reference, never entered (the compiled charts: shared, never changed by a run). */
 export const OPAQUE = 6;
 /**
- * Laid out in the state vector (src/vector/): its fields are slots, hashed, copied and
- * restored with the vector; a walk writes where it starts and never enters it.
+ * Laid out in the state vector (src/vector/): its fields are slots (or its arrays columns:
+ * VECTOR_COLUMNS), hashed, copied and restored with the vector; a walk writes where it
+ * starts and never enters it.
  */
 export const VECTOR = 7;
 
@@ -163,7 +164,7 @@ function assignMeta(o: object, kind: number | undefined): Meta {
     else if (ArrayBuffer.isView(o)) kind = TYPED;
     else if (o instanceof Map) kind = MAP;
     else if (o instanceof Set) kind = SET;
-    else if (inVector(o)) kind = VECTOR;
+    else if (inVector(o) || (o as { [VECTOR_COLUMNS]?: number })[VECTOR_COLUMNS] !== undefined) kind = VECTOR;
     else {
       const own = o as { hashState?: unknown; saveState?: unknown; restoreState?: unknown };
       kind = typeof own.hashState === 'function' ? OWN : STRUCT;

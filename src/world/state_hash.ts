@@ -14,7 +14,7 @@
  * soundness.
  */
 import { ARRAY, MAP, type Meta, OWN, SET, SMALL_MAX, SMALL_MIN, type ShapeEncoder, STRUCT, TAG, TYPED, VECTOR, Walk, metaOf } from './shape.ts';
-import { VECTOR_BASE } from '../vector/state_vector.ts';
+import { VECTOR_BASE, VECTOR_COLUMNS } from '../vector/state_vector.ts';
 
 /** String fingerprints (see StateHasher.str); bounded so a run of fresh strings cannot grow it without end. */
 const fingerprints = new Map<string, readonly [number, number]>();
@@ -222,7 +222,7 @@ export class StateHasher implements ShapeEncoder {
       case VECTOR:
         // (its slots are in the vector's own hash: see StateComponents.hashInto)
         this.w(TAG.VECTOR);
-        this.w((o as { [VECTOR_BASE]: number })[VECTOR_BASE]);
+        this.w((o as { [VECTOR_BASE]?: number })[VECTOR_BASE] ?? (o as { [VECTOR_COLUMNS]: number })[VECTOR_COLUMNS]);
         return;
       default:
         throw new Error('the state hash reached a compiled chart: charts are not state');
