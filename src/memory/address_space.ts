@@ -4,7 +4,7 @@
  * the mapping's tree lock and i_mmap lock; i_size and shmem's alloced/swapped counts.
  */
 import { type Column, type StateVector, VECTOR_COLUMNS } from '../vector/state_vector.ts';
-import { int, makeStruct, struct } from '../vector/struct.ts';
+import { bool, int, makeStruct, struct } from '../vector/struct.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
 export const SLOT_HOLE = -1;
@@ -131,16 +131,38 @@ export class InodeArrays {
   }
 }
 
+/** The inode's and its mapping's counts and flags (in the state vector for a world a search copies and hashes). */
+interface InodeFields {
+  i_size: number;
+  alloced: number;
+  swapped: number;
+  huge: boolean;
+  shrinklist: boolean;
+  nrpages: number;
+}
+const inodeT = struct<InodeFields>('inode', { i_size: int(), alloced: int(), swapped: int(), huge: bool(), shrinklist: bool(), nrpages: int() });
+
 export class AddressSpace {
   /** The page cache's arrays (and the inode's: see InodeArrays). */
   readonly arrays: InodeArrays;
   readonly treeLock: SpinLock;
   readonly iMmap: RwSem;
-  nrpages = 0;
   /** Address-space flags (e.g. AS_COLLAPSE_PMD of seed 003), by name. */
   readonly flags = new Set<string>();
 
-  constructor(readonly id: number, readonly name: string, nrSlots: number, sv?: StateVector) {
+  /** mapping->nrpages (an own field where the inode's counts are no slots: see Inode). */
+  get nrpages(): number { return this.f!.nrpages; }
+  set nrpages(x: number) { this.f!.nrpages = x; }
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    nrSlots: number,
+    sv?: StateVector,
+    /** Its inode's counts laid out in the state vector, nrpages among them; null: an own field. */
+    private readonly f: InodeFields | null = null,
+  ) {
+    if (f === null) ownFields(this, { nrpages: 0 });
     this.arrays = new InodeArrays(name, nrSlots, sv);
     this.treeLock = new SpinLock(`tree_lock(${name})`, sv);
     this.iMmap = new RwSem(`i_mmap_rwsem(${name})`, sv);
@@ -209,15 +231,31 @@ export class OffsetTokens {
   }
 }
 
+/**
+ * Data properties of the object itself, shadowing its class's accessors (a plain run's
+ * inode: its counts own fields, as a walk of it sees them).
+ */
+function ownFields(o: object, fields: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(fields)) Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 export class Inode {
+  /** Its counts and flags, in the state vector for a world a search copies and hashes; null: own fields of the inode. */
+  private readonly f: InodeFields | null;
   /** i_size in pages. */
-  i_size: number;
+  get i_size(): number { return this.f!.i_size; }
+  set i_size(x: number) { this.f!.i_size = x; }
   /** shmem_inode_info: pages allocated to the file, and how many of them are in swap. */
-  alloced = 0;
+  get alloced(): number { return this.f!.alloced; }
+  set alloced(x: number) { this.f!.alloced = x; }
+  get swapped(): number { return this.f!.swapped; }
+  set swapped(x: number) { this.f!.swapped = x; }
   /** Mounted huge=1 (huge tmpfs, seed 001): shmem_getpage_gfp allocates teams (hugehint). */
-  huge = false;
+  get huge(): boolean { return this.f!.huge; }
+  set huge(x: boolean) { this.f!.huge = x; }
   /** On shmem_shrinklist (list_empty(&info->shrinklist) is false): the huge-hole shrinker looks here. */
-  shrinklist = false;
+  get shrinklist(): boolean { return this.f!.shrinklist; }
+  set shrinklist(x: boolean) { this.f!.shrinklist = x; }
 
   /** Per huge extent (index / HPAGE_PMD_NR): a recovery of it is on shmem_recoverylist, queued and not yet finished (shmem_huge_recovery's dedup on inode and head_index). */
   isRecovering(extent: number): boolean {
@@ -228,7 +266,6 @@ export class Inode {
   setRecovering(extent: number, on: boolean): void {
     this.mapping.arrays.put(RECOVERING, extent, on ? 1 : 0);
   }
-  swapped = 0;
   readonly mapping: AddressSpace;
   /** What a read of each page offset must return: the token last written (absent = zeroes). */
   readonly expected: OffsetTokens;
@@ -240,8 +277,13 @@ export class Inode {
   }
 
   constructor(readonly id: number, readonly name: string, readonly shmem: boolean, sizePages: number, sv?: StateVector) {
-    this.i_size = sizePages;
-    this.mapping = new AddressSpace(id, name, sizePages, sv);
+    if (sv && !sv.plain) {
+      this.f = makeStruct(sv, inodeT, `inode ${name}`, {}, { i_size: sizePages });
+    } else {
+      this.f = null;
+      ownFields(this, { i_size: sizePages, alloced: 0, huge: false, shrinklist: false, swapped: 0 });
+    }
+    this.mapping = new AddressSpace(id, name, sizePages, sv, this.f);
     this.expected = new OffsetTokens(this.mapping.arrays);
   }
 }

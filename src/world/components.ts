@@ -112,14 +112,14 @@ export class StateComponents {
   private readonly globalsInVector: boolean;
   /** The struct page arrays are columns of the state vector (the page store's component: mem_map's extent and the free lists). */
   private readonly pagesInVector: boolean;
-  /** Every inode's arrays (page cache slots and tags, expected data, recovery marks) are columns of the state vector (InodeArrays). */
-  private readonly inodeArraysInVector: boolean;
+  /** Every inode's counts are slots of the state vector and its arrays (page cache slots and tags, expected data, recovery marks) columns of it (InodeArrays). */
+  private readonly inodesInVector: boolean;
 
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
     this.pagesInVector = k.pages.inVector;
-    this.inodeArraysInVector = k.inodes.length > 0 && k.inodes.every((i) => i.mapping.arrays.inVector);
+    this.inodesInVector = k.inodes.length > 0 && k.inodes.every((i) => i.mapping.arrays.inVector);
     this.add('kernel', k);
     this.add('page store', k.pages);
     // (vmstat and the page-lock holders in the state vector are no components)
@@ -208,8 +208,9 @@ export class StateComponents {
         if (!this.pagesInVector) this.touch(PAGES);
         return;
       case 'inode':
-        // (the expected data, the tags and the recovery marks: columns of the state vector)
-        if (!this.inodeArraysInVector || (e.field !== 'expected' && e.field !== 'hugehole' && e.field !== 'recovering')) this.touchInode(e.ino);
+        // (its counts, the expected data, the tags and the recovery marks: slots and columns
+        // of the state vector; the mapping's flags are the inode's component)
+        if (!this.inodesInVector || e.field === 'flags') this.touchInode(e.ino);
         return;
       case 'lock': {
         // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
@@ -248,7 +249,7 @@ export class StateComponents {
         return;
       case 'cache':
         // (the page cache's slots: columns of the state vector)
-        if (!this.inodeArraysInVector) this.touchInode(e.ino);
+        if (!this.inodesInVector) this.touchInode(e.ino);
         return;
       case 'truncate':
         this.touchInode(e.ino);
@@ -256,7 +257,7 @@ export class StateComponents {
       case 'access':
         // the data token written, and the one the mapping or file is expected to hold
         if (e.pfn >= 0 && !this.pagesInVector) this.touch(PAGES);
-        if (e.ino >= 0 && !this.inodeArraysInVector) this.touchInode(e.ino);
+        if (e.ino >= 0 && !this.inodesInVector) this.touchInode(e.ino);
         if (e.op === 'write') {
           if (!this.globalsInVector) this.touch(KERNEL); // (the token counter)
           if (e.mm >= 0 && e.ino < 0) this.touchMm(e.mm); // (anonymous memory: the mm's expected data)
