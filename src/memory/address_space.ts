@@ -87,7 +87,8 @@ export class InodeArrays {
 
   /** Array c's length. */
   length(c: number): number {
-    if (this.lengths !== null) return this.lengths[NAMES[c]!];
+    const l = this.lengths;
+    if (l !== null) return c === SLOTS ? l.slots : c === TAGS ? l.tagBits : c === RECOVERING ? l.recovering : l.expected;
     return c === SLOTS ? this.slots.length : c === TAGS ? this.tagBits.length : c === RECOVERING ? this.recovering.length : this.expected.length;
   }
 
