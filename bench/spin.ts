@@ -175,7 +175,8 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     // 64-bit hash of it (hash compaction) in an open-addressing table
     kv('memory', `thpsim ${fmt(last.stateBytes ?? 0, 1)} B per stored dfs state (the visited table: a 64-bit hash a state, half its slots free at most) — goal ≤ 64 B: ${(last.stateBytes ?? Infinity) <= 64 ? 'met' : 'NOT met'}`);
     const w = createWorld(scen, { snapshots: true });
-    kv('vector', `thpsim's state vector: ${fmt(w.kernel.sv.n)} slots (${fmt(w.kernel.sv.n * 8)} B) — the actors' locals and chart positions, the kernel's globals, the locks and who holds them, the mm_structs and their page tables, vmstat, the page-lock holders, a monitor's memory; the page store, the inodes and page cache and most monitors' memory still in components`);
+    const sv = w.kernel.sv;
+    kv('vector', `thpsim's state vector: ${fmt(sv.n)} slots (${fmt(sv.n * 8)} B) and ${sv.columnCount} columns (${fmt(sv.columnElements())} elements as the run starts) — the actors' locals and chart positions, the kernel's globals, the locks and who holds them, the mm_structs and their page tables, vmstat, the page-lock holders, the struct page arrays, the inodes' counts and page caches, two monitors' memory; mem_map's extent and free lists, the VMAs, the actors' outcomes and the other monitors' memory still in components`);
     w.close();
     if (spinRuns.length) {
       const p = spinRuns.at(-1)!;

@@ -223,8 +223,13 @@ export class StateVector {
     }
   }
 
+  /** Columns registered. */
+  get columnCount(): number {
+    return this.cols.length;
+  }
+
   /** Elements in all the columns. */
-  private columnElements(): number {
+  columnElements(): number {
     let n = 0;
     for (const a of this.cols) n += a.length;
     return n;
