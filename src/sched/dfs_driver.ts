@@ -140,5 +140,10 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
  * 3 → 7.0-7.2 s, 2 → 6.8-6.9 s, 1 → 6.6-6.9 s; 2 is as good or better on the team and
  * collapse_shmem fixtures. (It was 5 while a snapshot walked object graphs: a step cost a
  * tenth of one; with most of the model in the state vector a snapshot is a copy of slots.)
+ * With the struct page arrays and the page caches in the vector too, side by side (the two
+ * builds at once): 1 against 2, the SPIN fixture 8.2 / 9.2 / 9.2 / 9.6 / 11.6 / 8.9 s
+ * against 9.1 / 9.9 / 10.2 / 9.8 / 11.8 / 9.9 s; collapse-shmem-vs-truncate (1,000,000 states)
+ * 14.3 / 12.2 / 13.1 s against 14.0 / 14.3 / 13.4 s; team-racing 16.9 / 17.5 / 17.5 s
+ * against 16.8 / 16.4 / 17.6 s.
  */
-const SNAPSHOT_EVERY = 2;
+const SNAPSHOT_EVERY = 1;
