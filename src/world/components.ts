@@ -190,6 +190,18 @@ export class StateComponents {
   /** The kinds of bus event that say a component changed (onEvent's). */
   static readonly EVENTS = ['page', 'team', 'data', 'vmstat', 'inode', 'lock', 'mm', 'pmd', 'pte', 'mm_counter', 'mm_field', 'sysfs', 'atomic', 'khugepaged_counter', 'swap', 'cache', 'truncate', 'access', 'actor'] as const;
 
+  /**
+   * The kinds of bus event that can say a component of this world changed: EVENTS but
+   * those whose every object is in the state vector here (vmstat; the struct page arrays'
+   * team and data events; the page caches' cache events).
+   */
+  events(): readonly BusEvent['kind'][] {
+    return StateComponents.EVENTS.filter((kind) => !(
+      (kind === 'vmstat' && this.vmstat < 0)
+      || ((kind === 'team' || kind === 'data') && this.pagesInVector)
+      || (kind === 'cache' && this.inodesInVector)));
+  }
+
   /** What a bus event says changed. */
   readonly onEvent = (e: BusEvent): void => {
     switch (e.kind) {

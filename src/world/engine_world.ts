@@ -344,7 +344,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     k.sv.stacked = true;
     markChartsOpaque(runners);
     parts = new StateComponents(k, actors, ghosts);
-    k.bus.tap(StateComponents.EVENTS, parts.onEvent);
+    k.bus.tap(parts.events(), parts.onEvent);
   }
 
   const stepIn = (r: Runner, fail: boolean, track: boolean): boolean => {
