@@ -4,7 +4,7 @@
 // are 0, so equal contents are equal slots); mistakes are errors naming struct and field.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StateVector, inVector } from '../src/vector/state_vector.ts';
+import { ScratchCells, StateVector, inVector } from '../src/vector/state_vector.ts';
 import { type BoundedArray, array, bool, constant, int, makeStruct, str, struct } from '../src/vector/struct.ts';
 import { stringId, stringOf } from '../src/vector/strings.ts';
 import { Bus } from '../src/bus/bus.ts';
@@ -367,6 +367,27 @@ describe('state vector', () => {
     // an element written behind the vector's back is what the check finds: the kept hash is not the elements'
     lru[3] = 1;
     expect([v.lo, v.hi]).not.toEqual(v.freshHash());
+  });
+
+  it("a monitor's scratch cells (what it derives from the model and keeps between steps): restored with the vector, never hashed; a plain run's, an array", () => {
+    const { v } = fresh();
+    v.stacked = true;
+    const cells = new ScratchCells(v, 'lock-order: the lock classes each actor holds');
+    const h0 = [v.lo, v.hi];
+    const s0 = v.save();
+    cells.set(3, 2);
+    cells.set(40, 1); // (grown past its first 16)
+    expect([cells.get(3), cells.get(40), cells.get(1000)]).toEqual([2, 1, 0]);
+    expect([v.lo, v.hi]).toEqual(h0);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    v.restore(s0);
+    expect([cells.get(3), cells.get(40)]).toEqual([0, 0]);
+    const plain = new StateVector(bounds);
+    plain.plain = true;
+    const own = new ScratchCells(plain, 'x');
+    own.set(20, 5);
+    expect(own.get(20)).toBe(5);
+    expect(plain.columnCount).toBe(0);
   });
 
   it('columns in a vector whose saves are copies: a save copies them, a restore writes them back', () => {

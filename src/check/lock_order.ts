@@ -29,6 +29,7 @@
 import type { MonitorKind } from '../registry.ts';
 import type { LockBusEvent } from '../bus/events.ts';
 import { schedulerView } from '../sched/view.ts';
+import { ScratchCells } from '../vector/state_vector.ts';
 
 /**
  * mm/rmap.c (v4.8), at the top of the file — the lines of the classes the model has; "..."
@@ -151,9 +152,10 @@ export const lockOrderMonitor: MonitorKind = {
     const graph = graphFor([k.HPAGE_PMD_NR, [...k.variants].join(','), actors.map((a) => `${a.id}:${a.kind}`).join(','),
       k.inodes.map((i) => i.name).join(','), k.mms.map((m) => m.name).join(',')].join('|'));
     const view = schedulerView(k);
-    // per actor, how many locks of each class (by id) it holds: what the model's locks say, so
-    // snapshotted and restored with the run, not hashed
-    const sc = { held: actors.map(() => [] as number[]) };
+    // per actor, how many locks of each class (by id) it holds, at class × actors + actor: what
+    // the model's locks say, so restored with the run, not hashed
+    const held = new ScratchCells(k.sv, 'lock-order: the lock classes each actor holds');
+    const A = actors.length;
     // lock name → class id (but a page lock's: there is one name per page)
     const classOf = new Map<string, number>();
     const pageLock = classId('page_lock');
@@ -173,16 +175,15 @@ export const lockOrderMonitor: MonitorKind = {
       if (e.actor < 0 || e.op === 'trylock_failed') return;
       let c = e.pfn !== undefined ? pageLock : classOf.get(e.lock);
       if (c === undefined) classOf.set(e.lock, (c = classId(lockClass(e.lock))));
-      const held = sc.held[e.actor]!;
-      while (held.length <= c) held.push(0);
+      const at = c * A + e.actor;
       if (e.op === 'release') {
-        held[c]!--;
+        held.set(at, held.get(at) - 1);
         return;
       }
       if (!e.nowait) {
         const rc = rankOf[c]!;
-        for (let h = 0; h < held.length; h++) {
-          if (held[h] === 0 || h === c) continue;
+        for (let h = 0; h < classes.length; h++) {
+          if (h === c || held.get(h * A + e.actor) === 0) continue;
           const rh = rankOf[h]!;
           if (rc >= 0 && rh > rc) {
             report(`${chain(e.actor, e.lock)}: ${classes[c]} before ${classes[h]} is mm/rmap.c's order (${RMAP_LOCK_ORDER[rc]!.kernel} outside ${RMAP_LOCK_ORDER[rh]!.kernel})`, e.actor);
@@ -201,8 +202,8 @@ export const lockOrderMonitor: MonitorKind = {
           succOf(graph, h).push(c);
         }
       }
-      held[c]!++;
+      held.set(at, held.get(at) + 1);
     });
-    return { scratch: sc };
+    return {};
   },
 };

@@ -29,6 +29,7 @@ import type { SpinLock } from '../memory/locks.ts';
 import { hex } from '../memory/pages.ts';
 import type { Actor } from '../sched/actor.ts';
 import { pageFreezer } from './frozen_page.ts';
+import { ScratchCells } from '../vector/state_vector.ts';
 
 const STEP: StepEvent = { type: 'STEP', fail: false };
 
@@ -37,19 +38,32 @@ export const spinOnSleeperMonitor: MonitorKind = {
   description: 'no actor busy-waits (on a spinlock, or a page frozen at refcount 0) for an actor that is blocked in a step that may sleep',
   create({ k, report, actors }) {
     const view = schedulerView(k);
-    // What the model says, so snapshotted with the run and not hashed: the spinlock holders
-    // resting at a step that may sleep; the actors resting at a `spins` step (placed from
-    // the first step on: `seen`).
-    const sc = { holders: [] as number[], spinning: [] as number[], seen: false };
-    const place = (list: number[], ix: number, member: boolean) => {
-      const i = list.indexOf(ix);
-      if (member && i < 0) list.push(ix);
-      else if (!member && i >= 0) list.splice(i, 1);
+    // What the model says, so restored with the run and not hashed: the spinlock holders
+    // resting at a step that may sleep, and the actors resting at a `spins` step, each a list
+    // in the order they came (a length, then the actors); whether they have been placed yet
+    // (from the first step on). Cells: [seen, holders' length, holders..., spinning's length, spinning...].
+    const sc = new ScratchCells(k.sv, 'spin-on-sleeper: the actors resting where they may sleep or spin');
+    const HOLDERS = 1;
+    const SPINNING = 2 + actors.length;
+    const size = (list: number) => sc.get(list);
+    const member = (list: number, i: number) => sc.get(list + 1 + i);
+    const place = (list: number, ix: number, on: boolean) => {
+      const n = size(list);
+      let i = 0;
+      while (i < n && member(list, i) !== ix) i++;
+      if (on && i === n) {
+        sc.set(list + 1 + n, ix);
+        sc.set(list, n + 1);
+      } else if (!on && i < n) {
+        for (let j = i; j + 1 < n; j++) sc.set(list + 1 + j, member(list, j + 1));
+        sc.set(list + n, 0);
+        sc.set(list, n - 1);
+      }
     };
     const noteLeaf = (ix: number) => {
       const meta = view!.leaf(ix).meta;
-      if (meta.spins !== undefined || sc.spinning.length) place(sc.spinning, ix, meta.spins !== undefined);
-      if (meta.sleeps !== undefined || sc.holders.length) place(sc.holders, ix, meta.sleeps !== undefined && k.holdsSpinlock(ix));
+      if (meta.spins !== undefined || size(SPINNING)) place(SPINNING, ix, meta.spins !== undefined);
+      if (meta.sleeps !== undefined || size(HOLDERS)) place(HOLDERS, ix, meta.sleeps !== undefined && k.holdsSpinlock(ix));
     };
 
     const where = (a: Actor) => {
@@ -68,15 +82,15 @@ export const spinOnSleeperMonitor: MonitorKind = {
     };
 
     return {
-      scratch: sc,
       stepEnd() {
         if (!view) return;
-        if (!sc.seen) {
-          sc.seen = true;
+        if (sc.get(0) === 0) {
+          sc.set(0, 1);
           for (const a of actors) noteLeaf(a.ix);
         } else noteLeaf(k.stepActor);
         // a spinlock holder blocked at a step that may sleep: is anyone spinning on its lock?
-        for (const h of sc.holders) {
+        for (let i = 0; i < size(HOLDERS); i++) {
+          const h = member(HOLDERS, i);
           if (view.runnable(h)) continue;
           for (const a of actors) {
             if (a.ix === h || a.outcome !== null || view.runnable(a.ix)) continue;
@@ -89,7 +103,8 @@ export const spinOnSleeperMonitor: MonitorKind = {
           }
         }
         // a retry loop blocked on a page whose freezer sleeps
-        for (const ix of sc.spinning) {
+        for (let i = 0; i < size(SPINNING); i++) {
+          const ix = member(SPINNING, i);
           const a = actors[ix]!;
           if (a.outcome !== null || view.runnable(ix)) continue;
           for (const pfn of probe(a).pages) {

@@ -153,23 +153,27 @@ export class StateVector {
   readonly reads = new Set<number>();
   readonly writes = new Set<number>();
   readonly regions: VectorRegion[] = [];
-  /** The columns, their fills and names (addColumn). */
+  /** The columns, their fills and names (addColumn); whether each is hashed. */
   private readonly cols: Column[] = [];
   private readonly fills: number[] = [];
   private readonly colNames: string[] = [];
+  private readonly colHashed: boolean[] = [];
 
   constructor(readonly bounds: VectorBounds) {}
 
   /**
    * Registers a column (`fill`: what its elements hold until written, and what its owner fills
    * the room it grows by with); its number. Its owner writes it through putCol, and hands the
-   * new array to setColumn whenever it grows it.
+   * new array to setColumn whenever it grows it. `hashed` false: not model state but what a
+   * monitor derives from it and keeps between steps (ScratchCells) — trailed and restored
+   * with the vector, never hashed.
    */
-  addColumn(name: string, a: Column, fill: number): number {
+  addColumn(name: string, a: Column, fill: number, hashed = true): number {
     if (this.cols.length === COLUMNS) throw new Error(`state vector: no room for column ${name} (at most ${COLUMNS})`);
     this.cols.push(a);
     this.fills.push(fill);
     this.colNames.push(name);
+    this.colHashed.push(hashed);
     this.setColumn(this.cols.length - 1, a);
     if (this.hashing) [this.lo, this.hi] = this.freshHash();
     return this.cols.length - 1;
@@ -193,7 +197,7 @@ export class StateVector {
       this.trail[this.trailN++] = -1 - (i * COLUMNS + c);
       this.trail[this.trailN++] = o;
     }
-    if (this.hashing) {
+    if (this.hashing && this.colHashed[c]) {
       const id = columnId(c, i);
       const f = this.fills[c]!;
       this.lo = (this.lo + mixLo(id, y - f) - mixLo(id, o - f)) | 0;
@@ -417,6 +421,7 @@ export class StateVector {
       hi = (hi + mixHi(i, x)) | 0;
     }
     for (let c = 0; c < this.cols.length; c++) {
+      if (!this.colHashed[c]) continue;
       const a = this.cols[c]!;
       const f = this.fills[c]!;
       for (let i = 0; i < a.length; i++) {
@@ -440,4 +445,39 @@ export class StateVector {
 /** Whether an object is laid out in a state vector (its accessors read and write slots). */
 export function inVector(o: object): boolean {
   return (o as { [VECTOR_BASE]?: number })[VECTOR_BASE] !== undefined;
+}
+
+/**
+ * Numbers a monitor keeps from one step to the next that are not model state but derived
+ * from it (the lock classes each actor holds, the actors resting where they may spin or
+ * sleep): in a world a search copies and hashes an unhashed column of the state vector —
+ * trailed and restored with it, so a save copies nothing — elsewhere an array of its own.
+ * Grown as written; an element never written reads 0.
+ */
+export class ScratchCells {
+  private a = new Float64Array(16);
+  private readonly sv: StateVector | null;
+  private readonly c: number;
+
+  constructor(sv: StateVector, name: string) {
+    this.sv = sv.plain ? null : sv;
+    this.c = this.sv === null ? -1 : this.sv.addColumn(name, this.a, 0, false);
+  }
+
+  get(i: number): number {
+    return i < this.a.length ? this.a[i]! : 0;
+  }
+
+  set(i: number, x: number): void {
+    if (i >= this.a.length) {
+      let n = this.a.length;
+      while (n <= i) n *= 2;
+      const b = new Float64Array(n);
+      b.set(this.a);
+      this.a = b;
+      this.sv?.setColumn(this.c, b);
+    }
+    if (this.sv !== null) this.sv.putCol(this.c, i, x);
+    else this.a[i] = x;
+  }
 }
