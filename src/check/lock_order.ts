@@ -156,6 +156,9 @@ export const lockOrderMonitor: MonitorKind = {
     // the model's locks say, so restored with the run, not hashed
     const held = new ScratchCells(k.sv, 'lock-order: the lock classes each actor holds');
     const A = actors.length;
+    // per actor, past the highest class it ever took: where its counts can be other than 0
+    // (only ever raised, a restore included: a bound on a loop, not state)
+    const classesTaken = actors.map(() => 0);
     // lock name → class id (but a page lock's: there is one name per page)
     const classOf = new Map<string, number>();
     const pageLock = classId('page_lock');
@@ -182,7 +185,7 @@ export const lockOrderMonitor: MonitorKind = {
       }
       if (!e.nowait) {
         const rc = rankOf[c]!;
-        for (let h = 0; h < classes.length; h++) {
+        for (let h = 0; h < classesTaken[e.actor]!; h++) {
           if (h === c || held.get(h * A + e.actor) === 0) continue;
           const rh = rankOf[h]!;
           if (rc >= 0 && rh > rc) {
@@ -203,6 +206,7 @@ export const lockOrderMonitor: MonitorKind = {
         }
       }
       held.set(at, held.get(at) + 1);
+      if (c >= classesTaken[e.actor]!) classesTaken[e.actor] = c + 1;
     });
     return {};
   },

@@ -172,32 +172,67 @@ export class PageStore {
     this.sv = sv;
   }
 
-  /**
-   * page->field = x: array `c` of arrays() (`a`, as the caller sees it: through a footprint's
-   * view, the write is recorded) — and in a search world, the state vector's column too.
-   */
-  private w(c: number, a: PageArray, pfn: number, x: number): void {
-    if (this.sv !== null) this.sv.putCol(this.col0 + c, pfn, x);
+  // page->field = x, for array `c` of arrays() (`a`, as the caller sees it: through a
+  // footprint's view, the write is recorded), and in a search world the state vector told:
+  // a function per kind of array, so each element access sees one kind.
+  private w16(c: number, a: Uint16Array, pfn: number, x: number): void {
+    const o = a[pfn]!;
     a[pfn] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+  }
+  private w32(c: number, a: Int32Array, pfn: number, x: number): void {
+    const o = a[pfn]!;
+    a[pfn] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+  }
+  private w8(c: number, a: Uint8Array, pfn: number, x: number): void {
+    const o = a[pfn]!;
+    a[pfn] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+  }
+  private wi8(c: number, a: Int8Array, pfn: number, x: number): void {
+    const o = a[pfn]!;
+    a[pfn] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+  }
+  private w64(c: number, a: Float64Array, pfn: number, x: number): void {
+    const o = a[pfn]!;
+    a[pfn] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
   }
 
-  /** a.fill(x, from, to) on array `c` of arrays(), as w() writes one. */
-  private fillCol(c: number, a: PageArray, x: number, from: number, to: number): void {
+  // a.fill(x, from, to) on array `c` of arrays(), as the writes above
+  private fill16(c: number, a: Uint16Array, x: number, from: number, to: number): void {
     const sv = this.sv;
-    if (sv !== null) for (let p = from; p < to; p++) sv.putCol(this.col0 + c, p, x);
+    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    a.fill(x, from, to);
+  }
+  private fill32(c: number, a: Int32Array, x: number, from: number, to: number): void {
+    const sv = this.sv;
+    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    a.fill(x, from, to);
+  }
+  private fill8(c: number, a: Uint8Array, x: number, from: number, to: number): void {
+    const sv = this.sv;
+    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    a.fill(x, from, to);
+  }
+  private fill64(c: number, a: Float64Array, x: number, from: number, to: number): void {
+    const sv = this.sv;
+    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
     a.fill(x, from, to);
   }
 
   /** page->mapping = the address_space of inode `ino` (-1: none). */
-  setMapping(pfn: number, ino: number): void { this.w(MAPPING, this.mapping, pfn, ino); }
+  setMapping(pfn: number, ino: number): void { this.w32(MAPPING, this.mapping, pfn, ino); }
   /** page->index. */
-  setIndex(pfn: number, index: number): void { this.w(INDEX, this.index, pfn, index); }
+  setIndex(pfn: number, index: number): void { this.w32(INDEX, this.index, pfn, index); }
   /** What the page holds now: a data token (DATA_ZERO, DATA_GARBAGE, a write's). */
-  setData(pfn: number, token: number): void { this.w(DATA, this.data, pfn, token); }
+  setData(pfn: number, token: number): void { this.w32(DATA, this.data, pfn, token); }
   /** The team head chart's packed state of `head` (src/memory/team.ts). */
-  setTeamState(head: number, s: number): void { this.w(TEAM_STATE, this.teamState, head, s); }
+  setTeamState(head: number, s: number): void { this.w8(TEAM_STATE, this.teamState, head, s); }
   /** head->team_usage. */
-  setTeamUsage(pfn: number, usage: number): void { this.w(TEAM_USAGE, this.teamUsage, pfn, usage); }
+  setTeamUsage(pfn: number, usage: number): void { this.w64(TEAM_USAGE, this.teamUsage, pfn, usage); }
 
   /**
    * What the explorer's state hash reads of the store: the pages in use. Beyond `nr` every
@@ -296,7 +331,7 @@ export class PageStore {
     const s = this.state[pfn]!;
     const n = NEXT[EV[ev] * NS + s]!;
     if (n < 0) this.k.illegal(`page ${hex(pfn)}`, ev, this.describe(pfn), actor);
-    this.w(STATE, this.state, pfn, n);
+    this.w16(STATE, this.state, pfn, n);
   }
 
   private emit(op: PageCommand, pfn: number, actor: ActorIx, holder = ''): void {
@@ -346,8 +381,8 @@ export class PageStore {
     return h === pfn ? this.mapcount[pfn]! : this.mapcount[pfn]! + this.pmdMapcount[h]!;
   }
   testFlag(pfn: number, f: PageFlag): boolean { return (this.flags[pfn]! & PG[f]) !== 0; }
-  setFlag(pfn: number, f: PageFlag): void { this.w(FLAGS, this.flags, pfn, this.flags[pfn]! | PG[f]); }
-  clearFlag(pfn: number, f: PageFlag): void { this.w(FLAGS, this.flags, pfn, this.flags[pfn]! & ~PG[f]); }
+  setFlag(pfn: number, f: PageFlag): void { this.w16(FLAGS, this.flags, pfn, this.flags[pfn]! | PG[f]); }
+  clearFlag(pfn: number, f: PageFlag): void { this.w16(FLAGS, this.flags, pfn, this.flags[pfn]! & ~PG[f]); }
 
   /**
    * The page's chart state in words, for reports: "allocated locked live on_lru uptodate ...";
@@ -383,24 +418,24 @@ export class PageStore {
     for (let p = pfn; p < pfn + n; p++) {
       const next = NEXT[alloc + state[p]!]!;
       if (next < 0) this.k.illegal(`page ${hex(p)}`, 'ALLOC', this.describe(p), actor);
-      this.w(STATE, state, p, next);
-      if (zeroed) this.w(DATA, data, p, DATA_ZERO);
-      else if (data[p] === DATA_ZERO) this.w(DATA, data, p, DATA_GARBAGE);
+      this.w16(STATE, state, p, next);
+      if (zeroed) this.w32(DATA, data, p, DATA_ZERO);
+      else if (data[p] === DATA_ZERO) this.w32(DATA, data, p, DATA_GARBAGE);
       // otherwise: whatever the previous owner left there (stale data stays stale)
     }
     const end = pfn + n;
-    this.fillCol(HEAD, this.head, pfn, pfn, end);
-    this.fillCol(ORDER, this.order, 0, pfn, end);
-    this.fillCol(TEAM_USAGE, this.teamUsage, 0, pfn, end);
-    this.fillCol(FLAGS, this.flags, PG.tail, pfn, end);
-    this.w(FLAGS, this.flags, pfn, order ? PG.head : 0);
-    this.fillCol(MAPPING, this.mapping, -1, pfn, end);
-    this.fillCol(INDEX, this.index, 0, pfn, end);
-    this.fillCol(REFCOUNT, this.refcount, 0, pfn, end);
-    this.fillCol(MAPCOUNT, this.mapcount, 0, pfn, end);
-    this.fillCol(PMD_MAPCOUNT, this.pmdMapcount, 0, pfn, end);
-    this.w(ORDER, this.order, pfn, order);
-    this.w(REFCOUNT, this.refcount, pfn, 1);
+    this.fill32(HEAD, this.head, pfn, pfn, end);
+    this.fill8(ORDER, this.order, 0, pfn, end);
+    this.fill64(TEAM_USAGE, this.teamUsage, 0, pfn, end);
+    this.fill16(FLAGS, this.flags, PG.tail, pfn, end);
+    this.w16(FLAGS, this.flags, pfn, order ? PG.head : 0);
+    this.fill32(MAPPING, this.mapping, -1, pfn, end);
+    this.fill32(INDEX, this.index, 0, pfn, end);
+    this.fill32(REFCOUNT, this.refcount, 0, pfn, end);
+    this.fill32(MAPCOUNT, this.mapcount, 0, pfn, end);
+    this.fill32(PMD_MAPCOUNT, this.pmdMapcount, 0, pfn, end);
+    this.w8(ORDER, this.order, pfn, order);
+    this.w32(REFCOUNT, this.refcount, pfn, 1);
     this.emit('ALLOC', pfn, actor, holder);
     return pfn;
   }
@@ -414,9 +449,9 @@ export class PageStore {
     const n = 1 << this.order[pfn]!;
     if (this.refcount[pfn] !== 1) this.k.violate('illegal-transition', `split_page(${hex(pfn)}) with page_count ${this.refcount[pfn]}, not 1`, actor);
     for (let p = pfn; p < pfn + n; p++) {
-      this.w(HEAD, this.head, p, p);
-      this.w(ORDER, this.order, p, 0);
-      this.w(FLAGS, this.flags, p, this.flags[p]! & ~(PG.head | PG.tail));
+      this.w32(HEAD, this.head, p, p);
+      this.w8(ORDER, this.order, p, 0);
+      this.w16(FLAGS, this.flags, p, this.flags[p]! & ~(PG.head | PG.tail));
     }
     for (let p = pfn + 1; p < pfn + n; p++) this.get(p, actor, holder);
   }
@@ -459,9 +494,9 @@ export class PageStore {
       if (this.isDirty(p)) this.cmd(p, 'CLEAR_DIRTY', actor);
       const next = NEXT[free + state[p]!]!;
       if (next < 0) this.k.illegal(`page ${hex(p)}`, 'FREE', this.describe(p), actor);
-      this.w(STATE, state, p, next);
+      this.w16(STATE, state, p, next);
     }
-    this.fillCol(FLAGS, this.flags, 0, pfn, pfn + n);
+    this.fill16(FLAGS, this.flags, 0, pfn, pfn + n);
     this.emit('FREE', pfn, actor);
     this.pushFree(order, pfn);
   }
@@ -472,7 +507,7 @@ export class PageStore {
   get(pfn: number, actor: ActorIx, holder = ''): void {
     const h = this.head[pfn]!;
     this.cmd(h, 'GET', actor);
-    this.w(REFCOUNT, this.refcount, h, this.refcount[h]! + 1);
+    this.w32(REFCOUNT, this.refcount, h, this.refcount[h]! + 1);
     this.emit('GET', h, actor, holder);
   }
 
@@ -480,7 +515,7 @@ export class PageStore {
   put(pfn: number, actor: ActorIx, holder = ''): boolean {
     const h = this.head[pfn]!;
     this.cmd(h, 'PUT', actor);
-    this.w(REFCOUNT, this.refcount, h, this.refcount[h]! - 1);
+    this.w32(REFCOUNT, this.refcount, h, this.refcount[h]! - 1);
     this.emit('PUT', h, actor, holder);
     if (this.refcount[h] === 0) {
       this.release(h, actor);
@@ -501,7 +536,7 @@ export class PageStore {
   freeze(pfn: number, count: number, actor: ActorIx): boolean {
     if (this.refcount[pfn] !== count) return false;
     this.cmd(pfn, 'FREEZE', actor);
-    this.w(REFCOUNT, this.refcount, pfn, 0);
+    this.w32(REFCOUNT, this.refcount, pfn, 0);
     this.emit('FREEZE', pfn, actor);
     return true;
   }
@@ -509,7 +544,7 @@ export class PageStore {
   /** page_ref_unfreeze(page, count). */
   unfreeze(pfn: number, count: number, actor: ActorIx): void {
     this.cmd(pfn, 'UNFREEZE', actor);
-    this.w(REFCOUNT, this.refcount, pfn, count);
+    this.w32(REFCOUNT, this.refcount, pfn, count);
     this.emit('UNFREEZE', pfn, actor);
   }
 
@@ -524,7 +559,7 @@ export class PageStore {
   lruAdd(pfn: number, actor: ActorIx): void {
     this.cmd(pfn, 'LRU_ADD', actor);
     const list = this.testFlag(pfn, 'unevictable') ? 4 : (this.testFlag(pfn, 'swapbacked') ? 0 : 2) + (this.testFlag(pfn, 'active') ? 1 : 0);
-    this.w(LRU, this.lru, pfn, list);
+    this.wi8(LRU, this.lru, pfn, list);
     this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[list]!, delta: this.nrPages(pfn), actor });
     this.emit('LRU_ADD', pfn, actor);
   }
@@ -532,7 +567,7 @@ export class PageStore {
   isolate(pfn: number, actor: ActorIx): void {
     this.cmd(pfn, 'ISOLATE', actor);
     this.k.bus.publish({ kind: 'vmstat', item: LRU_LISTS[this.lru[pfn]!]!, delta: -this.nrPages(pfn), actor });
-    this.w(LRU, this.lru, pfn, -1);
+    this.wi8(LRU, this.lru, pfn, -1);
     this.emit('ISOLATE', pfn, actor);
   }
   private nrPages(pfn: number): number { return 1 << this.order[pfn]!; }
@@ -549,13 +584,13 @@ export class PageStore {
 
   /** A pmd now maps this compound page (compound_mapcount on the head). */
   mapPmd(head: number, actor: ActorIx): void {
-    this.w(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! + 1);
+    this.w32(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! + 1);
     this.mapInc(head, actor);
     // a huge tmpfs team (order-0 pages) mapped by one pmd: map_team_by_pmd's page_add_team_rmap
     if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, 1, actor);
   }
   unmapPmd(head: number, actor: ActorIx): void {
-    this.w(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! - 1);
+    this.w32(PMD_MAPCOUNT, this.pmdMapcount, head, this.pmdMapcount[head]! - 1);
     this.mapDec(head, actor);
     if (this.order[head] === 0 && this.testFlag(head, 'team')) this.k.teamPmdMapped(head, -1, actor);
   }
@@ -563,7 +598,7 @@ export class PageStore {
   private mapInc(pfn: number, actor: ActorIx): void {
     const ev: PageEvent = this.mapcount[pfn] === 0 ? 'MAP_FIRST' : 'MAP';
     this.cmd(pfn, ev, actor);
-    this.w(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! + 1);
+    this.w32(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! + 1);
     this.emit(ev, pfn, actor);
     // page_add_file_rmap: "if (atomic_inc_and_test(&page->_mapcount) && inc_team_pte_mapped(page))"
     if (ev === 'MAP_FIRST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, 1, actor);
@@ -572,7 +607,7 @@ export class PageStore {
   private mapDec(pfn: number, actor: ActorIx): void {
     const ev: PageEvent = this.mapcount[pfn] === 1 ? 'UNMAP_LAST' : 'UNMAP';
     this.cmd(pfn, ev, actor);
-    this.w(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! - 1);
+    this.w32(MAPCOUNT, this.mapcount, pfn, this.mapcount[pfn]! - 1);
     this.emit(ev, pfn, actor);
     if (ev === 'UNMAP_LAST' && this.testFlag(pfn, 'team')) this.k.teamPteMapped(pfn, -1, actor);
   }

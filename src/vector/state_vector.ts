@@ -158,6 +158,8 @@ export class StateVector {
   private readonly fills: number[] = [];
   private readonly colNames: string[] = [];
   private readonly colHashed: boolean[] = [];
+  /** Per column, its kind of array (0 Float64, 1 Int32, 2 Uint8, 3 Uint16, 4 other): a restore stores by kind. */
+  private readonly colKinds: number[] = [];
 
   constructor(readonly bounds: VectorBounds) {}
 
@@ -174,6 +176,7 @@ export class StateVector {
     this.fills.push(fill);
     this.colNames.push(name);
     this.colHashed.push(hashed);
+    this.colKinds.push(a instanceof Float64Array ? 0 : a instanceof Int32Array ? 1 : a instanceof Uint8Array ? 2 : a instanceof Uint16Array ? 3 : 4);
     this.setColumn(this.cols.length - 1, a);
     if (this.hashing) [this.lo, this.hi] = this.freshHash();
     return this.cols.length - 1;
@@ -191,7 +194,14 @@ export class StateVector {
     const o = a[i]!;
     a[i] = x;
     const y = a[i]!; // (as the array holds it)
-    if (o === y) return;
+    if (o !== y) this.wrote(c, i, o, y);
+  }
+
+  /**
+   * Element i of column c went from o to y, written by its owner into its own array (where
+   * each write sees one kind of array): the hash kept and the old value trailed, as putCol.
+   */
+  wrote(c: number, i: number, o: number, y: number): void {
     if (this.trailing) {
       if (this.trailN + 2 > this.trail.length) this.growTrail();
       this.trail[this.trailN++] = -1 - (i * COLUMNS + c);
@@ -400,9 +410,19 @@ export class StateVector {
         const i = t[k]!;
         if (i >= 0) w[i] = t[k + 1]!;
         else {
-          // (a column's element: -1 - (index × COLUMNS + column))
+          // (a column's element: -1 - (index × COLUMNS + column)), stored by the column's
+          // kind, so each store sees one kind of array
           const e = -1 - i;
-          cols[e % COLUMNS]![Math.floor(e / COLUMNS)] = t[k + 1]!;
+          const c = e % COLUMNS;
+          const at = Math.floor(e / COLUMNS);
+          const a = cols[c]!;
+          switch (this.colKinds[c]) {
+            case 0: (a as Float64Array)[at] = t[k + 1]!; break;
+            case 1: (a as Int32Array)[at] = t[k + 1]!; break;
+            case 2: (a as Uint8Array)[at] = t[k + 1]!; break;
+            case 3: (a as Uint16Array)[at] = t[k + 1]!; break;
+            default: a[at] = t[k + 1]!;
+          }
         }
       }
       this.trailN = k;
