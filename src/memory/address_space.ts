@@ -102,12 +102,23 @@ export class InodeArrays {
   put(c: number, i: number, x: number): void {
     const n = this.length(c);
     if (i >= n) this.grow(c, i, n);
-    if (this.sv !== null) this.sv.putCol(this.col0 + c, i, x);
-    // (through a footprint's view of it, the write is recorded)
-    if (c === SLOTS) this.slots[i] = x;
-    else if (c === TAGS) this.tagBits[i] = x;
-    else if (c === RECOVERING) this.recovering[i] = x;
-    else this.expected[i] = x;
+    // (each array written where it is named: one kind of array a site; through a footprint's
+    // view of it, the write is recorded)
+    let o: number;
+    if (c === SLOTS) {
+      o = this.slots[i]!;
+      this.slots[i] = x;
+    } else if (c === TAGS) {
+      o = this.tagBits[i]!;
+      this.tagBits[i] = x;
+    } else if (c === RECOVERING) {
+      o = this.recovering[i]!;
+      this.recovering[i] = x;
+    } else {
+      o = this.expected[i]!;
+      this.expected[i] = x;
+    }
+    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, i, o, x);
   }
 
   /** Array c grown from length n to have room for index i: the expected data doubling from 64, the others to twice the length or i + 1. */

@@ -497,7 +497,8 @@ export class ScratchCells {
       this.a = b;
       this.sv?.setColumn(this.c, b);
     }
-    if (this.sv !== null) this.sv.putCol(this.c, i, x);
-    else this.a[i] = x;
+    const o = this.a[i]!;
+    this.a[i] = x;
+    if (this.sv !== null && o !== x) this.sv.wrote(this.c, i, o, x);
   }
 }
