@@ -173,53 +173,99 @@ export class PageStore {
   }
 
   // page->field = x, for array `c` of arrays() (`a`, as the caller sees it: through a
-  // footprint's view, the write is recorded), and in a search world the state vector told:
-  // a function per kind of array, so each element access sees one kind.
+  // footprint's view, the write is recorded), and in a search world the state vector told
+  // (a plain run reads nothing first): a function per kind of array, so each element access
+  // sees one kind.
   private w16(c: number, a: Uint16Array, pfn: number, x: number): void {
+    const sv = this.sv;
+    if (sv === null) {
+      a[pfn] = x;
+      return;
+    }
     const o = a[pfn]!;
     a[pfn] = x;
-    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+    if (o !== x) sv.wrote(this.col0 + c, pfn, o, x);
   }
   private w32(c: number, a: Int32Array, pfn: number, x: number): void {
+    const sv = this.sv;
+    if (sv === null) {
+      a[pfn] = x;
+      return;
+    }
     const o = a[pfn]!;
     a[pfn] = x;
-    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+    if (o !== x) sv.wrote(this.col0 + c, pfn, o, x);
   }
   private w8(c: number, a: Uint8Array, pfn: number, x: number): void {
+    const sv = this.sv;
+    if (sv === null) {
+      a[pfn] = x;
+      return;
+    }
     const o = a[pfn]!;
     a[pfn] = x;
-    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+    if (o !== x) sv.wrote(this.col0 + c, pfn, o, x);
   }
   private wi8(c: number, a: Int8Array, pfn: number, x: number): void {
+    const sv = this.sv;
+    if (sv === null) {
+      a[pfn] = x;
+      return;
+    }
     const o = a[pfn]!;
     a[pfn] = x;
-    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+    if (o !== x) sv.wrote(this.col0 + c, pfn, o, x);
   }
   private w64(c: number, a: Float64Array, pfn: number, x: number): void {
+    const sv = this.sv;
+    if (sv === null) {
+      a[pfn] = x;
+      return;
+    }
     const o = a[pfn]!;
     a[pfn] = x;
-    if (this.sv !== null && o !== x) this.sv.wrote(this.col0 + c, pfn, o, x);
+    if (o !== x) sv.wrote(this.col0 + c, pfn, o, x);
   }
 
   // a.fill(x, from, to) on array `c` of arrays(), as the writes above
   private fill16(c: number, a: Uint16Array, x: number, from: number, to: number): void {
     const sv = this.sv;
-    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    if (sv !== null) {
+      for (let p = from; p < to; p++) {
+        const o = a[p]!;
+        if (o !== x) sv.wrote(this.col0 + c, p, o, x);
+      }
+    }
     a.fill(x, from, to);
   }
   private fill32(c: number, a: Int32Array, x: number, from: number, to: number): void {
     const sv = this.sv;
-    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    if (sv !== null) {
+      for (let p = from; p < to; p++) {
+        const o = a[p]!;
+        if (o !== x) sv.wrote(this.col0 + c, p, o, x);
+      }
+    }
     a.fill(x, from, to);
   }
   private fill8(c: number, a: Uint8Array, x: number, from: number, to: number): void {
     const sv = this.sv;
-    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    if (sv !== null) {
+      for (let p = from; p < to; p++) {
+        const o = a[p]!;
+        if (o !== x) sv.wrote(this.col0 + c, p, o, x);
+      }
+    }
     a.fill(x, from, to);
   }
   private fill64(c: number, a: Float64Array, x: number, from: number, to: number): void {
     const sv = this.sv;
-    if (sv !== null) for (let p = from; p < to; p++) if (a[p] !== x) sv.wrote(this.col0 + c, p, a[p]!, x);
+    if (sv !== null) {
+      for (let p = from; p < to; p++) {
+        const o = a[p]!;
+        if (o !== x) sv.wrote(this.col0 + c, p, o, x);
+      }
+    }
     a.fill(x, from, to);
   }
 
