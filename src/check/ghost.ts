@@ -26,3 +26,14 @@ export function addCount<K>(counts: Map<K, number>, key: K, d: number): void {
   if (n === 0) counts.delete(key);
   else counts.set(key, n);
 }
+
+/** Pmds an address space has room for: 2^57 bytes (five-level paging) / 2 MiB. */
+const PMDS_PER_MM = 2 ** 36;
+
+/**
+ * One pmd of one mm as a ghost map's key: a number, not `${mm}:${pmd}` — no string made and
+ * looked up for every pmd event (exact up to 2^17 mms: 2^53).
+ */
+export function pmdKey(mm: number, pmd: number): number {
+  return mm * PMDS_PER_MM + pmd;
+}

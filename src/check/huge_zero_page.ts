@@ -8,7 +8,7 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { BusEvent } from '../bus/events.ts';
-import { addCount } from './ghost.ts';
+import { addCount, pmdKey } from './ghost.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { type BoundedArray, SortedPairs, array, int, makeStruct, struct } from '../vector/struct.ts';
 import { stringId, stringOf } from '../vector/strings.ts';
@@ -62,14 +62,14 @@ interface HugeZeroGhost {
 }
 const hugeZeroGhost = struct<HugeZeroGhost>('huge_zero_refcount_ghost', {
   holders: array('2 × (the actors, pmd, shrinker): (holder, references) pairs', (b) => 2 * (b.actors + 2)),
-  zero_pmds: array('2 × the pmds of every mm: (mm:pmd, pfn) pairs', (b) => 2 * b.allPmds),
+  zero_pmds: array('2 × the pmds of every mm: (pmdKey, pfn) pairs', (b) => 2 * b.allPmds),
   mapped_by: array('2 × the pmds of every mm: (pfn, pmds) pairs', (b) => 2 * b.allPmds),
   published: int(),
 });
 
 /**
  * What the monitor remembers: who holds references (holder → how many), the huge zero
- * pmds (`${mm}:${pmd}` → pfn), how many of them map each pfn, the pfn last published. In
+ * pmds (pmdKey → pfn), how many of them map each pfn, the pfn last published. In
  * the state vector's slots (nothing for the components to walk), or plain Maps.
  */
 function makeGhost(k: Kernel) {
@@ -78,7 +78,7 @@ function makeGhost(k: Kernel) {
     const v = makeStruct(k.sv, hugeZeroGhost, 'huge-zero-refcount', {});
     return {
       holders: inPairs<string>(new SortedPairs(v.holders), stringId, stringOf),
-      zeroPmds: inPairs<string>(new SortedPairs(v.zero_pmds), stringId, stringOf),
+      zeroPmds: inPairs<number>(new SortedPairs(v.zero_pmds), same, same),
       mappedBy: inPairs<number>(new SortedPairs(v.mapped_by), same, same),
       published: () => v.published,
       publish: (pfn: number) => void (v.published = pfn),
@@ -87,7 +87,7 @@ function makeGhost(k: Kernel) {
   }
   const st = {
     holders: new Map<string, number>(),
-    zeroPmds: new Map<string, number>(), // `${mm}:${pmd}` → pfn
+    zeroPmds: new Map<number, number>(), // pmdKey(mm, pmd) → pfn
     mappedBy: new Map<number, number>(), // pfn → huge zero pmds mapping it
     published: 0,
   };
@@ -132,11 +132,11 @@ export const hugeZeroPageMonitor: MonitorKind = {
           break;
         case 'pmd': {
           if (e.op === 'SET_HUGE_ZERO') {
-            zeroPmds.set(`${e.mm}:${e.pmd}`, e.pfn);
+            zeroPmds.set(pmdKey(e.mm, e.pmd), e.pfn);
             mappedBy.add(e.pfn, 1);
             changed();
           } else if (e.op === 'PMDP_CLEAR' || e.op === 'SPLIT_HUGE_ZERO' || e.op === 'COW_HUGE_ZERO') {
-            const key = `${e.mm}:${e.pmd}`;
+            const key = pmdKey(e.mm, e.pmd);
             const pfn = zeroPmds.get(key);
             if (pfn !== undefined) {
               zeroPmds.delete(key);

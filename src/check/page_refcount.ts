@@ -10,7 +10,7 @@ import type { BusEvent } from '../bus/events.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { type BoundedArray, SortedPairs, array, int, makeStruct, struct } from '../vector/struct.ts';
 import { stringId } from '../vector/strings.ts';
-import { addCount, fit } from './ghost.ts';
+import { addCount, fit, pmdKey } from './ghost.ts';
 
 /** The monitor's ghost state laid out in the state vector, in a world a search copies and hashes (the per-pfn counts: two of its columns). */
 interface PageRefcountGhost {
@@ -22,7 +22,7 @@ interface PageRefcountGhost {
 const pageRefcountGhost = struct<PageRefcountGhost>('page_refcount_ghost', {
   pfns: int(64),
   held_by: array('2 × (the actors, a team, the huge zero page): (holder, references) pairs', (b) => 2 * (b.actors + 2)),
-  huge_pmd: array('2 × the pmds of every mm: (mm:pmd, head pfn) pairs', (b) => 2 * b.allPmds),
+  huge_pmd: array('2 × the pmds of every mm: (pmdKey, head pfn) pairs', (b) => 2 * b.allPmds),
 });
 
 /**
@@ -41,8 +41,9 @@ interface Ghost {
   /** A holder's references += d (no entry at 0). */
   addHeldBy(holder: string, d: number): void;
   heldBy(holder: string): number;
-  hugePmd(key: string): number | undefined;
-  setHugePmd(key: string, head: number | undefined): void;
+  /** The head a huge pmd (pmdKey) maps, if it maps a page (not the huge zero page). */
+  hugePmd(key: number): number | undefined;
+  setHugePmd(key: number, head: number | undefined): void;
   /** For the components: the plain state (undefined: it is in the state vector). */
   state: object | undefined;
 }
@@ -77,8 +78,8 @@ function makeGhost(k: Kernel): Ghost {
       addHeld: (h, d) => sv.putCol(ch, h, held[h]! + d),
       addHeldBy: (holder, d) => heldBy.add(stringId(holder), d),
       heldBy: (holder) => heldBy.get(stringId(holder)) ?? 0,
-      hugePmd: (key) => hugePmd.get(stringId(key)),
-      setHugePmd: (key, head) => void (head === undefined ? hugePmd.delete(stringId(key)) : hugePmd.set(stringId(key), head)),
+      hugePmd: (key) => hugePmd.get(key),
+      setHugePmd: (key, head) => void (head === undefined ? hugePmd.delete(key) : hugePmd.set(key, head)),
       state: undefined,
     };
   }
@@ -87,7 +88,7 @@ function makeGhost(k: Kernel): Ghost {
     structural: new Int32Array(64),
     held: new Int32Array(64),
     heldBy: new Map<string, number>(), // holder → references
-    hugePmd: new Map<string, number>(), // `${mm}:${pmd}` → head pfn of a non-zero huge mapping
+    hugePmd: new Map<number, number>(), // pmdKey(mm, pmd) → head pfn of a non-zero huge mapping
   };
   return {
     fit(h) {
@@ -111,19 +112,20 @@ export const pageRefcountMonitor: MonitorKind = {
   description: 'page refcount/mapcount ≥ 0 and page_count() equals the mappings, cache slots and actor-held references',
   create({ k, report, changed }) {
     const g = makeGhost(k);
-    // the pages touched by the current step (deduplicated by `seen`, which holds the round number)
-    const scratch = { touched: [] as number[], seen: new Uint32Array(64), round: 1 };
+    // the pages touched by the current step: the first `n` of `touched` (deduplicated by
+    // `seen`, which holds the round number; the list is not cut, only `n` set back)
+    const scratch = { touched: [] as number[], n: 0, seen: new Uint32Array(64), round: 1 };
     const { touched } = scratch;
     const touch = (h: number) => {
       scratch.seen = fit(scratch.seen, h);
       if (scratch.seen[h] !== scratch.round) {
         scratch.seen[h] = scratch.round;
-        touched.push(h);
+        touched[scratch.n++] = h;
       }
     };
     /** The step's pages dropped (what `seen` marked is of an older round from now on). */
     const forgetStep = () => {
-      if (touched.length !== 0) touched.length = 0; // (a length write is a runtime call)
+      scratch.n = 0;
       scratch.round++;
     };
     const head = (pfn: number) => k.pages.compoundHead(pfn);
@@ -158,7 +160,7 @@ export const pageRefcountMonitor: MonitorKind = {
           if (e.pfn >= 0 && e.pfn !== k.ZERO_PAGE) bump(e.pfn, +1);
           break;
         case 'pmd': {
-          const key = `${e.mm}:${e.pmd}`;
+          const key = pmdKey(e.mm, e.pmd);
           const old = g.hugePmd(key);
           if (old !== undefined) {
             bump(old, -1);
@@ -191,7 +193,8 @@ export const pageRefcountMonitor: MonitorKind = {
       state: g.state,
       scratch,
       stepEnd() {
-        for (const h of touched) {
+        for (let i = 0; i < scratch.n; i++) {
+          const h = touched[i]!;
           if (!k.pages.isAllocated(h)) continue;
           if (k.pages.isFrozen(h)) continue; // a frozen count is 0 by design; its freezer holds the references
           const real = k.pages.refcount[h]!;
