@@ -66,8 +66,8 @@ class Runner {
   /** The model version (`version` below) `next` was found at: the guards are not evaluated again until a step changes the model. */
   nextAt = -1;
   xactor: AnyActorRef | null = null;
-  /** Per state (by its node's index), the names it is known by (made once: a dfs asks for them at every node). */
-  readonly names: (StateNames | undefined)[];
+  /** Per state (by its node's index), the names it is known by (made once: a dfs asks for them at every node; none until asked). */
+  names: (StateNames | undefined)[] | null = null;
   /** Its locals are slots of the state vector (an extension's may be a plain object, walked with the actor). */
   readonly localsInVector: boolean;
 
@@ -79,7 +79,6 @@ class Runner {
     private readonly slot: number,
   ) {
     this.localsInVector = inVector(actor.l as object);
-    this.names = new Array<StateNames | undefined>(chart.nodes.length).fill(undefined);
   }
 
   get leaf(): CNode<Actor<any>> {
@@ -108,6 +107,7 @@ interface StateNames {
 
 function namesAt(r: Runner): StateNames {
   const leaf = r.leaf;
+  r.names ??= new Array<StateNames | undefined>(r.chart.nodes.length).fill(undefined);
   let n = r.names[leaf.index];
   if (n === undefined) {
     const actor = r.actor.id;
@@ -365,7 +365,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     k.step = step;
     k.stepActor = r.actor.ix;
     k.stepState = from.path;
-    if (record) schedule.push(fail ? { actor: r.actor.id, state: from.path, fail } : { actor: r.actor.id, state: from.path });
+    // (a decision is made once per actor and state, frozen, and shared by every run of the world)
+    if (record) schedule.push(fail ? namesAt(r).fail : namesAt(r).step);
     for (const f of view.beforeStep) f(r.actor.ix, from);
     try {
       if (r.xactor) {
