@@ -138,6 +138,37 @@ describe('state vector', () => {
     expect(a.todo.pop()).toBeUndefined();
   });
 
+  it('a splice that inserts moves the list in place, and leaves the slots and hash a footprint-recording splice leaves', () => {
+    // (todo holds at most 6: the schema's bound)
+    const op = fc.tuple(fc.integer({ min: -3, max: 7 }), fc.integer({ min: 0, max: 7 }), fc.array(fc.integer({ min: 1, max: 99 }), { maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 99 }), { maxLength: 6 }), fc.array(op, { maxLength: 8 }), (init, ops) => {
+        const x = fresh();
+        const y = fresh();
+        const model = [...init];
+        x.a.todo.assign(init);
+        y.a.todo.assign(init);
+        for (const [start, count, items] of ops) {
+          const copy = [...model];
+          const removed = copy.splice(start, count, ...items);
+          if (copy.length > 6) {
+            expect(() => x.a.todo.splice(start, count, ...items)).toThrow(/at most/);
+            continue;
+          }
+          model.splice(start, count, ...items);
+          expect(x.a.todo.splice(start, count, ...items)).toEqual(removed);
+          y.v.track();
+          y.a.todo.splice(start, count, ...items);
+          y.v.untrack();
+          expect(x.a.todo.toArray()).toEqual(model);
+        }
+        expect(y.a.todo.toArray()).toEqual(model);
+        expect(Array.from(x.v.w.subarray(0, x.v.n))).toEqual(Array.from(y.v.w.subarray(0, y.v.n)));
+        expect([x.v.lo, x.v.hi]).toEqual([y.v.lo, y.v.hi]);
+      }),
+    );
+  });
+
   it('a save is a copy: restore brings every field back', () => {
     const { v, a, b } = fresh();
     a.pc = 1;

@@ -154,12 +154,32 @@ export class VectorArray implements BoundedArray {
     const removed: number[] = [];
     for (let i = 0; i < count; i++) removed.push(this.v.get(this.at0 + 1 + start + i));
     if (items.length === 0) this.remove(start, count, n);
+    else if (!this.v.tracking) this.replace(start, count, items, n);
     else {
+      // (a step whose footprint is recorded reads and writes the whole list, as it always
+      // has: a footprint is what sleep sets compare, and the searches' results stay the same)
       const all = this.toArray();
       all.splice(start, count, ...items);
       this.assign(all);
     }
     return removed;
+  }
+
+  /** Elements [start, start + count) replaced by `items` in place: the tail moved once, no array made. */
+  private replace(start: number, count: number, items: readonly number[], n: number): void {
+    const k = items.length;
+    const d = k - count;
+    const m = n + d;
+    if (m > this.max) this.overflow(m);
+    const v = this.v;
+    const base = this.at0 + 1;
+    if (d > 0) for (let i = n - 1; i >= start + count; i--) v.put(base + i + d, v.get(base + i));
+    else if (d < 0) {
+      for (let i = start + count; i < n; i++) v.put(base + i + d, v.get(base + i));
+      for (let i = m; i < n; i++) v.put(base + i, 0);
+    }
+    for (let i = 0; i < k; i++) v.put(base + start + i, num(this.name, items[i]!));
+    v.put(this.at0, m);
   }
 
   /** Elements [start, start + count) out, the rest moved down in place, the freed tail zeroed. */
