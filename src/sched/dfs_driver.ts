@@ -37,8 +37,10 @@ export interface Search<N> {
   /**
    * The node's result (as run() with its prefix as `schedule` and `frontier` gives it); how
    * many children of it come next. Where the run goes on (a frontier), only verdict, steps,
-   * preemptions, time_ns, frontier, stateWords and footprint are filled in; where it ended,
-   * everything.
+   * preemptions, time_ns, frontier, stateWords and footprint are filled in, and the result,
+   * its frontier array and its stateWords pair are written over at the next node (read them
+   * here; the decisions in a frontier are the world's own, kept as long as wanted); where it
+   * ended, everything, detached.
    */
   visit(node: N, r: RunResult): number;
 }
@@ -65,7 +67,7 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
   const w: World = createWorld(s, {
     engine: 'fast', monitors: opts.monitors, collect: opts.collect, checkStateHash: opts.checkStateHash, snapshots: true, footprints: true,
   });
-  const stepper = new Stepper(s, w, { seed, engine: 'fast', maxSteps, frontier: true });
+  const stepper = new Stepper(s, w, { seed, engine: 'fast', maxSteps, frontier: true, reuseInterim: true });
 
   // the path of decisions the model is at, and the world saved at nodes on that path
   // (always the start; then the nodes whose children are being run)

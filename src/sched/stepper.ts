@@ -24,6 +24,12 @@ export interface StepperOptions {
   hexHash?: boolean;
   /** Where no schedule is followed; none: a schedule always is. */
   strategy?: Strategy;
+  /**
+   * A search node's interim result, its frontier and its state words are one object, array
+   * and pair written over at every node (the dfs driver: its search reads them in visit()
+   * and keeps none) — not three new ones a node.
+   */
+  reuseInterim?: boolean;
 }
 
 export class Stepper {
@@ -86,8 +92,13 @@ export class Stepper {
           r = found;
           fail = d.fail === true;
         } else if (o.frontier && w.anyRunnable()) {
-          this.frontier = w.enabled();
-          this.stateWords = w.hash();
+          if (o.reuseInterim) {
+            this.frontier = w.enabled(this.frontierBuf);
+            this.stateWords = w.hash(this.wordsBuf);
+          } else {
+            this.frontier = w.enabled();
+            this.stateWords = w.hash();
+          }
           if (o.hexHash) this.stateHash = hexOf(this.stateWords);
           break;
         } else if (w.anyRunnable()) {
@@ -114,14 +125,32 @@ export class Stepper {
     }
   }
 
+  private readonly frontierBuf: Decision[] = [];
+  private readonly wordsBuf: [number, number] = [0, 0];
+  private interimResult: RunResult | undefined;
+
   /** A search node's result where the run goes on: what the search needs of it. */
   interim(): RunResult {
     const { s, o, w } = this;
-    return {
+    const r = this.interimResult;
+    if (r !== undefined) {
+      r.verdict = this.verdict;
+      r.steps = w.steps;
+      r.preemptions = w.preemptions;
+      r.time_ns = w.kernel.now;
+      r.frontier = this.frontier;
+      r.stateHash = this.stateHash;
+      r.stateWords = this.stateWords;
+      r.footprint = this.footprint;
+      return r;
+    }
+    const made: RunResult = {
       scenario: s.name, seed: o.seed, engine: o.engine, verdict: this.verdict, violations: [], steps: w.steps, preemptions: w.preemptions,
       time_ns: w.kernel.now, traceHash: '', schedule: [], kernel: w.kernel,
       frontier: this.frontier, stateHash: this.stateHash, stateWords: this.stateWords, footprint: this.footprint, actors: [],
     };
+    if (o.reuseInterim) this.interimResult = made;
+    return made;
   }
 
   /** The run's result; `copy`: detached from the run's own arrays (a search rolls them back). */

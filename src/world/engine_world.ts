@@ -426,8 +426,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     contended,
     blocked,
 
-    enabled(): Decision[] {
-      const open: Decision[] = [];
+    enabled(into?: Decision[]): Decision[] {
+      const open: Decision[] = into ?? [];
+      if (open.length !== 0) open.length = 0;
       for (const x of runners) {
         if (!runnable(x)) continue;
         const names = namesAt(x);
@@ -533,7 +534,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       if (blocked) cutSet(blocked, at.grown[4]!);
     },
 
-    hash(): readonly [number, number] {
+    hash(into?: [number, number]): readonly [number, number] {
       const sh = (stateHasher ??= new StateHasher());
       sh.reset();
       parts ??= new StateComponents(k, actors, ghosts);
@@ -543,7 +544,11 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       }
       parts.hashInto(sh); // (where each actor's chart is, and whether it is done, are in the state vector)
       for (const x of runners) sh.num(x.actor.wakeAt > k.now ? x.actor.wakeAt - k.now : 0);
-      return sh.digestWords();
+      if (into === undefined) return sh.digestWords();
+      sh.digestInto();
+      into[0] = sh.lo;
+      into[1] = sh.hi;
+      return into;
     },
 
     footprint: () => footprint,

@@ -66,8 +66,11 @@ export interface World {
   /** The actor that took the last step (-1: none yet). */
   readonly last: number;
 
-  /** The decisions open now: each runnable actor's step, and with its failure injected where its step has an injection point. */
-  enabled(): Decision[];
+  /**
+   * The decisions open now: each runnable actor's step, and with its failure injected where
+   * its step has an injection point. `into`: an array to fill (emptied first) instead of a new one.
+   */
+  enabled(into?: Decision[]): Decision[];
   /** The index of the actor with this id, or -1. */
   actorIndex(id: string): number;
   /** Whether actor `ix` can step now: not finished, not asleep, a step enabled. */
@@ -100,8 +103,8 @@ export interface World {
   save(base?: Saved, reuse?: Saved): Saved;
   /** Back to a saved state, in place. */
   restore(s: Saved): void;
-  /** The state's hash, as two 32-bit words (lo, hi). */
-  hash(): readonly [number, number];
+  /** The state's hash, as two 32-bit words (lo, hi); `into`: a pair to write them in instead of a new one. */
+  hash(into?: [number, number]): readonly [number, number];
   /** What the last step taken with `track` read and wrote. */
   footprint(): Footprint | undefined;
 
