@@ -91,6 +91,7 @@ export class StateComponents {
   private readonly byMm: number[] = [];
   /** mm id → 1 where its own fields and page tables are slots of the state vector (MmStruct.inVector). */
   private readonly mmInVector: number[] = [];
+  /** Per actor, its component — only an actor whose locals are not in the state vector (its outcome and results are: src/world/actor_records.ts). */
   private readonly byActor: number[] = [];
   /** Per actor, the component of the locks it holds (k.held[ix]). */
   private readonly heldBy: number[] = [];
@@ -178,7 +179,8 @@ export class StateComponents {
 
   /** An actor's fields changed outside its own step (it never started, at the end of the run). */
   touchActor(ix: number): void {
-    this.version[this.byActor[ix]!] = ++this.clock;
+    const c = this.byActor[ix];
+    if (c !== undefined) this.version[c] = ++this.clock; // (undefined: an actor kept in the state vector)
   }
 
   /** The state of monitor i (of those given, in order) was written (its changed() call). */

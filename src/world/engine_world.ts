@@ -24,6 +24,7 @@ import { markOpaque } from './shape.ts';
 import { type StateVector, inVector } from '../vector/state_vector.ts';
 import { StateHasher } from './state_hash.ts';
 import { type ComponentsSnapshot, type MonitorState, StateComponents } from './components.ts';
+import { ActorRecords } from './actor_records.ts';
 import type { ActorResult, Decision, Engine, Saved, Verdict, World } from './world.ts';
 
 type InspectionObserver = Observer<InspectionEvent> | ((ev: InspectionEvent) => void);
@@ -262,6 +263,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     runners.push(r);
   });
 
+  // the actors' outcomes and system calls' results: slots of the vector, written as they change
+  const records = new ActorRecords(k.sv, actors);
+
   // what is made from now on (an mm forked during the run, its locks) is laid out plainly:
   // the kernel's, in its component, as any object made during the run
   k.sv.plain = true;
@@ -343,8 +347,13 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     // saves are where its undo trail stands)
     k.sv.stacked = true;
     markChartsOpaque(runners);
-    parts = new StateComponents(k, actors, ghosts);
+    parts = new StateComponents(k, componentActors(), ghosts);
     k.bus.tap(parts.events(), parts.onEvent);
+  }
+
+  /** The actors that are state components: those whose locals are not in the vector (an extension's). */
+  function componentActors(): Actor<any>[] {
+    return runners.filter((x) => !x.localsInVector).map((x) => x.actor);
   }
 
   const stepIn = (r: Runner, fail: boolean, track: boolean): boolean => {
@@ -402,7 +411,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       for (let i = 0; i < stepEnders.length; i++) stepEnders[i]!.stepEnd!();
       if (violations.length === 0 && r.leaf.kind === 'final' && r.leaf.parent === r.chart.root) exitActor(r);
     }
-    if (parts && (!r.localsInVector || r.actor.results.length !== results || r.actor.outcome !== outcome)) parts.touchActor(r.actor.ix);
+    if (r.actor.results.length !== results || r.actor.outcome !== outcome) records.note(r.actor);
+    // (an actor whose locals are not in the vector, an extension's, is a state component)
+    if (parts && !r.localsInVector) parts.touchActor(r.actor.ix);
     onStep?.(step, leaves());
     return violations.length > 0;
   };
@@ -470,7 +481,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
           x.done = true;
           x.actor.outcome = 'never-started';
-          parts?.touchActor(x.actor.ix);
+          records.note(x.actor);
+          if (!x.localsInVector) parts?.touchActor(x.actor.ix);
         }
       }
       let stuck = runners.filter((x) => !x.done);
@@ -479,7 +491,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         for (const x of stuck) {
           x.actor.outcome = getActorKind(x.actor.kind)!.idle!(x.actor);
           exitActor(x);
-          parts?.touchActor(x.actor.ix);
+          records.note(x.actor);
+          if (!x.localsInVector) parts?.touchActor(x.actor.ix);
         }
         stuck = [];
       }
@@ -516,6 +529,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       at.snap?.restore();
       if (at.resets) for (let i = 0; i < resetters.length; i++) resetters[i]!.reset!();
       parts!.restore(at.parts);
+      records.restore();
       copyInto(live, at.live);
       hash.restore(at.trace);
       k.now = at.now;
@@ -537,7 +551,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     hash(into?: [number, number]): readonly [number, number] {
       const sh = (stateHasher ??= new StateHasher());
       sh.reset();
-      parts ??= new StateComponents(k, actors, ghosts);
+      parts ??= new StateComponents(k, componentActors(), ghosts);
       if (opts.checkStateHash) {
         const problems = parts.check(snapshotRoots);
         if (problems.length) throw new Error(`state hash, after decision ${step - 1} (${schedule[step - 1]?.actor} from ${schedule[step - 1]?.state}): ${problems.join('; ')}`);
