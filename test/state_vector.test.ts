@@ -452,7 +452,7 @@ describe('state vector', () => {
     expect(k.pages.capacity).toBeGreaterThan(1024);
     expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
     k.sv.restore(s);
-    // (the store's own state, mem_map's extent and free lists, is its component's: a search restores it beside the vector)
+    expect(k.pages.nr).toBe(was);
     expect(k.pages.refcount[pfns[0]!]).toBe(0);
     expect(k.pages.data[pfns[0]!]).toBe(0);
     expect(k.pages.mapping[pfns[0]!]).toBe(0);
@@ -460,6 +460,54 @@ describe('state vector', () => {
     expect(was).toBe(1);
     // a plain run's page store is its arrays alone
     expect(new Kernel({ hpagePmdNr: 4 }).pages.inVector).toBe(false);
+  });
+});
+
+describe("mem_map's extent and the free lists in a search world", () => {
+  // The allocator's free lists are columns of the vector (the free area), mirrored by the
+  // store's own Map: a restore gives nr and every list back, in the Map's order, and the hash.
+  it('a restore gives back nr and every free list, in the order the orders were first freed, and the hash', () => {
+    const k = new Kernel({ hpagePmdNr: 4, slots: true });
+    k.sv.startHashing();
+    k.sv.stacked = true;
+    const lists = () => JSON.stringify([k.pages.nr, [...(k.pages as unknown as { freeLists: Map<number, number[]> }).freeLists]]);
+    const huge = k.pages.alloc(2, false, -1, 'test'); // (pfns 1-3 an alignment gap: free order-0 pages)
+    const small = [k.pages.alloc(0, false, -1, 'test'), k.pages.alloc(0, false, -1, 'test')];
+    k.pages.put(small[0]!, -1, 'test');
+    const s1 = k.sv.save();
+    const at1 = [lists(), k.sv.lo, k.sv.hi];
+    k.pages.put(huge, -1, 'test');
+    k.pages.put(small[1]!, -1, 'test');
+    const again = k.pages.alloc(0, false, -1, 'test');
+    const s2 = k.sv.save();
+    const at2 = [lists(), k.sv.lo, k.sv.hi];
+    k.pages.alloc(2, false, -1, 'test');
+    k.pages.alloc(2, false, -1, 'test');
+    k.pages.put(again, -1, 'test');
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    k.sv.restore(s2);
+    expect([lists(), k.sv.lo, k.sv.hi]).toEqual(at2);
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    k.sv.restore(s1);
+    expect([lists(), k.sv.lo, k.sv.hi]).toEqual(at1);
+    // the same pages allocated again: the same pfns as the first time
+    k.pages.put(huge, -1, 'test');
+    expect(k.pages.alloc(2, false, -1, 'test')).toBe(huge);
+  });
+
+  it('two free lists holding the same pages, their orders first freed in another order, are two states (as the Map hashed them)', () => {
+    const hashAfter = (first: 0 | 2) => {
+      const k = new Kernel({ hpagePmdNr: 4, slots: true });
+      k.sv.startHashing();
+      // (pfns 1-3 order 0, then 4-7 order 2: no alignment gap to free order-0 pages first)
+      const small = [0, 1, 2].map(() => k.pages.alloc(0, false, -1, 'test'));
+      const huge = k.pages.alloc(2, false, -1, 'test');
+      expect([...small, huge]).toEqual([1, 2, 3, 4]);
+      const frees = first === 0 ? [small[0]!, huge] : [huge, small[0]!];
+      for (const p of frees) k.pages.put(p, -1, 'test');
+      return [k.sv.lo, k.sv.hi];
+    };
+    expect(hashAfter(0)).not.toEqual(hashAfter(2));
   });
 });
 

@@ -286,6 +286,13 @@ export class StateVector {
   private trailing = false;
   /** The saves a restore may still go back to, oldest first (their marks rise). */
   private readonly live: VectorSaved[] = [];
+  /** Called after every restore, in the order given: owners of fields that mirror slots or columns read them back. */
+  private readonly restored: (() => void)[] = [];
+
+  /** After every restore, fn (an owner whose fields mirror its slots or columns: the page store's nr and free lists). */
+  onRestore(fn: () => void): void {
+    this.restored.push(fn);
+  }
 
   /** Slot i = x, the hash kept (when hashing). */
   put(i: number, x: number): void {
@@ -385,6 +392,7 @@ export class StateVector {
       this.n = s.n;
       while (this.regions.length && this.regions[this.regions.length - 1]!.base >= this.n) this.regions.pop();
     }
+    for (let i = 0; i < this.restored.length; i++) this.restored[i]!();
     if (!this.hashing) return;
     if (!s.hashed) {
       [s.lo, s.hi] = this.freshHash();

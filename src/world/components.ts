@@ -68,6 +68,7 @@ export interface ComponentsSnapshot {
  * takes it — are no state; the world saves and restores them itself.)
  */
 const KERNEL = 0;
+/** The page store's component, where it is one (struct page arrays not in the state vector). */
 const PAGES = 1;
 
 export class StateComponents {
@@ -111,7 +112,7 @@ export class StateComponents {
 
   /** The kernel's globals (the huge zero page's atomics, the token counter, khugepaged's counters) are slots of the state vector. */
   private readonly globalsInVector: boolean;
-  /** The struct page arrays are columns of the state vector (the page store's component: mem_map's extent and the free lists). */
+  /** The page store is columns of the state vector (its arrays, mem_map's extent and the free lists): no component. */
   private readonly pagesInVector: boolean;
   /** Every inode's counts are slots of the state vector and its arrays (page cache slots and tags, expected data, recovery marks) columns of it (InodeArrays). */
   private readonly inodesInVector: boolean;
@@ -122,7 +123,7 @@ export class StateComponents {
     this.pagesInVector = k.pages.inVector;
     this.inodesInVector = k.inodes.length > 0 && k.inodes.every((i) => i.mapping.arrays.inVector);
     this.add('kernel', k);
-    this.add('page store', k.pages);
+    if (!this.pagesInVector) this.add('page store', k.pages);
     // (vmstat and the page-lock holders in the state vector are no components)
     this.pageLocks = inVector(k.pageLockHolder) ? -1 : this.add('page locks', k.pageLockHolder);
     this.vmstat = inVector(k.vmstat) ? -1 : this.add('vmstat', k.vmstat);
@@ -194,13 +195,13 @@ export class StateComponents {
 
   /**
    * The kinds of bus event that can say a component of this world changed: EVENTS but
-   * those whose every object is in the state vector here (vmstat; the struct page arrays'
+   * those whose every object is in the state vector here (vmstat; the page store's page,
    * team and data events; the page caches' cache events).
    */
   events(): readonly BusEvent['kind'][] {
     return StateComponents.EVENTS.filter((kind) => !(
       (kind === 'vmstat' && this.vmstat < 0)
-      || ((kind === 'team' || kind === 'data') && this.pagesInVector)
+      || ((kind === 'page' || kind === 'team' || kind === 'data') && this.pagesInVector)
       || (kind === 'cache' && this.inodesInVector)));
   }
 
@@ -208,9 +209,7 @@ export class StateComponents {
   readonly onEvent = (e: BusEvent): void => {
     switch (e.kind) {
       case 'page':
-        // (the struct page arrays in the state vector: only allocating and freeing change
-        // the store's own state, mem_map's extent and the free lists)
-        if (!this.pagesInVector || e.op === 'ALLOC' || e.op === 'FREE') this.touch(PAGES);
+        if (!this.pagesInVector) this.touch(PAGES);
         return;
       case 'team':
         if (!this.pagesInVector) this.touch(PAGES);
