@@ -470,7 +470,7 @@ describe("mem_map's extent and the free lists in a search world", () => {
     const k = new Kernel({ hpagePmdNr: 4, slots: true });
     k.sv.startHashing();
     k.sv.stacked = true;
-    const lists = () => JSON.stringify([k.pages.nr, [...(k.pages as unknown as { freeLists: Map<number, number[]> }).freeLists]]);
+    const lists = () => JSON.stringify([k.pages.nr, [...k.pages.freeLists]]);
     const huge = k.pages.alloc(2, false, -1, 'test'); // (pfns 1-3 an alignment gap: free order-0 pages)
     const small = [k.pages.alloc(0, false, -1, 'test'), k.pages.alloc(0, false, -1, 'test')];
     k.pages.put(small[0]!, -1, 'test');

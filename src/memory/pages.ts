@@ -11,6 +11,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { ActorIx } from '../bus/events.ts';
 import { guardProbe, mightSleepHook } from './probe.ts';
 import { type StateVector, VECTOR_COLUMNS } from '../vector/state_vector.ts';
+import { FREE_AREA, FreeAreaColumns } from './free_area.ts';
 
 /**
  * A command to a page: one of machines/page.ts's, or one an extension added to the page
@@ -93,9 +94,6 @@ export interface PageStoreSaved {
 }
 
 /** Each page array's fill beyond nr, in PageStore.arrays() order. */
-/** The buddy allocator's orders: 0 to MAX_ORDER - 1 (include/linux/mmzone.h, MAX_ORDER 11). */
-const MAX_ORDER = 11;
-
 const FILL = [PAGE_CHART.initial, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, TEAM_HEAD_CHART.initial, 0];
 /** The arrays by their place in PageStore.arrays() (a column of the state vector each, in a search world). */
 const STATE = 0, FLAGS = 1, REFCOUNT = 2, MAPCOUNT = 3, PMD_MAPCOUNT = 4, ORDER = 5, HEAD = 6, MAPPING = 7, INDEX = 8, DATA = 9, LRU = 10, TEAM_STATE = 11, TEAM_USAGE = 12;
@@ -130,7 +128,8 @@ export class PageStore {
    */
   teamUsage: Float64Array;
   nr = 0;
-  private readonly freeLists = new Map<number, number[]>();
+  /** The buddy allocator's free lists by order (in the order first freed). */
+  readonly freeLists = new Map<number, number[]>();
   /**
    * In a world a search copies and hashes, the state vector whose columns the arrays are
    * (layIn): every write goes through it too (w16…, fill16…), which keeps its hash and undo
@@ -140,17 +139,8 @@ export class PageStore {
   private sv: StateVector | null = null;
   /** The state vector's column of the first array (the rest follow, in arrays() order). */
   private col0 = 0;
-  /**
-   * In a world a search copies and hashes: mem_map's extent and the buddy allocator's free
-   * lists as columns of the vector too, mirrors of `nr` and `freeLists` written as they
-   * change — the free area's header [nr, orders seen, (order, length) per order in the
-   * order first seen: the free lists' Map order], and per order its list (past its length,
-   * -1). A restore of the vector gives the two fields back from them (freeAreaRestored).
-   */
-  private faHead: Int32Array = new Int32Array(0);
-  private faHeadCol = -1;
-  private readonly faLists: Int32Array[] = [];
-  private readonly faCols: number[] = [];
+  /** In a world a search copies and hashes: `nr` and the free lists mirrored in columns of the vector (./free_area.ts). */
+  private [FREE_AREA]: FreeAreaColumns | null = null;
 
   constructor(private readonly k: PageOwner, capacity = 1024) {
     this.state = new Uint16Array(capacity);
@@ -184,15 +174,8 @@ export class PageStore {
     this.col0 = sv.addColumn(`mem_map.${COLUMN_NAMES[0]}`, arrays[0]!, FILL[0]!);
     for (let i = 1; i < arrays.length; i++) sv.addColumn(`mem_map.${COLUMN_NAMES[i]}`, arrays[i]!, FILL[i]!);
     if (this.nr !== 0 || this.freeLists.size !== 0) throw new Error('mem_map: laid in a state vector after its first allocation');
-    this.faHead = new Int32Array(2 + 2 * MAX_ORDER);
-    this.faHeadCol = sv.addColumn('mem_map.free_area', this.faHead, 0);
-    // (every order's list a column from the start: the same columns in every run and worker)
-    for (let o = 0; o < MAX_ORDER; o++) {
-      this.faLists.push(new Int32Array(16).fill(-1));
-      this.faCols.push(sv.addColumn(`mem_map.free_area[${o}].free_list`, this.faLists[o]!, -1));
-    }
     this.sv = sv;
-    sv.onRestore(() => this.freeAreaRestored());
+    this[FREE_AREA] = new FreeAreaColumns(sv, this);
     // (walks write where its columns start and do not enter it: it is no state component)
     (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = this.col0;
   }
@@ -200,66 +183,7 @@ export class PageStore {
   /** nr = n (in a search world, its column too). */
   private setNr(n: number): void {
     this.nr = n;
-    const sv = this.sv;
-    if (sv === null) return;
-    const o = this.faHead[0]!;
-    this.faHead[0] = n;
-    if (o !== n) sv.wrote(this.faHeadCol, 0, o, n);
-  }
-
-  /** The free area header's entry of an order (made, after the others, when first seen). */
-  private faEntry(order: number): number {
-    const h = this.faHead;
-    const seen = h[1]!;
-    for (let k = 0; k < seen; k++) if (h[2 + 2 * k] === order) return 2 + 2 * k;
-    const at = 2 + 2 * seen;
-    this.faPut(1, seen + 1);
-    this.faPut(at, order);
-    return at;
-  }
-
-  private faPut(i: number, x: number): void {
-    const o = this.faHead[i]!;
-    this.faHead[i] = x;
-    if (o !== x) this.sv!.wrote(this.faHeadCol, i, o, x);
-  }
-
-  /** In a search world, element i of an order's free list in its column (-1: past its end), and its length. */
-  private faList(order: number, i: number, pfn: number, length: number): void {
-    if (order >= MAX_ORDER) throw new Error(`mem_map: a free list of order ${order}, past MAX_ORDER ${MAX_ORDER}`);
-    let a = this.faLists[order]!;
-    if (i >= a.length) {
-      let n = a.length;
-      while (n <= i) n *= 2;
-      const b = new Int32Array(n).fill(-1);
-      b.set(a);
-      this.faLists[order] = a = b;
-      this.sv!.setColumn(this.faCols[order]!, b);
-    }
-    const o = a[i]!;
-    a[i] = pfn;
-    if (o !== pfn) this.sv!.wrote(this.faCols[order]!, i, o, pfn);
-    this.faPut(this.faEntry(order) + 1, length);
-  }
-
-  /** The vector went back to a save: nr and the free lists as its columns say (the lists' Map only ever grew along the way). */
-  private freeAreaRestored(): void {
-    const h = this.faHead;
-    this.nr = h[0]!;
-    const seen = h[1]!;
-    if (this.freeLists.size > seen) {
-      let k = 0;
-      for (const order of [...this.freeLists.keys()]) if (k++ >= seen) this.freeLists.delete(order);
-    }
-    for (let k = 0; k < seen; k++) {
-      const order = h[2 + 2 * k]!;
-      const n = h[3 + 2 * k]!;
-      let l = this.freeLists.get(order);
-      if (l === undefined) this.freeLists.set(order, (l = []));
-      if (l.length !== n) l.length = n;
-      const a = this.faLists[order]!;
-      for (let i = 0; i < n; i++) if (l[i] !== a[i]) l[i] = a[i]!;
-    }
+    this[FREE_AREA]?.nr(n);
   }
 
   // page->field = x, for array `c` of arrays() (`a`, as the caller sees it: through a
@@ -542,7 +466,7 @@ export class PageStore {
     let pfn: number;
     if (list && list.length) {
       pfn = list.pop()!;
-      if (this.sv !== null) this.faList(order, list.length, -1, list.length);
+      this[FREE_AREA]?.list(order, list.length, -1, list.length);
     } else {
       pfn = Math.ceil(this.nr / n) * n;
       if (pfn + n > this.capacity) this.grow(pfn + n);
@@ -598,7 +522,7 @@ export class PageStore {
     let l = this.freeLists.get(order);
     if (!l) this.freeLists.set(order, (l = []));
     l.push(pfn);
-    if (this.sv !== null) this.faList(order, l.length - 1, pfn, l.length);
+    this[FREE_AREA]?.list(order, l.length - 1, pfn, l.length);
   }
 
   /**
