@@ -91,6 +91,27 @@ describe('state components', () => {
     expect(calls.size).toBeGreaterThan(1); // several monitors announced writes (and the check found none missing)
   });
 
+  it('in a search world the page store, the inodes and the actors are in the state vector: no components, and their events (a page lock, an inode lock) touch no other', async () => {
+    const s = await loadScenario(join(root, 'examples', 'collapse-shmem-vs-truncate.yaml'));
+    const rehashed = new Map<string, number>();
+    const names = new Set<string>();
+    const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
+    const orig = P.rehash;
+    P.rehash = function (this: { names: string[] }, c: number) {
+      for (const n of this.names) names.add(n);
+      rehashed.set(this.names[c]!, (rehashed.get(this.names[c]!) ?? 0) + 1);
+      orig.call(this, c);
+    };
+    try {
+      explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000 });
+    } finally {
+      P.rehash = orig;
+    }
+    expect([...names].filter((n) => /^(page store|inode |actor )/.test(n))).toEqual([]);
+    // (the kernel's own fields are slots too: hashed once, when the search starts)
+    expect(rehashed.get('kernel')).toBe(1);
+  });
+
   it('the check names an object two components share (identity between components is not hashed)', async () => {
     const { k, actors } = await model();
     const parts = new StateComponents(k, actors);

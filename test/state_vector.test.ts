@@ -511,6 +511,36 @@ describe("mem_map's extent and the free lists in a search world", () => {
   });
 });
 
+describe("an address space's flags in a search world", () => {
+  it('are a column of the vector: a restore gives the Set back, in its order, and the hash; the inode is no state component', () => {
+    const k = new Kernel({ hpagePmdNr: 4, slots: true });
+    const ino = k.createInode('f', true, 16);
+    expect(ino.inVector).toBe(true);
+    k.sv.startHashing();
+    k.sv.stacked = true;
+    const s0 = k.sv.save();
+    const h0 = [k.sv.lo, k.sv.hi];
+    expect(k.mappingFlag(ino, 'AS_COLLAPSE_PMD', true, -1)).toBe(false);
+    k.mappingFlag(ino, 'AS_EXIT', true, -1);
+    const s1 = k.sv.save();
+    const h1 = [k.sv.lo, k.sv.hi];
+    expect(h1).not.toEqual(h0);
+    expect(k.mappingFlag(ino, 'AS_COLLAPSE_PMD', false, -1)).toBe(true);
+    k.mappingFlag(ino, 'AS_COLLAPSE_PMD', true, -1); // (now after AS_EXIT: another order, another state)
+    expect([...ino.mapping.flags]).toEqual(['AS_EXIT', 'AS_COLLAPSE_PMD']);
+    expect([k.sv.lo, k.sv.hi]).not.toEqual(h1);
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    k.sv.restore(s1);
+    expect([...ino.mapping.flags]).toEqual(['AS_COLLAPSE_PMD', 'AS_EXIT']);
+    expect([k.sv.lo, k.sv.hi]).toEqual(h1);
+    k.sv.restore(s0);
+    expect([...ino.mapping.flags]).toEqual([]);
+    expect([k.sv.lo, k.sv.hi]).toEqual(h0);
+    // a plain run's inode keeps its fields itself
+    expect(new Kernel({ hpagePmdNr: 4 }).createInode('f', true, 16).inVector).toBe(false);
+  });
+});
+
 describe("page-refcount's memory", () => {
   // A reference claimed twice on the bus that the page does not have: the monitor counts 2
   // where page_count() is 1 — at the end of the next step, in a plain run as in a world a

@@ -4,6 +4,7 @@
  * the mapping's tree lock and i_mmap lock; i_size and shmem's alloced/swapped counts.
  */
 import { type Column, type StateVector, VECTOR_COLUMNS } from '../vector/state_vector.ts';
+import { stringId, stringOf } from '../vector/strings.ts';
 import { bool, int, makeStruct, struct } from '../vector/struct.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
@@ -143,6 +144,61 @@ export class InodeArrays {
   }
 }
 
+const MAPPING_FLAGS: unique symbol = Symbol('thpsim.mapping_flags');
+
+/**
+ * In a world a search copies and hashes: an address space's flags as a column of the
+ * vector, [how many, each flag's string id in the Set's order], a mirror of the Set written
+ * as it changes; a restore of the vector gives the Set back from it. Kept behind a symbol
+ * key: a recording view of the mapping (a footprint's) records the Set's keys as it always
+ * has, not this copy of them.
+ */
+class MappingFlagsColumn {
+  private a = new Int32Array(8);
+  private readonly c: number;
+
+  constructor(private readonly sv: StateVector, name: string, private readonly flags: Set<string>) {
+    this.c = sv.addColumn(`inode ${name}.mapping.flags`, this.a, 0);
+    sv.onRestore(() => this.restored());
+  }
+
+  /** The column as the Set is now. */
+  sync(): void {
+    const was = this.a[0]!;
+    const n = this.flags.size;
+    if (n + 1 > this.a.length) {
+      const b = new Int32Array(2 * (n + 1));
+      b.set(this.a);
+      this.a = b;
+      this.sv.setColumn(this.c, b);
+    }
+    this.put(0, n);
+    let i = 1;
+    for (const f of this.flags) this.put(i++, stringId(f));
+    for (; i <= was; i++) this.put(i, 0);
+  }
+
+  private put(i: number, x: number): void {
+    const o = this.a[i]!;
+    this.a[i] = x;
+    if (o !== x) this.sv.wrote(this.c, i, o, x);
+  }
+
+  /** The Set as the column says, in its order (rebuilt only where they differ). */
+  private restored(): void {
+    const a = this.a;
+    const n = a[0]!;
+    let same = this.flags.size === n;
+    if (same) {
+      let i = 1;
+      for (const f of this.flags) if (stringId(f) !== a[i++]) same = false;
+    }
+    if (same) return;
+    this.flags.clear();
+    for (let i = 1; i <= n; i++) this.flags.add(stringOf(a[i]!));
+  }
+}
+
 /** The inode's and its mapping's counts and flags (in the state vector for a world a search copies and hashes). */
 interface InodeFields {
   i_size: number;
@@ -159,8 +215,17 @@ export class AddressSpace {
   readonly arrays: InodeArrays;
   readonly treeLock: SpinLock;
   readonly iMmap: RwSem;
-  /** Address-space flags (e.g. AS_COLLAPSE_PMD of seed 003), by name. */
+  /** Address-space flags (e.g. AS_COLLAPSE_PMD of seed 003), by name (written by setFlag). */
   readonly flags = new Set<string>();
+  /** In a world a search copies and hashes: the flags mirrored in a column of the vector. */
+  private readonly [MAPPING_FLAGS]: MappingFlagsColumn | null;
+
+  /** set_bit() / clear_bit() on mapping->flags. */
+  setFlag(flag: string, on: boolean): void {
+    if (on) this.flags.add(flag);
+    else this.flags.delete(flag);
+    this[MAPPING_FLAGS]?.sync();
+  }
 
   /** mapping->nrpages (an own field where the inode's counts are no slots: see Inode). */
   get nrpages(): number { return this.f!.nrpages; }
@@ -176,6 +241,7 @@ export class AddressSpace {
   ) {
     if (f === null) ownFields(this, { nrpages: 0 });
     this.arrays = new InodeArrays(name, nrSlots, sv);
+    this[MAPPING_FLAGS] = sv && !sv.plain ? new MappingFlagsColumn(sv, name, this.flags) : null;
     this.treeLock = new SpinLock(`tree_lock(${name})`, sv);
     this.iMmap = new RwSem(`i_mmap_rwsem(${name})`, sv);
   }
@@ -297,5 +363,15 @@ export class Inode {
     }
     this.mapping = new AddressSpace(id, name, sizePages, sv, this.f);
     this.expected = new OffsetTokens(this.mapping.arrays);
+    // (every field of it in the state vector: walks write where its arrays' columns start
+    // and do not enter it — it is no state component)
+    if (this.f !== null && this.mapping.treeLock.inVector && this.mapping.iMmap.inVector) {
+      (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = (this.mapping.arrays as unknown as Record<symbol, number>)[VECTOR_COLUMNS]!;
+    }
+  }
+
+  /** Every field of it is in the state vector (a world a search copies and hashes): no state component. */
+  get inVector(): boolean {
+    return (this as unknown as Record<symbol, number | undefined>)[VECTOR_COLUMNS] !== undefined;
   }
 }

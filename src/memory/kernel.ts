@@ -617,10 +617,8 @@ export class Kernel {
 
   /** set_bit() / test_and_clear_bit() on mapping->flags: whether the flag was set before. */
   mappingFlag(ino: Inode, flag: string, set: boolean, a: ActorIx): boolean {
-    const flags = ino.mapping.flags;
-    const was = flags.has(flag);
-    if (set) flags.add(flag);
-    else flags.delete(flag);
+    const was = ino.mapping.flags.has(flag);
+    ino.mapping.setFlag(flag, set);
     if (was !== set && this.bus.wants('inode')) {
       this.bus.publish({ kind: 'inode', field: 'flags', ino: ino.id, old: was ? 1 : 0, value: set ? 1 : 0, flag, actor: a });
     }

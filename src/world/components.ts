@@ -114,14 +114,14 @@ export class StateComponents {
   private readonly globalsInVector: boolean;
   /** The page store is columns of the state vector (its arrays, mem_map's extent and the free lists): no component. */
   private readonly pagesInVector: boolean;
-  /** Every inode's counts are slots of the state vector and its arrays (page cache slots and tags, expected data, recovery marks) columns of it (InodeArrays). */
+  /** Every inode is in the state vector: its counts slots, its arrays (page cache slots and tags, expected data, recovery marks) and its mapping's flags columns — no component. */
   private readonly inodesInVector: boolean;
 
   constructor(k: Kernel, actors: readonly Actor[], monitors: readonly MonitorState[] = []) {
     this.sv = k.sv;
     this.globalsInVector = inVector(k.g) && inVector(k.khugepaged);
     this.pagesInVector = k.pages.inVector;
-    this.inodesInVector = k.inodes.length > 0 && k.inodes.every((i) => i.mapping.arrays.inVector);
+    this.inodesInVector = k.inodes.length > 0 && k.inodes.every((i) => i.inVector);
     this.add('kernel', k);
     if (!this.pagesInVector) this.add('page store', k.pages);
     // (vmstat and the page-lock holders in the state vector are no components)
@@ -131,7 +131,8 @@ export class StateComponents {
       this.byMm[mm.id] = this.add(`mm ${mm.name}`, mm);
       this.mmInVector[mm.id] = mm.inVector ? 1 : 0;
     }
-    for (const ino of k.inodes) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
+    // (an inode whose every field is in the state vector is no component)
+    for (const ino of k.inodes) if (!ino.inVector) this.byInode.set(ino.id, this.add(`inode ${ino.name}`, ino));
     for (const a of actors) this.byActor[a.ix] = this.add(`actor ${a.id}`, a);
     // (an actor's held set in the state vector is no component)
     k.held.forEach((h, ix) => { if (!inVector(h)) this.heldBy[ix] = this.add(`locks held by ${k.actorName(ix)}`, h); });
@@ -146,6 +147,11 @@ export class StateComponents {
           for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, l);
         }
       }
+    }
+    // (an inode in the state vector is no component to find its locks in: they are in it too)
+    for (const ino of k.inodes) {
+      if (!ino.inVector) continue;
+      for (const o of [ino.mapping.treeLock, ino.mapping.iMmap]) for (const how of ['', ':read', ':write']) this.lockIn.set(o.name + how, -1);
     }
     const n = this.roots.length;
     this.version = new Float64Array(n);
@@ -202,7 +208,7 @@ export class StateComponents {
     return StateComponents.EVENTS.filter((kind) => !(
       (kind === 'vmstat' && this.vmstat < 0)
       || ((kind === 'page' || kind === 'team' || kind === 'data') && this.pagesInVector)
-      || (kind === 'cache' && this.inodesInVector)));
+      || ((kind === 'cache' || kind === 'inode' || kind === 'truncate') && this.inodesInVector)));
   }
 
   /** What a bus event says changed. */
@@ -221,9 +227,9 @@ export class StateComponents {
         if (!this.pagesInVector) this.touch(PAGES);
         return;
       case 'inode':
-        // (its counts, the expected data, the tags and the recovery marks: slots and columns
-        // of the state vector; the mapping's flags are the inode's component)
-        if (!this.inodesInVector || e.field === 'flags') this.touchInode(e.ino);
+        // (its counts, the expected data, the tags, the recovery marks and the mapping's
+        // flags: slots and columns of the state vector, where it is laid out there)
+        if (!this.inodesInVector) this.touchInode(e.ino);
         return;
       case 'lock': {
         // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
@@ -265,7 +271,7 @@ export class StateComponents {
         if (!this.inodesInVector) this.touchInode(e.ino);
         return;
       case 'truncate':
-        this.touchInode(e.ino);
+        if (!this.inodesInVector) this.touchInode(e.ino);
         return;
       case 'access':
         // the data token written, and the one the mapping or file is expected to hold
