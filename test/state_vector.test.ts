@@ -541,6 +541,37 @@ describe("an address space's flags in a search world", () => {
   });
 });
 
+describe('the swap slots in a search world', () => {
+  it('are a column of the vector, the next offset a slot: a restore gives the slots back, and the hash', () => {
+    const k = new Kernel({ hpagePmdNr: 4, slots: true });
+    k.sv.startHashing();
+    k.sv.stacked = true;
+    const e1 = k.swapOut(7, -1);
+    const e2 = k.swapOut(0, -1); // (zeroes swapped out: a slot in use all the same)
+    const s1 = k.sv.save();
+    const h1 = [k.sv.lo, k.sv.hi];
+    k.swapFree(e1, -1);
+    k.swapFree(e2, -1);
+    const e3 = k.swapOut(9, -1);
+    expect([...k.swapSlots]).toEqual([[2, 9]]);
+    expect([k.sv.lo, k.sv.hi]).toEqual(k.sv.freshHash());
+    k.sv.restore(s1);
+    expect(new Map(k.swapSlots)).toEqual(new Map([[0, 7], [1, 0]]));
+    expect([k.swapData(e1), k.swapData(e2)]).toEqual([7, 0]);
+    expect([k.sv.lo, k.sv.hi]).toEqual(h1);
+    // the next offset went back too: the slot handed out again is the one handed out then
+    expect(k.swapOut(9, -1)).toBe(e3);
+    // a slot holding zeroes and no slot are two states
+    const free = new Kernel({ hpagePmdNr: 4, slots: true });
+    free.sv.startHashing();
+    free.swapFree(free.swapOut(0, -1), -1);
+    const zero = new Kernel({ hpagePmdNr: 4, slots: true });
+    zero.sv.startHashing();
+    zero.swapOut(0, -1);
+    expect([free.sv.lo, free.sv.hi]).not.toEqual([zero.sv.lo, zero.sv.hi]);
+  });
+});
+
 describe("page-refcount's memory", () => {
   // A reference claimed twice on the bus that the page does not have: the monitor counts 2
   // where page_count() is 1 — at the end of the next step, in a plain run as in a world a

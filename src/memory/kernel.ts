@@ -11,6 +11,7 @@ import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
 import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, hasPteTable, pmdKind } from './mm.ts';
 import { Inode, SLOTS, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
+import { SwapSlots } from './swap_slots.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
@@ -67,8 +68,10 @@ export interface KernelGlobals {
   next_token: number;
   /** The full_scans count a task's wait is waiting for (see Kernel.khugepagedScansWanted). */
   scans_wanted: number;
+  /** get_swap_page()'s next slot offset (the model's swap device hands each out once). */
+  swap_next: number;
 }
-const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int() });
+const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int(), swap_next: int() });
 
 /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
 export interface KhugepagedCounters {
@@ -181,7 +184,10 @@ export class Kernel {
     this.pageLockHolder = makePageLockHolders(this.sv);
     this.pages = new PageStore(this, cfg.pageCapacity ?? 1024);
     // (in a world a search copies and hashes, the struct page arrays are columns of the vector)
-    if (!this.sv.plain) this.pages.layIn(this.sv);
+    if (!this.sv.plain) {
+      this.pages.layIn(this.sv);
+      this.swapSlots.layIn(this.sv, () => this.g.swap_next);
+    }
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
     this.pages.setFlag(this.ZERO_PAGE, 'reserved');
   }
@@ -520,8 +526,7 @@ export class Kernel {
   // ---- the page cache and swap -------------------------------------------------------
 
   /** Swap slots: offset → the data token written out (swap_writepage). */
-  readonly swapSlots = new Map<number, number>();
-  private nextSwapOffset = 0;
+  readonly swapSlots = new SwapSlots();
 
   /**
    * One page-cache slot changes (radix_tree_insert / replace_slot / delete). A slot
@@ -537,7 +542,7 @@ export class Kernel {
 
   /** get_swap_page + swap_writepage: the data goes out to a new swap slot. */
   swapOut(token: number, a: ActorIx): number {
-    const off = this.nextSwapOffset++;
+    const off = this.g.swap_next++;
     this.swapSlots.set(off, token);
     if (this.bus.wants('swap')) this.bus.publish({ kind: 'swap', op: 'out', offset: off, token, actor: a });
     return swapEntry(off);

@@ -208,7 +208,8 @@ export class StateComponents {
     return StateComponents.EVENTS.filter((kind) => !(
       (kind === 'vmstat' && this.vmstat < 0)
       || ((kind === 'page' || kind === 'team' || kind === 'data') && this.pagesInVector)
-      || ((kind === 'cache' || kind === 'inode' || kind === 'truncate') && this.inodesInVector)));
+      || ((kind === 'cache' || kind === 'inode' || kind === 'truncate') && this.inodesInVector)
+      || (kind === 'swap' && this.globalsInVector)));
   }
 
   /** What a bus event says changed. */
@@ -263,8 +264,11 @@ export class StateComponents {
         if (!this.globalsInVector) this.touch(KERNEL);
         return;
       case 'sysfs':
-      case 'swap':
         this.touch(KERNEL);
+        return;
+      case 'swap':
+        // (the slots and the next offset: a column and a slot of the state vector, with the kernel's globals)
+        if (!this.globalsInVector) this.touch(KERNEL);
         return;
       case 'cache':
         // (the page cache's slots: columns of the state vector)

@@ -160,11 +160,12 @@ export function metaOf(o: object): Meta {
 function assignMeta(o: object, kind: number | undefined): Meta {
   let shape: Shape | null = null;
   if (kind === undefined) {
-    if (Array.isArray(o)) kind = ARRAY;
+    // (a collection laid out in the vector — the swap slots' Map — is the vector's too)
+    if (inVector(o) || (o as { [VECTOR_COLUMNS]?: number })[VECTOR_COLUMNS] !== undefined) kind = VECTOR;
+    else if (Array.isArray(o)) kind = ARRAY;
     else if (ArrayBuffer.isView(o)) kind = TYPED;
     else if (o instanceof Map) kind = MAP;
     else if (o instanceof Set) kind = SET;
-    else if (inVector(o) || (o as { [VECTOR_COLUMNS]?: number })[VECTOR_COLUMNS] !== undefined) kind = VECTOR;
     else {
       const own = o as { hashState?: unknown; saveState?: unknown; restoreState?: unknown };
       kind = typeof own.hashState === 'function' ? OWN : STRUCT;
