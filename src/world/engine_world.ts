@@ -439,15 +439,17 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
 
     enabled(into?: Decision[]): Decision[] {
       const open: Decision[] = into ?? [];
-      if (open.length !== 0) open.length = 0;
+      let n = 0;
       for (const x of runners) {
         if (!runnable(x)) continue;
         const names = namesAt(x);
         // a failure at rate 1 is certain (as a seeded run draws it): no branch without it
         const rate = injectRate(x);
-        if (rate < 1) open.push(names.step);
-        if (rate > 0) open.push(names.fail);
+        if (rate < 1) open[n++] = names.step;
+        if (rate > 0) open[n++] = names.fail;
       }
+      // (a length write is a runtime call: only where the list shrank)
+      if (open.length !== n) open.length = n;
       return open;
     },
     actorIndex: (id) => byId.get(id) ?? -1,
