@@ -548,6 +548,7 @@ export const taskChart: TaskChartDef<A> = {
       k.setPte(mm, a.l.vpn, copy, false, a.ix);
       k.ref('move', 'page', copy, a.id, 'pte', a.ix);
       mm.replaced.add(a.l.vpn);
+      k.mmField(mm, 'replaced', a.ix);
       mm.expected.set(a.l.vpn, k.pages.data[copy]!);
       k.mmField(mm, 'expected', a.ix);
       k.addMmCounter(mm, k.mmCounterFile(old), -1, a.ix);

@@ -11,6 +11,7 @@ import { Bus } from '../src/bus/bus.ts';
 import { VmStat } from '../src/memory/vmstat.ts';
 import { makePageLockHolders } from '../src/memory/held_locks.ts';
 import { Kernel } from '../src/memory/kernel.ts';
+import { VectorMap } from '../src/vector/vector_map.ts';
 import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.ts';
 import { createWorld } from '../src/world/engine_world.ts';
@@ -569,6 +570,43 @@ describe('the swap slots in a search world', () => {
     zero.sv.startHashing();
     zero.swapOut(0, -1);
     expect([free.sv.lo, free.sv.hi]).not.toEqual([zero.sv.lo, zero.sv.hi]);
+  });
+});
+
+describe('a VectorMap', () => {
+  it('keeps the Map in a column in its order: a restore gives back the entries and their order, and the hash', () => {
+    const v = new StateVector(bounds);
+    v.startHashing();
+    v.stacked = true;
+    const m = new VectorMap();
+    m.layIn(v, 'mm m1.expected');
+    const s0 = v.save();
+    m.set(5, 1).set(2 ** 40, 0).set(7, -1);
+    const s1 = v.save();
+    const h1 = [v.lo, v.hi];
+    m.delete(5);
+    m.set(5, 1); // (the same pairs, 5 now last: another state, as a walk of the Map hashed it)
+    expect([...m]).toEqual([[2 ** 40, 0], [7, -1], [5, 1]]);
+    expect([v.lo, v.hi]).not.toEqual(h1);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    const s2 = v.save();
+    m.clear();
+    m.set(9, 9);
+    v.restore(s2);
+    expect([...m]).toEqual([[2 ** 40, 0], [7, -1], [5, 1]]);
+    v.restore(s1);
+    expect([...m]).toEqual([[5, 1], [2 ** 40, 0], [7, -1]]);
+    expect([v.lo, v.hi]).toEqual(h1);
+    // (after a restore the map goes on from the entries given back)
+    m.set(2 ** 40, 3);
+    expect([...m]).toEqual([[5, 1], [2 ** 40, 3], [7, -1]]);
+    expect([v.lo, v.hi]).toEqual(v.freshHash());
+    v.restore(s0);
+    expect(m.size).toBe(0);
+    // a plain Map where it is not laid in
+    const plain = new VectorMap();
+    plain.set(1, 2).delete(1);
+    expect(plain.size).toBe(0);
   });
 });
 

@@ -309,13 +309,13 @@ export interface MmCounterBusEvent {
 /**
  * A field of an mm_struct written other than by its chart (mmap_lock), its page-table
  * commands (pmd, pte) or its counters (mm_counter): mm_users, the vma list (munmap, fork,
- * exit_mmap), the expected-data record of its private memory, a pmd's write bit or the
- * zap walk's note of a pte table, seed 003 design b's pmds to retry, dup_mmap's "still
- * forking".
+ * exit_mmap), the expected-data record of its private memory, the vpns a uprobe replaced,
+ * a pmd's write bit or the zap walk's note of a pte table, seed 003 design b's pmds to
+ * retry, dup_mmap's "still forking".
  */
 export interface MmFieldBusEvent {
   kind: 'mm_field';
-  field: 'mm_users' | 'vmas' | 'expected' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking' | 'migration_entry' | 'MMF_VM_HUGEPAGE';
+  field: 'mm_users' | 'vmas' | 'expected' | 'replaced' | 'pmd_writable' | 'pmd_noted' | 'pte_mapped_thp' | 'forking' | 'migration_entry' | 'MMF_VM_HUGEPAGE';
   mm: number;
   actor: ActorIx;
 }

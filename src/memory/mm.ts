@@ -8,6 +8,7 @@ import { compiledObjectChart } from '../object_charts.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { type StateVector, VECTOR, VECTOR_BASE, inVector } from '../vector/state_vector.ts';
 import { type BoundedArray, PlainArray, array, bool, int, makeStruct, struct } from '../vector/struct.ts';
+import { VectorMap } from '../vector/vector_map.ts';
 
 export const PMD_CHART = compiledObjectChart('pmd');
 export const MM_CHART = compiledObjectChart('mm_struct');
@@ -237,7 +238,7 @@ export class MmStruct {
    * What a read of each vpn must return: the token last written there (absent = never
    * written = zeroes). Private memory: fork copies it.
    */
-  readonly expected = new Map<number, number>();
+  readonly expected = new VectorMap();
   /** Its own fields and page tables are slots of the state vector (made with a world a search copies and hashes). */
   get inVector(): boolean {
     return inVector(this.f);
@@ -264,6 +265,9 @@ export class MmStruct {
     this.pmds = new PmdTable(sv);
     this.mmapLock = new RwSem(`mmap_lock(${name})`, sv);
     this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
+    // (in a world a search copies and hashes: the expected data a column of the vector too,
+    // so a store does not make the whole mm hashed and copied again)
+    if (inVector(this.f)) this.expected.layIn(sv!, `mm ${name}.expected`);
   }
 
   findVma(vpn: number): Vma | undefined {

@@ -256,7 +256,7 @@ export class StateComponents {
       case 'mm_field':
         // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list, a kernel field)
         if (e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
-        if (e.field === 'vmas' || e.field === 'expected' || e.field === 'pte_mapped_thp') this.touchMm(e.mm);
+        if (e.field === 'vmas' || e.field === 'replaced' || e.field === 'pte_mapped_thp' || (e.field === 'expected' && this.mmInVector[e.mm] !== 1)) this.touchMm(e.mm);
         else this.touchMmFields(e.mm);
         return;
       case 'atomic':
@@ -283,7 +283,8 @@ export class StateComponents {
         if (e.ino >= 0 && !this.inodesInVector) this.touchInode(e.ino);
         if (e.op === 'write') {
           if (!this.globalsInVector) this.touch(KERNEL); // (the token counter)
-          if (e.mm >= 0 && e.ino < 0) this.touchMm(e.mm); // (anonymous memory: the mm's expected data)
+          // (anonymous memory: the mm's expected data — a column of the vector for an mm laid out in it)
+          if (e.mm >= 0 && e.ino < 0 && this.mmInVector[e.mm] !== 1) this.touchMm(e.mm);
         }
         return;
       case 'actor': {

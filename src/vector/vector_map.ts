@@ -1,0 +1,150 @@
+/**
+ * A Map from numbers to numbers that a world a search copies and hashes also keeps in the
+ * state vector: a column [how many, then (key, value) pairs in the Map's order] (past the
+ * pairs, 0), written as the Map changes, and read back into the Map by a restore. Its order
+ * is its insertion order, as a Map's (a key set again keeps its place; one deleted and set
+ * again goes last), and it is part of what is hashed, as a walk of the Map hashed it — so
+ * the states a search tells apart are the same. For a map that changes far more often than
+ * the object holding it (an mm's expected data: every anonymous store) — the holder need not
+ * be hashed and copied again for it.
+ *
+ * The column is kept behind a symbol key: a recording view (a footprint's) sees the Map's
+ * keys as it always has, not this copy of them. A walk of the holder writes the column's
+ * number and does not enter the Map (VECTOR_COLUMNS).
+ *
+ * A restore reads the column back only if the Map changed since the state it goes back to:
+ * an unhashed cell holds the number of the Map's last change (unique in the process), which
+ * the restore gives back with the rest.
+ */
+import { type StateVector, VECTOR_COLUMNS } from './state_vector.ts';
+
+const MIRROR: unique symbol = Symbol('thpsim.vector_map');
+
+/** Numbers the changes of every VectorMap: equal numbers, the same change, the same contents. */
+let changes = 0;
+
+class MapColumn {
+  private a = new Float64Array(16);
+  readonly c: number;
+  private readonly stamp = new Float64Array(1);
+  private readonly stampCol: number;
+  /** The change the Map is as of (what the stamp cell said when they last agreed). */
+  private synced = 0;
+
+  constructor(private readonly sv: StateVector, name: string, private readonly map: VectorMap) {
+    this.c = sv.addColumn(name, this.a, 0);
+    this.stampCol = sv.addColumn(`${name} (last change)`, this.stamp, 0, false);
+    sv.onRestore(() => this.restored());
+  }
+
+  /** Where each key's pair is (0: the first pair, at column index 1). */
+  private readonly pos = new Map<number, number>();
+
+  /** key = value: its pair's value written in place, or a pair appended. */
+  set(key: number, value: number): void {
+    const p = this.pos.get(key);
+    if (p !== undefined) this.put(2 + 2 * p, value);
+    else {
+      const n = this.a[0]!;
+      this.room(n + 1);
+      this.pos.set(key, n);
+      this.put(1 + 2 * n, key);
+      this.put(2 + 2 * n, value);
+      this.put(0, n + 1);
+    }
+    this.changed();
+  }
+
+  /** key's pair out, the pairs after it moved down one (the Map's order). */
+  delete(key: number): void {
+    const p = this.pos.get(key)!;
+    this.pos.delete(key);
+    const n = this.a[0]!;
+    for (let i = p + 1; i < n; i++) {
+      const k = this.a[1 + 2 * i]!;
+      this.put(1 + 2 * (i - 1), k);
+      this.put(2 + 2 * (i - 1), this.a[2 + 2 * i]!);
+      this.pos.set(k, i - 1);
+    }
+    this.put(1 + 2 * (n - 1), 0);
+    this.put(2 + 2 * (n - 1), 0);
+    this.put(0, n - 1);
+    this.changed();
+  }
+
+  clear(): void {
+    const n = this.a[0]!;
+    for (let i = 1; i < 1 + 2 * n; i++) this.put(i, 0);
+    this.put(0, 0);
+    this.pos.clear();
+    this.changed();
+  }
+
+  private room(pairs: number): void {
+    if (1 + 2 * pairs <= this.a.length) return;
+    let len = this.a.length;
+    while (len < 1 + 2 * pairs) len *= 2;
+    const b = new Float64Array(len);
+    b.set(this.a);
+    this.a = b;
+    this.sv.setColumn(this.c, b);
+  }
+
+  private changed(): void {
+    this.synced = ++changes;
+    this.sv.putCol(this.stampCol, 0, this.synced);
+  }
+
+  private put(i: number, x: number): void {
+    const o = this.a[i]!;
+    this.a[i] = x;
+    if (o !== x) this.sv.wrote(this.c, i, o, x);
+  }
+
+  private restored(): void {
+    const at = this.stamp[0]!;
+    if (at === this.synced) return;
+    this.synced = at;
+    const a = this.a;
+    const n = a[0]!;
+    this.map.refill(a, n);
+    this.pos.clear();
+    for (let i = 0; i < n; i++) this.pos.set(a[1 + 2 * i]!, i);
+  }
+}
+
+export class VectorMap extends Map<number, number> {
+  private [MIRROR]: MapColumn | null = null;
+
+  /** From now on also a column of the vector (named `name`). */
+  layIn(sv: StateVector, name: string): void {
+    if (this.size !== 0) throw new Error(`${name}: laid in a state vector after its first entry`);
+    const m = new MapColumn(sv, name, this);
+    this[MIRROR] = m;
+    (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = m.c;
+  }
+
+  override set(key: number, value: number): this {
+    super.set(key, value);
+    this[MIRROR]?.set(key, value);
+    return this;
+  }
+
+  override delete(key: number): boolean {
+    const had = super.delete(key);
+    if (had) this[MIRROR]?.delete(key);
+    return had;
+  }
+
+  override clear(): void {
+    const had = this.size !== 0;
+    super.clear();
+    if (had) this[MIRROR]?.clear();
+  }
+
+  /** A restore's: the Map = the n pairs of the column `a` (from index 1), in their order. */
+  refill(a: Float64Array, n: number): void {
+    super.clear();
+    for (let i = 0; i < n; i++) super.set(a[1 + 2 * i]!, a[2 + 2 * i]!);
+  }
+}
