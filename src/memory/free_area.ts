@@ -5,7 +5,7 @@
  * component of its own. The header column holds [nr, orders seen, (order, length) per
  * order, in the order first freed: the free lists' Map order]; each order's list is a
  * column of its own (-1 past its length). A restore of the vector gives the store its
- * fields back from them.
+ * fields back from them, where they changed since (a ChangeStamp).
  *
  * The page store keeps this behind a symbol-keyed property: a step whose footprint is
  * recorded sees the store through a recording view, which records the store's own fields
@@ -13,6 +13,7 @@
  * location: src/world/footprint.ts).
  */
 import type { StateVector } from '../vector/state_vector.ts';
+import { ChangeStamp } from '../vector/change_stamp.ts';
 
 /** The buddy allocator's orders: 0 to MAX_ORDER - 1 (include/linux/mmzone.h, MAX_ORDER 11). */
 export const MAX_ORDER = 11;
@@ -30,9 +31,11 @@ export class FreeAreaColumns {
   private readonly headCol: number;
   private readonly lists: Int32Array[] = [];
   private readonly cols: number[] = [];
+  private readonly stamp: ChangeStamp;
 
   constructor(private readonly sv: StateVector, owner: FreeAreaOwner) {
     this.headCol = sv.addColumn('mem_map.free_area', this.head, 0);
+    this.stamp = new ChangeStamp(sv, 'mem_map.free_area');
     // (every order's list a column from the start: the same columns in every run and worker)
     for (let o = 0; o < MAX_ORDER; o++) {
       this.lists.push(new Int32Array(16).fill(-1));
@@ -44,6 +47,7 @@ export class FreeAreaColumns {
   /** mem_map's extent is now n pages. */
   nr(n: number): void {
     this.put(0, n);
+    this.stamp.changed();
   }
 
   /** Element i of an order's free list is now pfn (-1: past its end), and the list `length` long. */
@@ -62,6 +66,7 @@ export class FreeAreaColumns {
     a[i] = pfn;
     if (o !== pfn) this.sv.wrote(this.cols[order]!, i, o, pfn);
     this.put(this.entry(order) + 1, length);
+    this.stamp.changed();
   }
 
   /** The header's entry of an order (made, after the others, when first seen). */
@@ -83,6 +88,7 @@ export class FreeAreaColumns {
 
   /** The vector went back to a save: nr and the free lists as the columns say (the lists' Map only ever grew along the way). */
   private restored(owner: FreeAreaOwner): void {
+    if (!this.stamp.moved()) return;
     const h = this.head;
     owner.nr = h[0]!;
     const seen = h[1]!;

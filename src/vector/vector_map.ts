@@ -12,28 +12,22 @@
  * keys as it always has, not this copy of them. A walk of the holder writes the column's
  * number and does not enter the Map (VECTOR_COLUMNS).
  *
- * A restore reads the column back only if the Map changed since the state it goes back to:
- * an unhashed cell holds the number of the Map's last change (unique in the process), which
- * the restore gives back with the rest.
+ * A restore reads the column back only if the Map changed since the state it goes back to
+ * (a ChangeStamp).
  */
 import { type StateVector, VECTOR_COLUMNS } from './state_vector.ts';
+import { ChangeStamp } from './change_stamp.ts';
 
 const MIRROR: unique symbol = Symbol('thpsim.vector_map');
-
-/** Numbers the changes of every VectorMap: equal numbers, the same change, the same contents. */
-let changes = 0;
 
 class MapColumn {
   private a = new Float64Array(16);
   readonly c: number;
-  private readonly stamp = new Float64Array(1);
-  private readonly stampCol: number;
-  /** The change the Map is as of (what the stamp cell said when they last agreed). */
-  private synced = 0;
+  private readonly stamp: ChangeStamp;
 
   constructor(private readonly sv: StateVector, name: string, private readonly map: VectorMap) {
     this.c = sv.addColumn(name, this.a, 0);
-    this.stampCol = sv.addColumn(`${name} (last change)`, this.stamp, 0, false);
+    this.stamp = new ChangeStamp(sv, name);
     sv.onRestore(() => this.restored());
   }
 
@@ -91,8 +85,7 @@ class MapColumn {
   }
 
   private changed(): void {
-    this.synced = ++changes;
-    this.sv.putCol(this.stampCol, 0, this.synced);
+    this.stamp.changed();
   }
 
   private put(i: number, x: number): void {
@@ -102,9 +95,7 @@ class MapColumn {
   }
 
   private restored(): void {
-    const at = this.stamp[0]!;
-    if (at === this.synced) return;
-    this.synced = at;
+    if (!this.stamp.moved()) return;
     const a = this.a;
     const n = a[0]!;
     this.map.refill(a, n);

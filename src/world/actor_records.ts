@@ -15,6 +15,7 @@
 import type { Actor } from '../sched/actor.ts';
 import type { StateVector } from '../vector/state_vector.ts';
 import { stringId, stringOf } from '../vector/strings.ts';
+import { ChangeStamp } from '../vector/change_stamp.ts';
 
 const ENDED = 0;
 const OUTCOME = 1;
@@ -25,12 +26,14 @@ const SLOTS = 5;
 
 export class ActorRecords {
   private readonly base: number;
+  private readonly stamp: ChangeStamp;
 
   constructor(
     private readonly sv: StateVector,
     private readonly actors: readonly Actor[],
   ) {
     this.base = sv.alloc(SLOTS * actors.length, "the actors' outcomes and system-call results");
+    this.stamp = new ChangeStamp(sv, "the actors' outcomes and system-call results");
   }
 
   /** Actor a's outcome and its results appended since into its slots. */
@@ -38,6 +41,7 @@ export class ActorRecords {
     const { sv } = this;
     const b = this.base + SLOTS * a.ix;
     const w = sv.w;
+    this.stamp.changed();
     sv.put(b + ENDED, a.outcome === null ? 0 : 1);
     sv.put(b + OUTCOME, a.outcome === null ? 0 : stringId(a.outcome));
     let n = w[b + RESULTS]!;
@@ -60,8 +64,9 @@ export class ActorRecords {
     sv.put(b + HI, hi | 0);
   }
 
-  /** After a restore of the vector: every actor's outcome and results as its slots say. */
+  /** After a restore of the vector: every actor's outcome and results as its slots say (where they changed since). */
   restore(): void {
+    if (!this.stamp.moved()) return;
     const w = this.sv.w;
     for (const a of this.actors) {
       const b = this.base + SLOTS * a.ix;
