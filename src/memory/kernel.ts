@@ -11,7 +11,7 @@ import type { MmEvent } from '../../machines/mm_struct.ts';
 import { DATA_ZERO, PageStore, hex } from './pages.ts';
 import { MM_CHART, MmStruct, PMD_CHART, type Pmd, PTE_NONE, hasPteTable, pmdKind } from './mm.ts';
 import { Inode, SLOTS, isSwapEntry, swapEntry, swapOffset } from './address_space.ts';
-import { SwapSlots } from './swap_slots.ts';
+import { VectorMap } from '../vector/vector_map.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
 import { type Sysfs, defaultSysfs } from './sysfs.ts';
@@ -186,7 +186,7 @@ export class Kernel {
     // (in a world a search copies and hashes, the struct page arrays are columns of the vector)
     if (!this.sv.plain) {
       this.pages.layIn(this.sv);
-      this.swapSlots.layIn(this.sv, () => this.g.swap_next);
+      this.swapSlots.layIn(this.sv, 'swap_map');
     }
     this.ZERO_PAGE = this.pages.alloc(0, true, -1);
     this.pages.setFlag(this.ZERO_PAGE, 'reserved');
@@ -525,8 +525,12 @@ export class Kernel {
 
   // ---- the page cache and swap -------------------------------------------------------
 
-  /** Swap slots: offset → the data token written out (swap_writepage). */
-  readonly swapSlots = new SwapSlots();
+  /**
+   * Swap slots: offset → the data token written out (swap_writepage); in a world a search
+   * copies and hashes, mirrored in a column of the vector (offsets are handed out once, by
+   * the swap_next global: the Map's order is theirs).
+   */
+  readonly swapSlots = new VectorMap();
 
   /**
    * One page-cache slot changes (radix_tree_insert / replace_slot / delete). A slot

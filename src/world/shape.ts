@@ -160,7 +160,7 @@ export function metaOf(o: object): Meta {
 function assignMeta(o: object, kind: number | undefined): Meta {
   let shape: Shape | null = null;
   if (kind === undefined) {
-    // (a collection laid out in the vector — the swap slots' Map — is the vector's too)
+    // (a collection laid out in the vector — a VectorMap — is the vector's too)
     if (inVector(o) || (o as { [VECTOR_COLUMNS]?: number })[VECTOR_COLUMNS] !== undefined) kind = VECTOR;
     else if (Array.isArray(o)) kind = ARRAY;
     else if (ArrayBuffer.isView(o)) kind = TYPED;
