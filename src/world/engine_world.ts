@@ -351,6 +351,12 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     k.bus.tap(parts.events(), parts.onEvent);
   }
 
+  /** An actor ended with no step of its own (never started; idle at the end): its outcome into its records, its component touched where it is one. */
+  function ended(x: Runner): void {
+    records.note(x.actor);
+    if (!x.localsInVector) parts?.touchActor(x.actor.ix);
+  }
+
   /** The actors that are state components: those whose locals are not in the vector (an extension's). */
   function componentActors(): Actor<any>[] {
     return runners.filter((x) => !x.localsInVector).map((x) => x.actor);
@@ -483,8 +489,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         if (!x.done && getActorKind(x.actor.kind)!.unborn?.(x.actor)) {
           x.done = true;
           x.actor.outcome = 'never-started';
-          records.note(x.actor);
-          if (!x.localsInVector) parts?.touchActor(x.actor.ix);
+          ended(x);
         }
       }
       let stuck = runners.filter((x) => !x.done);
@@ -493,8 +498,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
         for (const x of stuck) {
           x.actor.outcome = getActorKind(x.actor.kind)!.idle!(x.actor);
           exitActor(x);
-          records.note(x.actor);
-          if (!x.localsInVector) parts?.touchActor(x.actor.ix);
+          ended(x);
         }
         stuck = [];
       }
