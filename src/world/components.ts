@@ -235,11 +235,16 @@ export class StateComponents {
       case 'lock': {
         // the lock (a page lock: the page-lock holders; a lock of an mm forked during the
         // run: the kernel's), and what its actor holds
-        const c = this.lockIn.get(e.lock);
-        if (c === undefined) {
-          if (!e.lock.startsWith('page_lock(')) this.touch(KERNEL);
-          else if (this.pageLocks >= 0) this.touch(this.pageLocks);
-        } else if (c !== -1) this.touch(c);
+        if (e.pfn !== undefined) {
+          // (a page lock taken or dropped names its pfn: no lookup of its name)
+          if (this.pageLocks >= 0) this.touch(this.pageLocks);
+        } else {
+          const c = this.lockIn.get(e.lock);
+          if (c === undefined) {
+            if (!e.lock.startsWith('page_lock(')) this.touch(KERNEL);
+            else if (this.pageLocks >= 0) this.touch(this.pageLocks);
+          } else if (c !== -1) this.touch(c);
+        }
         const h = this.heldBy[e.actor];
         if (h !== undefined) this.touch(h);
         return;
