@@ -28,11 +28,9 @@ describe("the actors' outcomes and results in the state vector", () => {
     r.note(a[0]!);
     expect([v.lo, v.hi]).not.toEqual(h1);
     v.restore(mid);
-    r.restore();
     expect([a[0]!.outcome, a[0]!.results]).toEqual([null, ['madvise(0x200000, 2097152, MADV_COLLAPSE) = 0']]);
     expect([v.lo, v.hi]).toEqual(h1);
     v.restore(start);
-    r.restore();
     expect([a[0]!.outcome, a[0]!.results, a[1]!.outcome]).toEqual([null, [], null]);
     expect([v.lo, v.hi]).toEqual(h0);
   });

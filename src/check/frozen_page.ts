@@ -2,7 +2,7 @@
 import type { MonitorKind } from '../registry.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { int, makeStruct, struct } from '../vector/struct.ts';
-import { fit } from './ghost.ts';
+import { PfnColumns, fit } from './ghost.ts';
 
 /**
  * Who froze each page: freezer[pfn] = actor index + 1 while the page is frozen, 0 otherwise,
@@ -26,22 +26,12 @@ function makeFreezers(k: Kernel): Freezers {
   if (!k.sv.plain) {
     const sv = k.sv;
     const v = makeStruct(sv, frozenPageGhost, 'frozen-page', {});
-    let a = new Int32Array(v.pfns);
-    const c = sv.addColumn('frozen-page.freezer', a, 0);
+    const freezer = new PfnColumns(sv, v, ['frozen-page.freezer']);
     return {
-      get: (pfn) => (pfn < v.pfns ? a[pfn]! : 0),
-      set(pfn, freezer) {
-        let n = v.pfns;
-        if (pfn >= n) {
-          while (n <= pfn) n *= 2;
-          v.pfns = n;
-          // (the column only grows: a restore to fewer pfns leaves zeros past them)
-          if (n > a.length) {
-            a = fit(a, n - 1);
-            sv.setColumn(c, a);
-          }
-        }
-        sv.putCol(c, pfn, freezer);
+      get: (pfn) => freezer.get(0, pfn),
+      set(pfn, actor) {
+        freezer.fit(pfn);
+        freezer.put(0, pfn, actor);
       },
       state: undefined,
     };

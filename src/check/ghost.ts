@@ -1,3 +1,5 @@
+import type { StateVector } from '../vector/state_vector.ts';
+
 /**
  * Helpers for a monitor's ghost state (Monitor.state), which the dfs hashes: kept canonical,
  * so that two paths that leave a monitor knowing the same thing hash alike.
@@ -36,4 +38,46 @@ const PMDS_PER_MM = 2 ** 36;
  */
 export function pmdKey(mm: number, pmd: number): number {
   return mm * PMDS_PER_MM + pmd;
+}
+
+/**
+ * Per-pfn counts of a monitor in the state vector: Int32 columns, with room for the pfns
+ * below `len.pfns` — a slot of the monitor's struct, doubled past the highest pfn touched,
+ * as the length of a plain monitor's `fit()` array is (and is hashed with it). The columns
+ * only grow: a restore to fewer pfns leaves zeros past them, where get() reads 0 anyway.
+ */
+export class PfnColumns {
+  private readonly arrays: Int32Array[] = [];
+  private readonly cols: number[] = [];
+
+  constructor(private readonly sv: StateVector, private readonly len: { pfns: number }, names: readonly string[]) {
+    for (const name of names) {
+      const a = new Int32Array(len.pfns);
+      this.arrays.push(a);
+      this.cols.push(sv.addColumn(name, a, 0));
+    }
+  }
+
+  /** Room for pfn h in every column. */
+  fit(h: number): void {
+    let n = this.len.pfns;
+    if (h < n) return;
+    while (n <= h) n *= 2;
+    this.len.pfns = n;
+    for (let c = 0; c < this.arrays.length; c++) {
+      if (n <= this.arrays[c]!.length) continue;
+      this.arrays[c] = fit(this.arrays[c]!, n - 1);
+      this.sv.setColumn(this.cols[c]!, this.arrays[c]!);
+    }
+  }
+
+  /** Column c's count for pfn h (0 past the room). */
+  get(c: number, h: number): number {
+    return h < this.len.pfns ? this.arrays[c]![h]! : 0;
+  }
+
+  /** Column c's count for pfn h = x (fit(h) first). */
+  put(c: number, h: number, x: number): void {
+    this.sv.putCol(this.cols[c]!, h, x);
+  }
 }

@@ -10,7 +10,7 @@ import type { BusEvent } from '../bus/events.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import { type BoundedArray, SortedPairs, array, int, makeStruct, struct } from '../vector/struct.ts';
 import { stringId } from '../vector/strings.ts';
-import { addCount, fit, pmdKey } from './ghost.ts';
+import { PfnColumns, addCount, fit, pmdKey } from './ghost.ts';
 
 /** The monitor's ghost state laid out in the state vector, in a world a search copies and hashes (the per-pfn counts: two of its columns). */
 interface PageRefcountGhost {
@@ -48,34 +48,23 @@ interface Ghost {
   state: object | undefined;
 }
 
+/** PfnColumns' columns of the monitor. */
+const STRUCTURAL = 0;
+const HELD = 1;
+
 function makeGhost(k: Kernel): Ghost {
   if (!k.sv.plain) {
     const sv = k.sv;
     const v = makeStruct(sv, pageRefcountGhost, 'page-refcount', {});
     const heldBy = new SortedPairs(v.held_by);
     const hugePmd = new SortedPairs(v.huge_pmd);
-    let structural = new Int32Array(v.pfns);
-    let held = new Int32Array(v.pfns);
-    const cs = sv.addColumn('page-refcount.structural', structural, 0);
-    const ch = sv.addColumn('page-refcount.held', held, 0);
+    const counts = new PfnColumns(sv, v, ['page-refcount.structural', 'page-refcount.held']);
     return {
-      fit(h) {
-        let n = v.pfns;
-        if (h < n) return;
-        while (n <= h) n *= 2;
-        v.pfns = n;
-        // (the columns only grow: a restore to fewer pfns leaves zeros past them)
-        if (n > structural.length) {
-          structural = fit(structural, n - 1);
-          held = fit(held, n - 1);
-          sv.setColumn(cs, structural);
-          sv.setColumn(ch, held);
-        }
-      },
-      structural: (h) => (h < v.pfns ? structural[h]! : 0),
-      held: (h) => (h < v.pfns ? held[h]! : 0),
-      addStructural: (h, d) => sv.putCol(cs, h, structural[h]! + d),
-      addHeld: (h, d) => sv.putCol(ch, h, held[h]! + d),
+      fit: (h) => counts.fit(h),
+      structural: (h) => counts.get(STRUCTURAL, h),
+      held: (h) => counts.get(HELD, h),
+      addStructural: (h, d) => counts.put(STRUCTURAL, h, counts.get(STRUCTURAL, h) + d),
+      addHeld: (h, d) => counts.put(HELD, h, counts.get(HELD, h) + d),
       addHeldBy: (holder, d) => heldBy.add(stringId(holder), d),
       heldBy: (holder) => heldBy.get(stringId(holder)) ?? 0,
       hugePmd: (key) => hugePmd.get(key),

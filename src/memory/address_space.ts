@@ -5,6 +5,7 @@
  */
 import { type Column, type StateVector, VECTOR_COLUMNS } from '../vector/state_vector.ts';
 import { stringId, stringOf } from '../vector/strings.ts';
+import { ChangeStamp } from '../vector/change_stamp.ts';
 import { bool, int, makeStruct, struct } from '../vector/struct.ts';
 import { RwSem, SpinLock } from './locks.ts';
 
@@ -149,16 +150,18 @@ const MAPPING_FLAGS: unique symbol = Symbol('thpsim.mapping_flags');
 /**
  * In a world a search copies and hashes: an address space's flags as a column of the
  * vector, [how many, each flag's string id in the Set's order], a mirror of the Set written
- * as it changes; a restore of the vector gives the Set back from it. Kept behind a symbol
- * key: a recording view of the mapping (a footprint's) records the Set's keys as it always
- * has, not this copy of them.
+ * as it changes; a restore of the vector gives the Set back from it (where it changed
+ * since: a ChangeStamp). Kept behind a symbol key: a recording view of the mapping (a
+ * footprint's) records the Set's keys as it always has, not this copy of them.
  */
 class MappingFlagsColumn {
   private a = new Int32Array(8);
   private readonly c: number;
+  private readonly stamp: ChangeStamp;
 
   constructor(private readonly sv: StateVector, name: string, private readonly flags: Set<string>) {
     this.c = sv.addColumn(`inode ${name}.mapping.flags`, this.a, 0);
+    this.stamp = new ChangeStamp(sv, `inode ${name}.mapping.flags`);
     sv.onRestore(() => this.restored());
   }
 
@@ -176,6 +179,7 @@ class MappingFlagsColumn {
     let i = 1;
     for (const f of this.flags) this.put(i++, stringId(f));
     for (; i <= was; i++) this.put(i, 0);
+    this.stamp.changed();
   }
 
   private put(i: number, x: number): void {
@@ -184,16 +188,11 @@ class MappingFlagsColumn {
     if (o !== x) this.sv.wrote(this.c, i, o, x);
   }
 
-  /** The Set as the column says, in its order (rebuilt only where they differ). */
+  /** The Set as the column says, in its order (where it changed since). */
   private restored(): void {
+    if (!this.stamp.moved()) return;
     const a = this.a;
     const n = a[0]!;
-    let same = this.flags.size === n;
-    if (same) {
-      let i = 1;
-      for (const f of this.flags) if (stringId(f) !== a[i++]) same = false;
-    }
-    if (same) return;
     this.flags.clear();
     for (let i = 1; i <= n; i++) this.flags.add(stringOf(a[i]!));
   }

@@ -9,8 +9,8 @@
  *   [ended (0/1), the outcome's string id, how many results, a 64-bit hash of the
  *    results in order (two words)]
  *
- * A restore gives the fields back from the slots: the outcome by its string id, the
- * results cut to their count then (they were only appended since).
+ * A restore of the vector gives the fields back from the slots: the outcome by its string
+ * id, the results cut to their count then (they were only appended since).
  */
 import type { Actor } from '../sched/actor.ts';
 import type { StateVector } from '../vector/state_vector.ts';
@@ -34,6 +34,7 @@ export class ActorRecords {
   ) {
     this.base = sv.alloc(SLOTS * actors.length, "the actors' outcomes and system-call results");
     this.stamp = new ChangeStamp(sv, "the actors' outcomes and system-call results");
+    sv.onRestore(() => this.restored());
   }
 
   /** Actor a's outcome and its results appended since into its slots. */
@@ -65,7 +66,7 @@ export class ActorRecords {
   }
 
   /** After a restore of the vector: every actor's outcome and results as its slots say (where they changed since). */
-  restore(): void {
+  private restored(): void {
     if (!this.stamp.moved()) return;
     const w = this.sv.w;
     for (const a of this.actors) {

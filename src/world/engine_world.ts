@@ -534,8 +534,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       const at = s as WorldSnapshot;
       at.snap?.restore();
       if (at.resets) for (let i = 0; i < resetters.length; i++) resetters[i]!.reset!();
-      parts!.restore(at.parts);
-      records.restore();
+      parts!.restore(at.parts); // (and the vector: the actors' records read back with it)
       copyInto(live, at.live);
       hash.restore(at.trace);
       k.now = at.now;
