@@ -126,10 +126,10 @@ export const hugeZeroActions: Record<string, TaskAction<A>> = {
     a.k.atomic('huge_zero_pfn', 'cmpxchg', a.l.zero_page, a.ix);
     a.k.ref('move', 'page', a.l.zero_page, a.id, 'huge_zero_pfn', a.ix);
     a.k.count('thp_zero_page_alloc', 1, a.ix);
-    a.k.trace(a.ix, 'huge_zero_page', `op=alloc pfn=0x${a.l.zero_page.toString(16)}`);
+    if (a.k.tracing) a.k.trace(a.ix, 'huge_zero_page', `op=alloc pfn=0x${a.l.zero_page.toString(16)}`);
   },
   cmpxchgHugeZeroPfnLost: (a) => {
-    a.k.trace(a.ix, 'huge_zero_page', `op=cmpxchg_lost pfn=0x${a.k.huge_zero_pfn.toString(16)}`);
+    if (a.k.tracing) a.k.trace(a.ix, 'huge_zero_page', `op=cmpxchg_lost pfn=0x${a.k.huge_zero_pfn.toString(16)}`);
   },
   freeOurHugeZeroPage: (a) => {
     freeHugeZeroPage(a, a.l.zero_page);
@@ -213,14 +213,14 @@ export const hugeZeroShrinkerChart: TaskChartDef<S> = {
   actions: {
     shrinkerCount: (a) => {
       a.l.freeable = a.k.huge_zero_refcount === 1 ? a.k.HPAGE_PMD_NR : 0;
-      a.k.trace(a.ix, 'mm_shrink_slab_start', `shrink_huge_zero_page nr_to_scan=0 freeable=${a.l.freeable}`);
+      if (a.k.tracing) a.k.trace(a.ix, 'mm_shrink_slab_start', `shrink_huge_zero_page nr_to_scan=0 freeable=${a.l.freeable}`);
     },
     shrinkerCmpxchgWon: (a) => {
       a.k.atomic('huge_zero_refcount', 'atomic_cmpxchg', 0, a.ix);
       a.k.ref('drop', 'huge_zero_refcount', -1, 'shrinker', '', a.ix);
     },
     shrinkerCmpxchgLost: (a) => {
-      a.k.trace(a.ix, 'huge_zero_page', `op=shrinker_cmpxchg_lost refcount=${a.k.huge_zero_refcount}`);
+      if (a.k.tracing) a.k.trace(a.ix, 'huge_zero_page', `op=shrinker_cmpxchg_lost refcount=${a.k.huge_zero_refcount}`);
     },
     shrinkerXchgPfn: (a) => {
       a.l.zero_pfn = a.k.atomic('huge_zero_pfn', 'xchg', 0, a.ix);
@@ -229,7 +229,7 @@ export const hugeZeroShrinkerChart: TaskChartDef<S> = {
     },
     shrinkerFreeZeroPage: (a) => {
       freeHugeZeroPage(a, a.l.zero_pfn);
-      a.k.trace(a.ix, 'huge_zero_page', `op=free pfn=0x${a.l.zero_pfn.toString(16)}`);
+      if (a.k.tracing) a.k.trace(a.ix, 'huge_zero_page', `op=free pfn=0x${a.l.zero_pfn.toString(16)}`);
       a.l.zero_pfn = 0;
     },
     nextPass: (a) => {

@@ -205,4 +205,17 @@ describe('visited states', () => {
     expect(v.get(keys[5]![0], keys[5]![1])).toBe(77);
     expect(v.size).toBe(keys.length);
   });
+
+  it('add() finds a state seen, or adds it in the same probe (replaceAdded() gives it its value)', async () => {
+    const { VisitedStates } = await import('../src/explore/visited.ts');
+    const v = new VisitedStates();
+    for (let i = 0; i < 20_000; i++) expect(v.add(Math.imul(i, 0x9e3779b1) | 0, i & 0xff, i)).toBe(-1);
+    expect(v.size).toBe(20_000);
+    for (let i = 0; i < 20_000; i++) expect(v.add(Math.imul(i, 0x9e3779b1) | 0, i & 0xff, 5)).toBe(i);
+    expect(v.size).toBe(20_000);
+    expect(v.add(1, 2, 0)).toBe(-1);
+    v.replaceAdded(9);
+    expect(v.get(1, 2)).toBe(9);
+    expect(v.add(1, 2, 0)).toBe(9);
+  });
 });

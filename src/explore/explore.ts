@@ -542,10 +542,11 @@ class Explorer {
       else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
       else {
         const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
-        const at = this.visited.get(lo, hi);
+        // (a new state is added with the empty sleep set's index, 0, at once: one probe)
+        const at = this.visited.add(lo, hi, 0);
         const before = at < 0 ? undefined : this.sleepSets[at]!;
         if (before === undefined) {
-          this.visited.set(lo, hi, this.sleepSetIndex(asleep));
+          if (asleep.size) this.visited.replaceAdded(this.sleepSetIndex(asleep));
           todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
         } else if (before.size === 0) {
           todo = [];
@@ -597,7 +598,7 @@ class Explorer {
       const before = this.bounded.get(klo, khi);
       if (before >= 0 && before <= used) return [];
       this.bounded.set(klo, khi, used);
-      if (this.visited.get(lo, hi) < 0) this.visited.set(lo, hi, 0);
+      this.visited.add(lo, hi, 0);
     }
     if (used < this.o.preemptionBound! || !frontier.some((d) => d.actor === last)) return frontier;
     return frontier.filter((d) => d.actor === last);

@@ -30,6 +30,38 @@ export class VisitedStates {
     }
   }
 
+  /** Where add() put the last state it added (its slot's first word), for replace(). */
+  private added = -1;
+
+  /**
+   * The value stored for the state, as get(); or, if it was never seen, -1 with the state
+   * stored with `value` (≥ 0) — one probe where a get() and a set() would be two (most of a
+   * search's lookups are cache misses on a table far larger than the caches).
+   */
+  add(lo: number, hi: number, value: number): number {
+    if ((this.size + 1) * 2 > this.slots) this.grow();
+    const t = this.t;
+    const mask = this.slots - 1;
+    for (let i = lo & mask; ; i = (i + 1) & mask) {
+      const at = 3 * i;
+      const v = t[at]!;
+      if (v === 0) {
+        t[at] = value + 1;
+        t[at + 1] = lo;
+        t[at + 2] = hi;
+        this.size++;
+        this.added = at;
+        return -1;
+      }
+      if (t[at + 1] === lo && t[at + 2] === hi) return v - 1;
+    }
+  }
+
+  /** The value of the state add() added last (no other change to the table since). */
+  replaceAdded(value: number): void {
+    this.t[this.added] = value + 1;
+  }
+
   /** Store (or replace) the state's value (≥ 0). */
   set(lo: number, hi: number, value: number): void {
     if ((this.size + 1) * 2 > this.slots) this.grow();

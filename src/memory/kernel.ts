@@ -237,6 +237,11 @@ export class Kernel {
     this.bus.publish({ kind: 'vmstat', item, delta, actor });
   }
 
+  /** Whether anyone reads the trace lines (so a hot step can skip formatting its fields). */
+  get tracing(): boolean {
+    return this.bus.wants('trace');
+  }
+
   trace(actor: ActorIx, event: string, fields: string): void {
     this.bus.publish({ kind: 'trace', event, fields, actor });
   }

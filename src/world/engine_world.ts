@@ -147,6 +147,12 @@ interface WorldSnapshot extends Saved {
   last: Runner | null;
   preemptions: number;
   grown: number[];
+  /**
+   * Each runner's enabled STEP transition as runnable() had found it for this state (null:
+   * blocked; undefined: not asked) — the state comes back whole on a restore, so what its
+   * guards said then holds again, and a dfs going back to a node does not evaluate them anew.
+   */
+  next: (CTransition<Actor<any>> | null | undefined)[];
 }
 
 const NS_PER_STEP = 1000;
@@ -234,8 +240,9 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     return monitor;
   });
 
-  /** The monitors that check something after every step (most do). */
+  /** The monitors that check something after every step (most do), and when an actor exits. */
   const stepEnders = monitors.filter((m) => m.stepEnd !== undefined);
+  const exitWatchers = monitors.filter((m) => m.actorExit !== undefined);
 
   opts.observe?.(k, actors);
   populateFiles(k, s);
@@ -302,7 +309,7 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     live.splice(live.indexOf(r.actor.ix), 1);
     if (r.actor.outcome === null) r.actor.outcome = 'ok';
     k.bus.publish({ kind: 'actor', op: 'exit', actor: r.actor.ix, detail: r.actor.outcome });
-    for (const m of monitors) m.actorExit?.(r.actor);
+    for (let i = 0; i < exitWatchers.length; i++) exitWatchers[i]!.actorExit!(r.actor);
   }
 
   /** The scenario's failure rate at the step an actor is at (0: no injection point there). */
@@ -519,10 +526,15 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       const saved: WorldSnapshot = {
         parts: parts!.take(b?.parts, into?.parts),
         live: into ? copyInto(into.live, live) : live.slice(), trace: hash.save(),
-        now: k.now, wakeAt: actors.map((a) => a.wakeAt), stepAt: k.step, stepActor: k.stepActor, stepState: k.stepState,
+        now: k.now, wakeAt: into ? copyWakeAt(into.wakeAt, actors) : actors.map((a) => a.wakeAt), stepAt: k.step, stepActor: k.stepActor, stepState: k.stepState,
         snap: null, resets: false, steps: step, last, preemptions,
         grown: [schedule.length, violations.length, scans?.length ?? 0, contended?.size ?? 0, blocked?.size ?? 0],
+        next: into?.next ?? new Array<CTransition<Actor<any>> | null | undefined>(runners.length),
       };
+      for (let i = 0; i < runners.length; i++) {
+        const x = runners[i]!;
+        saved.next[i] = x.nextAt === version ? x.next : undefined;
+      }
       // (before the first step the scratch holds what building the world announced)
       saved.resets = step > 0 && violations.length === 0 && resetters.length > 0;
       const roots = saved.resets ? keptRoots : snapshotRoots;
@@ -543,6 +555,14 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
       k.stepActor = at.stepActor;
       k.stepState = at.stepState;
       version++;
+      for (let i = 0; i < runners.length; i++) {
+        const x = runners[i]!;
+        const t = at.next[i];
+        if (t !== undefined) {
+          x.next = t;
+          x.nextAt = version;
+        }
+      }
       step = at.steps;
       last = at.last;
       preemptions = at.preemptions;
@@ -609,6 +629,12 @@ export function cut(a: unknown[], n: number): void {
 function copyInto(to: number[], from: readonly number[]): number[] {
   if (to.length !== from.length) to.length = from.length;
   for (let i = 0; i < from.length; i++) to[i] = from[i]!;
+  return to;
+}
+
+/** Each actor's wake-up time into a saved state's array (reused), in place. */
+function copyWakeAt(to: number[], actors: readonly Actor<any>[]): number[] {
+  for (let i = 0; i < actors.length; i++) to[i] = actors[i]!.wakeAt;
   return to;
 }
 
