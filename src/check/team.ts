@@ -34,6 +34,7 @@ import { PageSwapBacked, PageTeam, shmemFreeholes, teamHead, teamState } from '.
 import { hex } from '../memory/pages.ts';
 import { SLOT_HOLE, isSwapEntry } from '../memory/address_space.ts';
 import { fit } from './ghost.ts';
+import type { StateVector } from '../vector/state_vector.ts';
 
 const LIVE: ReadonlySet<string> = new Set(['exposed', 'filling', 'complete']);
 
@@ -83,14 +84,86 @@ function notWhole(k: Kernel, head: number, uptodate: boolean): string | null {
   return null;
 }
 
+/**
+ * The pages on a migrate list (isolated, not yet moved or put back): a set, whose hash does
+ * not depend on the order they were isolated in. In a world a search copies and hashes, a
+ * column of the state vector (a mark per pfn, grown past the highest pfn isolated: its
+ * length is no state — the marks not set are at the column's fill) and a count slot — no
+ * state component; else a sorted array, the monitor's state, announced by `changed`.
+ */
+interface IsolatedPages {
+  has(p: number): boolean;
+  add(p: number): void;
+  delete(p: number): void;
+  /** The lowest pfn isolated, or -1. */
+  first(): number;
+  state: object | undefined;
+}
+
+function isolatedPages(sv: StateVector, changed: () => void): IsolatedPages {
+  if (sv.plain) {
+    const st = { isolated: [] as number[] };
+    return {
+      has(p) {
+        const i = lowerBound(st.isolated, p);
+        return i < st.isolated.length && st.isolated[i] === p;
+      },
+      add(p) {
+        const i = lowerBound(st.isolated, p);
+        if (st.isolated[i] !== p) {
+          st.isolated.splice(i, 0, p);
+          changed();
+        }
+      },
+      delete(p) {
+        const i = lowerBound(st.isolated, p);
+        if (i < st.isolated.length && st.isolated[i] === p) {
+          st.isolated.splice(i, 1);
+          changed();
+        }
+      },
+      first: () => (st.isolated.length ? st.isolated[0]! : -1),
+      state: st,
+    };
+  }
+  const count = sv.alloc(1, 'team: pages on a migrate list');
+  let marks = new Uint8Array(64);
+  const col = sv.addColumn('team: pages on a migrate list (a mark per pfn)', marks, 0);
+  const has = (p: number) => p < marks.length && marks[p] === 1;
+  return {
+    has,
+    add(p) {
+      if (p < 0 || has(p)) return;
+      if (p >= marks.length) {
+        let n = marks.length;
+        while (n <= p) n *= 2;
+        const b = new Uint8Array(n);
+        b.set(marks);
+        marks = b;
+        sv.setColumn(col, b);
+      }
+      sv.putCol(col, p, 1);
+      sv.put(count, sv.w[count]! + 1);
+    },
+    delete(p) {
+      if (!has(p)) return;
+      sv.putCol(col, p, 0);
+      sv.put(count, sv.w[count]! - 1);
+    },
+    first() {
+      if (sv.w[count] === 0) return -1;
+      return marks.indexOf(1);
+    },
+    state: undefined,
+  };
+}
+
 export const teamMonitor: MonitorKind = {
   name: 'team',
   description: 'huge tmpfs teams: PageTeam only in a live team, never on a migrate list; migration moves slot and data; complete teams are whole; team_usage, NR_SHMEM_FREEHOLES and a huge mount\'s data match at quiescence',
   create({ k, report, changed }) {
     const N = k.HPAGE_PMD_NR;
-    // the pages on a migrate list (isolated, not yet moved or put back), sorted: a set whose
-    // hash does not depend on the order they were isolated in
-    const st = { isolated: [] as number[] };
+    const isolated = isolatedPages(k.sv, changed);
     // per step: the pages touched (deduplicated by `seen`, which holds the round number);
     // the moves [old, new, old's mapping, old's index, into a team (recovery) 1/0]; the
     // heads that became complete or PageChecked [head, PageChecked 1/0]
@@ -101,17 +174,6 @@ export const teamMonitor: MonitorKind = {
       if (scratch.seen[p] !== scratch.round) {
         scratch.seen[p] = scratch.round;
         scratch.touched.push(p);
-      }
-    };
-    const isolated = (p: number) => {
-      const i = lowerBound(st.isolated, p);
-      return i < st.isolated.length && st.isolated[i] === p;
-    };
-    const offList = (p: number) => {
-      const i = lowerBound(st.isolated, p);
-      if (i < st.isolated.length && st.isolated[i] === p) {
-        st.isolated.splice(i, 1);
-        changed();
       }
     };
     k.bus.on('team').subscribe((e) => {
@@ -129,17 +191,13 @@ export const teamMonitor: MonitorKind = {
     });
     k.bus.on('migrate').subscribe((e) => {
       if (e.op === 'isolate') {
-        const i = lowerBound(st.isolated, e.pfn);
-        if (st.isolated[i] !== e.pfn) {
-          st.isolated.splice(i, 0, e.pfn);
-          changed();
-        }
+        isolated.add(e.pfn);
         touch(e.pfn);
       } else if (e.op === 'putback') {
-        offList(e.pfn);
+        isolated.delete(e.pfn);
         touch(e.pfn);
       } else if (e.op === 'move') {
-        offList(e.pfn);
+        isolated.delete(e.pfn);
         touch(e.pfn);
         touch(e.newpfn);
         scratch.moves.push(e.pfn, e.newpfn, k.pages.mapping[e.pfn]!, k.pages.index[e.pfn]!, e.reason === 'shmem_recovery' ? 1 : 0);
@@ -174,7 +232,8 @@ export const teamMonitor: MonitorKind = {
         const bad = notLiveMember(k, p, true);
         if (bad !== null) return bad;
       }
-      if (st.isolated.length) return `page ${hex(st.isolated[0]!)} was left isolated on a migrate list (never moved or put back)`;
+      const left = isolated.first();
+      if (left >= 0) return `page ${hex(left)} was left isolated on a migrate list (never moved or put back)`;
       const T = k.T;
       let freeholes = 0;
       for (let h = 0; h < k.pages.nr; h += N) {
@@ -237,7 +296,7 @@ export const teamMonitor: MonitorKind = {
     };
 
     return {
-      state: st,
+      state: isolated.state,
       scratch,
       stepEnd() {
         let bad: string | null = null;
@@ -245,7 +304,7 @@ export const teamMonitor: MonitorKind = {
           if (!k.pages.isAllocated(p) || !PageTeam(k, p)) continue;
           bad = notLiveMember(k, p, false);
           const h = teamHead(k, p);
-          if (bad === null && isolated(p) && LIVE.has(teamState(k, h))) bad = `page ${hex(p)} is on a migrate list while a member of the live team ${hex(h)}`;
+          if (bad === null && isolated.has(p) && LIVE.has(teamState(k, h))) bad = `page ${hex(p)} is on a migrate list while a member of the live team ${hex(h)}`;
           if (bad !== null) break;
         }
         const m = scratch.moves;

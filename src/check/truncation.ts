@@ -7,6 +7,7 @@
  */
 import type { MonitorKind } from '../registry.ts';
 import type { Kernel } from '../memory/kernel.ts';
+import type { StateVector } from '../vector/state_vector.ts';
 
 /** The first cached page at or beyond i_size that is not part of a huge page straddling it, or -1. */
 function pageBeyondEof(k: Kernel, inoId: number, from: number): number {
@@ -32,27 +33,104 @@ interface Punch {
   before: Uint8Array;
 }
 
+/**
+ * Per actor, its hole punch in progress (none: null), with which indices of its range still
+ * hold what they held when it began (1), not filled since — the pages it must remove. (Not
+ * the step each slot was last filled at: a step number would make every depth a state of its
+ * own.) In a world a search copies and hashes, slots of the state vector (per actor: in
+ * progress, ino, start, the range's length) and a column per actor of its range's marks — no
+ * state component; else plain objects, the monitor's state, announced by `changed`.
+ */
+interface Punches {
+  begin(actor: number, ino: number, start: number, present: Uint8Array): void;
+  /** A slot of `ino` filled: no actor's punch in progress must remove what it holds now. */
+  filled(ino: number, index: number): void;
+  /** The actor's punch ends: what it was (a copy), or null. */
+  end(actor: number): Punch | null;
+  state: object | undefined;
+}
+
+function punchesOf(sv: StateVector, actors: number, changed: () => void): Punches {
+  if (sv.plain) {
+    const st = { punches: Array.from({ length: actors }, (): Punch | null => null) };
+    return {
+      begin(actor, ino, start, present) {
+        st.punches[actor] = { ino, start, before: present.slice() };
+        changed();
+      },
+      filled(ino, index) {
+        for (const p of st.punches) {
+          if (p !== null && p.ino === ino && index >= p.start && index < p.start + p.before.length && p.before[index - p.start] === 1) {
+            p.before[index - p.start] = 0;
+            changed();
+          }
+        }
+      },
+      end(actor) {
+        const p = st.punches[actor] ?? null;
+        st.punches[actor] = null;
+        changed();
+        return p;
+      },
+      state: st,
+    };
+  }
+  const ON = 0;
+  const INO = 1;
+  const START = 2;
+  const LEN = 3;
+  const base = sv.alloc(4 * actors, 'truncation: the hole punches in progress (per actor: on, ino, start, length)');
+  const marks = Array.from({ length: actors }, () => new Uint8Array(16));
+  const cols = marks.map((a, i) => sv.addColumn(`truncation: actor ${i}'s punch marks`, a, 0));
+  const at = (actor: number, f: number) => sv.w[base + 4 * actor + f]!;
+  return {
+    begin(actor, ino, start, present) {
+      this.end(actor);
+      let a = marks[actor]!;
+      if (present.length > a.length) {
+        let n = a.length;
+        while (n < present.length) n *= 2;
+        const b = new Uint8Array(n);
+        b.set(a);
+        marks[actor] = a = b;
+        sv.setColumn(cols[actor]!, b);
+      }
+      for (let i = 0; i < present.length; i++) if (present[i] !== 0) sv.putCol(cols[actor]!, i, 1);
+      const b = base + 4 * actor;
+      sv.put(b + ON, 1);
+      sv.put(b + INO, ino);
+      sv.put(b + START, start);
+      sv.put(b + LEN, present.length);
+    },
+    filled(ino, index) {
+      for (let actor = 0; actor < actors; actor++) {
+        if (at(actor, ON) === 0 || at(actor, INO) !== ino) continue;
+        const i = index - at(actor, START);
+        if (i >= 0 && i < at(actor, LEN) && marks[actor]![i] === 1) sv.putCol(cols[actor]!, i, 0);
+      }
+    },
+    end(actor) {
+      if (at(actor, ON) === 0) return null;
+      const len = at(actor, LEN);
+      const p: Punch = { ino: at(actor, INO), start: at(actor, START), before: marks[actor]!.slice(0, len) };
+      for (let i = 0; i < len; i++) if (p.before[i] !== 0) sv.putCol(cols[actor]!, i, 0);
+      const b = base + 4 * actor;
+      for (const f of [ON, INO, START, LEN]) sv.put(b + f, 0);
+      return p;
+    },
+    state: undefined,
+  };
+}
+
 export const truncationMonitor: MonitorKind = {
   name: 'truncation',
   description: 'after truncate/punch returns nothing remains in the range (cached or mapped); no page wholly beyond i_size',
   create({ k, report, actors, changed }) {
-    // Per actor with a hole punch in progress: which indices of its range still hold what
-    // they held when it began (1), not filled since — the pages it must remove. (Not the step
-    // each slot was last filled at: a step number would make every depth a state of its own.)
-    const st = { punches: actors.map((): Punch | null => null) };
-    k.bus.on('punch_begin').subscribe((e) => {
-      st.punches[e.actor] = { ino: e.ino, start: e.start, before: e.present.slice() };
-      changed();
-    });
+    const punches = punchesOf(k.sv, actors.length, changed);
+    k.bus.on('punch_begin').subscribe((e) => punches.begin(e.actor, e.ino, e.start, e.present));
     k.bus.on('cache').subscribe((e) => {
-      if (e.value === -1) return;
       // filled (again) while a punch is in progress: a racing fault or write, not a leftover
-      for (const p of st.punches) {
-        if (p !== null && p.ino === e.ino && e.index >= p.start && e.index < p.start + p.before.length && p.before[e.index - p.start] === 1) {
-          p.before[e.index - p.start] = 0;
-          changed();
-        }
-      }
+      if (e.value !== -1) punches.filled(e.ino, e.index);
     });
     k.bus.on('truncate').subscribe((e) => {
       const ino = k.inodes[e.ino]!;
@@ -60,9 +138,7 @@ export const truncationMonitor: MonitorKind = {
         const i = pageBeyondEof(k, e.ino, ino.i_size);
         if (i >= 0) report(`${ino.name}: truncation to ${ino.i_size} pages returned with index ${i} still in the page cache`, e.actor);
       } else {
-        const p = st.punches[e.actor];
-        st.punches[e.actor] = null;
-        changed();
+        const p = punches.end(e.actor);
         for (let i = e.start; i < Math.min(e.end, ino.mapping.nrSlots); i++) {
           const v = ino.mapping.slots[i]!;
           if (v === -1) continue;
@@ -91,7 +167,7 @@ export const truncationMonitor: MonitorKind = {
       }
     });
     return {
-      state: st,
+      state: punches.state,
       quiescent() {
         for (const ino of k.inodes) {
           const i = pageBeyondEof(k, ino.id, ino.i_size);
