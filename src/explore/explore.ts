@@ -529,7 +529,8 @@ class Explorer {
       sleep = [...siblings.sleep, ...siblings.done].filter((x) => x.decision.actor !== t.actor && independent(x.fp, r.footprint!));
       siblings.done.push({ key: decisionKey(t), decision: t, fp: r.footprint });
     }
-    if (r.frontier === undefined) {
+    // (not r.frontier: a node's open decisions are found when first read, where needed)
+    if (r.stateWords === undefined) {
       // the run ended on its own: a complete schedule (or a violation along this prefix)
       this.record(r);
     } else {
@@ -538,8 +539,8 @@ class Explorer {
       const [lo, hi] = r.stateWords!;
       let todo: Decision[];
       let group: DfsSiblings | null = null;
-      if (this.o.preemptionBound !== undefined) todo = this.withinBound(node, lo, hi, r.preemptions, r.frontier);
-      else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier : [];
+      if (this.o.preemptionBound !== undefined) todo = this.withinBound(node, lo, hi, r.preemptions, r.frontier!);
+      else if (this.shared) todo = this.sharedFirst(lo, hi) ? r.frontier! : [];
       else {
         const asleep: ReadonlySet<string> = sleep.length ? new Set(sleep.map((x) => x.key)) : NONE_ASLEEP;
         // (a new state is added with the empty sleep set's index, 0, at once: one probe)
@@ -547,15 +548,17 @@ class Explorer {
         const before = at < 0 ? undefined : this.sleepSets[at]!;
         if (before === undefined) {
           if (asleep.size) this.visited.replaceAdded(this.sleepSetIndex(asleep));
-          todo = asleep.size ? r.frontier.filter((d) => !asleep.has(decisionKey(d))) : r.frontier;
+          const open = r.frontier!;
+          todo = asleep.size ? open.filter((d) => !asleep.has(decisionKey(d))) : open;
         } else if (before.size === 0) {
           todo = [];
         } else {
           // asleep then, awake now: not yet explored from this state (and kept: asleep both times)
-          todo = r.frontier.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
+          todo = r.frontier!.filter((d) => before.has(decisionKey(d)) && !asleep.has(decisionKey(d)));
           this.sleepSets[at] = new Set([...before].filter((key) => asleep.has(key)));
         }
-        res.slept = (res.slept ?? 0) + (before === undefined ? r.frontier.length - todo.length : 0);
+        if (before === undefined) res.slept = (res.slept ?? 0) + r.frontier!.length - todo.length;
+        else res.slept ??= 0;
         // with sleep sets, the children share what their sleep sets are made from
         if (this.sleepSetsOn && todo.length) group = { sleep, done: [], left: todo.length };
       }

@@ -127,8 +127,8 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
     }
     goTo(node);
     stepper.advance();
-    const children = search.visit(node, stepper.frontier !== undefined ? stepper.interim() : stepper.result(true));
-    atNode = stepper.frontier !== undefined;
+    const children = search.visit(node, stepper.atFrontier ? stepper.interim() : stepper.result(true));
+    atNode = stepper.atFrontier;
     if (children > 1 && atNode && path.length - deepestSnapshot() >= SNAPSHOT_EVERY) snapshotHere(path.length);
     if (search.pause?.()) yield;
   }

@@ -39,7 +39,15 @@ export class Stepper {
   trackAt = -1;
   verdict: Verdict = 'ok';
   divergence: string | undefined;
+  /** The run stopped at a search node, some actor still able to step (its open decisions: `frontier`). */
+  atFrontier = false;
+  /**
+   * The decisions open at the node. With `reuseInterim`, found only when the search first
+   * reads them (interim()'s `frontier`): most nodes of a search reach a state seen before,
+   * whose open decisions it never reads.
+   */
   frontier: Decision[] | undefined;
+  private frontierPending = false;
   stateHash: string | undefined;
   stateWords: readonly [number, number] | undefined;
   footprint: Footprint | undefined;
@@ -56,7 +64,9 @@ export class Stepper {
     this.trackAt = track ? sched.length - 1 : -1;
     this.verdict = 'ok';
     this.divergence = undefined;
+    this.atFrontier = false;
     this.frontier = undefined;
+    this.frontierPending = false;
     this.stateHash = undefined;
     this.stateWords = undefined;
     this.footprint = undefined;
@@ -92,8 +102,9 @@ export class Stepper {
           r = found;
           fail = d.fail === true;
         } else if (o.frontier && w.anyRunnable()) {
+          this.atFrontier = true;
           if (o.reuseInterim) {
-            this.frontier = w.enabled(this.frontierBuf);
+            this.frontierPending = true;
             this.stateWords = w.hash(this.wordsBuf);
           } else {
             this.frontier = w.enabled();
@@ -129,6 +140,15 @@ export class Stepper {
   private readonly wordsBuf: [number, number] = [0, 0];
   private interimResult: RunResult | undefined;
 
+  /** The node's open decisions (found now if not yet: the model is still at the node). */
+  private openDecisions(): Decision[] | undefined {
+    if (this.frontierPending) {
+      this.frontier = this.w.enabled(this.frontierBuf);
+      this.frontierPending = false;
+    }
+    return this.frontier;
+  }
+
   /** A search node's result where the run goes on: what the search needs of it. */
   interim(): RunResult {
     const { s, o, w } = this;
@@ -138,7 +158,6 @@ export class Stepper {
       r.steps = w.steps;
       r.preemptions = w.preemptions;
       r.time_ns = w.kernel.now;
-      r.frontier = this.frontier;
       r.stateHash = this.stateHash;
       r.stateWords = this.stateWords;
       r.footprint = this.footprint;
@@ -149,7 +168,11 @@ export class Stepper {
       time_ns: w.kernel.now, traceHash: '', schedule: [], kernel: w.kernel,
       frontier: this.frontier, stateHash: this.stateHash, stateWords: this.stateWords, footprint: this.footprint, actors: [],
     };
-    if (o.reuseInterim) this.interimResult = made;
+    if (o.reuseInterim) {
+      // (its frontier read from the stepper: found when first read at each node)
+      Object.defineProperty(made, 'frontier', { get: () => this.openDecisions(), enumerable: true, configurable: true });
+      this.interimResult = made;
+    }
     return made;
   }
 
