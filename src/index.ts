@@ -126,7 +126,7 @@ export function run(scenario: Scenario, options: RunOptions = {}): RunResult {
 }
 
 const exploreOptionsSchema = z.strictObject({
-  strategy: z.enum(['random', 'pct', 'dfs', 'coverage']).optional(),
+  strategy: z.enum(['random', 'pct', 'dfs', 'bfs', 'coverage']).optional(),
   schedules: z.number().int().positive().optional(),
   seed: z.number().int().nonnegative().max(0xffffffff).optional(),
   maxSteps: z.number().int().positive().optional(),
@@ -143,8 +143,8 @@ const exploreOptionsSchema = z.strictObject({
 });
 
 export interface ExploreOptions {
-  /** 'random' (default), 'pct', 'dfs' (exhaustive, with state caching) or 'coverage' (steered to unreached steps). */
-  strategy?: 'random' | 'pct' | 'dfs' | 'coverage';
+  /** 'random' (default), 'pct', 'dfs' (exhaustive, with state caching), 'bfs' (the same, by depth: shortest counterexamples first) or 'coverage' (steered to unreached steps). */
+  strategy?: 'random' | 'pct' | 'dfs' | 'bfs' | 'coverage';
   /** Schedules to run (random, pct, coverage; default 1000). */
   schedules?: number;
   /** Base seed: schedule i runs with seed + i (default the scenario's). */

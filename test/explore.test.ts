@@ -662,7 +662,7 @@ describe('thpsim explore', () => {
   it('a bad option or file is one clear line and exit 2', () => {
     const a = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--strategy', 'dfs-please');
     expect(a.code).toBe(2);
-    expect(a.err).toMatch(/expected random, pct, coverage or dfs, got 'dfs-please'/);
+    expect(a.err).toMatch(/expected random, pct, coverage, dfs or bfs, got 'dfs-please'/);
     const p = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--preemption-bound', '2');
     expect(p.code).toBe(2);
     expect(p.err).toMatch(/^thpsim: .*--preemption-bound: bounds the dfs: use it with --strategy dfs \(not random\)/);

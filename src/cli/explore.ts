@@ -47,17 +47,18 @@ const stopped = (r: ExploreResult) => (r.stopped ? ` (stopped early: ${r.stopRea
 
 export function exploreSummary(r: ExploreResult, files: string[], secs: number, full: boolean): string {
   const out: string[] = [];
-  out.push(r.strategy === 'dfs'
-    ? `${r.scenario}: dfs, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
+  const search = r.strategy === 'dfs' || r.strategy === 'bfs';
+  out.push(search
+    ? `${r.scenario}: ${r.strategy}, ${r.schedules} schedules run to their end (the rest pruned at a visited state)${stopped(r)}, ${r.distinctTraces} distinct traces`
     : `${r.scenario}: ${r.strategy}, ${r.schedules} schedules from seed ${r.seed}${stopped(r)}, ${r.distinctTraces} distinct traces${secs ? `, ${(r.schedules / secs).toFixed(0)} schedules/s` : ''}`);
-  if (r.strategy === 'dfs') {
+  if (search) {
     const bound = r.preemptionBound === undefined ? '' : ` with at most ${r.preemptionBound} preemption${r.preemptionBound === 1 ? '' : 's'}`;
     // (not complete: stopped early — the first line says why — or at the state bound, where
     // an unbounded search is pointed at the preemption bound)
     const incomplete = r.stopped
       ? `stopped early (${r.stopReason ?? 'interrupted'})`
-      : `--max-states reached${bound ? '' : '; --preemption-bound k searches every schedule with at most k preemptions completely, far sooner'}`;
-    out.push(`dfs: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''}: ${incomplete}`}`);
+      : `--max-states reached${bound || r.strategy === 'bfs' ? '' : '; --preemption-bound k searches every schedule with at most k preemptions completely, far sooner'}`;
+    out.push(`${r.strategy}: ${r.states} distinct states, ${r.nodes} search nodes${r.slept ? ` (${r.slept} steps not run: sleep sets)` : ''}, ${((r.states ?? 0) / Math.max(secs, 1e-3)).toFixed(0)} states/s — ${r.complete ? `complete: every interleaving${bound} up to the step bound was covered` : `NOT complete${bound ? ` within the bound (${bound.trim()})` : ''}: ${incomplete}`}`);
   }
   out.push(`verdicts: ${Object.entries(r.verdicts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(r.violations).length) {
@@ -163,6 +164,10 @@ function parseShard(v: string): { index: number; count: number } {
 
 /** Options that contradict each other or the machine: refused before anything runs. */
 function checkExploreFlags(o: ExploreFlags): void {
+  if (o.strategy === 'bfs' && (o.shard || o.workers > 1 || o.sleepSets)) {
+    const flag = o.shard ? '--shard' : o.workers > 1 ? '--workers' : '--sleep-sets';
+    throw new ScenarioError('thpsim explore', flag, 'the bfs runs in one thread, without sleep sets: level after level, each state expanded by the one search that reached it first (dfs takes --workers and --sleep-sets)');
+  }
   if ((o.strategy === 'dfs' || o.strategy === 'coverage') && o.shard) {
     throw new ScenarioError('thpsim explore', `--strategy ${o.strategy}`, `${o.strategy} runs on one machine: each schedule depends on the ones before it (--shard is for random and pct; dfs takes --workers)`);
   }
@@ -196,9 +201,10 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
   const replays = new ReplayWriter(o.out, file, o.strategy, raw);
   const shard = o.shard ?? { index: 0, count: 1 };
   const mine = Math.ceil(Math.max(0, o.schedules - shard.index) / shard.count);
-  // on a terminal a progress bar (random, pct) or a line redrawn in place (dfs);
+  // on a terminal a progress bar (random, pct) or a line redrawn in place (dfs, bfs);
   // otherwise a plain line every 5 s
-  const bar = tty && o.strategy !== 'dfs'
+  const search = o.strategy === 'dfs' || o.strategy === 'bfs';
+  const bar = tty && !search
     ? new SingleBar({
       stream: process.stderr,
       format: 'explore [{bar}] {value}/{total} schedules | {rate}/s | eta {eta_formatted} | {found} counterexamples',
@@ -212,12 +218,12 @@ async function exploreCommand(file: string, o: ExploreFlags): Promise<number> {
       return;
     }
     const now = performance.now();
-    if (now - lastReport < (tty ? 200 : 5000) && (o.strategy === 'dfs' || done !== mine)) return;
+    if (now - lastReport < (tty ? 200 : 5000) && (search || done !== mine)) return;
     lastReport = now;
     const rate = done / ((now - t0) / 1000);
     const eta = (mine - done) / Math.max(rate, 1e-9);
-    const line = o.strategy === 'dfs'
-      ? `explore: dfs ${states === undefined ? '' : `${states} states, `}${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
+    const line = search
+      ? `explore: ${o.strategy} ${states === undefined ? '' : `${states} states, `}${done} nodes (${rate.toFixed(0)}/s), ${found} counterexamples`
       : `explore: ${done}/${mine} schedules, ${rate.toFixed(0)}/s, eta ${eta.toFixed(0)}s, ${found} counterexamples`;
     process.stderr.write(tty ? `\r${line}` : `${line}\n`);
   };
@@ -260,8 +266,8 @@ export function registerExplore(program: Command, setCode: (code: number) => voi
     .command('explore')
     .description('run many schedules of a scenario under a search strategy; write each violation as a minimised replay file')
     .argument('<scenario>', 'scenario file (.yaml, .yml or .json)')
-    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing), coverage (steered toward the steps not yet taken) or dfs (every interleaving, visited states pruned)', (v) => {
-      if (v !== 'random' && v !== 'pct' && v !== 'coverage' && v !== 'dfs') throw new InvalidArgumentError(`expected random, pct, coverage or dfs, got '${v}'`);
+    .option('--strategy <s>', 'random (uniform among runnable actors), pct (probabilistic concurrency testing), coverage (steered toward the steps not yet taken), dfs (every interleaving, visited states pruned) or bfs (the same, depth by depth: the shortest counterexamples first)', (v) => {
+      if (v !== 'random' && v !== 'pct' && v !== 'coverage' && v !== 'dfs' && v !== 'bfs') throw new InvalidArgumentError(`expected random, pct, coverage, dfs or bfs, got '${v}'`);
       return v;
     }, 'random')
     .option('--schedules <n>', 'number of schedules', intArg('number of schedules', { min: 1 }), 1000)
@@ -270,7 +276,7 @@ export function registerExplore(program: Command, setCode: (code: number) => voi
     .option('--time-budget <duration>', 'stop starting schedules after this long (90s, 5m, 1h); the summary says so', parseDuration)
     .option('--sleep-sets', 'dfs: skip a step where an independent reordering of it already ran (fewer transitions, slower: each step\'s footprint is recorded)')
     .option('--no-sleep-sets', 'dfs: run every step at every state (the default)')
-    .option('--max-states <n>', 'dfs: stop after this many distinct states', intArg('number of states', { min: 1 }), 1_000_000)
+    .option('--max-states <n>', 'dfs, bfs: stop after this many distinct states', intArg('number of states', { min: 1 }), 1_000_000)
     .option('--preemption-bound <k>', 'dfs: only the schedules with at most k preemptions (a switch away from an actor that could still step; CHESS): complete within the bound far sooner', intArg('preemption bound'))
     .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth', { min: 1 }), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')

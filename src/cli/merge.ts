@@ -21,7 +21,7 @@ const shardSchema = z.strictObject({ index: count, count: z.number().int().posit
 /** What identifies an exploration: two results merge only if these agree (but the shard). */
 const explorationSchema = z.strictObject({
   scenario_hash: z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 hex digits'),
-  strategy: z.enum(['random', 'pct', 'coverage', 'dfs']),
+  strategy: z.enum(['random', 'pct', 'coverage', 'dfs', 'bfs']),
   seed: count,
   schedules: count,
   max_steps: z.number().int().positive(),
@@ -35,7 +35,7 @@ export type Exploration = z.output<typeof explorationSchema>;
 const resultSchema = z.looseObject({
   exploration: explorationSchema,
   scenario: z.string(),
-  strategy: z.enum(['random', 'pct', 'coverage', 'dfs']),
+  strategy: z.enum(['random', 'pct', 'coverage', 'dfs', 'bfs']),
   seed: count,
   schedules: count,
   distinctTraces: count,
@@ -126,7 +126,7 @@ function checkShards(parts: Part[]): void {
   const first = parts[0]!;
   const id = (e: Exploration) => ({ ...e, shard: undefined });
   for (const p of parts) {
-    if (p.strategy === 'dfs' || p.strategy === 'coverage') {
+    if (p.strategy === 'dfs' || p.strategy === 'bfs' || p.strategy === 'coverage') {
       throw new ScenarioError(p.file, 'strategy', `a ${p.strategy} exploration runs on one machine, unsharded: there is nothing to merge it with`);
     }
     if (!p.exploration.shard) {

@@ -19,7 +19,7 @@ import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
 import { contextSwitches, keyOf, minimise, shortestCounterexample, siteOf } from './minimise.ts';
 import { inKeyOrder } from './merge_results.ts';
 
-export type Strategy = 'random' | 'pct' | 'dfs' | 'coverage';
+export type Strategy = 'random' | 'pct' | 'dfs' | 'bfs' | 'coverage';
 
 export interface ExploreOptions {
   strategy?: Strategy;
@@ -38,7 +38,7 @@ export interface ExploreOptions {
    * shards 0/n..n-1/n cover the schedule set without overlap; mergeResults() combines them.
    */
   shard?: { index: number; count: number };
-  /** dfs: stop after this many distinct states (default 1,000,000). */
+  /** dfs, bfs: stop after this many distinct states (default 1,000,000). */
   maxStates?: number;
   /**
    * dfs: sleep sets (default off): after a step t has been explored from a state, a sibling
@@ -175,9 +175,9 @@ export interface ExploreResult {
   stopped: boolean;
   /** Why it stopped early: 'counterexample' (stopOnFirst), 'time budget' or 'interrupted'. */
   stopReason?: string;
-  /** dfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
+  /** dfs, bfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
   states?: number;
-  /** dfs in one thread: the visited-state table's bytes per stored state (a 64-bit hash compacted state, and the table's room). */
+  /** dfs in one thread, bfs: the visited-state table's bytes per stored state (a 64-bit hash compacted state, and the table's room). */
   stateBytes?: number;
   nodes?: number;
   /** dfs with sleep sets: transitions not run because an independent reordering of them had been. */
@@ -224,11 +224,25 @@ interface DfsNode {
   jump?: boolean;
 }
 
-/** A dfs node's prefix: the decisions from the start that lead to it. */
-function prefixOf(node: DfsNode): Decision[] {
+/** A dfs or bfs node's prefix: the decisions from the start that lead to it. */
+function prefixOf(node: { parent: unknown; decision: Decision | undefined }): Decision[] {
   const out: Decision[] = [];
-  for (let n: DfsNode | null = node; n?.decision; n = n.parent) out.push(n.decision);
+  for (let n = node as { parent: unknown; decision: Decision | undefined } | null; n?.decision; n = n.parent as typeof n) out.push(n.decision);
   return out.reverse();
+}
+
+/**
+ * A bfs node: a state reached by a transition (its parent's decision), run once as it is
+ * reached; a state seen for the first time is expanded when the search comes to its level,
+ * by running it again (`expand`: its prefix from the start) and then each of its open
+ * decisions.
+ */
+interface BfsNode {
+  parent: BfsNode | null;
+  decision: Decision | undefined;
+  depth: number;
+  /** The node run again to expand it, its children next (not a transition of its own). */
+  expand?: boolean;
 }
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
@@ -287,6 +301,10 @@ class Explorer {
         if (!o.dfsWorker.bounded) throw new Error('a parallel preemption-bounded dfs needs its shared table of search states (DfsWorker.bounded)');
         this.sharedBounded = new SharedBoundedStates(o.dfsWorker.bounded);
       }
+    }
+    if (o.strategy === 'bfs') {
+      const with_ = o.sleepSets ? 'sleep sets' : o.dfsWorker ? 'parallel workers' : o.shard ? 'shards' : o.snapshots === false ? 'snapshots off' : undefined;
+      if (with_) throw new Error(`the bfs runs in one process, with snapshots and without sleep sets: not with ${with_}`);
     }
     const shard = o.shard ?? { index: 0, count: 1 };
     this.index = shard.index;
@@ -399,6 +417,7 @@ class Explorer {
     const { o, res } = this;
     if (res.stopped || this.overBudget()) return false;
     if (res.strategy === 'dfs') return this.dfsNext();
+    if (res.strategy === 'bfs') return this.bfsNext();
     if (this.index >= this.total) return false;
     const seed = (this.base + this.index) >>> 0;
     this.index += this.shardCount;
@@ -491,6 +510,86 @@ class Explorer {
     node.track = this.sleepSetsOn && siblings !== null && (siblings.sleep.length + siblings.done.length > 0 || siblings.left > 1);
     if (siblings) siblings.left--;
     return node;
+  }
+
+  /** bfs: the states to expand, level after level (a queue: `expandAt` is its head), and the children of the one being expanded. */
+  private readonly toExpand: BfsNode[] = [];
+  private expandAt = 0;
+  private readonly children: BfsNode[] = [];
+  private childAt = 0;
+  private bfsRun: Generator<void, void, void> | undefined;
+
+  /**
+   * Breadth-first search over every decision: the states of each depth before any of the
+   * next, so the first violation found is reached in the fewest steps (a shortest
+   * counterexample, before minimising). Without sleep sets or a preemption bound, it runs
+   * the transitions a dfs runs — the same states, nodes, ended schedules and coverage in
+   * another order. Each state it expands is reached again from the start along its prefix
+   * (then a snapshot there, each open decision a restore and one step): a state costs its
+   * depth in steps once more, where the dfs goes back to it by a restore.
+   */
+  private bfsNext(): boolean {
+    const { s, o, res } = this;
+    if (!this.bfsRun) {
+      let n = 0;
+      this.bfsRun = dfsDriver(s, {
+        next: () => (this.overBudget() ? undefined : this.bfsPop()),
+        depth: (node: BfsNode) => node.depth,
+        decision: (node: BfsNode) => node.decision,
+        footprint: () => false,
+        jumpTo: (node: BfsNode) => (node.expand ? prefixOf(node) : undefined),
+        visit: (node: BfsNode, r: RunResult) => this.bfsVisit(node, r),
+        pause: () => ++n % this.dfsChunk === 0,
+      }, { seed: this.base, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash });
+    }
+    if (this.bfsRun.next().done) this.bfsRun = undefined;
+    const more = res.nodes === undefined || this.childAt < this.children.length || this.expandAt < this.toExpand.length;
+    res.complete = !more && !res.stopped;
+    return !res.stopped && more && this.visited.size < this.maxStates;
+  }
+
+  /** bfs: the next node — a child of the state being expanded, else the next state to expand (run again from the start), else none. */
+  private bfsPop(): BfsNode | undefined {
+    const { res } = this;
+    if (res.stopped || this.visited.size >= this.maxStates) return undefined;
+    if (res.nodes === undefined) {
+      res.nodes = 1;
+      return { parent: null, decision: undefined, depth: 0 };
+    }
+    if (this.childAt < this.children.length) {
+      res.nodes++;
+      return this.children[this.childAt++]!;
+    }
+    if (this.expandAt === this.toExpand.length) return undefined;
+    const state = this.toExpand[this.expandAt]!;
+    // (the queue's head is dropped as it is taken: the states expanded are kept only as their children's parents)
+    this.toExpand[this.expandAt++] = undefined as unknown as BfsNode;
+    return { ...state, expand: true };
+  }
+
+  /** bfs: a node's result. A state expanded: its children come next. A transition: counted, and its state queued if new. */
+  private bfsVisit(node: BfsNode, r: RunResult): number {
+    const { o, res } = this;
+    if (node.expand) {
+      // the same prefix reaches the same state: a node that goes on, whose open decisions are its children
+      if (r.stateWords === undefined) throw new Error(`bfs: the run along a state's prefix ended (${r.verdict}${r.divergence ? `: ${r.divergence}` : ''}) where it had reached a state that goes on`);
+      const open = r.frontier!;
+      const parent: BfsNode = { parent: node.parent, decision: node.decision, depth: node.depth };
+      this.children.length = 0;
+      this.childAt = 0;
+      for (const d of open) this.children.push({ parent, decision: d, depth: node.depth + 1 });
+      return open.length;
+    }
+    if (r.stateWords === undefined) this.record(r);
+    else {
+      if (node.decision) this.markDecision(node.decision);
+      const [lo, hi] = r.stateWords;
+      if (this.visited.add(lo, hi, 0) < 0) this.toExpand.push(node);
+    }
+    res.states = this.visited.size;
+    res.stateBytes = res.states > 0 ? Math.round((10 * this.visited.bytes) / res.states) / 10 : 0;
+    if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
+    return 0;
   }
 
   /** Parallel dfs: a decision as the work pool carries it. */

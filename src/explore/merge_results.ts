@@ -19,7 +19,7 @@ export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: 
     if (p.scenario !== first.scenario || p.strategy !== first.strategy || p.seed !== first.seed) {
       throw new Error(`cannot merge ${p.scenario}/${p.strategy}/seed ${p.seed} with ${first.scenario}/${first.strategy}/seed ${first.seed}`);
     }
-    if (p.strategy === 'coverage' || (p.strategy === 'dfs' && !o.dfsWorkers)) throw new Error(`${p.strategy} results are not sharded`);
+    if (p.strategy === 'coverage' || p.strategy === 'bfs' || (p.strategy === 'dfs' && !o.dfsWorkers)) throw new Error(`${p.strategy} results are not sharded`);
   }
   const dfs = first.strategy === 'dfs';
   const sum = (pick: (r: ExploreResult) => Record<string, number>) => {

@@ -98,14 +98,28 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
     const firstChild = atNode && n === path.length + 1 && !jump;
     atNode = false;
     if (!firstChild) {
-      let d = jump ? 0 : Math.max(0, Math.min(n - 1, snapshots.length - 1));
+      // (a jump goes back as far as the path it is on shares its prefix)
+      let d = jump ? Math.min(sharedPrefix(path, jump, n - 1), snapshots.length - 1) : Math.max(0, Math.min(n - 1, snapshots.length - 1));
       while (!snapshots[d]) d--;
       w.restore(snapshots[d]!);
       // the deeper snapshots are off the way now: their copies are reused by the next ones
       for (let i = d + 1; i < snapshots.length; i++) if (snapshots[i]) spare.push(snapshots[i]!);
       cut(snapshots, d + 1);
-      cut(path, jump ? 0 : Math.max(0, n - 1));
-      if (jump) for (let i = 0; i < n - 1; i++) path.push(jump[i]!);
+      cut(path, jump ? d : Math.max(0, n - 1));
+      if (jump) {
+        // on to the node's parent, a snapshot at every depth on the way: the node the search
+        // jumps to next shares most of this prefix (a bfs expands the states of a depth in
+        // the order their prefixes were found), and goes back only as far as they part
+        for (let i = d; i < n - 1; i++) {
+          path.push(jump[i]!);
+          stepper.aim(path, false);
+          stepper.advance();
+          if (!stepper.atFrontier) break; // (the node's own run says how its prefix ended)
+          snapshotHere(i + 1);
+        }
+        cut(path, 0);
+        for (let i = 0; i < n - 1; i++) path.push(jump[i]!);
+      }
     }
     // (the first child of the node the model is at goes on from here: nothing to restore)
     if (n > 0) path.push(search.decision(node)!);
@@ -133,6 +147,14 @@ export function* dfsDriver<N>(s: Scenario, search: Search<N>, opts: DfsDriverOpt
     if (search.pause?.()) yield;
   }
   w.close();
+}
+
+/** How many of the first `most` decisions two paths share (a decision: its actor, state and failure). */
+function sharedPrefix(a: readonly Decision[], b: readonly Decision[], most: number): number {
+  const m = Math.min(a.length, b.length, most);
+  let i = 0;
+  while (i < m && (a[i] === b[i] || (a[i]!.actor === b[i]!.actor && a[i]!.state === b[i]!.state && a[i]!.fail === b[i]!.fail))) i++;
+  return i;
 }
 
 /**
