@@ -589,7 +589,11 @@ export function zapFileRange(a: Actor, mm: MmStruct, p: number, inodeId: number,
  * still in this file — unmapped and deleted from the page cache; swap entries are freed.
  * A huge page wholly inside the range goes; one straddling its edge has the covered
  * subpages zeroed (v4.8). "If all gone or hole-punch, we're done. But if truncating,
- * restart to make sure all gone."
+ * restart to make sure all gone." Each lookup is find_get_entries(mapping, index) — one RCU
+ * walk from index to the first entry, holes passed over within that step — taking one entry
+ * at a time (the kernel takes up to PAGEVEC_SIZE per walk: a page added behind the walk is
+ * left to the next pass either way). A pass ends at a lookup that finds nothing; a truncation
+ * whose pass found anything goes round again from start.
  *
  * Huge tmpfs (seed 001; the series' patch 04): "Truncation (and hole-punch and eviction)
  * needs to disband the team before any page is freed from it". A PageTeam page is passed to
@@ -608,15 +612,18 @@ export function shmemUndoRangeStates(): StateDef {
         always: [
           { guard: { and: ['urDone', 'urRestart'] }, actions: 'urRestartPass', target: 'skip' },
           { guard: 'urDone', actions: 'urRecalc', target: 'returned' },
-          { guard: 'urSlotHole', actions: 'urAdvance', target: 'skip' },
           { target: 'lookup' },
         ],
       },
       skip: { always: { target: 'next' } },
-      lookup: step('shmem_undo_range: find_get_entries (RCU; get_page_unless_zero, retried while frozen)', [
-        { guard: { and: ['urSlotNotFrozen', 'urSlotIsSwap'] }, target: 'free_swap_lock' },
-        { guard: { and: ['urSlotNotFrozen', 'urSlotIsPage'] }, actions: 'urGetPage', target: 'lock_page' },
-        { guard: 'urSlotNotFrozen', actions: 'urAdvance', target: 'next' },
+      // One RCU walk of the radix tree from index, in one step: the holes before the first
+      // entry are passed over as it finds that entry, so a page added behind it meanwhile
+      // is not missed by a walk that had passed its index a step earlier.
+      lookup: step('shmem_undo_range: find_get_entries(mapping, index): the first entry at or after index (RCU; get_page_unless_zero, retried while frozen); none: "If all gone or hole-punch, we\'re done" / "But if truncating, restart to make sure all gone"', [
+        { guard: { and: ['urNoEntry', 'urRestart'] }, actions: 'urRestartPass', target: 'next' },
+        { guard: 'urNoEntry', actions: 'urRecalc', target: 'returned' },
+        { guard: { and: ['urEntryNotFrozen', 'urEntryIsSwap'] }, actions: 'urSeekEntry', target: 'free_swap_lock' },
+        { guard: { and: ['urEntryNotFrozen', 'urEntryIsPage'] }, actions: ['urSeekEntry', 'urGetPage'], target: 'lock_page' },
       ], { spins: 'page_frozen' }),
       free_swap_lock: step('shmem_free_swap: spin_lock_irq(&mapping->tree_lock)', {
         guard: 'urTreeLockFree', actions: 'urLockTree', target: 'free_swap',
@@ -662,6 +669,14 @@ export function shmemUndoRangeStates(): StateDef {
 }
 
 const urSlot = (a: A) => slotOf(a, a.l.ur_ino, a.l.ur_index);
+/** find_get_entries from ur_index: the index of the first entry (page or swap) at or after it in the range, or -1. */
+function urEntry(a: A): number {
+  const m = ino(a, a.l.ur_ino).mapping;
+  const end = Math.min(a.l.ur_end, m.nrSlots);
+  for (let i = a.l.ur_index; i < end; i++) if (m.lookup(i) !== SLOT_HOLE) return i;
+  return -1;
+}
+const urEntrySlot = (a: A) => slotOf(a, a.l.ur_ino, urEntry(a));
 
 export const undoGuards: Record<string, TaskGuard<A>> = {
   ...(disbandGuards as Record<string, TaskGuard<A>>),
@@ -669,10 +684,10 @@ export const undoGuards: Record<string, TaskGuard<A>> = {
   urPunch: (a) => a.l.ur_op === 'punch',
   urRestart: (a) => a.l.ur_op === 'truncate' && a.l.ur_found,
   urDone: (a) => a.l.ur_index >= Math.min(a.l.ur_end, ino(a, a.l.ur_ino).mapping.nrSlots),
-  urSlotHole: (a) => urSlot(a) === SLOT_HOLE,
-  urSlotNotFrozen: (a) => urSlot(a) < 0 || !a.k.pages.isFrozen(headOf(a.k, urSlot(a))),
-  urSlotIsSwap: (a) => isSwapEntry(urSlot(a)),
-  urSlotIsPage: (a) => urSlot(a) >= 0,
+  urNoEntry: (a) => urEntry(a) < 0,
+  urEntryNotFrozen: (a) => urEntry(a) >= 0 && (urEntrySlot(a) < 0 || !a.k.pages.isFrozen(headOf(a.k, urEntrySlot(a)))),
+  urEntryIsSwap: (a) => urEntry(a) >= 0 && isSwapEntry(urEntrySlot(a)),
+  urEntryIsPage: (a) => urEntry(a) >= 0 && urEntrySlot(a) >= 0,
   urTreeLockFree: (a) => ino(a, a.l.ur_ino).mapping.treeLock.free,
   urPageUnlocked: (a) => !a.k.pages.isLocked(headOf(a.k, a.l.ur_page)),
   urPageGone: (a) => !stillCached(a.k, a.l.ur_page, a.l.ur_ino, a.l.ur_index),
@@ -702,6 +717,9 @@ export const undoActions: Record<string, TaskAction<A>> = {
   },
   urAdvance: (a) => {
     a.l.ur_index++;
+  },
+  urSeekEntry: (a) => {
+    a.l.ur_index = urEntry(a);
   },
   urAdvanceHuge: (a) => {
     const k = a.k;
