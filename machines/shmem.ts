@@ -197,6 +197,10 @@ export function shmemGetpageStates(): StateDef {
       eof_disbanded: {
         always: [
           { guard: { not: 'gpNewIsTeam' }, target: 'eof_delete' },
+          // variant shmem_getpage_disband_truncated_retry: the head was locked by another
+          // (its own disband, a truncation's): unlock_page(page), then lock_page(page) again —
+          // find_lock_entry's lock_page and its "Has the page been truncated?" — and check again
+          { guard: 'gpDisbandRetry', actions: 'gpUnlockPage', target: 'lock_page' },
           // the disband did not succeed (the head was locked): left as posted
           { actions: ['gpUnlockPutPage', 'gpEinval'], target: 'returned' },
         ],
@@ -314,7 +318,8 @@ export const shmemGetpageGuards: Record<string, TaskGuard<A>> = {
   ...(hugeteamGuards as Record<string, TaskGuard<A>>),
   ...(shmemHugeGuards as Record<string, TaskGuard<A>>),
   ...(disbandGuards as Record<string, TaskGuard<A>>),
-  gpDisbandTruncated: (a) => a.k.variant('shmem_getpage_disband_truncated'),
+  gpDisbandTruncated: (a) => a.k.variant('shmem_getpage_disband_truncated') || a.k.variant('shmem_getpage_disband_truncated_retry'),
+  gpDisbandRetry: (a) => a.k.variant('shmem_getpage_disband_truncated_retry'),
   gpFailedEnomem: (a) => a.l.gp_err === 'ENOMEM',
   gpSlotNotFrozen: (a) => {
     const v = slotOf(a, a.l.gp_ino, a.l.gp_index);
@@ -364,6 +369,7 @@ export const shmemGetpageActions: Record<string, TaskAction<A>> = {
     a.l.gp_entry = slotOf(a, a.l.gp_ino, a.l.gp_index);
   },
   gpLockPage: (a) => a.k.lockPage(headOf(a.k, a.l.gp_page), a.ix),
+  gpUnlockPage: (a) => a.k.unlockPage(headOf(a.k, a.l.gp_page), a.ix),
   gpUnlockPutPage: (a) => {
     a.k.unlockPage(headOf(a.k, a.l.gp_page), a.ix);
     putPageRef(a, a.l.gp_page);

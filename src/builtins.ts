@@ -19,7 +19,7 @@ import { recoveryTerminatesMonitor } from './check/recovery_liveness.ts';
 import { lockOrderMonitor } from './check/lock_order.ts';
 import { sleepInAtomicMonitor } from './check/sleep_in_atomic.ts';
 import { spinOnSleeperMonitor } from './check/spin_on_sleeper.ts';
-import { shmemGetpageDisbandTruncated, shmemGetpageTeamEof, shmemRecoveryCheckUptodate, shmemRecoveryMigratePage } from './variants/team_recovery.ts';
+import { shmemGetpageDisbandTruncated, shmemGetpageDisbandTruncatedRetry, shmemGetpageTeamEof, shmemRecoveryCheckUptodate, shmemRecoveryMigratePage } from './variants/team_recovery.ts';
 import { freeCompoundPageWithOrder, setHugeZeroPagePmdNoneCheck } from './variants/huge_zero_page.ts';
 import {
   collapseShmemClearHoles, collapseShmemCompoundCheck, collapseShmemNoFreezeNewPage, collapseShmemRollbackNrpages, collapseShmemStopIfTruncated, ptemappedRetryAsFlag, ptemappedRetryPerPmd,
@@ -50,3 +50,4 @@ registerVariant(shmemRecoveryMigratePage);
 registerVariant(shmemRecoveryCheckUptodate);
 registerVariant(shmemGetpageTeamEof);
 registerVariant(shmemGetpageDisbandTruncated);
+registerVariant(shmemGetpageDisbandTruncatedRetry);

@@ -230,6 +230,41 @@ describe('findings on the recovery as posted', () => {
   }
 });
 
+describe("a finding on this model's own fix: shmem_getpage_disband_truncated", () => {
+  it('a fault whose disband finds the head locked leaves its page beyond EOF: the seed and its replay show it, a complete dfs finds it; with the retry a complete dfs keeps every invariant', async () => {
+    const s = await loadScenario('examples/team-fault-disband-truncated-trylock.yaml');
+    const r = run(s);
+    expect(r.verdict).toBe('violation');
+    expect(r.violations[0]!.message).toBe('e: index 6 is in the page cache beyond i_size (4 pages)');
+    // T2's shmem_disband_hugeteam found the head locked, and returned: its page left as posted
+    expect(r.schedule.some((d) => d.actor === 'T2' && d.state.endsWith('eof_disband.trylock_head'))).toBe(true);
+    const replay = await readReplay('examples/team-fault-disband-truncated-trylock.replay.json');
+    expect(run(replay.scenario, { seed: replay.seed, schedule: replay.decisions }).traceHash).toBe(r.traceHash);
+
+    const asFixed = explore(s, { strategy: 'dfs', shrinkBudget: 0 });
+    expect(asFixed.complete).toBe(true);
+    expect(asFixed.violations).toEqual({ truncation: asFixed.verdicts.violation });
+    // (three preemptions at least: every schedule with at most two keeps every invariant)
+    expect(explore(s, { strategy: 'dfs', shrinkBudget: 0, preemptionBound: 2 }).verdicts.violation).toBeUndefined();
+
+    const retry: Scenario = { ...s, variants: ['shmem_getpage_disband_truncated_retry'] };
+    const d = explore(retry, { strategy: 'dfs', shrinkBudget: 0 });
+    expect(d.complete).toBe(true);
+    expect(Object.keys(d.verdicts)).toEqual(['ok']);
+    // the retry is taken: a fault whose disband found the head locked let its page go and waited for it again
+    const retried = (seed: number) => {
+      const x = run(retry, { seed });
+      expect(x.verdict).toBe('ok');
+      return ['T1', 'T2'].some((t) => {
+        const states = x.schedule.filter((d) => d.actor === t).map((d) => d.state);
+        const failed = states.findIndex((st, i) => st.endsWith('eof_disband.trylock_head') && !states[i + 1]?.endsWith('eof_disband.head_team'));
+        return failed >= 0 && states.slice(failed + 1).some((st) => st.endsWith('getpage.lock_page'));
+      });
+    };
+    expect(Array.from({ length: 400 }, (_, i) => retried(i + 1)).some(Boolean)).toBe(true);
+  }, 120_000);
+});
+
 describe('recovery-terminates', () => {
   it('a recovery needing the lru_add_drain_all retry pass ends, within HPAGE_PMD_NR + 2 passes, over many schedules', async () => {
     const s = await loadScenario('examples/team-recovery.yaml');

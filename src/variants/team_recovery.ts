@@ -76,3 +76,19 @@ export const shmemGetpageDisbandTruncated: Variant = {
   kind: 'fix',
   description: 'shmem_getpage_gfp disbands the team of a page it instantiated beyond a racing truncation, then deletes it (inferred)',
 };
+
+/**
+ * Finding on shmem_getpage_disband_truncated (this model's inferred fix above): where the
+ * disband cannot be done — shmem_disband_hugeteam's trylock_page(head) fails, another task
+ * holding the head (a fault beyond EOF disbanding the same team, a truncation) — the page is
+ * left "as posted": cached beyond i_size. The holder disbands the team but deletes only its
+ * own page, so nothing removes this one (examples/team-fault-disband-truncated-trylock.yaml:
+ * a complete search of 282,535 states, 32 steps). Fix (inferred): unlock the page, wait for
+ * it again (lock_page: the holder is done with the head), and check again — the page is then
+ * truncated, or no longer PageTeam and deleted, or its team still there and disbanded anew.
+ */
+export const shmemGetpageDisbandTruncatedRetry: Variant = {
+  name: 'shmem_getpage_disband_truncated_retry',
+  kind: 'fix',
+  description: 'shmem_getpage_disband_truncated, and where the disband finds the head locked: unlock the page, lock it again and check again, until the page is deleted (inferred)',
+};
