@@ -18,9 +18,10 @@ import { PTE_NONE, VM, pmdKind } from '../src/memory/mm.ts';
 import { hex } from '../src/memory/pages.ts';
 import {
   filemapGetpageStates, putPageRef,
-  shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates, shmemUndoRangeStates, undoActions, undoGuards,
+  shmemGetpageActions, shmemGetpageGuards, shmemGetpageStates,
   unmapActions, unmapGuards, unmapMappingRangeStates,
 } from './shmem.ts';
+import { shmemUndoRangeStates, undoActions, undoGuards } from './shmem_undo_range.ts';
 import { shmemFaultActions, shmemFaultGuards } from './shmem_fault.ts';
 import {
   type CollapseLocals, type ScanResult, collapseActions, collapseGuards,

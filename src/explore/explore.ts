@@ -8,135 +8,19 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, RunPool, type Verdict, compiledChart, run } from '../sched/run.ts';
+import { type Decision, type RunResult, RunPool, compiledChart, run } from '../sched/run.ts';
 import { dfsDriver } from '../sched/dfs_driver.ts';
-import type { Violation } from '../bus/events.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
 import { type Footprint, independent } from '../world/footprint.ts';
 import { SharedBoundedStates, SharedVisitedStates, VisitedStates } from './visited.ts';
 import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
+import { BreadthFirst, prefixOf } from './bfs.ts';
+import type { Counterexample, ExploreOptions, ExploreResult } from './types.ts';
 import { contextSwitches, keyOf, minimise, shortestCounterexample, siteOf } from './minimise.ts';
 import { inKeyOrder } from './merge_results.ts';
 
-export type Strategy = 'random' | 'pct' | 'dfs' | 'bfs' | 'coverage';
-
-export interface ExploreOptions {
-  strategy?: Strategy;
-  /** Number of schedules (default 1000). */
-  schedules?: number;
-  /** Base seed (default the scenario's). */
-  seed?: number;
-  /** Step bound per schedule (default the scenario's max_steps). */
-  maxSteps?: number;
-  /** Only these invariant monitors (by name; default every registered one), in every schedule and in minimising. */
-  monitors?: readonly string[];
-  /** PCT bug depth d (default 3). */
-  depth?: number;
-  /**
-   * Run only the schedules i with i mod count = index (random and pct): n processes with
-   * shards 0/n..n-1/n cover the schedule set without overlap; mergeResults() combines them.
-   */
-  shard?: { index: number; count: number };
-  /** dfs, bfs: stop after this many distinct states (default 1,000,000). */
-  maxStates?: number;
-  /**
-   * dfs: sleep sets (default off): after a step t has been explored from a state, a sibling
-   * step independent of t (observed footprints: neither writes what the other reads or
-   * writes) does not explore t again, since both orders reach the same state. Every
-   * reachable state is still visited — with states cached, sleep sets only save
-   * transitions into states already seen — and recording a step's footprint (the step run
-   * on a proxied view of the model) costs more than the transitions it saves: 15-29% fewer
-   * nodes, 10-35% fewer states a second (bench/run.ts). On for a search where transitions
-   * are dear, or to see the independence the footprints find.
-   */
-  sleepSets?: boolean;
-  /**
-   * dfs: explore only the schedules with at most this many preemptions — a decision for
-   * another actor while the one that took the last step could still step (CHESS's
-   * preemption bounding, Musuvathi and Qadeer). Switching away from an actor that blocked,
-   * sleeps or finished is free. `complete` then means every schedule within the bound was
-   * covered. A state is expanded again when it is reached with fewer preemptions used, and
-   * a state reached after different actors' steps is a different search state (what the
-   * next step costs differs). Not with sleep sets (their combination with a preemption
-   * bound misses schedules within it). In parallel workers, a search state is expanded by
-   * the worker that reaches it with a new fewest count (SharedBoundedStates): a complete
-   * search visits the same states as one thread, in more or fewer nodes.
-   */
-  preemptionBound?: number;
-  /**
-   * dfs: go back to a node by restoring a snapshot of the model in place (default), rather
-   * than re-running the scenario from the start along the node's prefix. Same results.
-   */
-  snapshots?: boolean;
-  /**
-   * dfs: at every node, check the incremental state hash against one from scratch, and that
-   * no two state components share an object (src/world/components.ts). Slow; the tests
-   * run it on every example scenario.
-   */
-  checkStateHash?: boolean;
-  /** dfs in several workers (src/explore/parallel.ts sets it): which one this is, and what they share. */
-  dfsWorker?: DfsWorker;
-  /** Stop after the first counterexample. */
-  stopOnFirst?: boolean;
-  /**
-   * Stop starting schedules (dfs: search nodes) once this many ms have passed. What was
-   * run is still a prefix of the schedule set (dfs: of the search order): the budget
-   * decides how many, never which.
-   */
-  timeBudgetMs?: number;
-  /**
-   * The clock the time budget is read from, in ms. The explorer reads no clock of its own:
-   * the command line passes the wall clock, tests a clock of their own.
-   */
-  clock?: () => number;
-  /** Minimise counterexamples (default on); at most this many candidate runs each. */
-  shrinkBudget?: number;
-  /** Called after every schedule with the number done (progress display; may return true to stop). */
-  onProgress?: (done: number, result: ExploreResult) => boolean | void;
-  /** Called with each counterexample as soon as it is minimised (so it is kept if the run is stopped). */
-  onCounterexample?: (c: Counterexample) => void;
-  /** Called with every schedule's run as it is counted (the library keeps the first to reach each outcome). */
-  onSchedule?: (r: RunResult) => void;
-}
-
-/**
- * One worker of a parallel dfs. Worker 0 starts at the root; the others start out of
- * nodes and ask the work pool (DfsWorkPool) for one, which a worker with nodes to spare
- * gives away: its shallowest, as decisions from the start. Every worker prunes by the
- * states all have seen (`visited`), so each state is expanded once, by one worker: a
- * complete search visits the same states, runs the same nodes and ends the same schedules
- * as one worker does, however the work was handed out. With a preemption bound, the search
- * states and the fewest preemptions each was reached with are shared too (`bounded`).
- */
-export interface DfsWorker {
-  worker: number;
-  visited: SharedArrayBuffer;
-  /** The nodes given away, and who holds or wants work (DfsWorkPool.create()). */
-  pool: SharedArrayBuffer;
-  /** With a preemption bound: the search states every worker has expanded, with the fewest preemptions (SharedBoundedStates). */
-  bounded?: SharedArrayBuffer;
-}
-
-export interface Counterexample {
-  verdict: Verdict;
-  violation: Violation;
-  /** The violating step's program point, "kind:state" ('-' for none): siteOf(). */
-  site: string;
-  /** The seed of the schedule that found it. */
-  seed: number;
-  /**
-   * Steps, context switches and preemptions (RunResult.preemptions) as found, and after
-   * minimisation and the shortest-schedule search (which may take more preemptions than
-   * found, except within a dfs preemption bound).
-   */
-  found: { steps: number; switches: number; preemptions: number };
-  minimised: { steps: number; switches: number; preemptions: number };
-  /** The minimised decisions: `thpsim run --replay` reproduces them (on the scenario without removedActors). */
-  decisions: Decision[];
-  /** Actors minimisation found the violation does not need: the replay's scenario leaves them out. */
-  removedActors: string[];
-}
+export type { Counterexample, DfsWorker, ExploreOptions, ExploreResult, Strategy } from './types.ts';
 
 /** The scenario a counterexample's decisions replay on. */
 export { contextSwitches, siteOf } from './minimise.ts';
@@ -145,52 +29,6 @@ export function counterexampleScenario(s: Scenario, c: Counterexample): Scenario
   return c.removedActors.length ? { ...s, actors: s.actors.filter((a) => !c.removedActors.includes(a.id)) } : s;
 }
 
-export interface ExploreResult {
-  scenario: string;
-  strategy: Strategy;
-  seed: number;
-  schedules: number;
-  /** Distinct traces (by trace hash) among the schedules run, and the hashes (sorted; for merging). */
-  distinctTraces: number;
-  traceHashes: string[];
-  /** The schedule set split over processes: this result's part. */
-  shard?: { index: number; count: number };
-  verdicts: Record<string, number>;
-  /** Violations by invariant, counted per schedule. */
-  violations: Record<string, number>;
-  /** Actor outcomes and system-call results across schedules: "actor: outcome" -> count. */
-  outcomes: Record<string, number>;
-  /** SCAN_* results (khugepaged_scan_shmem / collapse_shmem, MADV_COLLAPSE) across schedules: result -> count. */
-  scanResults: Record<string, number>;
-  /** Lock contention reached: lock kind -> schedules in which a trylock on it failed. */
-  contention: Record<string, number>;
-  /**
-   * Blocking contention reached: "kind: state path" -> schedules in which an actor waited
-   * there while another ran (lock_page, mmap_lock, the page table lock held...).
-   */
-  blocked: Record<string, number>;
-  /** One minimised counterexample per (verdict, invariant, site), the first found. */
-  counterexamples: Counterexample[];
-  /** Stopped early (stopOnFirst, the time budget, or onProgress asked to). */
-  stopped: boolean;
-  /** Why it stopped early: 'counterexample' (stopOnFirst), 'time budget' or 'interrupted'. */
-  stopReason?: string;
-  /** dfs, bfs: distinct model states visited, search-tree nodes run, and whether the search was exhaustive. */
-  states?: number;
-  /** dfs in one thread, bfs: the visited-state table's bytes per stored state (a 64-bit hash compacted state, and the table's room). */
-  stateBytes?: number;
-  nodes?: number;
-  /** dfs with sleep sets: transitions not run because an independent reordering of them had been. */
-  slept?: number;
-  /** dfs: complete means every schedule with at most this many preemptions was covered (ExploreOptions.preemptionBound). */
-  preemptionBound?: number;
-  complete?: boolean;
-  /**
-   * Per actor kind in the scenario: how many of its chart's atomic steps some schedule
-   * took, and the ones none did (by state path, as in the trace and the machines/ charts).
-   */
-  coverage: Record<string, { reached: number; steps: number; missed: string[] }>;
-}
 
 /** An actor's end as ExploreResult.outcomes counts it: "id: outcome results...". */
 export function outcomeKey(a: RunResult['actors'][number]): string {
@@ -222,27 +60,6 @@ interface DfsNode {
   track?: boolean;
   /** Parallel dfs: a node given by another worker, whose parent is not where the search order left the model. */
   jump?: boolean;
-}
-
-/** A dfs or bfs node's prefix: the decisions from the start that lead to it. */
-function prefixOf(node: { parent: unknown; decision: Decision | undefined }): Decision[] {
-  const out: Decision[] = [];
-  for (let n = node as { parent: unknown; decision: Decision | undefined } | null; n?.decision; n = n.parent as typeof n) out.push(n.decision);
-  return out.reverse();
-}
-
-/**
- * A bfs node: a state reached by a transition (its parent's decision), run once as it is
- * reached; a state seen for the first time is expanded when the search comes to its level,
- * by running it again (`expand`: its prefix from the start) and then each of its open
- * decisions.
- */
-interface BfsNode {
-  parent: BfsNode | null;
-  decision: Decision | undefined;
-  depth: number;
-  /** The node run again to expand it, its children next (not a transition of its own). */
-  expand?: boolean;
 }
 
 /** dfs nodes per run() with snapshots under exploreAsync: a chunk between two turns of the event loop. */
@@ -512,84 +329,39 @@ class Explorer {
     return node;
   }
 
-  /** bfs: the states to expand, level after level (a queue: `expandAt` is its head), and the children of the one being expanded. */
-  private readonly toExpand: BfsNode[] = [];
-  private expandAt = 0;
-  private readonly children: BfsNode[] = [];
-  private childAt = 0;
+  /** bfs: the search, and the run it goes on in (between chunks under exploreAsync). */
+  private bfs: BreadthFirst | undefined;
   private bfsRun: Generator<void, void, void> | undefined;
 
   /**
-   * Breadth-first search over every decision: the states of each depth before any of the
-   * next, so the first violation found is reached in the fewest steps (a shortest
-   * counterexample, before minimising). Without sleep sets or a preemption bound, it runs
-   * the transitions a dfs runs — the same states, nodes, ended schedules and coverage in
-   * another order. Each state it expands is reached again from the start along its prefix
-   * (then a snapshot there, each open decision a restore and one step): a state costs its
-   * depth in steps once more, where the dfs goes back to it by a restore.
+   * Breadth-first search over every decision (./bfs.ts): the states of each depth before
+   * any of the next, so the first violation found is reached in the fewest steps (a shortest
+   * counterexample, before minimising); the transitions a dfs without sleep sets runs.
    */
   private bfsNext(): boolean {
     const { s, o, res } = this;
-    if (!this.bfsRun) {
-      let n = 0;
-      this.bfsRun = dfsDriver(s, {
-        next: () => (this.overBudget() ? undefined : this.bfsPop()),
-        depth: (node: BfsNode) => node.depth,
-        decision: (node: BfsNode) => node.decision,
-        footprint: () => false,
-        jumpTo: (node: BfsNode) => (node.expand ? prefixOf(node) : undefined),
-        visit: (node: BfsNode, r: RunResult) => this.bfsVisit(node, r),
-        pause: () => ++n % this.dfsChunk === 0,
-      }, { seed: this.base, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash });
+    if (!this.bfs) {
+      this.bfs = new BreadthFirst({
+        stop: () => res.stopped || this.visited.size >= this.maxStates || this.overBudget(),
+        ended: (r) => this.record(r),
+        reached: (d, lo, hi) => {
+          // the step that led here counts as covered even if the state it reached was seen
+          if (d) this.markDecision(d);
+          return this.visited.add(lo, hi, 0) < 0;
+        },
+        counted: () => {
+          res.nodes = this.bfs!.nodes;
+          res.states = this.visited.size;
+          res.stateBytes = res.states > 0 ? Math.round((10 * this.visited.bytes) / res.states) / 10 : 0;
+          if (o.onProgress?.(res.nodes, res)) this.stop('interrupted');
+        },
+      }, this.dfsChunk);
     }
+    this.bfsRun ??= dfsDriver(s, this.bfs, { seed: this.base, maxSteps: o.maxSteps, monitors: o.monitors, collect: true, checkStateHash: o.checkStateHash });
     if (this.bfsRun.next().done) this.bfsRun = undefined;
-    const more = res.nodes === undefined || this.childAt < this.children.length || this.expandAt < this.toExpand.length;
+    const more = this.bfs.more;
     res.complete = !more && !res.stopped;
     return !res.stopped && more && this.visited.size < this.maxStates;
-  }
-
-  /** bfs: the next node — a child of the state being expanded, else the next state to expand (run again from the start), else none. */
-  private bfsPop(): BfsNode | undefined {
-    const { res } = this;
-    if (res.stopped || this.visited.size >= this.maxStates) return undefined;
-    if (res.nodes === undefined) {
-      res.nodes = 1;
-      return { parent: null, decision: undefined, depth: 0 };
-    }
-    if (this.childAt < this.children.length) {
-      res.nodes++;
-      return this.children[this.childAt++]!;
-    }
-    if (this.expandAt === this.toExpand.length) return undefined;
-    const state = this.toExpand[this.expandAt]!;
-    // (the queue's head is dropped as it is taken: the states expanded are kept only as their children's parents)
-    this.toExpand[this.expandAt++] = undefined as unknown as BfsNode;
-    return { ...state, expand: true };
-  }
-
-  /** bfs: a node's result. A state expanded: its children come next. A transition: counted, and its state queued if new. */
-  private bfsVisit(node: BfsNode, r: RunResult): number {
-    const { o, res } = this;
-    if (node.expand) {
-      // the same prefix reaches the same state: a node that goes on, whose open decisions are its children
-      if (r.stateWords === undefined) throw new Error(`bfs: the run along a state's prefix ended (${r.verdict}${r.divergence ? `: ${r.divergence}` : ''}) where it had reached a state that goes on`);
-      const open = r.frontier!;
-      const parent: BfsNode = { parent: node.parent, decision: node.decision, depth: node.depth };
-      this.children.length = 0;
-      this.childAt = 0;
-      for (const d of open) this.children.push({ parent, decision: d, depth: node.depth + 1 });
-      return open.length;
-    }
-    if (r.stateWords === undefined) this.record(r);
-    else {
-      if (node.decision) this.markDecision(node.decision);
-      const [lo, hi] = r.stateWords;
-      if (this.visited.add(lo, hi, 0) < 0) this.toExpand.push(node);
-    }
-    res.states = this.visited.size;
-    res.stateBytes = res.states > 0 ? Math.round((10 * this.visited.bytes) / res.states) / 10 : 0;
-    if (o.onProgress?.(res.nodes ?? 0, res)) this.stop('interrupted');
-    return 0;
   }
 
   /** Parallel dfs: a decision as the work pool carries it. */

@@ -1,5 +1,5 @@
 /** Results of one exploration's parts (shards, or a parallel dfs's workers) combined. */
-import type { Counterexample, ExploreResult } from './explore.ts';
+import type { Counterexample, ExploreResult } from './types.ts';
 
 /** Counts listed in key order, so a result's JSON does not depend on discovery order. */
 export function inKeyOrder(counts: Record<string, number>): Record<string, number> {
