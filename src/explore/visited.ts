@@ -18,19 +18,34 @@ export class VisitedStates {
     return this.t.byteLength;
   }
 
-  /** The value stored for the state, or -1 if it was never seen. */
-  get(lo: number, hi: number): number {
+  /** The state's slot (its first word), or -1 - the empty slot where it would go. */
+  private slot(lo: number, hi: number): number {
     const t = this.t;
     const mask = this.slots - 1;
     for (let i = lo & mask; ; i = (i + 1) & mask) {
       const at = 3 * i;
-      const v = t[at]!;
-      if (v === 0) return -1;
-      if (t[at + 1] === lo && t[at + 2] === hi) return v - 1;
+      if (t[at] === 0) return -1 - at;
+      if (t[at + 1] === lo && t[at + 2] === hi) return at;
     }
   }
 
-  /** Where add() put the last state it added (its slot's first word), for replace(). */
+  /** The state into the empty slot at `at`, with its value. */
+  private fill(at: number, lo: number, hi: number, value: number): void {
+    const t = this.t;
+    t[at] = value + 1;
+    t[at + 1] = lo;
+    t[at + 2] = hi;
+    this.size++;
+    this.added = at;
+  }
+
+  /** The value stored for the state, or -1 if it was never seen. */
+  get(lo: number, hi: number): number {
+    const at = this.slot(lo, hi);
+    return at < 0 ? -1 : this.t[at]! - 1;
+  }
+
+  /** Where add() put the last state it added (its slot's first word), for replaceAdded(). */
   private added = -1;
 
   /**
@@ -40,21 +55,10 @@ export class VisitedStates {
    */
   add(lo: number, hi: number, value: number): number {
     if ((this.size + 1) * 2 > this.slots) this.grow();
-    const t = this.t;
-    const mask = this.slots - 1;
-    for (let i = lo & mask; ; i = (i + 1) & mask) {
-      const at = 3 * i;
-      const v = t[at]!;
-      if (v === 0) {
-        t[at] = value + 1;
-        t[at + 1] = lo;
-        t[at + 2] = hi;
-        this.size++;
-        this.added = at;
-        return -1;
-      }
-      if (t[at + 1] === lo && t[at + 2] === hi) return v - 1;
-    }
+    const at = this.slot(lo, hi);
+    if (at >= 0) return this.t[at]! - 1;
+    this.fill(-1 - at, lo, hi, value);
+    return -1;
   }
 
   /** The value of the state add() added last (no other change to the table since). */
@@ -65,23 +69,9 @@ export class VisitedStates {
   /** Store (or replace) the state's value (≥ 0). */
   set(lo: number, hi: number, value: number): void {
     if ((this.size + 1) * 2 > this.slots) this.grow();
-    const t = this.t;
-    const mask = this.slots - 1;
-    for (let i = lo & mask; ; i = (i + 1) & mask) {
-      const at = 3 * i;
-      const v = t[at]!;
-      if (v === 0) {
-        t[at] = value + 1;
-        t[at + 1] = lo;
-        t[at + 2] = hi;
-        this.size++;
-        return;
-      }
-      if (t[at + 1] === lo && t[at + 2] === hi) {
-        t[at] = value + 1;
-        return;
-      }
-    }
+    const at = this.slot(lo, hi);
+    if (at >= 0) this.t[at] = value + 1;
+    else this.fill(-1 - at, lo, hi, value);
   }
 
   private grow(): void {
