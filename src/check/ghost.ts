@@ -9,7 +9,7 @@ import type { StateVector } from '../vector/state_vector.ts';
  * A per-pfn array with room for index `i`: `a` itself if it has, else a copy doubled until
  * it has (so its length, and what the dfs hashes of it, grows with the highest pfn seen).
  */
-export function fit<T extends Int32Array | Uint32Array>(a: T, i: number): T {
+export function fit<T extends Int32Array | Uint32Array | Uint8Array>(a: T, i: number): T {
   if (i < a.length) return a;
   let n = a.length;
   while (n <= i) n *= 2;

@@ -134,14 +134,7 @@ function isolatedPages(sv: StateVector, changed: () => void): IsolatedPages {
     has,
     add(p) {
       if (p < 0 || has(p)) return;
-      if (p >= marks.length) {
-        let n = marks.length;
-        while (n <= p) n *= 2;
-        const b = new Uint8Array(n);
-        b.set(marks);
-        marks = b;
-        sv.setColumn(col, b);
-      }
+      if (p >= marks.length) sv.setColumn(col, (marks = fit(marks, p)));
       sv.putCol(col, p, 1);
       sv.put(count, sv.w[count]! + 1);
     },

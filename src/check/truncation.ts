@@ -8,6 +8,7 @@
 import type { MonitorKind } from '../registry.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import type { StateVector } from '../vector/state_vector.ts';
+import { fit } from './ghost.ts';
 
 /** The first cached page at or beyond i_size that is not part of a huge page straddling it, or -1. */
 function pageBeyondEof(k: Kernel, inoId: number, from: number): number {
@@ -86,15 +87,7 @@ function punchesOf(sv: StateVector, actors: number, changed: () => void): Punche
   return {
     begin(actor, ino, start, present) {
       this.end(actor);
-      let a = marks[actor]!;
-      if (present.length > a.length) {
-        let n = a.length;
-        while (n < present.length) n *= 2;
-        const b = new Uint8Array(n);
-        b.set(a);
-        marks[actor] = a = b;
-        sv.setColumn(cols[actor]!, b);
-      }
+      if (present.length > marks[actor]!.length) sv.setColumn(cols[actor]!, (marks[actor] = fit(marks[actor]!, present.length - 1)));
       for (let i = 0; i < present.length; i++) if (present[i] !== 0) sv.putCol(cols[actor]!, i, 1);
       const b = base + 4 * actor;
       sv.put(b + ON, 1);
@@ -115,7 +108,7 @@ function punchesOf(sv: StateVector, actors: number, changed: () => void): Punche
       const p: Punch = { ino: at(actor, INO), start: at(actor, START), before: marks[actor]!.slice(0, len) };
       for (let i = 0; i < len; i++) if (p.before[i] !== 0) sv.putCol(cols[actor]!, i, 0);
       const b = base + 4 * actor;
-      for (const f of [ON, INO, START, LEN]) sv.put(b + f, 0);
+      for (let f = ON; f <= LEN; f++) sv.put(b + f, 0);
       return p;
     },
     state: undefined,
