@@ -51,7 +51,7 @@ export const khugepagedLocals = struct<KhugepagedLocals>('khugepaged', {
 
 type K = Actor<KhugepagedLocals>;
 /** The mm of khugepaged_scan.mm_slot. */
-const mmOf = (a: K): MmStruct => a.k.mms[a.k.khugepagedMmSlots[a.l.slot]!]!;
+const mmOf = (a: K): MmStruct => a.k.mms[a.k.mmHead.mmAt(a.l.slot)]!;
 
 /**
  * khugepaged_enter_vma(vma, vm_flags) — from mmap_region (the scenario's VMAs at the start),
@@ -212,10 +212,10 @@ export const khugepagedChart: TaskChartDef<K> = {
     passDone: (a) => a.l.progress >= a.k.sysfs.khugepaged.pages_to_scan || a.l.pass_through_head >= 2,
     allocFailed: (a) => a.l.alloc_failed,
     allocWaited: (a) => a.l.alloc_waited,
-    slotsWrapped: (a) => a.l.slot >= a.k.khugepagedMmSlots.length,
+    slotsWrapped: (a) => a.l.slot >= a.k.mmHead.length,
     // khugepaged_has_work(): an mm_slot on the list (and khugepaged enabled)
-    noWork: (a) => a.k.khugepagedMmSlots.length === 0 || a.k.sysfs.enabled === 'never',
-    hasWork: (a) => a.k.khugepagedMmSlots.length > 0 && a.k.sysfs.enabled !== 'never',
+    noWork: (a) => a.k.mmHead.length === 0 || a.k.sysfs.enabled === 'never',
+    hasWork: (a) => a.k.mmHead.length > 0 && a.k.sysfs.enabled !== 'never',
     // (and every task's wait for more scans satisfied: the kernel's khugepaged never stops)
     allScansDone: (a) => a.k.khugepaged.full_scans >= Math.max(a.l.full_scans_target, a.k.khugepagedScansWanted),
     slotMmGone: (a) => mmOf(a).usersState() !== 'live' || mmOf(a).forking,
@@ -270,7 +270,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       const k = a.k;
       a.l.address = Math.max(a.l.address, a.l.hstart);
       a.k.mmapReadUnlock(mmOf(a), a.ix);
-      a.l.cc_mm = a.k.khugepagedMmSlots[a.l.slot]!;
+      a.l.cc_mm = a.k.mmHead.mmAt(a.l.slot);
       a.l.cc_khugepaged = true;
       a.l.sc_ino = a.l.vma_file;
       a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../src/scenario/load.ts';
+import { loadScenario, validateScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { StateComponents } from '../src/world/components.ts';
@@ -126,6 +126,37 @@ describe('state components', () => {
     expect(r.states).toBe(3000);
     expect(names.size).toBeGreaterThan(0);
     expect([...names].filter((n) => n.startsWith('monitor '))).toEqual([]);
+  });
+
+  it("sysfs's settings and khugepaged's mm_slot list are slots of the state vector: a sysfs write or an mm joining the list changes no component", async () => {
+    const s = await validateScenario({
+      name: 'sysfs-and-mm-head', hpage_pmd_nr: 4, sysfs: { enabled: 'madvise' },
+      mms: [{ name: 'm', vmas: [{ start: 0x10000, size: 0x8000 }] }],
+      actors: [
+        { kind: 'task', id: 'T1', mm: 'm', ops: [{ madvise: { start: 0x10000, size: 0x4000, advice: 'MADV_HUGEPAGE' } }, { write: 0x10000 }] },
+        { kind: 'task', id: 'T2', mm: 'm', ops: [{ sysfs: { khugepaged: { pages_to_scan: 8 } } }, { sysfs: { enabled: 'always' } }] },
+        { kind: 'khugepaged', id: 'khugepaged', full_scans: 1 },
+      ],
+    }, '<test>');
+    const hashed = new Map<string, number>();
+    const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
+    const orig = P.rehash;
+    P.rehash = function (this: { names: string[] }, c: number) {
+      hashed.set(this.names[c]!, (hashed.get(this.names[c]!) ?? 0) + 1);
+      orig.call(this, c);
+    };
+    let r;
+    try {
+      r = explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true });
+    } finally {
+      P.rehash = orig;
+    }
+    expect(r.states).toBeGreaterThan(100);
+    expect(hashed.get('kernel')).toBe(1); // (hashed once, at the first node)
+    // (both happen in every schedule: the settings written, the mm on khugepaged's list)
+    const one = run(s, { seed: 1 });
+    expect(one.kernel.sysfs).toMatchObject({ enabled: 'always', khugepaged: { pages_to_scan: 8 } });
+    expect(one.kernel.khugepagedMmSlots).toEqual([0]);
   });
 
   it('the check names an object two components share (identity between components is not hashed)', async () => {

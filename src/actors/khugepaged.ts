@@ -26,7 +26,7 @@ export const khugepagedKind: ActorKind<KhugepagedLocals, KhugepagedSpec> = {
   // full scans ('ok'): asleep, not deadlocked
   idle: (a) => {
     if (a.k.khugepaged.full_scans >= Math.max(a.l.full_scans_target, a.k.khugepagedScansWanted)) return 'ok';
-    return a.k.khugepagedMmSlots.length === 0 || a.k.sysfs.enabled === 'never' ? 'idle' : null;
+    return a.k.mmHead.length === 0 || a.k.sysfs.enabled === 'never' ? 'idle' : null;
   },
   // laid out in the state vector (src/vector/): khugepagedLocals, machines/khugepaged.ts
   locals: (spec, k) => makeStruct(k.sv, khugepagedLocals, spec.id, {}, { cc_mm: 0, cc_khugepaged: true, full_scans_target: spec.full_scans }),

@@ -14,7 +14,7 @@ import { Inode, SLOTS, isSwapEntry, swapEntry, swapOffset } from './address_spac
 import { VectorMap } from '../vector/vector_map.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { VmStat, type VmItem } from './vmstat.ts';
-import { type Sysfs, defaultSysfs } from './sysfs.ts';
+import { type Sysfs, defaultSysfs, sysfsId, sysfsOf } from './sysfs.ts';
 import { type Kconfig, defaultKconfig } from './kconfig.ts';
 import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
@@ -70,8 +70,50 @@ export interface KernelGlobals {
   scans_wanted: number;
   /** get_swap_page()'s next slot offset (the model's swap device hands each out once). */
   swap_next: number;
+  /** /sys/kernel/mm/transparent_hugepage's settings, by their fingerprint (sysfsId): replaced whole by a write. */
+  sysfs: number;
 }
-const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int(), swap_next: int() });
+const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int(), swap_next: int(), sysfs: int() });
+
+/**
+ * khugepaged_scan.mm_head: the mm_slots registered with khugepaged, as mm ids, in the
+ * order they were added (__khugepaged_enter adds at the tail; the model never removes
+ * one). A length slot, then one slot per mm the scenario can have (its own and its forks').
+ * An element is read by its slot alone (not the length's), as an array's element was.
+ */
+export class MmSlotList {
+  private readonly at0: number;
+
+  constructor(
+    private readonly sv: StateVector,
+    readonly max: number,
+  ) {
+    this.at0 = sv.alloc(1 + max, 'khugepaged_scan.mm_head (the mm_slots: at most one an mm)');
+  }
+
+  get length(): number {
+    return this.sv.get(this.at0);
+  }
+
+  /** The mm id of the i-th mm_slot (i below the length). */
+  mmAt(i: number): number {
+    return this.sv.get(this.at0 + 1 + i);
+  }
+
+  push(mm: number): void {
+    const n = this.length;
+    if (n >= this.max) throw new RangeError(`khugepaged_scan.mm_head: more than ${this.max} mm_slots (one an mm)`);
+    this.sv.put(this.at0 + 1 + n, mm);
+    this.sv.put(this.at0, n + 1);
+  }
+
+  toArray(): number[] {
+    return Array.from({ length: this.length }, (_, i) => this.mmAt(i));
+  }
+}
+
+/** Where Kernel keeps the settings its sysfs slot last stood for (not model state: a cache of sysfsOf). */
+const SYSFS_SEEN = Symbol('thpsim.kernel.sysfs');
 
 /** /sys/kernel/mm/transparent_hugepage/khugepaged/{full_scans,pages_collapsed}. */
 export interface KhugepagedCounters {
@@ -86,8 +128,25 @@ export class Kernel {
   readonly pages: PageStore;
   /** The state vector (src/vector/): the structs laid out in it are slots, copied and hashed as such. */
   readonly sv: StateVector;
-  /** /sys/kernel/mm/transparent_hugepage: one frozen object, replaced whole by a write (writeSysfs). */
-  sysfs: Sysfs;
+  /**
+   * /sys/kernel/mm/transparent_hugepage: one frozen object, replaced whole by a write
+   * (writeSysfs) — a slot of the state vector holds which (its fingerprint, sysfsId).
+   */
+  get sysfs(): Sysfs {
+    const id = this.g.sysfs;
+    const seen = this[SYSFS_SEEN];
+    if (seen.id !== id) {
+      seen.id = id;
+      seen.settings = sysfsOf(id);
+    }
+    return seen.settings!;
+  }
+
+  set sysfs(s: Sysfs) {
+    this.g.sysfs = sysfsId(s);
+  }
+
+  private readonly [SYSFS_SEEN]: { id: number; settings: Sysfs | undefined } = { id: NaN, settings: undefined };
   /** Kconfig options the model reads (src/memory/kconfig.ts), fixed for the run. */
   readonly config: Readonly<Kconfig>;
   readonly HPAGE_PMD_NR: number;
@@ -119,7 +178,11 @@ export class Kernel {
   /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
   readonly ZERO_PAGE: number;
   /** khugepaged_scan.mm_head: the mm_slots registered with khugepaged (__khugepaged_enter), as mm ids, in order. */
-  readonly khugepagedMmSlots: number[] = [];
+  readonly mmHead: MmSlotList;
+  /** The mm ids on khugepaged_scan.mm_head now, in order (a copy). */
+  get khugepagedMmSlots(): readonly number[] {
+    return Object.freeze(this.mmHead.toArray());
+  }
   /**
    * The full_scans count a task's wait is waiting for: khugepaged (which never stops in the
    * kernel) keeps scanning past its own full_scans bound until this is reached.
@@ -169,16 +232,15 @@ export class Kernel {
       throw new Error(`HPAGE_PMD_NR must be a power of two ≥ 2, not ${cfg.hpagePmdNr}`);
     }
     this.T = teamConsts(this.HPAGE_PMD_ORDER);
-    // the scenario's /sys/kernel/mm/transparent_hugepage settings: frozen (the dfs's state hash
-    // writes it once per object), replaced by a task's sysfs write
-    const sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
-    this.sysfs = Object.freeze({ ...sysfs, khugepaged: Object.freeze({ ...sysfs.khugepaged }) });
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
     this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, files: 8, ...cfg.bounds });
     this.sv.plain = !cfg.slots;
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
+    this.mmHead = new MmSlotList(this.sv, this.sv.bounds.mms);
+    // the scenario's /sys/kernel/mm/transparent_hugepage settings, replaced by a task's sysfs write
+    this.sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
     this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
     this.vmstat = new VmStat(this.bus, this.sv);
     this.pageLockHolder = makePageLockHolders(this.sv);
@@ -652,14 +714,14 @@ export class Kernel {
   khugepagedEnter(mm: MmStruct, a: ActorIx): void {
     if (mm.mmfVmHugepage) return;
     mm.mmfVmHugepage = true;
-    this.khugepagedMmSlots.push(mm.id);
+    this.mmHead.push(mm.id);
     this.mmField(mm, 'MMF_VM_HUGEPAGE', a);
-    this.trace(a, 'khugepaged_enter', `mm=${mm.name} slots=${this.khugepagedMmSlots.length}`);
+    this.trace(a, 'khugepaged_enter', `mm=${mm.name} slots=${this.mmHead.length}`);
   }
 
   /** A write to sysfs: the new settings (frozen), or the store's -EINVAL leaving them as they were. */
   writeSysfs(file: string, value: string, next: Sysfs | null, a: ActorIx): void {
-    if (next) this.sysfs = Object.freeze({ ...next, khugepaged: Object.freeze({ ...next.khugepaged }) });
+    if (next) this.sysfs = next;
     this.bus.publish({ kind: 'sysfs', file, value, error: next ? '0' : '-EINVAL', actor: a });
   }
 

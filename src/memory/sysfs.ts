@@ -2,6 +2,7 @@
  * /sys/kernel/mm/transparent_hugepage/ tunables with the kernel's names and defaults
  * (../shared/conventions.md). Defaults scale with HPAGE_PMD_NR.
  */
+import { stringId } from '../vector/strings.ts';
 export type ThpEnabled = 'always' | 'madvise' | 'never';
 export type ThpDefrag = 'always' | 'defer' | 'defer+madvise' | 'madvise' | 'never';
 export type ShmemEnabled = 'always' | 'within_size' | 'advise' | 'never' | 'deny' | 'force';
@@ -40,6 +41,34 @@ export function defaultSysfs(hpagePmdNr: number): Sysfs {
       defrag: 1,
     },
   };
+}
+
+/** Settings by fingerprint (sysfsId): one frozen object for each content seen in the process. */
+const byId = new Map<number, Sysfs>();
+
+/**
+ * The settings' fingerprint, a slot value of the state vector: the same for the same
+ * content in every run and worker thread (the fingerprint of its text with the keys in a
+ * fixed order, src/vector/strings.ts; two contents with one fingerprint are an error there).
+ */
+export function sysfsId(s: Sysfs): number {
+  const id = stringId(canonical(s));
+  if (!byId.has(id)) byId.set(id, Object.freeze({ ...s, khugepaged: Object.freeze({ ...s.khugepaged }) }));
+  return id;
+}
+
+/** The settings a fingerprint stands for (frozen). */
+export function sysfsOf(id: number): Sysfs {
+  const s = byId.get(id);
+  if (s === undefined) throw new Error(`sysfs: ${id} is no settings' fingerprint`);
+  return s;
+}
+
+/** JSON with every object's keys sorted. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
 }
 
 /** The kernel's own range checks on writes to these files; returns the problem or null. */

@@ -202,14 +202,14 @@ export class StateComponents {
   /**
    * The kinds of bus event that can say a component of this world changed: EVENTS but
    * those whose every object is in the state vector here (vmstat; the page store's page,
-   * team and data events; the page caches' cache events).
+   * team and data events; the page caches' cache events; swap and sysfs with the kernel's globals).
    */
   events(): readonly BusEvent['kind'][] {
     return StateComponents.EVENTS.filter((kind) => !(
       (kind === 'vmstat' && this.vmstat < 0)
       || ((kind === 'page' || kind === 'team' || kind === 'data') && this.pagesInVector)
       || ((kind === 'cache' || kind === 'inode' || kind === 'truncate') && this.inodesInVector)
-      || (kind === 'swap' && this.globalsInVector)));
+      || ((kind === 'swap' || kind === 'sysfs') && this.globalsInVector)));
   }
 
   /** What a bus event says changed. */
@@ -259,8 +259,7 @@ export class StateComponents {
         this.touchMmFields(e.mm);
         return;
       case 'mm_field':
-        // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list, a kernel field)
-        if (e.field === 'MMF_VM_HUGEPAGE') this.touch(KERNEL);
+        // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list — slots of the vector)
         if (e.field === 'vmas' || e.field === 'replaced' || e.field === 'pte_mapped_thp' || (e.field === 'expected' && this.mmInVector[e.mm] !== 1)) this.touchMm(e.mm);
         else this.touchMmFields(e.mm);
         return;
@@ -269,7 +268,8 @@ export class StateComponents {
         if (!this.globalsInVector) this.touch(KERNEL);
         return;
       case 'sysfs':
-        this.touch(KERNEL);
+        // (the settings' fingerprint: a slot of the vector, with the kernel's globals)
+        if (!this.globalsInVector) this.touch(KERNEL);
         return;
       case 'swap':
         // (the slots and the next offset: a column and a slot of the state vector, with the kernel's globals)
