@@ -81,6 +81,7 @@ function makeGhost(k: Kernel): Ghost {
   };
   return {
     fit(h) {
+      if (h < st.structural.length) return;
       st.structural = fit(st.structural, h);
       st.held = fit(st.held, h);
     },
@@ -106,7 +107,8 @@ export const pageRefcountMonitor: MonitorKind = {
     const scratch = { touched: [] as number[], n: 0, seen: new Uint32Array(64), round: 1 };
     const { touched } = scratch;
     const touch = (h: number) => {
-      scratch.seen = fit(scratch.seen, h);
+      // (fit()'s test inline: it sees three kinds of array, so a call would not be)
+      if (h >= scratch.seen.length) scratch.seen = fit(scratch.seen, h);
       if (scratch.seen[h] !== scratch.round) {
         scratch.seen[h] = scratch.round;
         touched[scratch.n++] = h;

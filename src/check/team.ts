@@ -163,7 +163,7 @@ export const teamMonitor: MonitorKind = {
     const scratch = { touched: [] as number[], seen: new Uint32Array(64), round: 1, moves: [] as number[], whole: [] as number[] };
     const touch = (p: number) => {
       if (p < 0) return;
-      scratch.seen = fit(scratch.seen, p);
+      if (p >= scratch.seen.length) scratch.seen = fit(scratch.seen, p);
       if (scratch.seen[p] !== scratch.round) {
         scratch.seen[p] = scratch.round;
         scratch.touched.push(p);
@@ -196,9 +196,11 @@ export const teamMonitor: MonitorKind = {
         scratch.moves.push(e.pfn, e.newpfn, k.pages.mapping[e.pfn]!, k.pages.index[e.pfn]!, e.reason === 'shmem_recovery' ? 1 : 0);
       }
     });
+    // (a page a cache event names matters at the step's end only if PageTeam then: one that
+    // is not yet becomes a member in a team event of its own, which touches it)
     k.bus.on('cache').subscribe((e) => {
-      touch(e.old);
-      touch(e.value);
+      if (e.old >= 0 && PageTeam(k, e.old)) touch(e.old);
+      if (e.value >= 0 && PageTeam(k, e.value)) touch(e.value);
     });
 
     /** What is wrong with the move of `old` into `nu` (at the step's end), or null. */

@@ -389,7 +389,8 @@ export function createWorld(s: Scenario, opts: WorldOptions = {}): World {
     k.stepState = from.path;
     // (a decision is made once per actor and state, frozen, and shared by every run of the world)
     if (record) schedule.push(fail ? namesAt(r).fail : namesAt(r).step);
-    for (const f of view.beforeStep) f(r.actor.ix, from);
+    const before = view.beforeStep;
+    for (let i = 0; i < before.length; i++) before[i]!(r.actor.ix, from);
     try {
       if (r.xactor) {
         r.xactor.send(fail ? failEv : stepEv);
