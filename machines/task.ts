@@ -621,7 +621,7 @@ export const taskChart: TaskChartDef<A> = {
         if (v.end > op.end) out.push({ ...v, start: op.end, pgoff: v.pgoff + (op.end - v.start) });
         return out;
       });
-      mm.vmas.splice(0, mm.vmas.length, ...keep);
+      mm.setVmas(keep);
       a.k.mmField(mm, 'vmas', a.ix);
       for (let v = op.start; v < op.end; v++) mm.expected.delete(v);
       a.k.mmField(mm, 'expected', a.ix);
@@ -636,7 +636,7 @@ export const taskChart: TaskChartDef<A> = {
     },
     exitMmapDone: (a) => {
       const mm = mmOf(a);
-      mm.vmas.length = 0;
+      mm.clearVmas();
       a.k.mmField(mm, 'vmas', a.ix);
       mm.expected.clear();
       a.k.mmField(mm, 'expected', a.ix);
@@ -651,7 +651,7 @@ export const taskChart: TaskChartDef<A> = {
       a.k.mmField(child, 'mm_users', a.ix);
       child.forking = true;
       a.k.mmField(child, 'forking', a.ix);
-      for (const v of parent.vmas) child.vmas.push({ ...v });
+      for (const v of parent.vmas) child.addVma({ ...v });
       a.k.mmField(child, 'vmas', a.ix);
       a.l.child = op.child;
       // khugepaged_fork: the child of a registered mm is registered too

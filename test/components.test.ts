@@ -128,13 +128,13 @@ describe('state components', () => {
     expect([...names].filter((n) => n.startsWith('monitor '))).toEqual([]);
   });
 
-  it("sysfs's settings and khugepaged's mm_slot list are slots of the state vector: a sysfs write or an mm joining the list changes no component", async () => {
+  it("sysfs's settings, khugepaged's mm_slot list and an mm's VMAs are slots of the state vector: a sysfs write, an mm joining the list, a VMA split, munmap or exit changes no component", async () => {
     const s = await validateScenario({
       name: 'sysfs-and-mm-head', hpage_pmd_nr: 4, sysfs: { enabled: 'madvise' },
-      mms: [{ name: 'm', vmas: [{ start: 0x10000, size: 0x8000 }] }],
+      mms: [{ name: 'm', vmas: [{ start: 0x10000, size: 0x8000 }] }, { name: 'n', vmas: [] }],
       actors: [
-        { kind: 'task', id: 'T1', mm: 'm', ops: [{ madvise: { start: 0x10000, size: 0x4000, advice: 'MADV_HUGEPAGE' } }, { write: 0x10000 }] },
-        { kind: 'task', id: 'T2', mm: 'm', ops: [{ sysfs: { khugepaged: { pages_to_scan: 8 } } }, { sysfs: { enabled: 'always' } }] },
+        { kind: 'task', id: 'T1', mm: 'm', ops: [{ madvise: { start: 0x10000, size: 0x4000, advice: 'MADV_HUGEPAGE' } }, { write: 0x10000 }, { munmap: { start: 0x16000, size: 0x1000 } }, 'exit'] },
+        { kind: 'task', id: 'T2', mm: 'n', ops: [{ sysfs: { khugepaged: { pages_to_scan: 8 } } }, { sysfs: { enabled: 'always' } }] },
         { kind: 'khugepaged', id: 'khugepaged', full_scans: 1 },
       ],
     }, '<test>');
@@ -153,10 +153,12 @@ describe('state components', () => {
     }
     expect(r.states).toBeGreaterThan(100);
     expect(hashed.get('kernel')).toBe(1); // (hashed once, at the first node)
+    expect(hashed.get('mm m')).toBe(1);
     // (both happen in every schedule: the settings written, the mm on khugepaged's list)
     const one = run(s, { seed: 1 });
     expect(one.kernel.sysfs).toMatchObject({ enabled: 'always', khugepaged: { pages_to_scan: 8 } });
     expect(one.kernel.khugepagedMmSlots).toEqual([0]);
+    expect(one.kernel.mmByName('m')!.vmas).toEqual([]); // (split by madvise, a page unmapped, all gone at exit)
   });
 
   it('the check names an object two components share (identity between components is not hashed)', async () => {

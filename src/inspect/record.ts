@@ -214,7 +214,8 @@ export function record(scenario: Scenario, opts: RecordOptions = {}): Recording 
     for (const mm of k.mms) {
       let seen = vmasSeen.get(mm.id);
       if (!seen) vmasSeen.set(mm.id, (seen = new Map()));
-      for (const v of mm.vmas) seen.set(`${v.start}:${v.end}:${v.file}:${v.pgoff}`, v);
+      // (a copy: a VMA of a world laid out in the state vector reads its slots as they are when read)
+      for (const v of mm.vmas) seen.set(`${v.start}:${v.end}:${v.file}:${v.pgoff}`, { ...v });
     }
     return delta;
   };

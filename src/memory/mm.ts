@@ -40,6 +40,78 @@ export interface Vma {
   file: number;
 }
 
+/** A VMA's fields in the order its slots are laid out. */
+const VMA_FIELDS = ['start', 'end', 'flags', 'pgoff', 'file'] as const;
+
+/**
+ * The slots of one VMA entry as a Vma: each field an own enumerable accessor reading its
+ * slot (a step's footprint sees each field read; `{ ...vma }` copies the values).
+ */
+function vmaView(sv: StateVector, base: number): Vma {
+  const v = {} as Vma;
+  VMA_FIELDS.forEach((f, i) => Object.defineProperty(v, f, { get: () => sv.get(base + i), enumerable: true }));
+  Object.defineProperty(v, VECTOR_BASE, { value: base });
+  Object.defineProperty(v, VECTOR, { value: sv });
+  return Object.freeze(v);
+}
+
+/**
+ * An mm's VMAs in the state vector (an mm made with a world a search copies and hashes): a
+ * count slot, then `max` entries of five slots (start, end, flags, pgoff, file), zeroes past
+ * the count. A change writes the count and every entry up to the longer of the old and new
+ * lists — as the JavaScript array it replaces was rewritten whole (splice, length = 0) — so
+ * a step's footprint relates steps as before; a reader reads the count, then the fields it
+ * looks at.
+ */
+class VmaTable {
+  private readonly at0: number;
+  private readonly views: Vma[] = [];
+  private list: readonly Vma[] = Object.freeze([]);
+
+  constructor(
+    private readonly sv: StateVector,
+    readonly max: number,
+    private readonly name: string,
+  ) {
+    this.at0 = sv.alloc(1 + max * VMA_FIELDS.length, `${name} VMAs (at most ${max})`);
+    for (let i = 0; i < max; i++) this.views.push(vmaView(sv, this.at0 + 1 + i * VMA_FIELDS.length));
+  }
+
+  /**
+   * The VMAs now: the views of the first `count` entries (a new array only when the count
+   * changed). The array is marked as the vector's: a step's footprint takes what it reads
+   * of it from the slots (the count here, each field as read), not the array object.
+   */
+  get(): readonly Vma[] {
+    const n = this.sv.get(this.at0);
+    if (n !== this.list.length) {
+      const list = this.views.slice(0, n);
+      Object.defineProperty(list, VECTOR_BASE, { value: this.at0 });
+      Object.defineProperty(list, VECTOR, { value: this.sv });
+      this.list = Object.freeze(list);
+    }
+    return this.list;
+  }
+
+  set(vmas: readonly Vma[]): void {
+    const n = vmas.length;
+    if (n > this.max) {
+      throw new RangeError(`${this.name}: ${n} VMAs, more than the ${this.max} its layout has room for (its own, and two more for each madvise, mprotect or munmap of the scenario)`);
+    }
+    // (the values first: the list may be views of these very entries)
+    const values = vmas.map((v) => VMA_FIELDS.map((f) => v[f]));
+    const upTo = Math.max(n, this.sv.get(this.at0));
+    for (let i = 0; i < upTo; i++) {
+      const base = this.at0 + 1 + i * VMA_FIELDS.length;
+      for (let f = 0; f < VMA_FIELDS.length; f++) this.sv.put(base + f, i < n ? values[i]![f]! : 0);
+    }
+    this.sv.put(this.at0, n);
+  }
+}
+
+/** Where an mm keeps its VMA table (under a symbol: a walk of the model does not go into the vector). */
+const VMAS = Symbol('thpsim.mm.vmas');
+
 /** The pte value meaning "no pte". */
 export const PTE_NONE = -1;
 
@@ -231,7 +303,16 @@ export class MmStruct {
   readonly ptePmdRetry = new Set<number>();
   /** File vpns whose pte now maps a private page (uprobe's __replace_page): reads follow this mm, not the file. */
   readonly replaced = new Set<number>();
-  readonly vmas: Vma[] = [];
+  /**
+   * The VMAs, in the order kept (not sorted). For an mm made with a world a search copies and
+   * hashes, entries of the state vector (VmaTable; this getter); otherwise an own array of
+   * that name, which shadows it. Changed through setVmas() / addVma().
+   */
+  get vmas(): readonly Vma[] {
+    return this[VMAS]!.get();
+  }
+
+  private readonly [VMAS]: VmaTable | undefined;
   readonly pmds: PmdTable;
   readonly rss: MmRss;
   /**
@@ -263,11 +344,41 @@ export class MmStruct {
     this.f = sv ? makeStruct(sv, mmStructT, `mm ${name}`, {}) : { state: MM_CHART.initial, users: 1, forking: false, mmfVmHugepage: false, nr_ptes: 0 };
     this.rss = sv ? makeStruct(sv, mmRssStat, `mm ${name} rss_stat`, {}) : { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
     this.pmds = new PmdTable(sv);
+    if (inVector(this.f)) this[VMAS] = new VmaTable(sv!, sv!.bounds.vmas ?? 16, `mm ${name}`);
+    else {
+      this[VMAS] = undefined;
+      // (an own array, where the class field was: hashed, copied and footprinted as before)
+      Object.defineProperty(this, 'vmas', { value: [] as Vma[], writable: true, enumerable: true, configurable: true });
+    }
     this.mmapLock = new RwSem(`mmap_lock(${name})`, sv);
     this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
     // (in a world a search copies and hashes: the expected data a column of the vector too,
     // so a store does not make the whole mm hashed and copied again)
     if (inVector(this.f)) this.expected.layIn(sv!, `mm ${name}.expected`);
+  }
+
+  /** The VMAs become `vmas` (vma_merge, split_vma, unmap_region, exit_mmap...). */
+  setVmas(vmas: readonly Vma[]): void {
+    const t = this[VMAS];
+    if (t) t.set(vmas);
+    else {
+      const own = this.vmas as Vma[];
+      own.splice(0, own.length, ...vmas);
+    }
+  }
+
+  /** One more VMA, at the end of the list (the scenario's mmap; dup_mmap's copy of a parent's). */
+  addVma(v: Vma): void {
+    const t = this[VMAS];
+    if (t) t.set([...t.get(), v]);
+    else (this.vmas as Vma[]).push(v);
+  }
+
+  /** exit_mmap: no VMA left. */
+  clearVmas(): void {
+    const t = this[VMAS];
+    if (t) t.set([]);
+    else (this.vmas as Vma[]).length = 0;
   }
 
   findVma(vpn: number): Vma | undefined {
@@ -331,7 +442,7 @@ export class MmStruct {
         merged[merged.length - 1] = { ...prev, end: v.end };
       } else merged.push({ ...v });
     }
-    this.vmas.splice(0, this.vmas.length, ...merged);
+    this.setVmas(merged);
     return covered === end - start;
   }
 }

@@ -56,7 +56,8 @@ function sysfsFor(s: Scenario): Sysfs {
 /**
  * The scenario's bounds, that size the state vector's variable-size layouts: the pmds and
  * pages its mms' VMAs span, and those mapping a file (the only VMAs there are: a fork
- * copies its parent's, mprotect and madvise split them), its mm_structs with the forks, its
+ * copies its parent's, mprotect and madvise split them), the VMAs of one mm (splits
+ * included), its mm_structs with the forks, its
  * largest file (or offset an operation names: an actor's spec is searched for `fork` and
  * `offset` wherever its kind keeps them).
  */
@@ -70,7 +71,9 @@ export function vectorBounds(s: Scenario): VectorBounds {
   let filePmds = 0;
   let mostFileVmas = 0;
   let mostFilePmds = 0;
+  let mostVmas = 0;
   for (const m of s.mms) {
+    mostVmas = Math.max(mostVmas, m.vmas.length);
     let spanned = 0;
     let pages = 0;
     let files = 0;
@@ -93,12 +96,14 @@ export function vectorBounds(s: Scenario): VectorBounds {
     mostFilePmds = Math.max(mostFilePmds, filePmdsHere);
   }
   let forks = 0;
+  let splits = 0;
   let filePages = Math.max(0, ...s.files.map((f) => f.size));
   const visit = (x: unknown): void => {
     if (Array.isArray(x)) return x.forEach(visit);
     if (x === null || typeof x !== 'object') return;
     for (const [key, v] of Object.entries(x)) {
       if (key === 'fork') forks++;
+      if (key === 'madvise' || key === 'mprotect' || key === 'munmap') splits++;
       if (typeof v === 'number' && key === 'offset') filePages = Math.max(filePages, v + 1);
       visit(v);
     }
@@ -106,7 +111,7 @@ export function vectorBounds(s: Scenario): VectorBounds {
   visit(s.actors);
   // (a fork copies its parent's VMAs: at most the largest mm's, each)
   return {
-    hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages,
+    hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, vmas: mostVmas + 2 * splits, mms: s.mms.length + forks, filePages,
     fileVmas: fileVmas + forks * mostFileVmas, filePmds: filePmds + forks * mostFilePmds, actors: s.actors.length, files: s.files.length,
   };
 }
@@ -122,7 +127,7 @@ export function buildKernel(s: Scenario, slots = false): Kernel {
     for (const v of m.vmas) {
       const flags = v.flags.reduce((acc, f) => acc | VM[f.slice(3) as keyof typeof VM], 0);
       const file = v.file === undefined ? -1 : k.inodes.find((i) => i.name === v.file)!.id;
-      mm.vmas.push({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
+      mm.addVma({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
     }
     // its page tables: an entry for each pmd the VMAs span (a fault, a fork or a collapse
     // writes none outside them)
