@@ -12,7 +12,7 @@ import { run } from '../src/sched/run.ts';
 import { StateComponents } from '../src/world/components.ts';
 import { allMonitors, registerMonitor } from '../src/registry.ts';
 import { StateHasher } from '../src/world/state_hash.ts';
-import type { Kernel } from '../src/memory/kernel.ts';
+import { Kernel } from '../src/memory/kernel.ts';
 import type { Actor } from '../src/sched/actor.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -159,6 +159,38 @@ describe('state components', () => {
     expect(one.kernel.sysfs).toMatchObject({ enabled: 'always', khugepaged: { pages_to_scan: 8 } });
     expect(one.kernel.khugepagedMmSlots).toEqual([0]);
     expect(one.kernel.mmByName('m')!.vmas).toEqual([]); // (split by madvise, a page unmapped, all gone at exit)
+  });
+
+  it("an mm's replaced vpns and pmds to retry are columns of the state vector too: uprobe's __replace_page and retract_page_tables' retry change no component", async () => {
+    const s = await loadScenario(join(root, 'examples', 'pte-mapped-thp-retry-per-pmd.yaml'));
+    const hashed = new Map<string, number>();
+    const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
+    const orig = P.rehash;
+    P.rehash = function (this: { names: string[] }, c: number) {
+      hashed.set(this.names[c]!, (hashed.get(this.names[c]!) ?? 0) + 1);
+      orig.call(this, c);
+    };
+    const fields = new Map<string, number>();
+    const K = Kernel.prototype as unknown as { mmField(mm: unknown, field: string, a: number): void };
+    const origField = K.mmField;
+    K.mmField = function (this: Kernel, mm: unknown, field: string, a: number) {
+      fields.set(field, (fields.get(field) ?? 0) + 1);
+      origField.call(this, mm, field, a);
+    };
+    let r;
+    try {
+      r = explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true });
+    } finally {
+      P.rehash = orig;
+      K.mmField = origField;
+    }
+    expect(r.states).toBe(3000);
+    // (both are written along the search)
+    expect(fields.get('replaced')).toBeGreaterThan(0);
+    expect(fields.get('pte_mapped_thp')).toBeGreaterThan(0);
+    const mms = [...hashed].filter(([name]) => name.startsWith('mm '));
+    expect(mms.length).toBeGreaterThan(0);
+    for (const [name, n] of mms) expect(n, name).toBe(1);
   });
 
   it('the check names an object two components share (identity between components is not hashed)', async () => {

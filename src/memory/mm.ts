@@ -8,7 +8,7 @@ import { compiledObjectChart } from '../object_charts.ts';
 import { RwSem, SpinLock } from './locks.ts';
 import { type StateVector, VECTOR, VECTOR_BASE, inVector } from '../vector/state_vector.ts';
 import { type BoundedArray, PlainArray, array, bool, int, makeStruct, struct } from '../vector/struct.ts';
-import { VectorMap } from '../vector/vector_map.ts';
+import { VectorMap, VectorSet } from '../vector/vector_map.ts';
 
 export const PMD_CHART = compiledObjectChart('pmd');
 export const MM_CHART = compiledObjectChart('mm_struct');
@@ -300,9 +300,9 @@ export class MmStruct {
   /** mm->page_table_lock (the seeds predate split pmd locks). */
   readonly pageTableLock: SpinLock;
   /** Seed 003 design b: pmds whose page table retract_page_tables could not take (mainline: mm_slot->pte_mapped_thp). */
-  readonly ptePmdRetry = new Set<number>();
+  readonly ptePmdRetry = new VectorSet();
   /** File vpns whose pte now maps a private page (uprobe's __replace_page): reads follow this mm, not the file. */
-  readonly replaced = new Set<number>();
+  readonly replaced = new VectorSet();
   /**
    * The VMAs, in the order kept (not sorted). For an mm made with a world a search copies and
    * hashes, entries of the state vector (VmaTable; this getter); otherwise an own array of
@@ -354,7 +354,12 @@ export class MmStruct {
     this.pageTableLock = new SpinLock(`page_table_lock(${name})`, sv);
     // (in a world a search copies and hashes: the expected data a column of the vector too,
     // so a store does not make the whole mm hashed and copied again)
-    if (inVector(this.f)) this.expected.layIn(sv!, `mm ${name}.expected`);
+    if (inVector(this.f)) {
+      this.expected.layIn(sv!, `mm ${name}.expected`);
+      // (the vpns replaced and the pmds to retry too: each a column)
+      this.replaced.layIn(sv!, `mm ${name}.replaced`);
+      this.ptePmdRetry.layIn(sv!, `mm ${name}.pte_mapped_thp`);
+    }
   }
 
   /** The VMAs become `vmas` (vma_merge, split_vma, unmap_region, exit_mmap...). */

@@ -20,12 +20,17 @@ import { ChangeStamp } from './change_stamp.ts';
 
 const MIRROR: unique symbol = Symbol('thpsim.vector_map');
 
+/** What a column reads back into after a restore that moved it: its n pairs (from index 1). */
+interface Refillable {
+  refill(a: Float64Array, n: number): void;
+}
+
 class MapColumn {
   private a = new Float64Array(16);
   readonly c: number;
   private readonly stamp: ChangeStamp;
 
-  constructor(private readonly sv: StateVector, name: string, private readonly map: VectorMap) {
+  constructor(private readonly sv: StateVector, name: string, private readonly map: Refillable) {
     this.c = sv.addColumn(name, this.a, 0);
     this.stamp = new ChangeStamp(sv, name);
     sv.onRestore(() => this.restored());
@@ -104,7 +109,7 @@ class MapColumn {
   }
 }
 
-export class VectorMap extends Map<number, number> {
+export class VectorMap extends Map<number, number> implements Refillable {
   private [MIRROR]: MapColumn | null = null;
 
   /** From now on also a column of the vector (named `name`). */
@@ -137,5 +142,50 @@ export class VectorMap extends Map<number, number> {
   refill(a: Float64Array, n: number): void {
     super.clear();
     for (let i = 0; i < n; i++) super.set(a[1 + 2 * i]!, a[2 + 2 * i]!);
+  }
+}
+
+/**
+ * A Set of numbers kept as VectorMap keeps a Map: also a column of the vector, [how many,
+ * then (member, 1) pairs in the Set's order] — for a set that an object holds beside fields
+ * laid out in the vector (an mm's replaced vpns and pmds to retry), so that a change of it
+ * does not make the holder hashed and copied again. A recording view (a footprint's) sees
+ * the Set's keys as it always has.
+ */
+export class VectorSet extends Set<number> {
+  private [MIRROR]: MapColumn | null = null;
+
+  /** From now on also a column of the vector (named `name`). */
+  layIn(sv: StateVector, name: string): void {
+    if (this.size !== 0) throw new Error(`${name}: laid in a state vector after its first member`);
+    const m = new MapColumn(sv, name, this);
+    this[MIRROR] = m;
+    (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = m.c;
+  }
+
+  override add(key: number): this {
+    if (!super.has(key)) {
+      super.add(key);
+      this[MIRROR]?.set(key, 1);
+    }
+    return this;
+  }
+
+  override delete(key: number): boolean {
+    const had = super.delete(key);
+    if (had) this[MIRROR]?.delete(key);
+    return had;
+  }
+
+  override clear(): void {
+    const had = this.size !== 0;
+    super.clear();
+    if (had) this[MIRROR]?.clear();
+  }
+
+  /** A restore's: the Set = the members of the column's n pairs, in their order. */
+  refill(a: Float64Array, n: number): void {
+    super.clear();
+    for (let i = 0; i < n; i++) super.add(a[1 + 2 * i]!);
   }
 }

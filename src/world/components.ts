@@ -260,8 +260,8 @@ export class StateComponents {
         return;
       case 'mm_field':
         // (MMF_VM_HUGEPAGE: the mm joined khugepaged's mm_slot list — slots of the vector)
-        // (an mm laid out in the vector has its VMAs and expected data there too)
-        if (e.field === 'replaced' || e.field === 'pte_mapped_thp' || ((e.field === 'vmas' || e.field === 'expected') && this.mmInVector[e.mm] !== 1)) this.touchMm(e.mm);
+        // (an mm laid out in the vector has its VMAs, expected data, replaced vpns and pmds to retry there too)
+        if ((e.field === 'vmas' || e.field === 'expected' || e.field === 'replaced' || e.field === 'pte_mapped_thp') && this.mmInVector[e.mm] !== 1) this.touchMm(e.mm);
         else this.touchMmFields(e.mm);
         return;
       case 'atomic':
