@@ -33,8 +33,10 @@ class MapColumn {
   constructor(private readonly sv: StateVector, name: string, private readonly map: Refillable) {
     this.c = sv.addColumn(name, this.a, 0);
     this.stamp = new ChangeStamp(sv, name);
-    sv.onRestore(() => this.restored());
   }
+
+  /** Whether a restore reads the column back: from its first change on (never changed, it holds what the object does). */
+  private watched = false;
 
   /** Where each key's pair is (0: the first pair, at column index 1). */
   private readonly pos = new Map<number, number>();
@@ -91,6 +93,10 @@ class MapColumn {
 
   private changed(): void {
     this.stamp.changed();
+    if (!this.watched) {
+      this.watched = true;
+      this.sv.onRestore(() => this.restored());
+    }
   }
 
   private put(i: number, x: number): void {
