@@ -176,7 +176,7 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     kv('memory', `thpsim ${fmt(last.stateBytes ?? 0, 1)} B per stored dfs state (the visited table: a 64-bit hash a state, half its slots free at most) — goal ≤ 64 B: ${(last.stateBytes ?? Infinity) <= 64 ? 'met' : 'NOT met'}`);
     const w = createWorld(scen, { snapshots: true });
     const sv = w.kernel.sv;
-    kv('vector', `thpsim's state vector: ${fmt(sv.n)} slots (${fmt(sv.n * 8)} B) and ${sv.columnCount} columns (${fmt(sv.columnElements())} elements as the run starts) — the actors' locals and chart positions, the kernel's globals, the locks and who holds them, the mm_structs and their page tables, vmstat, the page-lock holders, mem_map (its struct page arrays, extent and free lists), the inodes, the swap slots, an mm's expected data, the actors' outcomes and results, every built-in monitor's memory; the VMAs, sysfs and khugepaged's mm_slot list still in components`);
+    kv('vector', `thpsim's state vector: ${fmt(sv.n)} slots (${fmt(sv.n * 8)} B) and ${sv.columnCount} columns (${fmt(sv.columnElements())} elements as the run starts) — the actors' locals and chart positions, the kernel's globals, sysfs, khugepaged's mm_slot list, the locks and who holds them, the mm_structs (their fields, VMAs, page tables, expected data, replaced vpns and pmds to retry), vmstat, the page-lock holders, mem_map (its struct page arrays, extent and free lists), the inodes, the swap slots, the actors' outcomes and results, every built-in monitor's memory; in components only what a run makes (a forked mm) and an extension's plain objects`);
     w.close();
     if (spinRuns.length) {
       const p = spinRuns.at(-1)!;

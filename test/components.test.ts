@@ -29,6 +29,22 @@ async function model(): Promise<{ k: Kernel; actors: readonly Actor[] }> {
   return got!;
 }
 
+/** Runs f, counting how many times each state component (by name) is hashed. */
+function rehashes<T>(f: () => T): { r: T; hashed: Map<string, number> } {
+  const hashed = new Map<string, number>();
+  const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
+  const orig = P.rehash;
+  P.rehash = function (this: { names: string[] }, c: number) {
+    hashed.set(this.names[c]!, (hashed.get(this.names[c]!) ?? 0) + 1);
+    orig.call(this, c);
+  };
+  try {
+    return { r: f(), hashed };
+  } finally {
+    P.rehash = orig;
+  }
+}
+
 const hashOf = (parts: StateComponents): string => {
   const h = new StateHasher();
   parts.hashInto(h);
@@ -138,19 +154,7 @@ describe('state components', () => {
         { kind: 'khugepaged', id: 'khugepaged', full_scans: 1 },
       ],
     }, '<test>');
-    const hashed = new Map<string, number>();
-    const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
-    const orig = P.rehash;
-    P.rehash = function (this: { names: string[] }, c: number) {
-      hashed.set(this.names[c]!, (hashed.get(this.names[c]!) ?? 0) + 1);
-      orig.call(this, c);
-    };
-    let r;
-    try {
-      r = explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true });
-    } finally {
-      P.rehash = orig;
-    }
+    const { r, hashed } = rehashes(() => explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true }));
     expect(r.states).toBeGreaterThan(100);
     expect(hashed.get('kernel')).toBe(1); // (hashed once, at the first node)
     expect(hashed.get('mm m')).toBe(1);
@@ -163,13 +167,6 @@ describe('state components', () => {
 
   it("an mm's replaced vpns and pmds to retry are columns of the state vector too: uprobe's __replace_page and retract_page_tables' retry change no component", async () => {
     const s = await loadScenario(join(root, 'examples', 'pte-mapped-thp-retry-per-pmd.yaml'));
-    const hashed = new Map<string, number>();
-    const P = StateComponents.prototype as unknown as { rehash(c: number): void; names: string[] };
-    const orig = P.rehash;
-    P.rehash = function (this: { names: string[] }, c: number) {
-      hashed.set(this.names[c]!, (hashed.get(this.names[c]!) ?? 0) + 1);
-      orig.call(this, c);
-    };
     const fields = new Map<string, number>();
     const K = Kernel.prototype as unknown as { mmField(mm: unknown, field: string, a: number): void };
     const origField = K.mmField;
@@ -177,13 +174,13 @@ describe('state components', () => {
       fields.set(field, (fields.get(field) ?? 0) + 1);
       origField.call(this, mm, field, a);
     };
-    let r;
+    let got;
     try {
-      r = explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true });
+      got = rehashes(() => explore(s, { strategy: 'dfs', shrinkBudget: 0, maxStates: 3000, checkStateHash: true }));
     } finally {
-      P.rehash = orig;
       K.mmField = origField;
     }
+    const { r, hashed } = got;
     expect(r.states).toBe(3000);
     // (both are written along the search)
     expect(fields.get('replaced')).toBeGreaterThan(0);

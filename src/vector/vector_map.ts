@@ -115,15 +115,23 @@ class MapColumn {
   }
 }
 
+/**
+ * The column mirroring an empty Map or Set from now on; the object is marked with its number
+ * (a walk of its holder writes that and does not enter it).
+ */
+function mirror(o: (Map<number, number> | Set<number>) & Refillable, sv: StateVector, name: string): MapColumn {
+  if (o.size !== 0) throw new Error(`${name}: laid in a state vector after its first entry`);
+  const m = new MapColumn(sv, name, o);
+  (o as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = m.c;
+  return m;
+}
+
 export class VectorMap extends Map<number, number> implements Refillable {
   private [MIRROR]: MapColumn | null = null;
 
   /** From now on also a column of the vector (named `name`). */
   layIn(sv: StateVector, name: string): void {
-    if (this.size !== 0) throw new Error(`${name}: laid in a state vector after its first entry`);
-    const m = new MapColumn(sv, name, this);
-    this[MIRROR] = m;
-    (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = m.c;
+    this[MIRROR] = mirror(this, sv, name);
   }
 
   override set(key: number, value: number): this {
@@ -158,15 +166,12 @@ export class VectorMap extends Map<number, number> implements Refillable {
  * does not make the holder hashed and copied again. A recording view (a footprint's) sees
  * the Set's keys as it always has.
  */
-export class VectorSet extends Set<number> {
+export class VectorSet extends Set<number> implements Refillable {
   private [MIRROR]: MapColumn | null = null;
 
   /** From now on also a column of the vector (named `name`). */
   layIn(sv: StateVector, name: string): void {
-    if (this.size !== 0) throw new Error(`${name}: laid in a state vector after its first member`);
-    const m = new MapColumn(sv, name, this);
-    this[MIRROR] = m;
-    (this as unknown as Record<symbol, number>)[VECTOR_COLUMNS] = m.c;
+    this[MIRROR] = mirror(this, sv, name);
   }
 
   override add(key: number): this {
