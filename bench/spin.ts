@@ -13,6 +13,7 @@ import { explore, type ExploreResult } from '../src/explore/explore.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { createWorld } from '../src/world/engine_world.ts';
 import { fmt, kv, median, table } from './format.ts';
+import { workPerNode } from './work.ts';
 
 export interface SpinSectionOptions {
   /** The Promela model and the thpsim scenario with the same state graph. */
@@ -178,6 +179,10 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     const sv = w.kernel.sv;
     kv('vector', `thpsim's state vector: ${fmt(sv.n)} slots (${fmt(sv.n * 8)} B) and ${sv.columnCount} columns (${fmt(sv.columnElements())} elements as the run starts) — the actors' locals and chart positions, the kernel's globals, sysfs, khugepaged's mm_slot list, the locks and who holds them, the mm_structs (their fields, VMAs, page tables, expected data, replaced vpns and pmds to retry), vmstat, the page-lock holders, mem_map (its struct page arrays, extent and free lists), the inodes, the swap slots, the actors' outcomes and results, every built-in monitor's memory; in components only what a run makes (a forked mm) and an extension's plain objects`);
     w.close();
+    const work = workPerNode(scen);
+    kv('work', `per search node, counted in a run of its own (the same figures on every machine; a cut in work shows whatever the noise): `
+      + `${fmt(work.events, 2)} bus events, ${fmt(work.slotWrites, 2)} slot writes, ${fmt(work.columnWrites, 2)} column writes, `
+      + `${fmt(work.saves, 2)} saves and ${fmt(work.restores, 2)} restores of the vector, ${fmt(work.componentHashes, 4)} components hashed again and ${fmt(work.componentCopies, 4)} copied (${fmt(work.nodes)} nodes)`);
     if (spinRuns.length) {
       const p = spinRuns.at(-1)!;
       const same = p.stored - terminal! === last.states && p.transitions === last.nodes;

@@ -6,6 +6,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onPath, parsePan, spinSection } from '../bench/spin.ts';
+import { workPerNode } from '../bench/work.ts';
+import { loadScenario } from '../src/scenario/load.ts';
+import { Bus } from '../src/bus/bus.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'thpsim-bench-spin-'));
@@ -55,6 +58,22 @@ describe('bench (g): SPIN side by side', () => {
     expect(out).toContain(`  spin      pan not built: ${join(d, 'spin')} -V: exit 3: ${join(d, 'spin')}: broken; thpsim's row alone, no ratio`);
     expect(out.filter((l) => thpsimRow.test(l))).toHaveLength(1);
     expect(out.some((l) => /SPIN pan/.test(l))).toBe(false);
+  });
+
+  it("the work line: a node's counted work is the same in every run, and the counting is taken off after it", async () => {
+    const s = await loadScenario(join(root, 'test', 'fixtures', 'zero-page-dfs-fixed.yaml'));
+    const publish = Bus.prototype.publish;
+    const a = workPerNode(s);
+    expect(Bus.prototype.publish).toBe(publish);
+    expect(workPerNode(s)).toEqual(a);
+    expect(a.states).toBe(2520);
+    expect(a.events).toBeGreaterThan(0.5);
+    expect(a.slotWrites).toBeGreaterThan(1);
+    expect(a.restores).toBeGreaterThan(0.1);
+    // in a search world no component changes after the first node here: each hashed once, copied at most twice
+    expect(a.componentHashes * a.nodes).toBeLessThanOrEqual(4);
+    const lines = await section('/nonexistent');
+    expect(lines.find((l) => l.includes('work '))).toMatch(/per search node, counted .* bus events, .* slot writes/);
   });
 
   it('reads pan\'s report, and a report without its figures is a one-line error', () => {
