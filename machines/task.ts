@@ -614,8 +614,11 @@ export const taskChart: TaskChartDef<A> = {
     removeVmaRange: (a) => {
       const mm = mmOf(a);
       const op = a.l.ops[a.l.pc] as { op: 'munmap'; start: number; end: number };
+      // (the vpns unmapped: a VMA's part in the range — no other vpn has expected data)
+      const gone: [number, number][] = [];
       const keep = mm.vmas.flatMap((v) => {
         if (v.end <= op.start || v.start >= op.end) return [v];
+        gone.push([Math.max(v.start, op.start), Math.min(v.end, op.end)]);
         const out = [];
         if (v.start < op.start) out.push({ ...v, end: op.start });
         if (v.end > op.end) out.push({ ...v, start: op.end, pgoff: v.pgoff + (op.end - v.start) });
@@ -623,7 +626,7 @@ export const taskChart: TaskChartDef<A> = {
       });
       mm.setVmas(keep);
       a.k.mmField(mm, 'vmas', a.ix);
-      for (let v = op.start; v < op.end; v++) mm.expected.delete(v);
+      for (const [lo, hi] of gone) for (let v = lo; v < hi; v++) mm.expected.delete(v);
       a.k.mmField(mm, 'expected', a.ix);
     },
     mmapWriteLockExiting: (a) => a.k.mmapWriteLock(mmOf(a), a.ix),

@@ -68,4 +68,21 @@ describe('no internal error on long ranges', () => {
     expect(r.steps).toBeLessThan(100);
     expect(r.kernel.mmByName('m')!.vmas).toEqual([]);
   });
+
+  it('munmap of the whole user address space (0x7ffffffff000 bytes) forgets the expected data of the VMAs it unmaps, not of every vpn (a fuzzed scenario hung in its loop over 2^35 of them)', async () => {
+    const s = await validateScenario(base({
+      mms: [{ name: 'm', vmas: [{ start: 0, size: 0x4000 }, { start: '0x7ffff0000000', size: 0x2000 }] }],
+      actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [
+        { write: '0x1000' }, { write: '0x7ffff0001000' }, { fork: 'c' },
+        { munmap: { start: 0, size: '0x7ffffffff000' } }, 'exit',
+      ] }],
+    }), 's.yaml');
+    const r = run(s, { seed: 3 });
+    expect(r.verdict).toBe('ok');
+    const m = r.kernel.mmByName('m')!;
+    expect(m.vmas).toEqual([]);
+    expect(m.expected.size).toBe(0);
+    // (the child's copy keeps what was written before the fork)
+    expect([...r.kernel.mmByName('c')!.expected.keys()]).toEqual([0x1, 0x7ffff0001]);
+  });
 });
