@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { loadScenario } from '../src/scenario/load.ts';
+import { loadScenario, validateScenario } from '../src/scenario/load.ts';
 import { readReplay } from '../src/cli/replay.ts';
 import { type Cell, type Recording, pageCell, record } from '../src/inspect/record.ts';
 import { buildPayload } from '../src/inspect/payload.ts';
@@ -451,5 +451,22 @@ describe.each(browsersUnderTest())('the inspector page in headless chromium (%s)
     await page.click('[data-testid=cell-f-f-2]');
     expect(await page.locator(chart).count()).toBe(0);
     expect(elsewhere).toEqual([]);
+  }, 60_000);
+
+  it("an mm with a 1 GiB VMA: the page draws its first 4,096 pages, as the run was recorded, and says how many it leaves out", async () => {
+    const scenario = await validateScenario({
+      name: 'big-vma', hpage_pmd_nr: 4,
+      mms: [{ name: 'm', vmas: [{ start: 0, size: 0x40000000 }] }],
+      actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ write: 0x1000 }] }],
+    }, '<test>');
+    const rec = record(scenario);
+    await page.goto(await serve(rec, scenario));
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid^=cell-m-m-]').count()).toBe(4096);
+    expect(await page.textContent('[data-testid=cells-cut-m]')).toBe("not shown: 258,048 more pages of m's VMAs — the inspector draws an mm's first 4,096, as the run was recorded");
+    expect(await page.locator('[data-testid=cell-m-m-4095]').count()).toBe(1);
+    expect(await page.locator('[data-testid=cell-m-m-4096]').count()).toBe(0);
+    expect(await cellClass('cell-m-m-2')).toContain('none');
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
   }, 60_000);
 });

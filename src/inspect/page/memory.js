@@ -6,6 +6,9 @@
 import { $, el, hex } from './util.js';
 import { highlight, setViewBox } from './charts.js';
 
+/** The cells an extent is drawn with at most (src/inspect/record.ts records as many). */
+const MAX_CELLS_PER_EXTENT = 4096;
+
 let P;
 let R;
 const cellEls = new Map();
@@ -151,16 +154,22 @@ export function renderExtents() {
   for (const m of R.mms) {
     if (m.idle) continue;
     const wrap = el('div', { class: 'extent', 'data-testid': `mm-${m.name}` }, el('h3', { class: 'mm-title', 'data-key': `mm${m.key.slice(1)}`, text: `mm ${m.name} — page tables` }));
+    // (the first MAX_CELLS_PER_EXTENT pages of the mm's VMAs, as the run was recorded: a VMA of
+    // a gigabyte or more would be a million cells)
+    let n = 0;
+    let pages = 0;
     for (const v of m.vmas) {
+      pages += v.end - v.start;
       const grid = el('div', { class: 'grid' });
       let g;
-      for (let vpn = v.start; vpn < v.end; vpn++) {
+      for (let vpn = v.start; vpn < v.end && n < MAX_CELLS_PER_EXTENT; vpn++, n++) {
         if (vpn % nr === 0 || vpn === v.start) g = group(grid, hex(vpn * 4096));
         const file = v.file ? ` (${v.file}[${v.pgoff + vpn - v.start}])` : '';
         g.append(cellEl(`${m.key}:${vpn}`, `${m.name}:${hex(vpn * 4096)}${file}`, `cell-m-${m.name}-${vpn}`));
       }
       wrap.append(el('div', { class: 'vma', text: `VMA ${hex(v.start * 4096)}–${hex(v.end * 4096)}${v.file ? ` → ${v.file} at page ${v.pgoff}` : ' (anonymous)'}` }), grid);
     }
+    if (pages > n) wrap.append(el('p', { class: 'idle-note', 'data-testid': `cells-cut-${m.name}`, text: `not shown: ${(pages - n).toLocaleString('en-US')} more pages of ${m.name}'s VMAs — the inspector draws an mm's first ${MAX_CELLS_PER_EXTENT.toLocaleString('en-US')}, as the run was recorded` }));
     box.append(wrap);
   }
   if (idle.length) box.append(el('p', { class: 'idle-note', 'data-testid': 'idle-extents', text: `not shown: ${idle.join(', ')} — no actor of this run uses it, and nothing in it changed` }));
