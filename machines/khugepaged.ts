@@ -51,7 +51,7 @@ export const khugepagedLocals = struct<KhugepagedLocals>('khugepaged', {
 
 type K = Actor<KhugepagedLocals>;
 /** The mm of khugepaged_scan.mm_slot. */
-const mmOf = (a: K): MmStruct => a.k.mms[a.k.mmHead.mmAt(a.l.slot)]!;
+const mmOf = (a: K): MmStruct => a.k.mms[a.k.mmHead.at(a.l.slot)]!;
 
 /**
  * khugepaged_enter_vma(vma, vm_flags) — from mmap_region (the scenario's VMAs at the start),
@@ -270,7 +270,7 @@ export const khugepagedChart: TaskChartDef<K> = {
       const k = a.k;
       a.l.address = Math.max(a.l.address, a.l.hstart);
       a.k.mmapReadUnlock(mmOf(a), a.ix);
-      a.l.cc_mm = a.k.mmHead.mmAt(a.l.slot);
+      a.l.cc_mm = a.k.mmHead.at(a.l.slot);
       a.l.cc_khugepaged = true;
       a.l.sc_ino = a.l.vma_file;
       a.l.sc_start = a.l.vma_pgoff + (a.l.address - a.l.vma_start);

@@ -20,6 +20,7 @@ import { type TeamConsts, teamConsts, teamUsageSet } from './team.ts';
 import { mightSleepHook } from './probe.ts';
 import { StateVector, type VectorBounds } from '../vector/state_vector.ts';
 import { int, makeStruct, struct } from '../vector/struct.ts';
+import { SlotList } from '../vector/slot_list.ts';
 import { type HeldLocks, type PageLockHolders, makeHeldLocks, makePageLockHolders } from './held_locks.ts';
 
 /**
@@ -74,43 +75,6 @@ export interface KernelGlobals {
   sysfs: number;
 }
 const kernelGlobals = struct<KernelGlobals>('kernel', { huge_zero_refcount: int(), huge_zero_pfn: int(), next_token: int(1), scans_wanted: int(), swap_next: int(), sysfs: int() });
-
-/**
- * khugepaged_scan.mm_head: the mm_slots registered with khugepaged, as mm ids, in the
- * order they were added (__khugepaged_enter adds at the tail; the model never removes
- * one). A length slot, then one slot per mm the scenario can have (its own and its forks').
- * An element is read by its slot alone (not the length's), as an array's element was.
- */
-export class MmSlotList {
-  private readonly at0: number;
-
-  constructor(
-    private readonly sv: StateVector,
-    readonly max: number,
-  ) {
-    this.at0 = sv.alloc(1 + max, 'khugepaged_scan.mm_head (the mm_slots: at most one an mm)');
-  }
-
-  get length(): number {
-    return this.sv.get(this.at0);
-  }
-
-  /** The mm id of the i-th mm_slot (i below the length). */
-  mmAt(i: number): number {
-    return this.sv.get(this.at0 + 1 + i);
-  }
-
-  push(mm: number): void {
-    const n = this.length;
-    if (n >= this.max) throw new RangeError(`khugepaged_scan.mm_head: more than ${this.max} mm_slots (one an mm)`);
-    this.sv.put(this.at0 + 1 + n, mm);
-    this.sv.put(this.at0, n + 1);
-  }
-
-  toArray(): number[] {
-    return Array.from({ length: this.length }, (_, i) => this.mmAt(i));
-  }
-}
 
 /** Where Kernel keeps the settings its sysfs slot last stood for (not model state: a cache of sysfsOf). */
 const SYSFS_SEEN = Symbol('thpsim.kernel.sysfs');
@@ -178,7 +142,7 @@ export class Kernel {
   /** The small ZERO_PAGE (empty_zero_page): mapped read-only by ptes, never refcounted. */
   readonly ZERO_PAGE: number;
   /** khugepaged_scan.mm_head: the mm_slots registered with khugepaged (__khugepaged_enter), as mm ids, in order. */
-  readonly mmHead: MmSlotList;
+  readonly mmHead: SlotList;
   /** The mm ids on khugepaged_scan.mm_head now, in order (a copy). */
   get khugepagedMmSlots(): readonly number[] {
     return Object.freeze(this.mmHead.toArray());
@@ -238,7 +202,7 @@ export class Kernel {
     this.sv.plain = !cfg.slots;
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});
-    this.mmHead = new MmSlotList(this.sv, this.sv.bounds.mms);
+    this.mmHead = new SlotList(this.sv, this.sv.bounds.mms, 'khugepaged_scan.mm_head (the mm_slots: at most one an mm)');
     // the scenario's /sys/kernel/mm/transparent_hugepage settings, replaced by a task's sysfs write
     this.sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
     this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
