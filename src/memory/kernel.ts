@@ -97,17 +97,25 @@ export class Kernel {
    * (writeSysfs) — a slot of the state vector holds which (its fingerprint, sysfsId).
    */
   get sysfs(): Sysfs {
+    // (the settings the slot holds, kept by the setter and every restore; a step whose
+    // footprint is recorded reads the slot itself, so that its footprint has it)
+    if (this.sv.tracking) void this.g.sysfs;
+    return this[SYSFS_SEEN].settings!;
+  }
+
+  set sysfs(s: Sysfs) {
+    this.g.sysfs = sysfsId(s);
+    this.sysfsRestored();
+  }
+
+  /** The settings as the slot now says (after a write, or a restore of the vector). */
+  private sysfsRestored(): void {
     const id = this.g.sysfs;
     const seen = this[SYSFS_SEEN];
     if (seen.id !== id) {
       seen.id = id;
       seen.settings = sysfsOf(id);
     }
-    return seen.settings!;
-  }
-
-  set sysfs(s: Sysfs) {
-    this.g.sysfs = sysfsId(s);
   }
 
   private readonly [SYSFS_SEEN]: { id: number; settings: Sysfs | undefined } = { id: NaN, settings: undefined };
@@ -205,6 +213,7 @@ export class Kernel {
     this.mmHead = new SlotList(this.sv, this.sv.bounds.mms, 'khugepaged_scan.mm_head (the mm_slots: at most one an mm)');
     // the scenario's /sys/kernel/mm/transparent_hugepage settings, replaced by a task's sysfs write
     this.sysfs = cfg.sysfs ?? defaultSysfs(cfg.hpagePmdNr);
+    this.sv.onRestore(() => this.sysfsRestored());
     this.shmemShrinklistLock = new SpinLock('shmem_shrinklist_lock', this.sv);
     this.vmstat = new VmStat(this.bus, this.sv);
     this.pageLockHolder = makePageLockHolders(this.sv);

@@ -43,15 +43,26 @@ export interface Vma {
 /** A VMA's fields in the order its slots are laid out. */
 const VMA_FIELDS = ['start', 'end', 'flags', 'pgoff', 'file'] as const;
 
+/** A VMA entry's view: where its slots start, in which vector. */
+interface VmaSlots {
+  readonly [VECTOR_BASE]: number;
+  readonly [VECTOR]: StateVector;
+}
+
+/** Per field, the one getter every view shares (one shape for all views: their loads stay monomorphic). */
+const VMA_GETTERS = VMA_FIELDS.map((_, i) => function (this: VmaSlots): number {
+  return this[VECTOR].get(this[VECTOR_BASE] + i);
+});
+
 /**
  * The slots of one VMA entry as a Vma: each field an own enumerable accessor reading its
  * slot (a step's footprint sees each field read; `{ ...vma }` copies the values).
  */
 function vmaView(sv: StateVector, base: number): Vma {
   const v = {} as Vma;
-  VMA_FIELDS.forEach((f, i) => Object.defineProperty(v, f, { get: () => sv.get(base + i), enumerable: true }));
   Object.defineProperty(v, VECTOR_BASE, { value: base });
   Object.defineProperty(v, VECTOR, { value: sv });
+  VMA_FIELDS.forEach((f, i) => Object.defineProperty(v, f, { get: VMA_GETTERS[i], enumerable: true }));
   return Object.freeze(v);
 }
 
@@ -66,7 +77,14 @@ function vmaView(sv: StateVector, base: number): Vma {
 class VmaTable {
   private readonly at0: number;
   private readonly views: Vma[] = [];
-  private list: readonly Vma[] = Object.freeze([]);
+  /**
+   * Per count, the list of the first `count` views (made once each: a restore moves the
+   * count back and forth). Readonly by type, not frozen: a frozen array's iteration took a
+   * slower path in V8 (zero-page-read-faults' random schedules, side by side).
+   */
+  private readonly lists: (readonly Vma[] | undefined)[] = [];
+  /** set()'s copy of the values it writes (the list given may be views of these very entries). */
+  private readonly values: Float64Array;
 
   constructor(
     private readonly sv: StateVector,
@@ -75,6 +93,7 @@ class VmaTable {
   ) {
     this.at0 = sv.alloc(1 + max * VMA_FIELDS.length, `${name} VMAs (at most ${max})`);
     for (let i = 0; i < max; i++) this.views.push(vmaView(sv, this.at0 + 1 + i * VMA_FIELDS.length));
+    this.values = new Float64Array(max * VMA_FIELDS.length);
   }
 
   /**
@@ -84,13 +103,25 @@ class VmaTable {
    */
   get(): readonly Vma[] {
     const n = this.sv.get(this.at0);
-    if (n !== this.list.length) {
-      const list = this.views.slice(0, n);
-      Object.defineProperty(list, VECTOR_BASE, { value: this.at0 });
-      Object.defineProperty(list, VECTOR, { value: this.sv });
-      this.list = Object.freeze(list);
+    let list = this.lists[n];
+    if (list === undefined) {
+      const views = this.views.slice(0, n);
+      Object.defineProperty(views, VECTOR_BASE, { value: this.at0 });
+      Object.defineProperty(views, VECTOR, { value: this.sv });
+      this.lists[n] = list = views;
     }
-    return this.list;
+    return list;
+  }
+
+  /** The VMA holding `vpn`, or undefined: the count, then each entry's start and end up to it (as a walk of the views reads them). */
+  find(vpn: number): Vma | undefined {
+    const sv = this.sv;
+    const n = sv.get(this.at0);
+    for (let i = 0; i < n; i++) {
+      const base = this.at0 + 1 + i * VMA_FIELDS.length;
+      if (vpn >= sv.get(base) && vpn < sv.get(base + 1)) return this.views[i];
+    }
+    return undefined;
   }
 
   set(vmas: readonly Vma[]): void {
@@ -99,11 +130,13 @@ class VmaTable {
       throw new RangeError(`${this.name}: ${n} VMAs, more than the ${this.max} its layout has room for (its own, and two more for each madvise, mprotect or munmap of the scenario)`);
     }
     // (the values first: the list may be views of these very entries)
-    const values = vmas.map((v) => VMA_FIELDS.map((f) => v[f]));
+    const F = VMA_FIELDS.length;
+    const values = this.values;
+    for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) values[i * F + f] = vmas[i]![VMA_FIELDS[f]!];
     const upTo = Math.max(n, this.sv.get(this.at0));
     for (let i = 0; i < upTo; i++) {
-      const base = this.at0 + 1 + i * VMA_FIELDS.length;
-      for (let f = 0; f < VMA_FIELDS.length; f++) this.sv.put(base + f, i < n ? values[i]![f]! : 0);
+      const base = this.at0 + 1 + i * F;
+      for (let f = 0; f < F; f++) this.sv.put(base + f, i < n ? values[i * F + f]! : 0);
     }
     this.sv.put(this.at0, n);
   }
@@ -387,6 +420,8 @@ export class MmStruct {
   }
 
   findVma(vpn: number): Vma | undefined {
+    const t = this[VMAS];
+    if (t) return t.find(vpn);
     for (const v of this.vmas) if (vpn >= v.start && vpn < v.end) return v;
     return undefined;
   }

@@ -3,6 +3,7 @@
  * (../shared/conventions.md). Defaults scale with HPAGE_PMD_NR.
  */
 import { stringId } from '../vector/strings.ts';
+import { VECTOR_BASE } from '../vector/state_vector.ts';
 export type ThpEnabled = 'always' | 'madvise' | 'never';
 export type ThpDefrag = 'always' | 'defer' | 'defer+madvise' | 'madvise' | 'never';
 export type ShmemEnabled = 'always' | 'within_size' | 'advise' | 'never' | 'deny' | 'force';
@@ -53,7 +54,13 @@ const byId = new Map<number, Sysfs>();
  */
 export function sysfsId(s: Sysfs): number {
   const id = stringId(canonical(s));
-  if (!byId.has(id)) byId.set(id, Object.freeze({ ...s, khugepaged: Object.freeze({ ...s.khugepaged }) }));
+  if (!byId.has(id)) {
+    // (marked as the vector's — it is what a slot's value stands for, and never changes: a
+    // step's footprint takes the slot its getter reads, not this object)
+    const settings = { ...s, khugepaged: Object.freeze({ ...s.khugepaged }) };
+    Object.defineProperty(settings, VECTOR_BASE, { value: -1 });
+    byId.set(id, Object.freeze(settings));
+  }
   return id;
 }
 
