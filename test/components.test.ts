@@ -10,6 +10,7 @@ import { loadScenario, validateScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { StateComponents } from '../src/world/components.ts';
+import { vmaBound } from '../src/world/build.ts';
 import { allMonitors, registerMonitor } from '../src/registry.ts';
 import { StateHasher } from '../src/world/state_hash.ts';
 import { Kernel } from '../src/memory/kernel.ts';
@@ -163,6 +164,24 @@ describe('state components', () => {
     expect(one.kernel.sysfs).toMatchObject({ enabled: 'always', khugepaged: { pages_to_scan: 8 } });
     expect(one.kernel.khugepagedMmSlots).toEqual([0]);
     expect(one.kernel.mmByName('m')!.vmas).toEqual([]); // (split by madvise, a page unmapped, all gone at exit)
+  });
+
+  it("an mm's VMA table is bounded by its own VMAs and the splits its own actors can make (2 a madvise, mprotect or munmap), not every mm's", async () => {
+    const s = await validateScenario({
+      name: 'vma-bounds', hpage_pmd_nr: 4,
+      mms: [{ name: 'a', vmas: [{ start: 0, size: 0x4000 }, { start: 0x10000, size: 0x4000 }] }, { name: 'b', vmas: [{ start: 0, size: 0x4000 }] }],
+      actors: [
+        { kind: 'task', id: 'A', mm: 'a', ops: [{ mprotect: { start: 0, size: 0x1000, prot: ['PROT_READ'] } }, { munmap: { start: 0x1000, size: 0x1000 } }, { madvise: { start: 0, size: 0x1000, advice: 'MADV_HUGEPAGE' } }] },
+        { kind: 'task', id: 'B', mm: 'b', ops: [{ read: 0 }] },
+        { kind: 'huge_zero_page_shrinker', id: 'kswapd', passes: 1 },
+      ],
+    }, '<test>');
+    expect(vmaBound(s, 'a')).toBe(2 + 2 * 3);
+    expect(vmaBound(s, 'b')).toBe(1);
+    // (the layout holds what the ops make: a dfs over every schedule keeps within it)
+    const r = explore(s, { strategy: 'dfs', shrinkBudget: 0, checkStateHash: true });
+    expect(r.complete).toBe(true);
+    expect(r.verdicts).toEqual({ ok: r.schedules });
   });
 
   it("an mm's replaced vpns and pmds to retry are columns of the state vector too: uprobe's __replace_page and retract_page_tables' retry change no component", async () => {

@@ -467,8 +467,9 @@ export class Kernel {
 
   // ---- mm_structs and page tables ------------------------------------------------------
 
-  createMm(name: string, a: ActorIx): MmStruct {
-    const mm = new MmStruct(this.mms.length, name, this.sv);
+  /** An mm_struct named `name`; `vmas`: the VMAs it can have (its layout's bound in a world a search copies and hashes). */
+  createMm(name: string, a: ActorIx, vmas?: number): MmStruct {
+    const mm = new MmStruct(this.mms.length, name, this.sv, vmas);
     this.mms.push(mm);
     this.mmsByName.set(name, mm);
     this.bus.publish({ kind: 'mm', op: 'CREATE', mm: mm.id, actor: a });

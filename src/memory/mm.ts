@@ -92,8 +92,13 @@ class VmaTable {
     private readonly name: string,
   ) {
     this.at0 = sv.alloc(1 + max * VMA_FIELDS.length, `${name} VMAs (at most ${max})`);
-    for (let i = 0; i < max; i++) this.views.push(vmaView(sv, this.at0 + 1 + i * VMA_FIELDS.length));
     this.values = new Float64Array(max * VMA_FIELDS.length);
+  }
+
+  /** Entry i's view (made when first wanted: a bound of thousands is mostly never reached). */
+  private view(i: number): Vma {
+    while (this.views.length <= i) this.views.push(vmaView(this.sv, this.at0 + 1 + this.views.length * VMA_FIELDS.length));
+    return this.views[i]!;
   }
 
   /**
@@ -105,6 +110,7 @@ class VmaTable {
     const n = this.sv.get(this.at0);
     let list = this.lists[n];
     if (list === undefined) {
+      if (n > 0) this.view(n - 1);
       const views = this.views.slice(0, n);
       Object.defineProperty(views, VECTOR_BASE, { value: this.at0 });
       Object.defineProperty(views, VECTOR, { value: this.sv });
@@ -119,7 +125,7 @@ class VmaTable {
     const n = sv.get(this.at0);
     for (let i = 0; i < n; i++) {
       const base = this.at0 + 1 + i * VMA_FIELDS.length;
-      if (vpn >= sv.get(base) && vpn < sv.get(base + 1)) return this.views[i];
+      if (vpn >= sv.get(base) && vpn < sv.get(base + 1)) return this.view(i);
     }
     return undefined;
   }
@@ -373,11 +379,11 @@ export class MmStruct {
   get nr_ptes(): number { return this.f.nr_ptes; }
   set nr_ptes(x: number) { this.f.nr_ptes = x; }
 
-  constructor(readonly id: number, readonly name: string, sv?: StateVector) {
+  constructor(readonly id: number, readonly name: string, sv?: StateVector, vmas?: number) {
     this.f = sv ? makeStruct(sv, mmStructT, `mm ${name}`, {}) : { state: MM_CHART.initial, users: 1, forking: false, mmfVmHugepage: false, nr_ptes: 0 };
     this.rss = sv ? makeStruct(sv, mmRssStat, `mm ${name} rss_stat`, {}) : { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
     this.pmds = new PmdTable(sv);
-    if (inVector(this.f)) this[VMAS] = new VmaTable(sv!, sv!.bounds.vmas ?? 16, `mm ${name}`);
+    if (inVector(this.f)) this[VMAS] = new VmaTable(sv!, vmas ?? sv!.bounds.vmas ?? 16, `mm ${name}`);
     else {
       this[VMAS] = undefined;
       // (an own array, where the class field was: hashed, copied and footprinted as before)

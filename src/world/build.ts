@@ -116,13 +116,35 @@ export function vectorBounds(s: Scenario): VectorBounds {
   };
 }
 
+/**
+ * The VMAs one mm of the scenario can have: its own, and two more for each madvise,
+ * mprotect or munmap an actor in it makes (each splits at most the VMAs at its range's two
+ * ends; an actor naming no mm counts for every mm). A fork's child copies its parent's.
+ */
+export function vmaBound(s: Scenario, mm: string): number {
+  let splits = 0;
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) return x.forEach(visit);
+    if (x === null || typeof x !== 'object') return;
+    for (const [key, v] of Object.entries(x)) {
+      if (key === 'madvise' || key === 'mprotect' || key === 'munmap') splits++;
+      visit(v);
+    }
+  };
+  for (const a of s.actors) {
+    const own = (a as { mm?: string }).mm;
+    if (own === undefined || own === mm) visit(a);
+  }
+  return (s.mms.find((m) => m.name === mm)?.vmas.length ?? 0) + 2 * splits;
+}
+
 /** Builds the kernel and its objects from the scenario; `slots`: its structs laid out in the state vector's slots (a world a search copies and hashes). */
 export function buildKernel(s: Scenario, slots = false): Kernel {
   const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants, bounds: vectorBounds(s), slots });
   k.liveness = s.liveness;
   for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
   for (const m of s.mms) {
-    const mm = k.createMm(m.name, -1);
+    const mm = k.createMm(m.name, -1, vmaBound(s, m.name));
     mm.users = 0;
     for (const v of m.vmas) {
       const flags = v.flags.reduce((acc, f) => acc | VM[f.slice(3) as keyof typeof VM], 0);
