@@ -78,11 +78,13 @@ class VmaTable {
   private readonly at0: number;
   private readonly views: Vma[] = [];
   /**
-   * Per count, the list of the first `count` views (made once each: a restore moves the
-   * count back and forth). Readonly by type, not frozen: a frozen array's iteration took a
-   * slower path in V8 (zero-page-read-faults' random schedules, side by side).
+   * The list of the first `count` views for the count now, and for the count before it (a
+   * search's restore moves the count back and forth between two). Readonly by type, not
+   * frozen: a frozen array's iteration took a slower path in V8 (zero-page-read-faults'
+   * random schedules, side by side).
    */
-  private readonly lists: (readonly Vma[] | undefined)[] = [];
+  private list: readonly Vma[] = [];
+  private before: readonly Vma[] = [];
   /** set()'s copy of the values it writes (the list given may be views of these very entries). */
   private readonly values: Float64Array;
 
@@ -108,15 +110,18 @@ class VmaTable {
    */
   get(): readonly Vma[] {
     const n = this.sv.get(this.at0);
-    let list = this.lists[n];
-    if (list === undefined) {
+    if (n === this.list.length) return this.list;
+    const was = this.list;
+    if (n === this.before.length) this.list = this.before;
+    else {
       if (n > 0) this.view(n - 1);
       const views = this.views.slice(0, n);
       Object.defineProperty(views, VECTOR_BASE, { value: this.at0 });
       Object.defineProperty(views, VECTOR, { value: this.sv });
-      this.lists[n] = list = views;
+      this.list = views;
     }
-    return list;
+    this.before = was;
+    return this.list;
   }
 
   /** The VMA holding `vpn`, or undefined: the count, then each entry's start and end up to it (as a walk of the views reads them). */
