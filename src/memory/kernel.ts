@@ -206,7 +206,7 @@ export class Kernel {
     this.T = teamConsts(this.HPAGE_PMD_ORDER);
     this.config = Object.freeze({ ...defaultKconfig(), ...cfg.config });
     this.variants = new Set(cfg.variants ?? []);
-    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, vmas: 16, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, files: 8, ...cfg.bounds });
+    this.sv = new StateVector({ hpagePmdNr: cfg.hpagePmdNr, pmds: 64, allPmds: 256, mmPages: 1024, mms: 8, filePages: 1024, fileVmas: 16, filePmds: 256, actors: 16, files: 8, ...cfg.bounds });
     this.sv.plain = !cfg.slots;
     this.g = makeStruct(this.sv, kernelGlobals, 'kernel', {});
     this.khugepaged = makeStruct(this.sv, khugepagedCounters, 'khugepaged', {});

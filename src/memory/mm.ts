@@ -153,6 +153,9 @@ class VmaTable {
   }
 }
 
+/** The VMAs an mm laid out in the vector has room for when its maker gives no bound (src/world/build.ts vmaBound does). */
+const VMAS_UNBOUNDED = 16;
+
 /** Where an mm keeps its VMA table (under a symbol: a walk of the model does not go into the vector). */
 const VMAS = Symbol('thpsim.mm.vmas');
 
@@ -388,7 +391,7 @@ export class MmStruct {
     this.f = sv ? makeStruct(sv, mmStructT, `mm ${name}`, {}) : { state: MM_CHART.initial, users: 1, forking: false, mmfVmHugepage: false, nr_ptes: 0 };
     this.rss = sv ? makeStruct(sv, mmRssStat, `mm ${name} rss_stat`, {}) : { MM_FILEPAGES: 0, MM_ANONPAGES: 0, MM_SHMEMPAGES: 0 };
     this.pmds = new PmdTable(sv);
-    if (inVector(this.f)) this[VMAS] = new VmaTable(sv!, vmas ?? sv!.bounds.vmas ?? 16, `mm ${name}`);
+    if (inVector(this.f)) this[VMAS] = new VmaTable(sv!, vmas ?? VMAS_UNBOUNDED, `mm ${name}`);
     else {
       this[VMAS] = undefined;
       // (an own array, where the class field was: hashed, copied and footprinted as before)

@@ -74,8 +74,6 @@ export interface VectorBounds {
   readonly allPmds: number;
   /** Pages one mm's VMAs span. */
   readonly mmPages: number;
-  /** VMAs one mm can have: its most, and two more for each madvise, mprotect or munmap (each splits at most the VMAs at its range's two ends); 16 when not given. */
-  readonly vmas?: number;
   /** mm_structs the run can have (the scenario's and every fork's). */
   readonly mms: number;
   /** Pages of any one file's page cache (its largest size or offset named, in pages). */

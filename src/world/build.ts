@@ -56,8 +56,7 @@ function sysfsFor(s: Scenario): Sysfs {
 /**
  * The scenario's bounds, that size the state vector's variable-size layouts: the pmds and
  * pages its mms' VMAs span, and those mapping a file (the only VMAs there are: a fork
- * copies its parent's, mprotect and madvise split them), the VMAs of one mm (splits
- * included), its mm_structs with the forks, its
+ * copies its parent's, mprotect and madvise split them), its mm_structs with the forks, its
  * largest file (or offset an operation names: an actor's spec is searched for `fork` and
  * `offset` wherever its kind keeps them).
  */
@@ -71,9 +70,7 @@ export function vectorBounds(s: Scenario): VectorBounds {
   let filePmds = 0;
   let mostFileVmas = 0;
   let mostFilePmds = 0;
-  let mostVmas = 0;
   for (const m of s.mms) {
-    mostVmas = Math.max(mostVmas, m.vmas.length);
     let spanned = 0;
     let pages = 0;
     let files = 0;
@@ -96,14 +93,12 @@ export function vectorBounds(s: Scenario): VectorBounds {
     mostFilePmds = Math.max(mostFilePmds, filePmdsHere);
   }
   let forks = 0;
-  let splits = 0;
   let filePages = Math.max(0, ...s.files.map((f) => f.size));
   const visit = (x: unknown): void => {
     if (Array.isArray(x)) return x.forEach(visit);
     if (x === null || typeof x !== 'object') return;
     for (const [key, v] of Object.entries(x)) {
       if (key === 'fork') forks++;
-      if (key === 'madvise' || key === 'mprotect' || key === 'munmap') splits++;
       if (typeof v === 'number' && key === 'offset') filePages = Math.max(filePages, v + 1);
       visit(v);
     }
@@ -111,7 +106,7 @@ export function vectorBounds(s: Scenario): VectorBounds {
   visit(s.actors);
   // (a fork copies its parent's VMAs: at most the largest mm's, each)
   return {
-    hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, vmas: mostVmas + 2 * splits, mms: s.mms.length + forks, filePages,
+    hpagePmdNr: n, pmds, allPmds: allPmds + forks * pmds, mmPages, mms: s.mms.length + forks, filePages,
     fileVmas: fileVmas + forks * mostFileVmas, filePmds: filePmds + forks * mostFilePmds, actors: s.actors.length, files: s.files.length,
   };
 }
@@ -120,6 +115,7 @@ export function vectorBounds(s: Scenario): VectorBounds {
  * The VMAs one mm of the scenario can have: its own, and two more for each madvise,
  * mprotect or munmap an actor in it makes (each splits at most the VMAs at its range's two
  * ends; an actor naming no mm counts for every mm). A fork's child copies its parent's.
+ * (Per mm, not a VectorBounds field: one mm's many splits would size every mm's table.)
  */
 export function vmaBound(s: Scenario, mm: string): number {
   let splits = 0;
