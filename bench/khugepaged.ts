@@ -1,7 +1,8 @@
 /**
  * Bench (issue 3): khugepaged collapsing a 1 GiB shmem file — 512 extents × 512 pages,
- * HPAGE_PMD_NR=512 — end to end with every invariant on. Run as a child of bench/run.ts
- * so its peak RSS is its own. Prints one JSON line: per-run wall times, steps, verdict.
+ * HPAGE_PMD_NR=512 — end to end with every invariant on, then with none. Run as a child of
+ * bench/run.ts so its peak RSS is its own. Prints one JSON line: per-run wall times, steps,
+ * verdict.
  *
  * The file starts populated (every page written, on the LRU), mapped by one mm with
  * VM_HUGEPAGE; khugepaged runs one full scan and must collapse all 512 extents.
@@ -28,9 +29,13 @@ const { ms, setupMs, last } = timedRuns(s, RUNS, (last) => {
     throw new Error(`khugepaged bench: verdict ${last.verdict}, ${last.kernel.khugepaged.pages_collapsed} collapsed: ${JSON.stringify(last.violations)}`);
   }
 });
+// the same with every monitor off: the monitors' share of the time (the goal's is with them on)
+const bare = timedRuns(s, RUNS, (r) => {
+  if (r.traceHash !== last.traceHash) throw new Error(`khugepaged bench: trace ${r.traceHash} with no monitor, ${last.traceHash} with every one`);
+}, []);
 const k = last.kernel;
 console.log(JSON.stringify({
-  ms, setupMs, steps: last.steps, verdict: last.verdict, pagesCollapsed: k.khugepaged.pages_collapsed,
+  ms, setupMs, bareMs: bare.ms, bareSetupMs: bare.setupMs, steps: last.steps, verdict: last.verdict, pagesCollapsed: k.khugepaged.pages_collapsed,
   thpCollapseAlloc: k.vmstat.get('thp_collapse_alloc'), nrShmemHugepages: k.vmstat.get('nr_shmem_hugepages'),
   maxRssKiB: process.resourceUsage().maxRSS, traceHash: last.traceHash,
 }));

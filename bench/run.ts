@@ -101,6 +101,8 @@ interface EngineFigures {
   baselineSps: number[];
   engineMs: number[];
   baselineMs: number[];
+  /** The engine with every monitor off (the same trace), where asked for; else empty. */
+  bareMs: number[];
   matched: boolean;
   first: RunResult;
 }
@@ -124,7 +126,8 @@ async function scenarioFor(o: WorkloadOptions) {
   return { w, s };
 }
 
-function benchEngine(s: Scenario): EngineFigures {
+/** `bare`: time the engine with every monitor off too (EngineFigures.bareMs). */
+function benchEngine(s: Scenario, bare = false): EngineFigures {
   // warm-up, which is also the check: the engine's recorded schedule vs the baseline's decisions
   const first = run(s, { seed: SEED, record: true });
   if (first.verdict !== 'ok') {
@@ -150,6 +153,7 @@ function benchEngine(s: Scenario): EngineFigures {
   const baselineReps = reps(performance.now() - t);
   const engineMs: number[] = [];
   const baselineMs: number[] = [];
+  const bareMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     t = performance.now();
     for (let j = 0; j < engineReps; j++) {
@@ -165,9 +169,17 @@ function benchEngine(s: Scenario): EngineFigures {
       if (b.steps !== first.steps) throw new Error(`baseline run ${i}: ${b.steps} steps, expected ${first.steps}`);
     }
     baselineMs.push((performance.now() - t) / baselineReps);
+    if (bare) {
+      t = performance.now();
+      for (let j = 0; j < engineReps; j++) {
+        const r = run(s, { seed: SEED, record: false, monitors: [] });
+        if (r.traceHash !== first.traceHash) throw new Error(`engine run ${i} with no monitor: hash ${r.traceHash}, expected ${first.traceHash}`);
+      }
+      bareMs.push((performance.now() - t) / engineReps);
+    }
   }
   return {
-    actors: s.actors.length, steps: first.steps, first, matched, engineMs, baselineMs,
+    actors: s.actors.length, steps: first.steps, first, matched, engineMs, baselineMs, bareMs,
     engineSps: engineMs.map((ms) => (first.steps / ms) * 1000),
     baselineSps: baselineMs.map((ms) => (first.steps / ms) * 1000),
   };
@@ -195,7 +207,7 @@ function benchEngine(s: Scenario): EngineFigures {
   console.log();
 
   const figures: { label: string; f: EngineFigures }[] = [];
-  const big = benchEngine(s);
+  const big = benchEngine(s, true);
   figures.push({ label: `${w.baseMms + w.children} mm × ${main.threads}`, f: big });
   if (!opt['no-scaling']) {
     for (const mms of [10, 50]) {
@@ -221,6 +233,11 @@ function benchEngine(s: Scenario): EngineFigures {
     rows,
     [false, true, true, false, true, true, true, true, true, false, true, false],
   );
+  {
+    const bare = median(big.bareMs);
+    const bareSps = (big.steps / bare) * 1000;
+    console.log(`  with no monitor (the same trace), ${figures[0]!.label}: engine ${fmt(bare, bare < 100 ? 1 : 0)} ms, ${fmt(bareSps)} steps/s, engine/baseline ${fmt(bareSps / median(big.baselineSps), 3)}`);
+  }
   const v = big.first.kernel.vmstat;
   console.log(`  main run: ${fmt(big.steps)} steps; thp_fault_alloc ${v.get('thp_fault_alloc')}, thp_split_pmd ${v.get('thp_split_pmd')}, thp_zero_page_alloc ${v.get('thp_zero_page_alloc')}; trace hash ${big.first.traceHash}`);
   console.log();
@@ -264,7 +281,7 @@ if (!opt['no-khugepaged']) {
   kv('', 'khugepaged: one full scan; khugepaged_scan_shmem + collapse_shmem + retract_page_tables on every extent');
   const out = execFileSync(process.execPath, args, { cwd: join(here, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const kh = JSON.parse(out.trim().split('\n').pop()!) as {
-    ms: number[]; setupMs: number[]; steps: number; verdict: string; pagesCollapsed: number; maxRssKiB: number; traceHash: string;
+    ms: number[]; setupMs: number[]; bareMs: number[]; bareSetupMs: number[]; steps: number; verdict: string; pagesCollapsed: number; maxRssKiB: number; traceHash: string;
   };
   khugepagedRssKiB = kh.maxRssKiB;
   const m = median(kh.ms);
@@ -279,6 +296,8 @@ if (!opt['no-khugepaged']) {
     [true, false, true, true, true, true, true, true, false, true],
   );
   console.log('  total = populating the 262,144 pages (setup, every monitor on) + khugepaged\'s full scan; the goal is for the latter');
+  const bare = median(kh.bareMs.map((x, i) => x - kh.bareSetupMs[i]!));
+  console.log(`  with no monitor (the same trace): khugepaged ${fmt(bare / 1000, 2)} s — the monitors' share ${fmt(c / 1000 - bare / 1000, 2)} s`);
   console.log(`  (median of ${kh.ms.length} after a warm-up; trace hash ${kh.traceHash})`);
   console.log();
 }

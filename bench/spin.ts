@@ -102,7 +102,7 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
   const rel = (f: string) => relative(o.root, f);
   const defines = o.ntask === undefined ? [] : [`-DNTASK=${o.ntask}`];
   console.log(`(g) SPIN side by side: the same state graph, SPIN's pan against thpsim's dfs, ${o.runs} round${o.runs === 1 ? '' : 's'}`);
-  kv('model', `${rel(o.pml)} ${defines.join(' ') || '(NTASK=2)'}  ≡  ${rel(o.scenario)} (every monitor on)`);
+  kv('model', `${rel(o.pml)} ${defines.join(' ') || '(NTASK=2)'}  ≡  ${rel(o.scenario)} (every monitor on; again with none)`);
 
   const spin = onPath('spin', path);
   const cc = onPath('gcc', path) ?? onPath('cc', path);
@@ -135,6 +135,7 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     const scen = await loadScenario(o.scenario);
     const spinRuns: PanRun[] = [];
     const thp: { r: ExploreResult; s: number }[] = [];
+    const unmonitored: { r: ExploreResult; s: number }[] = [];
     // pan and thpsim in turn, round by round (this VM's speed drifts within minutes: a
     // ratio of two runs taken back to back is steadier than a ratio of medians)
     for (let i = 0; i < o.runs; i++) {
@@ -150,9 +151,16 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
         throw new Error(`thpsim dfs: verdicts ${JSON.stringify(r.verdicts)} on a scenario that must have only ok`);
       }
       thp.push({ r, s });
+      // the same search with every monitor off: what the monitors' share of a node is
+      const t2 = performance.now();
+      const bare = explore(scen, { strategy: 'dfs', shrinkBudget: 0, monitors: [] });
+      const s2 = (performance.now() - t2) / 1000;
+      if (bare.states !== r.states || bare.nodes !== r.nodes) throw new Error(`thpsim dfs with no monitor: ${bare.states} states, ${bare.nodes} nodes; with every monitor ${r.states}, ${r.nodes}`);
+      unmonitored.push({ r: bare, s: s2 });
     }
 
     const thpRates = thp.map(({ r, s }) => r.states! / s);
+    const bareRates = unmonitored.map(({ r, s }) => r.states! / s);
     // pan's timer ticks every 10 ms: a shorter search has no rate of its own (pan prints none)
     const timed = spinRuns.length > 0 && spinRuns.every((p) => p.searchS > 0.01);
     const spinRates = spinRuns.map((p) => p.stored / p.searchS);
@@ -167,6 +175,8 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
     const last = thp.at(-1)!.r;
     rows.push(['thpsim dfs', fmt(last.states!), fmt(last.nodes!), last.complete ? 'complete' : 'INCOMPLETE',
       fmt(median(thp.map((x) => x.s)), 2), '', fmt(median(thpRates)), range(thpRates)]);
+    rows.push(['thpsim dfs, no monitor', fmt(last.states!), fmt(last.nodes!), last.complete ? 'complete' : 'INCOMPLETE',
+      fmt(median(unmonitored.map((x) => x.s)), 2), '', fmt(median(bareRates)), range(bareRates)]);
     table(['tool', 'states', 'transitions', 'result', 'search s', 'wall s', 'states/s', 'min–max'], rows,
       [false, true, true, false, true, true, true, true]);
     console.log(`  (median of ${o.runs}; search s: pan's own timer / explore() alone; wall s: pan's process, its 128 MB hash table's set-up included;`);
@@ -192,6 +202,8 @@ export async function spinSection(o: SpinSectionOptions): Promise<void> {
         const ratios = thpRates.map((x, i) => x / spinRates[i]!);
         const r = median(ratios);
         kv('ratio', `thpsim/SPIN states/s ${fmt(r, 3)} (1/${fmt(1 / r, 0)}; ${range(ratios, 3)} round by round) — goal ≥ 1/3: ${r >= GOAL ? 'met' : 'NOT met'}`);
+        const bare = median(bareRates.map((x, i) => x / spinRates[i]!));
+        kv('', `with no monitor: ${fmt(bare, 3)} (1/${fmt(1 / bare, 0)}) — the model's steps, the driver, saves, restores and the hash alone`);
       } else {
         kv('ratio', 'none: pan\'s search took under its timer\'s 10 ms (a larger model has a rate)');
       }

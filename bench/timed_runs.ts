@@ -12,19 +12,22 @@ export interface TimedRuns {
   last: RunResult;
 }
 
-/** Runs `s` `runs` times (after one warm-up), calling `check` on each result (it throws on a wrong one). */
-export function timedRuns(s: Scenario, runs: number, check: (r: RunResult) => void): TimedRuns {
+/**
+ * Runs `s` `runs` times (after one warm-up), calling `check` on each result (it throws on a
+ * wrong one); `monitors`: only these (default every one; [] none), in both runs.
+ */
+export function timedRuns(s: Scenario, runs: number, check: (r: RunResult) => void, monitors?: readonly string[]): TimedRuns {
   const setup = { ...s, actors: [{ kind: 'huge_zero_page_shrinker', id: 'idle', passes: 1, interval_us: 0 }] } as Scenario;
   const ms: number[] = [];
   const setupMs: number[] = [];
-  let last = run(s, { record: false }); // warm-up
-  run(setup, { record: false });
+  let last = run(s, { record: false, monitors }); // warm-up
+  run(setup, { record: false, monitors });
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
-    run(setup, { record: false });
+    run(setup, { record: false, monitors });
     setupMs.push(performance.now() - t);
     t = performance.now();
-    last = run(s, { record: false });
+    last = run(s, { record: false, monitors });
     ms.push(performance.now() - t);
     check(last);
   }

@@ -36,6 +36,8 @@ function fakes(dir: string, ...names: string[]): string {
 }
 
 const thpsimRow = /^ {2}thpsim dfs +2,520 +6,257 +complete /;
+/** The same search with every monitor off: the same graph. */
+const bareRow = /^ {2}thpsim dfs, no monitor +2,520 +6,257 +complete /;
 
 afterEach(() => vi.restoreAllMocks());
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,7 +47,8 @@ describe('bench (g): SPIN side by side', () => {
     const none = await section(fakes('none-'));
     expect(none).toContain("  spin      not installed: no spin and no C compiler (gcc or cc) on PATH (apt-get install spin gcc); thpsim's row alone, no ratio");
     expect(none.filter((l) => thpsimRow.test(l))).toHaveLength(1);
-    expect(none.some((l) => /SPIN pan|^ {2}ratio|^ {2}graph/.test(l))).toBe(false);
+    expect(none.filter((l) => bareRow.test(l))).toHaveLength(1);
+    expect(none.some((l) => /SPIN pan|^ {2}ratio|^ {2}graph|with no monitor:/.test(l))).toBe(false);
 
     const ccOnly = await section(fakes('cc-only-', 'cc'));
     expect(ccOnly).toContain("  spin      not installed: no spin on PATH (apt-get install spin); thpsim's row alone, no ratio");
@@ -95,5 +98,6 @@ describe('bench (g): SPIN side by side', () => {
     expect(out.filter((l) => /^ {2}SPIN pan \(compiled C\) +2,528 +6,257 +errors: 0 /.test(l))).toHaveLength(1);
     expect(out.filter((l) => thpsimRow.test(l))).toHaveLength(1);
     expect(out).toContain('  graph     SPIN 2,528 stored − 8 terminal (pan -DCOUNT_END -c0) = 2,520, thpsim 2,520 distinct; 6,257 transitions, thpsim 6,257 search nodes: the same graph');
+    expect(out.filter((l) => bareRow.test(l))).toHaveLength(1);
   });
 });
