@@ -341,18 +341,22 @@ if (!opt['no-explore']) {
     const s = await loadScenario(join(here, '..', 'examples', `${f}.yaml`));
     for (const strategy of ['random', 'pct'] as const) {
       const rates: number[] = [];
+      const bareRates: number[] = [];
       let steps = 0;
       for (let i = 0; i < RUNS; i++) {
-        const t = performance.now();
+        let t = performance.now();
         const r = explore(s, { strategy, schedules: 2000, seed: 1 + i * 2000 });
         rates.push(r.schedules / ((performance.now() - t) / 1000));
         steps = Object.values(r.verdicts).reduce((a, b) => a + b, 0);
+        t = performance.now();
+        const bare = explore(s, { strategy, schedules: 2000, seed: 1 + i * 2000, monitors: [] });
+        bareRates.push(bare.schedules / ((performance.now() - t) / 1000));
       }
-      rows.push([f, `${s.hpage_pmd_nr}`, strategy, fmt(steps), fmt(median(rates)), `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`]);
+      rows.push([f, `${s.hpage_pmd_nr}`, strategy, fmt(steps), fmt(median(rates)), `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`, fmt(median(bareRates))]);
     }
   }
-  table(['scenario', 'HPAGE_PMD_NR', 'strategy', 'schedules', 'schedules/s', 'min–max'], rows, [false, true, false, true, true, true]);
-  console.log(`  (median of ${RUNS} runs of 2,000 schedules each, every monitor on)`);
+  table(['scenario', 'HPAGE_PMD_NR', 'strategy', 'schedules', 'schedules/s', 'min–max', 'no monitor'], rows, [false, true, false, true, true, true, true]);
+  console.log(`  (median of ${RUNS} runs of 2,000 schedules each, every monitor on; the last column the same schedules with none)`);
   {
     const s = await loadScenario(join(here, '..', 'test', 'fixtures', 'zero-page-dfs-fixed.yaml'));
     const dfsRows: string[][] = [];
