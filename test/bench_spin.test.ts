@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onPath, parsePan, spinSection } from '../bench/spin.ts';
 import { workPerNode } from '../bench/work.ts';
+import { bareDfs } from '../bench/driver_share.ts';
+import { explore } from '../src/explore/explore.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { Bus } from '../src/bus/bus.ts';
 
@@ -77,6 +79,15 @@ describe('bench (g): SPIN side by side', () => {
     expect(a.componentHashes * a.nodes).toBeLessThanOrEqual(4);
     const lines = await section('/nonexistent');
     expect(lines.find((l) => l.includes('work '))).toMatch(/per search node, counted .* bus events, .* slot writes/);
+  });
+
+  it("bench/driver_share.ts's SPIN-style loop over the World searches explore()'s graph, with every monitor and with none", async () => {
+    const s = await loadScenario(join(root, 'test', 'fixtures', 'zero-page-dfs-fixed.yaml'));
+    const r = explore(s, { strategy: 'dfs', shrinkBudget: 0 });
+    expect([r.states, r.nodes]).toEqual([2520, 6257]);
+    // (explore() counts the root as a node; the loop, transitions)
+    expect(bareDfs(s, undefined)).toEqual({ states: 2520, nodes: 6256 });
+    expect(bareDfs(s, [])).toEqual({ states: 2520, nodes: 6256 });
   });
 
   it('reads pan\'s report, and a report without its figures is a one-line error', () => {
