@@ -465,6 +465,7 @@ export const faultActions: Record<string, TaskAction<A>> = {
     p.writable = true;
     k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
     k.pages.unmapPmd(old, a.ix);
+    k.deferredSplitCheck(old, 'pmd', 0, a.ix);
     k.pages.put(old, a.ix);
     a.l.new_page = -1;
   },
@@ -538,6 +539,7 @@ export const faultActions: Record<string, TaskAction<A>> = {
     if (old === k.ZERO_PAGE) a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
     else {
       k.pages.unmapPte(old, a.ix);
+      k.deferredSplitCheck(k.pages.compoundHead(old), 'pte', k.pages.pteMapcount(old) === 0 ? 1 : 0, a.ix);
       k.pages.put(old, a.ix);
     }
     a.l.new_page = -1;

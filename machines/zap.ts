@@ -142,6 +142,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
     if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
     else {
       k.pages.unmapPmd(pfn, a.ix);
+      k.deferredSplitCheck(pfn, 'pmd', 0, a.ix);
       if (k.pages.mapping[pfn]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -k.HPAGE_PMD_NR, a.ix);
       else a.k.addMmCounter(mm, 'MM_ANONPAGES', -k.HPAGE_PMD_NR, a.ix);
       k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);
@@ -170,17 +171,38 @@ export const zapActions: Record<string, TaskAction<A>> = {
     a.l.zap_pages = [];
     const lo = Math.max(a.l.zap_start - base, 0);
     const hi = Math.min(a.l.zap_end - base, k.HPAGE_PMD_NR);
+    // zap_present_ptes: folio_pte_batch() takes the ptes mapping consecutive pages of one
+    // folio with the same bits together, and folio_remove_rmap_ptes() removes them at once
+    // (its deferred split sees the folio after the whole batch)
+    let batchHead = -1;
+    let batchUnmapped = 0;
+    let prev = PTE_NONE;
+    let prevWritable = 0;
     for (let i = lo; i < hi; i++) {
       const pfn = p.ptes.at(i)!;
+      const writable = p.pteWritable.at(i)!;
+      const head = pfn === PTE_NONE || pfn === k.ZERO_PAGE ? -1 : k.pages.compoundHead(pfn);
+      if (batchHead >= 0 && (head !== batchHead || pfn !== prev + 1 || writable !== prevWritable)) {
+        k.deferredSplitCheck(batchHead, 'pte', batchUnmapped, a.ix);
+        batchHead = -1;
+      }
+      prev = pfn;
+      prevWritable = writable;
       if (pfn === PTE_NONE) continue;
       k.setPte(mm, base + i, PTE_NONE, false, a.ix);
       if (pfn === k.ZERO_PAGE) continue;
       k.pages.unmapPte(pfn, a.ix);
-      if (k.pages.mapping[k.pages.compoundHead(pfn)]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -1, a.ix);
+      if (batchHead < 0) {
+        batchHead = head;
+        batchUnmapped = 0;
+      }
+      if (k.pages.pteMapcount(pfn) === 0) batchUnmapped++;
+      if (k.pages.mapping[head]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -1, a.ix);
       else a.k.addMmCounter(mm, 'MM_ANONPAGES', -1, a.ix);
       k.ref('move', 'page', pfn, 'pte', a.id, a.ix);
       a.l.zap_pages.push(pfn);
     }
+    if (batchHead >= 0) k.deferredSplitCheck(batchHead, 'pte', batchUnmapped, a.ix);
     // a migration entry is zapped with the rest (remove_migration_ptes finds it gone)
     for (let i = lo; i < hi; i++) if (p.pteMigration.at(i)) k.migrationEntry(mm, base + i, false, a.ix);
   },

@@ -272,6 +272,26 @@ export class Kernel {
     this.bus.publish({ kind: 'vmstat', item, delta, actor });
   }
 
+  /**
+   * __folio_remove_rmap()'s deferred split (mm/rmap.c, v6.8–v6.12), after a batch of pte
+   * mappings of the compound page at `head` came off (`level` 'pte'; `unmapped`: pages of
+   * the batch whose last pte mapping it was) or a pmd mapping did ('pmd'): an anonymous THP with
+   * no pmd mapping left, some of its pages still mapped and some not, goes on the deferred
+   * split queue — deferred_split_folio(folio, true), counted (thp_deferred_split_page) the
+   * first time only. (Unmapping every page in one batch, or the last pmd of a THP no pte
+   * maps, is no partial mapping: the THP is freed whole.)
+   */
+  deferredSplitCheck(head: number, level: 'pte' | 'pmd', unmapped: number, a: ActorIx): void {
+    const pages = this.pages;
+    if (pages.order[head] === 0 || pages.mapping[head]! >= 0 || this.isHugeZeroPfn(head)) return;
+    if (pages.pmdMapcount[head]! > 0 || (level === 'pte' && unmapped === 0)) return;
+    if (pages.testFlag(head, 'partially_mapped')) return;
+    const mapped = pages.ptesMappedPages(head);
+    if (mapped === 0 || mapped === 1 << pages.order[head]!) return;
+    pages.setFlag(head, 'partially_mapped');
+    this.count('thp_deferred_split_page', 1, a);
+  }
+
   /** Whether anyone reads the trace lines (so a hot step can skip formatting its fields). */
   get tracing(): boolean {
     return this.bus.wants('trace');

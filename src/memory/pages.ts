@@ -68,6 +68,8 @@ export const PG = {
   checked: 1 << 5,
   team: 1 << 6,
   reserved: 1 << 7,
+  /** An anonymous THP on the deferred split queue, some of its pages unmapped (folio_test_partially_mapped, v6.12; list_empty(_deferred_list) before). Cleared when it is freed. */
+  partially_mapped: 1 << 8,
 } as const;
 export type PageFlag = keyof typeof PG;
 
@@ -439,6 +441,20 @@ export class PageStore {
   pageMapcount(pfn: number): number {
     const h = this.head[pfn]!;
     return h === pfn ? this.mapcount[pfn]! : this.mapcount[pfn]! + this.pmdMapcount[h]!;
+  }
+  /**
+   * The pages of the compound page at `head` that a pte maps (folio->_nr_pages_mapped's
+   * FOLIO_PAGES_MAPPED part): a page's own mapcount, less the pmd mappings the head's counts too.
+   */
+  ptesMappedPages(head: number): number {
+    const n = 1 << this.order[head]!;
+    let m = 0;
+    for (let p = head; p < head + n; p++) if (this.pteMapcount(p) > 0) m++;
+    return m;
+  }
+  /** The ptes mapping this page (page->_mapcount + 1 of a page in a THP): its mapcount less the pmds a head's counts too. */
+  pteMapcount(pfn: number): number {
+    return this.head[pfn] === pfn ? this.mapcount[pfn]! - this.pmdMapcount[pfn]! : this.mapcount[pfn]!;
   }
   testFlag(pfn: number, f: PageFlag): boolean { return (this.flags[pfn]! & PG[f]) !== 0; }
   setFlag(pfn: number, f: PageFlag): void { this.w16(FLAGS, this.flags, pfn, this.flags[pfn]! | PG[f]); }
