@@ -47,6 +47,11 @@ describe('scenario mistakes are validation errors naming the field', () => {
     refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ fork: 'm' }] }] }, /actors\[0\]\.ops\[0\]\.fork: an mm named 'm' already exists/));
   it('truncate to a size beyond the file (only shrinking is modelled)', () =>
     refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ truncate: { file: 'f', size: 0x8000 } }] }] }, /ops\[0\]\.truncate\.size: only shrinking is modelled/));
+  it('files totalling more than 16 GiB (2,000 empty 1 GiB files took 2.4 GB to set up; 10,000 would not fit in memory): refused at the file that passes it', async () => {
+    const files = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `f${i}`, size: '0x40000000' }));
+    await refused({ files: files(2000) }, /^s\.yaml: files\[16\]\.size: expected the files to total at most 0x400000000 bytes \(16 GiB\): each is modelled page by page \(the files up to this one total 0x440000000\)$/);
+    await expect(validateScenario(base({ files: files(16) }), 's.yaml')).resolves.toBeDefined();
+  });
   it('shmem_reclaim targets beyond the file', () =>
     refused({ actors: [{ kind: 'shmem_reclaim', id: 'R', targets: [{ file: 'f', offset: 0x4000 }] }] }, /actors\[0\]\.targets\[0\]\.offset: expected an offset within the file/));
 });
