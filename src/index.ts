@@ -11,7 +11,7 @@
 import './builtins.ts';
 import { z } from 'zod';
 import { ScenarioError, fieldPath, loadScenario, scenarioSource, validateScenario } from './scenario/load.ts';
-import type { Scenario } from './scenario/schema.ts';
+import { type Scenario, arrayOf } from './scenario/schema.ts';
 import { type Decision, run as runInternal } from './sched/run.ts';
 import { type Counterexample, type ExploreResult, counterexampleScenario, exploreAsync, outcomeKey } from './explore/explore.ts';
 import { type RunReport, toJson } from './cli/report.ts';
@@ -38,7 +38,7 @@ export interface RunResult extends RunReport {
   trace?: string[];
 }
 
-const variantsOption = z.array(z.string()).optional();
+const variantsOption = arrayOf(z.string()).optional();
 
 const runOptionsSchema = z.strictObject({
   seed: z.number().int().nonnegative().max(0xffffffff).optional(),
@@ -46,9 +46,9 @@ const runOptionsSchema = z.strictObject({
   depth: z.number().int().positive().optional(),
   maxSteps: z.number().int().positive().optional(),
   variants: variantsOption,
-  monitors: z.array(z.string()).optional(),
+  monitors: arrayOf(z.string()).optional(),
   trace: z.union([z.boolean(), z.function()]).optional(),
-  schedule: z.array(z.strictObject({ actor: z.string(), state: z.string(), fail: z.boolean().optional() })).optional(),
+  schedule: arrayOf(z.strictObject({ actor: z.string(), state: z.string(), fail: z.boolean().optional() })).optional(),
   engine: z.enum(['fast', 'xstate']).optional(),
 });
 
@@ -138,7 +138,7 @@ const exploreOptionsSchema = z.strictObject({
   timeBudgetMs: z.number().positive().optional(),
   shrinkBudget: z.number().int().nonnegative().optional(),
   variants: variantsOption,
-  monitors: z.array(z.string()).optional(),
+  monitors: arrayOf(z.string()).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 

@@ -10,7 +10,7 @@ import { loadScenario, validateScenario } from '../src/scenario/load.ts';
 import { explore } from '../src/explore/explore.ts';
 import { run } from '../src/sched/run.ts';
 import { StateComponents } from '../src/world/components.ts';
-import { vmaBound } from '../src/world/build.ts';
+import { vmaBounds } from '../src/world/build.ts';
 import { allMonitors, registerMonitor } from '../src/registry.ts';
 import { StateHasher } from '../src/world/state_hash.ts';
 import { Kernel } from '../src/memory/kernel.ts';
@@ -176,8 +176,7 @@ describe('state components', () => {
         { kind: 'huge_zero_page_shrinker', id: 'kswapd', passes: 1 },
       ],
     }, '<test>');
-    expect(vmaBound(s, 'a')).toBe(2 + 2 * 3);
-    expect(vmaBound(s, 'b')).toBe(1);
+    expect(vmaBounds(s)).toEqual(new Map([['a', 2 + 2 * 3], ['b', 1]]));
     // (the layout holds what the ops make: a dfs over every schedule keeps within it)
     const r = explore(s, { strategy: 'dfs', shrinkBudget: 0, checkStateHash: true });
     expect(r.complete).toBe(true);

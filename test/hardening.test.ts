@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateScenario } from '../src/scenario/load.ts';
 import { run } from '../src/sched/run.ts';
+import { explore } from '../src/explore/explore.ts';
 
 const base = (over: Record<string, unknown> = {}) => ({
   name: 'h', hpage_pmd_nr: 4,
@@ -89,5 +90,36 @@ describe('no internal error on long ranges', () => {
     expect(m.expected.size).toBe(0);
     // (the child's copy keeps what was written before the fork)
     expect([...r.kernel.mmByName('c')!.expected.keys()]).toEqual([0x1, 0x7ffff0001]);
+  });
+});
+
+describe('large scenarios: linear set-up, no internal error', () => {
+  // (each took minutes or failed before; the timeout says "hang", with a wide margin: the
+  // search takes about a second)
+  const many = (n: number, mms: (i: number) => { name: string; vmas: { start: number; size: number }[] }[]) => validateScenario(base({
+    hpage_pmd_nr: 8, files: [], mms: mms(n), actors: [{ kind: 'task', id: 'T', mm: 'm0', ops: [{ read: 0 }] }],
+  }), 's.yaml');
+
+  it('an mm of 100,000 VMAs: its table filled one entry at a time (it was rewritten whole for each: minutes), overlaps found in n log n', { timeout: 60_000 }, async () => {
+    const s = await many(100_000, (n) => [{ name: 'm0', vmas: Array.from({ length: n }, (_, i) => ({ start: i * 0x2000, size: 0x1000 })) }]);
+    const r = explore(s, { strategy: 'dfs', shrinkBudget: 0 });
+    expect(r.complete).toBe(true);
+    expect(r.verdicts).toEqual({ ok: 1 });
+    const overlapping = base({ hpage_pmd_nr: 8, files: [], mms: [{ name: 'm', vmas: [...Array.from({ length: 100_000 }, (_, i) => ({ start: i * 0x2000, size: 0x1000 })), { start: 0x7000, size: 0x3000 }] }] });
+    await expect(validateScenario(overlapping, 's.yaml')).rejects.toThrow(/^s\.yaml: mms\[0\]\.vmas\[100000\]: overlaps mms\[0\]\.vmas\[4\]: the VMAs of one mm are disjoint$/);
+  });
+
+  it('20,000 mm_structs in a search world: some 60,000 state-vector columns (it stopped at 65,536: an internal error)', { timeout: 60_000 }, async () => {
+    const s = await many(20_000, (n) => Array.from({ length: n }, (_, i) => ({ name: `m${i}`, vmas: [{ start: 0, size: 0x1000 }] })));
+    const r = explore(s, { strategy: 'dfs', shrinkBudget: 0 });
+    expect(r.complete).toBe(true);
+    expect(r.verdicts).toEqual({ ok: 1 });
+  });
+
+  it('100,000 misaligned VMAs: the first one named (Zod spread every element\'s issues into one call: a stack overflow, an internal error)', { timeout: 60_000 }, async () => {
+    const bad = base({ hpage_pmd_nr: 8, files: [], mms: [{ name: 'm', vmas: Array.from({ length: 100_000 }, (_, i) => ({ start: i * 2, size: 1 })) }] });
+    await expect(validateScenario(bad, 's.yaml')).rejects.toThrow(/^s\.yaml: mms\[0\]\.vmas\[0\]\.size: must be page-aligned/);
+    const ops = Array.from({ length: 200_000 }, () => ({ read: 1 }));
+    await expect(validateScenario(base({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops }] }), 's.yaml')).rejects.toThrow(/^s\.yaml: actors\[0\]\.ops\[0\]\.read: must be page-aligned/);
   });
 });

@@ -2,13 +2,13 @@
 import { type BoundedArray, makeStruct } from '../vector/struct.ts';
 import { z } from 'zod';
 import { type ShmemReclaimLocals, shmemReclaimChart, shmemReclaimLocals } from '../../machines/shmem_reclaim.ts';
-import { pageAddress } from '../scenario/schema.ts';
+import { arrayOf, pageAddress } from '../scenario/schema.ts';
 import type { ActorKind } from '../registry.ts';
 
 export const shmemReclaimSpecSchema = z.strictObject({
   id: z.string().min(1),
   /** The pages to try to swap out, in order: a file and a byte offset in it. */
-  targets: z.array(z.strictObject({ file: z.string(), offset: pageAddress })).min(1),
+  targets: arrayOf(z.strictObject({ file: z.string(), offset: pageAddress }), { min: [1, 'Too small: expected array to have >=1 items'] }),
 });
 export type ShmemReclaimSpec = z.output<typeof shmemReclaimSpecSchema>;
 

@@ -2,7 +2,7 @@
 import { makeStruct } from '../vector/struct.ts';
 import { z } from 'zod';
 import { type TaskOp, type TaskLocals, taskChart, taskLocals } from '../../machines/task.ts';
-import { pageAddress, sysfsSchema } from '../scenario/schema.ts';
+import { arrayOf, pageAddress, sysfsSchema } from '../scenario/schema.ts';
 import { VM } from '../memory/mm.ts';
 import type { Kernel } from '../memory/kernel.ts';
 import type { ActorKind } from '../registry.ts';
@@ -14,7 +14,7 @@ const madviseAdvice = z.enum(['MADV_HUGEPAGE', 'MADV_NOHUGEPAGE', 'MADV_DONTNEED
 /** mprotect's prot: PROT_NONE or a list of PROT_READ / PROT_WRITE / PROT_EXEC. */
 const protSchema = z.union([
   z.literal('PROT_NONE'),
-  z.array(z.enum(['PROT_READ', 'PROT_WRITE', 'PROT_EXEC'], { error: 'expected PROT_READ, PROT_WRITE or PROT_EXEC' })).min(1),
+  arrayOf(z.enum(['PROT_READ', 'PROT_WRITE', 'PROT_EXEC'], { error: 'expected PROT_READ, PROT_WRITE or PROT_EXEC' }), { min: [1, 'Too small: expected array to have >=1 items'] }),
 ], { error: 'expected PROT_NONE or a list of PROT_READ, PROT_WRITE, PROT_EXEC' });
 
 /** What to wait for: khugepaged to complete N more full scans, another actor to finish, or simulated time. */
@@ -76,7 +76,7 @@ export const taskSpecSchema = z
   .strictObject({
     id: z.string().min(1),
     mm: z.string().min(1),
-    ops: z.array(opSchema).min(1, 'expected at least one operation'),
+    ops: arrayOf(opSchema, { min: [1, 'expected at least one operation'] }),
   })
   .refine((t) => t.ops.findIndex((o) => o === 'exit') < 0 || t.ops.indexOf('exit') === t.ops.length - 1, {
     message: 'exit must be the last operation',

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ScenarioError, schemaError } from '../scenario/load.ts';
-import type { Scenario } from '../scenario/schema.ts';
+import { type Scenario, arrayOf } from '../scenario/schema.ts';
 import { type Counterexample, type ExploreResult, mergeResults } from '../explore/explore.ts';
 import { exploreSummary } from './explore.ts';
 
@@ -39,7 +39,7 @@ const resultSchema = z.looseObject({
   seed: count,
   schedules: count,
   distinctTraces: count,
-  traceHashes: z.array(z.string()),
+  traceHashes: arrayOf(z.string()),
   shard: shardSchema.optional(),
   verdicts: counts,
   violations: counts,
@@ -47,18 +47,18 @@ const resultSchema = z.looseObject({
   scanResults: counts,
   contention: counts,
   blocked: counts.optional(),
-  counterexamples: z.array(z.looseObject({
+  counterexamples: arrayOf(z.looseObject({
     verdict: z.string(),
     violation: z.looseObject({ invariant: z.string(), message: z.string() }),
     // (a result written before sites were kept has none: one counterexample per invariant)
     site: z.string().optional(),
     seed: count,
-    decisions: z.array(z.looseObject({ actor: z.string(), state: z.string() })),
+    decisions: arrayOf(z.looseObject({ actor: z.string(), state: z.string() })),
     replay_file: z.string().optional(),
   })),
   stopped: z.boolean(),
   stopReason: z.string().optional(),
-  coverage: z.record(z.string(), z.strictObject({ reached: count, steps: count, missed: z.array(z.string()) })),
+  coverage: z.record(z.string(), z.strictObject({ reached: count, steps: count, missed: arrayOf(z.string()) })),
 });
 
 /** JSON with its keys sorted at every level: the same data, the same text. */

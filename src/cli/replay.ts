@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ScenarioError, readScenarioData, schemaError, validateScenario } from '../scenario/load.ts';
-import { SEED_MAX, type Scenario } from '../scenario/schema.ts';
+import { SEED_MAX, type Scenario, arrayOf } from '../scenario/schema.ts';
 import type { Decision, RunResult } from '../sched/run.ts';
 import { writeOutput } from './files.ts';
 
@@ -19,8 +19,8 @@ const replaySchema = z.strictObject({
   engine: z.enum(['fast', 'xstate']).default('fast'),
   verdict: z.enum(['ok', 'violation', 'deadlock', 'liveness', 'step-bound', 'divergence']).optional(),
   violation: z.looseObject({ invariant: z.string() }).optional(),
-  decisions: z.array(z.strictObject({ actor: z.string(), state: z.string(), fail: z.boolean().optional() })),
-  removed_actors: z.array(z.string()).optional(),
+  decisions: arrayOf(z.strictObject({ actor: z.string(), state: z.string(), fail: z.boolean().optional() })),
+  removed_actors: arrayOf(z.string()).optional(),
 });
 
 export interface Replay {

@@ -151,9 +151,19 @@ class VmaTable {
     }
     this.sv.put(this.at0, n);
   }
+
+  /** One more entry at the end: the count and the new entry's slots (as an array's push writes its length and the new element). */
+  push(v: Vma): void {
+    const n = this.sv.get(this.at0);
+    if (n + 1 > this.max) this.set([...this.get(), v]); // (the same error)
+    const F = VMA_FIELDS.length;
+    const base = this.at0 + 1 + n * F;
+    for (let f = 0; f < F; f++) this.sv.put(base + f, v[VMA_FIELDS[f]!]);
+    this.sv.put(this.at0, n + 1);
+  }
 }
 
-/** The VMAs an mm laid out in the vector has room for when its maker gives no bound (src/world/build.ts vmaBound does). */
+/** The VMAs an mm laid out in the vector has room for when its maker gives no bound (src/world/build.ts vmaBounds does). */
 const VMAS_UNBOUNDED = 16;
 
 /** Where an mm keeps its VMA table (under a symbol: a walk of the model does not go into the vector). */
@@ -422,7 +432,7 @@ export class MmStruct {
   /** One more VMA, at the end of the list (the scenario's mmap; dup_mmap's copy of a parent's). */
   addVma(v: Vma): void {
     const t = this[VMAS];
-    if (t) t.set([...t.get(), v]);
+    if (t) t.push(v);
     else (this.vmas as Vma[]).push(v);
   }
 

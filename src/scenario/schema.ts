@@ -46,6 +46,31 @@ export const pageAddress = z
     return Number(n >> BigInt(PAGE_SHIFT));
   });
 
+/**
+ * z.array(item) that stops at the first element that fails, giving that element's issues
+ * (the first of which is what a ScenarioError reports, as before). Zod checks every element
+ * and hands each array's issues up by spreading them into one call: a file with 100,000
+ * bad VMAs overflowed the stack ("internal error") instead of naming the first. `min`: at
+ * least that many elements, with its message; `error`: the message for a value that is not
+ * a list.
+ */
+export function arrayOf<T extends z.ZodType>(item: T, opts: { min?: [number, string]; error?: string } = {}): z.ZodType<z.output<T>[], z.input<T>[]> {
+  let list = z.array(z.unknown(), opts.error === undefined ? undefined : { error: opts.error });
+  if (opts.min) list = list.min(opts.min[0], opts.min[1]);
+  return list.transform((xs, ctx) => {
+    const out: z.output<T>[] = new Array(xs.length);
+    for (let i = 0; i < xs.length; i++) {
+      const r = item.safeParse(xs[i]);
+      if (!r.success) {
+        for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+        return z.NEVER;
+      }
+      out[i] = r.data;
+    }
+    return out;
+  }) as unknown as z.ZodType<z.output<T>[], z.input<T>[]>;
+}
+
 /** Control and format characters: never in a name, which summaries and traces print. */
 export const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\uFFFD]/u;
 
@@ -76,7 +101,7 @@ export const vmFlagName = z.enum(Object.keys(VM).map((f) => `VM_${f}`) as [`VM_$
 export const vmaSchema = z.strictObject({
   start: pageAddress,
   size: pageAddress,
-  flags: z.array(vmFlagName).default(['VM_READ', 'VM_WRITE']),
+  flags: arrayOf(vmFlagName).default(['VM_READ', 'VM_WRITE']),
   /** A file (by name in `files:`) mapped at this VMA; omitted = anonymous. */
   file: z.string().optional(),
   pgoff: z.number().int().nonnegative().default(0),
@@ -84,7 +109,7 @@ export const vmaSchema = z.strictObject({
 
 export const mmSchema = z.strictObject({
   name: nameSchema,
-  vmas: z.array(vmaSchema).default([]),
+  vmas: arrayOf(vmaSchema).default([]),
 });
 
 /**
@@ -105,15 +130,15 @@ export const fileSchema = z.strictObject({
   /** Mounted huge=1 (huge tmpfs, seed 001): pages are allocated as teams of small pages in huge extents. */
   huge: z.boolean().default(false),
   /** With `populated`: byte ranges whose pages start swapped out (their data in swap, a swap entry in the page cache). */
-  swapped: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
+  swapped: arrayOf(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
   /** With `populated`: byte ranges left as holes (never written). */
-  holes: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
+  holes: arrayOf(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
   /**
    * A populated, cached regular file: byte ranges whose pages start dirty (PG_dirty) —
    * written through a writable fd, since closed, and not yet written back: what the
    * flusher writes and collapse_file finds.
    */
-  dirty: z.array(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
+  dirty: arrayOf(z.strictObject({ offset: pageAddress, size: pageAddress })).default([]),
 });
 
 export const sysfsSchema = z.strictObject({
@@ -153,13 +178,13 @@ export const scenarioBaseSchema = z.strictObject({
   seed: z.number().int().nonnegative().max(SEED_MAX, 'expected a seed up to 4294967295 (the scheduler\'s seeds are 32-bit)').default(1),
   max_steps: z.number().int().positive().default(1_000_000),
   nr_cpus: z.number().int().positive().default(4),
-  variants: z.array(z.string()).default([]),
-  plugins: z.array(z.string()).default([]),
+  variants: arrayOf(z.string()).default([]),
+  plugins: arrayOf(z.string()).default([]),
   inject: injectSchema.default({}),
   sysfs: sysfsSchema.default({}),
   config: configSchema.default({}),
-  files: z.array(fileSchema).default([]),
-  mms: z.array(mmSchema).default([]),
+  files: arrayOf(fileSchema).default([]),
+  mms: arrayOf(mmSchema).default([]),
   actors: z.array(z.unknown()).min(1, 'expected at least one actor'),
   /** Check the liveness properties at quiescence (e.g. every collapsed extent ends up pmd-mapped). */
   liveness: z.boolean().default(false),
@@ -185,5 +210,5 @@ export function scenarioSchema() {
           error: (iss) =>
             iss.code === 'invalid_union' ? `expected kind to be one of: ${kinds.map((k) => k.kind).join(', ')}` : undefined,
         });
-  return scenarioBaseSchema.extend({ actors: z.array(actor).min(1, 'expected at least one actor') });
+  return scenarioBaseSchema.extend({ actors: arrayOf(actor, { min: [1, 'expected at least one actor'] }) });
 }

@@ -117,8 +117,13 @@ export interface VectorSaved {
 /** The arrays a column may be (each element a number; written through StateVector.putCol). */
 export type Column = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
-/** At most this many columns; in the undo trail an element is -1 - (index × COLUMNS + column). */
-const COLUMNS = 0x10000;
+/**
+ * At most this many columns; in the undo trail (a Float64Array, exact below 2^53) an element
+ * is -1 - (index × COLUMNS + column), so a column may have 2^31 elements. (A scenario of
+ * 20,000 mm_structs lays out some 60,000 columns: their expected data, replaced vpns and
+ * pmds to retry.)
+ */
+const COLUMNS = 1 << 22;
 /** Elements a column may have. */
 const COLUMN_MAX = 0x40000000;
 /**

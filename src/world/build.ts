@@ -112,12 +112,13 @@ export function vectorBounds(s: Scenario): VectorBounds {
 }
 
 /**
- * The VMAs one mm of the scenario can have: its own, and two more for each madvise,
- * mprotect or munmap an actor in it makes (each splits at most the VMAs at its range's two
- * ends; an actor naming no mm counts for every mm). A fork's child copies its parent's.
- * (Per mm, not a VectorBounds field: one mm's many splits would size every mm's table.)
+ * The VMAs each mm of the scenario can have, by name: its own, and two more for each
+ * madvise, mprotect or munmap an actor in it makes (each splits at most the VMAs at its
+ * range's two ends; an actor naming no mm counts for every mm). A fork's child copies its
+ * parent's. (Per mm, not a VectorBounds field: one mm's many splits would size every mm's
+ * table. One pass over the actors for all mms: a scenario may have 100,000 of each.)
  */
-export function vmaBound(s: Scenario, mm: string): number {
+export function vmaBounds(s: Scenario): Map<string, number> {
   let splits = 0;
   const visit = (x: unknown): void => {
     if (Array.isArray(x)) return x.forEach(visit);
@@ -127,24 +128,35 @@ export function vmaBound(s: Scenario, mm: string): number {
       visit(v);
     }
   };
+  const byMm = new Map<string, number>();
+  let everyMm = 0;
   for (const a of s.actors) {
+    splits = 0;
+    visit(a);
     const own = (a as { mm?: string }).mm;
-    if (own === undefined || own === mm) visit(a);
+    if (own === undefined) everyMm += splits;
+    else byMm.set(own, (byMm.get(own) ?? 0) + splits);
   }
-  return (s.mms.find((m) => m.name === mm)?.vmas.length ?? 0) + 2 * splits;
+  return new Map(s.mms.map((m) => [m.name, m.vmas.length + 2 * ((byMm.get(m.name) ?? 0) + everyMm)]));
 }
 
 /** Builds the kernel and its objects from the scenario; `slots`: its structs laid out in the state vector's slots (a world a search copies and hashes). */
 export function buildKernel(s: Scenario, slots = false): Kernel {
   const k = new Kernel({ hpagePmdNr: s.hpage_pmd_nr, sysfs: sysfsFor(s), config: s.config, variants: s.variants, bounds: vectorBounds(s), slots });
   k.liveness = s.liveness;
-  for (const f of s.files) k.createInode(f.name, f.shmem, f.size).huge = f.huge;
+  const inodes = new Map<string, number>();
+  for (const f of s.files) {
+    const ino = k.createInode(f.name, f.shmem, f.size);
+    ino.huge = f.huge;
+    inodes.set(f.name, ino.id);
+  }
+  const bounds = vmaBounds(s);
   for (const m of s.mms) {
-    const mm = k.createMm(m.name, -1, vmaBound(s, m.name));
+    const mm = k.createMm(m.name, -1, bounds.get(m.name)!);
     mm.users = 0;
     for (const v of m.vmas) {
       const flags = v.flags.reduce((acc, f) => acc | VM[f.slice(3) as keyof typeof VM], 0);
-      const file = v.file === undefined ? -1 : k.inodes.find((i) => i.name === v.file)!.id;
+      const file = v.file === undefined ? -1 : inodes.get(v.file)!;
       mm.addVma({ start: v.start, end: v.start + v.size, flags, pgoff: v.pgoff, file });
     }
     // its page tables: an entry for each pmd the VMAs span (a fault, a fork or a collapse
