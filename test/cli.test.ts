@@ -1,6 +1,6 @@
 // The CLI as a user runs it: the bin script, real files, exit codes and output.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,43 @@ describe('thpsim run', () => {
     }
     expect(a.vmstat).toHaveProperty('thp_zero_page_alloc');
     expect(a.actors.map((x: { id: string }) => x.id)).toEqual(['A1', 'A2', 'B1', 'C1', 'kswapd']);
+  });
+
+  it('a long run says how far it is on stderr, and Ctrl-C stops it: the state it reached, exit 130, and the command that runs it to that point', async () => {
+    const long = join(tmp, 'long.yaml');
+    writeFileSync(long, [
+      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
+      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
+      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
+    ].join('\n'));
+    const child = spawn(process.execPath, ['bin/thpsim.js', 'run', long], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    // (interrupted once it says how far it is: the first line comes after a second)
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => {
+      err += d;
+      if (/^run: [\d,]+ steps, [\d,]+\/s \(Ctrl-C stops it and prints the run so far\)$/m.test(err)) resolve();
+    }));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(130);
+    const m = /^verdict: INTERRUPTED after (\d+) steps, [\d.]+ s simulated; trace ([0-9a-f]{16})\n {2}\(Ctrl-C: the run had not ended; below, the state it had reached\)$/m.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(out).toMatch(/\n {2}kswapd {2}huge_zero_page_shrinker {2}running in /);
+    expect(out).toContain(`\nthe same run to this point: thpsim run ${long} --seed 1 --max-steps ${m![1]}\n`);
+    // the same steps: that command ends where the interrupted run stood, at its step bound
+    const again = thpsim('run', long, '--seed', '1', '--max-steps', m![1]!);
+    expect(again.code).toBe(1);
+    expect(again.out).toContain(`verdict: STEP-BOUND after ${m![1]} steps`);
+    expect(again.out).toContain(`trace ${m![2]}`);
+  }, 60_000);
+
+  it('--save-replay and --json --schedule refuse a step bound above 50,000,000: a run that long cannot be kept decision by decision', () => {
+    const r = thpsim('run', 'examples/zero-page-read-faults.yaml', '--max-steps', '60000000', '--save-replay', join(tmp, 'r.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('thpsim: thpsim run: --save-replay: a run of up to 60,000,000 steps (max_steps) cannot be kept decision by decision: expected max_steps or --max-steps of at most 50,000,000 with it\n');
+    expect(thpsim('run', 'examples/zero-page-read-faults.yaml', '--max-steps', '60000000').code).toBe(0);
   });
 
   it('--trace prints ftrace-shaped lines', () => {

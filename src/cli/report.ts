@@ -81,7 +81,8 @@ export interface RunReport {
   seed: number;
   engine: string;
   hpage_pmd_nr: number;
-  verdict: RunResult['verdict'];
+  /** `interrupted`: the command line's run stopped by Ctrl-C before it ended (what follows is the state it had reached). */
+  verdict: RunResult['verdict'] | 'interrupted';
   steps: number;
   preemptions: number;
   time_ns: number;
@@ -99,7 +100,8 @@ export interface RunReport {
   schedule?: RunResult['schedule'];
 }
 
-export function toJson(r: RunResult, withSchedule: boolean): RunReport {
+/** `interrupted`: the run was stopped before it ended (the command line's Ctrl-C): said as its verdict. */
+export function toJson(r: RunResult, withSchedule: boolean, interrupted = false): RunReport {
   const k = r.kernel;
   return {
     thpsim_result: 1,
@@ -107,7 +109,7 @@ export function toJson(r: RunResult, withSchedule: boolean): RunReport {
     seed: r.seed,
     engine: r.engine,
     hpage_pmd_nr: k.HPAGE_PMD_NR,
-    verdict: r.verdict,
+    verdict: interrupted ? 'interrupted' : r.verdict,
     steps: r.steps,
     preemptions: r.preemptions,
     time_ns: r.time_ns,
@@ -127,11 +129,12 @@ export function toJson(r: RunResult, withSchedule: boolean): RunReport {
   };
 }
 
-export function summary(r: RunResult): string {
+export function summary(r: RunResult, interrupted = false): string {
   const k = r.kernel;
   const lines: string[] = [];
   lines.push(`thpsim run: ${r.scenario}  (HPAGE_PMD_NR=${k.HPAGE_PMD_NR}, seed ${r.seed}, engine ${r.engine})`);
-  lines.push(`verdict: ${r.verdict.toUpperCase()} after ${r.steps} steps, ${(r.time_ns / 1e9).toFixed(6)} s simulated; trace ${r.traceHash}`);
+  lines.push(`verdict: ${interrupted ? 'INTERRUPTED' : r.verdict.toUpperCase()} after ${r.steps} steps, ${(r.time_ns / 1e9).toFixed(6)} s simulated; trace ${r.traceHash}`);
+  if (interrupted) lines.push('  (Ctrl-C: the run had not ended; below, the state it had reached)');
   for (const v of r.violations) {
     lines.push('');
     lines.push(`  invariant  ${v.invariant}`);

@@ -1,12 +1,15 @@
 /** `thpsim run`: one run of a scenario, or the replay of a recorded schedule. */
 import { type Command, InvalidArgumentError } from 'commander';
 import { ScenarioError, readScenarioData, validateScenario } from '../scenario/load.ts';
-import { type Engine, run } from '../sched/run.ts';
+import { type Engine, runInChunks } from '../sched/run.ts';
 import { type RunReport, summary, toJson } from './report.ts';
 import { type Replay, readReplay, reportMismatch, writeReplay } from './replay.ts';
 import { prepareFile } from './files.ts';
 import { intArg } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
+
+/** The longest run whose decisions `--save-replay` or `--json --schedule` keeps (each a reference: 8 bytes a step, and an array V8 can still grow). */
+const MAX_RECORDED_STEPS = 50_000_000;
 
 interface RunFlags {
   seed?: number;
@@ -51,23 +54,60 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
   // (@statelyai/inspect is loaded only when asked for: it is a tenth of a second of the CLI's start)
   const stately = o.stately === undefined ? undefined : (await import('../inspect/stately.ts')).statelyInspector(o.stately === true ? undefined : o.stately);
   if (stately) process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
-  const r = run(scenario, {
-    seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect,
+  // in chunks, so Ctrl-C stops a long run and prints where it got to, and a run of more
+  // than a second says how far it is (on stderr)
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  const t0 = performance.now();
+  const tty = process.stderr.isTTY === true;
+  // (the first line after a second, then every 0.2 s on a terminal, every 5 s otherwise)
+  let shown = -Infinity;
+  let drawn = false;
+  // the decisions are kept only for what prints or saves them: a run may be 10^9 steps long
+  const record = o.saveReplay !== undefined || (o.json === true && o.schedule === true);
+  const maxSteps = o.maxSteps ?? scenario.max_steps;
+  if (record && maxSteps > MAX_RECORDED_STEPS) {
+    throw new ScenarioError('thpsim run', o.saveReplay !== undefined ? '--save-replay' : '--schedule',
+      `a run of up to ${maxSteps.toLocaleString('en-US')} steps (max_steps) cannot be kept decision by decision: expected max_steps or --max-steps of at most ${MAX_RECORDED_STEPS.toLocaleString('en-US')} with it`);
+  }
+  const r = await runInChunks(scenario, {
+    seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect, record,
     trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,
+  }, {
+    signal: ac.signal,
+    onProgress: (steps) => {
+      const now = performance.now();
+      if (now - t0 < 1000 || now - shown < (tty ? 200 : 5000)) return;
+      shown = now;
+      const line = `run: ${steps.toLocaleString('en-US')} steps, ${Math.round(steps / ((now - t0) / 1000)).toLocaleString('en-US')}/s (Ctrl-C stops it and prints the run so far)`;
+      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+      drawn = true;
+    },
   });
+  process.removeListener('SIGINT', onInt);
+  if (drawn && tty) process.stderr.write('\n');
+  const { interrupted } = r;
   if (o.json) {
-    const body: RunReport & { trace?: string[] } = toJson(r, o.schedule === true);
+    const body: RunReport & { trace?: string[] } = toJson(r, o.schedule === true, interrupted);
     if (o.trace) body.trace = lines;
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else {
-    process.stdout.write(`${summary(r)}\n`);
-    if (r.verdict !== 'ok' && r.verdict !== 'divergence' && !o.replay) {
+    process.stdout.write(`${summary(r, interrupted)}\n`);
+    if (interrupted) {
+      process.stdout.write(`\nthe same run to this point: thpsim run ${o.replay ? `--replay ${o.replay}` : `${file} --seed ${r.seed}`} --max-steps ${r.steps}\n`);
+    } else if (r.verdict !== 'ok' && r.verdict !== 'divergence' && !o.replay) {
       process.stdout.write(
         `\nreproduce: thpsim run ${file} --seed ${r.seed}${o.saveReplay ? `   (replay file: ${o.saveReplay}; thpsim run --replay ${o.saveReplay})` : '   (add --save-replay FILE to keep the schedule)'}\n`,
       );
     }
   }
-  if (o.saveReplay) await writeReplay(o.saveReplay, '--save-replay', file!, raw, r);
+  if (o.saveReplay && !interrupted) await writeReplay(o.saveReplay, '--save-replay', file!, raw, r);
+  if (interrupted) {
+    if (o.saveReplay) process.stderr.write(`thpsim: --save-replay: no replay written: the run was interrupted (--max-steps ${r.steps} runs it to this point)\n`);
+    await stately?.stop().catch(() => undefined);
+    return 130;
+  }
   const mismatch = reportMismatch(replay, r);
   await stately?.stop().catch((e: Error) => {
     throw new ScenarioError('thpsim run', '--stately', e.message);

@@ -129,19 +129,63 @@ export interface RunResult {
 }
 
 export function run(s: Scenario, opts: RunOptions = {}): RunResult {
+  const { w, stepper } = runStart(s, opts);
+  stepper.advance();
+  const r = stepper.result(false);
+  w.close();
+  return r;
+}
+
+/** How a run in chunks is stopped and watched (the command line's run: Ctrl-C, a progress line). */
+export interface RunControl {
+  /** Aborted: the run stops after the chunk it is in, its result so far returned with `interrupted`. */
+  signal?: AbortSignal;
+  /** Called after each chunk with the steps taken so far. */
+  onProgress?: (steps: number) => void;
+  /** Steps a chunk (default 65,536): between two chunks the event loop has a turn. */
+  chunk?: number;
+}
+
+/**
+ * run(), in chunks of steps with a turn of the event loop between them, so a long run can be
+ * watched and interrupted: the same steps, the same result. Interrupted, the result is the
+ * run so far (with `interrupted: true`) — the same state `maxSteps` set to its steps gives.
+ */
+export async function runInChunks(s: Scenario, opts: RunOptions, ctl: RunControl): Promise<RunResult & { interrupted: boolean }> {
+  const { w, stepper } = runStart(s, opts);
+  const chunk = ctl.chunk ?? 65_536;
+  for (;;) {
+    stepper.advance(w.steps + chunk);
+    if (!stepper.paused) break;
+    ctl.onProgress?.(w.steps);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (ctl.signal?.aborted) break;
+  }
+  const r = { ...stepper.result(false), interrupted: stepper.paused };
+  w.close();
+  return r;
+}
+
+/** A world for one run, with its stepper ready to advance. */
+function runStart(s: Scenario, opts: RunOptions): { w: World; stepper: Stepper } {
   const engine = opts.engine ?? 'fast';
   const track = opts.footprint === true && opts.schedule !== undefined && opts.schedule.length > 0 && engine === 'fast';
   const w: World = createWorld(s, {
     engine, record: opts.record, monitors: opts.monitors, trace: opts.trace, collect: opts.collect, observe: opts.observe,
     onStep: opts.onStep, inspect: opts.inspect, checkStateHash: opts.checkStateHash, footprints: track,
   });
-  const r = runIn(s, w, opts, track, false);
-  w.close();
-  return r;
+  return { w, stepper: stepperFor(s, w, opts, track) };
 }
 
 /** One run in world `w` as it stands, by the strategy the options ask for, from their seed. */
 function runIn(s: Scenario, w: World, opts: RunOptions, track: boolean, copy: boolean): RunResult {
+  const stepper = stepperFor(s, w, opts, track);
+  stepper.advance();
+  return stepper.result(copy);
+}
+
+/** The stepper of a run in world `w`: the strategy the options ask for, from their seed. */
+function stepperFor(s: Scenario, w: World, opts: RunOptions, track: boolean): Stepper {
   const seed = opts.seed ?? s.seed;
   const engine = opts.engine ?? 'fast';
   const maxSteps = opts.maxSteps ?? s.max_steps;
@@ -158,8 +202,7 @@ function runIn(s: Scenario, w: World, opts: RunOptions, track: boolean, copy: bo
   });
   stepper.sched = opts.schedule;
   if (track) stepper.trackAt = opts.schedule!.length - 1;
-  stepper.advance();
-  return stepper.result(copy);
+  return stepper;
 }
 
 /** What a RunPool's runs share: how the world is run and checked (the fast engine). */

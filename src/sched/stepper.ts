@@ -41,6 +41,8 @@ export class Stepper {
   divergence: string | undefined;
   /** The run stopped at a search node, some actor still able to step (its open decisions: `frontier`). */
   atFrontier = false;
+  /** advance() stopped at the step it was given, the run not ended: call it again to go on. */
+  paused = false;
   /**
    * The decisions open at the node. With `reuseInterim`, found only when the search first
    * reads them (interim()'s `frontier`): most nodes of a search reach a state seen before,
@@ -72,15 +74,23 @@ export class Stepper {
     this.footprint = undefined;
   }
 
-  /** Steps until the run ends, or (with a frontier) until the schedule does. */
-  advance(): void {
+  /**
+   * Steps until the run ends, or (with a frontier) until the schedule does — or, with
+   * `until`, until that many steps are taken (`paused`: the run goes on at the next call).
+   */
+  advance(until = Infinity): void {
     const { w, o, sched } = this;
+    this.paused = false;
     for (;;) {
       let r = -1;
       let fail = false;
       const step = w.steps;
       if (step >= o.maxSteps && w.anyRunnable()) {
         this.verdict = 'step-bound';
+        break;
+      }
+      if (step >= until) {
+        this.paused = true;
         break;
       }
       if (sched && (step < sched.length || !o.continueAfterSchedule)) {
