@@ -3,7 +3,7 @@
 // a downloaded one), the server's loopback-only rule, and the command as a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -91,6 +91,32 @@ describe('thpsim inspect as a user runs it', () => {
     });
     expect(code).toBe(0);
     expect(err()).toBe('');
+  }, 60_000);
+});
+
+describe('thpsim inspect on a long run', () => {
+  it('a scenario bound above 200,000 steps: the page shows the first 200,000, and stderr says so; --max-steps above it is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'thpsim-inspect-long-'));
+    const file = join(dir, 'long.yaml');
+    writeFileSync(file, [
+      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
+      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
+      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
+    ].join('\n'));
+    const child = spawn(process.execPath, ['bin/thpsim.js', 'inspect', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { url, out, err } = await servedUrl(child);
+    expect(out()).toMatch(/^thpsim inspect: long-run \(seed 1\): step-bound after 200000 steps\n/);
+    expect(err()).toBe("thpsim inspect: the page shows the run's first 200,000 steps, the most it holds; the run goes on past them (max_steps 1,000,000,000,000)\n");
+    const api = await (await fetch(`${url}api/run`)).json();
+    expect(api.run.steps).toBe(200_000);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    const r = thpsim('inspect', file, '--max-steps', '200001');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('thpsim: thpsim inspect: --max-steps: expected at most 200,000: the page holds every step of the run, got 200,001\n');
   }, 60_000);
 });
 

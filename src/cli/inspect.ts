@@ -10,6 +10,13 @@ import { SEED_MAX } from '../scenario/schema.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
 import { run } from '../sched/run.ts';
 
+/**
+ * The most steps the page holds: it is sent every step of the run (its events, each actor's
+ * state, the memory it touched) — 200,000 steps are some 35 MB of it; a million took 1.2 GB
+ * to record and 180 MB to send, and a scenario's default step bound is a million.
+ */
+const INSPECT_MAX_STEPS = 200_000;
+
 interface InspectFlags {
   port: number;
   host: string;
@@ -26,10 +33,19 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   }
   // before the scenario, which may name what they register (actor kinds, variants)
   await loadPluginFiles(o.plugin, 'thpsim inspect');
+  if (o.maxSteps !== undefined && o.maxSteps > INSPECT_MAX_STEPS) {
+    throw new ScenarioError('thpsim inspect', '--max-steps', `expected at most ${INSPECT_MAX_STEPS.toLocaleString('en-US')}: the page holds every step of the run, got ${o.maxSteps.toLocaleString('en-US')}`);
+  }
   const { scenario, seed, schedule, replay } = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
+  // (a scenario's own bound above what the page holds: its first INSPECT_MAX_STEPS steps, said below)
+  const capped = o.maxSteps === undefined && scenario.max_steps > INSPECT_MAX_STEPS;
+  const maxSteps = capped ? INSPECT_MAX_STEPS : o.maxSteps;
   // (loaded here, not when the CLI starts: the chart layout's elkjs alone takes 0.4 s to load)
   const [{ record }, { buildPayload }] = await Promise.all([import('../inspect/record.ts'), import('../inspect/payload.ts')]);
-  const rec = record(scenario, { seed, schedule, maxSteps: o.maxSteps });
+  const rec = record(scenario, { seed, schedule, maxSteps });
+  if (capped && rec.verdict === 'step-bound') {
+    process.stderr.write(`thpsim inspect: the page shows the run's first ${INSPECT_MAX_STEPS.toLocaleString('en-US')} steps, the most it holds; the run goes on past them (max_steps ${scenario.max_steps.toLocaleString('en-US')})\n`);
+  }
   const payload = JSON.stringify(await buildPayload(scenario, rec, { removedActors: replay?.removedActors }));
   let server;
   try {
@@ -43,7 +59,7 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
     const { statelyInspector } = await import('../inspect/stately.ts');
     const stately = statelyInspector(o.stately === true ? undefined : o.stately);
     process.stderr.write(`thpsim: inspecting in ${stately.where}\n`);
-    run(scenario, { seed, schedule, maxSteps: o.maxSteps, engine: 'xstate', inspect: stately.inspect });
+    run(scenario, { seed, schedule, maxSteps, engine: 'xstate', inspect: stately.inspect });
     stately.stop().catch((e: Error) => process.stderr.write(`thpsim: --stately: ${e.message}\n`));
   }
   const mismatch = reportMismatch(replay, { verdict: rec.verdict, violations: rec.violations, divergence: rec.divergence });
@@ -72,7 +88,7 @@ export function registerInspect(program: Command, setCode: (code: number) => voi
     .option('--port <n>', 'TCP port (0: one the OS picks)', intArg('port', { max: 65535 }), 0)
     .option('--host <h>', 'loopback address to bind: 127.0.0.0/8, ::1 or localhost', '127.0.0.1')
     .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
-    .option('--max-steps <n>', 'step bound (default: the scenario\'s max_steps)', intArg('step bound', { min: 1 }))
+    .option('--max-steps <n>', 'step bound, at most 200,000 (default: the scenario\'s max_steps, or 200,000 if higher)', intArg('step bound', { min: 1 }))
     .option('--allow-plugins', 'a replay file: import the plugins its scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
     .option('--plugin <file>', 'import an extension first (repeatable), as a scenario\'s plugins are: its charts are drawn, its commands named', collect, [])
     .option('--stately [url]', 'also show the run in the Stately inspector (@statelyai/inspect): a ws:// inspector server, or Stately Sky without a URL')
