@@ -2,7 +2,7 @@
 // generated chart docs — through the CLI as a user runs it, and the modules behind it.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chartModel, exportChart, type ChartState } from '../src/export/chart.ts';
@@ -177,6 +177,28 @@ describe('thpsim export chart', { timeout: 120_000 }, () => {
 
 describe('thpsim export trace', { timeout: 120_000 }, () => {
   const EX = 'examples/collapse-shmem-vs-truncate.yaml';
+
+  it('a scenario bound above 1,000,000 steps: the trace of the first 1,000,000, said on stderr; --max-steps bounds it, above 1,000,000 refused', () => {
+    const long = join(tmp, 'long.yaml');
+    writeFileSync(long, [
+      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
+      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
+      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
+    ].join('\n'));
+    const out = join(tmp, 'long.trace');
+    const r = thpsim('export', 'trace', long, '--format', 'ftrace', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("thpsim export trace: the trace is of the run's first 1,000,000 steps, the most it holds; the run goes on past them (max_steps 1,000,000,000,000)\n");
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('thpsim_step:'))).toHaveLength(1_000_000);
+    const p = thpsim('export', 'trace', long, '--format', 'perfetto', '--max-steps', '1000');
+    expect(p.code).toBe(0);
+    expect(p.err).toBe('');
+    expect(JSON.parse(p.out).traceEvents.length).toBeGreaterThan(1000);
+    const bad = thpsim('export', 'trace', long, '--format', 'ftrace', '--max-steps', '1000001');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe('thpsim: thpsim export trace: --max-steps: expected at most 1,000,000: a trace is built in memory, got 1,000,001\n');
+  });
 
   it('perfetto: a named thread track per actor, nested slices, lock holds, SCAN_* instants; same bytes every run', () => {
     const a = thpsim('export', 'trace', EX, '--format', 'perfetto');

@@ -48,22 +48,38 @@ interface TraceFlags {
   format: TraceFormat;
   output?: string;
   seed?: number;
+  maxSteps?: number;
   allowPlugins?: boolean;
 }
 
+/**
+ * The most steps a trace is written for: it is built in memory, some 20–25 MB a 100,000
+ * steps of a busy run, and a scenario's step bound may be 10^12.
+ */
+const TRACE_MAX_STEPS = 1_000_000;
+
 /** The trace of the run; a replay that does not reproduce what its file recorded is written, said so, and exits 1. */
 async function traceCommand(file: string, o: TraceFlags): Promise<number> {
+  if (o.maxSteps !== undefined && o.maxSteps > TRACE_MAX_STEPS) {
+    throw new ScenarioError('thpsim export trace', '--max-steps', `expected at most ${TRACE_MAX_STEPS.toLocaleString('en-US')}: a trace is built in memory, got ${o.maxSteps.toLocaleString('en-US')}`);
+  }
   const input = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
   if (o.output) await prepareFile(o.output, '--output');
+  // (a scenario's own bound above what a trace holds: its first TRACE_MAX_STEPS steps, said below)
+  const capped = o.maxSteps === undefined && input.scenario.max_steps > TRACE_MAX_STEPS;
+  const maxSteps = capped ? TRACE_MAX_STEPS : o.maxSteps;
   let result;
   if (o.format === 'perfetto') {
-    const { trace, result: r } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule });
+    const { trace, result: r } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule, maxSteps });
     await emit(perfettoJson(trace), o.output);
     result = r;
   } else {
     const lines: string[] = [];
-    result = run(input.scenario, { seed: input.seed, schedule: input.schedule, trace: (l) => lines.push(l) });
+    result = run(input.scenario, { seed: input.seed, schedule: input.schedule, maxSteps, trace: (l) => lines.push(l) });
     await emit(lines.length ? `${lines.join('\n')}\n` : '', o.output);
+  }
+  if (capped && result.verdict === 'step-bound') {
+    process.stderr.write(`thpsim export trace: the trace is of the run's first ${TRACE_MAX_STEPS.toLocaleString('en-US')} steps, the most it holds; the run goes on past them (max_steps ${input.scenario.max_steps.toLocaleString('en-US')})\n`);
   }
   return reportMismatch(input.replay, result) ? 1 : 0;
 }
@@ -88,6 +104,7 @@ export function registerExport(program: Command, setCode: (code: number) => void
     .requiredOption('--format <format>', `${TRACE_FORMATS.join(', ')}`, oneOf(TRACE_FORMATS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
     .option('--seed <n>', 'scheduler seed (default: the scenario\'s)', intArg('seed', { max: SEED_MAX }))
+    .option('--max-steps <n>', 'step bound, at most 1,000,000 (default: the scenario\'s max_steps, or 1,000,000 if higher)', intArg('step bound', { min: 1 }))
     .option('--allow-plugins', 'a replay file: import the plugins its scenario names (code runs; a replay file runs none otherwise: docs/replay.md)')
     .action(async (file: string, o: TraceFlags) => {
       setCode(await traceCommand(file, o));

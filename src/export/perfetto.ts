@@ -48,6 +48,8 @@ export interface PerfettoOptions {
   engine?: Engine;
   /** Replay these decisions (a replay file's) instead of drawing from the seed. */
   schedule?: readonly Decision[];
+  /** Step bound (default: the scenario's max_steps). */
+  maxSteps?: number;
 }
 
 interface Frame {
@@ -198,7 +200,7 @@ export function perfettoTrace(s: Scenario, opts: PerfettoOptions = {}): { trace:
   };
 
   const result = run(s, {
-    seed: opts.seed, engine: opts.engine, schedule: opts.schedule,
+    seed: opts.seed, engine: opts.engine, schedule: opts.schedule, maxSteps: opts.maxSteps,
     observe: (kernel, as) => {
       k = kernel;
       actors = as;
