@@ -607,6 +607,25 @@ describe('thpsim explore', () => {
     expect(files.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('Ctrl-C stops a schedule under way too: a scenario whose one schedule would be 10^12 steps (random, and coverage, whose PCT span is measured first)', async () => {
+    const long = join(tmp, 'long.yaml');
+    writeFileSync(long, [
+      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
+      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
+      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
+    ].join('\n'));
+    for (const strategy of ['random', 'coverage']) {
+      const child = spawn(process.execPath, ['bin/thpsim.js', 'explore', long, '--strategy', strategy, '--schedules', '3', '--out', join(tmp, `long-${strategy}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      await new Promise((r) => setTimeout(r, 2500));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect(code, strategy).toBe(130);
+      expect(stdout).toMatch(new RegExp(`^long-run: ${strategy}, 0 schedules from seed 1 \\(stopped early: interrupted\\)`));
+    }
+  }, 60_000);
+
   it('a correct scenario exits 0 with --json', () => {
     const r = thpsim('explore', 'examples/zero-page-read-faults.yaml', '--schedules', '100', '--json', '--out', join(tmp, 'none'));
     expect(r.code).toBe(0);

@@ -8,7 +8,7 @@
  * is a function of (scenario, strategy, seed, schedules), nothing else.
  */
 import type { Scenario } from '../scenario/schema.ts';
-import { type Decision, type RunResult, RunPool, compiledChart, run } from '../sched/run.ts';
+import { type Decision, type PooledRun, type RunResult, RunPool, compiledChart, run } from '../sched/run.ts';
 import { dfsDriver } from '../sched/dfs_driver.ts';
 import { getActorKind } from '../registry.ts';
 import { Rng } from '../sched/rng.ts';
@@ -143,8 +143,11 @@ class Explorer {
     this.clock = o.timeBudgetMs === undefined ? undefined : o.clock;
     this.deadline = this.clock ? this.clock() + o.timeBudgetMs! : Infinity;
     if ((o.strategy ?? 'random') === 'pct' || o.strategy === 'coverage') {
+      // PCT's change points are drawn from the longest of ten runs' steps — measured up to
+      // PCT_SPAN_MAX (these runs are not interruptible, and a scenario's bound may be 10^12)
+      const maxSteps = Math.min(o.maxSteps ?? s.max_steps, PCT_SPAN_MAX);
       for (let i = 0; i < 10; i++) {
-        this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps: o.maxSteps, monitors: o.monitors, record: false }).steps);
+        this.pctSpan = Math.max(this.pctSpan, run(s, { seed: (this.base + i) >>> 0, maxSteps, monitors: o.monitors, record: false }).steps);
       }
     }
     this.res = {
@@ -237,23 +240,31 @@ class Explorer {
   }
 
   private runPool: RunPool | undefined;
+  /** random, PCT, coverage: the schedule under way, where next() was given fewer steps than it has (exploreAsync). */
+  private pending: ReturnType<RunPool['begin']> | undefined;
   /** The world the random, PCT and coverage runs share, going back to its start between runs (RunPool). */
   private runs(): RunPool {
     return (this.runPool ??= new RunPool(this.s, { monitors: this.o.monitors, collect: true }));
   }
 
   /** Run the next schedule (dfs: expand the next search node); false when the explorer is done. */
-  next(): boolean {
+  next(steps = Infinity): boolean {
     const { o, res } = this;
-    if (res.stopped || this.overBudget()) return false;
+    if (res.stopped || (this.pending === undefined && this.overBudget())) return false;
     if (res.strategy === 'dfs') return this.dfsNext();
     if (res.strategy === 'bfs') return this.bfsNext();
-    if (this.index >= this.total) return false;
-    const seed = (this.base + this.index) >>> 0;
-    this.index += this.shardCount;
-    const r = res.strategy === 'coverage'
-      ? this.coverageRun(seed)
-      : this.runs().run({ seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, pctSteps: this.pctSpan || undefined });
+    if (this.pending === undefined && this.index >= this.total) return false;
+    if (this.pending === undefined) {
+      const seed = (this.base + this.index) >>> 0;
+      this.index += this.shardCount;
+      this.pending = this.runs().begin(res.strategy === 'coverage'
+        ? this.coverageRun(seed)
+        : { seed, strategy: res.strategy, maxSteps: o.maxSteps, pctDepth: o.depth, pctSteps: this.pctSpan || undefined });
+    }
+    // (a schedule longer than `steps` goes on at the next call)
+    if (!this.pending.advance(steps)) return true;
+    const r = this.pending.result();
+    this.pending = undefined;
     this.record(r);
     if (o.onProgress?.(res.schedules, res)) this.stop('interrupted');
     return !res.stopped && this.index < this.total;
@@ -540,7 +551,7 @@ class Explorer {
    * reaches more than uniform random). Schedule i depends on the schedules before it, so
    * this strategy runs in one process.
    */
-  private coverageRun(seed: number): RunResult {
+  private coverageRun(seed: number): PooledRun {
     const { o } = this;
     const rng = new Rng(seed ^ 0x2545f491);
     const gateways: { schedule: Decision[]; at: number; tries: number }[] = [];
@@ -553,14 +564,14 @@ class Explorer {
       }
     }
     if (!gateways.length) {
-      return this.runs().run({ seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps });
+      return { seed, strategy: 'pct', pctDepth: 1 + (seed % 4), pctSteps: this.pctSpan || undefined, maxSteps: o.maxSteps };
     }
     const least = Math.min(...gateways.map((g) => g.tries));
     const fewest = gateways.filter((g) => g.tries === least);
     const g = fewest[rng.below(fewest.length)]!;
     g.tries++;
     const prefix = g.schedule.slice(0, rng.below(g.at + 1));
-    return this.runs().run({ seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps });
+    return { seed, schedule: prefix, continueAfterSchedule: true, maxSteps: o.maxSteps };
   }
 
   /** Each atomic step's possible next atomic steps: its STEP targets entered (initial states, eventless routing). */
@@ -659,6 +670,10 @@ export function explore(s: Scenario, o: ExploreOptions = {}): ExploreResult {
 
 /** Schedules (dfs: search nodes) between two turns of the event loop: a few ms of work. */
 const SCHEDULES_PER_TURN = 16;
+/** PCT: the most steps its change points are drawn from (the scenarios' runs here are hundreds of steps long). */
+const PCT_SPAN_MAX = 100_000;
+/** exploreAsync: the steps of one random or PCT schedule between two turns of the event loop (a schedule may be 10^9 steps long). */
+const STEPS_PER_TURN = 1 << 16;
 
 /**
  * As explore(), giving the event loop a turn every few schedules so a SIGINT handler
@@ -668,7 +683,8 @@ export async function exploreAsync(s: Scenario, o: ExploreOptions & { signal?: A
   const e = new Explorer(s, o, DFS_CHUNK);
   for (;;) {
     let more = true;
-    for (let i = 0; more && i < SCHEDULES_PER_TURN; i++) more = e.next();
+    // (a turn is at most SCHEDULES_PER_TURN schedules, and at most STEPS_PER_TURN steps of one)
+    for (let i = 0; more && i < SCHEDULES_PER_TURN; i++) more = e.next(STEPS_PER_TURN);
     if (!more) break;
     await new Promise((r) => setImmediate(r));
     if (o.signal?.aborted) {

@@ -233,4 +233,23 @@ export class RunPool {
     this.fresh = false;
     return runIn(this.s, this.w, { ...this.opts, ...opts }, false, true);
   }
+
+  /**
+   * The same run, taken a number of steps at a time (an asynchronous caller gives the event
+   * loop a turn between: a schedule of 10^9 steps can be interrupted): `advance(until)` says
+   * whether the run has ended; then `result()` is what run() gives. Nothing else may use the
+   * pool until it has.
+   */
+  begin(opts: PooledRun): { advance(steps: number): boolean; result(): RunResult } {
+    if (!this.fresh) this.w.restore(this.start);
+    this.fresh = false;
+    const stepper = stepperFor(this.s, this.w, { ...this.opts, ...opts }, false);
+    return {
+      advance: (steps) => {
+        stepper.advance(this.w.steps + steps);
+        return !stepper.paused;
+      },
+      result: () => stepper.result(true),
+    };
+  }
 }
