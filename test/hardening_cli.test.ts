@@ -216,6 +216,11 @@ describe('no stack trace where the output goes (item 7) and no hang (item 8)', (
     const forced = await cli('explore', OK, '--workers', n, '--force-workers', '--schedules', String(2 * Number(n)), '--out', join(tmp, 'forced'));
     expect(forced.code, forced.err).toBe(0);
   });
+
+  it('--max-states whose shared table would not fit in memory, with --workers: refused (the allocation was an internal error)', async () => {
+    refused(await cli('explore', OK, '--strategy', 'dfs', '--workers', '2', '--force-workers', '--max-states', '1000000000000'), 'thpsim explore', '--max-states',
+      /: a dfs over worker threads lays out its visited-state table for every state at the start: 1,000,000,000,000 states need [\d.]+ GiB, more than half this machine's [\d.]+ GiB; expected fewer states with --workers\n$/);
+  });
 });
 
 describe('minor (item 9)', () => {

@@ -1,12 +1,13 @@
 /** `thpsim explore`: many schedules of a scenario under a search strategy. */
 import { type Command, InvalidArgumentError } from 'commander';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { ScenarioError, printable, readScenarioData, validateScenario } from '../scenario/load.ts';
 import { type Counterexample, type ExploreOptions, type ExploreResult, type Strategy, exploreAsync } from '../explore/explore.ts';
 import { exploreInWorkers } from '../explore/parallel.ts';
+import { SharedVisitedStates } from '../explore/visited.ts';
 import { withoutActors, writeDecisions } from './replay.ts';
 import { prepareDirectory } from './files.ts';
 import { explorationOf } from './merge.ts';
@@ -184,6 +185,14 @@ function checkExploreFlags(o: ExploreFlags): void {
   const cores = availableParallelism();
   if (o.workers > cores && !o.forceWorkers) {
     throw new ScenarioError('thpsim explore', '--workers', `${o.workers} is more than this machine's ${cores} cores: expected at most ${cores} (--force-workers runs more anyway)`);
+  }
+  // (one thread's table grows as states are found; the workers' shared one is laid out whole at the start)
+  if (o.strategy === 'dfs' && o.workers > 1) {
+    const bytes = SharedVisitedStates.bytesFor(o.maxStates, o.preemptionBound !== undefined);
+    if (bytes > totalmem() / 2) {
+      const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+      throw new ScenarioError('thpsim explore', '--max-states', `a dfs over worker threads lays out its visited-state table for every state at the start: ${o.maxStates.toLocaleString('en-US')} states need ${gib(bytes)}, more than half this machine's ${gib(totalmem())}; expected fewer states with --workers`);
+    }
   }
 }
 

@@ -163,6 +163,11 @@ export class SharedVisitedStates extends SharedTable {
     return new SharedArrayBuffer(SharedTable.bytes(maxStates, 3));
   }
 
+  /** The bytes a parallel dfs of at most `maxStates` states lays out at its start: this table, and with a preemption bound the search states' (SharedBoundedStates, twice the entries). */
+  static bytesFor(maxStates: number, bounded: boolean): number {
+    return SharedTable.bytes(maxStates, 3) + (bounded ? SharedTable.bytes(2 * maxStates, 4) : 0);
+  }
+
   constructor(buffer: SharedArrayBuffer) {
     super(buffer, 3);
   }
