@@ -16,6 +16,7 @@ import { type Decision, run as runInternal } from './sched/run.ts';
 import { type Counterexample, type ExploreResult, counterexampleScenario, exploreAsync, outcomeKey } from './explore/explore.ts';
 import { type RunReport, toJson } from './cli/report.ts';
 import { allMonitors, getVariant } from './registry.ts';
+import { PCT_MAX_DEPTH } from './sched/strategy.ts';
 import { type Witness, resultOrigin } from './origin.ts';
 import { wallClock } from './cli/wall_clock.ts';
 
@@ -43,7 +44,7 @@ const variantsOption = arrayOf(z.string()).optional();
 const runOptionsSchema = z.strictObject({
   seed: z.number().int().nonnegative().max(0xffffffff).optional(),
   strategy: z.enum(['random', 'pct']).optional(),
-  depth: z.number().int().positive().optional(),
+  depth: z.number().int().positive().max(PCT_MAX_DEPTH, `expected a PCT depth of at most ${PCT_MAX_DEPTH}`).optional(),
   maxSteps: z.number().int().positive().optional(),
   variants: variantsOption,
   monitors: arrayOf(z.string()).optional(),
@@ -130,7 +131,7 @@ const exploreOptionsSchema = z.strictObject({
   schedules: z.number().int().positive().optional(),
   seed: z.number().int().nonnegative().max(0xffffffff).optional(),
   maxSteps: z.number().int().positive().optional(),
-  depth: z.number().int().positive().optional(),
+  depth: z.number().int().positive().max(PCT_MAX_DEPTH, `expected a PCT depth of at most ${PCT_MAX_DEPTH}`).optional(),
   maxStates: z.number().int().positive().optional(),
   preemptionBound: z.number().int().nonnegative().optional(),
   sleepSets: z.boolean().optional(),

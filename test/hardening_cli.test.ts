@@ -93,6 +93,12 @@ describe('a replay that does not match says so, or the combination is refused (i
     expect(r.err).toMatch(/--max-states.*expected a positive integer number of states, got '0'/);
     expect(r.out).not.toMatch(/undefined/);
   });
+  it('--depth above 10,000 is refused: every PCT schedule draws d - 1 change points (a depth of 10^9 hung before the first step)', async () => {
+    const r = await cli('explore', OK, '--strategy', 'pct', '--depth', '1000000000');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--depth.*expected a positive integer depth, got '1000000000' \(at most 10000\)/);
+    expect(r.out).toBe('');
+  });
   it('export trace of a replay naming an actor that does not exist: refused, naming the decision', async () => {
     const f = await replay('no-actor.replay.json', (r) => (r.decisions[3].actor = 'ZZ'));
     refused(await cli('export', 'trace', f, '--format', 'ftrace'), f, 'decisions[3].actor', /no actor 'ZZ' in the scenario/);

@@ -14,6 +14,7 @@ import { explorationOf } from './merge.ts';
 import { intArg } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
 import { wallClock } from './wall_clock.ts';
+import { PCT_MAX_DEPTH } from '../sched/strategy.ts';
 
 interface ExploreFlags {
   strategy: Strategy;
@@ -287,7 +288,7 @@ export function registerExplore(program: Command, setCode: (code: number) => voi
     .option('--no-sleep-sets', 'dfs: run every step at every state (the default)')
     .option('--max-states <n>', 'dfs, bfs: stop after this many distinct states', intArg('number of states', { min: 1 }), 1_000_000)
     .option('--preemption-bound <k>', 'dfs: only the schedules with at most k preemptions (a switch away from an actor that could still step; CHESS): complete within the bound far sooner', intArg('preemption bound'))
-    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth', { min: 1 }), 3)
+    .option('--depth <d>', 'PCT bug depth (d-1 priority change points)', intArg('depth', { min: 1, max: PCT_MAX_DEPTH }), 3)
     .option('--out <dir>', 'directory for the counterexamples\' replay files', 'counterexamples')
     .option('--stop-on-first', 'stop at the first counterexample')
     .option('--shrink <n>', 'candidate runs spent minimising each counterexample (0: keep as found)', intArg('shrink budget'), 2000)

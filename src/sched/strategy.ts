@@ -44,6 +44,12 @@ export class UniformStrategy implements Strategy {
 }
 
 /**
+ * The deepest PCT bug depth taken: d - 1 change points are drawn for every schedule (a
+ * depth of 10^9 spent minutes drawing before the first step; PCT's depths are a handful).
+ */
+export const PCT_MAX_DEPTH = 10_000;
+
+/**
  * PCT (Burckhardt et al., ASPLOS 2010): priorities d..d+n-1 in random order; change point
  * i (1 <= i < d) at a random step lowers the actor running then to priority d-i. The
  * highest-priority runnable actor steps.
