@@ -53,6 +53,12 @@ describe('scenario mistakes are validation errors naming the field', () => {
     await refused({ files: files(2000) }, /^s\.yaml: files\[16\]\.size: expected the files to total at most 0x400000000 bytes \(16 GiB\): each is modelled page by page \(the files up to this one total 0x440000000\)$/);
     await expect(validateScenario(base({ files: files(16) }), 's.yaml')).resolves.toBeDefined();
   });
+  it('times beyond an unsigned int (a wait\'s ms, a shrinker\'s interval_us, khugepaged\'s sleeps): the simulated nanosecond clock printed 18014398509481.980469 s', async () => {
+    await refused({ actors: [{ kind: 'task', id: 'T', mm: 'm', ops: [{ wait: { ms: 9007199254740991 } }] }] }, /actors\[0\]\.ops\[0\]\.wait\.ms: expected at most 4294967295 ms \(msleep's unsigned int\)$/);
+    await refused({ actors: [{ kind: 'huge_zero_page_shrinker', id: 'S', passes: 1, interval_us: 2 ** 32 }] }, /actors\[0\]\.interval_us: expected at most 4294967295 us/);
+    await refused({ sysfs: { khugepaged: { scan_sleep_millisecs: 2 ** 32 } } }, /sysfs\.khugepaged\.scan_sleep_millisecs: expected at most 4294967295 \(the kernel reads an unsigned int\)$/);
+    await expect(validateScenario(base({ sysfs: { khugepaged: { alloc_sleep_millisecs: 2 ** 32 - 1 } } }), 's.yaml')).resolves.toBeDefined();
+  });
   it('shmem_reclaim targets beyond the file', () =>
     refused({ actors: [{ kind: 'shmem_reclaim', id: 'R', targets: [{ file: 'f', offset: 0x4000 }] }] }, /actors\[0\]\.targets\[0\]\.offset: expected an offset within the file/));
 });

@@ -9,7 +9,8 @@ export const shrinkerSpecSchema = z.strictObject({
   /** How many shrink_slab() passes reclaim makes. */
   passes: z.number().int().positive().default(1),
   /** Simulated microseconds between passes (each atomic step takes 1 µs). */
-  interval_us: z.number().int().nonnegative().default(0),
+  // (as a wait's ms: an unsigned int, so the simulated nanosecond clock stays exact)
+  interval_us: z.number().int().nonnegative().max(0xffffffff, 'expected at most 4294967295 us (an unsigned int)').default(0),
 });
 export type ShrinkerSpec = z.output<typeof shrinkerSpecSchema>;
 

@@ -21,7 +21,8 @@ const protSchema = z.union([
 const waitSchema = z.union([
   z.strictObject({ khugepaged_full_scans: z.number().int().positive() }),
   z.strictObject({ actor: z.string().min(1) }),
-  z.strictObject({ ms: z.number().int().positive() }),
+  // (msleep()'s unsigned int: 49.7 days, 4.3e15 ns — a simulated nanosecond clock stays exact to 2^53)
+  z.strictObject({ ms: z.number().int().positive().max(0xffffffff, 'expected at most 4294967295 ms (msleep\'s unsigned int)') }),
 ], { error: 'expected one of {khugepaged_full_scans: N}, {actor: id}, {ms: N}' });
 
 /**

@@ -71,6 +71,9 @@ export function arrayOf<T extends z.ZodType>(item: T, opts: { min?: [number, str
   }) as unknown as z.ZodType<z.output<T>[], z.input<T>[]>;
 }
 
+/** A value the kernel reads with kstrtouint(): 0 to 4294967295 (a larger write is EINVAL). */
+const uint = z.number().int().nonnegative().max(0xffffffff, 'expected at most 4294967295 (the kernel reads an unsigned int)');
+
 /** Control and format characters: never in a name, which summaries and traces print. */
 export const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\uFFFD]/u;
 
@@ -148,9 +151,9 @@ export const sysfsSchema = z.strictObject({
   shmem_enabled: z.enum(['always', 'within_size', 'advise', 'never', 'deny', 'force']).optional(),
   khugepaged: z
     .strictObject({
-      pages_to_scan: z.number().int().positive().optional(),
-      scan_sleep_millisecs: z.number().int().nonnegative().optional(),
-      alloc_sleep_millisecs: z.number().int().nonnegative().optional(),
+      pages_to_scan: uint.positive().optional(),
+      scan_sleep_millisecs: uint.optional(),
+      alloc_sleep_millisecs: uint.optional(),
       max_ptes_none: z.number().int().nonnegative().optional(),
       max_ptes_swap: z.number().int().nonnegative().optional(),
       max_ptes_shared: z.number().int().nonnegative().optional(),
