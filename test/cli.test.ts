@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeLongRun } from './helpers/long_run.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'thpsim-cli-'));
 
@@ -58,12 +59,7 @@ describe('thpsim run', () => {
   });
 
   it('a long run says how far it is on stderr, and Ctrl-C stops it: the state it reached, exit 130, and the command that runs it to that point', async () => {
-    const long = join(tmp, 'long.yaml');
-    writeFileSync(long, [
-      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
-      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
-      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
-    ].join('\n'));
+    const long = writeLongRun(tmp);
     const child = spawn(process.execPath, ['bin/thpsim.js', 'run', long], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -12,6 +12,7 @@ import { type Decision, run } from '../src/sched/run.ts';
 import { SharedBoundedStates, SharedVisitedStates } from '../src/explore/visited.ts';
 import { DfsWorkPool } from '../src/explore/work_pool.ts';
 import { BUNDLES_KEPT, WORKER_VIA_TSX, pruneBundles, workerEntry } from '../src/explore/worker_bundle.ts';
+import { writeLongRun } from './helpers/long_run.ts';
 
 const broken = await loadScenario('examples/zero-page-broken-shrinker.yaml');
 const asPosted = await loadScenario('examples/zero-page-as-posted.yaml');
@@ -608,12 +609,7 @@ describe('thpsim explore', () => {
   }, 60_000);
 
   it('Ctrl-C stops a schedule under way too: a scenario whose one schedule would be 10^12 steps (random, and coverage, whose PCT span is measured first)', async () => {
-    const long = join(tmp, 'long.yaml');
-    writeFileSync(long, [
-      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
-      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
-      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
-    ].join('\n'));
+    const long = writeLongRun(tmp);
     for (const strategy of ['random', 'coverage']) {
       const child = spawn(process.execPath, ['bin/thpsim.js', 'explore', long, '--strategy', strategy, '--schedules', '3', '--out', join(tmp, `long-${strategy}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

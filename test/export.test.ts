@@ -2,13 +2,14 @@
 // generated chart docs — through the CLI as a user runs it, and the modules behind it.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chartModel, exportChart, type ChartState } from '../src/export/chart.ts';
 import { chartByName, namedCharts } from '../src/export/machines.ts';
 import { CHARTS_MD, README_MD, chartsDoc, spliceReadme } from '../src/export/charts_doc.ts';
 import type { TraceEvent } from '../src/export/perfetto.ts';
+import { writeLongRun } from './helpers/long_run.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'thpsim-export-'));
 
@@ -179,12 +180,7 @@ describe('thpsim export trace', { timeout: 120_000 }, () => {
   const EX = 'examples/collapse-shmem-vs-truncate.yaml';
 
   it('a scenario bound above 1,000,000 steps: the trace of the first 1,000,000, said on stderr; --max-steps bounds it, above 1,000,000 refused', () => {
-    const long = join(tmp, 'long.yaml');
-    writeFileSync(long, [
-      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
-      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
-      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
-    ].join('\n'));
+    const long = writeLongRun(tmp);
     const out = join(tmp, 'long.trace');
     const r = thpsim('export', 'trace', long, '--format', 'ftrace', '-o', out);
     expect(r.code).toBe(0);

@@ -3,7 +3,7 @@
 // a downloaded one), the server's loopback-only rule, and the command as a user runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -18,6 +18,7 @@ import { teamCmd, teamMember } from '../src/memory/team.ts';
 import { run } from '../src/sched/run.ts';
 import { type BrowserKind, SYSTEM_PATHS, browsersUnderTest, findBrowser } from './helpers/browser.ts';
 import { servedUrl } from './helpers/served.ts';
+import { writeLongRun } from './helpers/long_run.ts';
 
 const ARTIFACTS = 'test-artifacts';
 
@@ -97,12 +98,7 @@ describe('thpsim inspect as a user runs it', () => {
 describe('thpsim inspect on a long run', () => {
   it('a scenario bound above 200,000 steps: the page shows the first 200,000, and stderr says so; --max-steps above it is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'thpsim-inspect-long-'));
-    const file = join(dir, 'long.yaml');
-    writeFileSync(file, [
-      'name: long-run', 'hpage_pmd_nr: 8', 'max_steps: 1000000000000',
-      'mms: [{ name: m, vmas: [{ start: 0x0, size: 0x8000 }] }]',
-      'actors: [{ kind: huge_zero_page_shrinker, id: kswapd, passes: 1000000000, interval_us: 0 }]', '',
-    ].join('\n'));
+    const file = writeLongRun(dir);
     const child = spawn(process.execPath, ['bin/thpsim.js', 'inspect', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     const { url, out, err } = await servedUrl(child);
     expect(out()).toMatch(/^thpsim inspect: long-run \(seed 1\): step-bound after 200000 steps\n/);
