@@ -229,6 +229,26 @@ describe('no stack trace where the output goes (item 7) and no hang (item 8)', (
   });
 });
 
+describe("a scenario's names are data, never object keys of their own", () => {
+  it("an mm named __proto__ and a file named __proto__ are in the summary and the JSON (an assignment out['__proto__'] set the prototype: the mm vanished)", async () => {
+    const f = write('proto.yaml', [
+      'name: __proto__', 'hpage_pmd_nr: 8', 'files: [{ name: __proto__, size: 0x8000 }]',
+      'mms: [{ name: __proto__, vmas: [{ start: 0x0, size: 0x8000 }, { start: 0x10000, size: 0x8000, file: __proto__, flags: [VM_READ, VM_WRITE, VM_SHARED] }] }]',
+      'actors: [{ kind: task, id: __proto__, mm: __proto__, ops: [{ write: 0x0 }, { write: 0x10000 }] }]', '',
+    ].join('\n'));
+    const r = await cli('run', f, '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j.page_tables)).toEqual(['__proto__']);
+    expect(j.page_tables.__proto__.map((p: { kind: string }) => p.kind)).toEqual(['huge', 'pte_table']);
+    expect(Object.keys(j.page_cache)).toEqual(['__proto__']);
+    expect(j.page_cache.__proto__.pages).toBe(1);
+    const text = await cli('run', f);
+    expect(text.out).toMatch(/\npage tables:\n {2}__proto__: nr_ptes=2 MM_ANONPAGES=8 /);
+    expect(text.out).toMatch(/\npage cache:\n {2}__proto__: i_size=8 nrpages=1 pages=1 /);
+  });
+});
+
 describe('minor (item 9)', () => {
   it('run and explore given a replay file say to use --replay', async () => {
     const f = await replay('given.replay.json');

@@ -17,32 +17,35 @@ export interface PmdSummary {
   ptes?: { present: number; zero_page: number; none: number };
 }
 
+// (both keyed by a scenario's own names, made with Object.fromEntries: an assignment to
+// out['__proto__'] sets the object's prototype — an mm of that name was missing from the output)
 export function pageTables(k: Kernel): Record<string, PmdSummary[]> {
-  const out: Record<string, PmdSummary[]> = {};
-  for (const mm of k.mms) {
-    out[mm.name] = [...mm.pmds.entries()]
-      .sort(([a], [b]) => a - b)
-      .filter(([, p]) => pmdKind(p.state) !== 'none')
-      .map(([ix, p]) => {
-        const kind = pmdKind(p.state);
-        const s: PmdSummary = { addr: hex(ix * k.HPAGE_PMD_NR * 4096), kind };
-        if (kind === 'huge' || kind === 'huge_zero') {
-          s.pfn = hex(p.pfn);
-          s.writable = p.writable;
+  return Object.fromEntries(k.mms.map((mm) => [mm.name, pmdSummaries(k, mm)]));
+}
+
+/** An mm's pmds that are not none, by address. */
+function pmdSummaries(k: Kernel, mm: Kernel['mms'][number]): PmdSummary[] {
+  return [...mm.pmds.entries()]
+    .sort(([a], [b]) => a - b)
+    .filter(([, p]) => pmdKind(p.state) !== 'none')
+    .map(([ix, p]) => {
+      const kind = pmdKind(p.state);
+      const s: PmdSummary = { addr: hex(ix * k.HPAGE_PMD_NR * 4096), kind };
+      if (kind === 'huge' || kind === 'huge_zero') {
+        s.pfn = hex(p.pfn);
+        s.writable = p.writable;
+      }
+      if (kind === 'pte_table') {
+        let present = 0, zero = 0, none = 0;
+        for (const pfn of p.ptes) {
+          if (pfn === PTE_NONE) none++;
+          else if (pfn === k.ZERO_PAGE) zero++;
+          else present++;
         }
-        if (kind === 'pte_table') {
-          let present = 0, zero = 0, none = 0;
-          for (const pfn of p.ptes) {
-            if (pfn === PTE_NONE) none++;
-            else if (pfn === k.ZERO_PAGE) zero++;
-            else present++;
-          }
-          s.ptes = { present, zero_page: zero, none };
-        }
-        return s;
-      });
-  }
-  return out;
+        s.ptes = { present, zero_page: zero, none };
+      }
+      return s;
+    });
 }
 
 /** A file's page cache at the end of a run: slots by kind, i_size in pages, and the first index of each huge page. */
@@ -56,8 +59,7 @@ export interface PageCacheSummary {
 }
 
 export function pageCache(k: Kernel): Record<string, PageCacheSummary> {
-  const out: Record<string, PageCacheSummary> = {};
-  for (const ino of k.inodes) {
+  return Object.fromEntries(k.inodes.map((ino) => {
     let pages = 0, holes = 0, swap = 0;
     for (const s of ino.mapping.slots) {
       if (s >= 0) pages++;
@@ -69,9 +71,8 @@ export function pageCache(k: Kernel): Record<string, PageCacheSummary> {
     ino.mapping.slots.forEach((v, i) => {
       if (v >= 0 && k.pages.order[v]! > 0) huge.push(i);
     });
-    out[ino.name] = { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size, huge };
-  }
-  return out;
+    return [ino.name, { nrpages: ino.mapping.nrpages, pages, holes, swap, i_size: ino.i_size, huge }];
+  }));
 }
 
 /** The machine-readable result of one run (documented in docs/json.md): what `thpsim run --json` prints and the library's run() returns. */
