@@ -43,6 +43,19 @@ describe('merge takes the distinct shards of one exploration, each once (item 3)
     expect(r.code, r.err).toBe(0);
     return write(name, r.out);
   };
+  it('merges counts under any name: "constructor" summed from 0 (it came out as "function Object() { [native code] }3"), "__proto__" kept (it was dropped)', async () => {
+    const [a, b] = [await shard('pa.json', '--shard', '0/2'), await shard('pb.json', '--shard', '1/2')];
+    const edited = json(a);
+    edited.outcomes = { ...edited.outcomes, constructor: 3 };
+    Object.defineProperty(edited.outcomes, '__proto__', { value: 5, enumerable: true });
+    const e = write('pa-edited.json', edited);
+    const merged = await cli('merge', e, b, '--json');
+    expect(merged.code, merged.err).toBe(0);
+    const out = JSON.parse(merged.out).outcomes;
+    expect(Object.hasOwn(out, '__proto__') && out.__proto__).toBe(5);
+    expect(out.constructor).toBe(3);
+  });
+
   it('merges 0/2 and 1/2 into the unsharded result; refuses the same shard twice, another n, other schedules, an unsharded result, one shard alone', async () => {
     const [a, b] = [await shard('a.json', '--shard', '0/2'), await shard('b.json', '--shard', '1/2')];
     const whole = json(await shard('whole.json'));

@@ -12,10 +12,31 @@ import { z } from 'zod';
 import { ScenarioError, schemaError } from '../scenario/load.ts';
 import { type Scenario, arrayOf } from '../scenario/schema.ts';
 import { type Counterexample, type ExploreResult, mergeResults } from '../explore/explore.ts';
+import { counts as countsRecord } from '../explore/merge_results.ts';
 import { exploreSummary } from './explore.ts';
 
 const count = z.number().int().nonnegative();
-const counts = z.record(z.string(), count);
+/**
+ * Counts by name, every key kept as given: z.record assigns each key into a plain object, so
+ * a "__proto__" key was dropped (a merge then summed without it, silently). Into an object
+ * with no prototype (explore.ts counts()).
+ */
+const counts = z.unknown().transform((v, ctx): Record<string, number> => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    ctx.addIssue({ code: 'custom', message: `Invalid input: expected record, received ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}` });
+    return z.NEVER;
+  }
+  const out = countsRecord();
+  for (const [k, x] of Object.entries(v)) {
+    const r = count.safeParse(x);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [k, ...issue.path] });
+      return z.NEVER;
+    }
+    out[k] = r.data;
+  }
+  return out;
+});
 const shardSchema = z.strictObject({ index: count, count: z.number().int().positive() }).refine((s) => s.index < s.count, 'expected index < count');
 
 /** What identifies an exploration: two results merge only if these agree (but the shard). */

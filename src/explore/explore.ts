@@ -18,7 +18,7 @@ import { DfsWorkPool, type PoolDecision } from './work_pool.ts';
 import { BreadthFirst, prefixOf } from './bfs.ts';
 import type { Counterexample, ExploreOptions, ExploreResult } from './types.ts';
 import { contextSwitches, keyOf, minimise, shortestCounterexample, siteOf } from './minimise.ts';
-import { inKeyOrder } from './merge_results.ts';
+import { counts, inKeyOrder } from './merge_results.ts';
 
 export type { Counterexample, DfsWorker, ExploreOptions, ExploreResult, Strategy } from './types.ts';
 
@@ -152,7 +152,7 @@ class Explorer {
     }
     this.res = {
       scenario: s.name, strategy: o.strategy ?? 'random', seed: this.base, schedules: 0, distinctTraces: 0, traceHashes: [], shard: o.shard,
-      verdicts: {}, violations: {}, outcomes: {}, scanResults: {}, contention: {}, blocked: {}, counterexamples: [], stopped: false, coverage: {},
+      verdicts: counts(), violations: counts(), outcomes: counts(), scanResults: counts(), contention: counts(), blocked: counts(), counterexamples: [], stopped: false, coverage: {},
     };
     if (o.preemptionBound !== undefined) this.res.preemptionBound = o.preemptionBound;
     s.actors.forEach((a, i) => {

@@ -2,6 +2,16 @@
 import type { Counterexample, ExploreResult } from './types.ts';
 
 /** Counts listed in key order, so a result's JSON does not depend on discovery order. */
+/**
+ * A record of counts by a name that comes from the model or a shard's file (an outcome, an
+ * invariant): no prototype, so a key such as `constructor` counts from 0 and `__proto__` is
+ * a key like any other (from {}, a merged count of "constructor" came out as
+ * "function Object() { [native code] }3", and one of "__proto__" was dropped).
+ */
+export function counts(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
 export function inKeyOrder(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -23,7 +33,7 @@ export function mergeResults(parts: readonly ExploreResult[], o: { dfsWorkers?: 
   }
   const dfs = first.strategy === 'dfs';
   const sum = (pick: (r: ExploreResult) => Record<string, number>) => {
-    const out: Record<string, number> = {};
+    const out = counts();
     for (const p of parts) for (const [k, v] of Object.entries(pick(p))) out[k] = (out[k] ?? 0) + v;
     return inKeyOrder(out);
   };
