@@ -122,6 +122,14 @@ describe('large scenarios: linear set-up, no internal error', () => {
     expect(r.verdicts).toEqual({ ok: 1 });
   });
 
+  it('VMAs spanning more pmds than are laid out (the whole address space at HPAGE_PMD_NR 2: 2^34 pmds crashed V8; 1 TiB at 512 took 12 GB for a search): refused, naming the VMA', async () => {
+    await refused({ hpage_pmd_nr: 2, files: [], mms: [{ name: 'm', vmas: [{ start: 0, size: '0x7ffffffff000' }] }] },
+      /^s\.yaml: mms\[0\]\.vmas\[0\]\.size: the mm's VMAs up to this one span 17,179,869,184 pmds: expected at most 2,796,202 at HPAGE_PMD_NR 2 \(0x555554000 bytes\), each laid out with its ptes as the run starts$/);
+    await refused({ hpage_pmd_nr: 512, files: [], mms: [{ name: 'm', vmas: [{ start: 0, size: '0x800000000' }, { start: '0x1000000000', size: '0x10000000000' }] }] },
+      /mms\[0\]\.vmas\[1\]\.size: the mm's VMAs up to this one span 540,672 pmds: expected at most 21,760 at HPAGE_PMD_NR 512/);
+    await expect(validateScenario(base({ hpage_pmd_nr: 512, files: [], mms: [{ name: 'm', vmas: [{ start: 0, size: '0xa00000000' }] }] }), 's.yaml')).resolves.toBeDefined();
+  });
+
   it('100,000 misaligned VMAs: the first one named (Zod spread every element\'s issues into one call: a stack overflow, an internal error)', { timeout: 60_000 }, async () => {
     const bad = base({ hpage_pmd_nr: 8, files: [], mms: [{ name: 'm', vmas: Array.from({ length: 100_000 }, (_, i) => ({ start: i * 2, size: 1 })) }] });
     await expect(validateScenario(bad, 's.yaml')).rejects.toThrow(/^s\.yaml: mms\[0\]\.vmas\[0\]\.size: must be page-aligned/);

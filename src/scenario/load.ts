@@ -20,6 +20,9 @@ const MAX_FILE_PAGES = MAX_FILE_SIZE >> PAGE_SHIFT;
  * stay within what a machine holds, whatever their number.
  */
 const MAX_FILES_PAGES = 16 * MAX_FILE_PAGES;
+/** The slots of the pmds one mm's VMAs span (each a pmd_t: PMD_SLOTS fields and three arrays of HPAGE_PMD_NR), at most. */
+const MAX_PMD_LAYOUT = 1 << 25;
+const PMD_SLOTS = 6;
 
 /** Longest message shown: input echoed in one is cut there. */
 const MAX_MESSAGE = 1000;
@@ -237,6 +240,20 @@ function checkReferences(s: Scenario, file: string): void {
       }
     }),
   );
+  s.mms.forEach((m, i) => {
+    // every pmd an mm's VMAs span is laid out as the run starts, with its HPAGE_PMD_NR ptes
+    // (src/world/build.ts): a VMA over the whole address space at HPAGE_PMD_NR 2 spanned 2^34
+    // of them and crashed V8; 1 TiB at 512 took 12 GB for a search
+    const n = s.hpage_pmd_nr;
+    let pmds = 0;
+    m.vmas.forEach((v, j) => {
+      pmds += Math.floor((v.start + v.size - 1) / n) - Math.floor(v.start / n) + 1;
+      if (pmds * (PMD_SLOTS + 3 * n) > MAX_PMD_LAYOUT) {
+        const most = Math.floor(MAX_PMD_LAYOUT / (PMD_SLOTS + 3 * n));
+        throw new ScenarioError(file, `mms[${i}].vmas[${j}].size`, `the mm's VMAs up to this one span ${pmds.toLocaleString('en-US')} pmds: expected at most ${most.toLocaleString('en-US')} at HPAGE_PMD_NR ${n} (0x${(most * n * 4096).toString(16)} bytes), each laid out with its ptes as the run starts`);
+      }
+    });
+  });
   s.mms.forEach((m, i) => {
     // two VMAs overlap where one starts below the furthest end of those starting before it
     // (in address order: n log n, for an mm of 100,000 VMAs as well)
