@@ -464,8 +464,7 @@ export const faultActions: Record<string, TaskAction<A>> = {
     const p = k.pmdCmd(mm, pmdIndex(a), 'COW_HUGE', a.l.new_page, a.ix);
     p.writable = true;
     k.ref('move', 'page', a.l.new_page, a.id, 'pmd', a.ix);
-    k.pages.unmapPmd(old, a.ix);
-    k.deferredSplitCheck(old, 'pmd', 0, a.ix);
+    k.folioRemoveRmapPmd(old, a.ix);
     k.pages.put(old, a.ix);
     a.l.new_page = -1;
   },
@@ -538,8 +537,7 @@ export const faultActions: Record<string, TaskAction<A>> = {
     k.ref('move', 'page', a.l.new_page, a.id, 'pte', a.ix);
     if (old === k.ZERO_PAGE) a.k.addMmCounter(mm, 'MM_ANONPAGES', 1, a.ix);
     else {
-      k.pages.unmapPte(old, a.ix);
-      k.deferredSplitCheck(k.pages.compoundHead(old), 'pte', k.pages.pteMapcount(old) === 0 ? 1 : 0, a.ix);
+      k.folioRemoveRmapPte(old, a.ix);
       k.pages.put(old, a.ix);
     }
     a.l.new_page = -1;

@@ -141,8 +141,7 @@ export const zapActions: Record<string, TaskAction<A>> = {
     a.l.zapped_zero = zero;
     if (zero) k.ref('move', 'huge_zero_refcount', -1, 'pmd', a.id, a.ix);
     else {
-      k.pages.unmapPmd(pfn, a.ix);
-      k.deferredSplitCheck(pfn, 'pmd', 0, a.ix);
+      k.folioRemoveRmapPmd(pfn, a.ix);
       if (k.pages.mapping[pfn]! >= 0) k.addMmCounter(mm, k.mmCounterFile(pfn), -k.HPAGE_PMD_NR, a.ix);
       else a.k.addMmCounter(mm, 'MM_ANONPAGES', -k.HPAGE_PMD_NR, a.ix);
       k.ref('move', 'page', pfn, 'pmd', a.id, a.ix);

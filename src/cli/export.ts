@@ -10,7 +10,7 @@ import { ScenarioError, loadPluginFiles } from '../scenario/load.ts';
 import { run } from '../sched/run.ts';
 import { readRunInput, reportMismatch } from './replay.ts';
 import { prepareFile, writeOutput } from './files.ts';
-import { collect, intArg } from './args.ts';
+import { collect, intArg, stepBound } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
 
 const TRACE_FORMATS = ['perfetto', 'ftrace'] as const;
@@ -60,14 +60,10 @@ const TRACE_MAX_STEPS = 1_000_000;
 
 /** The trace of the run; a replay that does not reproduce what its file recorded is written, said so, and exits 1. */
 async function traceCommand(file: string, o: TraceFlags): Promise<number> {
-  if (o.maxSteps !== undefined && o.maxSteps > TRACE_MAX_STEPS) {
-    throw new ScenarioError('thpsim export trace', '--max-steps', `expected at most ${TRACE_MAX_STEPS.toLocaleString('en-US')}: a trace is built in memory, got ${o.maxSteps.toLocaleString('en-US')}`);
-  }
+  const bound = stepBound('thpsim export trace', o.maxSteps, TRACE_MAX_STEPS, 'a trace is built in memory', 'the trace is of');
   const input = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
   if (o.output) await prepareFile(o.output, '--output');
-  // (a scenario's own bound above what a trace holds: its first TRACE_MAX_STEPS steps, said below)
-  const capped = o.maxSteps === undefined && input.scenario.max_steps > TRACE_MAX_STEPS;
-  const maxSteps = capped ? TRACE_MAX_STEPS : o.maxSteps;
+  const { maxSteps, note } = bound(input.scenario.max_steps);
   let result;
   if (o.format === 'perfetto') {
     const { trace, result: r } = perfettoTrace(input.scenario, { seed: input.seed, schedule: input.schedule, maxSteps });
@@ -78,9 +74,7 @@ async function traceCommand(file: string, o: TraceFlags): Promise<number> {
     result = run(input.scenario, { seed: input.seed, schedule: input.schedule, maxSteps, trace: (l) => lines.push(l) });
     await emit(lines.length ? `${lines.join('\n')}\n` : '', o.output);
   }
-  if (capped && result.verdict === 'step-bound') {
-    process.stderr.write(`thpsim export trace: the trace is of the run's first ${TRACE_MAX_STEPS.toLocaleString('en-US')} steps, the most it holds; the run goes on past them (max_steps ${input.scenario.max_steps.toLocaleString('en-US')})\n`);
-  }
+  note(result.verdict);
   return reportMismatch(input.replay, result) ? 1 : 0;
 }
 

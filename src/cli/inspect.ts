@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { ScenarioError, loadPluginFiles } from '../scenario/load.ts';
 import { readRunInput, reportMismatch } from './replay.ts';
-import { collect, intArg } from './args.ts';
+import { collect, intArg, stepBound } from './args.ts';
 import { SEED_MAX } from '../scenario/schema.ts';
 import { isLoopback, startServer } from '../inspect/server.ts';
 import { run } from '../sched/run.ts';
@@ -33,19 +33,13 @@ async function inspectCommand(file: string, o: InspectFlags): Promise<number> {
   }
   // before the scenario, which may name what they register (actor kinds, variants)
   await loadPluginFiles(o.plugin, 'thpsim inspect');
-  if (o.maxSteps !== undefined && o.maxSteps > INSPECT_MAX_STEPS) {
-    throw new ScenarioError('thpsim inspect', '--max-steps', `expected at most ${INSPECT_MAX_STEPS.toLocaleString('en-US')}: the page holds every step of the run, got ${o.maxSteps.toLocaleString('en-US')}`);
-  }
+  const bound = stepBound('thpsim inspect', o.maxSteps, INSPECT_MAX_STEPS, 'the page holds every step of the run', 'the page shows');
   const { scenario, seed, schedule, replay } = await readRunInput(file, o.seed, { allowPlugins: o.allowPlugins });
-  // (a scenario's own bound above what the page holds: its first INSPECT_MAX_STEPS steps, said below)
-  const capped = o.maxSteps === undefined && scenario.max_steps > INSPECT_MAX_STEPS;
-  const maxSteps = capped ? INSPECT_MAX_STEPS : o.maxSteps;
+  const { maxSteps, note } = bound(scenario.max_steps);
   // (loaded here, not when the CLI starts: the chart layout's elkjs alone takes 0.4 s to load)
   const [{ record }, { buildPayload }] = await Promise.all([import('../inspect/record.ts'), import('../inspect/payload.ts')]);
   const rec = record(scenario, { seed, schedule, maxSteps });
-  if (capped && rec.verdict === 'step-bound') {
-    process.stderr.write(`thpsim inspect: the page shows the run's first ${INSPECT_MAX_STEPS.toLocaleString('en-US')} steps, the most it holds; the run goes on past them (max_steps ${scenario.max_steps.toLocaleString('en-US')})\n`);
-  }
+  note(rec.verdict);
   const payload = JSON.stringify(await buildPayload(scenario, rec, { removedActors: replay?.removedActors }));
   let server;
   try {

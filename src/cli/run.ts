@@ -48,6 +48,13 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
     scenario = await validateScenario(raw, file);
     seed = o.seed ?? scenario.seed;
   }
+  // the decisions are kept only for what prints or saves them: a run may be 10^9 steps long
+  const record = o.saveReplay !== undefined || (o.json === true && o.schedule === true);
+  const maxSteps = o.maxSteps ?? scenario.max_steps;
+  if (record && maxSteps > MAX_RECORDED_STEPS) {
+    throw new ScenarioError('thpsim run', o.saveReplay !== undefined ? '--save-replay' : '--schedule',
+      `a run of up to ${maxSteps.toLocaleString('en-US')} steps (max_steps) cannot be kept decision by decision: expected max_steps or --max-steps of at most ${MAX_RECORDED_STEPS.toLocaleString('en-US')} with it`);
+  }
   if (o.saveReplay) await prepareFile(o.saveReplay, '--save-replay');
   const lines: string[] = [];
   // the Stately inspector shows XState actors: --stately runs the xstate engine
@@ -64,13 +71,6 @@ async function runCommand(file: string | undefined, o: RunFlags): Promise<number
   // (the first line after a second, then every 0.2 s on a terminal, every 5 s otherwise)
   let shown = -Infinity;
   let drawn = false;
-  // the decisions are kept only for what prints or saves them: a run may be 10^9 steps long
-  const record = o.saveReplay !== undefined || (o.json === true && o.schedule === true);
-  const maxSteps = o.maxSteps ?? scenario.max_steps;
-  if (record && maxSteps > MAX_RECORDED_STEPS) {
-    throw new ScenarioError('thpsim run', o.saveReplay !== undefined ? '--save-replay' : '--schedule',
-      `a run of up to ${maxSteps.toLocaleString('en-US')} steps (max_steps) cannot be kept decision by decision: expected max_steps or --max-steps of at most ${MAX_RECORDED_STEPS.toLocaleString('en-US')} with it`);
-  }
   const r = await runInChunks(scenario, {
     seed, engine: stately ? 'xstate' : o.engine, schedule: decisions, maxSteps: o.maxSteps, inspect: stately?.inspect, record,
     trace: o.trace ? (l) => (o.json ? lines.push(l) : process.stdout.write(`${l}\n`)) : undefined,

@@ -279,7 +279,8 @@ export class Kernel {
    * no pmd mapping left, some of its pages still mapped and some not, goes on the deferred
    * split queue — deferred_split_folio(folio, true), counted (thp_deferred_split_page) the
    * first time only. (Unmapping every page in one batch, or the last pmd of a THP no pte
-   * maps, is no partial mapping: the THP is freed whole.)
+   * maps, is no partial mapping: the THP is freed whole.) folioRemoveRmapPmd/Pte call it; a
+   * zap of a pte range, at the end of each batch (zap_present_ptes' folio_remove_rmap_ptes).
    */
   deferredSplitCheck(head: number, level: 'pte' | 'pmd', unmapped: number, a: ActorIx): void {
     const pages = this.pages;
@@ -290,6 +291,18 @@ export class Kernel {
     if (mapped === 0 || mapped === 1 << pages.order[head]!) return;
     pages.setFlag(head, 'partially_mapped');
     this.count('thp_deferred_split_page', 1, a);
+  }
+
+  /** folio_remove_rmap_pmd(): a pmd mapping of the compound page at `head` gone, then its deferred split (deferredSplitCheck). */
+  folioRemoveRmapPmd(head: number, a: ActorIx): void {
+    this.pages.unmapPmd(head, a);
+    this.deferredSplitCheck(head, 'pmd', 0, a);
+  }
+
+  /** folio_remove_rmap_pte(): one pte mapping of `pfn` gone (a batch of one: do_wp_page's copy), then its THP's deferred split. */
+  folioRemoveRmapPte(pfn: number, a: ActorIx): void {
+    this.pages.unmapPte(pfn, a);
+    this.deferredSplitCheck(this.pages.compoundHead(pfn), 'pte', this.pages.pteMapcount(pfn) === 0 ? 1 : 0, a);
   }
 
   /** Whether anyone reads the trace lines (so a hot step can skip formatting its fields). */

@@ -153,17 +153,33 @@ export interface RunControl {
  */
 export async function runInChunks(s: Scenario, opts: RunOptions, ctl: RunControl): Promise<RunResult & { interrupted: boolean }> {
   const { w, stepper } = runStart(s, opts);
+  const run = inSteps(w, stepper, false);
   const chunk = ctl.chunk ?? 65_536;
-  for (;;) {
-    stepper.advance(w.steps + chunk);
-    if (!stepper.paused) break;
+  let ended = false;
+  while (!(ended = run.advance(chunk))) {
     ctl.onProgress?.(w.steps);
     await new Promise((resolve) => setImmediate(resolve));
     if (ctl.signal?.aborted) break;
   }
-  const r = { ...stepper.result(false), interrupted: stepper.paused };
+  const r = { ...run.result(), interrupted: !ended };
   w.close();
   return r;
+}
+
+/** A run taken a number of steps at a time: `advance(steps)` says whether it has ended; `result()` is then what run() gives. */
+interface RunInSteps {
+  advance(steps: number): boolean;
+  result(): RunResult;
+}
+
+function inSteps(w: World, stepper: Stepper, copy: boolean): RunInSteps {
+  return {
+    advance: (steps) => {
+      stepper.advance(w.steps + steps);
+      return !stepper.paused;
+    },
+    result: () => stepper.result(copy),
+  };
 }
 
 /** A world for one run, with its stepper ready to advance. */
@@ -240,16 +256,9 @@ export class RunPool {
    * whether the run has ended; then `result()` is what run() gives. Nothing else may use the
    * pool until it has.
    */
-  begin(opts: PooledRun): { advance(steps: number): boolean; result(): RunResult } {
+  begin(opts: PooledRun): RunInSteps {
     if (!this.fresh) this.w.restore(this.start);
     this.fresh = false;
-    const stepper = stepperFor(this.s, this.w, { ...this.opts, ...opts }, false);
-    return {
-      advance: (steps) => {
-        stepper.advance(this.w.steps + steps);
-        return !stepper.paused;
-      },
-      result: () => stepper.result(true),
-    };
+    return inSteps(this.w, stepperFor(this.s, this.w, { ...this.opts, ...opts }, false), true);
   }
 }
